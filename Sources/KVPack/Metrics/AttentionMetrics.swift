@@ -1,0 +1,75 @@
+/// Accuracy of an approximate attention against the dense reference, per query head and query.
+///
+/// Conventions for degenerate inputs (documented because reports must not show NaN):
+/// - relative L2 of a zero reference is 0 when the approximation is also zero, else +infinity;
+/// - cosine similarity involving a zero vector is 1 when both are zero, else 0.
+public enum AttentionMetrics {
+    /// ‖reference − approximation‖₂ / ‖reference‖₂, accumulated in Double.
+    /// - Precondition: equal lengths.
+    public static func relativeL2<C: Collection, D: Collection>(reference: C, approximation: D) -> Double
+    where C.Element == Float, D.Element == Float {
+        precondition(reference.count == approximation.count, "relativeL2: length mismatch")
+        var diff = 0.0, norm = 0.0
+        for (a, b) in zip(reference, approximation) {
+            let e = Double(a) - Double(b)
+            diff += e * e
+            norm += Double(a) * Double(a)
+        }
+        if norm == 0 { return diff == 0 ? 0 : .infinity }
+        return (diff / norm).squareRoot()
+    }
+
+    /// cos(reference, approximation), accumulated in Double.
+    /// - Precondition: equal lengths.
+    public static func cosineSimilarity<C: Collection, D: Collection>(_ reference: C, _ approximation: D) -> Double
+    where C.Element == Float, D.Element == Float {
+        precondition(reference.count == approximation.count, "cosineSimilarity: length mismatch")
+        var dot = 0.0, na = 0.0, nb = 0.0
+        for (a, b) in zip(reference, approximation) {
+            dot += Double(a) * Double(b)
+            na += Double(a) * Double(a)
+            nb += Double(b) * Double(b)
+        }
+        if na == 0 || nb == 0 { return na == nb ? 1 : 0 }
+        return min(1, max(-1, dot / (na * nb).squareRoot()))
+    }
+
+    /// Share of the dense softmax mass that falls on the kept tokens: Σ_{j kept} p_j.
+    /// Its complement `1 − recall` is the mass lost on evicted tokens (for pure eviction it
+    /// equals the total-variation distance between dense and compressed attention).
+    /// - Parameters:
+    ///   - probabilities: the dense softmax row over all tokens (sums to 1).
+    ///   - kept: indices into `probabilities` of the tokens a policy kept; out-of-range indices
+    ///     are a programmer error.
+    public static func massRecall<C: RandomAccessCollection>(probabilities: C, kept: some Sequence<Int>) -> Double
+    where C.Element == Float, C.Index == Int {
+        var mass = 0.0
+        var seen = Set<Int>()
+        for j in kept where seen.insert(j).inserted {
+            precondition(probabilities.indices.contains(probabilities.startIndex + j), "massRecall: index \(j) out of range")
+            mass += Double(probabilities[probabilities.startIndex + j])
+        }
+        return mass
+    }
+
+    /// Indices of the `k` largest probabilities; ties go to the lower index.
+    public static func topK<C: RandomAccessCollection>(_ probabilities: C, k: Int) -> [Int]
+    where C.Element == Float, C.Index == Int {
+        let n = probabilities.count
+        let order = (0..<n).sorted { a, b in
+            let pa = probabilities[probabilities.startIndex + a], pb = probabilities[probabilities.startIndex + b]
+            return pa != pb ? pa > pb : a < b
+        }
+        return Array(order.prefix(max(0, min(k, n))))
+    }
+
+    /// |top-k of the dense attention ∩ kept| / k, with k capped at the number of tokens and ties
+    /// in the top-k broken by lower index. 1 when k (after capping) is 0.
+    public static func topKRecall<C: RandomAccessCollection>(probabilities: C, kept: some Sequence<Int>, k: Int) -> Double
+    where C.Element == Float, C.Index == Int {
+        let top = topK(probabilities, k: k)
+        guard !top.isEmpty else { return 1 }
+        let keptSet = Set(kept)
+        return Double(top.filter { keptSet.contains($0) }.count) / Double(top.count)
+    }
+}

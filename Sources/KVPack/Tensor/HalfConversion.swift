@@ -1,0 +1,65 @@
+import CKVPackHalf
+
+/// Bulk conversions between `Float16` and `Float`, on F16C hardware when the CPU has it.
+public enum HalfConversion {
+    /// Converts every element to `Float`.
+    public static func floats(_ halves: [Float16]) -> [Float] {
+        [Float](unsafeUninitializedCapacity: halves.count) { out, initialized in
+            halves.withUnsafeBufferPointer { src in
+                src.withMemoryRebound(to: UInt16.self) { bits in
+                    if let base = bits.baseAddress, let dst = out.baseAddress {
+                        kvp_half_to_float(base, dst, bits.count)
+                    }
+                }
+            }
+            initialized = halves.count
+        }
+    }
+
+    /// Converts every element to `Float16` (round to nearest even; out-of-range values become
+    /// infinities, which `HeadTensor.firstNonFinite()` finds).
+    public static func halves(_ floats: [Float]) -> [Float16] {
+        [Float16](unsafeUninitializedCapacity: floats.count) { out, initialized in
+            out.withMemoryRebound(to: UInt16.self) { dst in
+                floats.withUnsafeBufferPointer { src in
+                    if let base = src.baseAddress, let d = dst.baseAddress {
+                        kvp_float_to_half(base, d, src.count)
+                    }
+                }
+            }
+            initialized = floats.count
+        }
+    }
+
+    /// Whether the F16C/AVX2/FMA kernels are in use on this CPU.
+    public static var isAccelerated: Bool { kvp_half_accelerated() != 0 }
+}
+
+extension HeadTensor where Scalar == Float16 {
+    /// This tensor converted to `Float`.
+    public func floats() -> HeadTensor<Float> {
+        try! HeadTensor<Float>(heads: heads, tokens: tokens, headDim: headDim,
+                               storage: HalfConversion.floats(storage))
+    }
+
+    /// `[head, token, dim]` of the first NaN or infinity, or nil when every element is finite.
+    /// - Complexity: O(n), integer tests on the raw bits.
+    public func firstNonFinite() -> (head: Int, token: Int, dim: Int)? {
+        let index: Int? = storage.withUnsafeBufferPointer { buf in
+            buf.withMemoryRebound(to: UInt16.self) { bits in
+                for i in bits.indices where bits[i] & 0x7C00 == 0x7C00 { return i }
+                return nil
+            }
+        }
+        guard let i = index else { return nil }
+        return (i / (tokens * headDim), (i / headDim) % tokens, i % headDim)
+    }
+}
+
+extension HeadTensor where Scalar == Float {
+    /// This tensor rounded to `Float16`.
+    public func halves() -> HeadTensor<Float16> {
+        try! HeadTensor<Float16>(heads: heads, tokens: tokens, headDim: headDim,
+                                 storage: HalfConversion.halves(storage))
+    }
+}

@@ -1,0 +1,121 @@
+/// A dense tensor laid out `[heads, tokens, headDim]`, row-major: the shape every per-head
+/// quantity in KVPack has (keys and values `[kvHeads, tokens, headDim]`, queries
+/// `[qHeads, window, headDim]`, attention outputs `[qHeads, queries, headDim]`).
+///
+/// Captured tensors use `Float16` storage; computed results use `Float`.
+public struct HeadTensor<Scalar: BinaryFloatingPoint & Sendable>: Sendable {
+    /// Number of heads (first axis).
+    public let heads: Int
+    /// Number of token rows per head (second axis).
+    public let tokens: Int
+    /// Elements per row (third axis).
+    public let headDim: Int
+    /// The elements, `heads * tokens * headDim` of them, head-major.
+    public var storage: [Scalar] { _storage }
+    @usableFromInline var _storage: [Scalar]
+
+    /// Wraps `storage` as `[heads, tokens, headDim]`.
+    /// - Throws: `TensorShapeError` when a dimension is negative, `headDim` is zero, or the
+    ///   element count does not match.
+    public init(heads: Int, tokens: Int, headDim: Int, storage: [Scalar]) throws(TensorShapeError) {
+        guard heads >= 0, tokens >= 0, headDim > 0 else {
+            throw .invalidDimensions([heads, tokens, headDim])
+        }
+        let (count, overflow) = heads.multipliedReportingOverflow(by: tokens * headDim)
+        guard !overflow, count == storage.count else {
+            throw .countMismatch(shape: [heads, tokens, headDim], count: storage.count)
+        }
+        self.heads = heads
+        self.tokens = tokens
+        self.headDim = headDim
+        self._storage = storage
+    }
+
+    /// A zero-filled tensor. Dimensions are programmer input: they must be valid.
+    public init(zeros heads: Int, _ tokens: Int, _ headDim: Int) {
+        precondition(heads >= 0 && tokens >= 0 && headDim > 0, "invalid HeadTensor dimensions")
+        self.heads = heads
+        self.tokens = tokens
+        self.headDim = headDim
+        self._storage = Array(repeating: 0, count: heads * tokens * headDim)
+    }
+
+    /// The shape as `[heads, tokens, headDim]`.
+    public var shape: [Int] { [heads, tokens, headDim] }
+
+    /// Element `[head, token, dim]`.
+    @inlinable
+    public subscript(head: Int, token: Int, dim: Int) -> Scalar {
+        get { _storage[(head * tokens + token) * headDim + dim] }
+        set { _storage[(head * tokens + token) * headDim + dim] = newValue }
+    }
+
+    /// Index of the first element of row `[head, token]` in `storage`.
+    @inlinable
+    public func rowOffset(head: Int, token: Int) -> Int { (head * tokens + token) * headDim }
+
+    /// Calls `body` with the contiguous storage.
+    @inlinable
+    public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Scalar>) throws -> R) rethrows -> R {
+        try storage.withUnsafeBufferPointer(body)
+    }
+
+    /// Calls `body` with the contiguous, mutable storage.
+    @inlinable
+    public mutating func withUnsafeMutableBufferPointer<R>(
+        _ body: (inout UnsafeMutableBufferPointer<Scalar>) throws -> R
+    ) rethrows -> R {
+        try _storage.withUnsafeMutableBufferPointer(body)
+    }
+
+    /// Rows `tokenRange` of every head, as a new tensor `[heads, tokenRange.count, headDim]`.
+    public func slicingTokens(_ tokenRange: Range<Int>) -> HeadTensor {
+        precondition(tokenRange.lowerBound >= 0 && tokenRange.upperBound <= tokens)
+        var out = [Scalar]()
+        out.reserveCapacity(heads * tokenRange.count * headDim)
+        for h in 0..<heads {
+            let start = rowOffset(head: h, token: tokenRange.lowerBound)
+            out.append(contentsOf: storage[start..<start + tokenRange.count * headDim])
+        }
+        return try! HeadTensor(heads: heads, tokens: tokenRange.count, headDim: headDim, storage: out)
+    }
+
+    /// This tensor with `other`'s rows appended after each head's rows:
+    /// `[heads, tokens + other.tokens, headDim]`.
+    public func appendingTokens(of other: HeadTensor) -> HeadTensor {
+        precondition(other.heads == heads && other.headDim == headDim, "appendingTokens: shape mismatch")
+        var out = [Scalar]()
+        out.reserveCapacity(heads * (tokens + other.tokens) * headDim)
+        for h in 0..<heads {
+            let a = rowOffset(head: h, token: 0)
+            out.append(contentsOf: storage[a..<a + tokens * headDim])
+            let b = other.rowOffset(head: h, token: 0)
+            out.append(contentsOf: other.storage[b..<b + other.tokens * headDim])
+        }
+        return try! HeadTensor(heads: heads, tokens: tokens + other.tokens, headDim: headDim, storage: out)
+    }
+}
+
+extension HeadTensor: Equatable {
+    /// Bitwise-equal storage is not required: equality is element equality (so `-0 == 0`,
+    /// and NaN never equals itself).
+    public static func == (lhs: HeadTensor, rhs: HeadTensor) -> Bool {
+        lhs.heads == rhs.heads && lhs.tokens == rhs.tokens && lhs.headDim == rhs.headDim
+            && lhs.storage == rhs.storage
+    }
+}
+
+/// A tensor whose shape and element count disagree.
+public enum TensorShapeError: Error, Equatable, CustomStringConvertible {
+    case invalidDimensions([Int])
+    case countMismatch(shape: [Int], count: Int)
+
+    public var description: String {
+        switch self {
+        case .invalidDimensions(let dims):
+            return "invalid tensor dimensions \(dims): need heads >= 0, tokens >= 0, headDim > 0"
+        case .countMismatch(let shape, let count):
+            return "tensor of shape \(shape) needs \(shape.reduce(1, *)) elements, got \(count)"
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import CKVPackHalf
+import Testing
+@testable import KVPack
+
+@Suite("Half-precision kernels", .serialized)
+struct HalfKernelTests {
+    @Test("every half value converts to float exactly, on both paths", arguments: [true, false])
+    func allHalves(accelerated: Bool) {
+        kvp_half_set_accelerated(accelerated ? 1 : 0)
+        defer { kvp_half_set_accelerated(1) }
+        let all = (0..<65536).map { Float16(bitPattern: UInt16($0)) }
+        let floats = HalfConversion.floats(all)
+        for (h, f) in zip(all, floats) where !h.isNaN {
+            #expect(f == Float(h))
+        }
+        #expect(zip(all, floats).allSatisfy { $0.isNaN == $1.isNaN })
+        // And back: float(half) -> half is the identity for every non-NaN half.
+        let back = HalfConversion.halves(floats)
+        #expect(zip(all, back).allSatisfy { $0.isNaN ? $1.isNaN : $0.bitPattern == $1.bitPattern })
+    }
+
+    @Test("float -> half rounds like Swift's Float16(Float), on both paths", arguments: [true, false])
+    func rounding(accelerated: Bool) {
+        kvp_half_set_accelerated(accelerated ? 1 : 0)
+        defer { kvp_half_set_accelerated(1) }
+        var rng = TestRandom(42)
+        var inputs: [Float] = [0, -0, 1e-8, 6e-8, -6e-8, 3e-5, 65504, 65519, 65520, -70000, 1e30, .infinity, -.infinity]
+        for _ in 0..<20_000 { inputs.append(rng.normal() * Float(rng.next() * 1000)) }
+        for _ in 0..<5_000 { inputs.append(rng.normal() * 1e-5) } // subnormal range
+        let got = HalfConversion.halves(inputs)
+        for (x, h) in zip(inputs, got) {
+            #expect(h.bitPattern == Float16(x).bitPattern, "x=\(x)")
+        }
+    }
+
+    @Test("row dot products and weighted sums match Double arithmetic", arguments: [(64, 3), (128, 8), (256, 5), (12, 2)])
+    func rowKernels(shape: (Int, Int)) {
+        let (d, nq) = shape
+        var rng = TestRandom(UInt64(d * nq))
+        let rows = 37
+        let k = rng.halves(1, rows, d).storage
+        let q = (0..<nq * d).map { _ in rng.normal() }
+        let w = (0..<nq * rows).map { _ in Float(rng.next()) }
+        for accelerated in [true, false] {
+            kvp_half_set_accelerated(accelerated ? 1 : 0)
+            defer { kvp_half_set_accelerated(1) }
+            var scores = [Float](repeating: 0, count: nq * rows)
+            var acc = [Float](repeating: 1, count: nq * d)
+            k.withUnsafeBufferPointer { kb in
+                kb.withMemoryRebound(to: UInt16.self) { bits in
+                    kvp_half_rows_dot(bits.baseAddress, rows, d, q, nq, 0.5, &scores, rows)
+                    kvp_half_rows_accumulate(bits.baseAddress, rows, d, w, nq, rows, &acc)
+                }
+            }
+            for qi in 0..<nq {
+                for r in 0..<rows {
+                    var dot = 0.0
+                    for c in 0..<d { dot += Double(q[qi * d + c]) * Double(k[r * d + c]) }
+                    #expect(abs(Double(scores[qi * rows + r]) - 0.5 * dot) < 1e-4 * max(1, abs(dot)))
+                }
+                for c in 0..<d {
+                    var sum = 1.0
+                    for r in 0..<rows { sum += Double(w[qi * rows + r]) * Double(k[r * d + c]) }
+                    #expect(abs(Double(acc[qi * d + c]) - sum) < 1e-4 * max(1, abs(sum)))
+                }
+            }
+        }
+    }
+
+    @Test("exp-shift-sum matches expf and maps -inf to exactly 0", arguments: [true, false])
+    func expShift(accelerated: Bool) {
+        kvp_half_set_accelerated(accelerated ? 1 : 0)
+        defer { kvp_half_set_accelerated(1) }
+        var x: [Float] = (0..<1000).map { -Float($0) * 0.1 } + [-.infinity, -200, 0]
+        let original = x
+        let sum = kvp_exp_shifted_sum(&x, x.count, 0.5)
+        var expected = 0.0
+        for (o, got) in zip(original, x) {
+            let e = o == -.infinity ? 0 : Foundation.exp(Double(o - Float(0.5))) // argument rounded as the kernel rounds it
+            expected += e
+            #expect(abs(Double(got) - e) <= 1e-6 * max(e, 1e-30) + 1e-37, "x=\(o)")
+        }
+        #expect(x[1000] == 0)
+        #expect(abs(Double(sum) - expected) < 1e-5 * expected)
+    }
+}
+
+import Foundation

@@ -1,0 +1,47 @@
+import Testing
+@testable import KVPack
+
+@Suite("Accuracy metrics, hand-worked")
+struct MetricsTests {
+    @Test func relativeL2() {
+        // ‖(3,4) − (3,1)‖ / ‖(3,4)‖ = 3 / 5
+        #expect(abs(AttentionMetrics.relativeL2(reference: [3, 4] as [Float], approximation: [3, 1]) - 0.6) < 1e-12)
+        #expect(AttentionMetrics.relativeL2(reference: [1, 2] as [Float], approximation: [1, 2]) == 0)
+        #expect(AttentionMetrics.relativeL2(reference: [0, 0] as [Float], approximation: [0, 0]) == 0)
+        #expect(AttentionMetrics.relativeL2(reference: [0, 0] as [Float], approximation: [1, 0]) == .infinity)
+    }
+
+    @Test func cosine() {
+        // cos((1,0), (1,1)) = 1/√2
+        #expect(abs(AttentionMetrics.cosineSimilarity([1, 0] as [Float], [1, 1] as [Float]) - 0.5.squareRoot()) < 1e-12)
+        #expect(AttentionMetrics.cosineSimilarity([1, 2] as [Float], [-1, -2] as [Float]) == -1)
+        #expect(AttentionMetrics.cosineSimilarity([0, 0] as [Float], [0, 0] as [Float]) == 1)
+        #expect(AttentionMetrics.cosineSimilarity([0, 0] as [Float], [1, 0] as [Float]) == 0)
+    }
+
+    @Test func massRecallAndLoss() {
+        let p: [Float] = [0.5, 0.25, 0.125, 0.125]
+        #expect(AttentionMetrics.massRecall(probabilities: p, kept: [0, 2]) == 0.625)
+        #expect(AttentionMetrics.massRecall(probabilities: p, kept: [0, 0, 2]) == 0.625) // duplicates count once
+        #expect(AttentionMetrics.massRecall(probabilities: p, kept: []) == 0)
+        #expect(1 - AttentionMetrics.massRecall(probabilities: p, kept: [1, 3]) == 0.625) // mass lost
+        #expect(AttentionMetrics.massRecall(probabilities: p[1...], kept: [0]) == 0.25) // slices index from 0
+    }
+
+    @Test func topKRecallWithTies() {
+        let p: [Float] = [0.1, 0.4, 0.1, 0.4]
+        #expect(AttentionMetrics.topK(p, k: 3) == [1, 3, 0]) // tie 0.1 at 0 and 2: lower index first
+        #expect(AttentionMetrics.topKRecall(probabilities: p, kept: [1, 2], k: 2) == 0.5)
+        #expect(AttentionMetrics.topKRecall(probabilities: p, kept: [0, 1, 3], k: 3) == 1)
+        #expect(AttentionMetrics.topKRecall(probabilities: p, kept: [0, 1, 2, 3], k: 10) == 1) // k capped at 4
+        #expect(AttentionMetrics.topKRecall(probabilities: p, kept: [2], k: 3) == 0)
+    }
+
+    @Test func summary() {
+        // sorted 1..5: p95 position 0.95·4 = 3.8 -> 4 + 0.8·(5 − 4) = 4.8
+        let s = Summary([5, 1, 3, 2, 4])
+        #expect(s.count == 5 && s.mean == 3 && s.max == 5 && abs(s.p95 - 4.8) < 1e-12)
+        #expect(Summary([7]).p95 == 7)
+        #expect(Summary([Double]()).count == 0)
+    }
+}

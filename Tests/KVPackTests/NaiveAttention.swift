@@ -1,0 +1,45 @@
+import Foundation
+import KVPack
+
+/// A deliberately plain Double-precision attention, independent of the kernels under test.
+func naiveAttention(queries: HeadTensor<Float>, keys: HeadTensor<Float16>, values: HeadTensor<Float16>,
+                    visible: (Int, Int) -> Bool) -> [Double] {
+    let d = keys.headDim, group = queries.heads / keys.heads
+    var out = [Double](repeating: 0, count: queries.heads * queries.tokens * d)
+    let scale = 1 / Double(d).squareRoot()
+    for qh in 0..<queries.heads {
+        let kh = qh / group
+        for i in 0..<queries.tokens {
+            var logits = [Double](repeating: -.infinity, count: keys.tokens)
+            for t in 0..<keys.tokens where visible(i, t) {
+                var dot = 0.0
+                for c in 0..<d { dot += Double(queries[qh, i, c]) * Double(keys[kh, t, c]) }
+                logits[t] = dot * scale
+            }
+            let m = logits.max()!
+            let e = logits.map { $0 == -.infinity ? 0 : exp($0 - m) }
+            let sum = e.reduce(0, +)
+            for t in 0..<keys.tokens where e[t] > 0 {
+                for c in 0..<d { out[(qh * queries.tokens + i) * d + c] += e[t] / sum * Double(values[kh, t, c]) }
+            }
+        }
+    }
+    return out
+}
+
+/// Random `[heads, tokens, dim]` tensors from a seeded generator.
+struct TestRandom {
+    var state: UInt64
+    init(_ seed: UInt64) { state = seed &+ 0x1234_5678 }
+    mutating func next() -> Double {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return Double(state >> 11) / Double(1 << 53)
+    }
+    mutating func normal() -> Float { Float((-2 * log(max(next(), 1e-12))).squareRoot() * cos(2 * .pi * next())) }
+    mutating func halves(_ h: Int, _ t: Int, _ d: Int, scale: Float = 1) -> HeadTensor<Float16> {
+        try! HeadTensor(heads: h, tokens: t, headDim: d, storage: (0..<h * t * d).map { _ in Float16(normal() * scale) })
+    }
+    mutating func floats(_ h: Int, _ t: Int, _ d: Int, scale: Float = 1) -> HeadTensor<Float> {
+        try! HeadTensor(heads: h, tokens: t, headDim: d, storage: (0..<h * t * d).map { _ in normal() * scale })
+    }
+}
