@@ -12,10 +12,11 @@ import PackageDescription
 
 let package = Package(
     name: "KVPack",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "KVPack", targets: ["KVPack"]),
         .library(name: "KVPackDatasets", targets: ["KVPackDatasets"]),
+        .library(name: "KVPackVulkan", targets: ["KVPackVulkan"]),
         .executable(name: "kvpack", targets: ["kvpack"]),
     ],
     dependencies: [
@@ -32,9 +33,9 @@ let package = Package(
         .systemLibrary(
             name: "CLZ4", path: "Sources/CLZ4", pkgConfig: "liblz4",
             providers: [.apt(["liblz4-dev"]), .brew(["lz4"])]),
-        .systemLibrary(
-            name: "CVulkan", path: "Sources/CVulkan", pkgConfig: "vulkan",
-            providers: [.apt(["libvulkan-dev"]), .brew(["vulkan-loader"])]),
+        // Vulkan headers only (libvulkan-dev puts them on the default include path); the loader is
+        // dlopen'ed at run time, so pkg-config's `-lvulkan` must not reach the link line.
+        .systemLibrary(name: "CVulkan", path: "Sources/CVulkan"),
 
         // MARK: - Half-precision row kernels (C, runtime-dispatched F16C/AVX2)
         .target(name: "CKVPackHalf", path: "Sources/CKVPackHalf"),
@@ -42,6 +43,9 @@ let package = Package(
         // MARK: - Core library
         .target(
             name: "KVPack", dependencies: ["CKVPackHalf"], path: "Sources/KVPack"),
+
+        // MARK: - Vulkan runtime (the loader is opened at run time; no link-time dependency)
+        .target(name: "KVPackVulkan", dependencies: ["CVulkan"], path: "Sources/KVPackVulkan"),
 
         // MARK: - Datasets: HDF5 / npy / safetensors I/O, synthetic captures
         .target(
@@ -52,7 +56,7 @@ let package = Package(
         .executableTarget(
             name: "kvpack",
             dependencies: [
-                "KVPack", "KVPackDatasets",
+                "KVPack", "KVPackDatasets", "KVPackVulkan", "CHDF5", "CZstd", "CLZ4",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/kvpack"),
@@ -61,7 +65,9 @@ let package = Package(
         .testTarget(name: "KVPackTests", dependencies: ["KVPack"], path: "Tests/KVPackTests"),
         .testTarget(
             name: "KVPackDatasetsTests", dependencies: ["KVPack", "KVPackDatasets"],
-            path: "Tests/KVPackDatasetsTests"),
+            path: "Tests/KVPackDatasetsTests", exclude: ["python"]),
+        .testTarget(
+            name: "KVPackVulkanTests", dependencies: ["KVPackVulkan"], path: "Tests/KVPackVulkanTests"),
         .testTarget(
             name: "KVPackCLITests", dependencies: ["kvpack"], path: "Tests/KVPackCLITests"),
     ],

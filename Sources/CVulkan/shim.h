@@ -1,2 +1,3 @@
 #pragma once
+#define VK_NO_PROTOTYPES 1
 #include <vulkan/vulkan.h>

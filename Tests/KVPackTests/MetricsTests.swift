@@ -45,3 +45,24 @@ struct MetricsTests {
         #expect(Summary([Double]()).count == 0)
     }
 }
+
+@Suite("Attention profile, hand-worked")
+struct AttentionProfileTests {
+    @Test func uniformAndPeaked() throws {
+        // One head, two queries over 200 keys at positions 0..<200, both queries at position 199.
+        // Query 0: uniform -> entropy ln 200, sinks 4/200, recent 64/200, top 1% (2 keys) 2/200.
+        // Query 1: all mass on key 0 -> entropy 0, sink 1, recent 0, top 1.
+        let n = 200
+        var probs = [Float](repeating: 1 / Float(n), count: n)
+        probs += [1] + [Float](repeating: 0, count: n - 1)
+        let result = AttentionResult(output: HeadTensor(zeros: 1, 2, 1), probabilities: probs, tokens: n)
+        let p = AttentionProfile(result, keyPositions: Array(0..<n), queryPositions: [199, 199])
+        #expect(abs(p.entropy - log(200.0) / 2) < 1e-5)
+        #expect(abs(p.sinkMass - (4.0 / 200 + 1) / 2) < 1e-6)
+        #expect(abs(p.recentMass - (64.0 / 200) / 2) < 1e-6)
+        #expect(abs(p.top1PercentMass - (2.0 / 200 + 1) / 2) < 1e-6)
+        #expect(p.rows == 2)
+    }
+}
+
+import Foundation

@@ -8,8 +8,8 @@ import KVPack
 /// - **attention sinks**: the first `sinks` keys share a low-frequency direction that every
 ///   query carries after its rotation;
 /// - **outlier key channels**: a few channels with a large constant offset;
-/// - **local heads**: keys and queries share a direction in high-frequency dimensions, so
-///   after RoPE the logit peaks at distance 0 and decays with distance;
+/// - **local heads**: keys and queries share a direction in the dimensions whose rotation
+///   decorrelates over 8-256 tokens, so after RoPE the logit peaks at distance 0 and decays;
 /// - **retrieval heads** (every third KV head, shifted by layer): a few "needle" tokens carry
 ///   distinct directions and each query looks back to one of them (its planted component is the
 ///   needle's post-RoPE direction, so the match holds at any distance); window queries
@@ -20,7 +20,7 @@ import KVPack
 /// reproducibly, and heads are generated in parallel.
 public enum SyntheticCapture {
     /// Logit contributions (q·k/√d) of the planted structures.
-    static let sinkLogit: Float = 5, localLogit: Float = 4, needleLogit: Float = 8
+    static let sinkLogit: Float = 5, localLogit: Float = 6, needleLogit: Float = 8
 
     /// Generates the whole capture.
     public static func make(_ spec: SyntheticCaptureSpec) throws(CaptureError) -> Capture {
@@ -42,7 +42,10 @@ public enum SyntheticCapture {
         let rope = RotaryEmbedding(headDim: d, theta: spec.ropeTheta)
         // Low-frequency dims (rotate slowly) and high-frequency dims, in rotate-half pairing.
         let low = Array(half / 2..<half) + Array(half + half / 2..<d)
-        let high = Array(0..<half / 2) + Array(half..<half + half / 2)
+        // Local heads use pairs whose rotation decorrelates over roughly 8 to 256 tokens.
+        let localPairs = (0..<half).filter { (1.0 / 256...1.0 / 8).contains(rope.inverseFrequencies[$0]) }
+        let high = localPairs.isEmpty ? Array(0..<half / 2) + Array(half..<half + half / 2)
+            : localPairs + localPairs.map { $0 + half }
         let group = spec.queryHeads / spec.kvHeads
         let scale = Float(d).squareRoot()
 

@@ -1,0 +1,139 @@
+import ArgumentParser
+import CKVPackHalf
+import Dispatch
+import Foundation
+import KVPack
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure KVPack's attention backends.",
+        subcommands: [Reference.self])
+}
+
+extension Bench {
+    struct Reference: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Throughput of the CPU dense reference attention, in GB/s of K/V read.",
+            discussion: """
+                Runs decode attention (one query token per head by default) over one layer of
+                random f16 K/V of the given shape, and a plain multithreaded read of the same
+                bytes for comparison. Default shape: Llama-3-8B (32 query heads over 8 KV heads,
+                head dim 128), 32K tokens.
+                """)
+
+        @Option(help: "Cached tokens.") var tokens = 32_768
+        @Option(name: .customLong("query-heads")) var queryHeads = 32
+        @Option(name: .customLong("kv-heads")) var kvHeads = 8
+        @Option(name: .customLong("head-dim")) var headDim = 128
+        @Option(help: "Query tokens per head (1 = decode).") var queries = 1
+        @Option(help: "Timed repetitions (the median is reported).") var iterations = 20
+        @Flag(help: "Print JSON.") var json = false
+        @Option(help: "Also write the JSON to this file.") var out: String?
+
+        func validate() throws {
+            for (name, v) in [("--tokens", tokens), ("--query-heads", queryHeads), ("--kv-heads", kvHeads),
+                              ("--head-dim", headDim), ("--queries", queries), ("--iterations", iterations)] where v <= 0 {
+                throw ValidationError("\(name) must be positive; got \(v)")
+            }
+            if queryHeads % kvHeads != 0 { throw ValidationError("--query-heads must be a multiple of --kv-heads") }
+        }
+
+        struct Result: Codable {
+            var backend = "cpu"
+            var kernel = "dense-reference"
+            var tokens: Int, queryHeads: Int, kvHeads: Int, headDim: Int, queries: Int
+            var kvBytes: Int
+            var iterations: Int
+            var medianSeconds: Double
+            var minSeconds: Double
+            var gigabytesPerSecond: Double
+            var memoryReadGigabytesPerSecond: Double
+            var threads: Int
+            var f16cAccelerated: Bool
+        }
+
+        func run() throws {
+            try failing {
+                let count = kvHeads * tokens * headDim
+                func random(_ n: Int, seed: UInt64) -> [Float16] {
+                    var s = seed
+                    return (0..<n).map { _ in
+                        s = s &* 6364136223846793005 &+ 1442695040888963407
+                        return Float16(Float(Int64(bitPattern: s) >> 40) / Float(1 << 23))
+                    }
+                }
+                let keys = try HeadTensor(heads: kvHeads, tokens: tokens, headDim: headDim, storage: random(count, seed: 1))
+                let values = try HeadTensor(heads: kvHeads, tokens: tokens, headDim: headDim, storage: random(count, seed: 2))
+                let q = try HeadTensor(heads: queryHeads, tokens: queries, headDim: headDim,
+                                       storage: random(queryHeads * queries * headDim, seed: 3)).floats()
+                _ = try DenseAttention.attend(queries: q, keys: keys, values: values) // warm-up
+                var times: [Double] = []
+                for _ in 0..<iterations {
+                    let t0 = DispatchTime.now().uptimeNanoseconds
+                    _ = try DenseAttention.attend(queries: q, keys: keys, values: values)
+                    times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+                }
+                times.sort()
+                let bytes = 2 * count * 2
+                let median = times[times.count / 2]
+                let result = Result(
+                    tokens: tokens, queryHeads: queryHeads, kvHeads: kvHeads, headDim: headDim, queries: queries,
+                    kvBytes: bytes, iterations: iterations, medianSeconds: median, minSeconds: times[0],
+                    gigabytesPerSecond: Double(bytes) / median / 1e9,
+                    memoryReadGigabytesPerSecond: memoryRead(keys.storage, values.storage, iterations: iterations),
+                    threads: ProcessInfo.processInfo.activeProcessorCount,
+                    f16cAccelerated: HalfConversion.isAccelerated)
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                let data = try encoder.encode(result)
+                if let out { try data.write(to: URL(fileURLWithPath: out), options: .atomic) }
+                if json {
+                    print(String(decoding: data, as: UTF8.self))
+                } else {
+                    print("dense reference, \(queryHeads) query heads over \(kvHeads) KV heads, head dim \(headDim), \(tokens) tokens, \(queries) query token(s)")
+                    print(String(format: "  %.3f ms per call (median of %d), %.2f GB/s of K/V read", median * 1e3, iterations, result.gigabytesPerSecond))
+                    print(String(format: "  plain read of the same bytes: %.2f GB/s (%d threads)", result.memoryReadGigabytesPerSecond, result.threads))
+                }
+            }
+        }
+
+        /// GB/s of a multithreaded sum over both buffers: the memory limit the kernel is held to.
+        private func memoryRead(_ a: [Float16], _ b: [Float16], iterations: Int) -> Double {
+            let threads = ProcessInfo.processInfo.activeProcessorCount
+            var times: [Double] = []
+            var sink: UInt64 = 0
+            for _ in 0..<iterations {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                for buffer in [a, b] {
+                    buffer.withUnsafeBytes { raw in
+                        let words = raw.bindMemory(to: SIMD8<UInt64>.self)
+                        let base = _Words(base: words.baseAddress!)
+                        let wordCount = words.count
+                        let per = (wordCount + threads - 1) / threads
+                        let sums = _Sums(count: threads)
+                        DispatchQueue.concurrentPerform(iterations: threads) { t in
+                            var acc = SIMD8<UInt64>()
+                            for i in t * per..<min(wordCount, (t + 1) * per) { acc &+= base.base[i] }
+                            sums.store(t, acc.wrappedSum())
+                        }
+                        sink &+= sums.total()
+                    }
+                }
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+            }
+            if sink == 42 { print("") } // keep the reads observable
+            times.sort()
+            return Double(2 * a.count * 2) / times[times.count / 2] / 1e9
+        }
+    }
+}
+
+private struct _Words: @unchecked Sendable { let base: UnsafePointer<SIMD8<UInt64>> }
+
+private final class _Sums: @unchecked Sendable {
+    private var values: [UInt64]
+    private let lock = NSLock()
+    init(count: Int) { values = Array(repeating: 0, count: count) }
+    func store(_ i: Int, _ v: UInt64) { lock.lock(); values[i] = v; lock.unlock() }
+    func total() -> UInt64 { values.reduce(0, &+) }
+}

@@ -1,0 +1,31 @@
+import ArgumentParser
+import CHDF5
+import CLZ4
+import CZstd
+import Foundation
+import KVPack
+import KVPackVulkan
+
+struct Doctor: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Report the libraries and devices KVPack finds on this machine.")
+
+    func run() throws {
+        var major: UInt32 = 0, minor: UInt32 = 0, release: UInt32 = 0
+        H5get_libversion(&major, &minor, &release)
+        print("kvpack \(KVPackVersion.string)")
+        print("HDF5   \(major).\(minor).\(release)")
+        print("zstd   \(String(cString: ZSTD_versionString()))")
+        print("lz4    \(String(cString: LZ4_versionString()))")
+        print("CPU    F16C/AVX2/FMA kernels: \(HalfConversion.isAccelerated ? "yes" : "no (portable C)"), \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        do {
+            let loader = try VulkanLoader()
+            print("Vulkan loader \(try loader.instanceVersion())")
+            for device in try loader.physicalDevices() {
+                print("  device: \(device.name) (\(device.kind.rawValue), Vulkan \(device.apiVersion))")
+            }
+        } catch {
+            print("Vulkan unavailable: \(error) -- the CPU backend is used")
+        }
+    }
+}

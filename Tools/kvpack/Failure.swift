@@ -1,0 +1,31 @@
+import ArgumentParser
+import Foundation
+import KVPack
+import KVPackDatasets
+
+/// Prints a typed error as `kvpack: error: ...` and turns it into the documented exit code.
+func failing<R>(_ body: () throws -> R) throws -> R {
+    do {
+        return try body()
+    } catch let error as CaptureFileError {
+        throw report(error, code: {
+            switch error {
+            case .fileNotFound: return 66
+            case .outputExists, .cannotCreate: return 73
+            default: return 65
+            }
+        }())
+    } catch let error as TensorImportError {
+        if case .fileNotFound = error { throw report(error, code: 66) }
+        throw report(error, code: 65)
+    } catch let error as CaptureError {
+        throw report(error, code: 65)
+    } catch let error as AttentionError {
+        throw report(error, code: 65)
+    }
+}
+
+private func report(_ error: some Error & CustomStringConvertible, code: Int32) -> ExitCode {
+    FileHandle.standardError.write(Data("kvpack: error: \(error.description)\n".utf8))
+    return ExitCode(code)
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what KVPack needs and is missing, then returns. Safe to run again: it only installs
+# what is absent.
+#   Tools/scripts/setup.sh           build dependencies (Debian -dev packages, glslc, lavapipe)
+#   Tools/scripts/setup.sh --tests   also the Python packages the test suite drives (h5py...)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+want_python=0
+[ "${1:-}" = "--tests" ] && want_python=1
+
+missing=()
+command -v pkg-config >/dev/null || missing+=(pkg-config)
+pkg-config --exists hdf5 2>/dev/null || missing+=(libhdf5-dev)
+pkg-config --exists libzstd 2>/dev/null || missing+=(libzstd-dev)
+pkg-config --exists liblz4 2>/dev/null || missing+=(liblz4-dev)
+pkg-config --exists vulkan 2>/dev/null || missing+=(libvulkan-dev)
+command -v glslc >/dev/null || missing+=(glslc)
+ls /usr/share/vulkan/icd.d/lvp_icd.*.json >/dev/null 2>&1 || missing+=(mesa-vulkan-drivers)
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "setup: need root (or sudo) to apt-get install ${missing[*]}" >&2; exit 1; }
+    sudo="sudo"
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -q >/dev/null
+  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ $want_python -eq 1 ] && ! python3 -c 'import h5py, numpy, safetensors' 2>/dev/null; then
+  echo "setup: installing Python test packages (Tools/requirements-test.txt)" >&2
+  python3 -m pip install -q --disable-pip-version-check -r Tools/requirements-test.txt
+fi
