@@ -12,8 +12,26 @@ enum Python {
         let description: String
     }
 
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
     @discardableResult
     static func interop(_ arguments: String...) throws -> String {
+        try run(script: script, arguments)
+    }
+
+    /// Runs a Python script; a non-zero exit throws with its standard error.
+    @discardableResult
+    static func run(script: String, _ arguments: [String]) throws -> String {
+        let result = try runAllowingFailure(script: script, arguments)
+        guard result.status == 0 else {
+            throw Failure(description: "python3 \(script) \(arguments.joined(separator: " ")) failed: " + result.stderr
+                + "\n(install the test requirements: python3 -m pip install -r Tools/requirements-test.txt)")
+        }
+        return result.stdout
+    }
+
+    static func runAllowingFailure(script: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", script] + arguments
@@ -24,12 +42,7 @@ enum Python {
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "python3 interop.py \(arguments.joined(separator: " ")) failed: "
-                + String(decoding: stderr, as: UTF8.self)
-                + "\n(install the test requirements: python3 -m pip install -r Tools/requirements-test.txt)")
-        }
-        return String(decoding: stdout, as: UTF8.self)
+        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
     }
 }
 

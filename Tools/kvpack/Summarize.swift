@@ -7,7 +7,7 @@ struct Summarize: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print a capture's shape and its dense reference attention statistics per layer.",
         discussion: """
-            With no capture, summarizes the first bundled sample in Datasets/samples/, or, when
+            With no capture, summarizes every bundled sample in Datasets/samples/, or, when
             none is there, a synthetic capture made on the fly. Statistics are over the probe
             queries (the window queries when the capture has no probes), averaged over heads:
             entropy (nats), attention on the first 4 tokens (sinks), on the last 64 positions
@@ -30,6 +30,8 @@ struct Summarize: ParsableCommand {
     struct Report: Codable {
         var source: String
         var model: ModelFacts
+        var provenance: [String: String]
+        var densePerplexity: Double?
         var sequence: String
         var tokens: Int
         var windowQueries: Int
@@ -42,7 +44,23 @@ struct Summarize: ParsableCommand {
 
     func run() throws {
         try failing {
-            let (source, capture) = try load()
+            let reports = try load().map { try summarize(source: $0.0, capture: $0.1, reference: $0.2) }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                let data = reports.count == 1 ? try encoder.encode(reports[0]) : try encoder.encode(reports)
+                print(String(decoding: data, as: UTF8.self))
+            } else {
+                for (i, report) in reports.enumerated() {
+                    if i > 0 { print("") }
+                    printTable(report)
+                }
+            }
+        }
+    }
+
+    private func summarize(source: String, capture: Capture, reference: DenseModelReference?) throws -> Report {
+        do {
             let seqID = sequence ?? capture.sequences[0].id
             guard let seq = capture.sequences.first(where: { $0.id == seqID }) else {
                 throw CaptureFileError.missing(file: source, path: "/sequences/\(seqID)")
@@ -59,35 +77,32 @@ struct Summarize: ParsableCommand {
                 let profile = AttentionProfile(result, keyPositions: keyPositions,
                                                queryPositions: which == .probes ? seq.positions.probes : seq.positions.window)
                 let (norm, ratio) = keyStatistics(layer.keys)
-                rows.append(LayerRow(layer: l, kind: kind.description, tokens: layer.tokenCount, profile: profile,
+                rows.append(LayerRow(layer: capture.model.sourceLayers[l], kind: kind.description, tokens: layer.tokenCount, profile: profile,
                                      keyNorm: norm, outlierChannelRatio: ratio))
                 progress.update(l + 1)
             }
             progress.finish()
             let report = Report(
-                source: source, model: capture.model, sequence: seqID, tokens: seq.positions.tokens.count,
+                source: source, model: capture.model, provenance: capture.provenance,
+                densePerplexity: reference?.perplexity, sequence: seqID, tokens: seq.positions.tokens.count,
                 windowQueries: seq.positions.window.count, probes: seq.positions.probes.count,
                 queriesProfiled: which.rawValue,
                 kvBytesF16: seq.layers.reduce(0) { $0 + 4 * $1.keys.storage.count },
                 referenceSeconds: Date().timeIntervalSince(start), layers: rows)
-            if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(report), as: UTF8.self))
-            } else {
-                printTable(report)
-            }
+            return report
         }
     }
 
-    private func load() throws -> (String, Capture) {
-        if let capture { return (capture, try Capture.read(from: capture)) }
-        let samples = "Datasets/samples"
-        if let files = try? FileManager.default.contentsOfDirectory(atPath: samples),
-           let first = files.filter({ $0.hasSuffix(".h5") }).sorted().first {
-            let path = samples + "/" + first
-            return (path, try Capture.read(from: path))
+    private func load() throws -> [(String, Capture, DenseModelReference?)] {
+        func open(_ path: String) throws -> (String, Capture, DenseModelReference?) {
+            let file = try CaptureFile.open(path)
+            let capture = try file.readCapture()
+            return (path, capture, try file.denseModelReference(of: sequence ?? capture.sequences[0].id))
         }
+        if let capture { return [try open(capture)] }
+        let samples = "Datasets/samples"
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: samples)) ?? []).filter { $0.hasSuffix(".h5") }
+        if !files.isEmpty { return try files.sorted().map { try open(samples + "/" + $0) } }
         var spec = SyntheticCaptureSpec()
         spec.modelName = "synthetic (SmolLM2-135M shape, 8 of 30 layers)"
         spec.layers = 8
@@ -96,7 +111,7 @@ struct Summarize: ParsableCommand {
         spec.headDim = 64
         spec.tokens = 2048
         spec.probes = 32
-        return ("synthetic, made on the fly (no sample in \(samples))", try SyntheticCapture.make(spec))
+        return [("synthetic, made on the fly (no sample in \(samples))", try SyntheticCapture.make(spec), nil)]
     }
 
     /// Mean key-row L2 norm, and the largest per-channel mean |k| over the median channel's.
@@ -123,8 +138,12 @@ struct Summarize: ParsableCommand {
     private func printTable(_ r: Report) {
         let m = r.model
         print("capture: \(r.source)")
-        print("model:   \(m.name): \(m.layerCount) layers, \(m.queryHeads) query heads over \(m.kvHeads) KV heads, head dim \(m.headDim)\(m.ropeTheta.map { ", RoPE theta \(Int($0))" } ?? "")")
+        let captured = m.sourceLayers == Array(0..<m.layerCount) ? "\(m.layerCount) layers"
+            : "\(m.layerCount) captured layers (\(r.provenance["model_layers"].map { "of \($0)" } ?? "a subset"))"
+        print("model:   \(m.name): \(captured), \(m.queryHeads) query heads over \(m.kvHeads) KV heads, head dim \(m.headDim)\(m.ropeTheta.map { ", RoPE theta \(Int($0))" } ?? "")")
+        if let text = r.provenance["text_source"] { print("text:    \(text)") }
         print("sequence \(r.sequence): \(r.tokens) cached tokens, \(r.windowQueries) window queries, \(r.probes) probes; KV \(String(format: "%.1f", Double(r.kvBytesF16) / 1_048_576)) MiB in f16")
+        if let ppl = r.densePerplexity { print(String(format: "dense model perplexity on the captured text: %.2f", ppl)) }
         print("dense reference attention of the \(r.queriesProfiled == "probes" ? "probe" : "window") queries, mean over heads and queries:")
         print("")
         let header = ["layer", "kind", "tokens", "entropy", "sinks(4)", "recent(64)", "top 1%", "|k|", "outlier ch."]

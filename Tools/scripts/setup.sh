@@ -30,7 +30,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ $want_python -eq 1 ] && ! python3 -c 'import h5py, numpy, safetensors' 2>/dev/null; then
+if [ $want_python -eq 1 ] && ! python3 -c 'import h5py, numpy, safetensors, gguf, tokenizers' 2>/dev/null; then
   echo "setup: installing Python test packages (Tools/requirements-test.txt)" >&2
   python3 -m pip install -q --disable-pip-version-check -r Tools/requirements-test.txt
 fi

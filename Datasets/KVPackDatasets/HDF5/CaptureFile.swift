@@ -13,7 +13,7 @@ public final class CaptureFile: @unchecked Sendable {
     public let provenance: [String: String]
     /// Sequence group names under `/sequences`, in numeric order when they are numbers.
     public let sequenceIDs: [String]
-    private let file: HDF5File
+    let file: HDF5File
 
     private init(path: String, file: HDF5File, model: ModelFacts, provenance: [String: String], sequenceIDs: [String]) {
         self.path = path
@@ -67,10 +67,11 @@ public final class CaptureFile: @unchecked Sendable {
             }
             kinds = windows.map { $0 == 0 ? .global : .slidingWindow(size: $0) }
         }
+        let sources = file.exists(CaptureSchema.layerIndices) ? try file.readInts(CaptureSchema.layerIndices) : nil
         do {
             return try ModelFacts(name: name, queryHeads: int("query_heads"), kvHeads: int("kv_heads"),
                                   headDim: int("head_dim"), ropeTheta: file.numberAttribute(group, "rope_theta"),
-                                  layerKinds: kinds)
+                                  layerKinds: kinds, sourceLayers: sources)
         } catch let error as CaptureError {
             throw .invalid(file: file.name, path: group, error)
         } catch let error as CaptureFileError {

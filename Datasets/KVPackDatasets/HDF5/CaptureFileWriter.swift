@@ -49,6 +49,9 @@ public final class CaptureFileWriter {
             try file.setAttribute(m, "head_dim", int: model.headDim)
             if let theta = model.ropeTheta { try file.setAttribute(m, "rope_theta", double: theta) }
             try file.writeInts(CaptureSchema.slidingWindow, model.layerKinds.map { $0.windowSize ?? 0 })
+            if model.sourceLayers != Array(0..<model.layerCount) {
+                try file.writeInts(CaptureSchema.layerIndices, model.sourceLayers)
+            }
             try file.createGroup(CaptureSchema.provenanceGroup)
             for (key, value) in provenance.sorted(by: { $0.key < $1.key }) {
                 try file.setAttribute(CaptureSchema.provenanceGroup, key, string: value)

@@ -7,6 +7,7 @@ public enum CaptureSchema {
 
     static let modelGroup = "/model"
     static let slidingWindow = "/model/sliding_window"
+    static let layerIndices = "/model/layer_indices"
     static let provenanceGroup = "/provenance"
     static let sequencesGroup = "/sequences"
 

@@ -89,8 +89,13 @@ extension HDF5File {
 
     /// Reads an integer dataset of rank 1.
     func readInts(_ path: String) throws(CaptureFileError) -> [Int] {
+        try readInts(path, rank: 1).values
+    }
+
+    /// Reads an integer dataset of rank `rank`, row-major.
+    func readInts(_ path: String, rank: Int) throws(CaptureFileError) -> (dims: [Int], values: [Int]) {
         let info = try datasetInfo(path)
-        guard info.dims.count == 1 else { throw .wrongRank(file: name, path: path, expected: 1, found: info.dims) }
+        guard info.dims.count == rank else { throw .wrongRank(file: name, path: path, expected: rank, found: info.dims) }
         guard info.typeClass == H5T_INTEGER else {
             throw .wrongType(file: name, path: path, expected: "integers", found: info.typeDescription)
         }
@@ -103,7 +108,26 @@ extension HDF5File {
             H5Dread(ds, CHDF5_T_NATIVE_INT64(), CHDF5_S_ALL(), CHDF5_S_ALL(), CHDF5_P_DEFAULT(), $0.baseAddress)
         }
         guard status >= 0 else { throw .library(file: name, path: path, operation: "read") }
-        return values.map { Int($0) }
+        return (info.dims, values.map { Int($0) })
+    }
+
+    /// Reads a float dataset of rank `rank` as Float (any float width converts), row-major.
+    func readFloats(_ path: String, rank: Int) throws(CaptureFileError) -> (dims: [Int], values: [Float]) {
+        let info = try datasetInfo(path)
+        guard info.dims.count == rank else { throw .wrongRank(file: name, path: path, expected: rank, found: info.dims) }
+        guard info.typeClass == H5T_FLOAT else {
+            throw .wrongType(file: name, path: path, expected: "floats", found: info.typeDescription)
+        }
+        let count = try checkedCount(info.dims, elementSize: 4, path: path)
+        let ds = H5Dopen2(id, path, CHDF5_P_DEFAULT())
+        guard ds >= 0 else { throw .library(file: name, path: path, operation: "open dataset") }
+        defer { H5Dclose(ds) }
+        var values = [Float](repeating: 0, count: count)
+        let status = values.withUnsafeMutableBytes {
+            H5Dread(ds, CHDF5_T_NATIVE_FLOAT(), CHDF5_S_ALL(), CHDF5_S_ALL(), CHDF5_P_DEFAULT(), $0.baseAddress)
+        }
+        guard status >= 0 else { throw .library(file: name, path: path, operation: "read") }
+        return (info.dims, values)
     }
 
     /// Writes `values` as an IEEE half dataset `[dims]`, chunked one head x up to

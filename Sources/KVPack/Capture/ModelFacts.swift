@@ -12,12 +12,16 @@ public struct ModelFacts: Sendable, Hashable, Codable {
     public var ropeTheta: Double?
     /// One entry per layer: global or sliding-window attention.
     public var layerKinds: [AttentionKind]
+    /// For each captured layer, its index in the model (captures may hold a subset of the
+    /// model's layers); `0..<layerCount` when every layer is captured.
+    public var sourceLayers: [Int]
 
     /// Validates the facts.
     /// - Throws: `CaptureError` when a count is not positive, `queryHeads` is not a multiple
-    ///   of `kvHeads`, there are no layers, or a sliding window is not positive.
+    ///   of `kvHeads`, there are no layers, a sliding window is not positive, or `sourceLayers`
+    ///   does not give one strictly increasing, non-negative index per layer.
     public init(name: String, queryHeads: Int, kvHeads: Int, headDim: Int, ropeTheta: Double? = nil,
-                layerKinds: [AttentionKind]) throws(CaptureError) {
+                layerKinds: [AttentionKind], sourceLayers: [Int]? = nil) throws(CaptureError) {
         for (field, value) in [("queryHeads", queryHeads), ("kvHeads", kvHeads), ("headDim", headDim)]
         where value <= 0 {
             throw .nonPositive(field: field, value: value)
@@ -32,6 +36,14 @@ public struct ModelFacts: Sendable, Hashable, Codable {
         if let theta = ropeTheta, !(theta.isFinite && theta > 0) {
             throw .invalidRopeTheta(theta)
         }
+        let sources = sourceLayers ?? Array(layerKinds.indices)
+        guard sources.count == layerKinds.count else {
+            throw .positionCountMismatch(name: "layer_indices", expected: layerKinds.count, found: sources.count)
+        }
+        for i in sources.indices where sources[i] < 0 || (i > 0 && sources[i] <= sources[i - 1]) {
+            throw .positionsNotIncreasing(name: "layer_indices", index: i)
+        }
+        self.sourceLayers = sources
         self.name = name
         self.queryHeads = queryHeads
         self.kvHeads = kvHeads

@@ -1,0 +1,2 @@
+class CaptureToolError(Exception):
+    """A user-facing error: printed as `capture: error: <message>` with a non-zero exit."""
