@@ -80,6 +80,11 @@ struct BadCaptureFileTests {
         try expectError("gqa") { e, p in e == .invalid(file: p, path: "/model", .headsNotGrouped(queryHeads: 3, kvHeads: 2)) }
     }
 
+    @Test func zeroTokensInAFile() throws {
+        // query_positions 32..<40 with no cached tokens: the layer has zero tokens.
+        try expectError("zero") { e, p in e == .invalid(file: p, path: "/sequences/0/layers/0", .zeroTokens(layer: 0)) }
+    }
+
     @Test func zeroTokens() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

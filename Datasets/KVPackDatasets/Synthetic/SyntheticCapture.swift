@@ -102,7 +102,8 @@ public enum SyntheticCapture {
                 for member in 0..<group {
                     let qHead = head * group + member
                     var qrng = SplitMix64(seed: spec.seed, sequence, index, head, member + 1)
-                    for t in 0..<total {
+                    // Only the window and probe positions are kept: generate just those.
+                    for t in spec.tokens - spec.window..<total {
                         let row = q.base + (qHead * total + t) * d
                         for i in 0..<d { row[i] = qrng.gaussian() }
                         if !retrieval { for i in high { row[i] += qLocal * localDir[i] } }

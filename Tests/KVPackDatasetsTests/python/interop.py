@@ -47,7 +47,7 @@ def write(out, variant="basic"):
         p = f.create_group("provenance")
         p.attrs["text_source"] = "h5py interop test"
         s = f.create_group("sequences/0")
-        s.create_dataset("positions", data=np.arange(TOKENS, dtype=np.int64))
+        s.create_dataset("positions", data=np.arange(TOKENS if variant != "zero" else 0, dtype=np.int64))
         s.create_dataset("query_positions", data=np.arange(TOKENS - WINDOW, TOKENS, dtype=np.int32))
         s.create_dataset("probe_positions", data=np.arange(TOKENS, TOKENS + PROBES, dtype=np.int32))
         for layer in range(LAYERS):
@@ -64,6 +64,8 @@ def write(out, variant="basic"):
                     data = data.reshape(heads * tokens, D)
                 if variant == "ints" and layer == 0 and tensor == "values":
                     data = np.zeros((heads, tokens, D), dtype=np.int32)
+                if variant == "zero" and tensor in ("keys", "values"):
+                    data = data[:, :0, :]
                 if variant == "missing" and layer == 2 and tensor == "queries":
                     continue
                 if variant == "shape" and layer == 1 and tensor == "keys":
@@ -79,7 +81,7 @@ def write(out, variant="basic"):
                     dset = h5py.h5d.create(g.id, b"keys", bf, space)
                     dset.write(h5py.h5s.ALL, h5py.h5s.ALL, raw, mtype=bf)
                     continue
-                g.create_dataset(tensor, data=data, chunks=(1, min(tokens, 16), D) if data.ndim == 3 and tokens else None)
+                g.create_dataset(tensor, data=data, chunks=(1, min(tokens, 16), D) if data.ndim == 3 and data.shape[1] else None)
 
 
 def read(path):
