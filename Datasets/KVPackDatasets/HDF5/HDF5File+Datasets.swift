@@ -76,11 +76,7 @@ extension HDF5File {
             guard status >= 0 else { throw .library(file: name, path: path, operation: "read") }
             return (info.dims, values)
         }
-        var floats = [Float](repeating: 0, count: count)
-        let status = floats.withUnsafeMutableBytes {
-            H5Dread(ds, CHDF5_T_NATIVE_FLOAT(), CHDF5_S_ALL(), CHDF5_S_ALL(), CHDF5_P_DEFAULT(), $0.baseAddress)
-        }
-        guard status >= 0 else { throw .library(file: name, path: path, operation: "read") }
+        let floats = try readFloats(path, rank: rank).values
         if let big = floats.first(where: { $0.isFinite && abs($0) > 65504 }) {
             throw .outOfHalfRange(file: name, path: path, value: Double(big))
         }
@@ -94,37 +90,32 @@ extension HDF5File {
 
     /// Reads an integer dataset of rank `rank`, row-major.
     func readInts(_ path: String, rank: Int) throws(CaptureFileError) -> (dims: [Int], values: [Int]) {
-        let info = try datasetInfo(path)
-        guard info.dims.count == rank else { throw .wrongRank(file: name, path: path, expected: rank, found: info.dims) }
-        guard info.typeClass == H5T_INTEGER else {
-            throw .wrongType(file: name, path: path, expected: "integers", found: info.typeDescription)
-        }
-        let count = try checkedCount(info.dims, elementSize: 8, path: path)
-        let ds = H5Dopen2(id, path, CHDF5_P_DEFAULT())
-        guard ds >= 0 else { throw .library(file: name, path: path, operation: "open dataset") }
-        defer { H5Dclose(ds) }
-        var values = [Int64](repeating: 0, count: count)
-        let status = values.withUnsafeMutableBytes {
-            H5Dread(ds, CHDF5_T_NATIVE_INT64(), CHDF5_S_ALL(), CHDF5_S_ALL(), CHDF5_P_DEFAULT(), $0.baseAddress)
-        }
-        guard status >= 0 else { throw .library(file: name, path: path, operation: "read") }
-        return (info.dims, values.map { Int($0) })
+        let (dims, wide) = try readNumbers(path, rank: rank, typeClass: H5T_INTEGER, expected: "integers",
+                                           memType: CHDF5_T_NATIVE_INT64(), zero: Int64(0))
+        return (dims, wide.map { Int($0) })
     }
 
     /// Reads a float dataset of rank `rank` as Float (any float width converts), row-major.
     func readFloats(_ path: String, rank: Int) throws(CaptureFileError) -> (dims: [Int], values: [Float]) {
+        try readNumbers(path, rank: rank, typeClass: H5T_FLOAT, expected: "floats",
+                        memType: CHDF5_T_NATIVE_FLOAT(), zero: Float(0))
+    }
+
+    /// Reads dataset `path` of rank `rank` and class `typeClass`, converted by HDF5 to `memType`.
+    private func readNumbers<T>(_ path: String, rank: Int, typeClass: H5T_class_t, expected: String,
+                                memType: hid_t, zero: T) throws(CaptureFileError) -> (dims: [Int], values: [T]) {
         let info = try datasetInfo(path)
         guard info.dims.count == rank else { throw .wrongRank(file: name, path: path, expected: rank, found: info.dims) }
-        guard info.typeClass == H5T_FLOAT else {
-            throw .wrongType(file: name, path: path, expected: "floats", found: info.typeDescription)
+        guard info.typeClass == typeClass else {
+            throw .wrongType(file: name, path: path, expected: expected, found: info.typeDescription)
         }
-        let count = try checkedCount(info.dims, elementSize: 4, path: path)
+        let count = try checkedCount(info.dims, elementSize: MemoryLayout<T>.size, path: path)
         let ds = H5Dopen2(id, path, CHDF5_P_DEFAULT())
         guard ds >= 0 else { throw .library(file: name, path: path, operation: "open dataset") }
         defer { H5Dclose(ds) }
-        var values = [Float](repeating: 0, count: count)
+        var values = [T](repeating: zero, count: count)
         let status = values.withUnsafeMutableBytes {
-            H5Dread(ds, CHDF5_T_NATIVE_FLOAT(), CHDF5_S_ALL(), CHDF5_S_ALL(), CHDF5_P_DEFAULT(), $0.baseAddress)
+            H5Dread(ds, memType, CHDF5_S_ALL(), CHDF5_S_ALL(), CHDF5_P_DEFAULT(), $0.baseAddress)
         }
         guard status >= 0 else { throw .library(file: name, path: path, operation: "read") }
         return (info.dims, values)
