@@ -37,12 +37,12 @@ struct DenseAttentionTests {
         var rng = TestRandom(UInt64(qHeads * 1000 + d + tokens))
         let q = rng.floats(qHeads, n, d, scale: 2), k = rng.halves(kvHeads, tokens, d), v = rng.halves(kvHeads, tokens, d)
         let expected = naiveAttention(queries: q, keys: k, values: v) { _, _ in true }
-        for accelerated in [true, false] {
-            kvp_half_set_accelerated(accelerated ? 1 : 0)
-            defer { kvp_half_set_accelerated(1) }
+        for level in kernelLevels {
+            kvp_half_set_level(level)
+            defer { kvp_half_set_level(99) }
             let got = try DenseAttention.attend(queries: q, keys: k, values: v).output.storage
             let err = AttentionMetrics.relativeL2(reference: expected.map(Float.init), approximation: got)
-            #expect(err < 1e-5, "accelerated=\(accelerated) rel. L2 \(err)")
+            #expect(err < 1e-5, "level \(level): rel. L2 \(err)")
         }
     }
 

@@ -4,10 +4,10 @@ import Testing
 
 @Suite("Half-precision kernels", .serialized)
 struct HalfKernelTests {
-    @Test("every half value converts to float exactly, on both paths", arguments: [true, false])
-    func allHalves(accelerated: Bool) {
-        kvp_half_set_accelerated(accelerated ? 1 : 0)
-        defer { kvp_half_set_accelerated(1) }
+    @Test("every half value converts to float exactly, at every kernel level", arguments: kernelLevels)
+    func allHalves(level: Int32) {
+        kvp_half_set_level(level)
+        defer { kvp_half_set_level(99) }
         let all = (0..<65536).map { Float16(bitPattern: UInt16($0)) }
         let floats = HalfConversion.floats(all)
         for (h, f) in zip(all, floats) where !h.isNaN {
@@ -19,10 +19,10 @@ struct HalfKernelTests {
         #expect(zip(all, back).allSatisfy { $0.isNaN ? $1.isNaN : $0.bitPattern == $1.bitPattern })
     }
 
-    @Test("float -> half rounds like Swift's Float16(Float), on both paths", arguments: [true, false])
-    func rounding(accelerated: Bool) {
-        kvp_half_set_accelerated(accelerated ? 1 : 0)
-        defer { kvp_half_set_accelerated(1) }
+    @Test("float -> half rounds like Swift's Float16(Float), at every kernel level", arguments: kernelLevels)
+    func rounding(level: Int32) {
+        kvp_half_set_level(level)
+        defer { kvp_half_set_level(99) }
         var rng = TestRandom(42)
         var inputs: [Float] = [0, -0, 1e-8, 6e-8, -6e-8, 3e-5, 65504, 65519, 65520, -70000, 1e30, .infinity, -.infinity]
         for _ in 0..<20_000 { inputs.append(rng.normal() * Float(rng.next() * 1000)) }
@@ -41,9 +41,9 @@ struct HalfKernelTests {
         let k = rng.halves(1, rows, d).storage
         let q = (0..<nq * d).map { _ in rng.normal() }
         let w = (0..<nq * rows).map { _ in Float(rng.next()) }
-        for accelerated in [true, false] {
-            kvp_half_set_accelerated(accelerated ? 1 : 0)
-            defer { kvp_half_set_accelerated(1) }
+        for level in kernelLevels {
+            kvp_half_set_level(level)
+            defer { kvp_half_set_level(99) }
             var scores = [Float](repeating: 0, count: nq * rows)
             var acc = [Float](repeating: 1, count: nq * d)
             k.withUnsafeBufferPointer { kb in
@@ -67,10 +67,10 @@ struct HalfKernelTests {
         }
     }
 
-    @Test("exp-shift-sum matches expf and maps -inf to exactly 0", arguments: [true, false])
-    func expShift(accelerated: Bool) {
-        kvp_half_set_accelerated(accelerated ? 1 : 0)
-        defer { kvp_half_set_accelerated(1) }
+    @Test("exp-shift-sum matches expf and maps -inf to exactly 0", arguments: kernelLevels)
+    func expShift(level: Int32) {
+        kvp_half_set_level(level)
+        defer { kvp_half_set_level(99) }
         var x: [Float] = (0..<1000).map { -Float($0) * 0.1 } + [-.infinity, -200, 0]
         let original = x
         let sum = kvp_exp_shifted_sum(&x, x.count, 0.5)
@@ -86,3 +86,21 @@ struct HalfKernelTests {
 }
 
 import Foundation
+
+@Suite("Softmax kernel")
+struct SoftmaxKernelTests {
+    @Test("hand-worked softmax at every kernel level", arguments: kernelLevels)
+    func handWorked(level: Int32) {
+        kvp_half_set_level(level)
+        defer { kvp_half_set_level(99) }
+        // logits 0 and ln 3 -> 1/4, 3/4; -inf -> exactly 0; 19 entries exercise the vector tail.
+        var x: [Float] = [0, Float(Foundation.log(3.0)), -.infinity] + [Float](repeating: -.infinity, count: 16)
+        kvp_softmax_inplace(&x, x.count)
+        #expect(abs(x[0] - 0.25) < 1e-6 && abs(x[1] - 0.75) < 1e-6)
+        #expect(x[2...].allSatisfy { $0 == 0 })
+        // Large logits do not overflow: the max is subtracted first.
+        var big: [Float] = [1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000]
+        kvp_softmax_inplace(&big, big.count)
+        #expect(big.allSatisfy { abs($0 - 0.1) < 1e-6 })
+    }
+}

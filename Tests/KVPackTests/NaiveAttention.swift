@@ -1,5 +1,9 @@
+import CKVPackHalf
 import Foundation
 import KVPack
+
+/// Every kernel level this CPU runs (0 = portable C, 1 = AVX2/F16C/FMA, 2 = AVX-512F).
+let kernelLevels: [Int32] = Array(0...kvp_half_max_level())
 
 /// A deliberately plain Double-precision attention, independent of the kernels under test.
 func naiveAttention(queries: HeadTensor<Float>, keys: HeadTensor<Float16>, values: HeadTensor<Float16>,

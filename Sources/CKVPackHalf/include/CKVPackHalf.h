@@ -1,8 +1,8 @@
 #pragma once
 // Half-precision (IEEE binary16) row kernels for KVPack's CPU backend.
 //
-// Each entry point picks, once per process, an F16C/AVX2/FMA version when the CPU has those
-// features and a portable version otherwise. Half values travel as their raw uint16_t bits.
+// Each entry point runs the best kernel level the CPU supports: 2 = AVX-512F, 1 = F16C/AVX2/FMA,
+// 0 = portable C. Half values travel as their raw uint16_t bits.
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,12 +33,19 @@ void kvp_half_rows_accumulate(const uint16_t *rows, size_t rowCount, size_t dim,
 /// Inputs of -inf give exactly 0.
 float kvp_exp_shifted_sum(float *x, size_t count, float maxValue);
 
-/// 1 when the accelerated (F16C/AVX2/FMA) versions are in use, else 0.
-int kvp_half_accelerated(void);
+/// In place: x = softmax(x) over `count` floats (max-shifted, fp32); -inf entries become 0.
+/// - Precondition: count > 0 and at least one entry is finite.
+void kvp_softmax_inplace(float *x, size_t count);
 
-/// Turns the accelerated versions off (0) or back on where the CPU has them (1). For tests
-/// that compare both paths; not thread-safe against concurrent kernel calls.
-void kvp_half_set_accelerated(int enabled);
+/// The highest kernel level this CPU supports (0, 1 or 2).
+int kvp_half_max_level(void);
+
+/// The kernel level in use: the requested level capped at `kvp_half_max_level()`.
+int kvp_half_level(void);
+
+/// Requests a kernel level (capped at what the CPU supports; 99 = best). For tests that compare
+/// the levels; every level computes the same results up to float rounding order.
+void kvp_half_set_level(int level);
 
 #ifdef __cplusplus
 }

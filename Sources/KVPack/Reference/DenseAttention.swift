@@ -135,11 +135,7 @@ public enum DenseAttention {
             let r = ranges[j % n]
             if r.lowerBound > 0 { row.update(repeating: 0, count: r.lowerBound) }
             if r.upperBound < tokens { (row + r.upperBound).update(repeating: 0, count: tokens - r.upperBound) }
-            var maxScore = -Float.infinity
-            for t in r { maxScore = max(maxScore, row[t]) }
-            let sum = kvp_exp_shifted_sum(row + r.lowerBound, r.count, maxScore)
-            let inv = 1 / sum
-            for t in r { row[t] *= inv }
+            kvp_softmax_inplace(row + r.lowerBound, r.count)
         }
         // Pass 2: weighted sum of the value rows.
         b = lo

@@ -31,8 +31,11 @@ public enum HalfConversion {
         }
     }
 
-    /// Whether the F16C/AVX2/FMA kernels are in use on this CPU.
-    public static var isAccelerated: Bool { kvp_half_accelerated() != 0 }
+    /// Whether SIMD kernels (F16C/AVX2/FMA or AVX-512) are in use on this CPU.
+    public static var isAccelerated: Bool { kvp_half_level() > 0 }
+
+    /// The kernel level in use: "avx512", "avx2" (F16C/AVX2/FMA) or "portable".
+    public static var kernelLevel: String { ["portable", "avx2", "avx512"][Int(kvp_half_level())] }
 }
 
 extension HeadTensor where Scalar == Float16 {
