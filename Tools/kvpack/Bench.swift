@@ -49,7 +49,7 @@ extension Bench {
             var gigabytesPerSecond: Double
             var memoryReadGigabytesPerSecond: Double
             var threads: Int
-            var f16cAccelerated: Bool
+            var kernelLevel: String
         }
 
         func run() throws {
@@ -82,7 +82,7 @@ extension Bench {
                     gigabytesPerSecond: Double(bytes) / median / 1e9,
                     memoryReadGigabytesPerSecond: memoryRead(keys.storage, values.storage, iterations: iterations),
                     threads: ProcessInfo.processInfo.activeProcessorCount,
-                    f16cAccelerated: HalfConversion.isAccelerated)
+                    kernelLevel: HalfConversion.kernelLevel)
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
                 let data = try encoder.encode(result)

@@ -17,7 +17,7 @@ struct Doctor: ParsableCommand {
         print("HDF5   \(major).\(minor).\(release)")
         print("zstd   \(String(cString: ZSTD_versionString()))")
         print("lz4    \(String(cString: LZ4_versionString()))")
-        print("CPU    F16C/AVX2/FMA kernels: \(HalfConversion.isAccelerated ? "yes" : "no (portable C)"), \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        print("CPU    half-precision kernels: \(HalfConversion.kernelLevel), \(ProcessInfo.processInfo.activeProcessorCount) cores")
         do {
             let loader = try VulkanLoader()
             print("Vulkan loader \(try loader.instanceVersion())")
