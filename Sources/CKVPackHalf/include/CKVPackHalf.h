@@ -50,3 +50,23 @@ void kvp_half_set_level(int level);
 #ifdef __cplusplus
 }
 #endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Scores of bitmap-sparse rows (Mustafar's format) against `nq` float queries, touching only
+/// the nonzeros. masks: [rows, ceil(dim/64)]; offsets: [rows] index of each row's first nonzero
+/// in `values`; values: the nonzeros (half bits). out[q*outStride + r] = scale * dot(q, row r).
+void kvp_bitmap_rows_dot(const uint64_t *masks, const uint32_t *offsets, const uint16_t *values,
+                         size_t rowCount, size_t dim, const float *queries, size_t nq, float scale,
+                         float *out, size_t outStride);
+
+/// acc[q, :] += sum_r weights[q*weightStride + r] * row r, over the nonzeros only.
+void kvp_bitmap_rows_accumulate(const uint64_t *masks, const uint32_t *offsets, const uint16_t *values,
+                                size_t rowCount, size_t dim, const float *weights, size_t nq,
+                                size_t weightStride, float *acc);
+
+#ifdef __cplusplus
+}
+#endif

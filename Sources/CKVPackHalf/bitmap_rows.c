@@ -1,0 +1,45 @@
+// Bitmap-sparse row kernels: walk each row's mask words and read only the packed nonzeros.
+#include "half_internal.h"
+
+void kvp_bitmap_rows_dot(const uint64_t *masks, const uint32_t *offsets, const uint16_t *values,
+                         size_t rowCount, size_t dim, const float *queries, size_t nq, float scale,
+                         float *out, size_t outStride) {
+    size_t words = (dim + 63) / 64;
+    float acc[64];
+    for (size_t r = 0; r < rowCount; r++) {
+        for (size_t q0 = 0; q0 < nq; q0 += 64) {
+            size_t qn = nq - q0 < 64 ? nq - q0 : 64;
+            for (size_t q = 0; q < qn; q++) acc[q] = 0;
+            const uint16_t *v = values + offsets[r];
+            for (size_t w = 0; w < words; w++) {
+                uint64_t m = masks[r * words + w];
+                while (m) {
+                    size_t c = 64 * w + (size_t)__builtin_ctzll(m);
+                    float x = half_bits_to_float(*v++);
+                    const float *qc = queries + q0 * dim + c;
+                    for (size_t q = 0; q < qn; q++) acc[q] += x * qc[q * dim];
+                    m &= m - 1;
+                }
+            }
+            for (size_t q = 0; q < qn; q++) out[(q0 + q) * outStride + r] = acc[q] * scale;
+        }
+    }
+}
+
+void kvp_bitmap_rows_accumulate(const uint64_t *masks, const uint32_t *offsets, const uint16_t *values,
+                                size_t rowCount, size_t dim, const float *weights, size_t nq,
+                                size_t weightStride, float *acc) {
+    size_t words = (dim + 63) / 64;
+    for (size_t r = 0; r < rowCount; r++) {
+        const uint16_t *v = values + offsets[r];
+        for (size_t w = 0; w < words; w++) {
+            uint64_t m = masks[r * words + w];
+            while (m) {
+                size_t c = 64 * w + (size_t)__builtin_ctzll(m);
+                float x = half_bits_to_float(*v++);
+                for (size_t q = 0; q < nq; q++) acc[q * dim + c] += weights[q * weightStride + r] * x;
+                m &= m - 1;
+            }
+        }
+    }
+}
