@@ -42,7 +42,7 @@ let package = Package(
 
         // MARK: - Core library
         .target(
-            name: "KVPack", dependencies: ["CKVPackHalf"], path: "Sources/KVPack"),
+            name: "KVPack", dependencies: ["CKVPackHalf", "CZstd", "CLZ4"], path: "Sources/KVPack"),
 
         // MARK: - Vulkan runtime (the loader is opened at run time; no link-time dependency)
         .target(name: "KVPackVulkan", dependencies: ["CVulkan"], path: "Sources/KVPackVulkan"),
