@@ -15,6 +15,7 @@ static inline hid_t CHDF5_T_NATIVE_FLOAT(void) { return H5T_NATIVE_FLOAT; }
 static inline hid_t CHDF5_T_NATIVE_DOUBLE(void) { return H5T_NATIVE_DOUBLE; }
 static inline hid_t CHDF5_T_NATIVE_INT64(void) { return H5T_NATIVE_INT64; }
 static inline hid_t CHDF5_T_STD_I32LE(void) { return H5T_STD_I32LE; }
+static inline hid_t CHDF5_T_STD_U8LE(void) { return H5T_STD_U8LE; }
 static inline hid_t CHDF5_T_STD_I64LE(void) { return H5T_STD_I64LE; }
 static inline hid_t CHDF5_T_IEEE_F32LE(void) { return H5T_IEEE_F32LE; }
 static inline hid_t CHDF5_T_IEEE_F64LE(void) { return H5T_IEEE_F64LE; }

@@ -103,3 +103,14 @@ struct DenseAttentionTests {
         #expect(throws: AttentionError.self) { try AttentionMask(keyPositions: [0, 2, 2], queryPositions: [3]) }
     }
 }
+
+@Suite("Degenerate attention inputs")
+struct DegenerateAttentionTests {
+    @Test("zero query tokens give an empty output, not a crash")
+    func noQueries() throws {
+        var rng = TestRandom(3)
+        let r = try DenseAttention.attend(queries: HeadTensor(zeros: 4, 0, 8), keys: rng.halves(2, 5, 8), values: rng.halves(2, 5, 8),
+                                          keepProbabilities: true)
+        #expect(r.output.tokens == 0 && r.probabilities == [])
+    }
+}

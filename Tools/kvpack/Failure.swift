@@ -22,6 +22,14 @@ func failing<R>(_ body: () throws -> R) throws -> R {
         throw report(error, code: 65)
     } catch let error as AttentionError {
         throw report(error, code: 65)
+    } catch let error as LayoutError {
+        throw report(error, code: 65)
+    } catch let error as KVPFileError {
+        switch error {
+        case .fileNotFound: throw report(error, code: 66)
+        case .outputExists, .cannotCreate: throw report(error, code: 73)
+        default: throw report(error, code: 65)
+        }
     }
 }
 

@@ -154,6 +154,10 @@ struct Summarize: ParsableCommand {
                     : String(repeating: " ", count: max(0, cw.1 - cw.0.count)) + cw.0
             }.joined(separator: "  ")
         }
+        if r.layers.allSatisfy({ $0.profile.rows == 0 }) {
+            print("(no window or probe queries in this capture: attention statistics need queries; decompressed caches have none)")
+            return
+        }
         print(line(header))
         for row in r.layers {
             let p = row.profile

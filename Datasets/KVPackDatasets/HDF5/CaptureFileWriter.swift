@@ -113,6 +113,18 @@ public final class CaptureFileWriter {
         written.insert(base)
     }
 
+    /// Writes layer `index`'s `kept` mask, `[kvHeads, tokens]` (1 = the head kept that token), for
+    /// captures reconstructed from a compressed cache. Call after `writeLayer`.
+    public func writeKeptMask(_ index: Int, mask: [UInt8], sequence id: String) throws(CaptureFileError) {
+        guard let file, let positions = positions[id] else { throw .cannotCreate(file: path, reason: "sequence \"\(id)\" was not begun") }
+        guard mask.count == model.kvHeads * positions.tokens.count else {
+            throw .cannotCreate(file: path, reason: "kept mask of \(mask.count) entries for \(model.kvHeads) heads x \(positions.tokens.count) tokens")
+        }
+        hdf5Lock.lock()
+        defer { hdf5Lock.unlock() }
+        try file.writeBytes(CaptureSchema.layer(id, index) + "/kept", dims: [model.kvHeads, positions.tokens.count], values: mask)
+    }
+
     /// Checks every declared sequence has all its layers, closes the file and renames it into place.
     public func finish() throws(CaptureFileError) {
         guard file != nil else { throw .cannotCreate(file: path, reason: "writer already finished") }

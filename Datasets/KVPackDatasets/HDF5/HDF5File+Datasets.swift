@@ -134,6 +134,16 @@ extension HDF5File {
         }.get()
     }
 
+    /// Writes `values` as a uint8 dataset of shape `dims`.
+    func writeBytes(_ path: String, dims: [Int], values: [UInt8]) throws(CaptureFileError) {
+        precondition(dims.reduce(1, *) == values.count)
+        try values.withUnsafeBytes { raw in
+            Result { () throws(CaptureFileError) in
+                try writeDataset(path, dims: dims, fileType: CHDF5_T_STD_U8LE(), memType: CHDF5_T_STD_U8LE(), raw.baseAddress)
+            }
+        }.get()
+    }
+
     /// Writes `values` as an int32 dataset (int64 if a value does not fit).
     func writeInts(_ path: String, _ values: [Int]) throws(CaptureFileError) {
         if values.allSatisfy({ Int32(exactly: $0) != nil }) {

@@ -36,8 +36,11 @@ extension KVPFile {
             guard let codec = SectionCodec(rawValue: codecRaw) else {
                 throw .corrupt(section: "\(section)", reason: "unknown codec \(codecRaw)")
             }
-            guard offset <= UInt64(bytes.count), size <= UInt64(bytes.count) - offset else { throw .truncated(section: "\(section)") }
-            entries[section] = (codec, Int(offset)..<Int(offset + size), raw)
+            let sectionsStart = UInt64(preambleBytes) + dirFrame
+            guard offset <= UInt64(bytes.count) - sectionsStart, size <= UInt64(bytes.count) - sectionsStart - offset else {
+                throw .truncated(section: "\(section)")
+            }
+            entries[section] = (codec, Int(sectionsStart + offset)..<Int(sectionsStart + offset + size), raw)
         }
         func load(_ section: Section, expected: ClosedRange<UInt64>) throws(KVPFileError) -> [UInt8] {
             guard let e = entries[section] else { throw .corrupt(section: "\(section)", reason: "missing") }

@@ -5,8 +5,8 @@ import Foundation
 /// Layout (little-endian):
 /// - preamble, 32 bytes: magic `89 'K' 'V' 'P' 0D 0A 1A 0A`, version u32 (1), directory codec u32,
 ///   directory frame size u64, directory raw size u64;
-/// - the section directory, one compressed frame: per section kind u32, codec u32, file offset
-///   u64, frame size u64, raw size u64 (32 bytes);
+/// - the section directory, one zstd frame: per section kind u32, codec u32, offset u64 (from
+///   the end of the directory frame), frame size u64, raw size u64 (32 bytes);
 /// - the sections, each one zstd (default) or lz4 frame carrying the codec's content checksum:
 ///   `metadata` (JSON: KVPack version, model facts, page size, policy spec, sequences), `heads`
 ///   (the head directory, 8 bytes a head), `pages` (the page table, 32 bytes a page),
@@ -75,8 +75,6 @@ public enum KVPFile {
         var directory = ByteWriter()
         var frames: [[UInt8]] = []
         for (_, data) in raw { frames.append(try codec.compress(data)) }
-        // Offsets depend on the directory frame's size, which depends on the offsets: lay the
-        // sections out first, relative, then fix them once the directory is compressed.
         var relative = 0
         var entries: [(Section, Int, Int, Int)] = []
         for ((section, data), frame) in zip(raw, frames) {
@@ -84,22 +82,17 @@ public enum KVPFile {
             relative += frame.count
             body.append(contentsOf: frame)
         }
-        var dirFrame: [UInt8] = []
-        var base = preambleBytes
-        for _ in 0..<4 { // the directory frame size converges in a step or two
-            directory = ByteWriter()
-            for (section, offset, size, rawSize) in entries {
-                directory.write(section.rawValue)
-                directory.write(codec.rawValue)
-                directory.write(UInt64(base + offset))
-                directory.write(UInt64(size))
-                directory.write(UInt64(rawSize))
-            }
-            dirFrame = try SectionCodec.zstd.compress(directory.bytes)
-            if preambleBytes + dirFrame.count == base { break }
-            base = preambleBytes + dirFrame.count
+        // Section offsets count from the end of the directory frame, so the directory does not
+        // depend on its own compressed size.
+        directory = ByteWriter()
+        for (section, offset, size, rawSize) in entries {
+            directory.write(section.rawValue)
+            directory.write(codec.rawValue)
+            directory.write(UInt64(offset))
+            directory.write(UInt64(size))
+            directory.write(UInt64(rawSize))
         }
-        guard preambleBytes + dirFrame.count == base else { throw .codec(section: "directory", reason: "layout did not settle") }
+        let dirFrame = try SectionCodec.zstd.compress(directory.bytes)
         var out = ByteWriter()
         out.write(magic)
         out.write(version)

@@ -62,5 +62,5 @@ public enum PageEncoding: Sendable, Hashable, Codable, CustomStringConvertible {
 public enum PageEncodingKind: UInt8, Sendable, Hashable, Codable, CaseIterable, CustomStringConvertible {
     case f16 = 0, int8 = 1, int4 = 2, bitmap = 3
 
-    public var description: String { String(describing: self) }
+    public var description: String { ["f16", "int8", "int4", "bitmap"][Int(rawValue)] }
 }

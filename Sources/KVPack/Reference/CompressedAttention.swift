@@ -31,6 +31,7 @@ public enum CompressedAttention {
             guard head.tokenCount > 0 else { throw .noKeys }
             if let dim = head.pages.first?.keys.dim, dim != d { throw .headDimMismatch(queries: d, keys: dim) }
         }
+        if n == 0 { return HeadTensor(zeros: queries.heads, 0, d) }
         if let qp = queryPositions, qp.count != n {
             throw .maskMismatch(expectedKeys: 0, expectedQueries: n, maskKeys: 0, maskQueries: qp.count)
         }

@@ -54,6 +54,10 @@ public enum DenseAttention {
         guard keys.shape == values.shape else { throw .keysValuesMismatch(keys: keys.shape, values: values.shape) }
         guard tokens > 0 else { throw .noKeys }
         let n = queries.tokens
+        if n == 0 {
+            return AttentionResult(output: HeadTensor(zeros: queries.heads, 0, d), probabilities: keepProbabilities ? [] : nil,
+                                   tokens: tokens)
+        }
         var ranges = [Range<Int>](repeating: 0..<tokens, count: n)
         if let mask {
             guard mask.keyPositions.count == tokens, mask.queryPositions.count == n else {

@@ -57,7 +57,7 @@ enum ContainerFixtures {
         var sections: [(KVPFile.Section, SectionCodec, [UInt8])] = []
         for _ in 0..<dirRaw / 32 {
             let kind = try r.read(UInt32.self), codec = SectionCodec(rawValue: try r.read(UInt32.self))!
-            let offset = Int(try r.read(UInt64.self)), size = Int(try r.read(UInt64.self)), raw = Int(try r.read(UInt64.self))
+            let offset = 32 + dirFrame + Int(try r.read(UInt64.self)), size = Int(try r.read(UInt64.self)), raw = Int(try r.read(UInt64.self))
             var data = try codec.decompress(bytes[offset..<offset + size], rawSize: raw, section: "")
             let section = KVPFile.Section(rawValue: kind)!
             modify(section, &data)
@@ -66,22 +66,15 @@ enum ContainerFixtures {
         var frames: [[UInt8]] = []
         for s in sections { frames.append(try s.1.compress(s.2)) }
         var entries: [(UInt32, UInt32, UInt64, UInt64, UInt64)] = []
-        var base = 32
-        var dirBytes: [UInt8] = []
-        for _ in 0..<4 {
-            entries = []
-            var offset = base
-            for (s, f) in zip(sections, frames) {
-                entries.append((s.0.rawValue, s.1.rawValue, UInt64(offset), UInt64(f.count), UInt64(s.2.count)))
-                offset += f.count
-            }
-            editDirectory?(&entries)
-            var w = ByteWriter()
-            for e in entries { w.write(e.0); w.write(e.1); w.write(e.2); w.write(e.3); w.write(e.4) }
-            dirBytes = try SectionCodec.zstd.compress(w.bytes)
-            if 32 + dirBytes.count == base { break }
-            base = 32 + dirBytes.count
+        var offset = 0
+        for (s, f) in zip(sections, frames) {
+            entries.append((s.0.rawValue, s.1.rawValue, UInt64(offset), UInt64(f.count), UInt64(s.2.count)))
+            offset += f.count
         }
+        editDirectory?(&entries)
+        var w = ByteWriter()
+        for e in entries { w.write(e.0); w.write(e.1); w.write(e.2); w.write(e.3); w.write(e.4) }
+        let dirBytes = try SectionCodec.zstd.compress(w.bytes)
         var out = ByteWriter()
         out.write(KVPFile.magic)
         out.write(UInt32(1)); out.write(UInt32(1)); out.write(UInt64(dirBytes.count)); out.write(UInt64(entries.count * 32))

@@ -146,3 +146,24 @@ struct KVPFileTests {
         #expect(errors + same == 1500 && errors > 1400)
     }
 }
+
+@Suite(".kvp round-trip property")
+struct KVPRoundTripPropertyTests {
+    /// Regression for a fuzzer find: section offsets used to depend on the directory's own
+    /// compressed size, which could oscillate; some caches then wrote unreadable files.
+    @Test("random caches of many sizes round-trip through both codecs")
+    func randomCaches() throws {
+        var rng = TestRandom(77)
+        let encodings = ContainerFixtures.encodings.flatMap { [$0.0, $0.1] }
+        for i in 0..<40 {
+            let tokens = 1 + Int(rng.next() * 60)
+            let capture = try ContainerFixtures.capture(tokens: tokens, kvHeads: 1 + i % 3, d: 64, layers: 1 + i % 2)
+            let k = encodings[Int(rng.next() * Double(encodings.count))], v = encodings[Int(rng.next() * Double(encodings.count))]
+            let cache = try CompressedCache.uniform(capture, keys: k, values: v, pageSize: 1 + Int(rng.next() * 20),
+                                                    policy: String(repeating: "p", count: Int(rng.next() * 300)))
+            for codec in SectionCodec.allCases {
+                #expect(try KVPFile.decode(KVPFile.encode(cache, codec: codec)) == cache, "case \(i) \(codec)")
+            }
+        }
+    }
+}

@@ -98,3 +98,25 @@ struct EncodingTests {
         #expect(throws: LayoutError.self) { try EncodedRows(encoding: .bitmap, rows: 2, dim: 64, payload: lying) }
     }
 }
+
+@Suite("Encoding names")
+struct EncodingNameTests {
+    @Test("description and parsing round-trip", arguments: ["f16", "bitmap", "int8/g32", "int4/c16", "int8/g128", "int4/g64"])
+    func roundTrip(text: String) throws {
+        let e = try #require(PageEncoding(text))
+        #expect(e.description == text)
+    }
+
+    @Test func defaultsAndRejects() {
+        #expect(PageEncoding("int8") == .int8(.init(groupSize: 32)))
+        #expect(PageEncoding("INT4/C8") == .int4(.init(groupSize: 8, axis: .channel)))
+        for bad in ["", "int3", "int8/x4", "int8/g0", "f16/g8", "bitmap/g2", "int4/c-1"] { #expect(PageEncoding(bad) == nil, "\(bad)") }
+    }
+}
+
+@Suite("Encoding kinds")
+struct EncodingKindTests {
+    @Test func names() {
+        #expect(PageEncodingKind.allCases.map(\.description) == ["f16", "int8", "int4", "bitmap"])
+    }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import KVPack
+import KVPackDatasets
+
+extension PageEncoding: ExpressibleByArgument {
+    public init?(argument: String) { self.init(argument) }
+}
+
+struct Compress: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compress a capture into a .kvp file.",
+        discussion: """
+            Until the policies land, every token is kept and the whole cache uses one key and one
+            value encoding (the uniform baselines): f16, int8, int4 (token groups of 32, or
+            int8/g64, int4/c16 for groups of 16 tokens per channel as KIVI does for keys), bitmap
+            (per-token magnitude pruning at --key-sparsity / --value-sparsity).
+
+              kvpack compress capture.h5 -o capture.kvp --keys int4/c16 --values int4/g32
+            """)
+
+    @Argument(help: "An HDF5 capture.") var capture: String
+    @Option(name: .shortAndLong, help: "Output .kvp file.") var output: String
+    @Option(help: "Key encoding.") var keys: PageEncoding = .f16
+    @Option(help: "Value encoding.") var values: PageEncoding = .f16
+    @Option(name: .customLong("key-sparsity"), help: "Share of each key row a bitmap encoding prunes.") var keySparsity = 0.5
+    @Option(name: .customLong("value-sparsity"), help: "Share of each value row a bitmap encoding prunes.") var valueSparsity = 0.5
+    @Option(name: .customLong("page-size"), help: "Tokens per page.") var pageSize = 16
+    @Flag(help: "lz4 sections instead of zstd: faster, larger.") var fast = false
+    @Flag(help: "Overwrite the output if it exists.") var force = false
+
+    func validate() throws {
+        for (name, s) in [("--key-sparsity", keySparsity), ("--value-sparsity", valueSparsity)] where !(0..<1).contains(s) {
+            throw ValidationError("\(name) must be in [0, 1); got \(s)")
+        }
+        if !(1...65535).contains(pageSize) { throw ValidationError("--page-size must be in 1...65535; got \(pageSize)") }
+    }
+
+    func run() throws {
+        try failing {
+            let capture = try Capture.read(from: self.capture)
+            var spec = "uniform(keys=\(keys),values=\(values)"
+            if keys == .bitmap { spec += ",key_sparsity=\(keySparsity)" }
+            if values == .bitmap { spec += ",value_sparsity=\(valueSparsity)" }
+            spec += ")"
+            let cache = try CompressedCache.uniform(capture, keys: keys, values: values, pageSize: pageSize,
+                                                    keySparsity: keySparsity, valueSparsity: valueSparsity, policy: spec)
+            try KVPFile.write(cache, to: output, codec: fast ? .lz4 : .zstd, overwrite: force, kvpackVersion: KVPackVersion.string)
+            let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
+            print(String(format: "wrote %@: %@, %d bytes in memory (%.3f of dense f16), %d bytes on disk",
+                         output, spec, cache.byteCount, cache.ratio, size ?? 0))
+        }
+    }
+}
