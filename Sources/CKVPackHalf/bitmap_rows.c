@@ -1,7 +1,13 @@
 // Bitmap-sparse row kernels: walk each row's mask words and read only the packed nonzeros.
 #include "half_internal.h"
 
-void kvp_bitmap_rows_dot(const uint64_t *masks, const uint32_t *offsets, const uint16_t *values,
+#if defined(__x86_64__) && defined(__clang__) && defined(__ELF__)
+#define KVP_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define KVP_CLONES
+#endif
+
+KVP_CLONES void kvp_bitmap_rows_dot(const uint64_t *masks, const uint32_t *offsets, const uint16_t *values,
                          size_t rowCount, size_t dim, const float *queries, size_t nq, float scale,
                          float *out, size_t outStride) {
     size_t words = (dim + 63) / 64;
@@ -26,7 +32,7 @@ void kvp_bitmap_rows_dot(const uint64_t *masks, const uint32_t *offsets, const u
     }
 }
 
-void kvp_bitmap_rows_accumulate(const uint64_t *masks, const uint32_t *offsets, const uint16_t *values,
+KVP_CLONES void kvp_bitmap_rows_accumulate(const uint64_t *masks, const uint32_t *offsets, const uint16_t *values,
                                 size_t rowCount, size_t dim, const float *weights, size_t nq,
                                 size_t weightStride, float *acc) {
     size_t words = (dim + 63) / 64;

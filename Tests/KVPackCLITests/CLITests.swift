@@ -121,3 +121,68 @@ struct CLITests {
         #expect(run.stdout.contains("HDF5") && run.stdout.contains("zstd") && run.stdout.contains("lz4"))
     }
 }
+
+@Suite("kvpack compress / inspect / decompress", .serialized)
+struct ContainerCLITests {
+    func synth(_ dir: URL) throws -> String {
+        let path = dir.appendingPathComponent("s.h5").path
+        let run = try KVPackRun(arguments: ["synth", "-o", path, "--layers", "2", "--query-heads", "4", "--kv-heads", "2",
+                                            "--head-dim", "64", "--tokens", "50", "--window", "4", "--probes", "2"])
+        #expect(run.status == 0, "\(run.stderr)")
+        return path
+    }
+
+    @Test("compress -> inspect -> decompress, for each encoding and codec",
+          arguments: [["f16", "f16"], ["int8", "int4/c16"], ["bitmap", "int8/g64"]], [false, true])
+    func pipeline(encodings: [String], fast: Bool) throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let capture = try synth(dir)
+        let kvp = dir.appendingPathComponent("c.kvp").path
+        var run = try KVPackRun(arguments: ["compress", capture, "-o", kvp, "--keys", encodings[0], "--values", encodings[1],
+                                            "--page-size", "16"] + (fast ? ["--fast"] : []))
+        #expect(run.status == 0, "\(run.stderr)")
+        run = try KVPackRun("inspect", kvp, "--json", "--positions")
+        #expect(run.status == 0, "\(run.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        #expect((json["policy"] as? String)?.contains("keys=\(encodings[0] == "int8" ? "int8/g32" : encodings[0])") == true)
+        let heads = try #require(json["heads"] as? [[String: Any]])
+        #expect(heads.count == 4 && heads.allSatisfy { $0["tokens"] as? Int == 50 })
+        #expect((heads[0]["positions"] as? [Int]) == Array(0..<50))
+        let ratio = try #require(json["ratio"] as? Double)
+        #expect(ratio > 0 && ratio < 1.1)
+        run = try KVPackRun("inspect", kvp)
+        #expect(run.stdout.contains("ratio") && run.stdout.contains("tokens kept per head"))
+        let out = dir.appendingPathComponent("back.h5").path
+        run = try KVPackRun("decompress", kvp, "-o", out)
+        #expect(run.status == 0, "\(run.stderr)")
+        run = try KVPackRun("summarize", out, "--json")
+        #expect(run.status == 0, "\(run.stderr)")
+    }
+
+    @Test("bad input: missing file, damaged file, bad encoding, existing output")
+    func badInput() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let capture = try synth(dir)
+        let kvp = dir.appendingPathComponent("c.kvp").path
+        #expect(try KVPackRun("compress", capture, "-o", kvp).status == 0)
+        var run = try KVPackRun("compress", capture, "-o", kvp)
+        #expect(run.status == 73 && run.stderr.contains("already exists"))
+        run = try KVPackRun("compress", capture, "-o", kvp, "--keys", "int3", "--force")
+        #expect(run.status == 64)
+        run = try KVPackRun("inspect", "/no/such.kvp")
+        #expect(run.status == 66)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: kvp))
+        bytes[bytes.count / 2] ^= 0x40
+        let damaged = dir.appendingPathComponent("damaged.kvp").path
+        try bytes.write(to: URL(fileURLWithPath: damaged))
+        run = try KVPackRun("inspect", damaged)
+        #expect(run.status == 65 && (run.stderr.contains("damaged") || run.stderr.contains("corrupt")), "\(run.stderr)")
+        run = try KVPackRun("inspect", capture) // an HDF5 file is not a .kvp
+        #expect(run.status == 65 && run.stderr.contains("not a KVPack .kvp file"))
+        run = try KVPackRun("decompress", damaged, "-o", dir.appendingPathComponent("x.h5").path)
+        #expect(run.status == 65)
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.h5").path))
+    }
+}

@@ -2,8 +2,8 @@ import CKVPackHalf
 import Dispatch
 
 /// CPU decode attention straight from compressed pages, without expanding the cache: q·k per
-/// page in its encoding (bitmap pages touch only their nonzeros; quantized pages dequantize one
-/// page at a time into an L1-sized scratch), one softmax across all pages of the head, and the
+/// page in its encoding (bitmap pages touch only their nonzeros; quantized pages dequantize in
+/// registers, folding scale and zero point into per-group sums), one softmax across all pages of the head, and the
 /// weighted sum of values. Grouped-query attention: each page is read once for every query head
 /// of its group and every query token.
 public enum CompressedAttention {
@@ -119,10 +119,11 @@ public enum CompressedAttention {
             rows.payload.withUnsafeBytes { raw in
                 kvp_half_rows_dot(raw.baseAddress!.assumingMemoryBound(to: UInt16.self), rows.rows, rows.dim, queries, nq, scale, out, stride)
             }
-        case .int8, .int4:
-            rows.decode(into: scratch)
-            scratch.withMemoryRebound(to: UInt16.self) { s in
-                kvp_half_rows_dot(s.baseAddress!, rows.rows, rows.dim, queries, nq, scale, out, stride)
+        case .int8(let g), .int4(let g):
+            rows.payload.withUnsafeBytes { raw in
+                kvp_quant_rows_dot(raw.baseAddress!.assumingMemoryBound(to: UInt8.self), rows.rows, rows.dim,
+                                   rows.encoding.kind == .int8 ? 8 : 4, g.groupSize, g.axis == .channel ? 1 : 0,
+                                   queries, nq, scale, out, stride)
             }
         case .bitmap:
             rows.withBitmap { masks, offsets, values in
@@ -138,10 +139,11 @@ public enum CompressedAttention {
             rows.payload.withUnsafeBytes { raw in
                 kvp_half_rows_accumulate(raw.baseAddress!.assumingMemoryBound(to: UInt16.self), rows.rows, rows.dim, weights, nq, stride, acc)
             }
-        case .int8, .int4:
-            rows.decode(into: scratch)
-            scratch.withMemoryRebound(to: UInt16.self) { s in
-                kvp_half_rows_accumulate(s.baseAddress!, rows.rows, rows.dim, weights, nq, stride, acc)
+        case .int8(let g), .int4(let g):
+            rows.payload.withUnsafeBytes { raw in
+                kvp_quant_rows_accumulate(raw.baseAddress!.assumingMemoryBound(to: UInt8.self), rows.rows, rows.dim,
+                                          rows.encoding.kind == .int8 ? 8 : 4, g.groupSize, g.axis == .channel ? 1 : 0,
+                                          weights, nq, stride, acc)
             }
         case .bitmap:
             rows.withBitmap { masks, offsets, values in

@@ -167,3 +167,38 @@ struct KVPRoundTripPropertyTests {
         }
     }
 }
+
+@Suite(".kvp structured mutations")
+struct KVPStructuredMutationTests {
+    /// Mutates one decompressed section at a time and re-frames it with valid checksums, so the
+    /// damage reaches KVPack's own validation (page table, head directory, pools, metadata) rather
+    /// than stopping at the codec checksum. Any outcome but a crash is acceptable: a typed error,
+    /// or a cache (the file is then self-consistent) that survives a second round trip.
+    @Test("mutated sections with valid checksums never crash")
+    func structured() throws {
+        let seed = try KVPFile.encode(try ContainerFixtures.mixed())
+        var rng = TestRandom(4242)
+        var outcomes = [0, 0]
+        for i in 0..<600 {
+            let target = KVPFile.Section.allCases[i % KVPFile.Section.allCases.count]
+            let mutated = try ContainerFixtures.rebuild(seed) { section, data in
+                guard section == target else { return }
+                switch Int(rng.next() * 4) {
+                case 0 where !data.isEmpty: data[Int(rng.next() * Double(data.count))] ^= UInt8(1 << Int(rng.next() * 8))
+                case 1: data = Array(data.prefix(Int(rng.next() * Double(data.count + 1))))
+                case 2: data.insert(UInt8(rng.next() * 256), at: Int(rng.next() * Double(data.count + 1)))
+                default:
+                    for _ in 0..<3 where !data.isEmpty { data[Int(rng.next() * Double(data.count))] = UInt8(rng.next() * 256) }
+                }
+            }
+            switch Result(catching: { () throws(KVPFileError) in try KVPFile.decode(mutated) }) {
+            case .success(let cache):
+                outcomes[1] += 1
+                #expect(try KVPFile.decode(KVPFile.encode(cache)) == cache)
+            case .failure:
+                outcomes[0] += 1
+            }
+        }
+        #expect(outcomes[0] > 300, "most structured mutations should be refused: \(outcomes)")
+    }
+}
