@@ -93,13 +93,7 @@ public enum CompressedAttention {
             rowsDot(page.keys, scratch: scratch, queries: qbuf, nq: m, scale: scale, out: scores + offset, stride: tokens)
             offset += page.tokenCount
         }
-        for (slot, j) in vectors.enumerated() {
-            let row = scores + slot * tokens
-            let r = ranges[j % n]
-            if r.lowerBound > 0 { row.update(repeating: 0, count: r.lowerBound) }
-            if r.upperBound < tokens { (row + r.upperBound).update(repeating: 0, count: tokens - r.upperBound) }
-            kvp_softmax_inplace(row + r.lowerBound, r.count)
-        }
+        maskedSoftmax(scores: scores, tokens: tokens, vectors: vectors, ranges: ranges, n: n)
         // Pass 2: weighted values.
         offset = 0
         for page in head.pages {

@@ -134,13 +134,7 @@ public enum DenseAttention {
             b += rows
         }
         // Softmax per vector over its visible range; zero elsewhere.
-        for (slot, j) in vectors.enumerated() {
-            let row = scores + slot * tokens
-            let r = ranges[j % n]
-            if r.lowerBound > 0 { row.update(repeating: 0, count: r.lowerBound) }
-            if r.upperBound < tokens { (row + r.upperBound).update(repeating: 0, count: tokens - r.upperBound) }
-            kvp_softmax_inplace(row + r.lowerBound, r.count)
-        }
+        maskedSoftmax(scores: scores, tokens: tokens, vectors: vectors, ranges: ranges, n: n)
         // Pass 2: weighted sum of the value rows.
         b = lo
         while b < hi {
