@@ -48,7 +48,7 @@ struct Compress: ParsableCommand {
             try KVPFile.write(cache, to: output, codec: fast ? .lz4 : .zstd, overwrite: force, kvpackVersion: KVPackVersion.string)
             let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
             print(String(format: "wrote %@: %@, %d bytes in memory (%.3f of dense f16), %d bytes on disk",
-                         output, spec, cache.byteCount, cache.ratio, size ?? 0))
+                         output, spec, cache.byteCount, cache.ratio, size))
         }
     }
 }

@@ -75,16 +75,20 @@ void kvp_bitmap_rows_accumulate(const uint64_t *masks, const uint32_t *offsets, 
 extern "C" {
 #endif
 
-/// Scores of int8/int4 rows (KVPack's quantized page payload: codes, then an f16 scale and zero
-/// per group) against `nq` float queries, dequantizing in registers: x = code * scale + zero.
-/// bits: 8 or 4 (two codes a byte, low nibble first); channelAxis: 0 = groups of `groupSize`
-/// channels within a row, 1 = groups of `groupSize` rows within a channel.
-void kvp_quant_rows_dot(const uint8_t *payload, size_t rowCount, size_t dim, int bits, size_t groupSize,
-                        int channelAxis, const float *queries, size_t nq, float scale, float *out, size_t outStride);
+#ifdef __cplusplus
+}
+#endif
 
-/// acc[q, :] += sum_r weights[q*weightStride + r] * dequantized row r (same payload as above).
-void kvp_quant_rows_accumulate(const uint8_t *payload, size_t rowCount, size_t dim, int bits, size_t groupSize,
-                               int channelAxis, const float *weights, size_t nq, size_t weightStride, float *acc);
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Dequantizes int8/int4 rows (KVPack's quantized page payload: codes, then an f16 scale and zero
+/// per group; bits 8 or 4, two codes a byte low nibble first; channelAxis 0 = groups of `groupSize`
+/// channels within a row, 1 = groups of `groupSize` rows within a channel) to half bits, `[rows, dim]`:
+/// half(code * scale + zero), rounded exactly as KVPack's Swift decoder rounds.
+void kvp_quant_rows_to_half(const uint8_t *payload, size_t rowCount, size_t dim, int bits, size_t groupSize,
+                            int channelAxis, uint16_t *out);
 
 #ifdef __cplusplus
 }

@@ -2,8 +2,8 @@ import CKVPackHalf
 import Dispatch
 
 /// CPU decode attention straight from compressed pages, without expanding the cache: q·k per
-/// page in its encoding (bitmap pages touch only their nonzeros; quantized pages dequantize in
-/// registers, folding scale and zero point into per-group sums), one softmax across all pages of the head, and the
+/// page in its encoding (bitmap pages touch only their nonzeros; a quantized page is dequantized
+/// to f16 in an L1-sized scratch by vectorized C and then read by the f16 kernels), one softmax across all pages of the head, and the
 /// weighted sum of values. Grouped-query attention: each page is read once for every query head
 /// of its group and every query token.
 public enum CompressedAttention {
@@ -114,10 +114,10 @@ public enum CompressedAttention {
                 kvp_half_rows_dot(raw.baseAddress!.assumingMemoryBound(to: UInt16.self), rows.rows, rows.dim, queries, nq, scale, out, stride)
             }
         case .int8(let g), .int4(let g):
-            rows.payload.withUnsafeBytes { raw in
-                kvp_quant_rows_dot(raw.baseAddress!.assumingMemoryBound(to: UInt8.self), rows.rows, rows.dim,
-                                   rows.encoding.kind == .int8 ? 8 : 4, g.groupSize, g.axis == .channel ? 1 : 0,
-                                   queries, nq, scale, out, stride)
+            // Dequantize the page (at most a page of rows, in L1) to f16, then the f16 kernels.
+            dequantize(rows, grouping: g, into: scratch)
+            scratch.withMemoryRebound(to: UInt16.self) { s in
+                kvp_half_rows_dot(s.baseAddress!, rows.rows, rows.dim, queries, nq, scale, out, stride)
             }
         case .bitmap:
             rows.withBitmap { masks, offsets, values in
@@ -134,14 +134,24 @@ public enum CompressedAttention {
                 kvp_half_rows_accumulate(raw.baseAddress!.assumingMemoryBound(to: UInt16.self), rows.rows, rows.dim, weights, nq, stride, acc)
             }
         case .int8(let g), .int4(let g):
-            rows.payload.withUnsafeBytes { raw in
-                kvp_quant_rows_accumulate(raw.baseAddress!.assumingMemoryBound(to: UInt8.self), rows.rows, rows.dim,
-                                          rows.encoding.kind == .int8 ? 8 : 4, g.groupSize, g.axis == .channel ? 1 : 0,
-                                          weights, nq, stride, acc)
+            dequantize(rows, grouping: g, into: scratch)
+            scratch.withMemoryRebound(to: UInt16.self) { s in
+                kvp_half_rows_accumulate(s.baseAddress!, rows.rows, rows.dim, weights, nq, stride, acc)
             }
         case .bitmap:
             rows.withBitmap { masks, offsets, values in
                 kvp_bitmap_rows_accumulate(masks, offsets, values, rows.rows, rows.dim, weights, nq, stride, acc)
+            }
+        }
+    }
+}
+
+extension CompressedAttention {
+    static func dequantize(_ rows: EncodedRows, grouping g: QuantizationGrouping, into scratch: UnsafeMutableBufferPointer<Float16>) {
+        rows.payload.withUnsafeBytes { raw in
+            scratch.withMemoryRebound(to: UInt16.self) { s in
+                kvp_quant_rows_to_half(raw.baseAddress!.assumingMemoryBound(to: UInt8.self), rows.rows, rows.dim,
+                                       rows.encoding.kind == .int8 ? 8 : 4, g.groupSize, g.axis == .channel ? 1 : 0, s.baseAddress!)
             }
         }
     }

@@ -120,3 +120,21 @@ struct EncodingKindTests {
         #expect(PageEncodingKind.allCases.map(\.description) == ["f16", "int8", "int4", "bitmap"])
     }
 }
+
+import CKVPackHalf
+
+@Suite("Quantized page dequantization kernel")
+struct QuantKernelTests {
+    @Test("the C dequantizer gives exactly the Swift decoder's halves", arguments: EncodingTests.quantCases)
+    func matchesSwiftDecoder(encoding: PageEncoding) throws {
+        let rows = 16, dim = 128
+        let e = try EncodedRows.encode(EncodingTests.randomRows(rows, dim, seed: 11), rows: rows, dim: dim, as: encoding)
+        var out = [UInt16](repeating: 0, count: rows * dim)
+        let g = encoding.grouping!
+        e.payload.withUnsafeBytes { raw in
+            kvp_quant_rows_to_half(raw.baseAddress!.assumingMemoryBound(to: UInt8.self), rows, dim,
+                                   encoding.kind == .int8 ? 8 : 4, g.groupSize, g.axis == .channel ? 1 : 0, &out)
+        }
+        #expect(out == e.decode().map(\.bitPattern))
+    }
+}
