@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "KVPack", targets: ["KVPack"]),
         .library(name: "KVPackDatasets", targets: ["KVPackDatasets"]),
         .library(name: "KVPackVulkan", targets: ["KVPackVulkan"]),
+        .library(name: "KVPackPolicies", targets: ["KVPackPolicies"]),
         .executable(name: "kvpack", targets: ["kvpack"]),
     ],
     dependencies: [
@@ -44,6 +45,9 @@ let package = Package(
         .target(
             name: "KVPack", dependencies: ["CKVPackHalf", "CZstd", "CLZ4"], path: "Sources/KVPack"),
 
+        // MARK: - Policies: one file per method, plus the shared plan, spec grammar and registry
+        .target(name: "KVPackPolicies", dependencies: ["KVPack"], path: "Policies"),
+
         // MARK: - Vulkan runtime (the loader is opened at run time; no link-time dependency)
         .target(name: "KVPackVulkan", dependencies: ["CVulkan"], path: "Sources/KVPackVulkan"),
 
@@ -66,6 +70,8 @@ let package = Package(
         .testTarget(
             name: "KVPackDatasetsTests", dependencies: ["KVPack", "KVPackDatasets"],
             path: "Tests/KVPackDatasetsTests", exclude: ["python"]),
+        .testTarget(
+            name: "KVPackPoliciesTests", dependencies: ["KVPack", "KVPackPolicies"], path: "Tests/KVPackPoliciesTests"),
         .testTarget(
             name: "KVPackVulkanTests", dependencies: ["KVPackVulkan"], path: "Tests/KVPackVulkanTests"),
         .testTarget(

@@ -1,0 +1,30 @@
+import KVPack
+
+/// `streaming(sinks=4, keep=0.25)`: StreamingLLM (Xiao et al. 2023, arXiv 2309.17453): the first
+/// `sinks` tokens (attention sinks) plus the most recent ones, `keep` in all, per head.
+/// Sliding-window layers are treated like the rest: their recent tokens are what they attend to.
+public struct StreamingLLM: KVPolicy {
+    public var sinks: Int
+    public var keep: Budget
+
+    public init(sinks: Int = 4, keep: Budget) {
+        self.sinks = sinks
+        self.keep = keep
+    }
+
+    init(_ a: inout StageArguments) throws(PolicyError) {
+        self.init(sinks: try a.int("sinks", default: 4, range: 0...1_000_000), keep: try a.budget())
+    }
+
+    public var spec: PolicySpec.Stage { PolicySpec.stage("streaming", [("sinks", "\(sinks)"), ("keep", keep.description)]) }
+
+    public func apply(to plan: inout CompressionPlan, capture: Capture) throws(PolicyError) {
+        for s in plan.heads.indices { for l in plan.heads[s].indices { for h in plan.heads[s][l].indices {
+            let n = plan.heads[s][l][h].kept.count
+            let total = keep.count(of: n)
+            let sinkCount = min(sinks, total)
+            let recent = total - sinkCount
+            plan.heads[s][l][h].restrict(to: Array(0..<sinkCount) + Array(n - recent..<n))
+        } } }
+    }
+}

@@ -1,0 +1,79 @@
+/// A parsed policy spec: stages joined by `|`, each `name` or `name(key=value, ...)`, e.g.
+/// `streaming(sinks=4, keep=0.25) | quant(bits=4)`. The same grammar serves the library, the CLI
+/// and reports; `description` prints the canonical form, which parses back to the same value.
+public struct PolicySpec: Sendable, Hashable, CustomStringConvertible {
+    public struct Stage: Sendable, Hashable, CustomStringConvertible {
+        public var name: String
+        /// Arguments in the order written.
+        public var arguments: [Argument]
+
+        public struct Argument: Sendable, Hashable {
+            public var key: String
+            public var value: String
+            /// Column (0-based) of the value in the spec text, for error messages.
+            public var column: Int
+        }
+
+        public var description: String {
+            arguments.isEmpty ? name : "\(name)(" + arguments.map { "\($0.key)=\($0.value)" }.joined(separator: ",") + ")"
+        }
+    }
+
+    public var stages: [Stage]
+    public var description: String { stages.map(\.description).joined(separator: " | ") }
+
+    /// Parses `text`.
+    /// - Throws: `PolicyError.syntax` pointing at the offending column.
+    public init(parsing text: String) throws(PolicyError) {
+        let chars = Array(text)
+        var i = 0
+        func skipSpace() { while i < chars.count, chars[i] == " " { i += 1 } }
+        func fail(_ what: String) -> PolicyError { .syntax(spec: text, column: min(i, chars.count), expected: what) }
+        func word() -> String {
+            let start = i
+            while i < chars.count, chars[i].isLetter || chars[i].isNumber || "_.-/".contains(chars[i]) { i += 1 }
+            return String(chars[start..<i])
+        }
+        var stages: [Stage] = []
+        repeat {
+            skipSpace()
+            let name = word().lowercased()
+            guard !name.isEmpty, name.first!.isLetter else { throw fail("a policy name") }
+            var args: [Stage.Argument] = []
+            skipSpace()
+            if i < chars.count, chars[i] == "(" {
+                i += 1
+                skipSpace()
+                if i < chars.count, chars[i] == ")" { i += 1 } else {
+                    while true {
+                        skipSpace()
+                        let key = word().lowercased()
+                        guard !key.isEmpty else { throw fail("an argument name") }
+                        skipSpace()
+                        guard i < chars.count, chars[i] == "=" else { throw fail("'=' after \(key)") }
+                        i += 1
+                        skipSpace()
+                        let column = i
+                        let value = word()
+                        guard !value.isEmpty else { throw fail("a value for \(key)") }
+                        guard !args.contains(where: { $0.key == key }) else {
+                            throw .syntax(spec: text, column: column, expected: "\(key) given once")
+                        }
+                        args.append(.init(key: key, value: value, column: column))
+                        skipSpace()
+                        if i < chars.count, chars[i] == "," { i += 1; continue }
+                        guard i < chars.count, chars[i] == ")" else { throw fail("',' or ')'") }
+                        i += 1
+                        break
+                    }
+                }
+            }
+            stages.append(Stage(name: name, arguments: args))
+            skipSpace()
+            guard i < chars.count else { break }
+            guard chars[i] == "|" else { throw fail("'|' or the end of the spec") }
+            i += 1
+        } while true
+        self.stages = stages
+    }
+}
