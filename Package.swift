@@ -71,7 +71,8 @@ let package = Package(
             name: "KVPackDatasetsTests", dependencies: ["KVPack", "KVPackDatasets"],
             path: "Tests/KVPackDatasetsTests", exclude: ["python"]),
         .testTarget(
-            name: "KVPackPoliciesTests", dependencies: ["KVPack", "KVPackPolicies"], path: "Tests/KVPackPoliciesTests"),
+            name: "KVPackPoliciesTests", dependencies: ["KVPack", "KVPackPolicies", "KVPackDatasets"],
+            path: "Tests/KVPackPoliciesTests"),
         .testTarget(
             name: "KVPackVulkanTests", dependencies: ["KVPackVulkan"], path: "Tests/KVPackVulkanTests"),
         .testTarget(

@@ -48,6 +48,7 @@ public enum PolicyRegistry {
         "dense": { (_: inout StageArguments) throws(PolicyError) in DenseBaseline() },
         "streaming": { (a: inout StageArguments) throws(PolicyError) in try StreamingLLM(&a) },
         "knorm": { (a: inout StageArguments) throws(PolicyError) in try KeyNorm(&a) },
+        "snapkv": { (a: inout StageArguments) throws(PolicyError) in try SnapKV(&a) },
         "random": { (a: inout StageArguments) throws(PolicyError) in try RandomEviction(&a) },
         "quant": { (a: inout StageArguments) throws(PolicyError) in try UniformQuant(&a) },
     ]

@@ -23,6 +23,10 @@ public struct StageArguments {
         return b
     }
 
+    mutating func text(_ key: String, default value: String) throws(PolicyError) -> String {
+        raw(key) ?? value
+    }
+
     mutating func int(_ key: String, default value: Int, range: ClosedRange<Int>) throws(PolicyError) -> Int {
         guard let text = raw(key) else { return value }
         guard let n = Int(text), range.contains(n) else {

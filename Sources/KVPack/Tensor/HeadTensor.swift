@@ -80,6 +80,14 @@ public struct HeadTensor<Scalar: BinaryFloatingPoint & Sendable>: Sendable {
         return try! HeadTensor(heads: heads, tokens: tokenRange.count, headDim: headDim, storage: out)
     }
 
+    /// Heads `headRange`, as a new tensor `[headRange.count, tokens, headDim]`.
+    public func slicingHeads(_ headRange: Range<Int>) -> HeadTensor {
+        precondition(headRange.lowerBound >= 0 && headRange.upperBound <= heads)
+        let per = tokens * headDim
+        return try! HeadTensor(heads: headRange.count, tokens: tokens, headDim: headDim,
+                               storage: Array(storage[headRange.lowerBound * per..<headRange.upperBound * per]))
+    }
+
     /// This tensor with `other`'s rows appended after each head's rows:
     /// `[heads, tokens + other.tokens, headDim]`.
     public func appendingTokens(of other: HeadTensor) -> HeadTensor {
