@@ -60,7 +60,7 @@ let package = Package(
         .executableTarget(
             name: "kvpack",
             dependencies: [
-                "KVPack", "KVPackDatasets", "KVPackVulkan", "CHDF5", "CZstd", "CLZ4",
+                "KVPack", "KVPackDatasets", "KVPackPolicies", "KVPackVulkan", "CHDF5", "CZstd", "CLZ4",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/kvpack"),

@@ -186,3 +186,26 @@ struct ContainerCLITests {
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.h5").path))
     }
 }
+
+@Suite("kvpack compress --policy", .serialized)
+struct PolicyCLITests {
+    @Test("a policy spec compresses, and a bad one points at the column")
+    func policy() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let capture = dir.appendingPathComponent("s.h5").path
+        #expect(try KVPackRun(arguments: ["synth", "-o", capture, "--layers", "1", "--query-heads", "4", "--kv-heads", "2",
+                                          "--head-dim", "64", "--tokens", "64", "--window", "8"]).status == 0)
+        let out = dir.appendingPathComponent("c.kvp").path
+        var run = try KVPackRun("compress", capture, "-o", out, "--policy", "snapkv(keep=0.25,window=8) | quant(bits=4)")
+        #expect(run.status == 0, "\(run.stderr)")
+        run = try KVPackRun("inspect", out, "--json")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        #expect(json["policy"] as? String == "snapkv(keep=0.25,window=8,kernel=5,pool=avg) | quant(keys=int4/g32,values=int4/g32)")
+        #expect((json["heads"] as? [[String: Any]])?.allSatisfy { $0["tokens"] as? Int == 16 } == true)
+        run = try KVPackRun("compress", capture, "-o", out, "--force", "--policy", "snapkv(keep=0.25,,)")
+        #expect(run.status == 64 && run.stderr.contains("column 18") && run.stderr.contains("^"), "\(run.stderr)")
+        run = try KVPackRun("compress", capture, "-o", out, "--force", "--policy", "h2o(keep=0.5)")
+        #expect(run.status == 64 && run.stderr.contains("unknown policy"))
+    }
+}

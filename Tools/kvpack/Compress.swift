@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KVPack
 import KVPackDatasets
+import KVPackPolicies
 
 extension PageEncoding: ExpressibleByArgument {
     public init?(argument: String) { self.init(argument) }
@@ -11,16 +12,23 @@ struct Compress: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compress a capture into a .kvp file.",
         discussion: """
-            Until the policies land, every token is kept and the whole cache uses one key and one
-            value encoding (the uniform baselines): f16, int8, int4 (token groups of 32, or
-            int8/g64, int4/c16 for groups of 16 tokens per channel as KIVI does for keys), bitmap
-            (per-token magnitude pruning at --key-sparsity / --value-sparsity).
+            With --policy, a policy spec decides what is kept and how it is encoded:
 
-              kvpack compress capture.h5 -o capture.kvp --keys int4/c16 --values int4/g32
+              kvpack compress capture.h5 -o c.kvp --policy "snapkv(keep=0.25) | quant(bits=4)"
+
+            Policies: dense, snapkv(keep, window=32, kernel=5, pool=avg|max), streaming(sinks=4,
+            keep), knorm(keep), random(keep, seed=0), quant(bits=8|4, group=32 | keys=ENC,
+            values=ENC, key_sparsity, value_sparsity). keep is the share (0.25) or count (512) of
+            tokens that stays.
+
+            Without --policy every token is kept in one key and one value encoding: f16, int8,
+            int4 (token groups of 32, or int8/g64, int4/c16 for groups of 16 tokens per channel as
+            KIVI does for keys), bitmap (pruning at --key-sparsity / --value-sparsity).
             """)
 
     @Argument(help: "An HDF5 capture.") var capture: String
     @Option(name: .shortAndLong, help: "Output .kvp file.") var output: String
+    @Option(help: "A policy spec, e.g. \"snapkv(keep=0.25) | quant(bits=4)\".") var policy: String?
     @Option(help: "Key encoding.") var keys: PageEncoding = .f16
     @Option(help: "Value encoding.") var values: PageEncoding = .f16
     @Option(name: .customLong("key-sparsity"), help: "Share of each key row a bitmap encoding prunes.") var keySparsity = 0.5
@@ -39,6 +47,13 @@ struct Compress: ParsableCommand {
     func run() throws {
         try failing {
             let capture = try Capture.read(from: self.capture)
+            if let policy {
+                let pipeline = try PolicyPipeline(parsing: policy)
+                let cache = try pipeline.compress(capture, pageSize: pageSize)
+                try KVPFile.write(cache, to: output, codec: fast ? .lz4 : .zstd, overwrite: force, kvpackVersion: KVPackVersion.string)
+                print(String(format: "wrote %@: %@, %d bytes in memory (%.3f of dense f16)", output, cache.policy, cache.byteCount, cache.ratio))
+                return
+            }
             var spec = "uniform(keys=\(keys),values=\(values)"
             if keys == .bitmap { spec += ",key_sparsity=\(keySparsity)" }
             if values == .bitmap { spec += ",value_sparsity=\(valueSparsity)" }

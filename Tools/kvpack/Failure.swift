@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KVPack
 import KVPackDatasets
+import KVPackPolicies
 
 /// Prints a typed error as `kvpack: error: ...` and turns it into the documented exit code.
 func failing<R>(_ body: () throws -> R) throws -> R {
@@ -22,6 +23,8 @@ func failing<R>(_ body: () throws -> R) throws -> R {
         throw report(error, code: 65)
     } catch let error as AttentionError {
         throw report(error, code: 65)
+    } catch let error as PolicyError {
+        throw report(error, code: 64)
     } catch let error as LayoutError {
         throw report(error, code: 65)
     } catch let error as KVPFileError {
