@@ -15,10 +15,10 @@ public struct StageArguments {
     mutating func budget(_ key: String = "keep", default value: Budget? = nil) throws(PolicyError) -> Budget {
         guard let text = raw(key) else {
             if let value { return value }
-            throw .badValue(policy: stage.name, argument: key, value: "(missing)", expected: "a share in (0, 1] like 0.25 or a token count like 512")
+            throw .badValue(policy: stage.name, argument: key, value: "(missing)", expected: Budget.expected)
         }
         guard let b = Budget(text) else {
-            throw .badValue(policy: stage.name, argument: key, value: text, expected: "a share in (0, 1] like 0.25 or a token count like 512")
+            throw .badValue(policy: stage.name, argument: key, value: text, expected: Budget.expected)
         }
         return b
     }

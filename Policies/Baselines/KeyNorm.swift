@@ -10,13 +10,16 @@ public struct KeyNorm: KVPolicy {
 
     public var spec: PolicySpec.Stage { PolicySpec.stage("knorm", [("keep", keep.description)]) }
 
+    public var budget: Budget? { keep }
+
     public func apply(to plan: inout CompressionPlan, capture: Capture) throws(PolicyError) {
+        let allocation = try plan.allocate(keep, headDim: capture.model.headDim)
         for (s, seq) in capture.sequences.enumerated() {
             for (l, layer) in seq.layers.enumerated() {
                 for h in plan.heads[s][l].indices {
                     let head = plan.heads[s][l][h]
                     let norms: [Float] = head.kept.map { t in
-                        let o = layer.keys.rowOffset(head: h, token: t)
+                        let o = layer.keys.rowOffset(head: plan.sourceHead(h), token: t)
                         var sum: Float = 0
                         for c in 0..<layer.keys.headDim {
                             let x = Float(layer.keys.storage[o + c])
@@ -24,7 +27,7 @@ public struct KeyNorm: KVPolicy {
                         }
                         return -sum // smallest norm first
                     }
-                    plan.heads[s][l][h].restrict(to: topIndices(norms, count: keep.count(of: head.kept.count)))
+                    plan.heads[s][l][h].restrict(to: topIndices(norms, count: allocation[s][l][h]))
                 }
             }
         }

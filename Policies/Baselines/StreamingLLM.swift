@@ -18,10 +18,13 @@ public struct StreamingLLM: KVPolicy {
 
     public var spec: PolicySpec.Stage { PolicySpec.stage("streaming", [("sinks", "\(sinks)"), ("keep", keep.description)]) }
 
+    public var budget: Budget? { keep }
+
     public func apply(to plan: inout CompressionPlan, capture: Capture) throws(PolicyError) {
+        let allocation = try plan.allocate(keep, headDim: capture.model.headDim)
         for s in plan.heads.indices { for l in plan.heads[s].indices { for h in plan.heads[s][l].indices {
             let n = plan.heads[s][l][h].kept.count
-            let total = keep.count(of: n)
+            let total = allocation[s][l][h]
             let sinkCount = min(sinks, total)
             let recent = total - sinkCount
             plan.heads[s][l][h].restrict(to: Array(0..<sinkCount) + Array(n - recent..<n))

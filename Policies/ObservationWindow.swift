@@ -1,0 +1,77 @@
+import KVPack
+
+/// The scoring primitive SnapKV, ARKV, Task-KV and H2O share: the last `window` captured
+/// queries of a stored head's query heads, softmax over the head's kept keys (causal by
+/// position, and the layer's sliding window), in fp32.
+struct ObservationWindow {
+    /// Softmax rows `[group, window, kept]`, flattened.
+    var probabilities: [Float]
+    var group: Int
+    var window: Int
+    var keys: Int
+
+    /// Probability of query `(g, i)` on kept key `j`.
+    @inline(__always) func p(_ g: Int, _ i: Int, _ j: Int) -> Float { probabilities[(g * window + i) * keys + j] }
+
+    /// Scores the kept tokens of stored head `h` of layer `l` of sequence `s`; nil when the
+    /// capture has no window queries or a window query sees no kept key.
+    static func score(_ capture: Capture, _ plan: CompressionPlan, _ s: Int, _ l: Int, _ h: Int, window: Int) -> ObservationWindow? {
+        let seq = capture.sequences[s], layer = seq.layers[l], m = capture.model
+        let w = min(window, seq.positions.window.count)
+        guard w > 0 else { return nil }
+        let kept = plan.heads[s][l][h].kept
+        guard !kept.isEmpty else { return nil }
+        let source = plan.sourceHead(h), d = m.headDim
+        var keys: [Float16] = []
+        keys.reserveCapacity(kept.count * d)
+        layer.keys.withUnsafeBufferPointer { all in
+            for t in kept {
+                let o = layer.keys.rowOffset(head: source, token: t)
+                keys.append(contentsOf: all[o..<o + d])
+            }
+        }
+        let kt = try! HeadTensor(heads: 1, tokens: kept.count, headDim: d, storage: keys)
+        let queryHeads = plan.queryHeads(of: h, model: m)
+        let q = layer.queries.slicingTokens(layer.queries.tokens - w..<layer.queries.tokens)
+            .slicingHeads(queryHeads).floats()
+        do {
+            let mask = try AttentionMask(keyPositions: kept.map { seq.positions.tokens[$0] },
+                                         queryPositions: Array(seq.positions.window.suffix(w)),
+                                         window: m.layerKinds[l].windowSize)
+            let r = try DenseAttention.attend(queries: q, keys: kt, values: kt, mask: mask, keepProbabilities: true)
+            return ObservationWindow(probabilities: r.probabilities!, group: queryHeads.count, window: w, keys: kept.count)
+        } catch {
+            return nil
+        }
+    }
+
+    /// Σ over the window queries of each query head: `[group][kept]`.
+    func summedPerQueryHead(columns: Int? = nil) -> [[Float]] {
+        let n = columns ?? keys
+        return (0..<group).map { g in
+            var sum = [Float](repeating: 0, count: n)
+            probabilities.withUnsafeBufferPointer { p in
+                for i in 0..<window {
+                    let row = (g * window + i) * keys
+                    for j in 0..<n { sum[j] += p[row + j] }
+                }
+            }
+            return sum
+        }
+    }
+}
+
+/// 1-D pooling along tokens: kernel `kernel` (odd), stride 1, padding kernel/2; zero padding
+/// counted in averages (PyTorch avg_pool1d's count_include_pad), -inf padding for max.
+func pool1d(_ x: [Float], kernel: Int, max useMax: Bool = false) -> [Float] {
+    let half = kernel / 2
+    return x.indices.map { j in
+        var acc: Float = useMax ? -.infinity : 0
+        for o in -half...half {
+            let k = j + o
+            let v: Float = (0..<x.count).contains(k) ? x[k] : (useMax ? -.infinity : 0)
+            acc = useMax ? max(acc, v) : acc + v
+        }
+        return useMax ? acc : acc / Float(kernel)
+    }
+}
