@@ -1,7 +1,7 @@
 import Foundation
 import KVPack
 
-/// `arkv(keep=1024, window=32, quant=int8, gamma=263.81)`: ARKV (Lei & Ilager, arXiv 2603.08727;
+/// `arkv(keep=1024, window=32, quant=token, gamma=263.81)`: ARKV (Lei & Ilager, arXiv 2603.08727;
 /// `../shared/reference/methods.md` section 3). Each token is original (f16), quantized
 /// (`quant`, int8 or int4) or evicted.
 ///
@@ -28,13 +28,15 @@ import KVPack
 public struct ARKV: KVPolicy {
     public var keep: Budget
     public var window: Int
-    public var quantized: PageEncoding
+    /// The quantized tier's encoding; nil: int8 with one scale per token and head (the
+    /// port's recommended form of the reference's per-token FP8 scale).
+    public var quantized: PageEncoding?
     public var gamma: Double
     public var tau: (Double, Double, Double)
 
     public static let defaultTau = (7.774380648611771, 5.407015096778621, 5.527702582901318)
 
-    public init(keep: Budget, window: Int = 32, quantized: PageEncoding = .int8(QuantizationGrouping(groupSize: 32)),
+    public init(keep: Budget, window: Int = 32, quantized: PageEncoding? = nil,
                 gamma: Double = 263.8108280337562, tau: (Double, Double, Double) = ARKV.defaultTau) {
         self.keep = keep
         self.window = window
@@ -44,9 +46,9 @@ public struct ARKV: KVPolicy {
     }
 
     init(_ a: inout StageArguments) throws(PolicyError) {
-        let q = try a.encoding("quant", default: .int8(QuantizationGrouping(groupSize: 32)))
-        guard q.kind == .int8 || q.kind == .int4 else {
-            throw .badValue(policy: "arkv", argument: "quant", value: q.description, expected: "an int8 or int4 encoding")
+        let q: PageEncoding? = try a.text("quant", default: "token") == "token" ? nil : try a.encoding("quant", default: .f16)
+        if let q, q.kind != .int8 && q.kind != .int4 {
+            throw .badValue(policy: "arkv", argument: "quant", value: q.description, expected: "token (int8, a scale per token) or an int8 or int4 encoding")
         }
         self.init(keep: try a.budget(), window: try a.int("window", default: 32, range: 1...1_000_000), quantized: q,
                   gamma: try a.double("gamma", default: 263.8108280337562, range: 0..<1e9),
@@ -56,7 +58,7 @@ public struct ARKV: KVPolicy {
     }
 
     public var spec: PolicySpec.Stage {
-        PolicySpec.stage("arkv", [("keep", keep.description), ("window", "\(window)"), ("quant", quantized.description),
+        PolicySpec.stage("arkv", [("keep", keep.description), ("window", "\(window)"), ("quant", quantized?.description ?? "token"),
                                   ("gamma", "\(gamma)")])
     }
 
@@ -124,7 +126,10 @@ public struct ARKV: KVPolicy {
         return out
     }
 
+    func tier(_ model: ModelFacts) -> PageEncoding { quantized ?? .int8(QuantizationGrouping(groupSize: model.headDim)) }
+
     public func apply(to plan: inout CompressionPlan, capture: Capture) throws(PolicyError) {
+        let quantized = tier(capture.model)
         do { try EncodedRows.validate(quantized, dim: capture.model.headDim) } catch { throw .layout(error) }
         let allocation = try plan.allocate(keep, headDim: capture.model.headDim)
         var originBudgets = plan.heads.map { $0.map { _ in 0 } }
@@ -178,6 +183,7 @@ public struct ARKV: KVPolicy {
 
     public func decodeStep(_ plan: inout CompressionPlan, step: DecodeStep) throws(PolicyError) {
         let (s, l) = (step.sequence, step.layer)
+        let quantized = tier(step.model)
         guard let c = plan.stageState["arkv.capacity"]?[s][l], let origin = plan.stageState["arkv"]?[s][l] else { return }
         for h in plan.heads[s][l].indices {
             let head = plan.heads[s][l][h]

@@ -91,7 +91,7 @@ public struct CompressionPlan: Sendable {
     /// Tokens each stored head keeps under `budget`, `[sequence][layer][storedHead]`. Shares and
     /// counts apply per head; a byte budget is shared by the whole cache: every head gets the
     /// same count `t` (or all it has, if fewer), the largest that fits, then heads in order get
-    /// one more token while the total still fits.
+    /// one more token at a time while the total still fits (so no head could take another).
     /// - Throws: `PolicyError.budgetTooSmall` when even one f16 token per head does not fit.
     public func allocate(_ budget: Budget, headDim: Int) throws(PolicyError) -> [[[Int]]] {
         guard case .bytes(let limit) = budget else {
@@ -110,12 +110,17 @@ public struct CompressionPlan: Sendable {
         }
         var counts = available.map { min(lo, $0) }
         var total = cost(lo)
-        for i in counts.indices where counts[i] < available[i] {
-            let extra = CompressionPlan.f16HeadBytes(tokens: counts[i] + 1, headDim: headDim, pageSize: pageSize)
-                - CompressionPlan.f16HeadBytes(tokens: counts[i], headDim: headDim, pageSize: pageSize)
-            if total + extra <= limit {
-                counts[i] += 1
-                total += extra
+        var grew = true
+        while grew { // passes of one more token per head, in order, while any fits
+            grew = false
+            for i in counts.indices where counts[i] < available[i] {
+                let extra = CompressionPlan.f16HeadBytes(tokens: counts[i] + 1, headDim: headDim, pageSize: pageSize)
+                    - CompressionPlan.f16HeadBytes(tokens: counts[i], headDim: headDim, pageSize: pageSize)
+                if total + extra <= limit {
+                    counts[i] += 1
+                    total += extra
+                    grew = true
+                }
             }
         }
         var it = counts.makeIterator()
