@@ -18,10 +18,13 @@ let package = Package(
         .library(name: "KVPackDatasets", targets: ["KVPackDatasets"]),
         .library(name: "KVPackVulkan", targets: ["KVPackVulkan"]),
         .library(name: "KVPackPolicies", targets: ["KVPackPolicies"]),
+        .library(name: "KVPackEval", targets: ["KVPackEval"]),
         .executable(name: "kvpack", targets: ["kvpack"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // SHA-256 of capture files in evaluation reports.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // MARK: - System libraries (tiny modulemaps over pkg-config)
@@ -48,6 +51,12 @@ let package = Package(
         // MARK: - Policies: one file per method, plus the shared plan, spec grammar and registry
         .target(name: "KVPackPolicies", dependencies: ["KVPack"], path: "Policies"),
 
+        // MARK: - Evaluation: sweeps, metrics against the dense reference, reports and plots
+        .target(
+            name: "KVPackEval",
+            dependencies: ["KVPack", "KVPackPolicies", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Sources/KVPackEval"),
+
         // MARK: - Vulkan runtime (the loader is opened at run time; no link-time dependency)
         .target(name: "KVPackVulkan", dependencies: ["CVulkan"], path: "Sources/KVPackVulkan"),
 
@@ -60,7 +69,7 @@ let package = Package(
         .executableTarget(
             name: "kvpack",
             dependencies: [
-                "KVPack", "KVPackDatasets", "KVPackPolicies", "KVPackVulkan", "CHDF5", "CZstd", "CLZ4",
+                "KVPack", "KVPackDatasets", "KVPackPolicies", "KVPackEval", "KVPackVulkan", "CHDF5", "CZstd", "CLZ4",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/kvpack"),
@@ -73,6 +82,9 @@ let package = Package(
         .testTarget(
             name: "KVPackPoliciesTests", dependencies: ["KVPack", "KVPackPolicies", "KVPackDatasets"],
             path: "Tests/KVPackPoliciesTests"),
+        .testTarget(
+            name: "KVPackEvalTests", dependencies: ["KVPack", "KVPackEval", "KVPackPolicies", "KVPackDatasets"],
+            path: "Tests/KVPackEvalTests"),
         .testTarget(
             name: "KVPackVulkanTests", dependencies: ["KVPackVulkan"], path: "Tests/KVPackVulkanTests"),
         .testTarget(

@@ -12,6 +12,17 @@ public struct PolicySpec: Sendable, Hashable, CustomStringConvertible {
             public var value: String
             /// Column (0-based) of the value in the spec text, for error messages.
             public var column: Int
+
+            public init(key: String, value: String, column: Int = 0) {
+                self.key = key
+                self.value = value
+                self.column = column
+            }
+        }
+
+        public init(name: String, arguments: [Argument]) {
+            self.name = name
+            self.arguments = arguments
         }
 
         public var description: String {
@@ -21,6 +32,8 @@ public struct PolicySpec: Sendable, Hashable, CustomStringConvertible {
 
     public var stages: [Stage]
     public var description: String { stages.map(\.description).joined(separator: " | ") }
+
+    public init(stages: [Stage]) { self.stages = stages }
 
     /// Parses `text`.
     /// - Throws: `PolicyError.syntax` pointing at the offending column.

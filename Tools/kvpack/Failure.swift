@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KVPack
 import KVPackDatasets
+import KVPackEval
 import KVPackPolicies
 
 /// Prints a typed error as `kvpack: error: ...` and turns it into the documented exit code.
@@ -27,6 +28,14 @@ func failing<R>(_ body: () throws -> R) throws -> R {
         throw report(error, code: 64)
     } catch let error as LayoutError {
         throw report(error, code: 65)
+    } catch let error as EvalError {
+        switch error {
+        case .badBudget, .badShard, .policy: throw report(error, code: 64)
+        default: throw report(error, code: 65)
+        }
+    } catch let error as ReportDirectoryError {
+        if case .notFound = error { throw report(error, code: 66) }
+        throw report(error, code: 73)
     } catch let error as KVPFileError {
         switch error {
         case .fileNotFound: throw report(error, code: 66)

@@ -15,7 +15,7 @@ struct KVPackCommand: ParsableCommand {
             73 output cannot be created (or exists without --force), 1 anything else.
             """,
         version: KVPackVersion.string,
-        subcommands: [Summarize.self, Compress.self, Inspect.self, Decompress.self, Synth.self, Convert.self, Bench.self, Doctor.self])
+        subcommands: [Eval.self, Summarize.self, Compress.self, Inspect.self, Decompress.self, Synth.self, Convert.self, Bench.self, Doctor.self])
 }
 
 enum KVPackVersion {

@@ -1,0 +1,72 @@
+import Foundation
+import KVPack
+
+/// The report as text: a terminal table, Markdown and CSV, one row per run.
+public enum ReportTable {
+    static let header = ["policy", "memory", "tokens", "rel-L2 mean", "p95", "max", "cosine", "mass recall", "top-k"]
+
+    static func f(_ x: Double, _ digits: Int = 3) -> String { x.isNaN ? "-" : String(format: "%.\(digits)f", x) }
+
+    static func cells(_ r: RunResult) -> [String] {
+        if let e = r.error { return [r.run.policy, "failed: \(e)"] + Array(repeating: "", count: header.count - 2) }
+        return [r.run.policy, f(r.memoryRatio), f(r.tokenShare), f(r.relativeL2.mean), f(r.relativeL2.p95), f(r.relativeL2.max),
+                f(r.cosine.mean, 4), f(r.massRecall.mean), f(r.topKRecall.mean)]
+    }
+
+    static func grouped(_ report: EvalReport) -> [(EvalReport.CaptureInfo, [RunResult])] {
+        report.captures.enumerated().map { i, c in (c, report.runs.filter { $0.run.capture == i }) }.filter { !$0.1.isEmpty }
+    }
+
+    static func title(_ c: EvalReport.CaptureInfo, _ report: EvalReport) -> String {
+        "\(c.file) (\(c.model), \(c.tokens) tokens, \(c.probes) probes, \(c.layers) layers; sha256 \(c.sha256.prefix(12)))"
+    }
+
+    /// Columns padded for a terminal.
+    public static func terminal(_ report: EvalReport) -> String {
+        var out = ""
+        for (c, runs) in grouped(report) {
+            out += title(c, report) + "\n"
+            let rows = [header] + runs.map(cells)
+            let widths = header.indices.map { i in rows.map { $0[i].count }.max()! }
+            for (k, row) in rows.enumerated() {
+                if row[1].hasPrefix("failed") { out += "  " + row[0].padding(toLength: widths[0], withPad: " ", startingAt: 0) + "  " + row[1] + "\n"; continue }
+                out += "  " + row.enumerated().map { i, cell in
+                    i == 0 ? cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                        : String(repeating: " ", count: widths[i] - cell.count) + cell
+                }.joined(separator: "  ") + "\n"
+                if k == 0 { out += "  " + widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n" }
+            }
+            out += "\n"
+        }
+        out += "memory: compressed bytes / dense f16 bytes (exact, metadata included); tokens: share of tokens kept;\n"
+        out += "rel-L2, cosine: probe attention outputs vs dense; mass recall: dense attention mass on kept tokens;\n"
+        out += "top-k: share of the dense top-\(report.settings.topK) tokens kept. Over every layer, query head and probe.\n"
+        return out
+    }
+
+    public static func markdown(_ report: EvalReport) -> String {
+        var out = "# KVPack evaluation\n\nKVPack \(report.kvpackVersion); budgets \(report.settings.budgets.joined(separator: ", ")); "
+        out += "top-k \(report.settings.topK); pages of \(report.settings.pageSize).\n\n"
+        for (c, runs) in grouped(report) {
+            out += "## " + title(c, report) + "\n\n"
+            out += "| " + header.joined(separator: " | ") + " |\n|" + header.map { _ in "---" }.joined(separator: "|") + "|\n"
+            for r in runs { out += "| " + cells(r).map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |\n" }
+            out += "\n"
+        }
+        out += "Memory: compressed bytes / dense f16 bytes. Errors are over every layer, query head and probe.\n"
+        return out
+    }
+
+    public static func csv(_ report: EvalReport) -> String {
+        var out = "capture,sha256,policy,template,keep,bytes,dense_bytes,memory_ratio,token_share,rel_l2_mean,rel_l2_p95,rel_l2_max,cosine_mean,mass_recall_mean,mass_recall_p95,top_k_recall_mean,error\n"
+        func q(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+        for r in report.runs {
+            let c = report.captures[r.run.capture]
+            let fields: [String] = [q(c.file), c.sha256, q(r.run.policy), q(r.run.template), r.run.keep ?? "", "\(r.bytes)", "\(r.denseBytes)",
+                                    "\(r.memoryRatio)", "\(r.tokenShare)", "\(r.relativeL2.mean)", "\(r.relativeL2.p95)", "\(r.relativeL2.max)",
+                                    "\(r.cosine.mean)", "\(r.massRecall.mean)", "\(r.massRecall.p95)", "\(r.topKRecall.mean)", q(r.error ?? "")]
+            out += fields.joined(separator: ",") + "\n"
+        }
+        return out
+    }
+}

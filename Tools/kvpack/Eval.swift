@@ -1,0 +1,137 @@
+import ArgumentParser
+import Foundation
+import KVPack
+import KVPackDatasets
+import KVPackEval
+import KVPackPolicies
+import Synchronization
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure what each policy costs in accuracy for the memory it saves.",
+        discussion: """
+            For each capture, policy and budget: compress the prompt's cache (the policy never sees
+            the probes), then compare the probe queries' attention over the compressed cache with
+            the dense one: memory ratio, output relative L2 (mean, p95, max), cosine, attention-mass
+            recall and top-k recall.
+
+              kvpack eval Datasets/samples/smollm2-135m-gpl3-2k.h5
+              kvpack eval cap.h5 --policy snapkv --policy "streaming(sinks=4)" --budgets 0.1,0.25 --out report/
+              kvpack eval cap.h5 --shard 3/8 --json > part3.json; kvpack eval merge part*.json --out report/
+
+            With no --policy, every seed policy and baseline runs at the default budgets.
+            """,
+        subcommands: [EvalRun.self, EvalMerge.self], defaultSubcommand: EvalRun.self)
+}
+
+struct ReportOutput: ParsableArguments {
+    @Option(help: "Write report.md, report.json, report.csv and plots (SVG, and PNG when rsvg-convert is installed) into this directory.")
+    var out: String?
+    @Flag(help: "Print the JSON report on standard output instead of the table.") var json = false
+}
+
+struct EvalRun: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Run a sweep (the default).")
+
+    @Argument(help: "HDF5 captures with probe queries.") var captures: [String]
+    @Option(name: .customLong("policy"), help: "A policy spec; repeat for several. keep= may be left out: --budgets fill it in.")
+    var policies: [String] = []
+    @Option(help: "Budgets for specs without keep=, comma-separated: shares in (0, 1], token counts, or sizes like 4MiB.")
+    var budgets: String = SweepPlan.defaultBudgets.joined(separator: ",")
+    @Option(name: .customLong("top-k"), help: "k of the top-k recall.") var topK = 8
+    @Option(name: .customLong("page-size"), help: "Tokens per page.") var pageSize = 16
+    @Option(help: "Detail in JSON: summary, layers (per layer) or heads (per layer and query head).") var detail: RunEvaluation.Detail = .summary
+    @Option(help: "Run part I of N of the sweep (0 <= I < N), for a cluster's job array; join with `kvpack eval merge`.")
+    var shard: String?
+    @OptionGroup var output: ReportOutput
+
+    func validate() throws {
+        if captures.isEmpty { throw ValidationError("give at least one capture") }
+        if topK < 1 { throw ValidationError("--top-k must be at least 1; got \(topK)") }
+        if !(1...65535).contains(pageSize) { throw ValidationError("--page-size must be in 1...65535; got \(pageSize)") }
+    }
+
+    func run() throws {
+        try failing {
+            let budgetList = budgets.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+            let templates = policies.isEmpty ? SweepPlan.defaultTemplates : policies
+            let plan = try SweepPlan(captures: captures.count, templates: templates, budgets: budgetList)
+            let part = try shard.map { s throws(EvalError) in try Shard(parsing: s) }
+            let directory = try output.out.map { d throws(ReportDirectoryError) in try ReportDirectory(d) }
+            var loaded: [Capture] = [], infos: [EvalReport.CaptureInfo] = [], references: [DenseReference] = []
+            for path in captures {
+                let capture = try Capture.read(from: path)
+                references.append(try DenseReference(capture, name: path, topK: topK))
+                infos.append(try EvalReport.CaptureInfo(path: path, capture: capture))
+                loaded.append(capture)
+            }
+            let runs = plan.runs.filter { part?.contains($0.index) ?? true }
+            let detail = output.out != nil && self.detail == .summary ? .layers : self.detail
+            let results = Self.evaluate(runs, captures: loaded, references: references, pageSize: pageSize, detail: detail)
+            let report = EvalReport(kvpackVersion: KVPackVersion.string, captures: infos,
+                                    settings: .init(templates: templates, budgets: budgetList, topK: topK, pageSize: pageSize, detail: detail),
+                                    totalRuns: plan.runs.count, shard: part, runs: results)
+            try output.emit(report, to: directory)
+        }
+    }
+
+    /// Runs in parallel, results in sweep order (so the report does not depend on timing).
+    static func evaluate(_ runs: [SweepPlan.Run], captures: [Capture], references: [DenseReference], pageSize: Int,
+                         detail: RunEvaluation.Detail) -> [RunResult] {
+        let state = Mutex((results: [RunResult?](repeating: nil, count: runs.count), progress: Progress("eval", total: runs.count), done: 0))
+        DispatchQueue.concurrentPerform(iterations: runs.count) { i in
+            let r = RunEvaluation.evaluate(runs[i], capture: captures[runs[i].capture], reference: references[runs[i].capture],
+                                           pageSize: pageSize, detail: detail)
+            state.withLock {
+                $0.results[i] = r
+                $0.done += 1
+                $0.progress.update($0.done)
+            }
+        }
+        return state.withLock {
+            $0.progress.finish()
+            return $0.results.map { $0! }
+        }
+    }
+}
+
+struct EvalMerge: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge", abstract: "Join the JSON reports of a sharded sweep into the whole sweep's report.")
+
+    @Argument(help: "JSON reports written by `kvpack eval --shard I/N --json` (or report.json from --out).") var parts: [String]
+    @OptionGroup var output: ReportOutput
+
+    func run() throws {
+        try failing {
+            let directory = try output.out.map { d throws(ReportDirectoryError) in try ReportDirectory(d) }
+            var reports: [EvalReport] = []
+            for p in parts {
+                guard FileManager.default.fileExists(atPath: p) else { throw ReportDirectoryError.notFound(p) }
+                reports.append(try EvalReport.read(p))
+            }
+            try output.emit(try EvalReport.merge(reports), to: directory)
+        }
+    }
+}
+
+extension ReportOutput {
+    /// Prints the table (or JSON) and writes the report directory; failed runs are listed, and
+    /// the exit code is 65 when every run failed.
+    func emit(_ report: EvalReport, to directory: ReportDirectory?) throws {
+        if let directory { try directory.write(report) }
+        if json {
+            FileHandle.standardOutput.write(report.json())
+        } else {
+            print(ReportTable.terminal(report), terminator: "")
+            if let directory { print("report: \(directory.path)/report.md (and .json, .csv, plots)") }
+        }
+        let failed = report.runs.filter { $0.error != nil }
+        if !failed.isEmpty {
+            FileHandle.standardError.write(Data("kvpack: warning: \(failed.count) of \(report.runs.count) runs failed; see the table\n".utf8))
+            if failed.count == report.runs.count { throw ExitCode(65) }
+        }
+    }
+}
+
+extension RunEvaluation.Detail: ExpressibleByArgument {}
