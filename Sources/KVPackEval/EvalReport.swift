@@ -15,6 +15,17 @@ public struct EvalReport: Sendable, Hashable, Codable {
         public var tokens: Int
         public var probes: Int
         public var layers: Int
+
+        public init(file: String, sha256: String, bytes: Int, model: String, sequences: Int, tokens: Int, probes: Int, layers: Int) {
+            self.file = file
+            self.sha256 = sha256
+            self.bytes = bytes
+            self.model = model
+            self.sequences = sequences
+            self.tokens = tokens
+            self.probes = probes
+            self.layers = layers
+        }
     }
 
     public struct Settings: Sendable, Hashable, Codable {

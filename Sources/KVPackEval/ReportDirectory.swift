@@ -98,8 +98,9 @@ public struct ReportDirectory: Sendable {
 
     static let interruptSource = Mutex<DispatchSourceSignal?>(nil)
 
-    /// On SIGINT: remove the staging folder if a write is under way, then exit 130.
-    static func installInterruptCleanup() {
+    /// From now on, SIGINT (Ctrl-C) exits with status 130 after removing the staging folder of
+    /// a write under way (whatever SIGINT disposition the process inherited).
+    public static func installInterruptCleanup() {
         interruptSource.withLock { source in
             guard source == nil else { return }
             signal(SIGINT, SIG_IGN)

@@ -23,7 +23,7 @@ public enum ReportPlots {
         let runs = report.runs.filter { $0.run.capture == capture && $0.error == nil && $0.layers != nil }
         guard let first = runs.first?.layers else { return nil }
         let c = report.captures[capture]
-        return SVGHeatMap(title: "Attention error per layer: \(c.file)", rows: runs.map(\.run.policy),
+        return SVGHeatMap(title: "Attention error per layer: \(c.file)", rows: runs.map { $0.run.template + ($0.run.keep.map { " @ keep=\($0)" } ?? "") },
                           columns: first.map { "L\($0.sourceLayer)" + ($0.kind == "global" ? "" : "*") },
                           values: runs.map { $0.layers!.map(\.relativeL2.mean) },
                           legend: "mean probe attention rel. L2; * = sliding-window layer")

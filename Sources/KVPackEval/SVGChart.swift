@@ -109,7 +109,7 @@ public struct SVGHeatMap: Sendable {
     public var title: String
     public var rows: [String]
     public var columns: [String]
-    /// `[row][column]`; NaN cells are grey.
+    /// `[row][column]`; NaN cells are grey, zero cells take the lightest color.
     public var values: [[Double]]
     public var legend: String
 
@@ -134,7 +134,8 @@ public struct SVGHeatMap: Sendable {
     }
 
     public func svg() -> String {
-        let cell = (w: 56.0, h: 20.0), left = 300.0, top = 70.0
+        let cell = (w: 56.0, h: 20.0), top = 70.0
+        let left = 20 + 6.8 * Double(rows.map(\.count).max() ?? 10)
         let width = left + Double(columns.count) * cell.w + 40, height = top + Double(rows.count) * cell.h + 60
         let finite = values.flatMap { $0 }.filter { $0.isFinite && $0 > 0 }
         let lo = log10(finite.min() ?? 1e-3), hi = log10(finite.max() ?? 1)
@@ -150,7 +151,7 @@ public struct SVGHeatMap: Sendable {
             let y = top + Double(i) * cell.h
             s += "<text x=\"\(SVGChart.n(left - 6))\" y=\"\(SVGChart.n(y + 14))\" text-anchor=\"end\">\(SVGChart.escape(r))</text>\n"
             for (j, v) in values[i].enumerated() {
-                let fill = v.isFinite && v > 0 ? Self.color(hi > lo ? (log10(v) - lo) / (hi - lo) : 0.5) : "#cccccc"
+                let fill = !v.isFinite ? "#cccccc" : v <= 0 ? Self.color(0) : Self.color(hi > lo ? (log10(v) - lo) / (hi - lo) : 0.5)
                 let x = left + Double(j) * cell.w
                 s += "<rect x=\"\(SVGChart.n(x))\" y=\"\(SVGChart.n(y))\" width=\"\(SVGChart.n(cell.w))\" height=\"\(SVGChart.n(cell.h))\" fill=\"\(fill)\" stroke=\"white\"><title>\(SVGChart.escape(r)), \(SVGChart.escape(columns[j])): \(String(format: "%.4g", v))</title></rect>\n"
             }

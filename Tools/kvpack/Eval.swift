@@ -52,6 +52,7 @@ struct EvalRun: ParsableCommand {
     }
 
     func run() throws {
+        ReportDirectory.installInterruptCleanup()
         try failing {
             let budgetList = budgets.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
             let templates = policies.isEmpty ? SweepPlan.defaultTemplates : policies
@@ -103,6 +104,7 @@ struct EvalMerge: ParsableCommand {
     @OptionGroup var output: ReportOutput
 
     func run() throws {
+        ReportDirectory.installInterruptCleanup()
         try failing {
             let directory = try output.out.map { d throws(ReportDirectoryError) in try ReportDirectory(d) }
             var reports: [EvalReport] = []

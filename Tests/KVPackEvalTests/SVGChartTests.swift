@@ -1,0 +1,49 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import KVPackEval
+import Testing
+
+/// Counts elements by name in an SVG document (and fails on malformed XML).
+final class ElementCounter: NSObject, XMLParserDelegate {
+    var counts: [String: Int] = [:]
+    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+        counts[name, default: 0] += 1
+    }
+    static func count(_ svg: String) -> [String: Int]? {
+        let parser = XMLParser(data: Data(svg.utf8))
+        let c = ElementCounter()
+        parser.delegate = c
+        return parser.parse() ? c.counts : nil
+    }
+}
+
+@Suite("SVG charts")
+struct SVGChartTests {
+    @Test("one marker per finite point, a line per series with several, legend entries; well-formed XML")
+    func chart() throws {
+        let chart = SVGChart(title: "a < b & c", xLabel: "x", yLabel: "y", series: [
+            .init(name: "s1", points: [(0.1, 0.5), (0.25, 0.2), (0.5, 0.05)]),
+            .init(name: "s2", points: [(0.6, 0.01)]),
+            .init(name: "s3", points: [(0.3, 0), (0.4, .nan)]), // not drawable on a log scale
+        ], logY: true)
+        let counts = try #require(ElementCounter.count(chart.svg()))
+        #expect(counts["circle"] == 4)
+        #expect(counts["polyline"] == 1)
+        // Larger x is further right; larger y is higher (smaller pixel y).
+        let a = chart.pixel(0.1, 0.5), b = chart.pixel(0.5, 0.05)
+        #expect(a.0 < b.0 && a.1 < b.1)
+        // Decades: 0.01 .. 1 spans the plot height.
+        let top = chart.pixel(0, 1).1, bottom = chart.pixel(0, 0.01).1
+        #expect(abs(top - 50) < 1e-9 && abs(bottom - (520 - 60)) < 1e-9)
+    }
+
+    @Test("a heat map has one cell per value")
+    func heatMap() throws {
+        let map = SVGHeatMap(title: "t", rows: ["a", "b"], columns: ["L0", "L1", "L2"], values: [[0.1, 0.2, .nan], [0, 1, 2]], legend: "e")
+        let counts = try #require(ElementCounter.count(map.svg()))
+        #expect(counts["rect"] == 1 + 6) // background + cells
+        #expect(counts["title"] == 6)
+    }
+}
