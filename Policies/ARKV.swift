@@ -79,11 +79,13 @@ public struct ARKV: KVPolicy {
             for g in 0..<w.group {
                 for j in 0..<past {
                     var mean = 0.0
+                    var h: Float = 0 // fp32 terms (as the reference), accumulated in Double per key
                     for i in 0..<w.window {
-                        let p = Double(w.p(g, i, j))
-                        entropy -= p * log(p + 1e-10)
-                        mean += p
+                        let p = w.p(g, i, j)
+                        h -= p * logf(p + 1e-10)
+                        mean += Double(p)
                     }
+                    entropy += Double(h)
                     mean /= q
                     var m2 = 0.0, m4 = 0.0
                     for i in 0..<w.window {

@@ -64,24 +64,11 @@ public struct PagedEviction: KVPolicy {
 
     /// Score of every kept token of stored head `h`.
     func tokenScores(keys: HeadTensor<Float16>, values: HeadTensor<Float16>, head source: Int, kept: [Int]) -> [Float] {
-        let d = keys.headDim
-        return keys.withUnsafeBufferPointer { k in
-            values.withUnsafeBufferPointer { v in
-                kept.map { t in
-                    let o = keys.rowOffset(head: source, token: t)
-                    var kk: Float = 0, vv: Float = 0
-                    for c in 0..<d {
-                        let x = Float(k[o + c]), y = Float(v[o + c])
-                        kk += x * x
-                        vv += y * y
-                    }
-                    switch score {
-                    case .vk: return vv.squareRoot() / max(kk.squareRoot(), 1e-6)
-                    case .v: return vv.squareRoot()
-                    case .invk: return 1 / max(kk.squareRoot(), 1e-6)
-                    }
-                }
-            }
+        let k = TokenNorms.l2(keys, head: source, tokens: kept), v = TokenNorms.l2(values, head: source, tokens: kept)
+        switch score {
+        case .vk: return zip(v, k).map { $0 / max($1, 1e-6) }
+        case .v: return v
+        case .invk: return k.map { 1 / max($0, 1e-6) }
         }
     }
 

@@ -18,15 +18,8 @@ public struct KeyNorm: KVPolicy {
             for (l, layer) in seq.layers.enumerated() {
                 for h in plan.heads[s][l].indices {
                     let head = plan.heads[s][l][h]
-                    let norms: [Float] = head.kept.map { t in
-                        let o = layer.keys.rowOffset(head: plan.sourceHead(h), token: t)
-                        var sum: Float = 0
-                        for c in 0..<layer.keys.headDim {
-                            let x = Float(layer.keys.storage[o + c])
-                            sum += x * x
-                        }
-                        return -sum // smallest norm first
-                    }
+                    // Smallest norm first.
+                    let norms = TokenNorms.l2(layer.keys, head: plan.sourceHead(h), tokens: head.kept).map { -$0 }
                     plan.heads[s][l][h].restrict(to: topIndices(norms, count: allocation[s][l][h]))
                 }
             }

@@ -34,7 +34,7 @@ struct ARKVTests {
                 k += m4 / (m2 * m2)
             }
         }
-        #expect(abs(stats.entropy - h) <= 1e-9 * abs(h))
+        #expect(abs(stats.entropy - h) <= 1e-5 * abs(h)) // fp32 terms, as the reference sums
         #expect(abs(stats.variance - v) <= 1e-9 * abs(v))
         #expect(abs(stats.kurtosis - k) <= 1e-9 * abs(k))
     }

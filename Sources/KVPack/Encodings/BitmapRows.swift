@@ -14,22 +14,28 @@ enum BitmapRows {
         packed.reserveCapacity(rows * keep)
         var offsets: [UInt32] = []
         offsets.reserveCapacity(rows)
-        var order = Array(0..<dim)
-        for r in 0..<rows {
-            let row = r * dim
-            // Largest magnitude first; equal magnitudes keep the lower index (deterministic).
-            order.sort { a, b in
-                let ma = abs(values[row + a]), mb = abs(values[row + b])
-                return ma != mb ? ma > mb : a < b
-            }
-            for c in order.prefix(keep) { masks[r * words + c / 64] |= 1 << UInt64(c % 64) }
-            offsets.append(UInt32(packed.count))
-            for w in 0..<words {
-                var m = masks[r * words + w]
-                while m != 0 {
-                    let b = m.trailingZeroBitCount
-                    packed.append(values[row + 64 * w + b])
-                    m &= m - 1
+        // Sort keys: magnitude (the f16 bits without the sign orders finite magnitudes), then
+        // the lower index first among equal magnitudes (deterministic).
+        var order = [UInt32](repeating: 0, count: dim)
+        values.withUnsafeBufferPointer { v in
+            for r in 0..<rows {
+                let row = r * dim
+                for c in 0..<dim {
+                    order[c] = UInt32(v[row + c].bitPattern & 0x7FFF) << 16 | UInt32(0xFFFF - c)
+                }
+                order.sort(by: >)
+                for k in order.prefix(keep) {
+                    let c = Int(0xFFFF - (k & 0xFFFF))
+                    masks[r * words + c / 64] |= 1 << UInt64(c % 64)
+                }
+                offsets.append(UInt32(packed.count))
+                for w in 0..<words {
+                    var m = masks[r * words + w]
+                    while m != 0 {
+                        let b = m.trailingZeroBitCount
+                        packed.append(v[row + 64 * w + b])
+                        m &= m - 1
+                    }
                 }
             }
         }

@@ -10,36 +10,44 @@ enum QuantizedRows {
         let codeBytes = bits == 8 ? rows * dim : rows * dim / 2
         let groups = EncodedRows.groupCount(g, rows: rows, dim: dim)
         var payload = [UInt8](repeating: 0, count: codeBytes + 4 * groups)
-        // Group membership: (row, channel) -> group index, and the elements of each group.
-        func members(_ group: Int) -> [(Int, Int)] {
-            if g.axis == .token {
-                let perRow = dim / g.groupSize
-                let r = group / perRow, c0 = (group % perRow) * g.groupSize
-                return (c0..<c0 + g.groupSize).map { (r, $0) }
-            }
-            let tg = group / dim, c = group % dim
-            return (tg * g.groupSize..<min(rows, (tg + 1) * g.groupSize)).map { ($0, c) }
-        }
-        for group in 0..<groups {
-            let elems = members(group)
-            var lo = Float.infinity, hi = -Float.infinity
-            for (r, c) in elems {
-                let x = Float(values[r * dim + c])
-                lo = min(lo, x)
-                hi = max(hi, x)
-            }
-            let zero = roundDown(lo)
-            let scale = hi > Float(zero) ? roundUp((hi - Float(zero)) / levels) : Float16(0)
-            payload.storeLE(scale.bitPattern, at: codeBytes + 4 * group)
-            payload.storeLE(zero.bitPattern, at: codeBytes + 4 * group + 2)
-            for (r, c) in elems {
-                let x = Float(values[r * dim + c])
-                let code = scale > 0 ? min(levels, max(0, ((x - Float(zero)) / Float(scale)).rounded())) : 0
-                let index = r * dim + c
-                if bits == 8 {
-                    payload[index] = UInt8(code)
+        let x = HalfConversion.floats(values) // vectorized; Float(Float16) per element is slow
+        payload.withUnsafeMutableBufferPointer { out in
+            x.withUnsafeBufferPointer { x in
+                /// Quantizes the elements at `indices` (row-major element indices) as group `group`.
+                func quantize<S: Sequence<Int>>(_ group: Int, _ indices: S) {
+                    var lo = Float.infinity, hi = -Float.infinity
+                    for i in indices {
+                        lo = min(lo, x[i])
+                        hi = max(hi, x[i])
+                    }
+                    let zero = roundDown(lo)
+                    let scale = hi > Float(zero) ? roundUp((hi - Float(zero)) / levels) : Float16(0)
+                    let sb = scale.bitPattern, zb = zero.bitPattern
+                    out[codeBytes + 4 * group] = UInt8(sb & 0xFF)
+                    out[codeBytes + 4 * group + 1] = UInt8(sb >> 8)
+                    out[codeBytes + 4 * group + 2] = UInt8(zb & 0xFF)
+                    out[codeBytes + 4 * group + 3] = UInt8(zb >> 8)
+                    let z = Float(zero), sc = Float(scale)
+                    for i in indices {
+                        let code = sc > 0 ? min(levels, max(0, ((x[i] - z) / sc).rounded())) : 0
+                        if bits == 8 {
+                            out[i] = UInt8(code)
+                        } else {
+                            out[i / 2] |= UInt8(code) << (i % 2 == 0 ? 0 : 4)
+                        }
+                    }
+                }
+                if g.axis == .token {
+                    let perRow = dim / g.groupSize
+                    for group in 0..<groups {
+                        let start = (group / perRow) * dim + (group % perRow) * g.groupSize
+                        quantize(group, start..<start + g.groupSize)
+                    }
                 } else {
-                    payload[index / 2] |= UInt8(code) << (index % 2 == 0 ? 0 : 4)
+                    for group in 0..<groups {
+                        let tg = group / dim, c = group % dim
+                        quantize(group, stride(from: tg * g.groupSize * dim + c, to: min(rows, (tg + 1) * g.groupSize) * dim, by: dim))
+                    }
                 }
             }
         }
