@@ -90,6 +90,11 @@ extern "C" {
 void kvp_quant_rows_to_half(const uint8_t *payload, size_t rowCount, size_t dim, int bits, size_t groupSize,
                             int channelAxis, uint16_t *out);
 
+/// Magnitude pruning masks: for each of `rowCount` rows of `dim` halves, sets in
+/// masks[r*ceil(dim/64) ..] (zeroed by the caller) the bits of the `keep` largest |x|, equal
+/// magnitudes going to the lower index (finite values; dim <= 65535). O(dim) per row.
+void kvp_bitmap_select(const uint16_t *rows, size_t rowCount, size_t dim, size_t keep, uint64_t *masks);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,3 +1,5 @@
+import CKVPackHalf
+
 /// Per-token magnitude pruning into Mustafar's bitmap format: each row keeps its largest-|x|
 /// elements; a 64-bit mask per 64 elements marks them, and they are stored packed, in order.
 enum BitmapRows {
@@ -14,20 +16,13 @@ enum BitmapRows {
         packed.reserveCapacity(rows * keep)
         var offsets: [UInt32] = []
         offsets.reserveCapacity(rows)
-        // Sort keys: magnitude (the f16 bits without the sign orders finite magnitudes), then
-        // the lower index first among equal magnitudes (deterministic).
-        var order = [UInt32](repeating: 0, count: dim)
+        // The `keep` largest magnitudes per row, equal magnitudes to the lower index (C, O(dim)).
         values.withUnsafeBufferPointer { v in
+            v.withMemoryRebound(to: UInt16.self) { bits in
+                kvp_bitmap_select(bits.baseAddress!, rows, dim, keep, &masks)
+            }
             for r in 0..<rows {
                 let row = r * dim
-                for c in 0..<dim {
-                    order[c] = UInt32(v[row + c].bitPattern & 0x7FFF) << 16 | UInt32(0xFFFF - c)
-                }
-                order.sort(by: >)
-                for k in order.prefix(keep) {
-                    let c = Int(0xFFFF - (k & 0xFFFF))
-                    masks[r * words + c / 64] |= 1 << UInt64(c % 64)
-                }
                 offsets.append(UInt32(packed.count))
                 for w in 0..<words {
                     var m = masks[r * words + w]

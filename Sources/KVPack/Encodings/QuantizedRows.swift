@@ -13,12 +13,13 @@ enum QuantizedRows {
         let x = HalfConversion.floats(values) // vectorized; Float(Float16) per element is slow
         payload.withUnsafeMutableBufferPointer { out in
             x.withUnsafeBufferPointer { x in
-                /// Quantizes the elements at `indices` (row-major element indices) as group `group`.
-                func quantize<S: Sequence<Int>>(_ group: Int, _ indices: S) {
+                /// Quantizes `count` elements from `start`, `step` apart (row-major indices), as group `group`.
+                func quantize(_ group: Int, start: Int, count: Int, step: Int) {
                     var lo = Float.infinity, hi = -Float.infinity
-                    for i in indices {
-                        lo = min(lo, x[i])
-                        hi = max(hi, x[i])
+                    for k in 0..<count {
+                        let v = x[start + k * step]
+                        lo = min(lo, v)
+                        hi = max(hi, v)
                     }
                     let zero = roundDown(lo)
                     let scale = hi > Float(zero) ? roundUp((hi - Float(zero)) / levels) : Float16(0)
@@ -28,8 +29,11 @@ enum QuantizedRows {
                     out[codeBytes + 4 * group + 2] = UInt8(zb & 0xFF)
                     out[codeBytes + 4 * group + 3] = UInt8(zb >> 8)
                     let z = Float(zero), sc = Float(scale)
-                    for i in indices {
-                        let code = sc > 0 ? min(levels, max(0, ((x[i] - z) / sc).rounded())) : 0
+                    for k in 0..<count {
+                        let i = start + k * step
+                        // (x − zero) / scale >= 0 (zero is the rounded-down minimum), so adding ½ and
+                        // truncating rounds half away from zero, without a libm call.
+                        let code = sc > 0 ? min(levels, Float(Int((x[i] - z) / sc + 0.5))) : 0
                         if bits == 8 {
                             out[i] = UInt8(code)
                         } else {
@@ -40,13 +44,12 @@ enum QuantizedRows {
                 if g.axis == .token {
                     let perRow = dim / g.groupSize
                     for group in 0..<groups {
-                        let start = (group / perRow) * dim + (group % perRow) * g.groupSize
-                        quantize(group, start..<start + g.groupSize)
+                        quantize(group, start: (group / perRow) * dim + (group % perRow) * g.groupSize, count: g.groupSize, step: 1)
                     }
                 } else {
                     for group in 0..<groups {
                         let tg = group / dim, c = group % dim
-                        quantize(group, stride(from: tg * g.groupSize * dim + c, to: min(rows, (tg + 1) * g.groupSize) * dim, by: dim))
+                        quantize(group, start: tg * g.groupSize * dim + c, count: min(rows, (tg + 1) * g.groupSize) - tg * g.groupSize, step: dim)
                     }
                 }
             }
