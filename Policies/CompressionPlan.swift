@@ -1,4 +1,6 @@
+import Dispatch
 import KVPack
+import Synchronization
 
 /// What a pipeline of stages decides, before pages are built: for each sequence, layer and
 /// stored head, the kept token indices (increasing) and each kept token's key and value encoding.
@@ -127,13 +129,26 @@ public struct CompressionPlan: Sendable {
         return heads.map { $0.map { $0.map { _ in it.next()! } } }
     }
 
-    /// Packs the plan's kept tokens into pages.
+    /// Packs the plan's kept tokens into pages, layers in parallel.
     public func build(_ capture: Capture, policy: String) throws(PolicyError) -> CompressedCache {
+        let jobs = capture.sequences.indices.flatMap { s in capture.sequences[s].layers.indices.map { (s, $0) } }
+        let results = Mutex([Result<[HeadPages], PolicyError>?](repeating: nil, count: jobs.count))
+        DispatchQueue.concurrentPerform(iterations: jobs.count) { i in
+            let (s, l) = jobs[i]
+            let seq = capture.sequences[s], layer = seq.layers[l]
+            let r = Result { () throws(PolicyError) in
+                try buildLayer(s, l, keys: layer.keys, values: layer.values, positions: seq.positions.tokens)
+            }
+            results.withLock { $0[i] = r }
+        }
+        let built = results.withLock { $0 }
         var sequences: [CompressedSequence] = []
-        for (s, seq) in capture.sequences.enumerated() {
+        var next = 0
+        for seq in capture.sequences {
             var layers: [[HeadPages]] = []
-            for (l, layer) in seq.layers.enumerated() {
-                layers.append(try buildLayer(s, l, keys: layer.keys, values: layer.values, positions: seq.positions.tokens))
+            for _ in seq.layers.indices {
+                layers.append(try built[next]!.get())
+                next += 1
             }
             sequences.append(CompressedSequence(id: seq.id, originalTokens: seq.positions.tokens.count, layers: layers))
         }

@@ -201,11 +201,11 @@ struct PolicyCLITests {
         #expect(run.status == 0, "\(run.stderr)")
         run = try KVPackRun("inspect", out, "--json")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
-        #expect(json["policy"] as? String == "snapkv(keep=0.25,window=8,kernel=5,pool=avg) | quant(keys=int4/g32,values=int4/g32)")
+        #expect(json["policy"] as? String == "snapkv(keep=0.25,window=8,kernel=5,pool=avg,gqa=mean) | quant(keys=int4/g32,values=int4/g32)")
         #expect((json["heads"] as? [[String: Any]])?.allSatisfy { $0["tokens"] as? Int == 16 } == true)
         run = try KVPackRun("compress", capture, "-o", out, "--force", "--policy", "snapkv(keep=0.25,,)")
         #expect(run.status == 64 && run.stderr.contains("column 18") && run.stderr.contains("^"), "\(run.stderr)")
-        run = try KVPackRun("compress", capture, "-o", out, "--force", "--policy", "h2o(keep=0.5)")
+        run = try KVPackRun("compress", capture, "-o", out, "--force", "--policy", "h3o(keep=0.5)")
         #expect(run.status == 64 && run.stderr.contains("unknown policy"))
     }
 }
