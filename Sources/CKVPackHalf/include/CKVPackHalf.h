@@ -95,6 +95,16 @@ void kvp_quant_rows_to_half(const uint8_t *payload, size_t rowCount, size_t dim,
 /// magnitudes going to the lower index (finite values; dim <= 65535). O(dim) per row.
 void kvp_bitmap_select(const uint16_t *rows, size_t rowCount, size_t dim, size_t keep, uint64_t *masks);
 
+/// Encodes int8/int4 rows (KVPack's quantized page payload: codes, then an f16 scale and zero
+/// per group, little-endian) into `payload` (zeroed by the caller, of the exact size), exactly as
+/// KVPack's Swift reference encoder does. Returns 0, or -1 when memory runs out.
+int kvp_quant_rows_encode(const uint16_t *values, size_t rows, size_t dim, int bits, size_t groupSize, int channelAxis,
+                          uint8_t *payload);
+
+/// Encodes bitmap rows (masks, then per-row offsets, then the `keep` nonzeros of each row; the
+/// largest |x|, ties to the lower index) into `payload` (zeroed, 8-byte aligned, exact size).
+void kvp_bitmap_encode(const uint16_t *rows, size_t rowCount, size_t dim, size_t keep, uint8_t *payload);
+
 #ifdef __cplusplus
 }
 #endif

@@ -8,29 +8,42 @@ enum BitmapRows {
         max(1, dim - Int((sparsity * Double(dim)).rounded(.down)))
     }
 
+    /// Encodes through the C encoder (the same bytes as `encodeReference`, property-tested).
     static func encode(_ values: [Float16], rows: Int, dim: Int, sparsity: Double) -> EncodedRows {
+        let keep = kept(dim: dim, sparsity: sparsity)
+        var payload = [UInt8](repeating: 0, count: EncodedRows.byteCount(.bitmap, rows: rows, dim: dim, nonzeros: rows * keep))
+        values.withUnsafeBufferPointer { v in
+            v.withMemoryRebound(to: UInt16.self) { bits in
+                payload.withUnsafeMutableBufferPointer { out in
+                    kvp_bitmap_encode(bits.baseAddress, rows, dim, keep, out.baseAddress)
+                }
+            }
+        }
+        return EncodedRows(unchecked: .bitmap, rows: rows, dim: dim, nonzeros: rows * keep, payload: payload)
+    }
+
+    /// The reference encoder, in Swift: sort each row by magnitude (equal magnitudes, lower
+    /// index first) and keep the first `keep`.
+    static func encodeReference(_ values: [Float16], rows: Int, dim: Int, sparsity: Double) -> EncodedRows {
         let words = (dim + 63) / 64
         let keep = kept(dim: dim, sparsity: sparsity)
         var masks = [UInt64](repeating: 0, count: rows * words)
         var packed: [Float16] = []
-        packed.reserveCapacity(rows * keep)
         var offsets: [UInt32] = []
-        offsets.reserveCapacity(rows)
-        // The `keep` largest magnitudes per row, equal magnitudes to the lower index (C, O(dim)).
-        values.withUnsafeBufferPointer { v in
-            v.withMemoryRebound(to: UInt16.self) { bits in
-                kvp_bitmap_select(bits.baseAddress!, rows, dim, keep, &masks)
+        var order = Array(0..<dim)
+        for r in 0..<rows {
+            let row = r * dim
+            order.sort { a, b in
+                let ma = abs(values[row + a]), mb = abs(values[row + b])
+                return ma != mb ? ma > mb : a < b
             }
-            for r in 0..<rows {
-                let row = r * dim
-                offsets.append(UInt32(packed.count))
-                for w in 0..<words {
-                    var m = masks[r * words + w]
-                    while m != 0 {
-                        let b = m.trailingZeroBitCount
-                        packed.append(v[row + 64 * w + b])
-                        m &= m - 1
-                    }
+            for c in order.prefix(keep) { masks[r * words + c / 64] |= 1 << UInt64(c % 64) }
+            offsets.append(UInt32(packed.count))
+            for w in 0..<words {
+                var m = masks[r * words + w]
+                while m != 0 {
+                    packed.append(values[row + 64 * w + m.trailingZeroBitCount])
+                    m &= m - 1
                 }
             }
         }

@@ -1,3 +1,5 @@
+import CKVPackHalf
+
 /// Asymmetric min/max quantization to 8 or 4 bits with an f16 scale and zero point per group.
 ///
 /// Per group: `zero` is the group minimum rounded down to f16 and `scale` is
@@ -5,7 +7,24 @@
 /// and each value decodes within half a step (`scale / 2`) of the original, before the decoded
 /// value's own rounding to f16.
 enum QuantizedRows {
+    /// Encodes through the C encoder (the same bytes as `encodeReference`, property-tested).
     static func encode(_ values: [Float16], rows: Int, dim: Int, bits: Int, grouping g: QuantizationGrouping) -> EncodedRows {
+        let codeBytes = bits == 8 ? rows * dim : rows * dim / 2
+        var payload = [UInt8](repeating: 0, count: codeBytes + 4 * EncodedRows.groupCount(g, rows: rows, dim: dim))
+        let status = values.withUnsafeBufferPointer { v in
+            v.withMemoryRebound(to: UInt16.self) { bits16 in
+                payload.withUnsafeMutableBufferPointer { out in
+                    kvp_quant_rows_encode(bits16.baseAddress, rows, dim, Int32(bits), g.groupSize, g.axis == .channel ? 1 : 0, out.baseAddress)
+                }
+            }
+        }
+        guard status == 0 else { return encodeReference(values, rows: rows, dim: dim, bits: bits, grouping: g) }
+        let encoding: PageEncoding = bits == 8 ? .int8(g) : .int4(g)
+        return EncodedRows(unchecked: encoding, rows: rows, dim: dim, nonzeros: 0, payload: payload)
+    }
+
+    /// The reference encoder, in Swift.
+    static func encodeReference(_ values: [Float16], rows: Int, dim: Int, bits: Int, grouping g: QuantizationGrouping) -> EncodedRows {
         let levels = Float((1 << bits) - 1)
         let codeBytes = bits == 8 ? rows * dim : rows * dim / 2
         let groups = EncodedRows.groupCount(g, rows: rows, dim: dim)
@@ -32,8 +51,10 @@ enum QuantizedRows {
                     for k in 0..<count {
                         let i = start + k * step
                         // (x − zero) / scale >= 0 (zero is the rounded-down minimum), so adding ½ and
-                        // truncating rounds half away from zero, without a libm call.
-                        let code = sc > 0 ? min(levels, Float(Int((x[i] - z) / sc + 0.5))) : 0
+                        // truncating rounds half away from zero, without a libm call. Non-finite
+                        // input (never in a validated capture) gives code 0 or the top code.
+                        let v = (x[i] - z) / sc + 0.5
+                        let code = sc > 0 && v >= 0 ? (v < levels + 1 ? min(levels, Float(Int(v))) : levels) : 0
                         if bits == 8 {
                             out[i] = UInt8(code)
                         } else {
