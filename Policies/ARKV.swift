@@ -70,34 +70,57 @@ public struct ARKV: KVPolicy {
         return kept...kept
     }
 
-    /// The layer statistics of one head's window attention over `past` keys.
+    /// Per key column of one query head's window attention `[window, keys]`: mean, unbiased
+    /// variance and Pearson kurtosis over the window queries, and the column's entropy terms.
+    /// Two row-major passes (cache-friendly), fp32 per column, as the reference computes.
+    struct ColumnMoments {
+        var mean: [Float], variance: [Float], kurtosis: [Float]
+        var entropy: Double
+
+        init(_ w: ObservationWindow, group g: Int, past: Int) {
+            let q = Float(w.window)
+            var sum = [Float](repeating: 0, count: past), h = [Float](repeating: 0, count: past)
+            w.probabilities.withUnsafeBufferPointer { p in
+                for i in 0..<w.window {
+                    let row = (g * w.window + i) * w.keys
+                    for j in 0..<past {
+                        let x = p[row + j]
+                        sum[j] += x
+                        h[j] -= x * logf(x + 1e-10)
+                    }
+                }
+            }
+            let mean = sum.map { $0 / q }
+            var m2 = [Float](repeating: 0, count: past), m4 = [Float](repeating: 0, count: past)
+            w.probabilities.withUnsafeBufferPointer { p in
+                for i in 0..<w.window {
+                    let row = (g * w.window + i) * w.keys
+                    for j in 0..<past {
+                        let e = p[row + j] - mean[j]
+                        let e2 = e * e
+                        m2[j] += e2
+                        m4[j] += e2 * e2
+                    }
+                }
+            }
+            self.mean = mean
+            variance = w.window > 1 ? m2.map { $0 / (q - 1) } : [Float](repeating: 0, count: past)
+            kurtosis = (0..<past).map { j in
+                let pm2 = max(m2[j] / q, 1e-8)
+                return (m4[j] / q) / (pm2 * pm2)
+            }
+            entropy = h.reduce(0.0) { $0 + Double($1) }
+        }
+    }
+
+    /// The layer statistics summed over heads and key columns.
     struct LayerStatistics {
         var entropy = 0.0, variance = 0.0, kurtosis = 0.0
 
-        mutating func add(_ w: ObservationWindow, past: Int) {
-            let q = Double(w.window)
-            for g in 0..<w.group {
-                for j in 0..<past {
-                    var mean = 0.0
-                    var h: Float = 0 // fp32 terms (as the reference), accumulated in Double per key
-                    for i in 0..<w.window {
-                        let p = w.p(g, i, j)
-                        h -= p * logf(p + 1e-10)
-                        mean += Double(p)
-                    }
-                    entropy += Double(h)
-                    mean /= q
-                    var m2 = 0.0, m4 = 0.0
-                    for i in 0..<w.window {
-                        let e = Double(w.p(g, i, j)) - mean
-                        m2 += e * e
-                        m4 += e * e * e * e
-                    }
-                    if w.window > 1 { variance += m2 / (q - 1) }
-                    let pm2 = max(m2 / q, 1e-8)
-                    kurtosis += (m4 / q) / (pm2 * pm2)
-                }
-            }
+        mutating func add(_ m: ColumnMoments) {
+            entropy += m.entropy
+            variance += m.variance.reduce(0.0) { $0 + Double($1) }
+            kurtosis += m.kurtosis.reduce(0.0) { $0 + Double($1) }
         }
 
         func preference(_ tau: (Double, Double, Double)) -> Double {
@@ -106,24 +129,12 @@ public struct ARKV: KVPolicy {
     }
 
     /// `mean_q P + γ·var_q P` per past key, pooled, averaged over the group.
-    func heavyHitterScores(_ w: ObservationWindow, past: Int) -> [Float] {
+    func heavyHitterScores(_ moments: [ColumnMoments], past: Int) -> [Float] {
         var out = [Float](repeating: 0, count: past)
-        let q = Double(w.window)
-        for g in 0..<w.group {
-            var s = [Float](repeating: 0, count: past)
-            for j in 0..<past {
-                var mean = 0.0
-                for i in 0..<w.window { mean += Double(w.p(g, i, j)) }
-                mean /= q
-                var v = 0.0
-                if w.window > 1 {
-                    for i in 0..<w.window { let e = Double(w.p(g, i, j)) - mean; v += e * e }
-                    v /= q - 1
-                }
-                s[j] = Float(mean + gamma * v)
-            }
+        for m in moments {
+            let s = (0..<past).map { m.mean[$0] + Float(gamma) * m.variance[$0] }
             let pooled = pool1d(s, kernel: 5)
-            for j in 0..<past { out[j] += pooled[j] / Float(w.group) }
+            for j in 0..<past { out[j] += pooled[j] / Float(moments.count) }
         }
         return out
     }
@@ -150,8 +161,9 @@ public struct ARKV: KVPolicy {
                         layerScores.append(nil)
                         continue
                     }
-                    stats.add(ow, past: past)
-                    layerScores.append(heavyHitterScores(ow, past: past))
+                    let moments = (0..<ow.group).map { ColumnMoments(ow, group: $0, past: past) }
+                    for m in moments { stats.add(m) }
+                    layerScores.append(heavyHitterScores(moments, past: past))
                 }
                 prefs.append(stats.preference(tau))
                 scores.append(layerScores)

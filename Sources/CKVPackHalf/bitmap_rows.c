@@ -50,36 +50,43 @@ KVP_CLONES void kvp_bitmap_rows_accumulate(const uint64_t *masks, const uint32_t
     }
 }
 
-/* Quickselect (Lomuto) over unique 32-bit keys (magnitude << 16 | (0xFFFF - index)): after
-   it, the `keep` largest keys occupy k[0..keep), in no particular order. keep >= 1. */
-static void select_largest(uint32_t *k, size_t n, size_t keep) {
-    size_t lo = 0, hi = n - 1, target = keep - 1;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        uint32_t t = k[mid]; k[mid] = k[hi]; k[hi] = t;
-        uint32_t pivot = k[hi];
-        size_t store = lo;
-        for (size_t i = lo; i < hi; i++) {
-            if (k[i] > pivot) { t = k[i]; k[i] = k[store]; k[store] = t; store++; }
+/* Sets the bits of the `keep` (1..dim) largest magnitudes of one row, equal magnitudes going to
+   the lower index: a two-level radix select on the 15-bit magnitude (high 8 bits, then low 7),
+   branch-light counting instead of comparisons. */
+static void select_row(const uint16_t *row, size_t dim, size_t keep, uint64_t *mask) {
+    uint32_t hi[256], lo[128];
+    memset(hi, 0, sizeof hi);
+    memset(lo, 0, sizeof lo);
+    for (size_t c = 0; c < dim; c++) hi[(row[c] & 0x7FFFu) >> 7]++;
+    size_t above = 0;
+    int b = 255;
+    for (; b > 0; b--) {
+        if (above + hi[b] >= keep) break;
+        above += hi[b];
+    }
+    for (size_t c = 0; c < dim; c++) {
+        uint32_t m = row[c] & 0x7FFFu;
+        if ((int)(m >> 7) == b) lo[m & 127u]++;
+    }
+    int l = 127;
+    for (; l > 0; l--) {
+        if (above + lo[l] >= keep) break;
+        above += lo[l];
+    }
+    uint32_t threshold = ((uint32_t)b << 7) | (uint32_t)l;
+    size_t ties = keep - above; /* elements equal to the threshold that stay, lowest index first */
+    for (size_t c = 0; c < dim; c++) {
+        uint32_t m = row[c] & 0x7FFFu;
+        if (m > threshold || (m == threshold && ties > 0)) {
+            if (m == threshold) ties--;
+            mask[c / 64] |= (uint64_t)1 << (c % 64);
         }
-        t = k[store]; k[store] = k[hi]; k[hi] = t;
-        if (store == target) return;
-        if (store > target) hi = store - 1; else lo = store + 1;
     }
 }
 
 void kvp_bitmap_select(const uint16_t *rows, size_t rowCount, size_t dim, size_t keep, uint64_t *masks) {
     size_t words = (dim + 63) / 64;
-    uint32_t keys[65536];
     if (keep > dim) keep = dim;
     if (keep == 0) return;
-    for (size_t r = 0; r < rowCount; r++) {
-        const uint16_t *row = rows + r * dim;
-        for (size_t c = 0; c < dim; c++) keys[c] = ((uint32_t)(row[c] & 0x7FFF) << 16) | (uint32_t)(0xFFFF - c);
-        if (keep < dim) select_largest(keys, dim, keep);
-        for (size_t i = 0; i < keep; i++) {
-            size_t c = 0xFFFF - (keys[i] & 0xFFFF);
-            masks[r * words + c / 64] |= (uint64_t)1 << (c % 64);
-        }
-    }
+    for (size_t r = 0; r < rowCount; r++) select_row(rows + r * dim, dim, keep, masks + r * words);
 }

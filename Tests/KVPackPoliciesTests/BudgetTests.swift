@@ -65,16 +65,27 @@ struct BudgetTests {
         #expect(expected == 5...5)
     }
 
-    @Test("edge budgets: keep >= length leaves everything; one token keeps one", arguments: ["streaming", "knorm", "h2o", "snapkv(window=2)", "random"])
-    func edges(policy: String) throws {
-        let cap = try syntheticCapture(tokens: 12, qHeads: 8, kvHeads: 1, d: 4, window: 2, key: { _, t, c in noise(t, c) },
-                                       value: { _, t, c in noise(t, c, 2) }, query: { h, i, c in noise(h, i * 4 + c, 3) })
+    @Test("edge budgets: keep >= length leaves everything; one token keeps one; GQA 8 and MHA",
+          arguments: ["streaming", "knorm", "h2o", "snapkv(window=2)", "random", "arkv(window=2)", "taskkv(sinks=1,recent=2)"],
+          [(8, 1), (2, 2)])
+    func edges(policy: String, heads: (Int, Int)) throws {
+        let cap = try syntheticCapture(tokens: 12, qHeads: heads.0, kvHeads: heads.1, d: 4, window: 2, key: { h, t, c in noise(h * 100 + t, c) },
+                                       value: { h, t, c in noise(h * 100 + t, c, 2) }, query: { h, i, c in noise(h, i * 4 + c, 3) })
         func spec(_ keep: String) -> String {
             policy.contains("(") ? String(policy.dropLast()) + ",keep=\(keep))" : "\(policy)(keep=\(keep))"
         }
         #expect(kept(try PolicyPipeline(parsing: spec("100")).compress(cap)) == Array(0..<12))
         #expect(kept(try PolicyPipeline(parsing: spec("1.0")).compress(cap)) == Array(0..<12))
         let one = kept(try PolicyPipeline(parsing: spec("1")).compress(cap)).count
-        #expect(one == (policy.hasPrefix("snapkv") ? 2 : 1), "\(policy) keeps \(one)")
+        #expect(one == (policy.hasPrefix("snapkv") || policy.hasPrefix("arkv") ? 2 : 1), "\(policy) keeps \(one)") // the window stays
+    }
+
+    @Test("a prompt shorter than the window and the budget is left whole", arguments: ["snapkv(keep=100,window=64)", "h2o(keep=100,window=64)",
+                                                                                       "arkv(keep=100,window=64)", "paged(keep=64)", "taskkv(keep=100)"])
+    func shortPrompt(spec: String) throws {
+        let cap = try syntheticCapture(tokens: 12, qHeads: 4, kvHeads: 2, d: 4, window: 3, key: { h, t, c in noise(h * 100 + t, c) },
+                                       value: { h, t, c in noise(h * 100 + t, c, 2) }, query: { h, i, c in noise(h, i * 4 + c, 3) })
+        let c = try PolicyPipeline(parsing: spec).compress(cap)
+        #expect(c.sequences[0].layers[0].allSatisfy { $0.tokenCount == 12 }, "\(spec)")
     }
 }
