@@ -53,22 +53,29 @@ KVP_CLONES void kvp_bitmap_rows_accumulate(const uint64_t *masks, const uint32_t
 /* Sets the bits of the `keep` (1..dim) largest magnitudes of one row, equal magnitudes going to
    the lower index: a two-level radix select on the 15-bit magnitude (high 8 bits, then low 7),
    branch-light counting instead of comparisons. */
-static void select_row(const uint16_t *row, size_t dim, size_t keep, uint64_t *mask) {
-    uint32_t hi[256], lo[128];
-    memset(hi, 0, sizeof hi);
-    memset(lo, 0, sizeof lo);
-    for (size_t c = 0; c < dim; c++) hi[(row[c] & 0x7FFFu) >> 7]++;
+static void select_row(const uint16_t *row, size_t dim, size_t keep, uint64_t *mask, uint32_t *hi, uint32_t *lo) {
+    /* hi[256] and lo[128] arrive zeroed and are left zeroed (only touched entries are reset). */
+    uint32_t top = 0;
+    for (size_t c = 0; c < dim; c++) {
+        uint32_t m = row[c] & 0x7FFFu;
+        hi[m >> 7]++;
+        top = m > top ? m : top;
+    }
     size_t above = 0;
-    int b = 255;
+    int b = (int)(top >> 7);
     for (; b > 0; b--) {
         if (above + hi[b] >= keep) break;
         above += hi[b];
     }
+    uint32_t topLow = 0;
     for (size_t c = 0; c < dim; c++) {
         uint32_t m = row[c] & 0x7FFFu;
-        if ((int)(m >> 7) == b) lo[m & 127u]++;
+        if ((int)(m >> 7) == b) {
+            lo[m & 127u]++;
+            topLow = (m & 127u) > topLow ? (m & 127u) : topLow;
+        }
     }
-    int l = 127;
+    int l = (int)topLow;
     for (; l > 0; l--) {
         if (above + lo[l] >= keep) break;
         above += lo[l];
@@ -81,6 +88,8 @@ static void select_row(const uint16_t *row, size_t dim, size_t keep, uint64_t *m
             if (m == threshold) ties--;
             mask[c / 64] |= (uint64_t)1 << (c % 64);
         }
+        hi[m >> 7] = 0;
+        lo[m & 127u] = 0;
     }
 }
 
@@ -88,5 +97,8 @@ void kvp_bitmap_select(const uint16_t *rows, size_t rowCount, size_t dim, size_t
     size_t words = (dim + 63) / 64;
     if (keep > dim) keep = dim;
     if (keep == 0) return;
-    for (size_t r = 0; r < rowCount; r++) select_row(rows + r * dim, dim, keep, masks + r * words);
+    uint32_t hi[256], lo[128];
+    memset(hi, 0, sizeof hi);
+    memset(lo, 0, sizeof lo);
+    for (size_t r = 0; r < rowCount; r++) select_row(rows + r * dim, dim, keep, masks + r * words, hi, lo);
 }

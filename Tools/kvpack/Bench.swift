@@ -80,7 +80,7 @@ extension Bench {
                     tokens: tokens, queryHeads: queryHeads, kvHeads: kvHeads, headDim: headDim, queries: queries,
                     kvBytes: bytes, iterations: iterations, medianSeconds: median, minSeconds: times[0],
                     gigabytesPerSecond: Double(bytes) / median / 1e9,
-                    memoryReadGigabytesPerSecond: memoryRead(keys.storage, values.storage, iterations: iterations),
+                    memoryReadGigabytesPerSecond: Double(bytes) / PlainRead.seconds([keys, values], iterations: iterations) / 1e9,
                     threads: ProcessInfo.processInfo.activeProcessorCount,
                     kernelLevel: HalfConversion.kernelLevel)
                 let encoder = JSONEncoder()
@@ -96,44 +96,5 @@ extension Bench {
                 }
             }
         }
-
-        /// GB/s of a multithreaded sum over both buffers: the memory limit the kernel is held to.
-        private func memoryRead(_ a: [Float16], _ b: [Float16], iterations: Int) -> Double {
-            let threads = ProcessInfo.processInfo.activeProcessorCount
-            var times: [Double] = []
-            var sink: UInt64 = 0
-            for _ in 0..<iterations {
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                for buffer in [a, b] {
-                    buffer.withUnsafeBytes { raw in
-                        let words = raw.bindMemory(to: SIMD8<UInt64>.self)
-                        let base = _Words(base: words.baseAddress!)
-                        let wordCount = words.count
-                        let per = (wordCount + threads - 1) / threads
-                        let sums = _Sums(count: threads)
-                        DispatchQueue.concurrentPerform(iterations: threads) { t in
-                            var acc = SIMD8<UInt64>()
-                            for i in t * per..<min(wordCount, (t + 1) * per) { acc &+= base.base[i] }
-                            sums.store(t, acc.wrappedSum())
-                        }
-                        sink &+= sums.total()
-                    }
-                }
-                times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
-            }
-            if sink == 42 { print("") } // keep the reads observable
-            times.sort()
-            return Double(2 * a.count * 2) / times[times.count / 2] / 1e9
-        }
     }
-}
-
-private struct _Words: @unchecked Sendable { let base: UnsafePointer<SIMD8<UInt64>> }
-
-private final class _Sums: @unchecked Sendable {
-    private var values: [UInt64]
-    private let lock = NSLock()
-    init(count: Int) { values = Array(repeating: 0, count: count) }
-    func store(_ i: Int, _ v: UInt64) { lock.lock(); values[i] = v; lock.unlock() }
-    func total() -> UInt64 { values.reduce(0, &+) }
 }

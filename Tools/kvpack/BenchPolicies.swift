@@ -51,7 +51,7 @@ extension Bench {
                 let pipelines = try (policies.isEmpty ? Self.defaults : policies).map { try PolicyPipeline(parsing: $0) }
                 if !json { FileHandle.standardError.write(Data("building the synthetic capture (\(spec.layers) layers x \(spec.tokens) tokens)...\n".utf8)) }
                 let capture = try SyntheticCapture.make(spec)
-                let plain = Self.plainPass(capture)
+                let plain = PlainRead.seconds(capture.sequences.flatMap { $0.layers.flatMap { [$0.keys, $0.values] } }, iterations: 3)
                 var rows: [Row] = []
                 var progress = Progress("bench policies", total: pipelines.count)
                 for (i, p) in pipelines.enumerated() {
@@ -85,45 +85,5 @@ extension Bench {
                 }
             }
         }
-
-        /// Seconds of one multithreaded read of every K and V byte of the capture.
-        static func plainPass(_ capture: Capture) -> Double {
-            let tensors = capture.sequences.flatMap { $0.layers.flatMap { [$0.keys, $0.values] } }
-            let threads = ProcessInfo.processInfo.activeProcessorCount
-            var best = Double.infinity
-            for _ in 0..<3 {
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                var sink: UInt64 = 0
-                for t in tensors {
-                    t.withUnsafeBufferPointer { buf in
-                        let raw = UnsafeRawBufferPointer(buf)
-                        let words = raw.bindMemory(to: UInt64.self)
-                        let count = words.count
-                        let per = (count + threads - 1) / threads
-                        let base = PlainWords(base: words.baseAddress!)
-                        let sums = PlainSums(count: threads)
-                        DispatchQueue.concurrentPerform(iterations: threads) { k in
-                            var acc: UInt64 = 0
-                            for i in k * per..<min(count, (k + 1) * per) { acc &+= base.base[i] }
-                            sums.store(k, acc)
-                        }
-                        sink &+= sums.total()
-                    }
-                }
-                if sink == 42 { print("") }
-                best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
-            }
-            return best
-        }
     }
-}
-
-private struct PlainWords: @unchecked Sendable { let base: UnsafePointer<UInt64> }
-
-private final class PlainSums: @unchecked Sendable {
-    private var values: [UInt64]
-    private let lock = NSLock()
-    init(count: Int) { values = Array(repeating: 0, count: count) }
-    func store(_ i: Int, _ v: UInt64) { lock.lock(); values[i] = v; lock.unlock() }
-    func total() -> UInt64 { values.reduce(0, &+) }
 }
