@@ -138,12 +138,13 @@ public struct SVGHeatMap: Sendable {
         let left = 20 + 6.8 * Double(rows.map(\.count).max() ?? 10)
         let width = left + Double(columns.count) * cell.w + 40, height = top + Double(rows.count) * cell.h + 60
         let finite = values.flatMap { $0 }.filter { $0.isFinite && $0 > 0 }
-        let lo = log10(finite.min() ?? 1e-3), hi = log10(finite.max() ?? 1)
+        // At most three decades: smaller values (exact layers) take the lightest color.
+        let hi = log10(finite.max() ?? 1), lo = max(log10(finite.min() ?? 1e-3), hi - 3)
         var s = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         s += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"11\">\n"
         s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
         s += "<text x=\"10\" y=\"24\" font-size=\"15\">\(SVGChart.escape(title))</text>\n"
-        s += "<text x=\"10\" y=\"44\">\(SVGChart.escape(legend)) (log color scale, \(String(format: "%.3g", pow(10, lo))) to \(String(format: "%.3g", pow(10, hi))))</text>\n"
+        s += "<text x=\"10\" y=\"44\">\(SVGChart.escape(legend)) (log color scale, \(String(format: "%.3g", pow(10, lo))) or less to \(String(format: "%.3g", pow(10, hi))))</text>\n"
         for (j, c) in columns.enumerated() {
             s += "<text x=\"\(SVGChart.n(left + (Double(j) + 0.5) * cell.w))\" y=\"\(SVGChart.n(top - 6))\" text-anchor=\"middle\">\(SVGChart.escape(c))</text>\n"
         }
@@ -151,7 +152,7 @@ public struct SVGHeatMap: Sendable {
             let y = top + Double(i) * cell.h
             s += "<text x=\"\(SVGChart.n(left - 6))\" y=\"\(SVGChart.n(y + 14))\" text-anchor=\"end\">\(SVGChart.escape(r))</text>\n"
             for (j, v) in values[i].enumerated() {
-                let fill = !v.isFinite ? "#cccccc" : v <= 0 ? Self.color(0) : Self.color(hi > lo ? (log10(v) - lo) / (hi - lo) : 0.5)
+                let fill = !v.isFinite ? "#cccccc" : v <= 0 ? Self.color(0) : Self.color(hi > lo ? max(0, log10(v) - lo) / (hi - lo) : 0.5)
                 let x = left + Double(j) * cell.w
                 s += "<rect x=\"\(SVGChart.n(x))\" y=\"\(SVGChart.n(y))\" width=\"\(SVGChart.n(cell.w))\" height=\"\(SVGChart.n(cell.h))\" fill=\"\(fill)\" stroke=\"white\"><title>\(SVGChart.escape(r)), \(SVGChart.escape(columns[j])): \(String(format: "%.4g", v))</title></rect>\n"
             }
