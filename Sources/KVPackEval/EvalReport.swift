@@ -34,8 +34,12 @@ public struct EvalReport: Sendable, Hashable, Codable {
         public var topK: Int
         public var pageSize: Int
         public var detail: RunEvaluation.Detail
+        /// Probes decoded through the compressed cache (decode-time policy steps) instead of
+        /// attending over the compressed prompt.
+        public var decode: Bool
 
-        public init(templates: [String], budgets: [String], topK: Int, pageSize: Int, detail: RunEvaluation.Detail) {
+        public init(templates: [String], budgets: [String], topK: Int, pageSize: Int, detail: RunEvaluation.Detail, decode: Bool = false) {
+            self.decode = decode
             self.templates = templates
             self.budgets = budgets
             self.topK = topK

@@ -41,6 +41,10 @@ public enum ReportTable {
         out += "memory: compressed bytes / dense f16 bytes (exact, metadata included); tokens: share of tokens kept;\n"
         out += "rel-L2, cosine: probe attention outputs vs dense; mass recall: dense attention mass on kept tokens;\n"
         out += "top-k: share of the dense top-\(report.settings.topK) tokens kept. Over every layer, query head and probe.\n"
+        if report.settings.decode {
+            out += "decode mode: probes decoded one by one through the compressed cache (policies' decode steps ran); memory and tokens\n"
+            out += "are the cache after the last probe over dense prompt + probes; errors vs dense attention over the prompt and probes so far.\n"
+        }
         return out
     }
 

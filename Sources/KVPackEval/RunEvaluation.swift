@@ -94,4 +94,55 @@ public enum RunEvaluation {
         }
         return result
     }
+
+    /// Decode mode: the prompt is compressed, then the probe tokens are decoded one by one
+    /// through the compressed cache (appended, attended, then every stage's decode step: evictions,
+    /// re-tiering, pruning), against dense attention over the prompt and the probes so far.
+    /// Memory is the cache after the last probe over the dense f16 bytes of prompt + probes;
+    /// mass and top-k recall are not defined here (NaN).
+    public static func evaluateDecode(_ run: SweepPlan.Run, capture: Capture, pageSize: Int, detail: Detail) -> RunResult {
+        let empty = Summary([Double]())
+        let m = capture.model, d = m.headDim
+        let denseBytes = capture.sequences.reduce(0) { $0 + 2 * 2 * ($1.positions.tokens.count + $1.positions.probes.count) * m.kvHeads * d * m.layerCount }
+        var result = RunResult(run: run, bytes: 0, denseBytes: denseBytes, memoryRatio: .nan, tokenShare: .nan,
+                               relativeL2: empty, cosine: empty, massRecall: empty, topKRecall: empty)
+        var rel: [Double] = [], cos: [Double] = [], bytes = 0, kept = 0, total = 0
+        var layerRows: [[Double]] = Array(repeating: [], count: m.layerCount)
+        do {
+            let pipeline = try PolicyPipeline(parsing: run.policy)
+            for s in capture.sequences.indices {
+                let sim = try DecodeSimulation.run(pipeline, capture: capture, sequence: s, pageSize: pageSize)
+                bytes += sim.finalBytes
+                let seq = capture.sequences[s]
+                total += (seq.positions.tokens.count + seq.positions.probes.count) * m.kvHeads * m.layerCount
+                let stored = sim.finalPlan.heads[s].first?.count ?? m.kvHeads
+                kept += sim.finalPlan.heads[s].reduce(0) { $0 + $1.reduce(0) { $0 + $1.kept.count } } * m.kvHeads / stored
+                for l in 0..<m.layerCount {
+                    for (out, ref) in zip(sim.outputs[l], sim.reference[l]) {
+                        for qh in 0..<m.queryHeads {
+                            let r = AttentionMetrics.relativeL2(reference: ref.storage[qh * d..<(qh + 1) * d], approximation: out.storage[qh * d..<(qh + 1) * d])
+                            rel.append(r)
+                            cos.append(AttentionMetrics.cosineSimilarity(ref.storage[qh * d..<(qh + 1) * d], out.storage[qh * d..<(qh + 1) * d]))
+                            layerRows[l].append(r)
+                        }
+                    }
+                }
+            }
+        } catch {
+            result.error = error.description
+            return result
+        }
+        result.bytes = bytes
+        result.memoryRatio = Double(bytes) / Double(max(1, denseBytes))
+        result.tokenShare = Double(kept) / Double(max(1, total))
+        result.relativeL2 = Summary(rel)
+        result.cosine = Summary(cos)
+        if detail != .summary {
+            result.layers = (0..<m.layerCount).map { l in
+                RunResult.LayerResult(layer: l, sourceLayer: m.sourceLayers[l], kind: m.layerKinds[l].description, memoryRatio: .nan,
+                                      relativeL2: Summary(layerRows[l]), massRecall: empty, heads: nil)
+            }
+        }
+        return result
+    }
 }

@@ -71,6 +71,25 @@ struct RunEvaluationTests {
         #expect(sliding.layers!.contains { $0.kind == "sliding(64)" })
     }
 
+    @Test("decode mode: probes appended one by one, decode steps run, sizes as the policies' rules say")
+    func decode() throws {
+        let cap = try smallCapture(sliding: nil)
+        func decoded(_ spec: String) throws -> RunResult {
+            let plan = try SweepPlan(captures: 1, templates: [spec], budgets: [])
+            return RunEvaluation.evaluateDecode(plan.runs[0], capture: cap, pageSize: 16, detail: .layers)
+        }
+        // 200 prompt tokens + 6 probes. Streaming keeps 20 and has no decode step: 26 at the end.
+        let streaming = try decoded("streaming(sinks=2,keep=20)")
+        #expect(streaming.error == nil)
+        #expect(abs(streaming.tokenShare - 26.0 / 206) < 1e-12)
+        // PagedEviction: C = 48, block 16: prefill keeps 48 + 200 % 16 = 56; 62 after 6 probes (no block fills past C).
+        let paged = try decoded("paged(keep=48,block=16)")
+        #expect(abs(paged.tokenShare - 62.0 / 206) < 1e-12)
+        #expect(paged.relativeL2.count == 2 * 4 * 6 && paged.massRecall.count == 0)
+        // Dense decodes exactly.
+        #expect(try decoded("dense").relativeL2.max < 1e-3)
+    }
+
     @Test("a capture without probes is refused with directions")
     func noProbes() throws {
         let cap = try smallCapture(probes: 0)

@@ -41,6 +41,8 @@ struct EvalRun: ParsableCommand {
     @Option(name: .customLong("top-k"), help: "k of the top-k recall.") var topK = 8
     @Option(name: .customLong("page-size"), help: "Tokens per page.") var pageSize = 16
     @Option(help: "Detail in JSON: summary, layers (per layer) or heads (per layer and query head).") var detail: RunEvaluation.Detail = .summary
+    @Flag(help: "Decode the probes through the compressed cache one by one (PagedEviction evicts, ARKV re-tiers, Mustafar prunes as they would in a server) and compare each step with dense attention over the prompt and the probes so far.")
+    var decode = false
     @Option(help: "Run part I of N of the sweep (0 <= I < N), for a cluster's job array; join with `kvpack eval merge`.")
     var shard: String?
     @OptionGroup var output: ReportOutput
@@ -68,9 +70,9 @@ struct EvalRun: ParsableCommand {
             }
             let runs = plan.runs.filter { part?.contains($0.index) ?? true }
             let detail = output.out != nil && self.detail == .summary ? .layers : self.detail
-            let results = Self.evaluate(runs, captures: loaded, references: references, pageSize: pageSize, detail: detail)
+            let results = Self.evaluate(runs, captures: loaded, references: references, pageSize: pageSize, detail: detail, decode: decode)
             let report = EvalReport(kvpackVersion: KVPackVersion.string, captures: infos,
-                                    settings: .init(templates: templates, budgets: budgetList, topK: topK, pageSize: pageSize, detail: detail),
+                                    settings: .init(templates: templates, budgets: budgetList, topK: topK, pageSize: pageSize, detail: detail, decode: decode),
                                     totalRuns: plan.runs.count, shard: part, runs: results)
             try output.emit(report, to: directory)
         }
@@ -78,11 +80,13 @@ struct EvalRun: ParsableCommand {
 
     /// Runs in parallel, results in sweep order (so the report does not depend on timing).
     static func evaluate(_ runs: [SweepPlan.Run], captures: [Capture], references: [DenseReference], pageSize: Int,
-                         detail: RunEvaluation.Detail) -> [RunResult] {
+                         detail: RunEvaluation.Detail, decode: Bool) -> [RunResult] {
         let state = Mutex((results: [RunResult?](repeating: nil, count: runs.count), progress: Progress("eval", total: runs.count), done: 0))
         DispatchQueue.concurrentPerform(iterations: runs.count) { i in
-            let r = RunEvaluation.evaluate(runs[i], capture: captures[runs[i].capture], reference: references[runs[i].capture],
-                                           pageSize: pageSize, detail: detail)
+            let r = decode
+                ? RunEvaluation.evaluateDecode(runs[i], capture: captures[runs[i].capture], pageSize: pageSize, detail: detail)
+                : RunEvaluation.evaluate(runs[i], capture: captures[runs[i].capture], reference: references[runs[i].capture],
+                                         pageSize: pageSize, detail: detail)
             state.withLock {
                 $0.results[i] = r
                 $0.done += 1
