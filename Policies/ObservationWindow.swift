@@ -30,19 +30,13 @@ struct ObservationWindow {
                 keys.append(contentsOf: all[o..<o + d])
             }
         }
-        let kt = try! HeadTensor(heads: 1, tokens: kept.count, headDim: d, storage: keys)
         let queryHeads = plan.queryHeads(of: h, model: m)
         let q = layer.queries.slicingTokens(layer.queries.tokens - w..<layer.queries.tokens)
             .slicingHeads(queryHeads).floats()
-        do {
-            let mask = try AttentionMask(keyPositions: kept.map { seq.positions.tokens[$0] },
-                                         queryPositions: Array(seq.positions.window.suffix(w)),
-                                         window: m.layerKinds[l].windowSize)
-            let r = try DenseAttention.attend(queries: q, keys: kt, values: kt, mask: mask, keepProbabilities: true)
-            return ObservationWindow(probabilities: r.probabilities!, group: queryHeads.count, window: w, keys: kept.count)
-        } catch {
-            return nil
-        }
+        guard let p = WindowProbabilities.compute(keys: keys, queries: q, keyPositions: kept.map { seq.positions.tokens[$0] },
+                                                  queryPositions: Array(seq.positions.window.suffix(w)),
+                                                  window: m.layerKinds[l].windowSize) else { return nil }
+        return ObservationWindow(probabilities: p, group: queryHeads.count, window: w, keys: kept.count)
     }
 
     /// Σ over the window queries of each query head: `[group][kept]`.

@@ -105,6 +105,11 @@ int kvp_quant_rows_encode(const uint16_t *values, size_t rows, size_t dim, int b
 /// largest |x|, ties to the lower index) into `payload` (zeroed, 8-byte aligned, exact size).
 void kvp_bitmap_encode(const uint16_t *rows, size_t rowCount, size_t dim, size_t keep, uint8_t *payload);
 
+/// out[i*outStride + j] = scale * dot(queries[i], keys[j]) for `m` float queries `[m, dim]`
+/// against `n` f16 key rows `[n, dim]` (dim <= 512), fp32 accumulation, register-blocked.
+void kvp_window_scores(const uint16_t *keys, size_t n, size_t dim, const float *queries, size_t m, float scale,
+                       float *out, size_t outStride);
+
 #ifdef __cplusplus
 }
 #endif

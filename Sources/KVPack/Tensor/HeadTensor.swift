@@ -68,16 +68,29 @@ public struct HeadTensor<Scalar: BinaryFloatingPoint & Sendable>: Sendable {
         try _storage.withUnsafeMutableBufferPointer(body)
     }
 
+    /// Copies `runs` of (source element offset, element count) from `sources[i]` into a new array,
+    /// by raw memory copies (the scalars are trivial types; a generic element-wise copy is slow
+    /// across modules).
+    private static func gather(_ total: Int, _ runs: [(source: [Scalar], offset: Int, count: Int)]) -> [Scalar] {
+        [Scalar](unsafeUninitializedCapacity: total) { out, initialized in
+            var at = 0
+            for run in runs where run.count > 0 {
+                run.source.withUnsafeBufferPointer { src in
+                    UnsafeMutableRawPointer(out.baseAddress! + at).copyMemory(
+                        from: UnsafeRawPointer(src.baseAddress! + run.offset), byteCount: run.count * MemoryLayout<Scalar>.stride)
+                }
+                at += run.count
+            }
+            initialized = at
+        }
+    }
+
     /// Rows `tokenRange` of every head, as a new tensor `[heads, tokenRange.count, headDim]`.
     public func slicingTokens(_ tokenRange: Range<Int>) -> HeadTensor {
         precondition(tokenRange.lowerBound >= 0 && tokenRange.upperBound <= tokens)
-        var out = [Scalar]()
-        out.reserveCapacity(heads * tokenRange.count * headDim)
-        for h in 0..<heads {
-            let start = rowOffset(head: h, token: tokenRange.lowerBound)
-            out.append(contentsOf: storage[start..<start + tokenRange.count * headDim])
-        }
-        return try! HeadTensor(heads: heads, tokens: tokenRange.count, headDim: headDim, storage: out)
+        let runs = (0..<heads).map { h in (source: _storage, offset: rowOffset(head: h, token: tokenRange.lowerBound), count: tokenRange.count * headDim) }
+        return try! HeadTensor(heads: heads, tokens: tokenRange.count, headDim: headDim,
+                               storage: Self.gather(heads * tokenRange.count * headDim, runs))
     }
 
     /// Heads `headRange`, as a new tensor `[headRange.count, tokens, headDim]`.
@@ -85,22 +98,20 @@ public struct HeadTensor<Scalar: BinaryFloatingPoint & Sendable>: Sendable {
         precondition(headRange.lowerBound >= 0 && headRange.upperBound <= heads)
         let per = tokens * headDim
         return try! HeadTensor(heads: headRange.count, tokens: tokens, headDim: headDim,
-                               storage: Array(storage[headRange.lowerBound * per..<headRange.upperBound * per]))
+                               storage: Self.gather(headRange.count * per, [(_storage, headRange.lowerBound * per, headRange.count * per)]))
     }
 
     /// This tensor with `other`'s rows appended after each head's rows:
     /// `[heads, tokens + other.tokens, headDim]`.
     public func appendingTokens(of other: HeadTensor) -> HeadTensor {
         precondition(other.heads == heads && other.headDim == headDim, "appendingTokens: shape mismatch")
-        var out = [Scalar]()
-        out.reserveCapacity(heads * (tokens + other.tokens) * headDim)
+        var runs: [(source: [Scalar], offset: Int, count: Int)] = []
         for h in 0..<heads {
-            let a = rowOffset(head: h, token: 0)
-            out.append(contentsOf: storage[a..<a + tokens * headDim])
-            let b = other.rowOffset(head: h, token: 0)
-            out.append(contentsOf: other.storage[b..<b + other.tokens * headDim])
+            runs.append((_storage, rowOffset(head: h, token: 0), tokens * headDim))
+            runs.append((other._storage, other.rowOffset(head: h, token: 0), other.tokens * headDim))
         }
-        return try! HeadTensor(heads: heads, tokens: tokens + other.tokens, headDim: headDim, storage: out)
+        return try! HeadTensor(heads: heads, tokens: tokens + other.tokens, headDim: headDim,
+                               storage: Self.gather(heads * (tokens + other.tokens) * headDim, runs))
     }
 }
 

@@ -1,0 +1,55 @@
+import CKVPackHalf
+import Dispatch
+import Foundation
+
+/// Softmax attention rows of a few queries over many keys, kept whole: the observation-window
+/// scores that SnapKV-style policies vote with. A register-blocked product (not a dot loop per
+/// row), split over cores by key blocks, then a masked fp32 softmax per row.
+public enum WindowProbabilities {
+    /// Probabilities `[queries.heads × queries.tokens, keyCount]` (query heads outer), or nil when
+    /// a query sees no key.
+    /// - Parameters:
+    ///   - keys: `keyCount` f16 rows of `queries.headDim`, contiguous.
+    ///   - queries: `[heads, tokens, headDim]`; every head attends to the same keys.
+    ///   - keyPositions, queryPositions: for the causal (and sliding-window) mask.
+    ///   - scale: default `1 / sqrt(headDim)`.
+    public static func compute(keys: [Float16], queries: HeadTensor<Float>, keyPositions: [Int], queryPositions: [Int],
+                               window: Int? = nil, scale: Float? = nil) -> [Float]? {
+        let d = queries.headDim, n = keyPositions.count, m = queries.heads * queries.tokens
+        precondition(keys.count == n * d && queryPositions.count == queries.tokens && d <= 512, "WindowProbabilities: shapes")
+        guard n > 0, m > 0 else { return m == 0 ? [] : nil }
+        let mask = try? AttentionMask(keyPositions: keyPositions, queryPositions: queryPositions, window: window)
+        guard let mask else { return nil }
+        let ranges = (0..<queries.tokens).map { mask.visibleKeys(query: $0) }
+        guard ranges.allSatisfy({ !$0.isEmpty }) else { return nil }
+        var out = [Float](repeating: 0, count: m * n)
+        let s = scale ?? 1 / Float(d).squareRoot()
+        let parts = min(ProcessInfo.processInfo.activeProcessorCount, max(1, n / 256))
+        let per = ((n + parts - 1) / parts + 15) / 16 * 16
+        out.withUnsafeMutableBufferPointer { o in
+            keys.withUnsafeBufferPointer { k in
+                queries.withUnsafeBufferPointer { q in
+                    let ko = _SharedReads(base: k.baseAddress!), qo = _SharedReads(base: q.baseAddress!)
+                    let oo = _DisjointWrites(base: o.baseAddress!)
+                    DispatchQueue.concurrentPerform(iterations: parts) { p in
+                        let start = p * per, count = min(n, start + per) - start
+                        guard count > 0 else { return }
+                        UnsafeRawPointer(ko.base).withMemoryRebound(to: UInt16.self, capacity: n * d) { kb in
+                            kvp_window_scores(kb + start * d, count, d, qo.base, m, s, oo.base + start, n)
+                        }
+                    }
+                }
+            }
+        }
+        out.withUnsafeMutableBufferPointer { o in
+            for row in 0..<m {
+                let visible = ranges[row % queries.tokens]
+                let base = o.baseAddress! + row * n
+                for j in 0..<visible.lowerBound { base[j] = -.infinity }
+                for j in visible.upperBound..<n { base[j] = -.infinity }
+                kvp_softmax_inplace(base, n)
+            }
+        }
+        return out
+    }
+}

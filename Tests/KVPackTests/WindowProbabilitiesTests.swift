@@ -1,0 +1,31 @@
+import KVPack
+import Testing
+
+@Suite("Window probabilities")
+struct WindowProbabilitiesTests {
+    @Test("equal the dense reference's softmax rows (causal and sliding masks, ragged key counts)",
+          arguments: [(64, 37, 3, 5, nil as Int?), (128, 1000, 4, 32, nil), (256, 300, 2, 7, 64), (16, 17, 1, 1, nil)])
+    func matchesDense(d: Int, n: Int, heads: Int, tokens: Int, window: Int?) throws {
+        var s: UInt64 = UInt64(d * 31 + n)
+        func r() -> Float { s = s &* 6364136223846793005 &+ 1442695040888963407; return Float(Int64(bitPattern: s) >> 40) / Float(1 << 23) }
+        let keys = (0..<n * d).map { _ in Float16(r()) }
+        let q = try HeadTensor<Float>(heads: heads, tokens: tokens, headDim: d, storage: (0..<heads * tokens * d).map { _ in r() * 3 })
+        let keyPositions = (0..<n).map { $0 * 2 } // gaps, as after eviction
+        let queryPositions = (0..<tokens).map { 2 * n - tokens + $0 }
+        let mine = try #require(WindowProbabilities.compute(keys: keys, queries: q, keyPositions: keyPositions,
+                                                            queryPositions: queryPositions, window: window))
+        let kt = try HeadTensor(heads: 1, tokens: n, headDim: d, storage: keys)
+        let mask = try AttentionMask(keyPositions: keyPositions, queryPositions: queryPositions, window: window)
+        let dense = try DenseAttention.attend(queries: q, keys: kt, values: kt, mask: mask, keepProbabilities: true)
+        let reference = try #require(dense.probabilities)
+        #expect(mine.count == reference.count)
+        let worst = zip(mine, reference).map { abs($0 - $1) }.max() ?? 0
+        #expect(worst < 1e-5, "max |difference| \(worst)")
+    }
+
+    @Test("a query that sees no key gives nil")
+    func noVisibleKey() throws {
+        let q = try HeadTensor<Float>(heads: 1, tokens: 1, headDim: 4, storage: [1, 0, 0, 0])
+        #expect(WindowProbabilities.compute(keys: [Float16](repeating: 1, count: 8), queries: q, keyPositions: [5, 6], queryPositions: [3]) == nil)
+    }
+}
