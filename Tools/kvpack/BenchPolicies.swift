@@ -46,6 +46,7 @@ extension Bench {
         }
 
         func run() throws {
+            AllocatorTuning.keepLargeBuffersInHeap()
             try failing {
                 let spec = shape.spec(default: SyntheticCaptureSpec.llama3_8B())
                 let pipelines = try (policies.isEmpty ? Self.defaults : policies).map { try PolicyPipeline(parsing: $0) }

@@ -110,6 +110,10 @@ void kvp_bitmap_encode(const uint16_t *rows, size_t rowCount, size_t dim, size_t
 void kvp_window_scores(const uint16_t *keys, size_t n, size_t dim, const float *queries, size_t m, float scale,
                        float *out, size_t outStride);
 
+/// glibc: allocations up to 512 MiB come from the heap and freed memory stays there (no mmap
+/// and kernel zero-fill per large temporary buffer). No-op elsewhere.
+void kvp_keep_large_buffers_in_heap(void);
+
 #ifdef __cplusplus
 }
 #endif
