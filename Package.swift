@@ -48,8 +48,15 @@ let package = Package(
         // MARK: - Policies: one file per method, plus the shared plan, spec grammar and registry
         .target(name: "KVPackPolicies", dependencies: ["KVPack"], path: "Policies"),
 
-        // MARK: - Vulkan runtime (the loader is opened at run time; no link-time dependency)
-        .target(name: "KVPackVulkan", dependencies: ["CVulkan"], path: "Sources/KVPackVulkan"),
+        // MARK: - Vulkan runtime (the loader is opened at run time; no link-time dependency) and the
+        // kernels: Kernels/*.comp compiled by glslc at build time and embedded (KernelCompiler).
+        .executableTarget(name: "SPIRVEmbed", path: "Kernels/Plugin/SPIRVEmbed"),
+        .plugin(
+            name: "KernelCompiler", capability: .buildTool(), dependencies: ["SPIRVEmbed"],
+            path: "Kernels/Plugin/KernelCompiler"),
+        .target(
+            name: "KVPackVulkan", dependencies: ["CVulkan", "KVPack"], path: "Sources/KVPackVulkan",
+            plugins: ["KernelCompiler"]),
 
         // MARK: - Datasets: HDF5 / npy / safetensors I/O, synthetic captures
         .target(
@@ -74,7 +81,7 @@ let package = Package(
             name: "KVPackPoliciesTests", dependencies: ["KVPack", "KVPackPolicies", "KVPackDatasets"],
             path: "Tests/KVPackPoliciesTests"),
         .testTarget(
-            name: "KVPackVulkanTests", dependencies: ["KVPackVulkan"], path: "Tests/KVPackVulkanTests"),
+            name: "KVPackVulkanTests", dependencies: ["KVPackVulkan", "KVPack"], path: "Tests/KVPackVulkanTests"),
         .testTarget(
             name: "KVPackCLITests", dependencies: ["kvpack"], path: "Tests/KVPackCLITests"),
     ],

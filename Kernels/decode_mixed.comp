@@ -1,0 +1,20 @@
+#version 450
+// Decode attention over pages of any encodings, mixed within a head (ARKV tiers) and across
+// keys and values: a switch per page on the entry's kinds (uniform within a token group).
+#include "include/decode_bindings.glsl"
+#include "include/rows_f16.glsl"
+#include "include/rows_quant.glsl"
+#include "include/rows_bitmap.glsl"
+
+void loadRow(uint kind, uint offset, uint n, uint t, uint lane, uint g, bool byChannel) {
+    switch (kind) {
+    case KIND_F16: loadF16(offset, t, lane); break;
+    case KIND_INT8: loadInt8(offset, n, t, lane, g, byChannel); break;
+    case KIND_INT4: loadInt4(offset, n, t, lane, g, byChannel); break;
+    default: loadBitmap(offset, n, t, lane); break;
+    }
+}
+void loadKeys(PageEntry p, uint t, uint lane) { loadRow(p.keyKind, p.keyOffset, p.tokens, t, lane, p.keyGroup, p.keyByChannel); }
+void loadValues(PageEntry p, uint t, uint lane) { loadRow(p.valueKind, p.valueOffset, p.tokens, t, lane, p.valueGroup, p.valueByChannel); }
+
+#include "include/decode_main.glsl"

@@ -1,0 +1,121 @@
+// The decode-attention body every encoding kernel shares: the page-table walk and the online
+// softmax. Before including it, a kernel defines `loadKeys(page, t, lane)` / `loadValues(...)`
+// (fill `row` with the lane's slice of key / value row t of the page).
+//
+// Grid: x = split (a run of `pagesPerSplit` pages), y = KV head, z = sequence. A workgroup is
+// `groups` token groups of T lanes; group w walks pages w, w + groups, ... of its split, one token
+// at a time, for all G query heads of its KV head at once (each page is read once per group).
+// Lane `lane` holds elements lane·E ..< lane·E + E of the G queries and accumulators; a dot product
+// is summed over the T lanes with subgroup shuffles (or T = 1 on the portable path).
+
+const float NEG_BIG = -1.0e30; // finite: exp(NEG_BIG - NEG_BIG) stays 1 with l = 0, never NaN
+
+float q[G * E];
+float acc[G * E];
+float rmax[G];
+float rsum[G];
+
+shared float mergeBuffer[G * (D + 2u)];
+
+float laneSum(float x) {
+#if KVP_SUBGROUP
+    [[unroll]] for (uint s = T / 2u; s > 0u; s >>= 1) x += subgroupShuffleXor(x, s);
+#endif
+    return x;
+}
+
+void main() {
+    const uint split = gl_WorkGroupID.x, kvHead = gl_WorkGroupID.y, seq = gl_WorkGroupID.z;
+#if KVP_SUBGROUP
+    const uint lane = gl_SubgroupInvocationID % T;
+    const uint group = gl_SubgroupID * (gl_SubgroupSize / T) + gl_SubgroupInvocationID / T;
+    const uint groups = gl_NumSubgroups * (gl_SubgroupSize / T);
+#else
+    const uint lane = 0u;
+    const uint group = gl_LocalInvocationID.x;
+    const uint groups = gl_WorkGroupSize.x;
+#endif
+    const uint qHeads = pc.kvHeads * G;
+    const uint dir = 2u * ((seq * pc.layers + pc.layer) * pc.kvHeads + kvHead);
+    const uint firstPage = directory[dir], pageCount = directory[dir + 1u];
+    const uint p0 = split * pc.pagesPerSplit, p1 = min(pageCount, p0 + pc.pagesPerSplit);
+
+    [[unroll]] for (uint g = 0u; g < G; ++g) {
+        uint qb = ((seq * qHeads) + kvHead * G + g) * D + lane * E;
+        [[unroll]] for (uint e = 0u; e < E; ++e) {
+            q[g * E + e] = queries[qb + e] * pc.scale;
+            acc[g * E + e] = 0.0;
+        }
+        rmax[g] = NEG_BIG;
+        rsum[g] = 0.0;
+    }
+
+    for (uint p = p0 + group; p < p1; p += groups) {
+        PageEntry page = readPage(firstPage + p);
+        for (uint t = 0u; t < page.tokens; ++t) {
+            loadKeys(page, t, lane);
+            float s[G];
+            [[unroll]] for (uint g = 0u; g < G; ++g) {
+                float x = 0.0;
+                [[unroll]] for (uint e = 0u; e < E; ++e) x = fma(q[g * E + e], row[e], x);
+                s[g] = x;
+            }
+            [[unroll]] for (uint g = 0u; g < G; ++g) s[g] = laneSum(s[g]);
+            loadValues(page, t, lane);
+            [[unroll]] for (uint g = 0u; g < G; ++g) {
+                if (s[g] > rmax[g]) {
+                    float c = exp(rmax[g] - s[g]);
+                    rsum[g] *= c;
+                    [[unroll]] for (uint e = 0u; e < E; ++e) acc[g * E + e] *= c;
+                    rmax[g] = s[g];
+                }
+                float w = exp(s[g] - rmax[g]);
+                rsum[g] += w;
+                [[unroll]] for (uint e = 0u; e < E; ++e) acc[g * E + e] = fma(w, row[e], acc[g * E + e]);
+            }
+        }
+    }
+
+    // Merge the token groups into group 0, one at a time through shared memory.
+    for (uint w = 1u; w < groups; ++w) {
+        barrier();
+        if (group == w) {
+            [[unroll]] for (uint g = 0u; g < G; ++g) {
+                [[unroll]] for (uint e = 0u; e < E; ++e) mergeBuffer[g * (D + 2u) + lane * E + e] = acc[g * E + e];
+                if (lane == 0u) {
+                    mergeBuffer[g * (D + 2u) + D] = rmax[g];
+                    mergeBuffer[g * (D + 2u) + D + 1u] = rsum[g];
+                }
+            }
+        }
+        barrier();
+        if (group == 0u) {
+            [[unroll]] for (uint g = 0u; g < G; ++g) {
+                float m = mergeBuffer[g * (D + 2u) + D], l = mergeBuffer[g * (D + 2u) + D + 1u];
+                float top = max(rmax[g], m);
+                float a = exp(rmax[g] - top), b = exp(m - top);
+                rsum[g] = rsum[g] * a + l * b;
+                rmax[g] = top;
+                [[unroll]] for (uint e = 0u; e < E; ++e)
+                    acc[g * E + e] = acc[g * E + e] * a + mergeBuffer[g * (D + 2u) + lane * E + e] * b;
+            }
+        }
+    }
+
+    if (group == 0u) {
+        [[unroll]] for (uint g = 0u; g < G; ++g) {
+            uint qh = seq * qHeads + kvHead * G + g;
+            if (pc.splits == 1u) {
+                float inv = 1.0 / rsum[g];
+                [[unroll]] for (uint e = 0u; e < E; ++e) outputs[qh * D + lane * E + e] = acc[g * E + e] * inv;
+            } else {
+                uint b = (qh * pc.splits + split) * (D + 2u);
+                [[unroll]] for (uint e = 0u; e < E; ++e) partials[b + lane * E + e] = acc[g * E + e];
+                if (lane == 0u) {
+                    partials[b + D] = rmax[g];
+                    partials[b + D + 1u] = rsum[g];
+                }
+            }
+        }
+    }
+}
