@@ -8,6 +8,14 @@
 #extension GL_KHR_shader_subgroup_shuffle : enable
 #endif
 
+// Loops over a lane's elements and the group's queries are unrolled on the subgroup path (E is
+// small there); the portable path (E = D) keeps them as loops, which drivers compile quickly.
+#if KVP_SUBGROUP
+#define UNROLL [[unroll]]
+#else
+#define UNROLL [[dont_unroll]]
+#endif
+
 layout(local_size_x_id = 0) in;
 /// Head dim (64, 128 or 256).
 layout(constant_id = 1) const uint D = 128;

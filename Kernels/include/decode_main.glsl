@@ -19,7 +19,7 @@ shared float mergeBuffer[G * (D + 2u)];
 
 float laneSum(float x) {
 #if KVP_SUBGROUP
-    [[unroll]] for (uint s = T / 2u; s > 0u; s >>= 1) x += subgroupShuffleXor(x, s);
+    UNROLL for (uint s = T / 2u; s > 0u; s >>= 1) x += subgroupShuffleXor(x, s);
 #endif
     return x;
 }
@@ -40,9 +40,9 @@ void main() {
     const uint firstPage = directory[dir], pageCount = directory[dir + 1u];
     const uint p0 = split * pc.pagesPerSplit, p1 = min(pageCount, p0 + pc.pagesPerSplit);
 
-    [[unroll]] for (uint g = 0u; g < G; ++g) {
+    UNROLL for (uint g = 0u; g < G; ++g) {
         uint qb = ((seq * qHeads) + kvHead * G + g) * D + lane * E;
-        [[unroll]] for (uint e = 0u; e < E; ++e) {
+        UNROLL for (uint e = 0u; e < E; ++e) {
             q[g * E + e] = queries[qb + e] * pc.scale;
             acc[g * E + e] = 0.0;
         }
@@ -55,23 +55,23 @@ void main() {
         for (uint t = 0u; t < page.tokens; ++t) {
             loadKeys(page, t, lane);
             float s[G];
-            [[unroll]] for (uint g = 0u; g < G; ++g) {
+            UNROLL for (uint g = 0u; g < G; ++g) {
                 float x = 0.0;
-                [[unroll]] for (uint e = 0u; e < E; ++e) x = fma(q[g * E + e], row[e], x);
+                UNROLL for (uint e = 0u; e < E; ++e) x = fma(q[g * E + e], row[e], x);
                 s[g] = x;
             }
-            [[unroll]] for (uint g = 0u; g < G; ++g) s[g] = laneSum(s[g]);
+            UNROLL for (uint g = 0u; g < G; ++g) s[g] = laneSum(s[g]);
             loadValues(page, t, lane);
-            [[unroll]] for (uint g = 0u; g < G; ++g) {
+            UNROLL for (uint g = 0u; g < G; ++g) {
                 if (s[g] > rmax[g]) {
                     float c = exp(rmax[g] - s[g]);
                     rsum[g] *= c;
-                    [[unroll]] for (uint e = 0u; e < E; ++e) acc[g * E + e] *= c;
+                    UNROLL for (uint e = 0u; e < E; ++e) acc[g * E + e] *= c;
                     rmax[g] = s[g];
                 }
                 float w = exp(s[g] - rmax[g]);
                 rsum[g] += w;
-                [[unroll]] for (uint e = 0u; e < E; ++e) acc[g * E + e] = fma(w, row[e], acc[g * E + e]);
+                UNROLL for (uint e = 0u; e < E; ++e) acc[g * E + e] = fma(w, row[e], acc[g * E + e]);
             }
         }
     }
@@ -80,8 +80,8 @@ void main() {
     for (uint w = 1u; w < groups; ++w) {
         barrier();
         if (group == w) {
-            [[unroll]] for (uint g = 0u; g < G; ++g) {
-                [[unroll]] for (uint e = 0u; e < E; ++e) mergeBuffer[g * (D + 2u) + lane * E + e] = acc[g * E + e];
+            UNROLL for (uint g = 0u; g < G; ++g) {
+                UNROLL for (uint e = 0u; e < E; ++e) mergeBuffer[g * (D + 2u) + lane * E + e] = acc[g * E + e];
                 if (lane == 0u) {
                     mergeBuffer[g * (D + 2u) + D] = rmax[g];
                     mergeBuffer[g * (D + 2u) + D + 1u] = rsum[g];
@@ -90,27 +90,27 @@ void main() {
         }
         barrier();
         if (group == 0u) {
-            [[unroll]] for (uint g = 0u; g < G; ++g) {
+            UNROLL for (uint g = 0u; g < G; ++g) {
                 float m = mergeBuffer[g * (D + 2u) + D], l = mergeBuffer[g * (D + 2u) + D + 1u];
                 float top = max(rmax[g], m);
                 float a = exp(rmax[g] - top), b = exp(m - top);
                 rsum[g] = rsum[g] * a + l * b;
                 rmax[g] = top;
-                [[unroll]] for (uint e = 0u; e < E; ++e)
+                UNROLL for (uint e = 0u; e < E; ++e)
                     acc[g * E + e] = acc[g * E + e] * a + mergeBuffer[g * (D + 2u) + lane * E + e] * b;
             }
         }
     }
 
     if (group == 0u) {
-        [[unroll]] for (uint g = 0u; g < G; ++g) {
+        UNROLL for (uint g = 0u; g < G; ++g) {
             uint qh = seq * qHeads + kvHead * G + g;
             if (pc.splits == 1u) {
                 float inv = 1.0 / rsum[g];
-                [[unroll]] for (uint e = 0u; e < E; ++e) outputs[qh * D + lane * E + e] = acc[g * E + e] * inv;
+                UNROLL for (uint e = 0u; e < E; ++e) outputs[qh * D + lane * E + e] = acc[g * E + e] * inv;
             } else {
                 uint b = (qh * pc.splits + split) * (D + 2u);
-                [[unroll]] for (uint e = 0u; e < E; ++e) partials[b + lane * E + e] = acc[g * E + e];
+                UNROLL for (uint e = 0u; e < E; ++e) partials[b + lane * E + e] = acc[g * E + e];
                 if (lane == 0u) {
                     partials[b + D] = rmax[g];
                     partials[b + D + 1u] = rsum[g];

@@ -19,7 +19,7 @@ void loadBitmap(uint offset, uint n, uint t, uint lane) {
     uint masks = offset + 8u * t * (D / 64u);
     uint start = lane * E;
     uint before = bitmapU32(offset + 8u * n * (D / 64u) + 4u * t);
-    [[unroll]] for (uint h = 0u; h < halves; ++h) {
+    UNROLL for (uint h = 0u; h < halves; ++h) {
         if (32u * h < start) {
             uint m = bitmapU32(masks + 4u * h);
             uint below = start - 32u * h;
@@ -27,11 +27,11 @@ void loadBitmap(uint offset, uint n, uint t, uint lane) {
         }
     }
     uint values = offset + n * (8u * (D / 64u) + 4u) + 2u * before;
-    [[unroll]] for (uint chunk = 0u; chunk < (E + 31u) / 32u; ++chunk) {
+    UNROLL for (uint chunk = 0u; chunk < (E + 31u) / 32u; ++chunk) {
         uint c0 = start + 32u * chunk;
         uint m = bitmapU32(masks + 4u * (c0 / 32u));
         if (E < 32u) m = (m >> (c0 % 32u)) & ((1u << (E % 32u)) - 1u);
-        [[unroll]] for (uint j = 0u; j < min(E, 32u); ++j) {
+        UNROLL for (uint j = 0u; j < min(E, 32u); ++j) {
             uint e = 32u * chunk + j;
             bool on = ((m >> j) & 1u) != 0u;
             row[e] = on ? bitmapHalf(values) : 0.0;

@@ -2,7 +2,7 @@
 
 void loadF16(uint offset, uint t, uint lane) {
     uint first = (offset + 2u * (t * D + lane * E)) >> 4;
-    [[unroll]] for (uint i = 0u; i < E / 8u; ++i) {
+    UNROLL for (uint i = 0u; i < E / 8u; ++i) {
         uvec4 w = poolF16[first + i];
         vec2 a = unpackHalf2x16(w.x), b = unpackHalf2x16(w.y), c = unpackHalf2x16(w.z), d = unpackHalf2x16(w.w);
         row[8u * i + 0u] = a.x; row[8u * i + 1u] = a.y;

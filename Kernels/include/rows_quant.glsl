@@ -16,9 +16,9 @@ void loadInt8(uint offset, uint n, uint t, uint lane, uint g, bool byChannel) {
     uint params = (offset + n * D) >> 2;
     bool oneGroup = !byChannel && g % E == 0u;
     uint p = poolInt8[params + quantGroup(t, lane * E, g, byChannel)];
-    [[unroll]] for (uint i = 0u; i < E / 4u; ++i) {
+    UNROLL for (uint i = 0u; i < E / 4u; ++i) {
         uint w = poolInt8[first + i];
-        [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+        UNROLL for (uint j = 0u; j < 4u; ++j) {
             uint e = 4u * i + j;
             uint pw = oneGroup ? p : poolInt8[params + quantGroup(t, lane * E + e, g, byChannel)];
             dequantize(pw, e, (w >> (8u * j)) & 0xFFu);
@@ -31,9 +31,9 @@ void loadInt4(uint offset, uint n, uint t, uint lane, uint g, bool byChannel) {
     uint params = (offset + n * D / 2u) >> 2;
     bool oneGroup = !byChannel && g % E == 0u;
     uint p = poolInt4[params + quantGroup(t, lane * E, g, byChannel)];
-    [[unroll]] for (uint i = 0u; i < E / 8u; ++i) {
+    UNROLL for (uint i = 0u; i < E / 8u; ++i) {
         uint w = poolInt4[first + i];
-        [[unroll]] for (uint j = 0u; j < 8u; ++j) {
+        UNROLL for (uint j = 0u; j < 8u; ++j) {
             uint e = 8u * i + j;
             uint pw = oneGroup ? p : poolInt4[params + quantGroup(t, lane * E + e, g, byChannel)];
             dequantize(pw, e, (w >> (4u * j)) & 0xFu);

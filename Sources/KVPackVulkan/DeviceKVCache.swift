@@ -27,21 +27,7 @@ public final class DeviceKVCache: @unchecked Sendable {
     ///   exceeds `maxStorageBufferRange`, or the whole cache exceeds the device-local heap;
     ///   `VulkanError.unsupported` for a head dim the kernels do not cover.
     public init(_ context: VulkanContext, flat: FlatCache) throws(VulkanError) {
-        let d = flat.model.headDim
-        guard [64, 128, 256].contains(d) else { throw .unsupported("head dim \(d) (64, 128 and 256 are)") }
-        let caps = context.capabilities
-        let tableBytes = flat.pages.count * Page.tableEntryBytes
-        var total = flat.heads.count * HeadPages.directoryEntryBytes + tableBytes
-        for check in [("the page table", tableBytes)] + PageEncodingKind.allCases.map({ ("the \($0) pool", flat.pools[Int($0.rawValue)].count + 16) }) {
-            guard check.1 <= caps.maxStorageBufferRange else {
-                throw .tooLarge(what: check.0, bytes: check.1, limit: caps.maxStorageBufferRange, limitName: "maxStorageBufferRange")
-            }
-            if check.0 != "the page table" { total += check.1 }
-        }
-        guard caps.deviceLocalBytes == 0 || total <= caps.deviceLocalBytes else {
-            throw .tooLarge(what: "the cache", bytes: total, limit: caps.deviceLocalBytes, limitName: "device-local memory heap")
-        }
-
+        try Self.preflight(flat, capabilities: context.capabilities)
         var directory: [UInt32] = []
         directory.reserveCapacity(2 * flat.heads.count)
         for h in flat.heads { directory += [h.firstPage, h.pageCount] }
@@ -66,6 +52,23 @@ public final class DeviceKVCache: @unchecked Sendable {
         var pools: [DeviceBuffer] = []
         for pool in flat.pools { pools.append(try DeviceBuffer(context, contents: pool, minimumSize: pool.count + 16)) }
         self.pools = pools
+    }
+
+    /// Checks `flat` against the device's limits; runs before anything is allocated.
+    static func preflight(_ flat: FlatCache, capabilities caps: VulkanCapabilities) throws(VulkanError) {
+        let d = flat.model.headDim
+        guard [64, 128, 256].contains(d) else { throw .unsupported("head dim \(d) (64, 128 and 256 are)") }
+        let tableBytes = flat.pages.count * Page.tableEntryBytes
+        let directoryBytes = flat.heads.count * HeadPages.directoryEntryBytes
+        var buffers = [("the page table", tableBytes), ("the head directory", directoryBytes)]
+        for kind in PageEncodingKind.allCases { buffers.append(("the \(kind) pool", flat.pools[Int(kind.rawValue)].count + 16)) }
+        for (what, bytes) in buffers where bytes > caps.maxStorageBufferRange {
+            throw .tooLarge(what: what, bytes: bytes, limit: caps.maxStorageBufferRange, limitName: "maxStorageBufferRange")
+        }
+        let total = buffers.reduce(0) { $0 + $1.1 }
+        guard caps.deviceLocalBytes == 0 || total <= caps.deviceLocalBytes else {
+            throw .tooLarge(what: "the cache", bytes: total, limit: caps.deviceLocalBytes, limitName: "device-local memory heap")
+        }
     }
 
     /// Bytes a decode over `layer` reads: the directory entries and page-table entries of its
