@@ -3,7 +3,7 @@
 #include "include/decode_bindings.glsl"
 #include "include/rows_bitmap.glsl"
 
-void loadKeys(PageEntry p, uint t, uint lane) { loadBitmap(p.keyOffset, p.tokens, t, lane); }
-void loadValues(PageEntry p, uint t, uint lane) { loadBitmap(p.valueOffset, p.tokens, t, lane); }
+void loadKeys(uint slot, PageEntry p, uint t, uint lane) { loadBitmap(slot, p.keyOffset, p.tokens, t, lane); }
+void loadValues(uint slot, PageEntry p, uint t, uint lane) { loadBitmap(slot, p.valueOffset, p.tokens, t, lane); }
 
 #include "include/decode_main.glsl"

@@ -3,7 +3,7 @@
 #include "include/decode_bindings.glsl"
 #include "include/rows_f16.glsl"
 
-void loadKeys(PageEntry p, uint t, uint lane) { loadF16(p.keyOffset, t, lane); }
-void loadValues(PageEntry p, uint t, uint lane) { loadF16(p.valueOffset, t, lane); }
+void loadKeys(uint slot, PageEntry p, uint t, uint lane) { loadF16(slot, p.keyOffset, t, lane); }
+void loadValues(uint slot, PageEntry p, uint t, uint lane) { loadF16(slot, p.valueOffset, t, lane); }
 
 #include "include/decode_main.glsl"

@@ -23,6 +23,8 @@ layout(constant_id = 1) const uint D = 128;
 layout(constant_id = 2) const uint E = 8;
 /// Query heads per KV head (GQA group).
 layout(constant_id = 3) const uint G = 4;
+/// Tokens a token group loads before using them (loads in flight per lane).
+layout(constant_id = 4) const uint U = 4;
 /// Lanes per token.
 const uint T = D / E;
 
@@ -45,8 +47,9 @@ layout(std430, binding = 6) readonly buffer Queries { float queries[]; };     //
 layout(std430, binding = 7) writeonly buffer Output { float outputs[]; };    // [B, Hq, D]
 layout(std430, binding = 8) writeonly buffer Partials { float partials[]; }; // [B, Hq, splits, D + 2]
 
-/// The row slice a loader fills: elements `lane * E ..< lane * E + E` of one key or value row.
-float row[E];
+/// The row slices a loader fills: slot u holds elements `lane * E ..< lane * E + E` of one key or
+/// value row, at `row[u * E ...]`.
+float row[U * E];
 
 /// One page-table entry, decoded.
 struct PageEntry {

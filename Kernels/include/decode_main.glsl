@@ -52,26 +52,43 @@ void main() {
 
     for (uint p = p0 + group; p < p1; p += groups) {
         PageEntry page = readPage(firstPage + p);
-        for (uint t = 0u; t < page.tokens; ++t) {
-            loadKeys(page, t, lane);
-            float s[G];
-            UNROLL for (uint g = 0u; g < G; ++g) {
-                float x = 0.0;
-                UNROLL for (uint e = 0u; e < E; ++e) x = fma(q[g * E + e], row[e], x);
-                s[g] = x;
+        // U tokens per step: their key loads are all issued before the first is used, then their
+        // value loads, so each lane keeps U row loads in flight; one softmax rescale per step.
+        for (uint t = 0u; t < page.tokens; t += U) {
+            UNROLL for (uint u = 0u; u < U; ++u) {
+                if (t + u < page.tokens) loadKeys(u, page, t + u, lane);
             }
-            UNROLL for (uint g = 0u; g < G; ++g) s[g] = laneSum(s[g]);
-            loadValues(page, t, lane);
+            float s[U * G];
+            UNROLL for (uint u = 0u; u < U; ++u) {
+                UNROLL for (uint g = 0u; g < G; ++g) {
+                    float x = 0.0;
+                    UNROLL for (uint e = 0u; e < E; ++e) x = fma(q[g * E + e], row[u * E + e], x);
+                    s[u * G + g] = x;
+                }
+            }
+            UNROLL for (uint i = 0u; i < U * G; ++i) s[i] = laneSum(s[i]);
+            UNROLL for (uint u = 0u; u < U; ++u) {
+                if (t + u < page.tokens) {
+                    loadValues(u, page, t + u, lane);
+                } else {
+                    UNROLL for (uint g = 0u; g < G; ++g) s[u * G + g] = NEG_BIG;
+                    UNROLL for (uint e = 0u; e < E; ++e) row[u * E + e] = 0.0;
+                }
+            }
             UNROLL for (uint g = 0u; g < G; ++g) {
-                if (s[g] > rmax[g]) {
-                    float c = exp(rmax[g] - s[g]);
+                float top = rmax[g];
+                UNROLL for (uint u = 0u; u < U; ++u) top = max(top, s[u * G + g]);
+                if (top > rmax[g]) {
+                    float c = exp(rmax[g] - top);
                     rsum[g] *= c;
                     UNROLL for (uint e = 0u; e < E; ++e) acc[g * E + e] *= c;
-                    rmax[g] = s[g];
+                    rmax[g] = top;
                 }
-                float w = exp(s[g] - rmax[g]);
-                rsum[g] += w;
-                UNROLL for (uint e = 0u; e < E; ++e) acc[g * E + e] = fma(w, row[e], acc[g * E + e]);
+                UNROLL for (uint u = 0u; u < U; ++u) {
+                    float w = exp(s[u * G + g] - top);
+                    rsum[g] += w;
+                    UNROLL for (uint e = 0u; e < E; ++e) acc[g * E + e] = fma(w, row[u * E + e], acc[g * E + e]);
+                }
             }
         }
     }

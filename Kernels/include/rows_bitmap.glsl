@@ -14,7 +14,7 @@ float bitmapHalf(uint byteOffset) {
     return unpackHalf2x16((byteOffset & 2u) == 0u ? w : w >> 16).x;
 }
 
-void loadBitmap(uint offset, uint n, uint t, uint lane) {
+void loadBitmap(uint slot, uint offset, uint n, uint t, uint lane) {
     const uint halves = D / 32u; // 32-bit halves of a row's masks
     uint masks = offset + 8u * t * (D / 64u);
     uint start = lane * E;
@@ -34,7 +34,7 @@ void loadBitmap(uint offset, uint n, uint t, uint lane) {
         UNROLL for (uint j = 0u; j < min(E, 32u); ++j) {
             uint e = 32u * chunk + j;
             bool on = ((m >> j) & 1u) != 0u;
-            row[e] = on ? bitmapHalf(values) : 0.0;
+            row[slot * E + e] = on ? bitmapHalf(values) : 0.0;
             values += on ? 2u : 0u;
         }
     }

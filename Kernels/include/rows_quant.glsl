@@ -6,12 +6,12 @@ uint quantGroup(uint t, uint c, uint g, bool byChannel) {
     return byChannel ? (t / g) * D + c : t * (D / g) + c / g;
 }
 
-void dequantize(uint paramsWord, uint e, uint code) {
+void dequantize(uint slot, uint paramsWord, uint e, uint code) {
     vec2 sz = unpackHalf2x16(paramsWord);
-    row[e] = float(code) * sz.x + sz.y;
+    row[slot * E + e] = float(code) * sz.x + sz.y;
 }
 
-void loadInt8(uint offset, uint n, uint t, uint lane, uint g, bool byChannel) {
+void loadInt8(uint slot, uint offset, uint n, uint t, uint lane, uint g, bool byChannel) {
     uint first = (offset + t * D + lane * E) >> 2;
     uint params = (offset + n * D) >> 2;
     bool oneGroup = !byChannel && g % E == 0u;
@@ -21,12 +21,12 @@ void loadInt8(uint offset, uint n, uint t, uint lane, uint g, bool byChannel) {
         UNROLL for (uint j = 0u; j < 4u; ++j) {
             uint e = 4u * i + j;
             uint pw = oneGroup ? p : poolInt8[params + quantGroup(t, lane * E + e, g, byChannel)];
-            dequantize(pw, e, (w >> (8u * j)) & 0xFFu);
+            dequantize(slot, pw, e, (w >> (8u * j)) & 0xFFu);
         }
     }
 }
 
-void loadInt4(uint offset, uint n, uint t, uint lane, uint g, bool byChannel) {
+void loadInt4(uint slot, uint offset, uint n, uint t, uint lane, uint g, bool byChannel) {
     uint first = (offset + (t * D + lane * E) / 2u) >> 2;
     uint params = (offset + n * D / 2u) >> 2;
     bool oneGroup = !byChannel && g % E == 0u;
@@ -36,7 +36,7 @@ void loadInt4(uint offset, uint n, uint t, uint lane, uint g, bool byChannel) {
         UNROLL for (uint j = 0u; j < 8u; ++j) {
             uint e = 8u * i + j;
             uint pw = oneGroup ? p : poolInt4[params + quantGroup(t, lane * E + e, g, byChannel)];
-            dequantize(pw, e, (w >> (4u * j)) & 0xFu);
+            dequantize(slot, pw, e, (w >> (4u * j)) & 0xFu);
         }
     }
 }

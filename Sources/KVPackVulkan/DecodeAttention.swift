@@ -42,8 +42,13 @@ public struct DecodeOptions: Sendable, Hashable {
     public var portable = false
     /// Logit scale; nil means `1 / sqrt(headDim)`.
     public var scale: Float?
+    /// Tokens a token group loads per step (loads in flight per lane); nil: 8 for int8/int4
+    /// pages (small rows), 4 otherwise, 1 on the portable path and on CPU devices.
+    public var tokensPerStep: Int?
 
-    public init(kernel: DecodeKernel = .automatic, pagesPerSplit: Int? = nil, portable: Bool = false, scale: Float? = nil) {
+    public init(kernel: DecodeKernel = .automatic, pagesPerSplit: Int? = nil, portable: Bool = false, scale: Float? = nil,
+                tokensPerStep: Int? = nil) {
+        self.tokensPerStep = tokensPerStep
         self.kernel = kernel
         self.pagesPerSplit = pagesPerSplit
         self.portable = portable
@@ -60,6 +65,7 @@ public struct DecodeLaunch: Sendable, Hashable, Codable {
     public var workgroupSize: Int
     /// Lanes sharing one token; each handles `headDim / lanesPerToken` elements.
     public var lanesPerToken: Int
+    public var tokensPerStep: Int
 }
 
 /// Decode attention on a Vulkan device, straight from the compressed pages: one query token per

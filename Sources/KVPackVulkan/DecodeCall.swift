@@ -48,8 +48,9 @@ final class DecodeCall {
         }
         let splits = max(1, (facts.maxPages + pagesPerSplit - 1) / pagesPerSplit)
         let name = "decode_\(kernel.rawValue)_\(subgroup ? "subgroup" : "portable")"
+        let step = max(1, min(16, options.tokensPerStep ?? Self.defaultStep(kernel, subgroup: subgroup, device: context.device.kind)))
         self.launch = DecodeLaunch(kernel: name, splits: splits, pagesPerSplit: pagesPerSplit, workgroupSize: workgroup,
-                                   lanesPerToken: lanes)
+                                   lanesPerToken: lanes, tokensPerStep: step)
         self.context = context
         self.cache = cache
         self.kvHeads = m.kvHeads
@@ -57,7 +58,7 @@ final class DecodeCall {
         self.sequences = cache.sequenceCount
         self.headDim = d
         self.decode = try context.kernels.pipeline(
-            KernelKey(name: name, constants: [UInt32(workgroup), UInt32(d), UInt32(d / lanes), UInt32(group)]), context)
+            KernelKey(name: name, constants: [UInt32(workgroup), UInt32(d), UInt32(d / lanes), UInt32(group), UInt32(step)]), context)
         self.merge = splits > 1
             ? try context.kernels.pipeline(KernelKey(name: "split_merge", constants: [0, UInt32(d)]), context) : nil
         let (setLayout, layout) = try context.kernels.layouts(context)
@@ -113,6 +114,13 @@ final class DecodeCall {
             }
             vk.updateDescriptorSets(device, UInt32(writes.count), &writes, 0, nil)
         }
+    }
+
+    /// Tokens per step: 8 for int8/int4 rows (4-8 bytes a lane), 4 otherwise; 1 on the portable
+    /// path and on CPU devices (lavapipe), where it buys nothing and unrolled code compiles slowly.
+    static func defaultStep(_ kernel: DecodeKernel, subgroup: Bool, device: VulkanDeviceInfo.Kind) -> Int {
+        guard subgroup, device != .cpu else { return 1 }
+        return kernel == .quant ? 8 : 4
     }
 
     deinit {

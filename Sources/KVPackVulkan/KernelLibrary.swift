@@ -5,7 +5,8 @@ import Foundation
 struct KernelKey: Hashable, Sendable {
     /// Name in `KernelBinaries` (e.g. `decode_f16_subgroup`).
     var name: String
-    /// Specialization constants by id: 0 workgroup size, 1 head dim, 2 elements per lane, 3 group.
+    /// Specialization constants by id: 0 workgroup size, 1 head dim, 2 elements per lane, 3 group,
+    /// 4 tokens per step.
     var constants: [UInt32]
 }
 

@@ -32,13 +32,13 @@ struct DecodeAttentionTests {
     ]
 
     func check(_ fixture: DecodeFixture, pagesPerSplit: Int?, portable: Bool, kernel: DecodeKernel = .automatic,
-               label: String) throws {
+               step: Int? = nil, label: String) throws {
         let context = try #require(SharedContext.context)
         let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
-        let options = DecodeOptions(kernel: kernel, pagesPerSplit: pagesPerSplit, portable: portable)
+        let options = DecodeOptions(kernel: kernel, pagesPerSplit: pagesPerSplit, portable: portable, tokensPerStep: step)
         let (got, launch) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries, options: options)
         let err = DecodeFixture.worstError(got, try fixture.expected(), d: fixture.cache.model.headDim)
-        #expect(err < 2e-3, "\(label): \(launch.kernel), \(launch.splits) splits: worst rel. L2 \(err)")
+        #expect(err < 4e-3, "\(label): \(launch.kernel), \(launch.splits) splits: worst rel. L2 \(err)")
     }
 
     @Test("uniform encodings over head dims, GQA ratios, batches, split-K on and off, portable path",
@@ -56,19 +56,38 @@ struct DecodeAttentionTests {
     @Test("the mixed kernel reads uniform caches too", arguments: [0, 3, 5])
     func mixedKernelOnUniform(index: Int) throws {
         let (name, k, v) = Self.uniform[index]
-        let fixture = try DecodeFixture(qHeads: 4, kvHeads: 2, d: 128, tokens: 40, sequences: 2) { _, _ in
+        let fixture = try DecodeFixture(qHeads: 8, kvHeads: 2, d: 128, tokens: 40, sequences: 2) { _, _ in
             (Array(0..<40), Array(repeating: (k, v), count: 40))
         }
         try check(fixture, pagesPerSplit: 1, portable: false, kernel: .mixed, label: "mixed kernel, \(name)")
     }
 
+    @Test("several tokens per step (the GPU default), with page tails the step does not divide",
+          arguments: [(0, 4, 128), (1, 8, 128), (4, 8, 128), (5, 4, 128)])
+    func tokensPerStep(index: Int, step: Int, d: Int) throws {
+        let (name, k, v) = Self.uniform[index]
+        let fixture = try DecodeFixture(qHeads: 8, kvHeads: 2, d: d, tokens: 45, sequences: 2) { _, h in
+            (Array(0..<(45 - 7 * h)), Array(repeating: (k, v), count: 45 - 7 * h))
+        }
+        try check(fixture, pagesPerSplit: 2, portable: false, step: step, label: "\(name) step \(step) d=\(d)")
+    }
+
+    @Test("the mixed kernel with several tokens per step")
+    func mixedStep() throws {
+        let n = 61
+        let fixture = try DecodeFixture(qHeads: 8, kvHeads: 2, d: 128, tokens: n, sequences: 1, pageSize: 16) { _, _ in
+            (Array(0..<n), (0..<n).map { Self.tiers[($0 / 16) % Self.tiers.count] })
+        }
+        try check(fixture, pagesPerSplit: 1 << 20, portable: false, kernel: .mixed, step: 4, label: "mixed step 4")
+    }
+
     static let tiers: [(PageEncoding, PageEncoding)] = [(.f16, .f16), (int8t, int8t), (int4c, int4t), (.bitmap, .bitmap), (int8c, .f16)]
 
     @Test("mixed encodings in one head (ARKV tiers) and ragged heads with evicted tokens, batch 2",
-          arguments: [(64, false), (128, false), (256, false), (128, true)])
-    func mixedRagged(d: Int, portable: Bool) throws {
+          arguments: [(64, 1, false), (128, 4, false), (256, 8, false), (128, 4, true)])
+    func mixedRagged(d: Int, group: Int, portable: Bool) throws {
         let n = 70
-        let fixture = try DecodeFixture(qHeads: 8, kvHeads: 2, d: d, tokens: n, sequences: 2, pageSize: 7) { s, h in
+        let fixture = try DecodeFixture(qHeads: 2 * group, kvHeads: 2, d: d, tokens: n, sequences: 2, pageSize: 7) { s, h in
             switch (s, h) {
             case (0, 0): return (Array(0..<n), (0..<n).map { Self.tiers[($0 / 5) % Self.tiers.count] })
             case (0, 1): return ([0, 33, 69], [Self.tiers[0], Self.tiers[3], Self.tiers[1]])

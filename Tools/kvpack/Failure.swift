@@ -3,6 +3,7 @@ import Foundation
 import KVPack
 import KVPackDatasets
 import KVPackPolicies
+import KVPackVulkan
 
 /// Prints a typed error as `kvpack: error: ...` and turns it into the documented exit code.
 func failing<R>(_ body: () throws -> R) throws -> R {
@@ -27,6 +28,8 @@ func failing<R>(_ body: () throws -> R) throws -> R {
         throw report(error, code: 64)
     } catch let error as LayoutError {
         throw report(error, code: 65)
+    } catch let error as VulkanError {
+        throw report(error, code: 69)
     } catch let error as KVPFileError {
         switch error {
         case .fileNotFound: throw report(error, code: 66)
