@@ -37,7 +37,7 @@ public struct DecodeOptions: Sendable, Hashable {
     /// `targetWorkgroups` workgroups; a value at or above the longest head means no split.
     public var pagesPerSplit: Int?
     /// Workgroups the automatic split aims for (a few per compute unit of a large GPU).
-    public var targetWorkgroups = 1024
+    public var targetWorkgroups = 2048
     /// Use the portable kernels (no subgroup operations) even where subgroup shuffles exist.
     public var portable = false
     /// Logit scale; nil means `1 / sqrt(headDim)`.

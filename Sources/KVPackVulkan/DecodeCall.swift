@@ -43,7 +43,8 @@ final class DecodeCall {
         if let p = options.pagesPerSplit {
             pagesPerSplit = max(1, p)
         } else {
-            let splits = max(1, min((options.targetWorkgroups + base - 1) / base, facts.maxPages / (2 * groups)))
+            // Enough workgroups to fill the device, but at least 4 pages per token group.
+            let splits = max(1, min((options.targetWorkgroups + base - 1) / base, facts.maxPages / (4 * groups)))
             pagesPerSplit = (facts.maxPages + splits - 1) / splits
         }
         let splits = max(1, (facts.maxPages + pagesPerSplit - 1) / pagesPerSplit)

@@ -35,6 +35,8 @@ extension Bench {
         @Option(help: "Timed calls per shape (the median is reported).") var iterations = 50
         @Option(name: .customLong("pages-per-split"), help: "Pages per workgroup (split-K); default: chosen per shape.")
         var pagesPerSplit: Int?
+        @Option(name: .customLong("tokens-per-step"), help: "Tokens a token group loads per step; default: chosen per kernel.")
+        var tokensPerStep: Int?
         @Flag(help: "Use the portable kernels (no subgroup operations).") var portable = false
         @Option(help: "Vulkan device: an index or a name substring (default: KVPACK_VULKAN_DEVICE, else the best).")
         var device: String?
@@ -48,6 +50,7 @@ extension Bench {
             var kernel: String?
             var splits: Int?
             var pagesPerSplit: Int?
+            var tokensPerStep: Int?
             var bytesRead: Int
             var denseBytes: Int
             var ratio: Double
@@ -153,7 +156,7 @@ extension Bench {
                     let device = try DeviceKVCache(context, flat: flat)
                     precondition(device.bytesRead(layer: 0) == bytes, "bytes read disagree")
                     let attention = VulkanDecodeAttention(context: context)
-                    let options = DecodeOptions(pagesPerSplit: pagesPerSplit, portable: portable)
+                    let options = DecodeOptions(pagesPerSplit: pagesPerSplit, portable: portable, tokensPerStep: tokensPerStep)
                     let (out, _) = try attention.attend(device, queries: queries, options: options)
                     gpuOutput = out
                     let (seconds, launch) = try attention.time(device, queries: queries, options: options, iterations: iterations)
@@ -162,6 +165,7 @@ extension Bench {
                     row.kernel = launch.kernel
                     row.splits = launch.splits
                     row.pagesPerSplit = launch.pagesPerSplit
+                    row.tokensPerStep = launch.tokensPerStep
                     row.medianSeconds = median
                     row.minSeconds = sorted[0]
                     row.terabytesPerSecond = Double(bytes) / median / 1e12
