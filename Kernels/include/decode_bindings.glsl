@@ -56,6 +56,7 @@ struct PageEntry {
     uint tokens;
     uint keyKind, valueKind;
     uint keyGroup, valueGroup;
+    uint keyShift, valueShift; // log2 of the group size when it is a power of two, else 32
     bool keyByChannel, valueByChannel;
     uint keyOffset, valueOffset; // bytes into the kind's pool (pools are at most 4 GiB: maxStorageBufferRange)
 };
@@ -69,6 +70,8 @@ PageEntry readPage(uint page) {
     e.valueKind = w1 >> 24;
     e.keyGroup = w2 & 0xFFFFu;
     e.valueGroup = w2 >> 16;
+    e.keyShift = e.keyGroup != 0u && (e.keyGroup & (e.keyGroup - 1u)) == 0u ? uint(findLSB(e.keyGroup)) : 32u;
+    e.valueShift = e.valueGroup != 0u && (e.valueGroup & (e.valueGroup - 1u)) == 0u ? uint(findLSB(e.valueGroup)) : 32u;
     e.keyByChannel = (w3 & 1u) != 0u;
     e.valueByChannel = (w3 & 2u) != 0u;
     e.keyOffset = table[b + 4u];

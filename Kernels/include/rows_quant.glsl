@@ -1,42 +1,73 @@
 // int8 / int4 rows, dequantized in registers: codes `[n, D]` (int4: two per byte, element 2i in the
 // low nibble), then per group an f16 scale and an f16 zero point (one u32: scale low, zero high).
 // Groups are `[n, D / g]` along tokens or `[ceil(n / g), D]` along channels. value = code·scale + zero.
+//
+// Costs kept off the hot path: group indices use shifts when the group size is a power of two
+// (`PageEntry.keyShift`), codes become floats with the 2^23 trick instead of a conversion
+// instruction, and a lane whose slice lies in one token group reads one parameter word per row.
 
-uint quantGroup(uint t, uint c, uint g, bool byChannel) {
-    return byChannel ? (t / g) * D + c : t * (D / g) + c / g;
-}
+uint divGroup(uint x, uint g, uint shift) { return shift < 32u ? x >> shift : x / g; }
 
-void dequantize(uint slot, uint paramsWord, uint e, uint code) {
-    vec2 sz = unpackHalf2x16(paramsWord);
-    row[slot * E + e] = float(code) * sz.x + sz.y;
-}
+float codeToFloat(uint code) { return uintBitsToFloat(0x4B000000u | code) - 8388608.0; }
 
-void loadInt8(uint slot, uint offset, uint n, uint t, uint lane, uint g, bool byChannel) {
+void loadInt8(uint slot, uint offset, uint n, uint t, uint lane, uint g, uint shift, bool byChannel) {
     uint first = (offset + t * D + lane * E) >> 2;
     uint params = (offset + n * D) >> 2;
-    bool oneGroup = !byChannel && g % E == 0u;
-    uint p = poolInt8[params + quantGroup(t, lane * E, g, byChannel)];
-    UNROLL for (uint i = 0u; i < E / 4u; ++i) {
-        uint w = poolInt8[first + i];
-        UNROLL for (uint j = 0u; j < 4u; ++j) {
-            uint e = 4u * i + j;
-            uint pw = oneGroup ? p : poolInt8[params + quantGroup(t, lane * E + e, g, byChannel)];
-            dequantize(slot, pw, e, (w >> (8u * j)) & 0xFFu);
+    if (byChannel) {
+        uint base = params + divGroup(t, g, shift) * D + lane * E;
+        UNROLL for (uint i = 0u; i < E / 4u; ++i) {
+            uint w = poolInt8[first + i];
+            UNROLL for (uint j = 0u; j < 4u; ++j) {
+                vec2 sz = unpackHalf2x16(poolInt8[base + 4u * i + j]);
+                row[slot * E + 4u * i + j] = fma(codeToFloat((w >> (8u * j)) & 0xFFu), sz.x, sz.y);
+            }
+        }
+    } else if (divGroup(lane * E, g, shift) == divGroup(lane * E + E - 1u, g, shift)) {
+        vec2 sz = unpackHalf2x16(poolInt8[params + t * divGroup(D, g, shift) + divGroup(lane * E, g, shift)]);
+        UNROLL for (uint i = 0u; i < E / 4u; ++i) {
+            uint w = poolInt8[first + i];
+            UNROLL for (uint j = 0u; j < 4u; ++j)
+                row[slot * E + 4u * i + j] = fma(codeToFloat((w >> (8u * j)) & 0xFFu), sz.x, sz.y);
+        }
+    } else {
+        uint base = params + t * divGroup(D, g, shift);
+        UNROLL for (uint i = 0u; i < E / 4u; ++i) {
+            uint w = poolInt8[first + i];
+            UNROLL for (uint j = 0u; j < 4u; ++j) {
+                vec2 sz = unpackHalf2x16(poolInt8[base + divGroup(lane * E + 4u * i + j, g, shift)]);
+                row[slot * E + 4u * i + j] = fma(codeToFloat((w >> (8u * j)) & 0xFFu), sz.x, sz.y);
+            }
         }
     }
 }
 
-void loadInt4(uint slot, uint offset, uint n, uint t, uint lane, uint g, bool byChannel) {
+void loadInt4(uint slot, uint offset, uint n, uint t, uint lane, uint g, uint shift, bool byChannel) {
     uint first = (offset + (t * D + lane * E) / 2u) >> 2;
     uint params = (offset + n * D / 2u) >> 2;
-    bool oneGroup = !byChannel && g % E == 0u;
-    uint p = poolInt4[params + quantGroup(t, lane * E, g, byChannel)];
-    UNROLL for (uint i = 0u; i < E / 8u; ++i) {
-        uint w = poolInt4[first + i];
-        UNROLL for (uint j = 0u; j < 8u; ++j) {
-            uint e = 8u * i + j;
-            uint pw = oneGroup ? p : poolInt4[params + quantGroup(t, lane * E + e, g, byChannel)];
-            dequantize(slot, pw, e, (w >> (4u * j)) & 0xFu);
+    if (byChannel) {
+        uint base = params + divGroup(t, g, shift) * D + lane * E;
+        UNROLL for (uint i = 0u; i < E / 8u; ++i) {
+            uint w = poolInt4[first + i];
+            UNROLL for (uint j = 0u; j < 8u; ++j) {
+                vec2 sz = unpackHalf2x16(poolInt4[base + 8u * i + j]);
+                row[slot * E + 8u * i + j] = fma(codeToFloat((w >> (4u * j)) & 0xFu), sz.x, sz.y);
+            }
+        }
+    } else if (divGroup(lane * E, g, shift) == divGroup(lane * E + E - 1u, g, shift)) {
+        vec2 sz = unpackHalf2x16(poolInt4[params + t * divGroup(D, g, shift) + divGroup(lane * E, g, shift)]);
+        UNROLL for (uint i = 0u; i < E / 8u; ++i) {
+            uint w = poolInt4[first + i];
+            UNROLL for (uint j = 0u; j < 8u; ++j)
+                row[slot * E + 8u * i + j] = fma(codeToFloat((w >> (4u * j)) & 0xFu), sz.x, sz.y);
+        }
+    } else {
+        uint base = params + t * divGroup(D, g, shift);
+        UNROLL for (uint i = 0u; i < E / 8u; ++i) {
+            uint w = poolInt4[first + i];
+            UNROLL for (uint j = 0u; j < 8u; ++j) {
+                vec2 sz = unpackHalf2x16(poolInt4[base + divGroup(lane * E + 8u * i + j, g, shift)]);
+                row[slot * E + 8u * i + j] = fma(codeToFloat((w >> (4u * j)) & 0xFu), sz.x, sz.y);
+            }
         }
     }
 }
