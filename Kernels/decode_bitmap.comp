@@ -3,7 +3,9 @@
 #include "include/decode_bindings.glsl"
 #include "include/rows_bitmap.glsl"
 
-void loadKeys(uint slot, PageEntry p, uint t, uint lane) { loadBitmap(slot, p.keyOffset, p.tokens, t, lane); }
-void loadValues(uint slot, PageEntry p, uint t, uint lane) { loadBitmap(slot, p.valueOffset, p.tokens, t, lane); }
+void loadRows(PageEntry p, uint t, uint lane) {
+    loadBitmapRows(0u, p.keyOffset, p.tokens, t, lane);
+    loadBitmapRows(U, p.valueOffset, p.tokens, t, lane);
+}
 
 #include "include/decode_main.glsl"

@@ -3,7 +3,9 @@
 #include "include/decode_bindings.glsl"
 #include "include/rows_f16.glsl"
 
-void loadKeys(uint slot, PageEntry p, uint t, uint lane) { loadF16(slot, p.keyOffset, t, lane); }
-void loadValues(uint slot, PageEntry p, uint t, uint lane) { loadF16(slot, p.valueOffset, t, lane); }
+void loadRows(PageEntry p, uint t, uint lane) {
+    loadF16Rows(0u, p.keyOffset, p.tokens, t, lane);
+    loadF16Rows(U, p.valueOffset, p.tokens, t, lane);
+}
 
 #include "include/decode_main.glsl"

@@ -47,9 +47,9 @@ layout(std430, binding = 6) readonly buffer Queries { float queries[]; };     //
 layout(std430, binding = 7) writeonly buffer Output { float outputs[]; };    // [B, Hq, D]
 layout(std430, binding = 8) writeonly buffer Partials { float partials[]; }; // [B, Hq, splits, D + 2]
 
-/// The row slices a loader fills: slot u holds elements `lane * E ..< lane * E + E` of one key or
-/// value row, at `row[u * E ...]`.
-float row[U * E];
+/// The row slices a loader fills: slot u holds elements `lane * E ..< lane * E + E` of one row, at
+/// `row[u * E ...]`; slots 0 ..< U hold U key rows, slots U ..< 2U the same tokens' value rows.
+float row[2u * U * E];
 
 /// One page-table entry, decoded.
 struct PageEntry {

@@ -1,6 +1,7 @@
 // The decode-attention body every encoding kernel shares: the page-table walk and the online
-// softmax. Before including it, a kernel defines `loadKeys(page, t, lane)` / `loadValues(...)`
-// (fill `row` with the lane's slice of key / value row t of the page).
+// softmax. Before including it, a kernel defines `loadRows(page, t, lane)`: fill slots 0 ..< U of
+// `row` with the lane's slices of key rows t ..< t + U of the page and slots U ..< 2U with the
+// value rows (rows past the page's end repeat its last row; their scores are masked here).
 //
 // Grid: x = split (a run of `pagesPerSplit` pages), y = KV head, z = sequence. A workgroup is
 // `groups` token groups of T lanes; group w walks pages w, w + groups, ... of its split, one token
@@ -52,12 +53,10 @@ void main() {
 
     for (uint p = p0 + group; p < p1; p += groups) {
         PageEntry page = readPage(firstPage + p);
-        // U tokens per step: their key loads are all issued before the first is used, then their
-        // value loads, so each lane keeps U row loads in flight; one softmax rescale per step.
+        // U tokens per step: their key and value loads are issued together, before the first is
+        // used, so each lane keeps 2U row loads in flight; one softmax rescale per step.
         for (uint t = 0u; t < page.tokens; t += U) {
-            UNROLL for (uint u = 0u; u < U; ++u) {
-                if (t + u < page.tokens) loadKeys(u, page, t + u, lane);
-            }
+            loadRows(page, t, lane);
             float s[U * G];
             UNROLL for (uint u = 0u; u < U; ++u) {
                 UNROLL for (uint g = 0u; g < G; ++g) {
@@ -68,11 +67,8 @@ void main() {
             }
             UNROLL for (uint i = 0u; i < U * G; ++i) s[i] = laneSum(s[i]);
             UNROLL for (uint u = 0u; u < U; ++u) {
-                if (t + u < page.tokens) {
-                    loadValues(u, page, t + u, lane);
-                } else {
+                if (t + u >= page.tokens) {
                     UNROLL for (uint g = 0u; g < G; ++g) s[u * G + g] = NEG_BIG;
-                    UNROLL for (uint e = 0u; e < E; ++e) row[u * E + e] = 0.0;
                 }
             }
             UNROLL for (uint g = 0u; g < G; ++g) {
@@ -87,7 +83,7 @@ void main() {
                 UNROLL for (uint u = 0u; u < U; ++u) {
                     float w = exp(s[u * G + g] - top);
                     rsum[g] += w;
-                    UNROLL for (uint e = 0u; e < E; ++e) acc[g * E + e] = fma(w, row[u * E + e], acc[g * E + e]);
+                    UNROLL for (uint e = 0u; e < E; ++e) acc[g * E + e] = fma(w, row[(U + u) * E + e], acc[g * E + e]);
                 }
             }
         }

@@ -39,3 +39,8 @@ void loadBitmap(uint slot, uint offset, uint n, uint t, uint lane) {
         }
     }
 }
+
+/// Rows t ..< t + U (clamped to the page) into slots first ..< first + U.
+void loadBitmapRows(uint first, uint offset, uint n, uint t, uint lane) {
+    UNROLL for (uint u = 0u; u < U; ++u) loadBitmap(first + u, offset, n, min(t + u, n - 1u), lane);
+}

@@ -11,3 +11,9 @@ void loadF16(uint slot, uint offset, uint t, uint lane) {
         row[slot * E + 8u * i + 6u] = d.x; row[slot * E + 8u * i + 7u] = d.y;
     }
 }
+
+/// Rows t ..< t + U (clamped to the page) into slots first ..< first + U, without branches, so
+/// that all U loads are in flight together.
+void loadF16Rows(uint first, uint offset, uint n, uint t, uint lane) {
+    UNROLL for (uint u = 0u; u < U; ++u) loadF16(first + u, offset, min(t + u, n - 1u), lane);
+}

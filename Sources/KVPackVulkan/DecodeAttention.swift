@@ -36,14 +36,15 @@ public struct DecodeOptions: Sendable, Hashable {
     /// Pages each workgroup walks along a head (split-K). nil: chosen so that the grid has about
     /// `targetWorkgroups` workgroups; a value at or above the longest head means no split.
     public var pagesPerSplit: Int?
-    /// Workgroups the automatic split aims for (a few per compute unit of a large GPU).
-    public var targetWorkgroups = 2048
+    /// Workgroups the automatic split aims for (about four per compute unit of a large GPU: on an
+    /// H200, 64 long splits per head beat 256 short ones).
+    public var targetWorkgroups = 512
     /// Use the portable kernels (no subgroup operations) even where subgroup shuffles exist.
     public var portable = false
     /// Logit scale; nil means `1 / sqrt(headDim)`.
     public var scale: Float?
-    /// Tokens a token group loads per step (loads in flight per lane); nil: 8 for int8/int4
-    /// pages (small rows), 4 otherwise, 1 on the portable path and on CPU devices.
+    /// Tokens a token group loads per step (2 × this many row loads in flight per lane); nil: 2,
+    /// or 1 on the portable path and on CPU devices.
     public var tokensPerStep: Int?
 
     public init(kernel: DecodeKernel = .automatic, pagesPerSplit: Int? = nil, portable: Bool = false, scale: Float? = nil,

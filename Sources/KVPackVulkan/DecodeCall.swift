@@ -117,11 +117,12 @@ final class DecodeCall {
         }
     }
 
-    /// Tokens per step: 8 for int8/int4 rows (4-8 bytes a lane), 4 otherwise; 1 on the portable
-    /// path and on CPU devices (lavapipe), where it buys nothing and unrolled code compiles slowly.
+    /// Tokens per step: 2 (the best of 2, 4 and 8 for every encoding on an H200, where more rows in
+    /// flight cost more registers than they gain); 1 on the portable path and on CPU devices
+    /// (lavapipe), where it buys nothing and unrolled code compiles slowly.
     static func defaultStep(_ kernel: DecodeKernel, subgroup: Bool, device: VulkanDeviceInfo.Kind) -> Int {
         guard subgroup, device != .cpu else { return 1 }
-        return kernel == .quant ? 8 : 4
+        return 2
     }
 
     deinit {
