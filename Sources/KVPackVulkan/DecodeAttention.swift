@@ -1,4 +1,5 @@
 import CVulkan
+import Dispatch
 import KVPack
 
 /// Which decode kernel family runs; `.automatic` picks from the encodings a layer uses.
@@ -86,11 +87,12 @@ public struct VulkanDecodeAttention: Sendable {
         return (try call.output(), call.launch)
     }
 
-    /// GPU time of `iterations` calls, each bracketed by timestamps and separated by a barrier
-    /// (after `warmup` untimed calls), in seconds, in call order.
+    /// GPU time of `iterations` calls, each bracketed by timestamps and separated by a barrier, in
+    /// seconds, in call order; before them, batches of `warmup` untimed calls for at least
+    /// `warmupSeconds`.
     /// - Throws: `VulkanError.unsupported` when the queue has no timestamps.
     public func time(_ cache: DeviceKVCache, layer: Int = 0, queries: [Float], options: DecodeOptions = .init(),
-                     iterations: Int = 50, warmup: Int = 5) throws(VulkanError) -> (seconds: [Double], launch: DecodeLaunch) {
+                     iterations: Int = 50, warmup: Int = 5, warmupSeconds: Double = 0.3) throws(VulkanError) -> (seconds: [Double], launch: DecodeLaunch) {
         guard let period = context.capabilities.timestampPeriod else { throw .unsupported("the compute queue has no timestamps") }
         let call = try DecodeCall(context, cache: cache, layer: layer, queries: queries, options: options)
         let vk = context.vk, device = context.handle
@@ -101,9 +103,16 @@ public struct VulkanDecodeAttention: Sendable {
         var pool: VkQueryPool? = nil
         try vk.createQueryPool(device, &info, nil, &pool).check("vkCreateQueryPool")
         defer { vk.destroyQueryPool(device, pool, nil) }
+        // Warm-up: repeated calls until `warmupSeconds` of wall time have passed, so that the GPU's
+        // clocks have left their idle state before anything is timed.
+        let start = DispatchTime.now().uptimeNanoseconds
+        repeat {
+            try context.submit { (commands) throws(VulkanError) in
+                for _ in 0..<max(1, warmup) { call.record(commands); call.barrier(commands) }
+            }
+        } while Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9 < warmupSeconds
         try context.submit { (commands) throws(VulkanError) in
             vk.cmdResetQueryPool(commands, pool, 0, UInt32(2 * iterations))
-            for _ in 0..<warmup { call.record(commands); call.barrier(commands) }
             for i in 0..<iterations {
                 vk.cmdWriteTimestamp(commands, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, pool, UInt32(2 * i))
                 call.record(commands)

@@ -43,8 +43,11 @@ final class DecodeCall {
         if let p = options.pagesPerSplit {
             pagesPerSplit = max(1, p)
         } else {
-            // Enough workgroups to fill the device, but at least 4 pages per token group.
-            let splits = max(1, min((options.targetWorkgroups + base - 1) / base, facts.maxPages / (4 * groups)))
+            // At most 16 pages per token group (longer splits leave a tail of few long workgroups),
+            // and enough workgroups to fill the device while each token group keeps at least 4 pages.
+            let byLength = (facts.maxPages + 16 * groups - 1) / (16 * groups)
+            let byOccupancy = min((options.targetWorkgroups + base - 1) / base, facts.maxPages / (4 * groups))
+            let splits = max(1, byLength, byOccupancy)
             pagesPerSplit = (facts.maxPages + splits - 1) / splits
         }
         let splits = max(1, (facts.maxPages + pagesPerSplit - 1) / pagesPerSplit)

@@ -32,7 +32,8 @@ extension Bench {
         @Flag(inversion: .prefixedNo, help: "Also run a mixed cache: pages cycling f16, int8/g32, int8/g32, int4/g32 (ARKV-style tiers).")
         var mixed = true
         @Option(help: "Share of each row a bitmap encoding prunes.") var sparsity = 0.7
-        @Option(help: "Timed calls per shape (the median is reported).") var iterations = 50
+        @Option(help: "Timed calls per shape (the median is reported).") var iterations = 100
+        @Option(help: "Seconds of untimed calls before timing each case (GPU clocks leave idle).") var warmup = 0.3
         @Option(name: .customLong("pages-per-split"), help: "Pages per workgroup (split-K); default: chosen per shape.")
         var pagesPerSplit: Int?
         @Option(name: .customLong("tokens-per-step"), help: "Tokens a token group loads per step; default: chosen per kernel.")
@@ -70,7 +71,7 @@ extension Bench {
             var device: String?
             var capabilities: VulkanCapabilities?
             var queryHeads: Int, kvHeads: Int, headDim: Int, pageSize: Int, iterations: Int, sparsity: Double
-            var timing = "GPU timestamps around each call (decode + split-K merge), calls separated by a barrier; median"
+            var timing = "GPU timestamps around each call (decode + split-K merge), calls separated by a barrier, after --warmup seconds of untimed calls; median and min"
             var rows: [Row]
         }
 
@@ -159,7 +160,8 @@ extension Bench {
                     let options = DecodeOptions(pagesPerSplit: pagesPerSplit, portable: portable, tokensPerStep: tokensPerStep)
                     let (out, _) = try attention.attend(device, queries: queries, options: options)
                     gpuOutput = out
-                    let (seconds, launch) = try attention.time(device, queries: queries, options: options, iterations: iterations)
+                    let (seconds, launch) = try attention.time(device, queries: queries, options: options, iterations: iterations,
+                                                                 warmupSeconds: warmup)
                     let sorted = seconds.sorted()
                     let median = sorted[sorted.count / 2]
                     row.kernel = launch.kernel
