@@ -9,6 +9,13 @@
 // Lane `lane` holds elements lane·E ..< lane·E + E of the G queries and accumulators; a dot product
 // is summed over the T lanes with subgroup shuffles (or T = 1 on the portable path).
 
+// A kernel may define KEY(u, e) / VALUE(u, e) to decode element e of step slot u at use (from raw
+// words it loaded); the default reads the floats its loader wrote to `row`.
+#ifndef KEY
+#define KEY(u, e) row[(u) * E + (e)]
+#define VALUE(u, e) row[(U + (u)) * E + (e)]
+#endif
+
 const float NEG_BIG = -1.0e30; // finite: exp(NEG_BIG - NEG_BIG) stays 1 with l = 0, never NaN
 
 float q[G * E];
@@ -58,11 +65,11 @@ void main() {
         for (uint t = 0u; t < page.tokens; t += U) {
             loadRows(page, t, lane);
             float s[U * G];
+            UNROLL for (uint i = 0u; i < U * G; ++i) s[i] = 0.0;
             UNROLL for (uint u = 0u; u < U; ++u) {
-                UNROLL for (uint g = 0u; g < G; ++g) {
-                    float x = 0.0;
-                    UNROLL for (uint e = 0u; e < E; ++e) x = fma(q[g * E + e], row[u * E + e], x);
-                    s[u * G + g] = x;
+                UNROLL for (uint e = 0u; e < E; ++e) {
+                    float k = KEY(u, e); // decoded once, used by all G queries
+                    UNROLL for (uint g = 0u; g < G; ++g) s[u * G + g] = fma(q[g * E + e], k, s[u * G + g]);
                 }
             }
             UNROLL for (uint i = 0u; i < U * G; ++i) s[i] = laneSum(s[i]);
@@ -71,6 +78,7 @@ void main() {
                     UNROLL for (uint g = 0u; g < G; ++g) s[u * G + g] = NEG_BIG;
                 }
             }
+            // s becomes the step's weights exp(s - running max).
             UNROLL for (uint g = 0u; g < G; ++g) {
                 float top = rmax[g];
                 UNROLL for (uint u = 0u; u < U; ++u) top = max(top, s[u * G + g]);
@@ -81,9 +89,14 @@ void main() {
                     rmax[g] = top;
                 }
                 UNROLL for (uint u = 0u; u < U; ++u) {
-                    float w = exp(s[u * G + g] - top);
-                    rsum[g] += w;
-                    UNROLL for (uint e = 0u; e < E; ++e) acc[g * E + e] = fma(w, row[(U + u) * E + e], acc[g * E + e]);
+                    s[u * G + g] = exp(s[u * G + g] - top);
+                    rsum[g] += s[u * G + g];
+                }
+            }
+            UNROLL for (uint u = 0u; u < U; ++u) {
+                UNROLL for (uint e = 0u; e < E; ++e) {
+                    float v = VALUE(u, e);
+                    UNROLL for (uint g = 0u; g < G; ++g) acc[g * E + e] = fma(s[u * G + g], v, acc[g * E + e]);
                 }
             }
         }

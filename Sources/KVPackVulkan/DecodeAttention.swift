@@ -7,8 +7,13 @@ public enum DecodeKernel: String, Sendable, CaseIterable, Codable {
     case automatic
     /// Dense f16 pages only.
     case f16
-    /// int8 / int4 pages only.
+    /// int8 / int4 pages only, any grouping.
     case quant
+    /// int8 pages only, token groups of a power of two covering each lane's slice: codes stay
+    /// raw in registers and are dequantized at use.
+    case int8
+    /// int4 pages only, as `int8`.
+    case int4
     /// Bitmap pages only.
     case bitmap
     /// Any mix of encodings (a per-page switch).
@@ -26,6 +31,8 @@ public enum DecodeKernel: String, Sendable, CaseIterable, Codable {
         case .automatic, .mixed: return true
         case .f16: return kinds == [.f16]
         case .quant: return kinds.isSubset(of: [.int8, .int4])
+        case .int8: return kinds == [.int8]
+        case .int4: return kinds == [.int4]
         case .bitmap: return kinds == [.bitmap]
         }
     }
@@ -44,8 +51,8 @@ public struct DecodeOptions: Sendable, Hashable {
     public var portable = false
     /// Logit scale; nil means `1 / sqrt(headDim)`.
     public var scale: Float?
-    /// Tokens a token group loads per step (2 × this many row loads in flight per lane); nil: 2,
-    /// or 1 on the portable path and on CPU devices.
+    /// Tokens a token group loads per step (2 × this many row loads in flight per lane); nil: 2
+    /// (4 for the raw-code int8 kernel, 8 for int4), or 1 on the portable path and on CPU devices.
     public var tokensPerStep: Int?
 
     public init(kernel: DecodeKernel = .automatic, pagesPerSplit: Int? = nil, portable: Bool = false, scale: Float? = nil,

@@ -25,10 +25,6 @@ final class DecodeCall {
         precondition(q.count == cache.sequenceCount * m.queryHeads * d,
                      "queries must be [sequences, queryHeads, headDim] = [\(cache.sequenceCount), \(m.queryHeads), \(d)]")
         let facts = cache.layers[layer]
-        let kernel = options.kernel == .automatic ? DecodeKernel.choose(for: facts.kinds) : options.kernel
-        guard kernel.covers(facts.kinds) else {
-            throw .unsupported("the \(kernel) kernel cannot read pages encoded \(facts.kinds.map(\.description).sorted())")
-        }
         let group = m.queryHeads / m.kvHeads
         let caps = context.capabilities
         guard group * (d + 2) * 4 <= caps.maxSharedMemory else {
@@ -36,6 +32,19 @@ final class DecodeCall {
         }
         let subgroup = caps.subgroupShuffle && !options.portable && caps.subgroupSize >= 2
         let lanes = subgroup ? min(d / 8, caps.subgroupSize) : 1
+        // The raw-code int8 / int4 kernels need token groups of a power of two that cover a lane's
+        // slice of a row (so one (scale, zero) per row and lane).
+        let rawCodes = facts.groupings.allSatisfy { g in
+            g.axis == .token && g.groupSize & (g.groupSize - 1) == 0 && g.groupSize % (d / lanes) == 0
+        }
+        var kernel = options.kernel
+        if kernel == .automatic {
+            kernel = DecodeKernel.choose(for: facts.kinds)
+            if kernel == .quant, rawCodes, facts.kinds.count == 1 { kernel = facts.kinds == [.int8] ? .int8 : .int4 }
+        }
+        guard kernel.covers(facts.kinds), rawCodes || (kernel != .int8 && kernel != .int4) else {
+            throw .unsupported("the \(kernel) kernel cannot read pages encoded \(facts.kinds.map(\.description).sorted()) grouped \(facts.groupings.map(\.description).sorted())")
+        }
         let workgroup = subgroup ? max(128, caps.subgroupSize) : 32
         let groups = workgroup / lanes
         let base = max(1, cache.sequenceCount * m.kvHeads)
@@ -120,12 +129,17 @@ final class DecodeCall {
         }
     }
 
-    /// Tokens per step: 2 (the best of 2, 4 and 8 for every encoding on an H200, where more rows in
-    /// flight cost more registers than they gain); 1 on the portable path and on CPU devices
-    /// (lavapipe), where it buys nothing and unrolled code compiles slowly.
+    /// Tokens per step: 2 for kernels that expand rows to floats (the best of 2, 4 and 8 on an
+    /// H200, where more rows in flight cost more registers than they gain); 4 / 8 for the raw-code
+    /// int8 / int4 kernels, whose rows are 2 / 1 words a lane; 1 on the portable path and on CPU
+    /// devices (lavapipe), where it buys nothing and unrolled code compiles slowly.
     static func defaultStep(_ kernel: DecodeKernel, subgroup: Bool, device: VulkanDeviceInfo.Kind) -> Int {
         guard subgroup, device != .cpu else { return 1 }
-        return 2
+        switch kernel {
+        case .int8: return 4
+        case .int4: return 8
+        default: return 2
+        }
     }
 
     deinit {

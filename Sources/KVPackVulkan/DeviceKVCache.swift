@@ -18,6 +18,8 @@ public final class DeviceKVCache: @unchecked Sendable {
 
     struct LayerFacts: Sendable {
         var kinds: Set<PageEncodingKind>
+        /// Groupings of the layer's int8 / int4 pages.
+        var groupings: Set<QuantizationGrouping>
         var maxPages: Int
         var bytesRead: Int
     }
@@ -91,7 +93,7 @@ public final class DeviceKVCache: @unchecked Sendable {
             }
         }
         let m = flat.model
-        var facts: [LayerFacts] = Array(repeating: LayerFacts(kinds: [], maxPages: 0, bytesRead: 0), count: m.layerCount)
+        var facts: [LayerFacts] = Array(repeating: LayerFacts(kinds: [], groupings: [], maxPages: 0, bytesRead: 0), count: m.layerCount)
         for (i, head) in flat.heads.enumerated() {
             let layer = (i / m.kvHeads) % m.layerCount
             facts[layer].maxPages = max(facts[layer].maxPages, Int(head.pageCount))
@@ -99,6 +101,8 @@ public final class DeviceKVCache: @unchecked Sendable {
             for p in flat.pages[Int(head.firstPage)..<Int(head.firstPage + head.pageCount)] {
                 facts[layer].kinds.insert(p.keyEncoding.kind)
                 facts[layer].kinds.insert(p.valueEncoding.kind)
+                if let g = p.keyEncoding.grouping { facts[layer].groupings.insert(g) }
+                if let g = p.valueEncoding.grouping { facts[layer].groupings.insert(g) }
                 facts[layer].bytesRead += Page.tableEntryBytes
                     + sizes[Int(p.keyEncoding.kind.rawValue)][p.keyOffset, default: 0]
                     + sizes[Int(p.valueEncoding.kind.rawValue)][p.valueOffset, default: 0]

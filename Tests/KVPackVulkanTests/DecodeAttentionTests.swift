@@ -53,6 +53,20 @@ struct DecodeAttentionTests {
         }
     }
 
+    @Test("int8 / int4 token groups run on the raw-code kernels, channel groups on the general one")
+    func quantKernelChoice() throws {
+        let context = try #require(SharedContext.context)
+        for (enc, expected) in [(Self.int8t, "decode_int8"), (Self.int4t, "decode_int4"), (Self.int8c, "decode_quant")] {
+            let fixture = try DecodeFixture(qHeads: 8, kvHeads: 2, d: 128, tokens: 33, sequences: 1) { _, _ in
+                (Array(0..<33), Array(repeating: (enc, enc), count: 33))
+            }
+            let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
+            let (got, launch) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries)
+            #expect(launch.kernel.hasPrefix(expected), "\(enc): \(launch.kernel)")
+            #expect(DecodeFixture.worstError(got, try fixture.expected(), d: 128) < 4e-3)
+        }
+    }
+
     @Test("the mixed kernel reads uniform caches too", arguments: [0, 3, 5])
     func mixedKernelOnUniform(index: Int) throws {
         let (name, k, v) = Self.uniform[index]
