@@ -10,8 +10,12 @@
 // is summed over the T lanes with subgroup shuffles (or T = 1 on the portable path).
 
 // A kernel may define KEY(u, e) / VALUE(u, e) to decode element e of step slot u at use (from raw
-// words it loaded); the default reads the floats its loader wrote to `row`.
-#ifndef KEY
+// words it loaded); then each element is decoded once and used by all G queries. The default reads
+// the floats its loader wrote to `row`, query by query (fewer live registers: faster for floats).
+#ifdef KEY
+#define DECODE_AT_USE 1
+#else
+#define DECODE_AT_USE 0
 #define KEY(u, e) row[(u) * E + (e)]
 #define VALUE(u, e) row[(U + (u)) * E + (e)]
 #endif
@@ -67,10 +71,16 @@ void main() {
             float s[U * G];
             UNROLL for (uint i = 0u; i < U * G; ++i) s[i] = 0.0;
             UNROLL for (uint u = 0u; u < U; ++u) {
+#if DECODE_AT_USE
                 UNROLL for (uint e = 0u; e < E; ++e) {
                     float k = KEY(u, e); // decoded once, used by all G queries
                     UNROLL for (uint g = 0u; g < G; ++g) s[u * G + g] = fma(q[g * E + e], k, s[u * G + g]);
                 }
+#else
+                UNROLL for (uint g = 0u; g < G; ++g) {
+                    UNROLL for (uint e = 0u; e < E; ++e) s[u * G + g] = fma(q[g * E + e], KEY(u, e), s[u * G + g]);
+                }
+#endif
             }
             UNROLL for (uint i = 0u; i < U * G; ++i) s[i] = laneSum(s[i]);
             UNROLL for (uint u = 0u; u < U; ++u) {
@@ -91,14 +101,19 @@ void main() {
                 UNROLL for (uint u = 0u; u < U; ++u) {
                     s[u * G + g] = exp(s[u * G + g] - top);
                     rsum[g] += s[u * G + g];
+#if !DECODE_AT_USE
+                    UNROLL for (uint e = 0u; e < E; ++e) acc[g * E + e] = fma(s[u * G + g], VALUE(u, e), acc[g * E + e]);
+#endif
                 }
             }
+#if DECODE_AT_USE
             UNROLL for (uint u = 0u; u < U; ++u) {
                 UNROLL for (uint e = 0u; e < E; ++e) {
                     float v = VALUE(u, e);
                     UNROLL for (uint g = 0u; g < G; ++g) acc[g * E + e] = fma(s[u * G + g], v, acc[g * E + e]);
                 }
             }
+#endif
         }
     }
 

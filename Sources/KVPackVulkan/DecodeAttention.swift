@@ -52,7 +52,7 @@ public struct DecodeOptions: Sendable, Hashable {
     /// Logit scale; nil means `1 / sqrt(headDim)`.
     public var scale: Float?
     /// Tokens a token group loads per step (2 × this many row loads in flight per lane); nil: 2
-    /// (4 for the raw-code int8 kernel, 8 for int4), or 1 on the portable path and on CPU devices.
+    /// (4 for the raw-code int8 / int4 kernels), or 1 on the portable path and on CPU devices.
     public var tokensPerStep: Int?
 
     public init(kernel: DecodeKernel = .automatic, pagesPerSplit: Int? = nil, portable: Bool = false, scale: Float? = nil,

@@ -136,8 +136,7 @@ final class DecodeCall {
     static func defaultStep(_ kernel: DecodeKernel, subgroup: Bool, device: VulkanDeviceInfo.Kind) -> Int {
         guard subgroup, device != .cpu else { return 1 }
         switch kernel {
-        case .int8: return 4
-        case .int4: return 8
+        case .int8, .int4: return 4
         default: return 2
         }
     }
