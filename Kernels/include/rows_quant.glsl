@@ -15,40 +15,40 @@ void loadInt8Rows(uint firstSlot, uint offset, uint n, uint t0, uint lane, uint 
     uint params = (offset + n * D) >> 2;
     if (byChannel) {
         UNROLL for (uint u = 0u; u < U; ++u) {
-        uint slot = firstSlot + u, t = min(t0 + u, n - 1u);
-        uint first = (offset + t * D + lane * E) >> 2;
-        uint base = params + divGroup(t, g, shift) * D + lane * E;
-        UNROLL for (uint i = 0u; i < E / 4u; ++i) {
-            uint w = poolInt8[first + i];
-            UNROLL for (uint j = 0u; j < 4u; ++j) {
-                vec2 sz = unpackHalf2x16(poolInt8[base + 4u * i + j]);
-                row[slot * E + 4u * i + j] = fma(codeToFloat((w >> (8u * j)) & 0xFFu), sz.x, sz.y);
+            uint slot = firstSlot + u, t = min(t0 + u, n - 1u);
+            uint first = (offset + t * D + lane * E) >> 2;
+            uint base = params + divGroup(t, g, shift) * D + lane * E;
+            UNROLL for (uint i = 0u; i < E / 4u; ++i) {
+                uint w = poolInt8[first + i];
+                UNROLL for (uint j = 0u; j < 4u; ++j) {
+                    vec2 sz = unpackHalf2x16(poolInt8[base + 4u * i + j]);
+                    row[slot * E + 4u * i + j] = fma(codeToFloat((w >> (8u * j)) & 0xFFu), sz.x, sz.y);
+                }
             }
-        }
         }
     } else if (divGroup(lane * E, g, shift) == divGroup(lane * E + E - 1u, g, shift)) {
         UNROLL for (uint u = 0u; u < U; ++u) {
-        uint slot = firstSlot + u, t = min(t0 + u, n - 1u);
-        uint first = (offset + t * D + lane * E) >> 2;
-        vec2 sz = unpackHalf2x16(poolInt8[params + t * divGroup(D, g, shift) + divGroup(lane * E, g, shift)]);
-        UNROLL for (uint i = 0u; i < E / 4u; ++i) {
-            uint w = poolInt8[first + i];
-            UNROLL for (uint j = 0u; j < 4u; ++j)
-                row[slot * E + 4u * i + j] = fma(codeToFloat((w >> (8u * j)) & 0xFFu), sz.x, sz.y);
-        }
+            uint slot = firstSlot + u, t = min(t0 + u, n - 1u);
+            uint first = (offset + t * D + lane * E) >> 2;
+            vec2 sz = unpackHalf2x16(poolInt8[params + t * divGroup(D, g, shift) + divGroup(lane * E, g, shift)]);
+            UNROLL for (uint i = 0u; i < E / 4u; ++i) {
+                uint w = poolInt8[first + i];
+                UNROLL for (uint j = 0u; j < 4u; ++j)
+                    row[slot * E + 4u * i + j] = fma(codeToFloat((w >> (8u * j)) & 0xFFu), sz.x, sz.y);
+            }
         }
     } else {
         UNROLL for (uint u = 0u; u < U; ++u) {
-        uint slot = firstSlot + u, t = min(t0 + u, n - 1u);
-        uint first = (offset + t * D + lane * E) >> 2;
-        uint base = params + t * divGroup(D, g, shift);
-        UNROLL for (uint i = 0u; i < E / 4u; ++i) {
-            uint w = poolInt8[first + i];
-            UNROLL for (uint j = 0u; j < 4u; ++j) {
-                vec2 sz = unpackHalf2x16(poolInt8[base + divGroup(lane * E + 4u * i + j, g, shift)]);
-                row[slot * E + 4u * i + j] = fma(codeToFloat((w >> (8u * j)) & 0xFFu), sz.x, sz.y);
+            uint slot = firstSlot + u, t = min(t0 + u, n - 1u);
+            uint first = (offset + t * D + lane * E) >> 2;
+            uint base = params + t * divGroup(D, g, shift);
+            UNROLL for (uint i = 0u; i < E / 4u; ++i) {
+                uint w = poolInt8[first + i];
+                UNROLL for (uint j = 0u; j < 4u; ++j) {
+                    vec2 sz = unpackHalf2x16(poolInt8[base + divGroup(lane * E + 4u * i + j, g, shift)]);
+                    row[slot * E + 4u * i + j] = fma(codeToFloat((w >> (8u * j)) & 0xFFu), sz.x, sz.y);
+                }
             }
-        }
         }
     }
 }
@@ -57,40 +57,40 @@ void loadInt4Rows(uint firstSlot, uint offset, uint n, uint t0, uint lane, uint 
     uint params = (offset + n * D / 2u) >> 2;
     if (byChannel) {
         UNROLL for (uint u = 0u; u < U; ++u) {
-        uint slot = firstSlot + u, t = min(t0 + u, n - 1u);
-        uint first = (offset + (t * D + lane * E) / 2u) >> 2;
-        uint base = params + divGroup(t, g, shift) * D + lane * E;
-        UNROLL for (uint i = 0u; i < E / 8u; ++i) {
-            uint w = poolInt4[first + i];
-            UNROLL for (uint j = 0u; j < 8u; ++j) {
-                vec2 sz = unpackHalf2x16(poolInt4[base + 8u * i + j]);
-                row[slot * E + 8u * i + j] = fma(codeToFloat((w >> (4u * j)) & 0xFu), sz.x, sz.y);
+            uint slot = firstSlot + u, t = min(t0 + u, n - 1u);
+            uint first = (offset + (t * D + lane * E) / 2u) >> 2;
+            uint base = params + divGroup(t, g, shift) * D + lane * E;
+            UNROLL for (uint i = 0u; i < E / 8u; ++i) {
+                uint w = poolInt4[first + i];
+                UNROLL for (uint j = 0u; j < 8u; ++j) {
+                    vec2 sz = unpackHalf2x16(poolInt4[base + 8u * i + j]);
+                    row[slot * E + 8u * i + j] = fma(codeToFloat((w >> (4u * j)) & 0xFu), sz.x, sz.y);
+                }
             }
-        }
         }
     } else if (divGroup(lane * E, g, shift) == divGroup(lane * E + E - 1u, g, shift)) {
         UNROLL for (uint u = 0u; u < U; ++u) {
-        uint slot = firstSlot + u, t = min(t0 + u, n - 1u);
-        uint first = (offset + (t * D + lane * E) / 2u) >> 2;
-        vec2 sz = unpackHalf2x16(poolInt4[params + t * divGroup(D, g, shift) + divGroup(lane * E, g, shift)]);
-        UNROLL for (uint i = 0u; i < E / 8u; ++i) {
-            uint w = poolInt4[first + i];
-            UNROLL for (uint j = 0u; j < 8u; ++j)
-                row[slot * E + 8u * i + j] = fma(codeToFloat((w >> (4u * j)) & 0xFu), sz.x, sz.y);
-        }
+            uint slot = firstSlot + u, t = min(t0 + u, n - 1u);
+            uint first = (offset + (t * D + lane * E) / 2u) >> 2;
+            vec2 sz = unpackHalf2x16(poolInt4[params + t * divGroup(D, g, shift) + divGroup(lane * E, g, shift)]);
+            UNROLL for (uint i = 0u; i < E / 8u; ++i) {
+                uint w = poolInt4[first + i];
+                UNROLL for (uint j = 0u; j < 8u; ++j)
+                    row[slot * E + 8u * i + j] = fma(codeToFloat((w >> (4u * j)) & 0xFu), sz.x, sz.y);
+            }
         }
     } else {
         UNROLL for (uint u = 0u; u < U; ++u) {
-        uint slot = firstSlot + u, t = min(t0 + u, n - 1u);
-        uint first = (offset + (t * D + lane * E) / 2u) >> 2;
-        uint base = params + t * divGroup(D, g, shift);
-        UNROLL for (uint i = 0u; i < E / 8u; ++i) {
-            uint w = poolInt4[first + i];
-            UNROLL for (uint j = 0u; j < 8u; ++j) {
-                vec2 sz = unpackHalf2x16(poolInt4[base + divGroup(lane * E + 8u * i + j, g, shift)]);
-                row[slot * E + 8u * i + j] = fma(codeToFloat((w >> (4u * j)) & 0xFu), sz.x, sz.y);
+            uint slot = firstSlot + u, t = min(t0 + u, n - 1u);
+            uint first = (offset + (t * D + lane * E) / 2u) >> 2;
+            uint base = params + t * divGroup(D, g, shift);
+            UNROLL for (uint i = 0u; i < E / 8u; ++i) {
+                uint w = poolInt4[first + i];
+                UNROLL for (uint j = 0u; j < 8u; ++j) {
+                    vec2 sz = unpackHalf2x16(poolInt4[base + divGroup(lane * E + 8u * i + j, g, shift)]);
+                    row[slot * E + 8u * i + j] = fma(codeToFloat((w >> (4u * j)) & 0xFu), sz.x, sz.y);
+                }
             }
-        }
         }
     }
 }
