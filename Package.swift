@@ -57,8 +57,15 @@ let package = Package(
             dependencies: ["KVPack", "KVPackPolicies", .product(name: "Crypto", package: "swift-crypto")],
             path: "Sources/KVPackEval"),
 
-        // MARK: - Vulkan runtime (the loader is opened at run time; no link-time dependency)
-        .target(name: "KVPackVulkan", dependencies: ["CVulkan"], path: "Sources/KVPackVulkan"),
+        // MARK: - Vulkan runtime (the loader is opened at run time; no link-time dependency) and the
+        // kernels: Kernels/*.comp compiled by glslc at build time and embedded (KernelCompiler).
+        .executableTarget(name: "SPIRVEmbed", path: "Kernels/Plugin/SPIRVEmbed"),
+        .plugin(
+            name: "KernelCompiler", capability: .buildTool(), dependencies: ["SPIRVEmbed"],
+            path: "Kernels/Plugin/KernelCompiler"),
+        .target(
+            name: "KVPackVulkan", dependencies: ["CVulkan", "KVPack"], path: "Sources/KVPackVulkan",
+            plugins: ["KernelCompiler"]),
 
         // MARK: - Datasets: HDF5 / npy / safetensors I/O, synthetic captures
         .target(
@@ -86,7 +93,7 @@ let package = Package(
             name: "KVPackEvalTests", dependencies: ["KVPack", "KVPackEval", "KVPackPolicies", "KVPackDatasets"],
             path: "Tests/KVPackEvalTests"),
         .testTarget(
-            name: "KVPackVulkanTests", dependencies: ["KVPackVulkan"], path: "Tests/KVPackVulkanTests"),
+            name: "KVPackVulkanTests", dependencies: ["KVPackVulkan", "KVPack"], path: "Tests/KVPackVulkanTests"),
         .testTarget(
             name: "KVPackCLITests", dependencies: ["kvpack"], path: "Tests/KVPackCLITests"),
     ],

@@ -14,24 +14,6 @@ public struct VulkanDeviceInfo: Sendable, Hashable, Codable {
     public var deviceID: UInt32
 }
 
-/// Why Vulkan is unavailable. The CPU backend is used instead.
-public enum VulkanError: Error, Equatable, CustomStringConvertible {
-    case loaderNotFound(tried: [String])
-    case missingEntryPoint(String)
-    case call(String, code: Int32)
-
-    public var description: String {
-        switch self {
-        case .loaderNotFound(let tried):
-            return "no Vulkan loader found (tried \(tried.joined(separator: ", "))); install libvulkan1 and a driver (mesa-vulkan-drivers gives lavapipe on any CPU)"
-        case .missingEntryPoint(let name):
-            return "the Vulkan loader lacks \(name)"
-        case .call(let name, let code):
-            return "\(name) failed with VkResult \(code)"
-        }
-    }
-}
-
 /// The Vulkan loader, opened at run time so that machines without Vulkan still run KVPack.
 public final class VulkanLoader: @unchecked Sendable {
     /// Library names tried in order; `KVPACK_VULKAN_LOADER` (a path) comes first when set.
@@ -42,7 +24,7 @@ public final class VulkanLoader: @unchecked Sendable {
     }
 
     private let handle: UnsafeMutableRawPointer
-    private let getInstanceProcAddr: PFN_vkGetInstanceProcAddr
+    let getInstanceProcAddr: PFN_vkGetInstanceProcAddr
 
     /// Opens the first loader of `candidates` (default: `VulkanLoader.candidates`) that exists.
     public init(candidates: [String] = VulkanLoader.candidates) throws(VulkanError) {
@@ -61,7 +43,7 @@ public final class VulkanLoader: @unchecked Sendable {
 
     deinit { dlclose(handle) }
 
-    private func function<T>(_ name: String, instance: VkInstance? = nil, as type: T.Type) throws(VulkanError) -> T {
+    func function<T>(_ name: String, instance: VkInstance? = nil, as type: T.Type) throws(VulkanError) -> T {
         guard let f = getInstanceProcAddr(instance, name) else { throw .missingEntryPoint(name) }
         return unsafeBitCast(f, to: type)
     }

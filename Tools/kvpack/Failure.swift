@@ -4,6 +4,7 @@ import KVPack
 import KVPackDatasets
 import KVPackEval
 import KVPackPolicies
+import KVPackVulkan
 
 /// Prints a typed error as `kvpack: error: ...` and turns it into the documented exit code.
 func failing<R>(_ body: () throws -> R) throws -> R {
@@ -36,6 +37,8 @@ func failing<R>(_ body: () throws -> R) throws -> R {
     } catch let error as ReportDirectoryError {
         if case .notFound = error { throw report(error, code: 66) }
         throw report(error, code: 73)
+    } catch let error as VulkanError {
+        throw report(error, code: 69)
     } catch let error as KVPFileError {
         switch error {
         case .fileNotFound: throw report(error, code: 66)

@@ -1,0 +1,33 @@
+#version 450
+// Decode attention over int4 pages whose groups run along tokens and cover each lane's slice
+// (the common layout: g a power of two and a multiple of the lane's elements; the host checks). Keeps the codes as raw words and one
+// (scale, zero) per row in registers and dequantizes at use, so a lane holds many more rows in
+// flight than with expanded floats. Other int4 layouts run on decode_quant.
+#include "include/decode_bindings.glsl"
+
+const uint BITS = 4u;
+const uint WORDS = E * BITS / 32u; // code words of a lane's slice of one row
+uint raw[2u * U * WORDS];
+vec2 params[2u * U];
+
+float codeToFloat(uint code) { return uintBitsToFloat(0x4B000000u | code) - 8388608.0; }
+
+#define KEY(u, e) fma(codeToFloat((raw[(u) * WORDS + (e) * BITS / 32u] >> (((e) * BITS) % 32u)) & ((1u << BITS) - 1u)), params[u].x, params[u].y)
+#define VALUE(u, e) fma(codeToFloat((raw[(U + (u)) * WORDS + (e) * BITS / 32u] >> (((e) * BITS) % 32u)) & ((1u << BITS) - 1u)), params[U + (u)].x, params[U + (u)].y)
+
+void loadCodeRows(uint first, uint offset, uint n, uint t0, uint lane, uint shift) {
+    uint paramsBase = (offset + n * D * BITS / 8u) >> 2;
+    UNROLL for (uint u = 0u; u < U; ++u) {
+        uint t = min(t0 + u, n - 1u);
+        uint words = (offset + (t * D + lane * E) * BITS / 8u) >> 2;
+        UNROLL for (uint i = 0u; i < WORDS; ++i) raw[(first + u) * WORDS + i] = poolInt4[words + i];
+        params[first + u] = unpackHalf2x16(poolInt4[paramsBase + t * (D >> shift) + ((lane * E) >> shift)]);
+    }
+}
+
+void loadRows(PageEntry p, uint t, uint lane) {
+    loadCodeRows(0u, p.keyOffset, p.tokens, t, lane, p.keyShift);
+    loadCodeRows(U, p.valueOffset, p.tokens, t, lane, p.valueShift);
+}
+
+#include "include/decode_main.glsl"

@@ -1,0 +1,82 @@
+// Shared by every decode-attention kernel: bindings, specialization constants, push constants and
+// the byte readers for the pools. The pools hold exactly the bytes of `FlatCache.pools`; the page
+// table is `FlatCache`'s 32-byte entries, the head directory its 8-byte entries.
+
+#extension GL_EXT_control_flow_attributes : enable
+#if KVP_SUBGROUP
+#extension GL_KHR_shader_subgroup_basic : enable
+#extension GL_KHR_shader_subgroup_shuffle : enable
+#endif
+
+// Loops over a lane's elements and the group's queries are unrolled on the subgroup path (E is
+// small there); the portable path (E = D) keeps them as loops, which drivers compile quickly.
+#if KVP_SUBGROUP
+#define UNROLL [[unroll]]
+#else
+#define UNROLL [[dont_unroll]]
+#endif
+
+layout(local_size_x_id = 0) in;
+/// Head dim (64, 128 or 256).
+layout(constant_id = 1) const uint D = 128;
+/// Elements of a row each lane handles; `D / E` lanes share one token.
+layout(constant_id = 2) const uint E = 8;
+/// Query heads per KV head (GQA group).
+layout(constant_id = 3) const uint G = 4;
+/// Tokens a token group loads before using them (loads in flight per lane).
+layout(constant_id = 4) const uint U = 4;
+/// Lanes per token.
+const uint T = D / E;
+
+layout(push_constant) uniform Push {
+    uint layers;        // layers in the cache (the directory is ordered sequence, layer, KV head)
+    uint layer;         // which layer to attend over
+    uint kvHeads;
+    uint pagesPerSplit; // pages each workgroup walks
+    uint splits;        // workgroups along x; 1 = write the output directly
+    float scale;        // logit scale
+} pc;
+
+layout(std430, binding = 0) readonly buffer Directory { uint directory[]; };
+layout(std430, binding = 1) readonly buffer PageTable { uint table[]; };
+layout(std430, binding = 2) readonly buffer PoolF16 { uvec4 poolF16[]; };
+layout(std430, binding = 3) readonly buffer PoolInt8 { uint poolInt8[]; };
+layout(std430, binding = 4) readonly buffer PoolInt4 { uint poolInt4[]; };
+layout(std430, binding = 5) readonly buffer PoolBitmap { uint poolBitmap[]; };
+layout(std430, binding = 6) readonly buffer Queries { float queries[]; };     // [B, Hq, D]
+layout(std430, binding = 7) writeonly buffer Output { float outputs[]; };    // [B, Hq, D]
+layout(std430, binding = 8) writeonly buffer Partials { float partials[]; }; // [B, Hq, splits, D + 2]
+
+/// The row slices a loader fills: slot u holds elements `lane * E ..< lane * E + E` of one row, at
+/// `row[u * E ...]`; slots 0 ..< U hold U key rows, slots U ..< 2U the same tokens' value rows.
+float row[2u * U * E];
+
+/// One page-table entry, decoded.
+struct PageEntry {
+    uint tokens;
+    uint keyKind, valueKind;
+    uint keyGroup, valueGroup;
+    uint keyShift, valueShift; // log2 of the group size when it is a power of two, else 32
+    bool keyByChannel, valueByChannel;
+    uint keyOffset, valueOffset; // bytes into the kind's pool (pools are at most 4 GiB: maxStorageBufferRange)
+};
+
+PageEntry readPage(uint page) {
+    uint b = page * 8u;
+    uint w1 = table[b + 1u], w2 = table[b + 2u], w3 = table[b + 3u];
+    PageEntry e;
+    e.tokens = w1 & 0xFFFFu;
+    e.keyKind = (w1 >> 16) & 0xFFu;
+    e.valueKind = w1 >> 24;
+    e.keyGroup = w2 & 0xFFFFu;
+    e.valueGroup = w2 >> 16;
+    e.keyShift = e.keyGroup != 0u && (e.keyGroup & (e.keyGroup - 1u)) == 0u ? uint(findLSB(e.keyGroup)) : 32u;
+    e.valueShift = e.valueGroup != 0u && (e.valueGroup & (e.valueGroup - 1u)) == 0u ? uint(findLSB(e.valueGroup)) : 32u;
+    e.keyByChannel = (w3 & 1u) != 0u;
+    e.valueByChannel = (w3 & 2u) != 0u;
+    e.keyOffset = table[b + 4u];
+    e.valueOffset = table[b + 6u];
+    return e;
+}
+
+const uint KIND_F16 = 0u, KIND_INT8 = 1u, KIND_INT4 = 2u, KIND_BITMAP = 3u;

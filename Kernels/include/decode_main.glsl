@@ -1,0 +1,162 @@
+// The decode-attention body every encoding kernel shares: the page-table walk and the online
+// softmax. Before including it, a kernel defines `loadRows(page, t, lane)`: fill slots 0 ..< U of
+// `row` with the lane's slices of key rows t ..< t + U of the page and slots U ..< 2U with the
+// value rows (rows past the page's end repeat its last row; their scores are masked here).
+//
+// Grid: x = split (a run of `pagesPerSplit` pages), y = KV head, z = sequence. A workgroup is
+// `groups` token groups of T lanes; group w walks pages w, w + groups, ... of its split, one token
+// at a time, for all G query heads of its KV head at once (each page is read once per group).
+// Lane `lane` holds elements lane·E ..< lane·E + E of the G queries and accumulators; a dot product
+// is summed over the T lanes with subgroup shuffles (or T = 1 on the portable path).
+
+// A kernel may define KEY(u, e) / VALUE(u, e) to decode element e of step slot u at use (from raw
+// words it loaded); then each element is decoded once and used by all G queries. The default reads
+// the floats its loader wrote to `row`, query by query (fewer live registers: faster for floats).
+#ifdef KEY
+#define DECODE_AT_USE 1
+#else
+#define DECODE_AT_USE 0
+#define KEY(u, e) row[(u) * E + (e)]
+#define VALUE(u, e) row[(U + (u)) * E + (e)]
+#endif
+
+const float NEG_BIG = -1.0e30; // finite: exp(NEG_BIG - NEG_BIG) stays 1 with l = 0, never NaN
+
+float q[G * E];
+float acc[G * E];
+float rmax[G];
+float rsum[G];
+
+shared float mergeBuffer[G * (D + 2u)];
+
+float laneSum(float x) {
+#if KVP_SUBGROUP
+    UNROLL for (uint s = T / 2u; s > 0u; s >>= 1) x += subgroupShuffleXor(x, s);
+#endif
+    return x;
+}
+
+void main() {
+    const uint split = gl_WorkGroupID.x, kvHead = gl_WorkGroupID.y, seq = gl_WorkGroupID.z;
+#if KVP_SUBGROUP
+    const uint lane = gl_SubgroupInvocationID % T;
+    const uint group = gl_SubgroupID * (gl_SubgroupSize / T) + gl_SubgroupInvocationID / T;
+    const uint groups = gl_NumSubgroups * (gl_SubgroupSize / T);
+#else
+    const uint lane = 0u;
+    const uint group = gl_LocalInvocationID.x;
+    const uint groups = gl_WorkGroupSize.x;
+#endif
+    const uint qHeads = pc.kvHeads * G;
+    const uint dir = 2u * ((seq * pc.layers + pc.layer) * pc.kvHeads + kvHead);
+    const uint firstPage = directory[dir], pageCount = directory[dir + 1u];
+    const uint p0 = split * pc.pagesPerSplit, p1 = min(pageCount, p0 + pc.pagesPerSplit);
+
+    UNROLL for (uint g = 0u; g < G; ++g) {
+        uint qb = ((seq * qHeads) + kvHead * G + g) * D + lane * E;
+        UNROLL for (uint e = 0u; e < E; ++e) {
+            q[g * E + e] = queries[qb + e] * pc.scale;
+            acc[g * E + e] = 0.0;
+        }
+        rmax[g] = NEG_BIG;
+        rsum[g] = 0.0;
+    }
+
+    for (uint p = p0 + group; p < p1; p += groups) {
+        PageEntry page = readPage(firstPage + p);
+        // U tokens per step: their key and value loads are issued together, before the first is
+        // used, so each lane keeps 2U row loads in flight; one softmax rescale per step.
+        for (uint t = 0u; t < page.tokens; t += U) {
+            loadRows(page, t, lane);
+            float s[U * G];
+            UNROLL for (uint i = 0u; i < U * G; ++i) s[i] = 0.0;
+            UNROLL for (uint u = 0u; u < U; ++u) {
+#if DECODE_AT_USE
+                UNROLL for (uint e = 0u; e < E; ++e) {
+                    float k = KEY(u, e); // decoded once, used by all G queries
+                    UNROLL for (uint g = 0u; g < G; ++g) s[u * G + g] = fma(q[g * E + e], k, s[u * G + g]);
+                }
+#else
+                UNROLL for (uint g = 0u; g < G; ++g) {
+                    UNROLL for (uint e = 0u; e < E; ++e) s[u * G + g] = fma(q[g * E + e], KEY(u, e), s[u * G + g]);
+                }
+#endif
+            }
+            UNROLL for (uint i = 0u; i < U * G; ++i) s[i] = laneSum(s[i]);
+            UNROLL for (uint u = 0u; u < U; ++u) {
+                if (t + u >= page.tokens) {
+                    UNROLL for (uint g = 0u; g < G; ++g) s[u * G + g] = NEG_BIG;
+                }
+            }
+            // s becomes the step's weights exp(s - running max).
+            UNROLL for (uint g = 0u; g < G; ++g) {
+                float top = rmax[g];
+                UNROLL for (uint u = 0u; u < U; ++u) top = max(top, s[u * G + g]);
+                if (top > rmax[g]) {
+                    float c = exp(rmax[g] - top);
+                    rsum[g] *= c;
+                    UNROLL for (uint e = 0u; e < E; ++e) acc[g * E + e] *= c;
+                    rmax[g] = top;
+                }
+                UNROLL for (uint u = 0u; u < U; ++u) {
+                    s[u * G + g] = exp(s[u * G + g] - top);
+                    rsum[g] += s[u * G + g];
+#if !DECODE_AT_USE
+                    UNROLL for (uint e = 0u; e < E; ++e) acc[g * E + e] = fma(s[u * G + g], VALUE(u, e), acc[g * E + e]);
+#endif
+                }
+            }
+#if DECODE_AT_USE
+            UNROLL for (uint u = 0u; u < U; ++u) {
+                UNROLL for (uint e = 0u; e < E; ++e) {
+                    float v = VALUE(u, e);
+                    UNROLL for (uint g = 0u; g < G; ++g) acc[g * E + e] = fma(s[u * G + g], v, acc[g * E + e]);
+                }
+            }
+#endif
+        }
+    }
+
+    // Merge the token groups into group 0, one at a time through shared memory.
+    for (uint w = 1u; w < groups; ++w) {
+        barrier();
+        if (group == w) {
+            UNROLL for (uint g = 0u; g < G; ++g) {
+                UNROLL for (uint e = 0u; e < E; ++e) mergeBuffer[g * (D + 2u) + lane * E + e] = acc[g * E + e];
+                if (lane == 0u) {
+                    mergeBuffer[g * (D + 2u) + D] = rmax[g];
+                    mergeBuffer[g * (D + 2u) + D + 1u] = rsum[g];
+                }
+            }
+        }
+        barrier();
+        if (group == 0u) {
+            UNROLL for (uint g = 0u; g < G; ++g) {
+                float m = mergeBuffer[g * (D + 2u) + D], l = mergeBuffer[g * (D + 2u) + D + 1u];
+                float top = max(rmax[g], m);
+                float a = exp(rmax[g] - top), b = exp(m - top);
+                rsum[g] = rsum[g] * a + l * b;
+                rmax[g] = top;
+                UNROLL for (uint e = 0u; e < E; ++e)
+                    acc[g * E + e] = acc[g * E + e] * a + mergeBuffer[g * (D + 2u) + lane * E + e] * b;
+            }
+        }
+    }
+
+    if (group == 0u) {
+        UNROLL for (uint g = 0u; g < G; ++g) {
+            uint qh = seq * qHeads + kvHead * G + g;
+            if (pc.splits == 1u) {
+                float inv = 1.0 / rsum[g];
+                UNROLL for (uint e = 0u; e < E; ++e) outputs[qh * D + lane * E + e] = acc[g * E + e] * inv;
+            } else {
+                uint b = (qh * pc.splits + split) * (D + 2u);
+                UNROLL for (uint e = 0u; e < E; ++e) partials[b + lane * E + e] = acc[g * E + e];
+                if (lane == 0u) {
+                    partials[b + D] = rmax[g];
+                    partials[b + D + 1u] = rsum[g];
+                }
+            }
+        }
+    }
+}

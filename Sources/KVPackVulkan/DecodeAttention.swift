@@ -1,0 +1,139 @@
+import CVulkan
+import Dispatch
+import KVPack
+
+/// Which decode kernel family runs; `.automatic` picks from the encodings a layer uses.
+public enum DecodeKernel: String, Sendable, CaseIterable, Codable {
+    case automatic
+    /// Dense f16 pages only.
+    case f16
+    /// int8 / int4 pages only, any grouping.
+    case quant
+    /// int8 pages only, token groups of a power of two covering each lane's slice: codes stay
+    /// raw in registers and are dequantized at use.
+    case int8
+    /// int4 pages only, as `int8`.
+    case int4
+    /// Bitmap pages only.
+    case bitmap
+    /// Any mix of encodings (a per-page switch).
+    case mixed
+
+    static func choose(for kinds: Set<PageEncodingKind>) -> DecodeKernel {
+        if kinds == [.f16] { return .f16 }
+        if kinds.isSubset(of: [.int8, .int4]) { return .quant }
+        if kinds == [.bitmap] { return .bitmap }
+        return .mixed
+    }
+
+    func covers(_ kinds: Set<PageEncodingKind>) -> Bool {
+        switch self {
+        case .automatic, .mixed: return true
+        case .f16: return kinds == [.f16]
+        case .quant: return kinds.isSubset(of: [.int8, .int4])
+        case .int8: return kinds == [.int8]
+        case .int4: return kinds == [.int4]
+        case .bitmap: return kinds == [.bitmap]
+        }
+    }
+}
+
+/// How a decode call is launched.
+public struct DecodeOptions: Sendable, Hashable {
+    public var kernel: DecodeKernel = .automatic
+    /// Pages each workgroup walks along a head (split-K). nil: chosen so that the grid has about
+    /// `targetWorkgroups` workgroups; a value at or above the longest head means no split.
+    public var pagesPerSplit: Int?
+    /// Workgroups the automatic split aims for (about four per compute unit of a large GPU: on an
+    /// H200, 64 long splits per head beat 256 short ones).
+    public var targetWorkgroups = 512
+    /// Use the portable kernels (no subgroup operations) even where subgroup shuffles exist.
+    public var portable = false
+    /// Logit scale; nil means `1 / sqrt(headDim)`.
+    public var scale: Float?
+    /// Tokens a token group loads per step (2 × this many row loads in flight per lane); nil: 2
+    /// (4 for the raw-code int8 / int4 kernels), or 1 on the portable path and on CPU devices.
+    public var tokensPerStep: Int?
+
+    public init(kernel: DecodeKernel = .automatic, pagesPerSplit: Int? = nil, portable: Bool = false, scale: Float? = nil,
+                tokensPerStep: Int? = nil) {
+        self.tokensPerStep = tokensPerStep
+        self.kernel = kernel
+        self.pagesPerSplit = pagesPerSplit
+        self.portable = portable
+        self.scale = scale
+    }
+}
+
+/// The launch a decode call used.
+public struct DecodeLaunch: Sendable, Hashable, Codable {
+    public var kernel: String
+    /// Workgroups along each head (1 = no split-K, no merge pass).
+    public var splits: Int
+    public var pagesPerSplit: Int
+    public var workgroupSize: Int
+    /// Lanes sharing one token; each handles `headDim / lanesPerToken` elements.
+    public var lanesPerToken: Int
+    public var tokensPerStep: Int
+}
+
+/// Decode attention on a Vulkan device, straight from the compressed pages: one query token per
+/// sequence and query head, softmax(q·kᵀ·scale)·v over every kept token of its KV head.
+public struct VulkanDecodeAttention: Sendable {
+    public let context: VulkanContext
+
+    public init(context: VulkanContext) { self.context = context }
+
+    /// Attends `queries` over layer `layer` of `cache`.
+    /// - Parameter queries: `[sequences, queryHeads, headDim]` fp32, sequences as in the cache.
+    /// - Returns: the output `[sequences, queryHeads, headDim]` fp32 and the launch used.
+    public func attend(_ cache: DeviceKVCache, layer: Int = 0, queries: [Float],
+                       options: DecodeOptions = .init()) throws(VulkanError) -> (output: [Float], launch: DecodeLaunch) {
+        let call = try DecodeCall(context, cache: cache, layer: layer, queries: queries, options: options)
+        try context.submit { (commands) throws(VulkanError) in call.record(commands) }
+        return (try call.output(), call.launch)
+    }
+
+    /// GPU time of `iterations` calls, each bracketed by timestamps and separated by a barrier, in
+    /// seconds, in call order; before them, batches of `warmup` untimed calls for at least
+    /// `warmupSeconds`.
+    /// - Throws: `VulkanError.unsupported` when the queue has no timestamps.
+    public func time(_ cache: DeviceKVCache, layer: Int = 0, queries: [Float], options: DecodeOptions = .init(),
+                     iterations: Int = 50, warmup: Int = 5, warmupSeconds: Double = 0.3) throws(VulkanError) -> (seconds: [Double], launch: DecodeLaunch) {
+        guard let period = context.capabilities.timestampPeriod else { throw .unsupported("the compute queue has no timestamps") }
+        let call = try DecodeCall(context, cache: cache, layer: layer, queries: queries, options: options)
+        let vk = context.vk, device = context.handle
+        var info = VkQueryPoolCreateInfo()
+        info.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO
+        info.queryType = VK_QUERY_TYPE_TIMESTAMP
+        info.queryCount = UInt32(2 * iterations)
+        var pool: VkQueryPool? = nil
+        try vk.createQueryPool(device, &info, nil, &pool).check("vkCreateQueryPool")
+        defer { vk.destroyQueryPool(device, pool, nil) }
+        // Warm-up: repeated calls until `warmupSeconds` of wall time have passed, so that the GPU's
+        // clocks have left their idle state before anything is timed.
+        let start = DispatchTime.now().uptimeNanoseconds
+        repeat {
+            try context.submit { (commands) throws(VulkanError) in
+                for _ in 0..<max(1, warmup) { call.record(commands); call.barrier(commands) }
+            }
+        } while Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9 < warmupSeconds
+        try context.submit { (commands) throws(VulkanError) in
+            vk.cmdResetQueryPool(commands, pool, 0, UInt32(2 * iterations))
+            for i in 0..<iterations {
+                vk.cmdWriteTimestamp(commands, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, pool, UInt32(2 * i))
+                call.record(commands)
+                vk.cmdWriteTimestamp(commands, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, pool, UInt32(2 * i + 1))
+                call.barrier(commands)
+            }
+        }
+        var ticks = [UInt64](repeating: 0, count: 2 * iterations)
+        let r = ticks.withUnsafeMutableBytes { raw in
+            vk.getQueryPoolResults(device, pool, 0, UInt32(2 * iterations), raw.count, raw.baseAddress, 8,
+                                   UInt32(VK_QUERY_RESULT_64_BIT.rawValue | VK_QUERY_RESULT_WAIT_BIT.rawValue))
+        }
+        try r.check("vkGetQueryPoolResults")
+        let seconds = (0..<iterations).map { Double(ticks[2 * $0 + 1] &- ticks[2 * $0]) * period * 1e-9 }
+        return (seconds, call.launch)
+    }
+}

@@ -1,0 +1,182 @@
+import CVulkan
+import KVPack
+
+/// One prepared decode: the launch geometry, the per-call buffers (queries, output, split
+/// partials) and a descriptor set over them and the cache. Released when it goes out of scope.
+final class DecodeCall {
+    let context: VulkanContext
+    let cache: DeviceKVCache
+    let launch: DecodeLaunch
+    private let decode: VkPipeline
+    private let merge: VkPipeline?
+    private let layout: VkPipelineLayout
+    private let queries: DeviceBuffer
+    private let outputBuffer: DeviceBuffer
+    private let partials: DeviceBuffer
+    private let descriptorPool: VkDescriptorPool
+    private let set: VkDescriptorSet
+    private let push: [UInt32]
+    private let mergePush: [UInt32]
+    private let kvHeads, group, sequences, headDim: Int
+
+    init(_ context: VulkanContext, cache: DeviceKVCache, layer: Int, queries q: [Float], options: DecodeOptions) throws(VulkanError) {
+        let m = cache.model, d = m.headDim
+        precondition((0..<m.layerCount).contains(layer), "layer \(layer) outside 0..<\(m.layerCount)")
+        precondition(q.count == cache.sequenceCount * m.queryHeads * d,
+                     "queries must be [sequences, queryHeads, headDim] = [\(cache.sequenceCount), \(m.queryHeads), \(d)]")
+        let facts = cache.layers[layer]
+        let group = m.queryHeads / m.kvHeads
+        let caps = context.capabilities
+        guard group * (d + 2) * 4 <= caps.maxSharedMemory else {
+            throw .unsupported("GQA group \(group) at head dim \(d) needs \(group * (d + 2) * 4) bytes of shared memory")
+        }
+        let subgroup = caps.subgroupShuffle && !options.portable && caps.subgroupSize >= 2
+        let lanes = subgroup ? min(d / 8, caps.subgroupSize) : 1
+        // The raw-code int8 / int4 kernels need token groups of a power of two that cover a lane's
+        // slice of a row (so one (scale, zero) per row and lane).
+        let rawCodes = facts.groupings.allSatisfy { g in
+            g.axis == .token && g.groupSize & (g.groupSize - 1) == 0 && g.groupSize % (d / lanes) == 0
+        }
+        var kernel = options.kernel
+        if kernel == .automatic {
+            kernel = DecodeKernel.choose(for: facts.kinds)
+            if kernel == .quant, rawCodes, facts.kinds.count == 1 { kernel = facts.kinds == [.int8] ? .int8 : .int4 }
+        }
+        guard kernel.covers(facts.kinds), rawCodes || (kernel != .int8 && kernel != .int4) else {
+            throw .unsupported("the \(kernel) kernel cannot read pages encoded \(facts.kinds.map(\.description).sorted()) grouped \(facts.groupings.map(\.description).sorted())")
+        }
+        let workgroup = subgroup ? max(128, caps.subgroupSize) : 32
+        let groups = workgroup / lanes
+        let base = max(1, cache.sequenceCount * m.kvHeads)
+        let pagesPerSplit: Int
+        if let p = options.pagesPerSplit {
+            pagesPerSplit = max(1, p)
+        } else {
+            // At most 16 pages per token group (longer splits leave a tail of few long workgroups),
+            // and enough workgroups to fill the device while each token group keeps at least 4 pages.
+            let byLength = (facts.maxPages + 16 * groups - 1) / (16 * groups)
+            let byOccupancy = min((options.targetWorkgroups + base - 1) / base, facts.maxPages / (4 * groups))
+            let splits = max(1, byLength, byOccupancy)
+            pagesPerSplit = (facts.maxPages + splits - 1) / splits
+        }
+        let splits = max(1, (facts.maxPages + pagesPerSplit - 1) / pagesPerSplit)
+        let name = "decode_\(kernel.rawValue)_\(subgroup ? "subgroup" : "portable")"
+        let step = max(1, min(16, options.tokensPerStep ?? Self.defaultStep(kernel, subgroup: subgroup, device: context.device.kind)))
+        self.launch = DecodeLaunch(kernel: name, splits: splits, pagesPerSplit: pagesPerSplit, workgroupSize: workgroup,
+                                   lanesPerToken: lanes, tokensPerStep: step)
+        self.context = context
+        self.cache = cache
+        self.kvHeads = m.kvHeads
+        self.group = group
+        self.sequences = cache.sequenceCount
+        self.headDim = d
+        self.decode = try context.kernels.pipeline(
+            KernelKey(name: name, constants: [UInt32(workgroup), UInt32(d), UInt32(d / lanes), UInt32(group), UInt32(step)]), context)
+        self.merge = splits > 1
+            ? try context.kernels.pipeline(KernelKey(name: "split_merge", constants: [0, UInt32(d)]), context) : nil
+        let (setLayout, layout) = try context.kernels.layouts(context)
+        self.layout = layout
+        let scale = options.scale ?? 1 / Float(d).squareRoot()
+        self.push = [UInt32(m.layerCount), UInt32(layer), UInt32(m.kvHeads), UInt32(pagesPerSplit), UInt32(splits), scale.bitPattern]
+        self.mergePush = [UInt32(m.queryHeads), UInt32(splits)]
+
+        self.queries = try DeviceBuffer(context, contents: q)
+        self.outputBuffer = try DeviceBuffer(context, size: 4 * q.count)
+        self.partials = try DeviceBuffer(context, size: splits > 1 ? 4 * cache.sequenceCount * m.queryHeads * splits * (d + 2) : 16)
+
+        let vk = context.vk, device = context.handle
+        var size = VkDescriptorPoolSize(type: VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, descriptorCount: UInt32(KernelLibrary.bindings))
+        var poolInfo = VkDescriptorPoolCreateInfo()
+        poolInfo.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO
+        poolInfo.maxSets = 1
+        poolInfo.poolSizeCount = 1
+        var pool: VkDescriptorPool? = nil
+        let r = withUnsafePointer(to: &size) { s in
+            poolInfo.pPoolSizes = s
+            return vk.createDescriptorPool(device, &poolInfo, nil, &pool)
+        }
+        try r.check("vkCreateDescriptorPool")
+        var set: VkDescriptorSet? = nil
+        var layouts: VkDescriptorSetLayout? = setLayout
+        let r2 = withUnsafePointer(to: &layouts) { l in
+            var allocate = VkDescriptorSetAllocateInfo()
+            allocate.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO
+            allocate.descriptorPool = pool
+            allocate.descriptorSetCount = 1
+            allocate.pSetLayouts = l
+            return vk.allocateDescriptorSets(device, &allocate, &set)
+        }
+        guard r2 == VK_SUCCESS, let set else {
+            vk.destroyDescriptorPool(device, pool, nil)
+            throw .call("vkAllocateDescriptorSets", code: r2.rawValue)
+        }
+        self.descriptorPool = pool!
+        self.set = set
+        let buffers = [cache.directory, cache.table] + cache.pools + [queries, outputBuffer, partials]
+        let infos = buffers.map { VkDescriptorBufferInfo(buffer: $0.handle, offset: 0, range: VkDeviceSize($0.size)) }
+        infos.withUnsafeBufferPointer { infoPointer in
+            var writes = (0..<buffers.count).map { i in
+                var w = VkWriteDescriptorSet()
+                w.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET
+                w.dstSet = set
+                w.dstBinding = UInt32(i)
+                w.descriptorCount = 1
+                w.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
+                w.pBufferInfo = infoPointer.baseAddress! + i
+                return w
+            }
+            vk.updateDescriptorSets(device, UInt32(writes.count), &writes, 0, nil)
+        }
+    }
+
+    /// Tokens per step: 2 for kernels that expand rows to floats (the best of 2, 4 and 8 on an
+    /// H200, where more rows in flight cost more registers than they gain); 4 / 8 for the raw-code
+    /// int8 / int4 kernels, whose rows are 2 / 1 words a lane; 1 on the portable path and on CPU
+    /// devices (lavapipe), where it buys nothing and unrolled code compiles slowly.
+    static func defaultStep(_ kernel: DecodeKernel, subgroup: Bool, device: VulkanDeviceInfo.Kind) -> Int {
+        guard subgroup, device != .cpu else { return 1 }
+        switch kernel {
+        case .int8, .int4: return 4
+        default: return 2
+        }
+    }
+
+    deinit {
+        context.vk.destroyDescriptorPool(context.handle, descriptorPool, nil)
+    }
+
+    /// Records the decode dispatch and, with split-K, the merge pass.
+    func record(_ commands: VkCommandBuffer) {
+        let vk = context.vk
+        var set: VkDescriptorSet? = self.set
+        vk.cmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, decode)
+        vk.cmdBindDescriptorSets(commands, VK_PIPELINE_BIND_POINT_COMPUTE, layout, 0, 1, &set, 0, nil)
+        push.withUnsafeBytes { vk.cmdPushConstants(commands, layout, UInt32(VK_SHADER_STAGE_COMPUTE_BIT.rawValue), 0, UInt32($0.count), $0.baseAddress) }
+        vk.cmdDispatch(commands, UInt32(launch.splits), UInt32(kvHeads), UInt32(sequences))
+        if let merge {
+            barrier(commands)
+            vk.cmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, merge)
+            mergePush.withUnsafeBytes { vk.cmdPushConstants(commands, layout, UInt32(VK_SHADER_STAGE_COMPUTE_BIT.rawValue), 0, UInt32($0.count), $0.baseAddress) }
+            vk.cmdDispatch(commands, UInt32(kvHeads * group), UInt32(sequences), 1)
+        }
+    }
+
+    /// Compute writes before later compute and transfer reads.
+    func barrier(_ commands: VkCommandBuffer) {
+        var b = VkMemoryBarrier()
+        b.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER
+        b.srcAccessMask = UInt32(VK_ACCESS_SHADER_WRITE_BIT.rawValue)
+        b.dstAccessMask = UInt32(VK_ACCESS_SHADER_READ_BIT.rawValue | VK_ACCESS_SHADER_WRITE_BIT.rawValue | VK_ACCESS_TRANSFER_READ_BIT.rawValue)
+        context.vk.cmdPipelineBarrier(commands, UInt32(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT.rawValue),
+                                      UInt32(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT.rawValue | VK_PIPELINE_STAGE_TRANSFER_BIT.rawValue),
+                                      0, 1, &b, 0, nil, 0, nil)
+    }
+
+    /// The output, `[sequences, queryHeads, headDim]`.
+    func output() throws(VulkanError) -> [Float] {
+        var out = [Float](repeating: 0, count: sequences * kvHeads * group * headDim)
+        let r = out.withUnsafeMutableBytes { raw in Result { () throws(VulkanError) in try outputBuffer.download(into: raw) } }
+        try r.get()
+        return out
+    }
+}

@@ -1,0 +1,134 @@
+import CVulkan
+import Foundation
+
+/// A storage buffer and its memory. Device-local; on a device whose device-local memory is not
+/// host-visible (a discrete GPU), contents move through a host-visible staging buffer.
+final class DeviceBuffer: @unchecked Sendable {
+    let context: VulkanContext
+    let handle: VkBuffer
+    let memory: VkDeviceMemory
+    /// Bytes (at least the requested size; never 0).
+    let size: Int
+    /// Mapped pointer when the memory is host-visible.
+    let mapped: UnsafeMutableRawPointer?
+
+    enum Location { case device, host }
+
+    /// - Parameter location: `.device` for data the kernels read or write; `.host` for staging.
+    init(_ context: VulkanContext, size requested: Int, location: Location = .device) throws(VulkanError) {
+        let size = max(16, (requested + 15) / 16 * 16)
+        let vk = context.vk, device = context.handle
+        var info = VkBufferCreateInfo()
+        info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
+        info.size = VkDeviceSize(size)
+        info.usage = UInt32(VK_BUFFER_USAGE_STORAGE_BUFFER_BIT.rawValue | VK_BUFFER_USAGE_TRANSFER_SRC_BIT.rawValue
+                            | VK_BUFFER_USAGE_TRANSFER_DST_BIT.rawValue)
+        info.sharingMode = VK_SHARING_MODE_EXCLUSIVE
+        var buffer: VkBuffer? = nil
+        try vk.createBuffer(device, &info, nil, &buffer).check("vkCreateBuffer")
+        guard let buffer else { throw .call("vkCreateBuffer", code: 0) }
+        var requirements = VkMemoryRequirements()
+        vk.getBufferMemoryRequirements(device, buffer, &requirements)
+        let local = UInt32(VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT.rawValue)
+        let visible = UInt32(VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT.rawValue)
+        let type: UInt32?
+        switch location {
+        case .device where context.device.kind == .discrete:
+            type = context.memoryType(bits: requirements.memoryTypeBits, required: local)
+        case .device:
+            type = context.memoryType(bits: requirements.memoryTypeBits, required: local | visible)
+                ?? context.memoryType(bits: requirements.memoryTypeBits, required: local)
+        case .host:
+            type = context.memoryType(bits: requirements.memoryTypeBits, required: visible)
+        }
+        guard let type else {
+            vk.destroyBuffer(device, buffer, nil)
+            throw .noMemoryType(location == .host ? "staging buffers" : "device buffers")
+        }
+        var allocate = VkMemoryAllocateInfo()
+        allocate.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO
+        allocate.allocationSize = requirements.size
+        allocate.memoryTypeIndex = type
+        var memory: VkDeviceMemory? = nil
+        let allocated = vk.allocateMemory(device, &allocate, nil, &memory)
+        guard allocated == VK_SUCCESS, let memory else {
+            vk.destroyBuffer(device, buffer, nil)
+            throw .call("vkAllocateMemory (\(size) bytes)", code: allocated.rawValue)
+        }
+        let bound = vk.bindBufferMemory(device, buffer, memory, 0)
+        var pointer: UnsafeMutableRawPointer? = nil
+        let hostVisible = context.memoryFlags(type) & UInt32(VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue) != 0
+        let mappedResult = bound == VK_SUCCESS && hostVisible ? vk.mapMemory(device, memory, 0, VkDeviceSize(VK_WHOLE_SIZE), 0, &pointer) : bound
+        guard mappedResult == VK_SUCCESS else {
+            vk.freeMemory(device, memory, nil)
+            vk.destroyBuffer(device, buffer, nil)
+            throw .call(bound == VK_SUCCESS ? "vkMapMemory" : "vkBindBufferMemory", code: mappedResult.rawValue)
+        }
+        self.context = context
+        self.handle = buffer
+        self.memory = memory
+        self.size = size
+        self.mapped = pointer
+    }
+
+    deinit {
+        if mapped != nil { context.vk.unmapMemory(context.handle, memory) }
+        context.vk.destroyBuffer(context.handle, handle, nil)
+        context.vk.freeMemory(context.handle, memory, nil)
+    }
+
+    /// Bytes per staging copy.
+    static let stagingChunk = 64 << 20
+
+    /// Copies `bytes` to the buffer's start.
+    func upload(_ bytes: UnsafeRawBufferPointer) throws(VulkanError) {
+        precondition(bytes.count <= size)
+        guard bytes.count > 0 else { return }
+        if let mapped {
+            mapped.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+            return
+        }
+        let staging = try DeviceBuffer(context, size: min(bytes.count, Self.stagingChunk), location: .host)
+        var done = 0
+        while done < bytes.count {
+            let n = min(Self.stagingChunk, bytes.count - done)
+            staging.mapped!.copyMemory(from: bytes.baseAddress! + done, byteCount: n)
+            try context.submit { (commands) throws(VulkanError) in
+                var region = VkBufferCopy(srcOffset: 0, dstOffset: VkDeviceSize(done), size: VkDeviceSize(n))
+                context.vk.cmdCopyBuffer(commands, staging.handle, handle, 1, &region)
+            }
+            done += n
+        }
+    }
+
+    /// Copies `count` bytes from the buffer's start into `out`.
+    func download(into out: UnsafeMutableRawBufferPointer) throws(VulkanError) {
+        precondition(out.count <= size)
+        guard out.count > 0 else { return }
+        if let mapped {
+            out.baseAddress!.copyMemory(from: mapped, byteCount: out.count)
+            return
+        }
+        let staging = try DeviceBuffer(context, size: min(out.count, Self.stagingChunk), location: .host)
+        var done = 0
+        while done < out.count {
+            let n = min(Self.stagingChunk, out.count - done)
+            try context.submit { (commands) throws(VulkanError) in
+                var region = VkBufferCopy(srcOffset: VkDeviceSize(done), dstOffset: 0, size: VkDeviceSize(n))
+                context.vk.cmdCopyBuffer(commands, handle, staging.handle, 1, &region)
+            }
+            (out.baseAddress! + done).copyMemory(from: staging.mapped!, byteCount: n)
+            done += n
+        }
+    }
+}
+
+extension DeviceBuffer {
+    /// A device buffer holding `array`'s bytes.
+    convenience init<T>(_ context: VulkanContext, contents array: [T], minimumSize: Int = 0) throws(VulkanError) {
+        let bytes = array.count * MemoryLayout<T>.stride
+        try self.init(context, size: max(bytes, minimumSize))
+        let copied = array.withUnsafeBytes { raw in Result { () throws(VulkanError) in try self.upload(raw) } }
+        try copied.get()
+    }
+}

@@ -1,0 +1,141 @@
+import CVulkan
+import Foundation
+
+/// A compute pipeline's identity: the kernel and its specialization constants.
+struct KernelKey: Hashable, Sendable {
+    /// Name in `KernelBinaries` (e.g. `decode_f16_subgroup`).
+    var name: String
+    /// Specialization constants by id: 0 workgroup size, 1 head dim, 2 elements per lane, 3 group,
+    /// 4 tokens per step.
+    var constants: [UInt32]
+}
+
+/// The compute pipelines of one context: one descriptor-set layout (nine storage buffers, the
+/// bindings of `Kernels/include/decode_bindings.glsl`), one pipeline layout, and each pipeline
+/// created on first use and cached until the context is destroyed.
+final class KernelLibrary: @unchecked Sendable {
+    static let bindings = 9
+    static let pushConstantBytes = 32
+
+    private let lock = NSLock()
+    private var setLayout: VkDescriptorSetLayout?
+    private var layout: VkPipelineLayout?
+    private var pipelines: [KernelKey: VkPipeline] = [:]
+
+    /// SPIR-V words of an embedded kernel.
+    static func spirv(_ name: String) -> [UInt32]? {
+        guard let text = KernelBinaries.base64[name], let data = Data(base64Encoded: text), data.count % 4 == 0 else { return nil }
+        return data.withUnsafeBytes { Array($0.bindMemory(to: UInt32.self)) }
+    }
+
+    /// Names of the embedded kernels.
+    static var names: [String] { KernelBinaries.base64.keys.sorted() }
+
+    /// The descriptor-set layout and pipeline layout, created once.
+    func layouts(_ context: VulkanContext) throws(VulkanError) -> (VkDescriptorSetLayout, VkPipelineLayout) {
+        lock.lock()
+        defer { lock.unlock() }
+        return try layoutsLocked(context)
+    }
+
+    private func layoutsLocked(_ context: VulkanContext) throws(VulkanError) -> (VkDescriptorSetLayout, VkPipelineLayout) {
+        if let setLayout, let layout { return (setLayout, layout) }
+        let vk = context.vk, device = context.handle
+        var entries = (0..<Self.bindings).map { i in
+            var b = VkDescriptorSetLayoutBinding()
+            b.binding = UInt32(i)
+            b.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
+            b.descriptorCount = 1
+            b.stageFlags = UInt32(VK_SHADER_STAGE_COMPUTE_BIT.rawValue)
+            return b
+        }
+        var created: VkDescriptorSetLayout? = nil
+        let r = entries.withUnsafeMutableBufferPointer { e in
+            var info = VkDescriptorSetLayoutCreateInfo()
+            info.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO
+            info.bindingCount = UInt32(e.count)
+            info.pBindings = UnsafePointer(e.baseAddress)
+            return vk.createDescriptorSetLayout(device, &info, nil, &created)
+        }
+        try r.check("vkCreateDescriptorSetLayout")
+        setLayout = created
+        var range = VkPushConstantRange(stageFlags: UInt32(VK_SHADER_STAGE_COMPUTE_BIT.rawValue), offset: 0,
+                                        size: UInt32(Self.pushConstantBytes))
+        var pipelineLayout: VkPipelineLayout? = nil
+        let r2 = withUnsafePointer(to: &created) { s in
+            withUnsafePointer(to: &range) { p in
+                var info = VkPipelineLayoutCreateInfo()
+                info.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO
+                info.setLayoutCount = 1
+                info.pSetLayouts = s
+                info.pushConstantRangeCount = 1
+                info.pPushConstantRanges = p
+                return vk.createPipelineLayout(device, &info, nil, &pipelineLayout)
+            }
+        }
+        try r2.check("vkCreatePipelineLayout")
+        layout = pipelineLayout
+        return (created!, pipelineLayout!)
+    }
+
+    /// The pipeline for `key`, created on first use.
+    func pipeline(_ key: KernelKey, _ context: VulkanContext) throws(VulkanError) -> VkPipeline {
+        lock.lock()
+        defer { lock.unlock() }
+        if let p = pipelines[key] { return p }
+        let (_, layout) = try layoutsLocked(context)
+        guard let words = Self.spirv(key.name) else { throw .unsupported("no embedded kernel named \(key.name)") }
+        let vk = context.vk, device = context.handle
+        var module: VkShaderModule? = nil
+        let r = words.withUnsafeBufferPointer { w in
+            var info = VkShaderModuleCreateInfo()
+            info.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO
+            info.codeSize = w.count * 4
+            info.pCode = w.baseAddress
+            return vk.createShaderModule(device, &info, nil, &module)
+        }
+        try r.check("vkCreateShaderModule(\(key.name))")
+        defer { vk.destroyShaderModule(device, module, nil) }
+        var constants = key.constants
+        var entries = constants.indices.map {
+            VkSpecializationMapEntry(constantID: UInt32($0), offset: UInt32(4 * $0), size: 4)
+        }
+        var pipeline: VkPipeline? = nil
+        let r2 = constants.withUnsafeMutableBytes { data in
+            entries.withUnsafeMutableBufferPointer { e in
+                var spec = VkSpecializationInfo(mapEntryCount: UInt32(e.count), pMapEntries: UnsafePointer(e.baseAddress),
+                                                dataSize: data.count, pData: UnsafeRawPointer(data.baseAddress))
+                return "main".withCString { entry in
+                    withUnsafePointer(to: &spec) { s in
+                        var stage = VkPipelineShaderStageCreateInfo()
+                        stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO
+                        stage.stage = VK_SHADER_STAGE_COMPUTE_BIT
+                        stage.module = module
+                        stage.pName = entry
+                        stage.pSpecializationInfo = s
+                        var info = VkComputePipelineCreateInfo()
+                        info.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO
+                        info.stage = stage
+                        info.layout = layout
+                        return vk.createComputePipelines(device, nil, 1, &info, nil, &pipeline)
+                    }
+                }
+            }
+        }
+        try r2.check("vkCreateComputePipelines(\(key.name))")
+        pipelines[key] = pipeline!
+        return pipeline!
+    }
+
+    /// Destroys every pipeline and the layouts (the context's `deinit`).
+    func destroy(_ context: VulkanContext) {
+        lock.lock()
+        defer { lock.unlock() }
+        for p in pipelines.values { context.vk.destroyPipeline(context.handle, p, nil) }
+        pipelines = [:]
+        if let layout { context.vk.destroyPipelineLayout(context.handle, layout, nil) }
+        if let setLayout { context.vk.destroyDescriptorSetLayout(context.handle, setLayout, nil) }
+        layout = nil
+        setLayout = nil
+    }
+}

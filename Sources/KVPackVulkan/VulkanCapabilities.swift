@@ -1,0 +1,17 @@
+/// What the opened device offers the kernels.
+public struct VulkanCapabilities: Sendable, Hashable, Codable {
+    /// Threads per subgroup (32 on NVIDIA, 4-16 on lavapipe depending on the CPU's vector width).
+    public var subgroupSize: Int
+    /// Subgroup shuffles are available in compute shaders (the fast reduction path).
+    public var subgroupShuffle: Bool
+    /// The largest range one storage-buffer binding may cover, in bytes.
+    public var maxStorageBufferRange: Int
+    /// Bytes of the largest device-local memory heap.
+    public var deviceLocalBytes: Int
+    /// Device-local memory is also host-visible (lavapipe, integrated GPUs): no staging copies.
+    public var unifiedMemory: Bool
+    /// Nanoseconds per timestamp tick; nil when the compute queue has no timestamps.
+    public var timestampPeriod: Double?
+    /// Shared (workgroup) memory per workgroup, in bytes.
+    public var maxSharedMemory: Int
+}

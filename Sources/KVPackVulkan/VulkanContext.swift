@@ -1,0 +1,285 @@
+import CVulkan
+import Foundation
+
+/// An opened Vulkan device with one compute queue: the instance, the logical device, a command
+/// pool, and the cache of compute pipelines. Everything it creates is destroyed in `deinit`.
+///
+/// Submissions are serialized by a lock, so one context may be shared across threads.
+public final class VulkanContext: @unchecked Sendable {
+    /// The opened device.
+    public let device: VulkanDeviceInfo
+    public let capabilities: VulkanCapabilities
+
+    let loader: VulkanLoader
+    let instance: VkInstance
+    let physicalDevice: VkPhysicalDevice
+    let handle: VkDevice
+    let queue: VkQueue
+    let queueFamily: UInt32
+    let vk: DeviceFunctions
+    let memoryProperties: VkPhysicalDeviceMemoryProperties
+    private let commandPool: VkCommandPool
+    private let destroyInstance: PFN_vkDestroyInstance
+    private let destroyDevice: PFN_vkDestroyDevice
+    let lock = NSLock()
+    /// Compute pipelines, created on first use and kept for the context's life.
+    let kernels: KernelLibrary
+
+    /// Opens the device `selector` picks (default: `KVPACK_VULKAN_DEVICE`, else the best).
+    /// - Parameter loader: the Vulkan loader; default opens `VulkanLoader.candidates`.
+    /// - Throws: `VulkanError` when there is no loader, no device, no match, or a call fails.
+    public init(selector: VulkanDeviceSelector = .environment, loader given: VulkanLoader? = nil) throws(VulkanError) {
+        let loader: VulkanLoader
+        if let given { loader = given } else { loader = try VulkanLoader() }
+        self.loader = loader
+        let createInstance = try loader.function("vkCreateInstance", as: PFN_vkCreateInstance.self)
+        var app = VkApplicationInfo()
+        app.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO
+        app.apiVersion = (1 << 22) | (2 << 12) // Vulkan 1.2
+        var info = VkInstanceCreateInfo()
+        info.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO
+        var created: VkInstance? = nil
+        let result = withUnsafePointer(to: &app) { appPointer in
+            info.pApplicationInfo = appPointer
+            return createInstance(&info, nil, &created)
+        }
+        if result == VK_ERROR_INCOMPATIBLE_DRIVER { throw .noDevice }
+        try result.check("vkCreateInstance")
+        guard let instance = created else { throw .call("vkCreateInstance", code: result.rawValue) }
+        let destroyInstance = try loader.function("vkDestroyInstance", instance: instance, as: PFN_vkDestroyInstance.self)
+        var ownsInstance = true
+        defer { if ownsInstance { destroyInstance(instance, nil) } }
+
+        let physical = try Self.physicalDevices(loader, instance)
+        guard !physical.isEmpty else { throw .noDevice }
+        let infos = try physical.map { d throws(VulkanError) in try Self.info(loader, instance, d) }
+        guard let chosen = selector.choose(from: infos) else {
+            throw .deviceNotFound(selector: selector.description, available: infos.map(\.name))
+        }
+        let physicalDevice = physical[chosen]
+        let props = try Self.properties(loader, instance, physicalDevice)
+
+        // Queue: a compute family (prefer compute-only, the async compute queue on discrete GPUs).
+        let families = try Self.queueFamilies(loader, instance, physicalDevice)
+        let computeFamilies = families.indices.filter { families[$0].queueFlags & UInt32(VK_QUEUE_COMPUTE_BIT.rawValue) != 0 }
+        guard let family = computeFamilies.first(where: { families[$0].queueFlags & UInt32(VK_QUEUE_GRAPHICS_BIT.rawValue) == 0 && families[$0].timestampValidBits > 0 })
+            ?? computeFamilies.first else { throw .noComputeQueue(device: infos[chosen].name) }
+
+        var priority: Float = 1
+        var queueInfo = VkDeviceQueueCreateInfo()
+        queueInfo.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO
+        queueInfo.queueFamilyIndex = UInt32(family)
+        queueInfo.queueCount = 1
+        let createDevice = try loader.function("vkCreateDevice", instance: instance, as: PFN_vkCreateDevice.self)
+        var deviceHandle: VkDevice? = nil
+        let deviceResult = withUnsafePointer(to: &priority) { p in
+            queueInfo.pQueuePriorities = p
+            return withUnsafePointer(to: &queueInfo) { q in
+                var deviceInfo = VkDeviceCreateInfo()
+                deviceInfo.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO
+                deviceInfo.queueCreateInfoCount = 1
+                deviceInfo.pQueueCreateInfos = q
+                return createDevice(physicalDevice, &deviceInfo, nil, &deviceHandle)
+            }
+        }
+        try deviceResult.check("vkCreateDevice")
+        guard let device = deviceHandle else { throw .call("vkCreateDevice", code: deviceResult.rawValue) }
+        let getDeviceProcAddr = try loader.function("vkGetDeviceProcAddr", instance: instance, as: PFN_vkGetDeviceProcAddr.self)
+        let destroyDevice = try loader.function("vkDestroyDevice", instance: instance, as: PFN_vkDestroyDevice.self)
+        var ownsDevice = true
+        defer { if ownsDevice { destroyDevice(device, nil) } }
+        let vk = try DeviceFunctions(device: device, getDeviceProcAddr: getDeviceProcAddr)
+        var queue: VkQueue? = nil
+        vk.getDeviceQueue(device, UInt32(family), 0, &queue)
+        guard let queue else { throw .noComputeQueue(device: infos[chosen].name) }
+
+        var poolInfo = VkCommandPoolCreateInfo()
+        poolInfo.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO
+        poolInfo.flags = UInt32(VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT.rawValue)
+        poolInfo.queueFamilyIndex = UInt32(family)
+        var pool: VkCommandPool? = nil
+        try vk.createCommandPool(device, &poolInfo, nil, &pool).check("vkCreateCommandPool")
+
+        var memory = VkPhysicalDeviceMemoryProperties()
+        let getMemory = try loader.function("vkGetPhysicalDeviceMemoryProperties", instance: instance,
+                                            as: PFN_vkGetPhysicalDeviceMemoryProperties.self)
+        getMemory(physicalDevice, &memory)
+
+        self.device = infos[chosen]
+        self.instance = instance
+        self.physicalDevice = physicalDevice
+        self.handle = device
+        self.queue = queue
+        self.queueFamily = UInt32(family)
+        self.vk = vk
+        self.memoryProperties = memory
+        self.commandPool = pool!
+        self.destroyInstance = destroyInstance
+        self.destroyDevice = destroyDevice
+        let timestampBits = families[family].timestampValidBits
+        self.capabilities = VulkanCapabilities(
+            subgroupSize: Int(props.subgroup.subgroupSize),
+            subgroupShuffle: props.subgroup.supportedStages & UInt32(VK_SHADER_STAGE_COMPUTE_BIT.rawValue) != 0
+                && props.subgroup.supportedOperations & UInt32(VK_SUBGROUP_FEATURE_SHUFFLE_BIT.rawValue) != 0,
+            maxStorageBufferRange: Int(props.limits.maxStorageBufferRange),
+            deviceLocalBytes: Self.largestDeviceLocalHeap(memory),
+            unifiedMemory: Self.hasUnifiedMemory(memory),
+            timestampPeriod: timestampBits > 0 ? Double(props.limits.timestampPeriod) : nil,
+            maxSharedMemory: Int(props.limits.maxComputeSharedMemorySize))
+        self.kernels = KernelLibrary()
+        ownsDevice = false
+        ownsInstance = false
+    }
+
+    deinit {
+        _ = vk.deviceWaitIdle(handle)
+        kernels.destroy(self)
+        vk.destroyCommandPool(handle, commandPool, nil)
+        destroyDevice(handle, nil)
+        destroyInstance(instance, nil)
+    }
+
+    /// Records commands with `record`, submits them, and waits for them to finish.
+    func submit(_ record: (VkCommandBuffer) throws(VulkanError) -> Void) throws(VulkanError) {
+        lock.lock()
+        defer { lock.unlock() }
+        var allocate = VkCommandBufferAllocateInfo()
+        allocate.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO
+        allocate.commandPool = commandPool
+        allocate.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY
+        allocate.commandBufferCount = 1
+        var buffer: VkCommandBuffer? = nil
+        try vk.allocateCommandBuffers(handle, &allocate, &buffer).check("vkAllocateCommandBuffers")
+        guard let commands = buffer else { throw .call("vkAllocateCommandBuffers", code: 0) }
+        defer { vk.freeCommandBuffers(handle, commandPool, 1, &buffer) }
+        var begin = VkCommandBufferBeginInfo()
+        begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO
+        begin.flags = UInt32(VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT.rawValue)
+        try vk.beginCommandBuffer(commands, &begin).check("vkBeginCommandBuffer")
+        try record(commands)
+        try vk.endCommandBuffer(commands).check("vkEndCommandBuffer")
+
+        var fenceInfo = VkFenceCreateInfo()
+        fenceInfo.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO
+        var fence: VkFence? = nil
+        try vk.createFence(handle, &fenceInfo, nil, &fence).check("vkCreateFence")
+        defer { vk.destroyFence(handle, fence, nil) }
+        var submit = VkSubmitInfo()
+        submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO
+        submit.commandBufferCount = 1
+        let submitted = withUnsafePointer(to: &buffer) { p in
+            submit.pCommandBuffers = p
+            return vk.queueSubmit(queue, 1, &submit, fence)
+        }
+        try submitted.check("vkQueueSubmit")
+        let waited = vk.waitForFences(handle, 1, &fence, VkBool32(VK_TRUE), UInt64.max)
+        if waited != VK_SUCCESS {
+            _ = vk.deviceWaitIdle(handle) // never free a command buffer the device may still run
+            try waited.check("vkWaitForFences")
+        }
+    }
+
+    /// A memory type index allowed by `bits` with all of `required`, preferring `preferred`.
+    func memoryType(bits: UInt32, required: UInt32, preferred: UInt32 = 0) -> UInt32? {
+        var props = memoryProperties
+        return withUnsafeBytes(of: &props.memoryTypes) { raw -> UInt32? in
+            let types = raw.bindMemory(to: VkMemoryType.self)
+            let candidates = (0..<Int(props.memoryTypeCount)).filter {
+                bits & (1 << UInt32($0)) != 0 && types[$0].propertyFlags & required == required
+            }
+            let best = candidates.first { types[$0].propertyFlags & preferred == preferred } ?? candidates.first
+            return best.map(UInt32.init)
+        }
+    }
+
+    func memoryFlags(_ type: UInt32) -> UInt32 {
+        var props = memoryProperties
+        return withUnsafeBytes(of: &props.memoryTypes) { $0.bindMemory(to: VkMemoryType.self)[Int(type)].propertyFlags }
+    }
+}
+
+extension VulkanContext {
+    static func physicalDevices(_ loader: VulkanLoader, _ instance: VkInstance) throws(VulkanError) -> [VkPhysicalDevice] {
+        let enumerate = try loader.function("vkEnumeratePhysicalDevices", instance: instance, as: PFN_vkEnumeratePhysicalDevices.self)
+        var count: UInt32 = 0
+        try enumerate(instance, &count, nil).check("vkEnumeratePhysicalDevices")
+        var devices = [VkPhysicalDevice?](repeating: nil, count: Int(count))
+        let r = enumerate(instance, &count, &devices)
+        guard r == VK_SUCCESS || r == VK_INCOMPLETE else { throw .call("vkEnumeratePhysicalDevices", code: r.rawValue) }
+        return devices.prefix(Int(count)).compactMap { $0 }
+    }
+
+    static func info(_ loader: VulkanLoader, _ instance: VkInstance, _ device: VkPhysicalDevice) throws(VulkanError) -> VulkanDeviceInfo {
+        let properties = try loader.function("vkGetPhysicalDeviceProperties", instance: instance, as: PFN_vkGetPhysicalDeviceProperties.self)
+        var p = VkPhysicalDeviceProperties()
+        properties(device, &p)
+        return VulkanDeviceInfo(p)
+    }
+
+    struct Properties {
+        var limits: VkPhysicalDeviceLimits
+        var subgroup: VkPhysicalDeviceSubgroupProperties
+    }
+
+    static func properties(_ loader: VulkanLoader, _ instance: VkInstance, _ device: VkPhysicalDevice) throws(VulkanError) -> Properties {
+        let properties2 = try loader.function("vkGetPhysicalDeviceProperties2", instance: instance, as: PFN_vkGetPhysicalDeviceProperties2.self)
+        var subgroup = VkPhysicalDeviceSubgroupProperties()
+        subgroup.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES
+        var p = VkPhysicalDeviceProperties2()
+        p.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2
+        withUnsafeMutablePointer(to: &subgroup) { s in
+            p.pNext = UnsafeMutableRawPointer(s)
+            properties2(device, &p)
+            p.pNext = nil
+        }
+        return Properties(limits: p.properties.limits, subgroup: subgroup)
+    }
+
+    static func queueFamilies(_ loader: VulkanLoader, _ instance: VkInstance, _ device: VkPhysicalDevice) throws(VulkanError) -> [VkQueueFamilyProperties] {
+        let get = try loader.function("vkGetPhysicalDeviceQueueFamilyProperties", instance: instance,
+                                      as: PFN_vkGetPhysicalDeviceQueueFamilyProperties.self)
+        var count: UInt32 = 0
+        get(device, &count, nil)
+        var families = [VkQueueFamilyProperties](repeating: VkQueueFamilyProperties(), count: Int(count))
+        get(device, &count, &families)
+        return families
+    }
+
+    static func largestDeviceLocalHeap(_ memory: VkPhysicalDeviceMemoryProperties) -> Int {
+        var m = memory
+        return withUnsafeBytes(of: &m.memoryHeaps) { raw in
+            let heaps = raw.bindMemory(to: VkMemoryHeap.self)
+            return (0..<Int(m.memoryHeapCount))
+                .filter { heaps[$0].flags & UInt32(VK_MEMORY_HEAP_DEVICE_LOCAL_BIT.rawValue) != 0 }
+                .map { Int(heaps[$0].size) }.max() ?? 0
+        }
+    }
+
+    static func hasUnifiedMemory(_ memory: VkPhysicalDeviceMemoryProperties) -> Bool {
+        var m = memory
+        let both = UInt32(VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT.rawValue | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue)
+        return withUnsafeBytes(of: &m.memoryTypes) { raw in
+            let types = raw.bindMemory(to: VkMemoryType.self)
+            return (0..<Int(m.memoryTypeCount)).contains { types[$0].propertyFlags & both == both }
+        }
+    }
+}
+
+extension VulkanDeviceInfo {
+    init(_ p: VkPhysicalDeviceProperties) {
+        var p = p
+        let name = withUnsafeBytes(of: &p.deviceName) { raw in
+            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+        let kind: Kind
+        switch p.deviceType {
+        case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: kind = .discrete
+        case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: kind = .integrated
+        case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: kind = .virtual
+        case VK_PHYSICAL_DEVICE_TYPE_CPU: kind = .cpu
+        default: kind = .other
+        }
+        self.init(name: name, kind: kind, apiVersion: VulkanLoader.versionString(p.apiVersion),
+                  vendorID: p.vendorID, deviceID: p.deviceID)
+    }
+}

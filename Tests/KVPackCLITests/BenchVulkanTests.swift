@@ -1,0 +1,63 @@
+import Foundation
+import Testing
+
+/// `kvpack bench vulkan` end to end: on the machine's device (lavapipe on CI) and without one.
+@Suite("kvpack bench vulkan")
+struct BenchVulkanTests {
+    struct Output: Decodable {
+        struct Row: Decodable {
+            var encoding: String
+            var kernel: String?
+            var medianSeconds: Double?
+            var cpuSeconds: Double?
+            var maxRelativeL2VsCPU: Double?
+        }
+        var backend: String
+        var rows: [Row]
+    }
+
+    func bench(_ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String, Output?) {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let json = dir.appendingPathComponent("bench.json")
+        let process = Process()
+        process.executableURL = KVPackRun.executable
+        process.arguments = ["bench", "vulkan", "--json", json.path] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = Pipe()
+        try process.run()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let output = (try? Data(contentsOf: json)).flatMap { try? JSONDecoder().decode(Output.self, from: $0) }
+        return (process.terminationStatus, String(decoding: e, as: UTF8.self), output)
+    }
+
+    static let small = ["--tokens", "100", "--batch", "2", "--query-heads", "8", "--kv-heads", "2", "--head-dim", "128",
+                        "--iterations", "2", "--warmup", "0"]
+
+    @Test("without a Vulkan device it says why and measures the CPU backend")
+    func noDevice() throws {
+        let (status, stderr, output) = try bench(Self.small + ["--encodings", "f16", "--no-mixed"],
+                                                 environment: ["VK_DRIVER_FILES": "/nonexistent/icd.json", "VK_ICD_FILENAMES": "/nonexistent/icd.json"])
+        #expect(status == 0)
+        #expect(stderr.contains("Vulkan unavailable"))
+        #expect(output?.backend == "cpu")
+        #expect(output?.rows.first?.cpuSeconds != nil)
+        #expect(output?.rows.first?.medianSeconds == nil)
+    }
+
+    @Test("on the device: every encoding runs, is timed, and matches the CPU backend")
+    func onDevice() throws {
+        let (status, stderr, output) = try bench(Self.small)
+        #expect(status == 0, "\(stderr)")
+        let out = try #require(output)
+        if out.backend == "cpu" { return } // no Vulkan on this machine: covered by noDevice
+        #expect(out.rows.count == 5)
+        for row in out.rows {
+            #expect(row.medianSeconds != nil, "\(row.encoding)")
+            #expect((row.maxRelativeL2VsCPU ?? 1) < 4e-3, "\(row.encoding): \(String(describing: row.maxRelativeL2VsCPU))")
+        }
+    }
+}

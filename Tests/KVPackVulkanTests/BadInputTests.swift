@@ -1,0 +1,85 @@
+import KVPack
+import Testing
+@testable import KVPackVulkan
+
+@Suite("Vulkan bad input: no loader, no device, oversize caches")
+struct BadInputTests {
+    @Test("a loader that is not there gives VulkanError.loaderNotFound from the context")
+    func noLoader() {
+        let result = Result { () throws(VulkanError) in
+            try VulkanContext(loader: try VulkanLoader(candidates: ["/nonexistent/libvulkan.so.1"]))
+        }
+        guard case .failure(.loaderNotFound(let tried)) = result else {
+            Issue.record("expected loaderNotFound, got \(result)")
+            return
+        }
+        #expect(tried == ["/nonexistent/libvulkan.so.1"])
+    }
+
+    @Test("a device selector that matches nothing names the devices there are",
+          .enabled(if: SharedContext.context != nil))
+    func noSuchDevice() {
+        let result = Result { () throws(VulkanError) in try VulkanContext(selector: .name("no such GPU 9000")) }
+        guard case .failure(.deviceNotFound(let selector, let available)) = result else {
+            Issue.record("expected deviceNotFound, got \(result)")
+            return
+        }
+        #expect(selector == "no such GPU 9000")
+        #expect(!available.isEmpty)
+        #expect(VulkanDeviceSelector.parse("1") == .index(1))
+        #expect(VulkanDeviceSelector.parse("H100") == .name("H100"))
+    }
+
+    @Test("automatic selection prefers a discrete GPU, then integrated, then the CPU")
+    func preference() {
+        func info(_ name: String, _ kind: VulkanDeviceInfo.Kind) -> VulkanDeviceInfo {
+            VulkanDeviceInfo(name: name, kind: kind, apiVersion: "1.3.0", vendorID: 0, deviceID: 0)
+        }
+        let devices = [info("llvmpipe", .cpu), info("iGPU", .integrated), info("H100", .discrete)]
+        #expect(VulkanDeviceSelector.automatic.choose(from: devices) == 2)
+        #expect(VulkanDeviceSelector.automatic.choose(from: Array(devices.prefix(2))) == 1)
+        #expect(VulkanDeviceSelector.name("LLVM").choose(from: devices) == 0)
+        #expect(VulkanDeviceSelector.index(3).choose(from: devices) == nil)
+    }
+
+    static func capabilities(range: Int, heap: Int) -> VulkanCapabilities {
+        VulkanCapabilities(subgroupSize: 32, subgroupShuffle: true, maxStorageBufferRange: range, deviceLocalBytes: heap,
+                           unifiedMemory: false, timestampPeriod: 1, maxSharedMemory: 49152)
+    }
+
+    @Test("a cache over maxStorageBufferRange or device memory is refused before allocation")
+    func oversize() throws {
+        let fixture = try DecodeFixture(qHeads: 2, kvHeads: 1, d: 64, tokens: 64, sequences: 1) { _, _ in
+            (Array(0..<64), Array(repeating: (.f16, .f16), count: 64))
+        }
+        let flat = fixture.cache.flattened()
+        let pool = flat.pools[0].count + 16
+        let tooLong = Result { () throws(VulkanError) in
+            try DeviceKVCache.preflight(flat, capabilities: Self.capabilities(range: pool - 1, heap: 1 << 30))
+        }
+        guard case .failure(let error) = tooLong else { Issue.record("expected tooLarge for the range"); return }
+        #expect(error == .tooLarge(what: "the f16 pool", bytes: pool, limit: pool - 1, limitName: "maxStorageBufferRange"))
+        let tooBig = Result { () throws(VulkanError) in
+            try DeviceKVCache.preflight(flat, capabilities: Self.capabilities(range: 1 << 30, heap: 4096))
+        }
+        guard case .failure(.tooLarge(let what, _, 4096, _)) = tooBig else {
+            Issue.record("expected tooLarge for the heap, got \(tooBig)")
+            return
+        }
+        #expect(what == "the cache")
+        #expect(throws: Never.self) {
+            try DeviceKVCache.preflight(flat, capabilities: Self.capabilities(range: 1 << 30, heap: 1 << 30))
+        }
+    }
+
+    @Test("an unsupported head dim is a typed error")
+    func headDim() throws {
+        let fixture = try DecodeFixture(qHeads: 2, kvHeads: 1, d: 96, tokens: 8, sequences: 1) { _, _ in
+            (Array(0..<8), Array(repeating: (.f16, .f16), count: 8))
+        }
+        let r = Result { () throws(VulkanError) in
+            try DeviceKVCache.preflight(fixture.cache.flattened(), capabilities: Self.capabilities(range: 1 << 30, heap: 1 << 30))
+        }
+        guard case .failure(.unsupported) = r else { Issue.record("expected unsupported, got \(r)"); return }
+    }
+}

@@ -1,0 +1,135 @@
+import KVPack
+import Testing
+@testable import KVPackVulkan
+
+/// Every decode kernel against `CompressedAttention` (the CPU ground truth) on the same
+/// compressed cache, on whatever device the machine has (lavapipe on CI).
+@Suite("Vulkan decode attention vs the CPU over compressed pages", .enabled(if: SharedContext.context != nil))
+struct DecodeAttentionTests {
+    static let int8t = PageEncoding.int8(.init(groupSize: 32))
+    static let int8c = PageEncoding.int8(.init(groupSize: 16, axis: .channel))
+    static let int4t = PageEncoding.int4(.init(groupSize: 64))
+    static let int4c = PageEncoding.int4(.init(groupSize: 8, axis: .channel))
+    static let int4g4 = PageEncoding.int4(.init(groupSize: 4))
+
+    /// (name, key, value) encodings used uniformly in a head.
+    static let uniform: [(String, PageEncoding, PageEncoding)] = [
+        ("f16", .f16, .f16),
+        ("int8 token groups", int8t, int8t),
+        ("int8 channel groups", int8c, int8c),
+        ("int4 token groups", int4t, int4t),
+        ("int4 channel keys, small token groups for values", int4c, int4g4),
+        ("bitmap", .bitmap, .bitmap),
+        ("int8 keys, bitmap values", int8t, .bitmap),
+    ]
+
+    /// (head dim, query heads, KV heads, tokens, sequences, pages per split, portable).
+    /// GQA 8 runs at head dim 64 and GQA 1 at 256: lavapipe compiles a pipeline in time growing
+    /// with group x elements per lane, and this keeps the suite's cold run (no Mesa shader cache)
+    /// short while still covering every head dim and every GQA ratio.
+    static let shapes: [(Int, Int, Int, Int, Int, Int?, Bool)] = [
+        (64, 16, 2, 45, 1, 1 << 20, false), // GQA 8, no split
+        (128, 8, 2, 37, 3, 1, false),       // GQA 4, batch 3, split-K every page
+        (256, 2, 2, 50, 2, 2, false),       // GQA 1, split-K
+        (128, 4, 1, 21, 2, nil, true),      // portable path, automatic split
+    ]
+
+    func check(_ fixture: DecodeFixture, pagesPerSplit: Int?, portable: Bool, kernel: DecodeKernel = .automatic,
+               step: Int? = nil, label: String) throws {
+        let context = try #require(SharedContext.context)
+        let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
+        let options = DecodeOptions(kernel: kernel, pagesPerSplit: pagesPerSplit, portable: portable, tokensPerStep: step)
+        let (got, launch) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries, options: options)
+        let err = DecodeFixture.worstError(got, try fixture.expected(), d: fixture.cache.model.headDim)
+        #expect(err < 4e-3, "\(label): \(launch.kernel), \(launch.splits) splits: worst rel. L2 \(err)")
+    }
+
+    @Test("uniform encodings over head dims, GQA ratios, batches, split-K on and off, portable path",
+          arguments: uniform.indices)
+    func uniformEncodings(index: Int) throws {
+        let (name, k, v) = Self.uniform[index]
+        for (d, qh, kv, n, b, split, portable) in Self.shapes {
+            let fixture = try DecodeFixture(qHeads: qh, kvHeads: kv, d: d, tokens: n, sequences: b) { _, _ in
+                (Array(0..<n), Array(repeating: (k, v), count: n))
+            }
+            try check(fixture, pagesPerSplit: split, portable: portable, label: "\(name) d=\(d) Hq=\(qh) Hkv=\(kv) N=\(n) B=\(b)")
+        }
+    }
+
+    @Test("int8 / int4 token groups run on the raw-code kernels, channel groups on the general one")
+    func quantKernelChoice() throws {
+        let context = try #require(SharedContext.context)
+        for (enc, expected) in [(Self.int8t, "decode_int8"), (Self.int4t, "decode_int4"), (Self.int8c, "decode_quant")] {
+            let fixture = try DecodeFixture(qHeads: 8, kvHeads: 2, d: 128, tokens: 33, sequences: 1) { _, _ in
+                (Array(0..<33), Array(repeating: (enc, enc), count: 33))
+            }
+            let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
+            let (got, launch) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries)
+            #expect(launch.kernel.hasPrefix(expected), "\(enc): \(launch.kernel)")
+            #expect(DecodeFixture.worstError(got, try fixture.expected(), d: 128) < 4e-3)
+        }
+    }
+
+    @Test("the mixed kernel reads uniform caches too", arguments: [0, 3, 5])
+    func mixedKernelOnUniform(index: Int) throws {
+        let (name, k, v) = Self.uniform[index]
+        let fixture = try DecodeFixture(qHeads: 8, kvHeads: 2, d: 128, tokens: 40, sequences: 2) { _, _ in
+            (Array(0..<40), Array(repeating: (k, v), count: 40))
+        }
+        try check(fixture, pagesPerSplit: 1, portable: false, kernel: .mixed, label: "mixed kernel, \(name)")
+    }
+
+    @Test("several tokens per step (the GPU default), with page tails the step does not divide",
+          arguments: [(0, 4, 128), (1, 8, 128), (3, 8, 128), (4, 2, 128), (5, 4, 128)])
+    func tokensPerStep(index: Int, step: Int, d: Int) throws {
+        let (name, k, v) = Self.uniform[index]
+        let fixture = try DecodeFixture(qHeads: 8, kvHeads: 2, d: d, tokens: 45, sequences: 2) { _, h in
+            (Array(0..<(45 - 7 * h)), Array(repeating: (k, v), count: 45 - 7 * h))
+        }
+        try check(fixture, pagesPerSplit: 2, portable: false, step: step, label: "\(name) step \(step) d=\(d)")
+    }
+
+    @Test("the mixed kernel with several tokens per step")
+    func mixedStep() throws {
+        let n = 61
+        let fixture = try DecodeFixture(qHeads: 8, kvHeads: 2, d: 128, tokens: n, sequences: 1, pageSize: 16) { _, _ in
+            (Array(0..<n), (0..<n).map { Self.tiers[($0 / 16) % Self.tiers.count] })
+        }
+        try check(fixture, pagesPerSplit: 1 << 20, portable: false, kernel: .mixed, step: 2, label: "mixed step 2")
+    }
+
+    static let tiers: [(PageEncoding, PageEncoding)] = [(.f16, .f16), (int8t, int8t), (int4c, int4t), (.bitmap, .bitmap), (int8c, .f16)]
+
+    @Test("mixed encodings in one head (ARKV tiers) and ragged heads with evicted tokens, batch 2",
+          arguments: [(64, 8, false), (128, 4, false), (256, 1, false), (128, 4, true)])
+    func mixedRagged(d: Int, group: Int, portable: Bool) throws {
+        let n = 70
+        let fixture = try DecodeFixture(qHeads: 2 * group, kvHeads: 2, d: d, tokens: n, sequences: 2, pageSize: 7) { s, h in
+            switch (s, h) {
+            case (0, 0): return (Array(0..<n), (0..<n).map { Self.tiers[($0 / 5) % Self.tiers.count] })
+            case (0, 1): return ([0, 33, 69], [Self.tiers[0], Self.tiers[3], Self.tiers[1]])
+            case (1, 0): return ([17], [(.bitmap, .f16)])
+            default: return (Array(stride(from: 1, to: n, by: 3)), (0..<23).map { Self.tiers[$0 % 4] })
+            }
+        }
+        for split in [1 << 20, 1, 3] {
+            try check(fixture, pagesPerSplit: split, portable: portable, label: "mixed/ragged d=\(d) split \(split)")
+        }
+    }
+
+    @Test("a kernel asked to read encodings it does not cover is refused")
+    func wrongKernel() throws {
+        let context = try #require(SharedContext.context)
+        let fixture = try DecodeFixture(qHeads: 2, kvHeads: 1, d: 64, tokens: 20, sequences: 1) { _, _ in
+            (Array(0..<20), Array(repeating: (.bitmap, .bitmap), count: 20))
+        }
+        let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
+        let result = Result { () throws(VulkanError) in
+            try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries, options: .init(kernel: .f16))
+        }
+        guard case .failure(.unsupported) = result else {
+            Issue.record("expected VulkanError.unsupported, got \(result)")
+            return
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import KVPack
+@testable import KVPackVulkan
+
+/// A deterministic generator (tests must not depend on the run).
+struct FixtureRandom {
+    var state: UInt64
+    init(_ seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 | 1 }
+    mutating func next() -> Float {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return Float(Int64(bitPattern: state) >> 40) / Float(1 << 23)
+    }
+    mutating func halves(_ n: Int, scale: Float = 1) -> [Float16] { (0..<n).map { _ in Float16(next() * scale) } }
+    mutating func floats(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in next() * scale } }
+}
+
+/// The one Vulkan context the tests share (lavapipe on CI); nil when the machine has no Vulkan.
+enum SharedContext {
+    static let context: VulkanContext? = try? VulkanContext()
+}
+
+/// A cache of `sequences` sequences of one layer, with `plan(sequence, head)` giving the kept
+/// tokens and their (key, value) encodings per KV head.
+struct DecodeFixture {
+    typealias Plan = (kept: [Int], encodings: [(PageEncoding, PageEncoding)])
+    let cache: CompressedCache
+    let queries: [Float]   // [sequences, qHeads, d]
+
+    init(qHeads: Int, kvHeads: Int, d: Int, tokens: Int, sequences: Int, pageSize: Int = 16, seed: UInt64 = 1,
+         plan: (Int, Int) -> Plan) throws {
+        var rng = FixtureRandom(seed &+ UInt64(qHeads * 131 + d * 7 + tokens))
+        let model = try ModelFacts(name: "fixture", queryHeads: qHeads, kvHeads: kvHeads, headDim: d, layerKinds: [.global])
+        var seqs: [CompressedSequence] = []
+        for s in 0..<sequences {
+            let keys = try HeadTensor(heads: kvHeads, tokens: tokens, headDim: d, storage: rng.halves(kvHeads * tokens * d))
+            let values = try HeadTensor(heads: kvHeads, tokens: tokens, headDim: d, storage: rng.halves(kvHeads * tokens * d))
+            var heads: [HeadPages] = []
+            for h in 0..<kvHeads {
+                let p = plan(s, h)
+                heads.append(try HeadPages.pack(keys: keys, values: values, head: h, kept: p.kept, positions: Array(0..<tokens),
+                                                encodings: p.encodings, pageSize: pageSize, keySparsity: 0.5, valueSparsity: 0.7))
+            }
+            seqs.append(CompressedSequence(id: "\(s)", originalTokens: tokens, layers: [heads]))
+        }
+        cache = try CompressedCache(model: model, pageSize: pageSize, policy: "fixture", sequences: seqs)
+        queries = rng.floats(sequences * qHeads * d, scale: 4)
+    }
+
+    /// The CPU ground truth, `[sequences, qHeads, d]`.
+    func expected() throws -> [Float] {
+        let m = cache.model
+        var out: [Float] = []
+        for (s, seq) in cache.sequences.enumerated() {
+            let n = m.queryHeads * m.headDim
+            let q = try HeadTensor(heads: m.queryHeads, tokens: 1, headDim: m.headDim, storage: Array(queries[s * n..<(s + 1) * n]))
+            out += try CompressedAttention.attend(queries: q, heads: seq.layers[0]).storage
+        }
+        return out
+    }
+
+    /// Largest relative L2 error of any (sequence, query head) output vector.
+    static func worstError(_ got: [Float], _ expected: [Float], d: Int) -> Double {
+        precondition(got.count == expected.count)
+        var worst = 0.0
+        for start in stride(from: 0, to: got.count, by: d) {
+            worst = max(worst, AttentionMetrics.relativeL2(reference: expected[start..<start + d], approximation: got[start..<start + d]))
+        }
+        return worst
+    }
+}

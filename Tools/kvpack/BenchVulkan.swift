@@ -1,0 +1,211 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import KVPack
+import KVPackVulkan
+
+extension Bench {
+    struct Vulkan: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Decode attention on a Vulkan GPU straight from compressed pages, per encoding and shape.",
+            discussion: """
+                For each (batch, context) shape and encoding: a synthetic one-layer cache (every token
+                kept; pages from a 4096-token tile reused along each head, so building is fast), one
+                decode query per sequence and query head. Reports the GPU time per call (timestamp
+                queries around each call, median of --iterations after a warm-up), the bytes the kernel
+                reads (head directory, page table, key and value payloads), the effective bandwidth
+                (bytes read / time) and the dense-equivalent bandwidth (dense f16 K/V bytes / time).
+                Where affordable (batch x tokens <= --cpu-max-tokens) it also runs the CPU backend on
+                the same cache, reports its time, and checks the GPU output against it.
+                A shape whose pools exceed the device's maxStorageBufferRange is reported as skipped.
+                Without Vulkan, it says why and runs the CPU backend only.
+                """)
+
+        @Option(parsing: .upToNextOption, help: "Context lengths (tokens per sequence).") var tokens: [Int] = [4096, 32768, 131072]
+        @Option(parsing: .upToNextOption, help: "Batch sizes (sequences, one decode query each).") var batch: [Int] = [1, 8, 32]
+        @Option(name: .customLong("query-heads")) var queryHeads = 32
+        @Option(name: .customLong("kv-heads")) var kvHeads = 8
+        @Option(name: .customLong("head-dim")) var headDim = 128
+        @Option(name: .customLong("page-size")) var pageSize = 16
+        @Option(parsing: .upToNextOption, help: "Encodings (each for keys and values).")
+        var encodings: [PageEncoding] = [.f16, .int8(.init(groupSize: 32)), .int4(.init(groupSize: 32)), .bitmap]
+        @Flag(inversion: .prefixedNo, help: "Also run a mixed cache: pages cycling f16, int8/g32, int8/g32, int4/g32 (ARKV-style tiers).")
+        var mixed = true
+        @Option(help: "Share of each row a bitmap encoding prunes.") var sparsity = 0.7
+        @Option(help: "Timed calls per shape (the median is reported).") var iterations = 100
+        @Option(help: "Seconds of untimed calls before timing each case (GPU clocks leave idle).") var warmup = 0.3
+        @Option(name: .customLong("pages-per-split"), help: "Pages per workgroup (split-K); default: chosen per shape.")
+        var pagesPerSplit: Int?
+        @Option(name: .customLong("tokens-per-step"), help: "Tokens a token group loads per step; default: chosen per kernel.")
+        var tokensPerStep: Int?
+        @Flag(help: "Use the portable kernels (no subgroup operations).") var portable = false
+        @Option(help: "Vulkan device: an index or a name substring (default: KVPACK_VULKAN_DEVICE, else the best).")
+        var device: String?
+        @Option(name: .customLong("cpu-max-tokens"), help: "Run the CPU backend where batch x tokens is at most this.")
+        var cpuMaxTokens = 32768
+        @Option(help: "Also write the JSON to this file.") var json: String?
+
+        struct Row: Codable {
+            var batch: Int, tokens: Int
+            var encoding: String
+            var kernel: String?
+            var splits: Int?
+            var pagesPerSplit: Int?
+            var tokensPerStep: Int?
+            var bytesRead: Int
+            var denseBytes: Int
+            var ratio: Double
+            var medianSeconds: Double?
+            var minSeconds: Double?
+            var terabytesPerSecond: Double?
+            var denseEquivalentTerabytesPerSecond: Double?
+            var speedupOverF16: Double?
+            var cpuSeconds: Double?
+            /// Worst relative L2 error of a GPU output vector against the CPU backend.
+            var maxRelativeL2VsCPU: Double?
+            var skipped: String?
+        }
+
+        struct Result: Codable {
+            var backend: String
+            var device: String?
+            var capabilities: VulkanCapabilities?
+            var queryHeads: Int, kvHeads: Int, headDim: Int, pageSize: Int, iterations: Int, sparsity: Double
+            var timing = "GPU timestamps around each call (decode + split-K merge), calls separated by a barrier, after --warmup seconds of untimed calls; median and min"
+            var rows: [Row]
+        }
+
+        func validate() throws {
+            for (name, v) in [("--query-heads", queryHeads), ("--kv-heads", kvHeads), ("--head-dim", headDim),
+                              ("--iterations", iterations), ("--page-size", pageSize)] where v <= 0 {
+                throw ValidationError("\(name) must be positive; got \(v)")
+            }
+            if tokens.contains(where: { $0 <= 0 }) || batch.contains(where: { $0 <= 0 }) {
+                throw ValidationError("--tokens and --batch must be positive")
+            }
+            if queryHeads % kvHeads != 0 { throw ValidationError("--query-heads must be a multiple of --kv-heads") }
+            if !(0..<1).contains(sparsity) { throw ValidationError("--sparsity must be in [0, 1); got \(sparsity)") }
+        }
+
+        func run() throws {
+            try failing {
+                let context: VulkanContext?
+                do {
+                    context = try VulkanContext(selector: device.map(VulkanDeviceSelector.parse) ?? .environment)
+                } catch {
+                    FileHandle.standardError.write(Data("kvpack: Vulkan unavailable (\(error)); using the CPU backend\n".utf8))
+                    context = nil
+                }
+                if let context {
+                    let c = context.capabilities
+                    FileHandle.standardError.write(Data("kvpack: Vulkan device \(context.device.name), subgroup \(c.subgroupSize), maxStorageBufferRange \(c.maxStorageBufferRange)\n".utf8))
+                }
+                var cases: [(String, [(PageEncoding, PageEncoding)])] = encodings.map { e in
+                    (e == .bitmap ? "bitmap(\(sparsity))" : e.description, [(e, e)])
+                }
+                if mixed {
+                    let i8 = PageEncoding.int8(.init(groupSize: 32)), i4 = PageEncoding.int4(.init(groupSize: 32))
+                    cases.append(("mixed(f16,int8,int8,int4)", [(.f16, .f16), (i8, i8), (i8, i8), (i4, i4)]))
+                }
+                var rows: [Row] = []
+                for b in batch {
+                    for n in tokens {
+                        var f16Time: Double?
+                        for (name, pageEncodings) in cases {
+                            let row = try measure(context, batch: b, tokens: n, name: name, pageEncodings: pageEncodings)
+                            if name == "f16" { f16Time = row.medianSeconds }
+                            var r = row
+                            if let t = r.medianSeconds, let f = f16Time { r.speedupOverF16 = f / t }
+                            rows.append(r)
+                            printRow(r)
+                        }
+                    }
+                }
+                let result = Result(backend: context == nil ? "cpu" : "vulkan", device: context?.device.name,
+                                    capabilities: context?.capabilities, queryHeads: queryHeads, kvHeads: kvHeads,
+                                    headDim: headDim, pageSize: pageSize, iterations: iterations, sparsity: sparsity, rows: rows)
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                let data = try encoder.encode(result)
+                if let json { try data.write(to: URL(fileURLWithPath: json), options: .atomic) }
+            }
+        }
+
+        private func measure(_ context: VulkanContext?, batch b: Int, tokens n: Int, name: String,
+                             pageEncodings: [(PageEncoding, PageEncoding)]) throws -> Row {
+            let synthetic = try SyntheticDecodeCache(queryHeads: queryHeads, kvHeads: kvHeads, headDim: headDim, tokens: n,
+                                                     sequences: b, pageSize: pageSize, pageEncodings: pageEncodings, sparsity: sparsity)
+            let cache = synthetic.cache
+            let bytes = cache.sequences.reduce(0) { acc, s in
+                acc + s.layers[0].reduce(0) { $0 + $1.byteCount - 4 * $1.tokenCount } // positions are not read
+            }
+            var row = Row(batch: b, tokens: n, encoding: name, bytesRead: bytes, denseBytes: synthetic.denseBytes,
+                          ratio: Double(bytes) / Double(synthetic.denseBytes))
+            var state: UInt64 = 11
+            let queries = (0..<b * queryHeads * headDim).map { _ -> Float in
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                return Float(Int64(bitPattern: state) >> 40) / Float(1 << 21)
+            }
+            var gpuOutput: [Float]?
+            if let context {
+                let payload = cache.payloadBytesByEncoding
+                let range = context.capabilities.maxStorageBufferRange
+                if let (kind, size) = payload.first(where: { $0.value + 16 > range }) {
+                    row.skipped = "the \(kind) pool needs \(size) bytes, over maxStorageBufferRange \(range)"
+                } else {
+                    let flat = cache.flattened()
+                    let device = try DeviceKVCache(context, flat: flat)
+                    precondition(device.bytesRead(layer: 0) == bytes, "bytes read disagree")
+                    let attention = VulkanDecodeAttention(context: context)
+                    let options = DecodeOptions(pagesPerSplit: pagesPerSplit, portable: portable, tokensPerStep: tokensPerStep)
+                    let (out, _) = try attention.attend(device, queries: queries, options: options)
+                    gpuOutput = out
+                    let (seconds, launch) = try attention.time(device, queries: queries, options: options, iterations: iterations,
+                                                                 warmupSeconds: warmup)
+                    let sorted = seconds.sorted()
+                    let median = sorted[sorted.count / 2]
+                    row.kernel = launch.kernel
+                    row.splits = launch.splits
+                    row.pagesPerSplit = launch.pagesPerSplit
+                    row.tokensPerStep = launch.tokensPerStep
+                    row.medianSeconds = median
+                    row.minSeconds = sorted[0]
+                    row.terabytesPerSecond = Double(bytes) / median / 1e12
+                    row.denseEquivalentTerabytesPerSecond = Double(synthetic.denseBytes) / median / 1e12
+                }
+            }
+            if b * n <= cpuMaxTokens {
+                var outputs: [Float] = []
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                for (s, seq) in cache.sequences.enumerated() {
+                    let size = queryHeads * headDim
+                    let q = try HeadTensor(heads: queryHeads, tokens: 1, headDim: headDim, storage: Array(queries[s * size..<(s + 1) * size]))
+                    outputs += try CompressedAttention.attend(queries: q, heads: seq.layers[0]).storage
+                }
+                row.cpuSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+                if let gpu = gpuOutput {
+                    var worst = 0.0
+                    for start in stride(from: 0, to: gpu.count, by: headDim) {
+                        worst = max(worst, AttentionMetrics.relativeL2(reference: outputs[start..<start + headDim],
+                                                                       approximation: gpu[start..<start + headDim]))
+                    }
+                    row.maxRelativeL2VsCPU = worst
+                }
+            }
+            return row
+        }
+
+        private func printRow(_ r: Row) {
+            let name = r.encoding.padding(toLength: max(26, r.encoding.count), withPad: " ", startingAt: 0)
+            var line = String(format: "B=%-3d N=%-7d ", r.batch, r.tokens) + name + String(format: " %6.3f of dense", r.ratio)
+            if let t = r.medianSeconds, let bw = r.terabytesPerSecond, let dense = r.denseEquivalentTerabytesPerSecond {
+                line += String(format: "  %9.1f us  %7.1f GB/s read  %7.1f GB/s dense-equiv.  splits %d", t * 1e6, bw * 1e3, dense * 1e3, r.splits ?? 1)
+            }
+            if let s = r.speedupOverF16 { line += String(format: "  %.2fx vs f16", s) }
+            if let c = r.cpuSeconds { line += String(format: "  CPU %.2f ms", c * 1e3) }
+            if let e = r.maxRelativeL2VsCPU { line += String(format: "  rel.L2 vs CPU %.1e", e) }
+            if let s = r.skipped { line += "  skipped: \(s)" }
+            print(line)
+        }
+    }
+}
