@@ -32,20 +32,7 @@ public final class VulkanContext: @unchecked Sendable {
         let loader: VulkanLoader
         if let given { loader = given } else { loader = try VulkanLoader() }
         self.loader = loader
-        let createInstance = try loader.function("vkCreateInstance", as: PFN_vkCreateInstance.self)
-        var app = VkApplicationInfo()
-        app.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO
-        app.apiVersion = (1 << 22) | (2 << 12) // Vulkan 1.2
-        var info = VkInstanceCreateInfo()
-        info.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO
-        var created: VkInstance? = nil
-        let result = withUnsafePointer(to: &app) { appPointer in
-            info.pApplicationInfo = appPointer
-            return createInstance(&info, nil, &created)
-        }
-        if result == VK_ERROR_INCOMPATIBLE_DRIVER { throw .noDevice }
-        try result.check("vkCreateInstance")
-        guard let instance = created else { throw .call("vkCreateInstance", code: result.rawValue) }
+        let instance = try loader.createInstance()
         let destroyInstance = try loader.function("vkDestroyInstance", instance: instance, as: PFN_vkDestroyInstance.self)
         var ownsInstance = true
         defer { if ownsInstance { destroyInstance(instance, nil) } }

@@ -57,8 +57,9 @@ public final class VulkanLoader: @unchecked Sendable {
         return Self.versionString(version)
     }
 
-    /// Every physical device the installed drivers expose.
-    public func physicalDevices() throws(VulkanError) -> [VulkanDeviceInfo] {
+    /// A Vulkan 1.2 instance without layers or extensions; the caller destroys it.
+    /// - Throws: `VulkanError.noDevice` when no driver supports it, `.call` for other failures.
+    func createInstance() throws(VulkanError) -> VkInstance {
         let create = try function("vkCreateInstance", as: PFN_vkCreateInstance.self)
         var app = VkApplicationInfo()
         app.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO
@@ -70,7 +71,15 @@ public final class VulkanLoader: @unchecked Sendable {
             info.pApplicationInfo = appPointer
             return create(&info, nil, &instance)
         }
-        guard result == VK_SUCCESS, let instance else { throw .call("vkCreateInstance", code: result.rawValue) }
+        if result == VK_ERROR_INCOMPATIBLE_DRIVER { throw .noDevice }
+        try result.check("vkCreateInstance")
+        guard let instance else { throw .call("vkCreateInstance", code: result.rawValue) }
+        return instance
+    }
+
+    /// Every physical device the installed drivers expose.
+    public func physicalDevices() throws(VulkanError) -> [VulkanDeviceInfo] {
+        let instance = try createInstance()
         let destroy = try function("vkDestroyInstance", instance: instance, as: PFN_vkDestroyInstance.self)
         defer { destroy(instance, nil) }
         let enumerate = try function("vkEnumeratePhysicalDevices", instance: instance, as: PFN_vkEnumeratePhysicalDevices.self)
