@@ -50,7 +50,9 @@ public struct ReportDirectory: Sendable {
 
     static let staging = Mutex<String?>(nil)
 
-    public func write(_ report: EvalReport) throws(ReportDirectoryError) {
+    /// Writes the report's files; returns their names (PNGs only when `rsvg-convert` ran).
+    @discardableResult
+    public func write(_ report: EvalReport) throws(ReportDirectoryError) -> [String] {
         let fm = FileManager.default
         let stage = (path as NSString).appendingPathComponent(".kvpack-eval-partial-\(getpid())")
         ReportDirectory.installInterruptCleanup()
@@ -80,6 +82,7 @@ public struct ReportDirectory: Sendable {
         } catch {
             throw .cannotCreate(path: path, reason: (error as NSError).localizedDescription)
         }
+        return names
     }
 
     /// SVG to PNG with librsvg's `rsvg-convert`, when installed; false otherwise.

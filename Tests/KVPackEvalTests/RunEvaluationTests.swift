@@ -145,3 +145,20 @@ struct RunEvaluationTests {
         guard case .failure(.cannotCreate) = r else { Issue.record("\(r)"); return }
     }
 }
+
+@Suite("README library example")
+struct ReadmeExampleTests {
+    @Test("compress, decode and evaluate as the README shows")
+    func example() throws {
+        let capture = try smallCapture(sliding: nil)
+        let pipeline = try PolicyPipeline(parsing: "snapkv(keep=0.25) | mustafar(k=0.5,v=0.5)")
+        let cache = try pipeline.compress(capture)
+        let decoded = try DecodeSimulation.run(pipeline, capture: capture)
+        let reference = try DenseReference(capture, name: "capture.h5", topK: 8)
+        let run = try SweepPlan(captures: 1, templates: ["snapkv"], budgets: ["0.25"]).runs[0]
+        let result = RunEvaluation.evaluate(run, capture: capture, reference: reference, pageSize: 16, detail: .layers)
+        #expect(cache.byteCount < capture.denseKVBytes / 2)
+        #expect(decoded.outputs[0].count == 6)
+        #expect(result.memoryRatio < 0.3 && result.relativeL2.mean.isFinite && result.massRecall.mean > 0)
+    }
+}

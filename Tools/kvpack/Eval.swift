@@ -125,12 +125,15 @@ extension ReportOutput {
     /// Prints the table (or JSON) and writes the report directory; failed runs are listed, and
     /// the exit code is 65 when every run failed.
     func emit(_ report: EvalReport, to directory: ReportDirectory?) throws {
-        if let directory { try directory.write(report) }
+        let written = try directory.map { d throws(ReportDirectoryError) in try d.write(report) } ?? []
         if json {
             FileHandle.standardOutput.write(report.json())
         } else {
             print(ReportTable.terminal(report), terminator: "")
             if let directory { print("report: \(directory.path)/report.md (and .json, .csv, plots)") }
+            if directory != nil && !written.contains(where: { $0.hasSuffix(".png") }) {
+                FileHandle.standardError.write(Data("kvpack: note: plots written as SVG only; install librsvg2-bin (rsvg-convert) for PNG\n".utf8))
+            }
         }
         let failed = report.runs.filter { $0.error != nil }
         if !failed.isEmpty {
