@@ -180,11 +180,23 @@ public struct CompressionPlan: Sendable {
 
 /// Indices of the `count` highest scores; equal scores go to the lower index (scores tie often in
 /// half precision, and the result must not depend on sort stability). NaN scores rank lowest.
+/// Sorts 64-bit keys (order-preserving score bits, then the inverted index) instead of indices
+/// through a comparator: a plain integer sort.
 public func topIndices(_ scores: [Float], count: Int) -> [Int] {
     guard count > 0 else { return [] }
-    let order = scores.indices.sorted { a, b in
-        let x = scores[a].isNaN ? -Float.infinity : scores[a], y = scores[b].isNaN ? -Float.infinity : scores[b]
-        return x != y ? x > y : a < b
+    precondition(scores.count < Int(UInt32.max), "topIndices: too many scores")
+    var keys = [UInt64](unsafeUninitializedCapacity: scores.count) { out, initialized in
+        scores.withUnsafeBufferPointer { s in
+            for i in 0..<s.count {
+                let x = s[i] == 0 ? 0 : s[i] // -0 ranks with +0
+                // Order-preserving map of the float's bits (negatives flipped); NaN below -inf.
+                let bits = x.bitPattern
+                let ordered: UInt32 = x.isNaN ? 0 : (bits & 0x8000_0000 != 0 ? ~bits : bits | 0x8000_0000)
+                out[i] = UInt64(ordered) << 32 | UInt64(UInt32.max - UInt32(i))
+            }
+        }
+        initialized = scores.count
     }
-    return Array(order.prefix(count))
+    keys.sort(by: >)
+    return keys.prefix(count).map { Int(UInt32.max - UInt32(truncatingIfNeeded: $0)) }
 }

@@ -42,12 +42,16 @@ public enum WindowProbabilities {
             }
         }
         out.withUnsafeMutableBufferPointer { o in
-            for row in 0..<m {
-                let visible = ranges[row % queries.tokens]
-                let base = o.baseAddress! + row * n
-                for j in 0..<visible.lowerBound { base[j] = -.infinity }
-                for j in visible.upperBound..<n { base[j] = -.infinity }
-                kvp_softmax_inplace(base, n)
+            let oo = _DisjointWrites(base: o.baseAddress!)
+            let rowsPer = (m + parts - 1) / parts
+            DispatchQueue.concurrentPerform(iterations: parts) { p in
+                for row in p * rowsPer..<min(m, (p + 1) * rowsPer) {
+                    let visible = ranges[row % queries.tokens]
+                    let base = oo.base + row * n
+                    for j in 0..<visible.lowerBound { base[j] = -.infinity }
+                    for j in visible.upperBound..<n { base[j] = -.infinity }
+                    kvp_softmax_inplace(base, n)
+                }
             }
         }
         return out
