@@ -37,9 +37,13 @@ public struct EvalReport: Sendable, Hashable, Codable {
         /// Probes decoded through the compressed cache (decode-time policy steps) instead of
         /// attending over the compressed prompt.
         public var decode: Bool
+        /// Where the probes attended: "cpu", or the GPU backend's name.
+        public var backend: String
 
-        public init(templates: [String], budgets: [String], topK: Int, pageSize: Int, detail: RunEvaluation.Detail, decode: Bool = false) {
+        public init(templates: [String], budgets: [String], topK: Int, pageSize: Int, detail: RunEvaluation.Detail, decode: Bool = false,
+                    backend: String = "cpu") {
             self.decode = decode
+            self.backend = backend
             self.templates = templates
             self.budgets = budgets
             self.topK = topK

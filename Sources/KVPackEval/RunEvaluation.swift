@@ -8,7 +8,7 @@ public enum RunEvaluation {
 
     /// Top-k recall uses the reference's k.
     public static func evaluate(_ run: SweepPlan.Run, capture: Capture, reference: DenseReference,
-                                pageSize: Int, detail: Detail) -> RunResult {
+                                pageSize: Int, detail: Detail, backend: any ProbeAttentionBackend = CPUProbeAttention()) -> RunResult {
         let empty = Summary([Double]())
         var result = RunResult(run: run, bytes: 0, denseBytes: capture.denseKVBytes, memoryRatio: .nan, tokenShare: .nan,
                                relativeL2: empty, cosine: empty, massRecall: empty, topKRecall: empty)
@@ -17,6 +17,13 @@ public enum RunEvaluation {
             cache = try PolicyPipeline(parsing: run.policy).compress(capture, pageSize: pageSize)
         } catch {
             result.error = error.description
+            return result
+        }
+        let prepared: any PreparedProbeAttention
+        do {
+            prepared = try backend.prepare(cache)
+        } catch {
+            result.error = "the \(backend.name) backend refused the cache: \(error)"
             return result
         }
         let m = capture.model, d = m.headDim
@@ -35,8 +42,8 @@ public enum RunEvaluation {
                 let ref = reference.layers[s][l]
                 let out: HeadTensor<Float>
                 do {
-                    out = try CompressedAttention.attend(queries: seq.layers[l].probeQueries!.floats(), heads: heads,
-                                                         queryPositions: seq.positions.probes, window: m.layerKinds[l].windowSize)
+                    out = try prepared.attend(sequence: s, layer: l, queries: seq.layers[l].probeQueries!.floats(),
+                                              positions: seq.positions.probes, window: m.layerKinds[l].windowSize)
                 } catch {
                     result.error = "attention over the compressed cache failed in layer \(l): \(error)"
                     return result

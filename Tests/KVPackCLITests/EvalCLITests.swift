@@ -4,10 +4,10 @@ import Testing
 @Suite("kvpack eval", .serialized)
 struct EvalCLITests {
     /// A small synthetic capture (with probes unless `probes` is 0).
-    func capture(_ dir: URL, probes: Int = 8, tokens: Int = 300) throws -> String {
-        let path = dir.appendingPathComponent("c\(probes)-\(tokens).h5").path
+    func capture(_ dir: URL, probes: Int = 8, tokens: Int = 300, headDim: Int = 32) throws -> String {
+        let path = dir.appendingPathComponent("c\(probes)-\(tokens)-\(headDim).h5").path
         let run = try KVPackRun(arguments: ["synth", "-o", path, "--layers", "2", "--query-heads", "4", "--kv-heads", "2",
-                                            "--head-dim", "32", "--tokens", "\(tokens)", "--window", "16", "--probes", "\(probes)"])
+                                            "--head-dim", "\(headDim)", "--tokens", "\(tokens)", "--window", "16", "--probes", "\(probes)"])
         #expect(run.status == 0, "\(run.stderr)")
         return path
     }
@@ -88,5 +88,31 @@ struct EvalCLITests {
         #expect(p.terminationStatus != 0)
         let left = (try? FileManager.default.contentsOfDirectory(atPath: out2)) ?? []
         #expect(left.isEmpty, "after Ctrl-C: \(left)")
+    }
+
+    @Test("--backend vulkan (lavapipe here) measures what the CPU backend measures")
+    func vulkanBackend() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cap = try capture(dir, headDim: 64)
+        func json(_ extra: [String]) throws -> [String: Any] {
+            let r = try KVPackRun(arguments: ["eval", cap, "--policy", "snapkv", "--policy", "quant(bits=4)", "--budgets", "0.5", "--json"] + extra)
+            #expect(r.status == 0, "\(r.stderr)")
+            return try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        }
+        let cpu = try json([]), gpu = try json(["--backend", "vulkan"])
+        let settings = try #require(gpu["settings"] as? [String: Any])
+        #expect(settings["backend"] as? String == "vulkan")
+        let a = try #require(cpu["runs"] as? [[String: Any]]), b = try #require(gpu["runs"] as? [[String: Any]])
+        #expect(a.count == 2 && b.count == 2)
+        for (x, y) in zip(a, b) {
+            let ex = try #require((x["relativeL2"] as? [String: Any])?["mean"] as? Double)
+            let ey = try #require((y["relativeL2"] as? [String: Any])?["mean"] as? Double)
+            #expect(abs(ex - ey) < 1e-3, "cpu \(ex) vs vulkan \(ey)")
+            #expect(x["bytes"] as? Int == y["bytes"] as? Int)
+        }
+        // A head dim the kernels do not cover: the CPU attends, with a log line.
+        let r = try KVPackRun(arguments: ["eval", try capture(dir, headDim: 32), "--policy", "dense", "--backend", "vulkan"])
+        #expect(r.status == 0 && r.stderr.contains("attends on the CPU"), "\(r.stderr)")
     }
 }

@@ -4,6 +4,7 @@ import KVPack
 import KVPackDatasets
 import KVPackEval
 import KVPackPolicies
+import KVPackVulkan
 import Synchronization
 
 struct Eval: ParsableCommand {
@@ -43,6 +44,8 @@ struct EvalRun: ParsableCommand {
     @Option(help: "Detail in JSON: summary, layers (per layer) or heads (per layer and query head).") var detail: RunEvaluation.Detail = .summary
     @Flag(help: "Decode the probes through the compressed cache one by one (PagedEviction evicts, ARKV re-tiers, Mustafar prunes as they would in a server) and compare each step with dense attention over the prompt and the probes so far.")
     var decode = false
+    @Option(help: "Where the probes attend over the compressed cache: cpu, or vulkan (the GPU decode kernels; sliding-window layers stay on the CPU; without a device, the CPU with a log line).")
+    var backend: Backend = .cpu
     @Option(help: "Run part I of N of the sweep (0 <= I < N), for a cluster's job array; join with `kvpack eval merge`.")
     var shard: String?
     @OptionGroup var output: ReportOutput
@@ -70,11 +73,30 @@ struct EvalRun: ParsableCommand {
             }
             let runs = plan.runs.filter { part?.contains($0.index) ?? true }
             let detail = output.out != nil && self.detail == .summary ? .layers : self.detail
-            let results = Self.evaluate(runs, captures: loaded, references: references, pageSize: pageSize, detail: detail, decode: decode)
+            let attention = backend == .vulkan && !decode ? Self.vulkanBackend() : nil
+            let results = attention.map { a in
+                runs.map { RunEvaluation.evaluate($0, capture: loaded[$0.capture], reference: references[$0.capture], pageSize: pageSize,
+                                                  detail: detail, backend: a) } // one device queue: runs in turn
+            } ?? Self.evaluate(runs, captures: loaded, references: references, pageSize: pageSize, detail: detail, decode: decode)
             let report = EvalReport(kvpackVersion: KVPackVersion.string, captures: infos,
-                                    settings: .init(templates: templates, budgets: budgetList, topK: topK, pageSize: pageSize, detail: detail, decode: decode),
+                                    settings: .init(templates: templates, budgets: budgetList, topK: topK, pageSize: pageSize, detail: detail, decode: decode,
+                                                    backend: attention.map { _ in "vulkan" } ?? "cpu"),
                                     totalRuns: plan.runs.count, shard: part, runs: results)
             try output.emit(report, to: directory)
+        }
+    }
+
+    enum Backend: String, ExpressibleByArgument, Sendable { case cpu, vulkan }
+
+    /// The Vulkan backend, or nil (with a log line) when there is no loader or device.
+    static func vulkanBackend() -> VulkanProbeAttention? {
+        do {
+            let context = try VulkanContext()
+            FileHandle.standardError.write(Data("kvpack: probes attend on \(context.device.name) (Vulkan); sliding-window layers on the CPU\n".utf8))
+            return VulkanProbeAttention(context: context)
+        } catch {
+            FileHandle.standardError.write(Data("kvpack: Vulkan unavailable (\(error)); using the CPU backend\n".utf8))
+            return nil
         }
     }
 
