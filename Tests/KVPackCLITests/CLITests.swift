@@ -17,10 +17,11 @@ struct KVPackRun {
         try self.init(arguments: arguments, in: directory)
     }
 
-    init(arguments: [String], in directory: URL? = nil) throws {
+    init(arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws {
         let process = Process()
         process.executableURL = Self.executable
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         if let directory { process.currentDirectoryURL = directory }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

@@ -111,6 +111,9 @@ struct EvalCLITests {
             #expect(abs(ex - ey) < 1e-3, "cpu \(ex) vs vulkan \(ey)")
             #expect(x["bytes"] as? Int == y["bytes"] as? Int)
         }
+        // No device matches: the CPU attends, with a log line.
+        let none = try KVPackRun(arguments: ["eval", cap, "--policy", "dense", "--backend", "vulkan"], environment: ["KVPACK_VULKAN_DEVICE": "no-such-gpu"])
+        #expect(none.status == 0 && none.stderr.contains("Vulkan unavailable") && none.stderr.contains("CPU backend"), "\(none.stderr)")
         // A head dim the kernels do not cover: the CPU attends, with a log line.
         let r = try KVPackRun(arguments: ["eval", try capture(dir, headDim: 32), "--policy", "dense", "--backend", "vulkan"])
         #expect(r.status == 0 && r.stderr.contains("attends on the CPU"), "\(r.stderr)")
