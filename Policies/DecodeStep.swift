@@ -21,23 +21,12 @@ public struct DecodeStep: Sendable {
     /// `[group][kept]`, with the layer's sliding window.
     func probabilities(_ plan: CompressionPlan, head h: Int) -> [[Float]]? {
         let kept = plan.heads[sequence][layer][h].kept
-        let d = model.headDim, source = plan.sourceHead(h)
-        var rows: [Float16] = []
-        rows.reserveCapacity(kept.count * d)
-        for t in kept {
-            let o = keys.rowOffset(head: source, token: t)
-            rows.append(contentsOf: keys.storage[o..<o + d])
-        }
-        let kt = try! HeadTensor(heads: 1, tokens: kept.count, headDim: d, storage: rows)
         let queryHeads = plan.queryHeads(of: h, model: model)
-        do {
-            let mask = try AttentionMask(keyPositions: kept.map { positions[$0] }, queryPositions: [positions[newest]],
-                                         window: model.layerKinds[layer].windowSize)
-            let r = try DenseAttention.attend(queries: query.slicingHeads(queryHeads).floats(), keys: kt, values: kt,
-                                              mask: mask, keepProbabilities: true)
-            return (0..<queryHeads.count).map { Array(r.probabilityRow(head: $0, query: 0)!) }
-        } catch {
-            return nil
-        }
+        guard !kept.isEmpty,
+              let p = WindowProbabilities.compute(keys: keys.gatheringRows(head: plan.sourceHead(h), tokens: kept),
+                                                  queries: query.slicingHeads(queryHeads).floats(),
+                                                  keyPositions: kept.map { positions[$0] }, queryPositions: [positions[newest]],
+                                                  window: model.layerKinds[layer].windowSize) else { return nil }
+        return (0..<queryHeads.count).map { Array(p[$0 * kept.count..<($0 + 1) * kept.count]) }
     }
 }

@@ -21,15 +21,7 @@ struct ObservationWindow {
         guard w > 0 else { return nil }
         let kept = plan.heads[s][l][h].kept
         guard !kept.isEmpty else { return nil }
-        let source = plan.sourceHead(h), d = m.headDim
-        var keys: [Float16] = []
-        keys.reserveCapacity(kept.count * d)
-        layer.keys.withUnsafeBufferPointer { all in
-            for t in kept {
-                let o = layer.keys.rowOffset(head: source, token: t)
-                keys.append(contentsOf: all[o..<o + d])
-            }
-        }
+        let keys = layer.keys.gatheringRows(head: plan.sourceHead(h), tokens: kept)
         let queryHeads = plan.queryHeads(of: h, model: m)
         let q = layer.queries.slicingTokens(layer.queries.tokens - w..<layer.queries.tokens)
             .slicingHeads(queryHeads).floats()

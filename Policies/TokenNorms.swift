@@ -9,27 +9,18 @@ enum TokenNorms {
     static func l2(_ t: HeadTensor<Float16>, head: Int, tokens: [Int]) -> [Float] {
         let d = t.headDim
         var out = [Float](repeating: 0, count: tokens.count)
-        var block = [Float16](repeating: 0, count: blockRows * d)
-        t.withUnsafeBufferPointer { src in
-            var start = 0
-            while start < tokens.count {
-                let n = min(blockRows, tokens.count - start)
-                block.withUnsafeMutableBufferPointer { b in
-                    for i in 0..<n {
-                        let o = t.rowOffset(head: head, token: tokens[start + i])
-                        for c in 0..<d { b[i * d + c] = src[o + c] }
-                    }
+        var start = 0
+        while start < tokens.count {
+            let n = min(blockRows, tokens.count - start)
+            let x = HalfConversion.floats(t.gatheringRows(head: head, tokens: Array(tokens[start..<start + n])))
+            x.withUnsafeBufferPointer { x in
+                for i in 0..<n {
+                    var sum: Float = 0
+                    for c in 0..<d { sum += x[i * d + c] * x[i * d + c] }
+                    out[start + i] = sum.squareRoot()
                 }
-                let x = HalfConversion.floats(n == blockRows ? block : Array(block[0..<n * d]))
-                x.withUnsafeBufferPointer { x in
-                    for i in 0..<n {
-                        var sum: Float = 0
-                        for c in 0..<d { sum += x[i * d + c] * x[i * d + c] }
-                        out[start + i] = sum.squareRoot()
-                    }
-                }
-                start += n
             }
+            start += n
         }
         return out
     }

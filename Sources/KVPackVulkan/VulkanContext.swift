@@ -251,22 +251,3 @@ extension VulkanContext {
         }
     }
 }
-
-extension VulkanDeviceInfo {
-    init(_ p: VkPhysicalDeviceProperties) {
-        var p = p
-        let name = withUnsafeBytes(of: &p.deviceName) { raw in
-            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-        }
-        let kind: Kind
-        switch p.deviceType {
-        case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: kind = .discrete
-        case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: kind = .integrated
-        case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: kind = .virtual
-        case VK_PHYSICAL_DEVICE_TYPE_CPU: kind = .cpu
-        default: kind = .other
-        }
-        self.init(name: name, kind: kind, apiVersion: VulkanLoader.versionString(p.apiVersion),
-                  vendorID: p.vendorID, deviceID: p.deviceID)
-    }
-}

@@ -14,6 +14,26 @@ public struct VulkanDeviceInfo: Sendable, Hashable, Codable {
     public var deviceID: UInt32
 }
 
+extension VulkanDeviceInfo {
+    /// The device as its properties describe it.
+    init(_ p: VkPhysicalDeviceProperties) {
+        var p = p
+        let name = withUnsafeBytes(of: &p.deviceName) { raw in
+            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+        let kind: Kind
+        switch p.deviceType {
+        case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: kind = .discrete
+        case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: kind = .integrated
+        case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: kind = .virtual
+        case VK_PHYSICAL_DEVICE_TYPE_CPU: kind = .cpu
+        default: kind = .other
+        }
+        self.init(name: name, kind: kind, apiVersion: VulkanLoader.versionString(p.apiVersion),
+                  vendorID: p.vendorID, deviceID: p.deviceID)
+    }
+}
+
 /// The Vulkan loader, opened at run time so that machines without Vulkan still run KVPack.
 public final class VulkanLoader: @unchecked Sendable {
     /// Library names tried in order; `KVPACK_VULKAN_LOADER` (a path) comes first when set.
@@ -93,19 +113,7 @@ public final class VulkanLoader: @unchecked Sendable {
         return devices.prefix(Int(count)).compactMap { $0 }.map { device in
             var p = VkPhysicalDeviceProperties()
             properties(device, &p)
-            let name = withUnsafeBytes(of: p.deviceName) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            let kind: VulkanDeviceInfo.Kind
-            switch p.deviceType {
-            case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: kind = .discrete
-            case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: kind = .integrated
-            case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: kind = .virtual
-            case VK_PHYSICAL_DEVICE_TYPE_CPU: kind = .cpu
-            default: kind = .other
-            }
-            return VulkanDeviceInfo(name: name, kind: kind, apiVersion: Self.versionString(p.apiVersion),
-                                    vendorID: p.vendorID, deviceID: p.deviceID)
+            return VulkanDeviceInfo(p)
         }
     }
 

@@ -74,10 +74,8 @@ struct EvalRun: ParsableCommand {
             let runs = plan.runs.filter { part?.contains($0.index) ?? true }
             let detail = output.out != nil && self.detail == .summary ? .layers : self.detail
             let attention = backend == .vulkan && !decode ? Self.vulkanBackend() : nil
-            let results = attention.map { a in
-                runs.map { RunEvaluation.evaluate($0, capture: loaded[$0.capture], reference: references[$0.capture], pageSize: pageSize,
-                                                  detail: detail, backend: a) } // one device queue: runs in turn
-            } ?? Self.evaluate(runs, captures: loaded, references: references, pageSize: pageSize, detail: detail, decode: decode)
+            let results = Self.evaluate(runs, captures: loaded, references: references, pageSize: pageSize, detail: detail,
+                                        decode: decode, gpu: attention)
             let report = EvalReport(kvpackVersion: KVPackVersion.string, captures: infos,
                                     settings: .init(templates: templates, budgets: budgetList, topK: topK, pageSize: pageSize, detail: detail, decode: decode,
                                                     backend: attention.map { _ in "vulkan" } ?? "cpu"),
@@ -100,20 +98,27 @@ struct EvalRun: ParsableCommand {
         }
     }
 
-    /// Runs in parallel, results in sweep order (so the report does not depend on timing).
+    /// Runs in parallel (in turn on a GPU backend: one device queue), results in sweep order (so
+    /// the report does not depend on timing).
     static func evaluate(_ runs: [SweepPlan.Run], captures: [Capture], references: [DenseReference], pageSize: Int,
-                         detail: RunEvaluation.Detail, decode: Bool) -> [RunResult] {
+                         detail: RunEvaluation.Detail, decode: Bool, gpu: VulkanProbeAttention?) -> [RunResult] {
         let state = Mutex((results: [RunResult?](repeating: nil, count: runs.count), progress: Progress("eval", total: runs.count), done: 0))
-        DispatchQueue.concurrentPerform(iterations: runs.count) { i in
+        let one: @Sendable (Int) -> Void = { i in
+            let run = runs[i], capture = captures[run.capture]
             let r = decode
-                ? RunEvaluation.evaluateDecode(runs[i], capture: captures[runs[i].capture], pageSize: pageSize, detail: detail)
-                : RunEvaluation.evaluate(runs[i], capture: captures[runs[i].capture], reference: references[runs[i].capture],
-                                         pageSize: pageSize, detail: detail)
+                ? RunEvaluation.evaluateDecode(run, capture: capture, pageSize: pageSize, detail: detail)
+                : RunEvaluation.evaluate(run, capture: capture, reference: references[run.capture], pageSize: pageSize, detail: detail,
+                                         backend: gpu ?? CPUProbeAttention())
             state.withLock {
                 $0.results[i] = r
                 $0.done += 1
                 $0.progress.update($0.done)
             }
+        }
+        if gpu != nil {
+            for i in runs.indices { one(i) }
+        } else {
+            DispatchQueue.concurrentPerform(iterations: runs.count, execute: one)
         }
         return state.withLock {
             $0.progress.finish()

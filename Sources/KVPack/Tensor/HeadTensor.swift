@@ -93,6 +93,13 @@ public struct HeadTensor<Scalar: BinaryFloatingPoint & Sendable>: Sendable {
                                storage: Self.gather(heads * tokenRange.count * headDim, runs))
     }
 
+    /// The rows of `tokens` (indices on the token axis, any order) of head `head`, concatenated:
+    /// `[tokens.count × headDim]`.
+    public func gatheringRows(head: Int, tokens rows: [Int]) -> [Scalar] {
+        let runs = rows.map { t in (source: _storage, offset: rowOffset(head: head, token: t), count: headDim) }
+        return Self.gather(rows.count * headDim, runs)
+    }
+
     /// Heads `headRange`, as a new tensor `[headRange.count, tokens, headDim]`.
     public func slicingHeads(_ headRange: Range<Int>) -> HeadTensor {
         precondition(headRange.lowerBound >= 0 && headRange.upperBound <= heads)
