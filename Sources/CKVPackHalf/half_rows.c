@@ -17,7 +17,8 @@ static int max_level(void) {
     return cached;
 }
 
-static int requested_level = 99;
+// Per thread, so a test that pins a level never changes the kernels other threads run.
+static _Thread_local int requested_level = 99;
 
 static const kvp_half_kernels *kernels(void) {
     int level = requested_level < max_level() ? requested_level : max_level();

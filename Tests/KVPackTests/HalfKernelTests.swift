@@ -67,6 +67,19 @@ struct HalfKernelTests {
         }
     }
 
+    @Test("a pinned kernel level holds on its own thread only")
+    func levelIsPerThread() {
+        kvp_half_set_level(0)
+        defer { kvp_half_set_level(99) }
+        #expect(kvp_half_level() == 0)
+        // A new thread (GCD's sync could run the block on this one).
+        final class Seen: @unchecked Sendable { var level: Int32 = -1 }
+        let seen = Seen(), done = DispatchSemaphore(value: 0)
+        Thread { seen.level = kvp_half_level(); done.signal() }.start()
+        done.wait()
+        #expect(seen.level == kvp_half_max_level())
+    }
+
     @Test("exp-shift-sum matches expf and maps -inf to exactly 0", arguments: kernelLevels)
     func expShift(level: Int32) {
         kvp_half_set_level(level)

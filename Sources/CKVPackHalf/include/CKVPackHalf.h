@@ -40,11 +40,12 @@ void kvp_softmax_inplace(float *x, size_t count);
 /// The highest kernel level this CPU supports (0, 1 or 2).
 int kvp_half_max_level(void);
 
-/// The kernel level in use: the requested level capped at `kvp_half_max_level()`.
+/// The kernel level in use on the calling thread: its requested level capped at `kvp_half_max_level()`.
 int kvp_half_level(void);
 
-/// Requests a kernel level (capped at what the CPU supports; 99 = best). For tests that compare
-/// the levels; every level computes the same results up to float rounding order.
+/// Requests a kernel level for the calling thread only (capped at what the CPU supports; 99 = best).
+/// For tests that compare the levels; every level computes the same results up to float rounding
+/// order. Other threads keep the best level, so work running beside such a test is unaffected.
 void kvp_half_set_level(int level);
 
 #ifdef __cplusplus
