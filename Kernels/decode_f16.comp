@@ -1,11 +1,34 @@
 #version 450
 // Decode attention over dense f16 pages: the baseline every compressed kernel is compared with.
+// Rows stay raw (two halves a word) in registers and are unpacked at use, query by query; with
+// PIPELINE the next step's rows load while this step's are used.
 #include "include/decode_bindings.glsl"
-#include "include/rows_f16.glsl"
+
+const uint WORDS = E / 2u; // words of a lane's slice of one row
+uint raw[2u * U * WORDS];  // the step being loaded
+uint cur[2u * U * WORDS];  // the step being used
+
+#define TAKE_STEP() UNROLL for (uint i_ = 0u; i_ < 2u * U * WORDS; ++i_) cur[i_] = raw[i_]
+#define BY_QUERY 1
+#define KEY(u, e) unpackHalf2x16(cur[(u) * WORDS + (e) / 2u])[(e) % 2u]
+#define VALUE(u, e) unpackHalf2x16(cur[(U + (u)) * WORDS + (e) / 2u])[(e) % 2u]
+
+/// The lane's slices of rows t0 ..< t0 + U (clamped to the page's n rows; 16-byte loads: pages of
+/// the f16 pool start 16-byte aligned) into slots first ..< first + U of `raw`.
+void loadWords(uint first, uint offset, uint n, uint t0, uint lane) {
+    UNROLL for (uint u = 0u; u < U; ++u) {
+        uint at = (offset + 2u * (min(t0 + u, n - 1u) * D + lane * E)) >> 4;
+        UNROLL for (uint i = 0u; i < E / 8u; ++i) {
+            uvec4 w = poolF16[at + i];
+            uint b = (first + u) * WORDS + 4u * i;
+            raw[b] = w.x; raw[b + 1u] = w.y; raw[b + 2u] = w.z; raw[b + 3u] = w.w;
+        }
+    }
+}
 
 void loadRows(PageEntry p, uint t, uint lane) {
-    loadF16Rows(0u, p.keyOffset, p.tokens, t, lane);
-    loadF16Rows(U, p.valueOffset, p.tokens, t, lane);
+    loadWords(0u, p.keyOffset, p.tokens, t, lane);
+    loadWords(U, p.valueOffset, p.tokens, t, lane);
 }
 
 #include "include/decode_main.glsl"

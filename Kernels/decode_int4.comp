@@ -7,13 +7,19 @@
 
 const uint BITS = 4u;
 const uint WORDS = E * BITS / 32u; // code words of a lane's slice of one row
-uint raw[2u * U * WORDS];
-vec2 params[2u * U];
+uint raw[2u * U * WORDS];   // the step being loaded: codes
+vec2 params[2u * U];        // and (scale, zero) per row
+uint craw[2u * U * WORDS];  // the step being used
+vec2 cparams[2u * U];
+
+#define TAKE_STEP() \
+    UNROLL for (uint i_ = 0u; i_ < 2u * U * WORDS; ++i_) craw[i_] = raw[i_]; \
+    UNROLL for (uint i_ = 0u; i_ < 2u * U; ++i_) cparams[i_] = params[i_]
 
 float codeToFloat(uint code) { return uintBitsToFloat(0x4B000000u | code) - 8388608.0; }
 
-#define KEY(u, e) fma(codeToFloat((raw[(u) * WORDS + (e) * BITS / 32u] >> (((e) * BITS) % 32u)) & ((1u << BITS) - 1u)), params[u].x, params[u].y)
-#define VALUE(u, e) fma(codeToFloat((raw[(U + (u)) * WORDS + (e) * BITS / 32u] >> (((e) * BITS) % 32u)) & ((1u << BITS) - 1u)), params[U + (u)].x, params[U + (u)].y)
+#define KEY(u, e) fma(codeToFloat((craw[(u) * WORDS + (e) * BITS / 32u] >> (((e) * BITS) % 32u)) & ((1u << BITS) - 1u)), cparams[u].x, cparams[u].y)
+#define VALUE(u, e) fma(codeToFloat((craw[(U + (u)) * WORDS + (e) * BITS / 32u] >> (((e) * BITS) % 32u)) & ((1u << BITS) - 1u)), cparams[U + (u)].x, cparams[U + (u)].y)
 
 void loadCodeRows(uint first, uint offset, uint n, uint t0, uint lane, uint shift) {
     uint paramsBase = (offset + n * D * BITS / 8u) >> 2;

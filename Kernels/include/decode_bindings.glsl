@@ -25,6 +25,12 @@ layout(constant_id = 2) const uint E = 8;
 layout(constant_id = 3) const uint G = 4;
 /// Tokens a token group loads before using them (loads in flight per lane).
 layout(constant_id = 4) const uint U = 4;
+/// 1: load the next step's rows while this step's are used (kernels with raw-word steps, i.e.
+/// those that define TAKE_STEP); 0: load, then use.
+layout(constant_id = 5) const uint PIPELINE = 0;
+/// Token groups whose results one barrier round merges (1 ..< groups; the host sizes it to the
+/// shared memory: `MERGE_SLOTS * G * (D + 2)` floats).
+layout(constant_id = 6) const uint MERGE_SLOTS = 1;
 /// Lanes per token.
 const uint T = D / E;
 

@@ -1,21 +1,29 @@
 // The decode-attention body every encoding kernel shares: the page-table walk and the online
-// softmax. Before including it, a kernel defines `loadRows(page, t, lane)`: fill slots 0 ..< U of
-// `row` with the lane's slices of key rows t ..< t + U of the page and slots U ..< 2U with the
-// value rows (rows past the page's end repeat its last row; their scores are masked here).
+// softmax. Before including it, a kernel defines `loadRows(page, t, lane)`, which loads the lane's
+// slices of key rows t ..< t + U of the page and of the same tokens' value rows (rows past the
+// page's end repeat its last row; their scores are masked here), in one of two forms:
+//
+// - raw steps (the kernel defines TAKE_STEP, KEY and VALUE): the loader writes raw words to the
+//   kernel's load registers, TAKE_STEP() moves them to the registers KEY(u, e) / VALUE(u, e)
+//   decode element e of step slot u from, at use. With PIPELINE = 1 the next step's loads are
+//   issued before this step is used, so a lane keeps a step of loads in flight while it computes.
+// - floats (no TAKE_STEP): the loader writes floats to `row`: slots 0 ..< U key rows, U ..< 2U
+//   value rows; KEY / VALUE read them, or the kernel defines KEY / VALUE to decode its own words.
 //
 // Grid: x = split (a run of `pagesPerSplit` pages), y = KV head, z = sequence. A workgroup is
-// `groups` token groups of T lanes; group w walks pages w, w + groups, ... of its split, one token
+// `groups` token groups of T lanes; group w walks pages w, w + groups, ... of its split, U tokens
 // at a time, for all G query heads of its KV head at once (each page is read once per group).
 // Lane `lane` holds elements lane·E ..< lane·E + E of the G queries and accumulators; a dot product
 // is summed over the T lanes with subgroup shuffles (or T = 1 on the portable path).
 
-// A kernel may define KEY(u, e) / VALUE(u, e) to decode element e of step slot u at use (from raw
-// words it loaded); then each element is decoded once and used by all G queries. The default reads
-// the floats its loader wrote to `row`, query by query (fewer live registers: faster for floats).
-#ifdef KEY
+// Element-outer order (each element decoded once, used by all G queries) when the kernel decodes
+// at use, unless it asks for query-outer order (BY_QUERY: fewer live registers, better for f16).
+#if defined(KEY) && !defined(BY_QUERY)
 #define DECODE_AT_USE 1
 #else
 #define DECODE_AT_USE 0
+#endif
+#ifndef KEY
 #define KEY(u, e) row[(u) * E + (e)]
 #define VALUE(u, e) row[(U + (u)) * E + (e)]
 #endif
@@ -27,13 +35,64 @@ float acc[G * E];
 float rmax[G];
 float rsum[G];
 
-shared float mergeBuffer[G * (D + 2u)];
+shared float mergeBuffer[MERGE_SLOTS * G * (D + 2u)];
 
 float laneSum(float x) {
 #if KVP_SUBGROUP
     UNROLL for (uint s = T / 2u; s > 0u; s >>= 1) x += subgroupShuffleXor(x, s);
 #endif
     return x;
+}
+
+/// Uses one step: scores of its U tokens (slots u >= `valid` are past the page's end: masked),
+/// the online-softmax rescale, and the value accumulation.
+void consume(uint valid) {
+    float s[U * G];
+    UNROLL for (uint i = 0u; i < U * G; ++i) s[i] = 0.0;
+    UNROLL for (uint u = 0u; u < U; ++u) {
+#if DECODE_AT_USE
+        UNROLL for (uint e = 0u; e < E; ++e) {
+            float k = KEY(u, e); // decoded once, used by all G queries
+            UNROLL for (uint g = 0u; g < G; ++g) s[u * G + g] = fma(q[g * E + e], k, s[u * G + g]);
+        }
+#else
+        UNROLL for (uint g = 0u; g < G; ++g) {
+            UNROLL for (uint e = 0u; e < E; ++e) s[u * G + g] = fma(q[g * E + e], KEY(u, e), s[u * G + g]);
+        }
+#endif
+    }
+    UNROLL for (uint i = 0u; i < U * G; ++i) s[i] = laneSum(s[i]);
+    UNROLL for (uint u = 0u; u < U; ++u) {
+        if (u >= valid) {
+            UNROLL for (uint g = 0u; g < G; ++g) s[u * G + g] = NEG_BIG;
+        }
+    }
+    // s becomes the step's weights exp(s - running max).
+    UNROLL for (uint g = 0u; g < G; ++g) {
+        float top = rmax[g];
+        UNROLL for (uint u = 0u; u < U; ++u) top = max(top, s[u * G + g]);
+        if (top > rmax[g]) {
+            float c = exp(rmax[g] - top);
+            rsum[g] *= c;
+            UNROLL for (uint e = 0u; e < E; ++e) acc[g * E + e] *= c;
+            rmax[g] = top;
+        }
+        UNROLL for (uint u = 0u; u < U; ++u) {
+            s[u * G + g] = exp(s[u * G + g] - top);
+            rsum[g] += s[u * G + g];
+#if !DECODE_AT_USE
+            UNROLL for (uint e = 0u; e < E; ++e) acc[g * E + e] = fma(s[u * G + g], VALUE(u, e), acc[g * E + e]);
+#endif
+        }
+    }
+#if DECODE_AT_USE
+    UNROLL for (uint u = 0u; u < U; ++u) {
+        UNROLL for (uint e = 0u; e < E; ++e) {
+            float v = VALUE(u, e);
+            UNROLL for (uint g = 0u; g < G; ++g) acc[g * E + e] = fma(s[u * G + g], v, acc[g * E + e]);
+        }
+    }
+#endif
 }
 
 void main() {
@@ -62,83 +121,76 @@ void main() {
         rsum[g] = 0.0;
     }
 
+#ifdef TAKE_STEP
+    if (PIPELINE != 0u) {
+        // Steps in order across the group's pages; step i + 1 is loaded before step i is used.
+        uint p = p0 + group, t = 0u;
+        PageEntry page;
+        if (p < p1) {
+            page = readPage(firstPage + p);
+            loadRows(page, 0u, lane);
+        }
+        while (p < p1) {
+            TAKE_STEP();
+            uint valid = page.tokens - t;
+            t += U;
+            if (t >= page.tokens) {
+                t = 0u;
+                p += groups;
+                if (p < p1) page = readPage(firstPage + p);
+            }
+            if (p < p1) loadRows(page, t, lane);
+            consume(valid);
+        }
+    } else {
+        for (uint p = p0 + group; p < p1; p += groups) {
+            PageEntry page = readPage(firstPage + p);
+            for (uint t = 0u; t < page.tokens; t += U) {
+                loadRows(page, t, lane);
+                TAKE_STEP();
+                consume(page.tokens - t);
+            }
+        }
+    }
+#else
     for (uint p = p0 + group; p < p1; p += groups) {
         PageEntry page = readPage(firstPage + p);
         // U tokens per step: their key and value loads are issued together, before the first is
         // used, so each lane keeps 2U row loads in flight; one softmax rescale per step.
         for (uint t = 0u; t < page.tokens; t += U) {
             loadRows(page, t, lane);
-            float s[U * G];
-            UNROLL for (uint i = 0u; i < U * G; ++i) s[i] = 0.0;
-            UNROLL for (uint u = 0u; u < U; ++u) {
-#if DECODE_AT_USE
-                UNROLL for (uint e = 0u; e < E; ++e) {
-                    float k = KEY(u, e); // decoded once, used by all G queries
-                    UNROLL for (uint g = 0u; g < G; ++g) s[u * G + g] = fma(q[g * E + e], k, s[u * G + g]);
-                }
-#else
-                UNROLL for (uint g = 0u; g < G; ++g) {
-                    UNROLL for (uint e = 0u; e < E; ++e) s[u * G + g] = fma(q[g * E + e], KEY(u, e), s[u * G + g]);
-                }
-#endif
-            }
-            UNROLL for (uint i = 0u; i < U * G; ++i) s[i] = laneSum(s[i]);
-            UNROLL for (uint u = 0u; u < U; ++u) {
-                if (t + u >= page.tokens) {
-                    UNROLL for (uint g = 0u; g < G; ++g) s[u * G + g] = NEG_BIG;
-                }
-            }
-            // s becomes the step's weights exp(s - running max).
-            UNROLL for (uint g = 0u; g < G; ++g) {
-                float top = rmax[g];
-                UNROLL for (uint u = 0u; u < U; ++u) top = max(top, s[u * G + g]);
-                if (top > rmax[g]) {
-                    float c = exp(rmax[g] - top);
-                    rsum[g] *= c;
-                    UNROLL for (uint e = 0u; e < E; ++e) acc[g * E + e] *= c;
-                    rmax[g] = top;
-                }
-                UNROLL for (uint u = 0u; u < U; ++u) {
-                    s[u * G + g] = exp(s[u * G + g] - top);
-                    rsum[g] += s[u * G + g];
-#if !DECODE_AT_USE
-                    UNROLL for (uint e = 0u; e < E; ++e) acc[g * E + e] = fma(s[u * G + g], VALUE(u, e), acc[g * E + e]);
-#endif
-                }
-            }
-#if DECODE_AT_USE
-            UNROLL for (uint u = 0u; u < U; ++u) {
-                UNROLL for (uint e = 0u; e < E; ++e) {
-                    float v = VALUE(u, e);
-                    UNROLL for (uint g = 0u; g < G; ++g) acc[g * E + e] = fma(s[u * G + g], v, acc[g * E + e]);
-                }
-            }
-#endif
+            consume(page.tokens - t);
         }
     }
+#endif
 
-    // Merge the token groups into group 0, one at a time through shared memory.
-    for (uint w = 1u; w < groups; ++w) {
+    // Merge the token groups into group 0 through shared memory, MERGE_SLOTS groups per round.
+    for (uint w0 = 1u; w0 < groups; w0 += MERGE_SLOTS) {
         barrier();
-        if (group == w) {
+        if (group >= w0 && group < w0 + MERGE_SLOTS) {
+            uint b0 = (group - w0) * G * (D + 2u);
             UNROLL for (uint g = 0u; g < G; ++g) {
-                UNROLL for (uint e = 0u; e < E; ++e) mergeBuffer[g * (D + 2u) + lane * E + e] = acc[g * E + e];
+                UNROLL for (uint e = 0u; e < E; ++e) mergeBuffer[b0 + g * (D + 2u) + lane * E + e] = acc[g * E + e];
                 if (lane == 0u) {
-                    mergeBuffer[g * (D + 2u) + D] = rmax[g];
-                    mergeBuffer[g * (D + 2u) + D + 1u] = rsum[g];
+                    mergeBuffer[b0 + g * (D + 2u) + D] = rmax[g];
+                    mergeBuffer[b0 + g * (D + 2u) + D + 1u] = rsum[g];
                 }
             }
         }
         barrier();
         if (group == 0u) {
-            UNROLL for (uint g = 0u; g < G; ++g) {
-                float m = mergeBuffer[g * (D + 2u) + D], l = mergeBuffer[g * (D + 2u) + D + 1u];
-                float top = max(rmax[g], m);
-                float a = exp(rmax[g] - top), b = exp(m - top);
-                rsum[g] = rsum[g] * a + l * b;
-                rmax[g] = top;
-                UNROLL for (uint e = 0u; e < E; ++e)
-                    acc[g * E + e] = acc[g * E + e] * a + mergeBuffer[g * (D + 2u) + lane * E + e] * b;
+            uint slots = min(MERGE_SLOTS, groups - w0);
+            for (uint k = 0u; k < slots; ++k) {
+                uint b0 = k * G * (D + 2u);
+                UNROLL for (uint g = 0u; g < G; ++g) {
+                    float m = mergeBuffer[b0 + g * (D + 2u) + D], l = mergeBuffer[b0 + g * (D + 2u) + D + 1u];
+                    float top = max(rmax[g], m);
+                    float a = exp(rmax[g] - top), b = exp(m - top);
+                    rsum[g] = rsum[g] * a + l * b;
+                    rmax[g] = top;
+                    UNROLL for (uint e = 0u; e < E; ++e)
+                        acc[g * E + e] = acc[g * E + e] * a + mergeBuffer[b0 + g * (D + 2u) + lane * E + e] * b;
+                }
             }
         }
     }

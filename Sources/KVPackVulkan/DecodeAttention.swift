@@ -54,10 +54,16 @@ public struct DecodeOptions: Sendable, Hashable {
     /// Tokens a token group loads per step (2 × this many row loads in flight per lane); nil: 2
     /// (4 for the raw-code int8 / int4 kernels), or 1 on the portable path and on CPU devices.
     public var tokensPerStep: Int?
+    /// Load the next step's rows while this step's are used (the f16, int8 and int4 kernels; the
+    /// others ignore it). nil: on, except on CPU devices (lavapipe), where loads do not stall.
+    public var pipelined: Bool?
+    /// At most this many token groups merged per barrier round (tests of the multi-round merge).
+    var mergeSlotLimit: Int?
 
     public init(kernel: DecodeKernel = .automatic, pagesPerSplit: Int? = nil, portable: Bool = false, scale: Float? = nil,
-                tokensPerStep: Int? = nil) {
+                tokensPerStep: Int? = nil, pipelined: Bool? = nil) {
         self.tokensPerStep = tokensPerStep
+        self.pipelined = pipelined
         self.kernel = kernel
         self.pagesPerSplit = pagesPerSplit
         self.portable = portable
@@ -75,6 +81,11 @@ public struct DecodeLaunch: Sendable, Hashable, Codable {
     /// Lanes sharing one token; each handles `headDim / lanesPerToken` elements.
     public var lanesPerToken: Int
     public var tokensPerStep: Int
+    /// The next step's rows load while this step's are used (only kernels with raw-word steps).
+    public var pipelined: Bool
+    /// Token groups merged per barrier round at the end of a workgroup (groups − 1 when shared
+    /// memory holds them all: one round).
+    public var mergeSlots: Int
 }
 
 /// Decode attention on a Vulkan device, straight from the compressed pages: one query token per

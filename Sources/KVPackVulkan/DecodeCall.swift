@@ -62,8 +62,11 @@ final class DecodeCall {
         let splits = max(1, (facts.maxPages + pagesPerSplit - 1) / pagesPerSplit)
         let name = "decode_\(kernel.rawValue)_\(subgroup ? "subgroup" : "portable")"
         let step = max(1, min(16, options.tokensPerStep ?? Self.defaultStep(kernel, subgroup: subgroup, device: context.device.kind)))
+        let pipelined = Self.rawSteps.contains(kernel) && (options.pipelined ?? (context.device.kind != .cpu))
+        let slotBytes = group * (d + 2) * 4
+        let mergeSlots = max(1, min(groups - 1, caps.maxSharedMemory / slotBytes, options.mergeSlotLimit ?? .max))
         self.launch = DecodeLaunch(kernel: name, splits: splits, pagesPerSplit: pagesPerSplit, workgroupSize: workgroup,
-                                   lanesPerToken: lanes, tokensPerStep: step)
+                                   lanesPerToken: lanes, tokensPerStep: step, pipelined: pipelined, mergeSlots: mergeSlots)
         self.context = context
         self.cache = cache
         self.kvHeads = m.kvHeads
@@ -71,7 +74,8 @@ final class DecodeCall {
         self.sequences = cache.sequenceCount
         self.headDim = d
         self.decode = try context.kernels.pipeline(
-            KernelKey(name: name, constants: [UInt32(workgroup), UInt32(d), UInt32(d / lanes), UInt32(group), UInt32(step)]), context)
+            KernelKey(name: name, constants: [UInt32(workgroup), UInt32(d), UInt32(d / lanes), UInt32(group), UInt32(step),
+                                              pipelined ? 1 : 0, UInt32(mergeSlots)]), context)
         self.merge = splits > 1
             ? try context.kernels.pipeline(KernelKey(name: "split_merge", constants: [0, UInt32(d)]), context) : nil
         let (setLayout, layout) = try context.kernels.layouts(context)
@@ -128,6 +132,10 @@ final class DecodeCall {
             vk.updateDescriptorSets(device, UInt32(writes.count), &writes, 0, nil)
         }
     }
+
+    /// Kernels whose steps are raw words (`TAKE_STEP` in `Kernels/include/decode_main.glsl`): they
+    /// can load the next step while using this one.
+    static let rawSteps: Set<DecodeKernel> = [.f16, .int8, .int4]
 
     /// Tokens per step: 2 for kernels that expand rows to floats (the best of 2, 4 and 8 on an
     /// H200, where more rows in flight cost more registers than they gain); 4 / 8 for the raw-code

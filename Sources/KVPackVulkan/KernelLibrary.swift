@@ -6,7 +6,7 @@ struct KernelKey: Hashable, Sendable {
     /// Name in `KernelBinaries` (e.g. `decode_f16_subgroup`).
     var name: String
     /// Specialization constants by id: 0 workgroup size, 1 head dim, 2 elements per lane, 3 group,
-    /// 4 tokens per step.
+    /// 4 tokens per step, 5 pipelined (0/1), 6 merge slots.
     var constants: [UInt32]
 }
 

@@ -35,10 +35,12 @@ struct DecodeAttentionTests {
     ]
 
     func check(_ fixture: DecodeFixture, pagesPerSplit: Int?, portable: Bool, kernel: DecodeKernel = .automatic,
-               step: Int? = nil, label: String) throws {
+               step: Int? = nil, pipelined: Bool? = nil, mergeSlotLimit: Int? = nil, label: String) throws {
         let context = try #require(SharedContext.context)
         let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
-        let options = DecodeOptions(kernel: kernel, pagesPerSplit: pagesPerSplit, portable: portable, tokensPerStep: step)
+        var options = DecodeOptions(kernel: kernel, pagesPerSplit: pagesPerSplit, portable: portable, tokensPerStep: step,
+                                    pipelined: pipelined)
+        options.mergeSlotLimit = mergeSlotLimit
         let (got, launch) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries, options: options)
         let err = DecodeFixture.worstError(got, try fixture.expected(), d: fixture.cache.model.headDim)
         #expect(err < 4e-3, "\(label): \(launch.kernel), \(launch.splits) splits: worst rel. L2 \(err)")
@@ -87,6 +89,29 @@ struct DecodeAttentionTests {
             (Array(0..<(45 - 7 * h)), Array(repeating: (k, v), count: 45 - 7 * h))
         }
         try check(fixture, pagesPerSplit: 2, portable: false, step: step, label: "\(name) step \(step) d=\(d)")
+    }
+
+    /// (uniform index, tokens per step, head dim, pages per split): f16, int8 and int4 token groups.
+    static let pipelinedCases: [(Int, Int, Int, Int?)] = [(0, 1, 128, 2), (0, 2, 64, nil), (0, 4, 256, 1), (1, 4, 128, 3),
+                                                          (3, 2, 128, 1 << 20), (3, 8, 128, 2)]
+
+    @Test("pipelined steps (the next step loads while this one is used) across page tails, ragged heads and splits",
+          arguments: pipelinedCases)
+    func pipelinedSteps(index: Int, step: Int, d: Int, split: Int?) throws {
+        let (name, k, v) = Self.uniform[index]
+        let fixture = try DecodeFixture(qHeads: 8, kvHeads: 2, d: d, tokens: 45, sequences: 2) { _, h in
+            (Array(0..<(45 - 11 * h)), Array(repeating: (k, v), count: 45 - 11 * h))
+        }
+        try check(fixture, pagesPerSplit: split, portable: false, step: step, pipelined: true,
+                  label: "\(name) pipelined step \(step) d=\(d) split \(split.map(String.init) ?? "auto")")
+    }
+
+    @Test("token groups merge in one round or several", arguments: [1, 3])
+    func mergeRounds(limit: Int) throws {
+        let fixture = try DecodeFixture(qHeads: 8, kvHeads: 2, d: 128, tokens: 300, sequences: 1) { _, _ in
+            (Array(0..<300), Array(repeating: (.f16, .f16), count: 300))
+        }
+        try check(fixture, pagesPerSplit: 1 << 20, portable: false, mergeSlotLimit: limit, label: "merge slots <= \(limit)")
     }
 
     @Test("the mixed kernel with several tokens per step")

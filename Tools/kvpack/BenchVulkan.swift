@@ -38,6 +38,8 @@ extension Bench {
         var pagesPerSplit: Int?
         @Option(name: .customLong("tokens-per-step"), help: "Tokens a token group loads per step; default: chosen per kernel.")
         var tokensPerStep: Int?
+        @Option(help: "Load the next step's rows while this step's are used (f16/int8/int4 kernels): true or false; default: on for GPUs.")
+        var pipelined: Bool?
         @Flag(help: "Use the portable kernels (no subgroup operations).") var portable = false
         @Option(help: "Vulkan device: an index or a name substring (default: KVPACK_VULKAN_DEVICE, else the best).")
         var device: String?
@@ -52,6 +54,8 @@ extension Bench {
             var splits: Int?
             var pagesPerSplit: Int?
             var tokensPerStep: Int?
+            var pipelined: Bool?
+            var mergeSlots: Int?
             var bytesRead: Int
             var denseBytes: Int
             var ratio: Double
@@ -157,7 +161,8 @@ extension Bench {
                     let device = try DeviceKVCache(context, flat: flat)
                     precondition(device.bytesRead(layer: 0) == bytes, "bytes read disagree")
                     let attention = VulkanDecodeAttention(context: context)
-                    let options = DecodeOptions(pagesPerSplit: pagesPerSplit, portable: portable, tokensPerStep: tokensPerStep)
+                    let options = DecodeOptions(pagesPerSplit: pagesPerSplit, portable: portable, tokensPerStep: tokensPerStep,
+                                                pipelined: pipelined)
                     let (out, _) = try attention.attend(device, queries: queries, options: options)
                     gpuOutput = out
                     let (seconds, launch) = try attention.time(device, queries: queries, options: options, iterations: iterations,
@@ -168,6 +173,8 @@ extension Bench {
                     row.splits = launch.splits
                     row.pagesPerSplit = launch.pagesPerSplit
                     row.tokensPerStep = launch.tokensPerStep
+                    row.pipelined = launch.pipelined
+                    row.mergeSlots = launch.mergeSlots
                     row.medianSeconds = median
                     row.minSeconds = sorted[0]
                     row.terabytesPerSecond = Double(bytes) / median / 1e12
@@ -200,6 +207,7 @@ extension Bench {
             var line = String(format: "B=%-3d N=%-7d ", r.batch, r.tokens) + name + String(format: " %6.3f of dense", r.ratio)
             if let t = r.medianSeconds, let bw = r.terabytesPerSecond, let dense = r.denseEquivalentTerabytesPerSecond {
                 line += String(format: "  %9.1f us  %7.1f GB/s read  %7.1f GB/s dense-equiv.  splits %d", t * 1e6, bw * 1e3, dense * 1e3, r.splits ?? 1)
+                line += "  step \(r.tokensPerStep ?? 1)\(r.pipelined == true ? " pipelined" : "")"
             }
             if let s = r.speedupOverF16 { line += String(format: "  %.2fx vs f16", s) }
             if let c = r.cpuSeconds { line += String(format: "  CPU %.2f ms", c * 1e3) }
