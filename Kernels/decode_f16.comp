@@ -2,6 +2,12 @@
 // Decode attention over dense f16 pages: the baseline every compressed kernel is compared with.
 // Rows stay raw (two halves a word) in registers and are unpacked at use, query by query; with
 // PIPELINE the next step's rows load while this step's are used.
+// KVP_F16MATH (the `_f16math` build, for devices with shaderFloat16): each lane's part of q·k is
+// summed in packed f16 (two halves per FMA, E/2 FMAs a row, no key unpacking), then added in fp32
+// across lanes; the softmax and value accumulation stay fp32.
+#if KVP_F16MATH
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#endif
 #include "include/decode_bindings.glsl"
 
 const uint WORDS = E / 2u; // words of a lane's slice of one row
@@ -12,6 +18,20 @@ uint cur[2u * U * WORDS];  // the step being used
 #define BY_QUERY 1
 #define KEY(u, e) unpackHalf2x16(cur[(u) * WORDS + (e) / 2u])[(e) % 2u]
 #define VALUE(u, e) unpackHalf2x16(cur[(U + (u)) * WORDS + (e) / 2u])[(e) % 2u]
+
+#if KVP_F16MATH
+f16vec2 qh[G * WORDS]; // the lane's slice of the G scaled queries, two halves a register
+
+float scoreF16(uint u, uint g) {
+    f16vec2 a = f16vec2(0.0hf);
+    UNROLL for (uint w = 0u; w < WORDS; ++w) a = fma(qh[g * WORDS + w], unpackFloat2x16(cur[u * WORDS + w]), a);
+    return float(a.x) + float(a.y);
+}
+#define SCORE(u, g) scoreF16(u, g)
+// Called once the fp32 queries are loaded (decode_main's PREPARE_QUERIES hook).
+#define PREPARE_QUERIES() \
+    UNROLL for (uint i_ = 0u; i_ < G * WORDS; ++i_) qh[i_] = f16vec2(q[2u * i_], q[2u * i_ + 1u])
+#endif
 
 /// The lane's slices of rows t0 ..< t0 + U (clamped to the page's n rows; 16-byte loads: pages of
 /// the f16 pool start 16-byte aligned) into slots first ..< first + U of `raw`.

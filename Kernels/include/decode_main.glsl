@@ -16,6 +16,9 @@
 // Lane `lane` holds elements lane·E ..< lane·E + E of the G queries and accumulators; a dot product
 // is summed over the T lanes with subgroup shuffles (or T = 1 on the portable path).
 
+// A kernel may also define SCORE(u, g): the lane's part of query g's dot product with the key of
+// step slot u (e.g. in f16 arithmetic); the default sums q·KEY in fp32.
+//
 // Element-outer order (each element decoded once, used by all G queries) when the kernel decodes
 // at use, unless it asks for query-outer order (BY_QUERY: fewer live registers, better for f16).
 #if defined(KEY) && !defined(BY_QUERY)
@@ -50,7 +53,9 @@ void consume(uint valid) {
     float s[U * G];
     UNROLL for (uint i = 0u; i < U * G; ++i) s[i] = 0.0;
     UNROLL for (uint u = 0u; u < U; ++u) {
-#if DECODE_AT_USE
+#if defined(SCORE)
+        UNROLL for (uint g = 0u; g < G; ++g) s[u * G + g] = SCORE(u, g); // the kernel's own lane dot product
+#elif DECODE_AT_USE
         UNROLL for (uint e = 0u; e < E; ++e) {
             float k = KEY(u, e); // decoded once, used by all G queries
             UNROLL for (uint g = 0u; g < G; ++g) s[u * G + g] = fma(q[g * E + e], k, s[u * G + g]);
@@ -120,6 +125,9 @@ void main() {
         rmax[g] = NEG_BIG;
         rsum[g] = 0.0;
     }
+#ifdef PREPARE_QUERIES
+    PREPARE_QUERIES();
+#endif
 
 #ifdef TAKE_STEP
     if (PIPELINE != 0u) {

@@ -57,11 +57,15 @@ public struct DecodeOptions: Sendable, Hashable {
     /// Load the next step's rows while this step's are used (the f16, int8 and int4 kernels; the
     /// others ignore it). nil: on, except on CPU devices (lavapipe), where loads do not stall.
     public var pipelined: Bool?
+    /// Dense f16 pages: sum each lane's part of q·k in packed f16 arithmetic (the softmax and the
+    /// value sums stay fp32). nil: off. true on a device without shaderFloat16 is refused.
+    public var f16Arithmetic: Bool?
     /// At most this many token groups merged per barrier round (tests of the multi-round merge).
     var mergeSlotLimit: Int?
 
     public init(kernel: DecodeKernel = .automatic, pagesPerSplit: Int? = nil, portable: Bool = false, scale: Float? = nil,
-                tokensPerStep: Int? = nil, pipelined: Bool? = nil) {
+                tokensPerStep: Int? = nil, pipelined: Bool? = nil, f16Arithmetic: Bool? = nil) {
+        self.f16Arithmetic = f16Arithmetic
         self.tokensPerStep = tokensPerStep
         self.pipelined = pipelined
         self.kernel = kernel
@@ -86,6 +90,8 @@ public struct DecodeLaunch: Sendable, Hashable, Codable {
     /// Token groups merged per barrier round at the end of a workgroup (groups − 1 when shared
     /// memory holds them all: one round).
     public var mergeSlots: Int
+    /// q·k partial sums in f16 arithmetic (the `_f16math` kernel).
+    public var f16Arithmetic: Bool
 }
 
 /// Decode attention on a Vulkan device, straight from the compressed pages: one query token per
@@ -103,6 +109,13 @@ public struct VulkanDecodeAttention: Sendable {
         let call = try DecodeCall(context, cache: cache, layer: layer, queries: queries, options: options)
         try context.submit { (commands) throws(VulkanError) in call.record(commands) }
         return (try call.output(), call.launch)
+    }
+
+    /// The driver's statistics of the decode kernel `options` select for this cache and layer
+    /// (registers per thread and the like, where the driver reports them; else empty).
+    public func kernelStatistics(_ cache: DeviceKVCache, layer: Int = 0, queries: [Float],
+                                 options: DecodeOptions = .init()) throws(VulkanError) -> [KernelStatistic] {
+        try DecodeCall(context, cache: cache, layer: layer, queries: queries, options: options).statistics
     }
 
     /// GPU time of `iterations` calls, each bracketed by timestamps and separated by a barrier, in

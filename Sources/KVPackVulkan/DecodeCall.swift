@@ -60,13 +60,20 @@ final class DecodeCall {
             pagesPerSplit = (facts.maxPages + splits - 1) / splits
         }
         let splits = max(1, (facts.maxPages + pagesPerSplit - 1) / pagesPerSplit)
-        let name = "decode_\(kernel.rawValue)_\(subgroup ? "subgroup" : "portable")"
+        let f16Arithmetic = options.f16Arithmetic ?? false
+        if f16Arithmetic {
+            guard kernel == .f16, subgroup, caps.shaderFloat16 else {
+                throw .unsupported("f16 arithmetic needs the f16 kernel on the subgroup path and a device with shaderFloat16 (this call: \(kernel) kernel, subgroup path \(subgroup), shaderFloat16 \(caps.shaderFloat16))")
+            }
+        }
+        let name = "decode_\(kernel.rawValue)_\(subgroup ? "subgroup" : "portable")" + (f16Arithmetic ? "_f16math" : "")
         let step = max(1, min(16, options.tokensPerStep ?? Self.defaultStep(kernel, subgroup: subgroup, device: context.device.kind)))
         let pipelined = Self.rawSteps.contains(kernel) && (options.pipelined ?? (context.device.kind != .cpu))
         let slotBytes = group * (d + 2) * 4
         let mergeSlots = max(1, min(groups - 1, caps.maxSharedMemory / slotBytes, options.mergeSlotLimit ?? .max))
         self.launch = DecodeLaunch(kernel: name, splits: splits, pagesPerSplit: pagesPerSplit, workgroupSize: workgroup,
-                                   lanesPerToken: lanes, tokensPerStep: step, pipelined: pipelined, mergeSlots: mergeSlots)
+                                   lanesPerToken: lanes, tokensPerStep: step, pipelined: pipelined, mergeSlots: mergeSlots,
+                                   f16Arithmetic: f16Arithmetic)
         self.context = context
         self.cache = cache
         self.kvHeads = m.kvHeads
@@ -152,6 +159,9 @@ final class DecodeCall {
     deinit {
         context.vk.destroyDescriptorPool(context.handle, descriptorPool, nil)
     }
+
+    /// The driver's statistics of the decode kernel this call runs.
+    var statistics: [KernelStatistic] { context.kernels.statistics(decode, context) }
 
     /// Records the decode dispatch and, with split-K, the merge pass.
     func record(_ commands: VkCommandBuffer) {

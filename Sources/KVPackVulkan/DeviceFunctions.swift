@@ -49,6 +49,9 @@ struct DeviceFunctions {
     let createQueryPool: PFN_vkCreateQueryPool
     let destroyQueryPool: PFN_vkDestroyQueryPool
     let getQueryPoolResults: PFN_vkGetQueryPoolResults
+    /// VK_KHR_pipeline_executable_properties, when the device was created with it.
+    let getPipelineExecutableProperties: PFN_vkGetPipelineExecutablePropertiesKHR?
+    let getPipelineExecutableStatistics: PFN_vkGetPipelineExecutableStatisticsKHR?
 
     init(device: VkDevice, getDeviceProcAddr: PFN_vkGetDeviceProcAddr) throws(VulkanError) {
         func load<T>(_ name: String, _ type: T.Type) throws(VulkanError) -> T {
@@ -102,5 +105,9 @@ struct DeviceFunctions {
         createQueryPool = try load("vkCreateQueryPool", PFN_vkCreateQueryPool.self)
         destroyQueryPool = try load("vkDestroyQueryPool", PFN_vkDestroyQueryPool.self)
         getQueryPoolResults = try load("vkGetQueryPoolResults", PFN_vkGetQueryPoolResults.self)
+        getPipelineExecutableProperties = getDeviceProcAddr(device, "vkGetPipelineExecutablePropertiesKHR")
+            .map { unsafeBitCast($0, to: PFN_vkGetPipelineExecutablePropertiesKHR.self) }
+        getPipelineExecutableStatistics = getDeviceProcAddr(device, "vkGetPipelineExecutableStatisticsKHR")
+            .map { unsafeBitCast($0, to: PFN_vkGetPipelineExecutableStatisticsKHR.self) }
     }
 }

@@ -117,6 +117,9 @@ final class KernelLibrary: @unchecked Sendable {
                         info.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO
                         info.stage = stage
                         info.layout = layout
+                        if context.capabilities.pipelineStatistics {
+                            info.flags = UInt32(VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR.rawValue)
+                        }
                         return vk.createComputePipelines(device, nil, 1, &info, nil, &pipeline)
                     }
                 }
@@ -125,6 +128,36 @@ final class KernelLibrary: @unchecked Sendable {
         try r2.check("vkCreateComputePipelines(\(key.name))")
         pipelines[key] = pipeline!
         return pipeline!
+    }
+
+    /// The driver's statistics of a pipeline's compute executable (names and meanings are the
+    /// driver's, e.g. NVIDIA's register count); empty where the driver offers none.
+    func statistics(_ pipeline: VkPipeline, _ context: VulkanContext) -> [KernelStatistic] {
+        guard context.capabilities.pipelineStatistics, let get = context.vk.getPipelineExecutableStatistics else { return [] }
+        var info = VkPipelineExecutableInfoKHR()
+        info.sType = VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_INFO_KHR
+        info.pipeline = pipeline
+        info.executableIndex = 0
+        var count: UInt32 = 0
+        guard get(context.handle, &info, &count, nil) == VK_SUCCESS, count > 0 else { return [] }
+        var blank = VkPipelineExecutableStatisticKHR()
+        blank.sType = VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_STATISTIC_KHR
+        var list = [VkPipelineExecutableStatisticKHR](repeating: blank, count: Int(count))
+        let r = get(context.handle, &info, &count, &list)
+        guard r == VK_SUCCESS || r == VK_INCOMPLETE else { return [] }
+        func text<T>(_ tuple: T) -> String {
+            withUnsafeBytes(of: tuple) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        }
+        return list.prefix(Int(count)).map { s in
+            let value: Double
+            switch s.format {
+            case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_BOOL32_KHR: value = Double(s.value.b32)
+            case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_INT64_KHR: value = Double(s.value.i64)
+            case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_UINT64_KHR: value = Double(s.value.u64)
+            default: value = s.value.f64
+            }
+            return KernelStatistic(name: text(s.name), value: value, description: text(s.description))
+        }
     }
 
     /// Destroys every pipeline and the layouts (the context's `deinit`).
@@ -138,4 +171,12 @@ final class KernelLibrary: @unchecked Sendable {
         layout = nil
         setLayout = nil
     }
+}
+
+/// One statistic a driver reports for a compiled kernel (VK_KHR_pipeline_executable_properties).
+public struct KernelStatistic: Sendable, Hashable, Codable {
+    /// The driver's name for it, e.g. "Register Count".
+    public var name: String
+    public var value: Double
+    public var description: String
 }

@@ -14,4 +14,9 @@ public struct VulkanCapabilities: Sendable, Hashable, Codable {
     public var timestampPeriod: Double?
     /// Shared (workgroup) memory per workgroup, in bytes.
     public var maxSharedMemory: Int
+    /// The driver reports per-kernel statistics (VK_KHR_pipeline_executable_properties), e.g.
+    /// registers per thread, which bound occupancy.
+    public var pipelineStatistics: Bool = false
+    /// Shaders may compute in f16 (shaderFloat16): the `_f16math` kernels can run.
+    public var shaderFloat16: Bool = false
 }

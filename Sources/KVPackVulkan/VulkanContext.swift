@@ -52,6 +52,20 @@ public final class VulkanContext: @unchecked Sendable {
         guard let family = computeFamilies.first(where: { families[$0].queueFlags & UInt32(VK_QUEUE_GRAPHICS_BIT.rawValue) == 0 && families[$0].timestampValidBits > 0 })
             ?? computeFamilies.first else { throw .noComputeQueue(device: infos[chosen].name) }
 
+        // Kernel statistics (registers, instructions: VK_KHR_pipeline_executable_properties) where
+        // the driver offers them; nothing else is optional.
+        // f16 arithmetic (shaderFloat16) likewise, for the `_f16math` kernels.
+        let (statistics, float16) = try Self.optionalFeatures(loader, instance, physicalDevice)
+        var float16Feature = VkPhysicalDeviceShaderFloat16Int8Features()
+        float16Feature.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES
+        float16Feature.shaderFloat16 = VkBool32(float16 ? VK_TRUE : VK_FALSE)
+        var statisticsFeature = VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR()
+        statisticsFeature.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR
+        statisticsFeature.pipelineExecutableInfo = VkBool32(VK_TRUE)
+        let extensionName = strdup(VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME)
+        defer { free(extensionName) }
+        var extensions: [UnsafePointer<CChar>?] = [UnsafePointer(extensionName)]
+
         var priority: Float = 1
         var queueInfo = VkDeviceQueueCreateInfo()
         queueInfo.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO
@@ -66,7 +80,25 @@ public final class VulkanContext: @unchecked Sendable {
                 deviceInfo.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO
                 deviceInfo.queueCreateInfoCount = 1
                 deviceInfo.pQueueCreateInfos = q
-                return createDevice(physicalDevice, &deviceInfo, nil, &deviceHandle)
+                return withUnsafeMutablePointer(to: &statisticsFeature) { feature in
+                    withUnsafeMutablePointer(to: &float16Feature) { half in
+                        extensions.withUnsafeMutableBufferPointer { names in
+                            // Chain only what is enabled: [shaderFloat16] -> [statistics].
+                            var chain: UnsafeMutableRawPointer? = nil
+                            if statistics {
+                                chain = UnsafeMutableRawPointer(feature)
+                                deviceInfo.enabledExtensionCount = 1
+                                deviceInfo.ppEnabledExtensionNames = UnsafePointer(names.baseAddress)
+                            }
+                            if float16 {
+                                half.pointee.pNext = chain
+                                chain = UnsafeMutableRawPointer(half)
+                            }
+                            deviceInfo.pNext = UnsafeRawPointer(chain)
+                            return createDevice(physicalDevice, &deviceInfo, nil, &deviceHandle)
+                        }
+                    }
+                }
             }
         }
         try deviceResult.check("vkCreateDevice")
@@ -112,7 +144,9 @@ public final class VulkanContext: @unchecked Sendable {
             deviceLocalBytes: Self.largestDeviceLocalHeap(memory),
             unifiedMemory: Self.hasUnifiedMemory(memory),
             timestampPeriod: timestampBits > 0 ? Double(props.limits.timestampPeriod) : nil,
-            maxSharedMemory: Int(props.limits.maxComputeSharedMemorySize))
+            maxSharedMemory: Int(props.limits.maxComputeSharedMemorySize),
+            pipelineStatistics: statistics && vk.getPipelineExecutableStatistics != nil,
+            shaderFloat16: float16)
         self.kernels = KernelLibrary()
         ownsDevice = false
         ownsInstance = false
@@ -220,6 +254,42 @@ extension VulkanContext {
             p.pNext = nil
         }
         return Properties(limits: p.properties.limits, subgroup: subgroup)
+    }
+
+    /// The optional features KVPack enables where offered: kernel statistics
+    /// (VK_KHR_pipeline_executable_properties) and f16 arithmetic in shaders (shaderFloat16).
+    static func optionalFeatures(_ loader: VulkanLoader, _ instance: VkInstance, _ device: VkPhysicalDevice) throws(VulkanError) -> (statistics: Bool, float16: Bool) {
+        let enumerate = try loader.function("vkEnumerateDeviceExtensionProperties", instance: instance,
+                                            as: PFN_vkEnumerateDeviceExtensionProperties.self)
+        var count: UInt32 = 0
+        var names: [String] = []
+        if enumerate(device, nil, &count, nil) == VK_SUCCESS, count > 0 {
+            var list = [VkExtensionProperties](repeating: VkExtensionProperties(), count: Int(count))
+            if enumerate(device, nil, &count, &list) == VK_SUCCESS {
+                names = list.prefix(Int(count)).map { p in
+                    withUnsafeBytes(of: p.extensionName) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                }
+            }
+        }
+        let features2 = try loader.function("vkGetPhysicalDeviceFeatures2", instance: instance, as: PFN_vkGetPhysicalDeviceFeatures2.self)
+        var statistics = VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR()
+        statistics.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR
+        var half = VkPhysicalDeviceShaderFloat16Int8Features()
+        half.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES
+        let hasStatistics = names.contains(VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME)
+        var all = VkPhysicalDeviceFeatures2()
+        all.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2
+        withUnsafeMutablePointer(to: &statistics) { st in
+            withUnsafeMutablePointer(to: &half) { h in
+                // The statistics struct is chained only when the extension exists.
+                if hasStatistics { h.pointee.pNext = UnsafeMutableRawPointer(st) }
+                all.pNext = UnsafeMutableRawPointer(h)
+                features2(device, &all)
+                all.pNext = nil
+                h.pointee.pNext = nil
+            }
+        }
+        return (hasStatistics && statistics.pipelineExecutableInfo != 0, half.shaderFloat16 != 0)
     }
 
     static func queueFamilies(_ loader: VulkanLoader, _ instance: VkInstance, _ device: VkPhysicalDevice) throws(VulkanError) -> [VkQueueFamilyProperties] {

@@ -106,6 +106,33 @@ struct DecodeAttentionTests {
                   label: "\(name) pipelined step \(step) d=\(d) split \(split.map(String.init) ?? "auto")")
     }
 
+    @Test("f16 arithmetic for q·k (shaderFloat16 devices) stays within 1e-2 of the CPU; refused for other encodings",
+          arguments: [(2, 128, true), (4, 64, false), (1, 256, true)])
+    func f16Arithmetic(step: Int, d: Int, pipelined: Bool) throws {
+        let context = try #require(SharedContext.context)
+        guard context.capabilities.shaderFloat16, context.capabilities.subgroupShuffle else { return }
+        let fixture = try DecodeFixture(qHeads: 8, kvHeads: 2, d: d, tokens: 45, sequences: 2) { _, h in
+            (Array(0..<(45 - 11 * h)), Array(repeating: (.f16, .f16), count: 45 - 11 * h))
+        }
+        let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
+        let options = DecodeOptions(pagesPerSplit: 2, tokensPerStep: step, pipelined: pipelined, f16Arithmetic: true)
+        let (got, launch) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries, options: options)
+        #expect(launch.kernel == "decode_f16_subgroup_f16math" && launch.f16Arithmetic)
+        // Each lane sums E/2 products per half in f16 (about 1e-3 relative), hence the wider bound.
+        let err = DecodeFixture.worstError(got, try fixture.expected(), d: d)
+        #expect(err < 1e-2, "f16 arithmetic d=\(d) step \(step): worst rel. L2 \(err)")
+
+        let int8 = try DecodeFixture(qHeads: 8, kvHeads: 2, d: d, tokens: 20, sequences: 1) { _, _ in
+            (Array(0..<20), Array(repeating: (Self.int8t, Self.int8t), count: 20))
+        }
+        let int8Device = try DeviceKVCache(context, flat: int8.cache.flattened())
+        let refused = Result { () throws(VulkanError) in
+            try VulkanDecodeAttention(context: context).attend(int8Device, queries: int8.queries, options: .init(f16Arithmetic: true))
+        }
+        guard case .failure(.unsupported(let why)) = refused else { Issue.record("\(refused)"); return }
+        #expect(why.contains("f16 arithmetic"))
+    }
+
     @Test("token groups merge in one round or several", arguments: [1, 3])
     func mergeRounds(limit: Int) throws {
         let fixture = try DecodeFixture(qHeads: 8, kvHeads: 2, d: 128, tokens: 300, sequences: 1) { _, _ in

@@ -40,6 +40,8 @@ extension Bench {
         var tokensPerStep: Int?
         @Option(help: "Load the next step's rows while this step's are used (f16/int8/int4 kernels): true or false; default: on for GPUs.")
         var pipelined: Bool?
+        @Option(name: .customLong("f16-arithmetic"), help: "Dense f16 pages: q·k partial sums in packed f16 (devices with shaderFloat16): true or false; default false.")
+        var f16Arithmetic: Bool?
         @Flag(help: "Use the portable kernels (no subgroup operations).") var portable = false
         @Option(help: "Vulkan device: an index or a name substring (default: KVPACK_VULKAN_DEVICE, else the best).")
         var device: String?
@@ -56,6 +58,9 @@ extension Bench {
             var tokensPerStep: Int?
             var pipelined: Bool?
             var mergeSlots: Int?
+            var f16Arithmetic: Bool?
+            /// The driver's statistics of the decode kernel (e.g. registers per thread).
+            var kernelStatistics: [String: Double]?
             var bytesRead: Int
             var denseBytes: Int
             var ratio: Double
@@ -162,7 +167,7 @@ extension Bench {
                     precondition(device.bytesRead(layer: 0) == bytes, "bytes read disagree")
                     let attention = VulkanDecodeAttention(context: context)
                     let options = DecodeOptions(pagesPerSplit: pagesPerSplit, portable: portable, tokensPerStep: tokensPerStep,
-                                                pipelined: pipelined)
+                                                pipelined: pipelined, f16Arithmetic: encodingIsF16(pageEncodings) ? f16Arithmetic : nil)
                     let (out, _) = try attention.attend(device, queries: queries, options: options)
                     gpuOutput = out
                     let (seconds, launch) = try attention.time(device, queries: queries, options: options, iterations: iterations,
@@ -175,6 +180,9 @@ extension Bench {
                     row.tokensPerStep = launch.tokensPerStep
                     row.pipelined = launch.pipelined
                     row.mergeSlots = launch.mergeSlots
+                    row.f16Arithmetic = launch.f16Arithmetic
+                    let stats = try attention.kernelStatistics(device, queries: queries, options: options)
+                    if !stats.isEmpty { row.kernelStatistics = Dictionary(stats.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }) }
                     row.medianSeconds = median
                     row.minSeconds = sorted[0]
                     row.terabytesPerSecond = Double(bytes) / median / 1e12
@@ -202,18 +210,25 @@ extension Bench {
             return row
         }
 
+        private func encodingIsF16(_ pages: [(PageEncoding, PageEncoding)]) -> Bool {
+            pages.allSatisfy { $0.0 == .f16 && $0.1 == .f16 }
+        }
+
         private func printRow(_ r: Row) {
             let name = r.encoding.padding(toLength: max(26, r.encoding.count), withPad: " ", startingAt: 0)
             var line = String(format: "B=%-3d N=%-7d ", r.batch, r.tokens) + name + String(format: " %6.3f of dense", r.ratio)
             if let t = r.medianSeconds, let bw = r.terabytesPerSecond, let dense = r.denseEquivalentTerabytesPerSecond {
                 line += String(format: "  %9.1f us  %7.1f GB/s read  %7.1f GB/s dense-equiv.  splits %d", t * 1e6, bw * 1e3, dense * 1e3, r.splits ?? 1)
-                line += "  step \(r.tokensPerStep ?? 1)\(r.pipelined == true ? " pipelined" : "")"
+                line += "  step \(r.tokensPerStep ?? 1)\(r.pipelined == true ? " pipelined" : "")\(r.f16Arithmetic == true ? " f16-arithmetic" : "")"
             }
             if let s = r.speedupOverF16 { line += String(format: "  %.2fx vs f16", s) }
             if let c = r.cpuSeconds { line += String(format: "  CPU %.2f ms", c * 1e3) }
             if let e = r.maxRelativeL2VsCPU { line += String(format: "  rel.L2 vs CPU %.1e", e) }
             if let s = r.skipped { line += "  skipped: \(s)" }
             print(line)
+            if let stats = r.kernelStatistics {
+                print("    kernel: " + stats.sorted { $0.key < $1.key }.map { "\($0.key) \(Int($0.value))" }.joined(separator: ", "))
+            }
         }
     }
 }

@@ -7,7 +7,9 @@ import PackagePlugin
 ///
 /// Every `decode_*.comp` is compiled twice: `<name>_subgroup` (`-DKVP_SUBGROUP=1`, subgroup
 /// shuffles) and `<name>_portable` (`-DKVP_SUBGROUP=0`, no subgroup operations). Other `.comp`
-/// files are compiled once. Every file under `Kernels/include/` is an input of every shader.
+/// files are compiled once. A `decode_*.comp` that mentions `KVP_F16MATH` also gets
+/// `<name>_subgroup_f16math` (`-DKVP_F16MATH=1`: f16 arithmetic, for devices with shaderFloat16).
+/// Every file under `Kernels/include/` is an input of every shader.
 @main
 struct KernelCompiler: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: Target) throws -> [Command] {
@@ -24,9 +26,14 @@ struct KernelCompiler: BuildToolPlugin {
         var spirv: [URL] = []
         for source in sources {
             let name = source.deletingPathExtension().lastPathComponent
-            let variants: [(String, [String])] = name.hasPrefix("decode_")
+            var variants: [(String, [String])] = name.hasPrefix("decode_")
                 ? [("\(name)_subgroup", ["-DKVP_SUBGROUP=1"]), ("\(name)_portable", ["-DKVP_SUBGROUP=0"])]
                 : [(name, [])]
+            // A kernel with an f16-arithmetic form gets a third build for devices with shaderFloat16.
+            let text = (try? String(contentsOf: source, encoding: .utf8)) ?? ""
+            if name.hasPrefix("decode_"), text.contains("KVP_F16MATH") {
+                variants.append(("\(name)_subgroup_f16math", ["-DKVP_SUBGROUP=1", "-DKVP_F16MATH=1"]))
+            }
             for (variant, defines) in variants {
                 let output = context.pluginWorkDirectoryURL.appending(path: "\(variant).spv")
                 commands.append(.buildCommand(
