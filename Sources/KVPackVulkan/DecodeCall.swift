@@ -60,15 +60,17 @@ final class DecodeCall {
             pagesPerSplit = (facts.maxPages + splits - 1) / splits
         }
         let splits = max(1, (facts.maxPages + pagesPerSplit - 1) / pagesPerSplit)
-        let f16Arithmetic = options.f16Arithmetic ?? false
+        let gpu = context.device.kind != .cpu
+        let f16Arithmetic = options.f16Arithmetic ?? (kernel == .f16 && subgroup && caps.shaderFloat16 && gpu)
         if f16Arithmetic {
             guard kernel == .f16, subgroup, caps.shaderFloat16 else {
                 throw .unsupported("f16 arithmetic needs the f16 kernel on the subgroup path and a device with shaderFloat16 (this call: \(kernel) kernel, subgroup path \(subgroup), shaderFloat16 \(caps.shaderFloat16))")
             }
         }
         let name = "decode_\(kernel.rawValue)_\(subgroup ? "subgroup" : "portable")" + (f16Arithmetic ? "_f16math" : "")
-        let step = max(1, min(16, options.tokensPerStep ?? Self.defaultStep(kernel, subgroup: subgroup, device: context.device.kind)))
-        let pipelined = Self.rawSteps.contains(kernel) && (options.pipelined ?? (context.device.kind != .cpu))
+        let step = max(1, min(16, options.tokensPerStep ?? Self.defaultStep(kernel, subgroup: subgroup, device: context.device.kind,
+                                                                              f16Arithmetic: f16Arithmetic)))
+        let pipelined = Self.rawSteps.contains(kernel) && (options.pipelined ?? (kernel == .f16 && gpu))
         let slotBytes = group * (d + 2) * 4
         let mergeSlots = max(1, min(groups - 1, caps.maxSharedMemory / slotBytes, options.mergeSlotLimit ?? .max))
         self.launch = DecodeLaunch(kernel: name, splits: splits, pagesPerSplit: pagesPerSplit, workgroupSize: workgroup,
@@ -144,13 +146,14 @@ final class DecodeCall {
     /// can load the next step while using this one.
     static let rawSteps: Set<DecodeKernel> = [.f16, .int8, .int4]
 
-    /// Tokens per step: 2 for kernels that expand rows to floats (the best of 2, 4 and 8 on an
-    /// H200, where more rows in flight cost more registers than they gain); 4 / 8 for the raw-code
-    /// int8 / int4 kernels, whose rows are 2 / 1 words a lane; 1 on the portable path and on CPU
-    /// devices (lavapipe), where it buys nothing and unrolled code compiles slowly.
-    static func defaultStep(_ kernel: DecodeKernel, subgroup: Bool, device: VulkanDeviceInfo.Kind) -> Int {
+    /// Tokens per step, the best of the H200 sweep (`Tools/bench/results/h200-sweep`, B=1 N=128K and
+    /// B=8 N=32K): f16 2 with f16 arithmetic, 4 without (its raw rows are 4 words a lane); 4 for the
+    /// raw-code int8 / int4 kernels; 2 for the kernels that expand rows to floats; 1 on the portable
+    /// path and on CPU devices (lavapipe), where it buys nothing and unrolled code compiles slowly.
+    static func defaultStep(_ kernel: DecodeKernel, subgroup: Bool, device: VulkanDeviceInfo.Kind, f16Arithmetic: Bool) -> Int {
         guard subgroup, device != .cpu else { return 1 }
         switch kernel {
+        case .f16: return f16Arithmetic ? 2 : 4
         case .int8, .int4: return 4
         default: return 2
         }

@@ -133,6 +133,18 @@ struct DecodeAttentionTests {
         #expect(why.contains("f16 arithmetic"))
     }
 
+    @Test("f16 arithmetic and pipelining are GPU defaults; a CPU device (lavapipe) runs fp32, load-then-use")
+    func cpuDefaults() throws {
+        let context = try #require(SharedContext.context)
+        guard context.device.kind == .cpu else { return }
+        let fixture = try DecodeFixture(qHeads: 8, kvHeads: 2, d: 128, tokens: 20, sequences: 1) { _, _ in
+            (Array(0..<20), Array(repeating: (.f16, .f16), count: 20))
+        }
+        let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
+        let (_, launch) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries)
+        #expect(launch.kernel.hasPrefix("decode_f16_") && !launch.f16Arithmetic && !launch.pipelined && launch.tokensPerStep == 1)
+    }
+
     @Test("token groups merge in one round or several", arguments: [1, 3])
     func mergeRounds(limit: Int) throws {
         let fixture = try DecodeFixture(qHeads: 8, kvHeads: 2, d: 128, tokens: 300, sequences: 1) { _, _ in

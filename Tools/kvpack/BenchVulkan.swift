@@ -38,9 +38,9 @@ extension Bench {
         var pagesPerSplit: Int?
         @Option(name: .customLong("tokens-per-step"), help: "Tokens a token group loads per step; default: chosen per kernel.")
         var tokensPerStep: Int?
-        @Option(help: "Load the next step's rows while this step's are used (f16/int8/int4 kernels): true or false; default: on for GPUs.")
+        @Option(help: "Load the next step's rows while this step's are used (f16/int8/int4 kernels): true or false; default: on for f16 on GPUs.")
         var pipelined: Bool?
-        @Option(name: .customLong("f16-arithmetic"), help: "Dense f16 pages: q·k partial sums in packed f16 (devices with shaderFloat16): true or false; default false.")
+        @Option(name: .customLong("f16-arithmetic"), help: "Dense f16 pages: q·k partial sums in packed f16 (devices with shaderFloat16): true or false; default: on for GPUs that report shaderFloat16.")
         var f16Arithmetic: Bool?
         @Flag(help: "Use the portable kernels (no subgroup operations).") var portable = false
         @Option(help: "Vulkan device: an index or a name substring (default: KVPACK_VULKAN_DEVICE, else the best).")

@@ -47,7 +47,8 @@ struct VulkanProbeAttention: ProbeAttentionBackend {
                 for h in 0..<heads {
                     for c in 0..<d { q[(s * heads + h) * d + c] = queries[h, p, c] }
                 }
-                let (o, _) = try attention.attend(device, layer: l, queries: q)
+                // fp32 arithmetic: the evaluation measures the policy's error, not the kernel's.
+                let (o, _) = try attention.attend(device, layer: l, queries: q, options: .init(f16Arithmetic: false))
                 for h in 0..<heads {
                     for c in 0..<d { out[(h * queries.tokens + p) * d + c] = o[(s * heads + h) * d + c] }
                 }
