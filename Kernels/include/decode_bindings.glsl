@@ -43,12 +43,25 @@ layout(push_constant) uniform Push {
     float scale;        // logit scale
 } pc;
 
+/// Pool windows per kind: a pool larger than one binding may cover (maxStorageBufferRange) is
+/// split at head boundaries into up to POOL_WINDOWS buffers; every page of a head lies in the same
+/// window of each kind (the directory names it), so the index is uniform across a workgroup.
+#define POOL_WINDOWS 6
+
+/// Per head: first page, page count, pool window, 0 (the device form of FlatCache's directory).
 layout(std430, binding = 0) readonly buffer Directory { uint directory[]; };
 layout(std430, binding = 1) readonly buffer PageTable { uint table[]; };
-layout(std430, binding = 2) readonly buffer PoolF16 { uvec4 poolF16[]; };
-layout(std430, binding = 3) readonly buffer PoolInt8 { uint poolInt8[]; };
-layout(std430, binding = 4) readonly buffer PoolInt4 { uint poolInt4[]; };
-layout(std430, binding = 5) readonly buffer PoolBitmap { uint poolBitmap[]; };
+layout(std430, binding = 2) readonly buffer PoolF16 { uvec4 words[]; } poolF16Windows[POOL_WINDOWS];
+layout(std430, binding = 3) readonly buffer PoolInt8 { uint words[]; } poolInt8Windows[POOL_WINDOWS];
+layout(std430, binding = 4) readonly buffer PoolInt4 { uint words[]; } poolInt4Windows[POOL_WINDOWS];
+layout(std430, binding = 5) readonly buffer PoolBitmap { uint words[]; } poolBitmapWindows[POOL_WINDOWS];
+
+/// The window this workgroup's head reads (set first thing in main, from the directory).
+uint poolWindow = 0u;
+#define poolF16 poolF16Windows[poolWindow].words
+#define poolInt8 poolInt8Windows[poolWindow].words
+#define poolInt4 poolInt4Windows[poolWindow].words
+#define poolBitmap poolBitmapWindows[poolWindow].words
 layout(std430, binding = 6) readonly buffer Queries { float queries[]; };     // [B, Hq, D]
 layout(std430, binding = 7) writeonly buffer Output { float outputs[]; };    // [B, Hq, D]
 layout(std430, binding = 8) writeonly buffer Partials { float partials[]; }; // [B, Hq, splits, D + 2]
@@ -64,7 +77,7 @@ struct PageEntry {
     uint keyGroup, valueGroup;
     uint keyShift, valueShift; // log2 of the group size when it is a power of two, else 32
     bool keyByChannel, valueByChannel;
-    uint keyOffset, valueOffset; // bytes into the kind's pool (pools are at most 4 GiB: maxStorageBufferRange)
+    uint keyOffset, valueOffset; // bytes into the kind's pool window (each at most maxStorageBufferRange)
 };
 
 PageEntry readPage(uint page) {

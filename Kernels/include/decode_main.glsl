@@ -112,8 +112,9 @@ void main() {
     const uint groups = gl_WorkGroupSize.x;
 #endif
     const uint qHeads = pc.kvHeads * G;
-    const uint dir = 2u * ((seq * pc.layers + pc.layer) * pc.kvHeads + kvHead);
+    const uint dir = 4u * ((seq * pc.layers + pc.layer) * pc.kvHeads + kvHead);
     const uint firstPage = directory[dir], pageCount = directory[dir + 1u];
+    poolWindow = directory[dir + 2u];
     const uint p0 = split * pc.pagesPerSplit, p1 = min(pageCount, p0 + pc.pagesPerSplit);
 
     UNROLL for (uint g = 0u; g < G; ++g) {

@@ -30,6 +30,12 @@ final class DecodeCall {
         guard group * (d + 2) * 4 <= caps.maxSharedMemory else {
             throw .unsupported("GQA group \(group) at head dim \(d) needs \(group * (d + 2) * 4) bytes of shared memory")
         }
+        guard caps.poolWindowIndexing else {
+            throw .unsupported("the device lacks shaderStorageBufferArrayDynamicIndexing (the kernels index pool windows)")
+        }
+        guard caps.maxStorageBuffersPerStage >= KernelLibrary.descriptors else {
+            throw .unsupported("the kernels bind \(KernelLibrary.descriptors) storage buffers; the device allows \(caps.maxStorageBuffersPerStage) per stage")
+        }
         let subgroup = caps.subgroupShuffle && !options.portable && caps.subgroupSize >= 2
         let lanes = subgroup ? min(d / 8, caps.subgroupSize) : 1
         // The raw-code int8 / int4 kernels need token groups of a power of two that cover a lane's
@@ -98,7 +104,7 @@ final class DecodeCall {
         self.partials = try DeviceBuffer(context, size: splits > 1 ? 4 * cache.sequenceCount * m.queryHeads * splits * (d + 2) : 16)
 
         let vk = context.vk, device = context.handle
-        var size = VkDescriptorPoolSize(type: VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, descriptorCount: UInt32(KernelLibrary.bindings))
+        var size = VkDescriptorPoolSize(type: VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, descriptorCount: UInt32(KernelLibrary.descriptors))
         var poolInfo = VkDescriptorPoolCreateInfo()
         poolInfo.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO
         poolInfo.maxSets = 1
@@ -125,18 +131,24 @@ final class DecodeCall {
         }
         self.descriptorPool = pool!
         self.set = set
-        let buffers = [cache.directory, cache.table] + cache.pools + [queries, outputBuffer, partials]
-        let infos = buffers.map { VkDescriptorBufferInfo(buffer: $0.handle, offset: 0, range: VkDeviceSize($0.size)) }
+        // One array per binding; a pool's unused windows repeat its first (never read: no head names them).
+        let perBinding: [[DeviceBuffer]] = [[cache.directory], [cache.table]]
+            + cache.pools.map { windows in (0..<PoolWindows.maximum).map { windows[$0 < windows.count ? $0 : 0] } }
+            + [[queries], [outputBuffer], [partials]]
+        let infos = perBinding.flatMap { $0.map { VkDescriptorBufferInfo(buffer: $0.handle, offset: 0, range: VkDeviceSize($0.size)) } }
         infos.withUnsafeBufferPointer { infoPointer in
-            var writes = (0..<buffers.count).map { i in
+            var first = 0
+            var writes: [VkWriteDescriptorSet] = []
+            for (binding, buffers) in perBinding.enumerated() {
                 var w = VkWriteDescriptorSet()
                 w.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET
                 w.dstSet = set
-                w.dstBinding = UInt32(i)
-                w.descriptorCount = 1
+                w.dstBinding = UInt32(binding)
+                w.descriptorCount = UInt32(buffers.count)
                 w.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
-                w.pBufferInfo = infoPointer.baseAddress! + i
-                return w
+                w.pBufferInfo = infoPointer.baseAddress! + first
+                writes.append(w)
+                first += buffers.count
             }
             vk.updateDescriptorSets(device, UInt32(writes.count), &writes, 0, nil)
         }

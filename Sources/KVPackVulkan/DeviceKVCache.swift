@@ -1,17 +1,21 @@
 import CVulkan
 import KVPack
 
-/// A `FlatCache` in device memory: the head directory, the page table and the four pools,
-/// byte for byte as `FlatCache` (and the `.kvp` file) lays them out. Positions stay on the host:
-/// decode attends to every kept token, so the kernels never read them.
+/// A `FlatCache` in device memory: the page table and the four pools byte for byte as `FlatCache`
+/// (and the `.kvp` file) lays them out, except that a pool larger than one binding may cover
+/// (`maxStorageBufferRange`) is split at head boundaries into windows (`PoolWindows`), page
+/// offsets then counting from their window's start; the head directory carries each head's
+/// window. Positions stay on the host: decode attends to every kept token, so the kernels never
+/// read them.
 public final class DeviceKVCache: @unchecked Sendable {
     public let model: ModelFacts
     public let sequenceCount: Int
     public let pageSize: Int
+    /// Per head: first page, page count, pool window, 0.
     let directory: DeviceBuffer
     let table: DeviceBuffer
-    /// `pools[kind.rawValue]`.
-    let pools: [DeviceBuffer]
+    /// `pools[kind.rawValue][window]`.
+    let pools: [[DeviceBuffer]]
     /// Per layer: the encoding kinds its pages use, the most pages of any head, and the bytes a
     /// decode over the layer reads (directory entries, page-table entries and payloads).
     let layers: [LayerFacts]
@@ -25,25 +29,40 @@ public final class DeviceKVCache: @unchecked Sendable {
     }
 
     /// Uploads `flat`.
-    /// - Throws: `VulkanError.tooLarge` before allocating anything when a pool or the page table
-    ///   exceeds `maxStorageBufferRange`, or the whole cache exceeds the device-local heap;
+    /// - Throws: `VulkanError.tooLarge` before allocating anything when one head's pages of a
+    ///   kind or the page table exceed `maxStorageBufferRange`, a pool needs more than
+    ///   `PoolWindows.maximum` windows, or the whole cache exceeds the device-local heap;
     ///   `VulkanError.unsupported` for a head dim the kernels do not cover.
-    public init(_ context: VulkanContext, flat: FlatCache) throws(VulkanError) {
-        try Self.preflight(flat, capabilities: context.capabilities)
+    public convenience init(_ context: VulkanContext, flat: FlatCache) throws(VulkanError) {
+        try self.init(context, flat: flat, windowLimit: nil)
+    }
+
+    /// `windowLimit`: the most bytes of a pool one buffer holds (tests of the split; default
+    /// `maxStorageBufferRange`).
+    init(_ context: VulkanContext, flat: FlatCache, windowLimit: Int?) throws(VulkanError) {
+        var caps = context.capabilities
+        if let windowLimit { caps.maxStorageBufferRange = min(caps.maxStorageBufferRange, windowLimit) }
+        let windows = try Self.preflight(flat, capabilities: caps)
         var directory: [UInt32] = []
-        directory.reserveCapacity(2 * flat.heads.count)
-        for h in flat.heads { directory += [h.firstPage, h.pageCount] }
+        directory.reserveCapacity(4 * flat.heads.count)
+        var pageWindow = [Int](repeating: 0, count: flat.pages.count)
+        for (h, head) in flat.heads.enumerated() {
+            directory += [head.firstPage, head.pageCount, windows.headWindow[h], 0]
+            for p in Int(head.firstPage)..<Int(head.firstPage + head.pageCount) { pageWindow[p] = Int(windows.headWindow[h]) }
+        }
         var table: [UInt32] = []
         table.reserveCapacity(8 * flat.pages.count)
-        for p in flat.pages {
+        for (i, p) in flat.pages.enumerated() {
             let k = p.keyEncoding.grouping, v = p.valueEncoding.grouping
             let axes = (k?.axis == .channel ? 1 : 0) | (v?.axis == .channel ? 2 : 0)
+            let keyOffset = p.keyOffset - UInt64(windows.ranges[Int(p.keyEncoding.kind.rawValue)][pageWindow[i]].lowerBound)
+            let valueOffset = p.valueOffset - UInt64(windows.ranges[Int(p.valueEncoding.kind.rawValue)][pageWindow[i]].lowerBound)
             table += [p.positionsOffset,
                       UInt32(p.tokens) | UInt32(p.keyEncoding.kind.rawValue) << 16 | UInt32(p.valueEncoding.kind.rawValue) << 24,
                       UInt32(k?.groupSize ?? 0) | UInt32(v?.groupSize ?? 0) << 16,
                       UInt32(axes),
-                      UInt32(truncatingIfNeeded: p.keyOffset), UInt32(truncatingIfNeeded: p.keyOffset >> 32),
-                      UInt32(truncatingIfNeeded: p.valueOffset), UInt32(truncatingIfNeeded: p.valueOffset >> 32)]
+                      UInt32(truncatingIfNeeded: keyOffset), UInt32(truncatingIfNeeded: keyOffset >> 32),
+                      UInt32(truncatingIfNeeded: valueOffset), UInt32(truncatingIfNeeded: valueOffset >> 32)]
         }
         self.model = flat.model
         self.sequenceCount = flat.sequences.count
@@ -51,26 +70,42 @@ public final class DeviceKVCache: @unchecked Sendable {
         self.layers = Self.layerFacts(flat)
         self.directory = try DeviceBuffer(context, contents: directory)
         self.table = try DeviceBuffer(context, contents: table)
-        var pools: [DeviceBuffer] = []
-        for pool in flat.pools { pools.append(try DeviceBuffer(context, contents: pool, minimumSize: pool.count + 16)) }
+        var pools: [[DeviceBuffer]] = []
+        for (k, pool) in flat.pools.enumerated() {
+            var buffers: [DeviceBuffer] = []
+            for range in windows.ranges[k] {
+                // 16 bytes of padding: loaders read whole words past a page's last byte.
+                if range == pool.indices {
+                    buffers.append(try DeviceBuffer(context, contents: pool, minimumSize: pool.count + 16))
+                } else {
+                    buffers.append(try DeviceBuffer(context, contents: Array(pool[range]), minimumSize: range.count + 16))
+                }
+            }
+            pools.append(buffers)
+        }
         self.pools = pools
     }
 
-    /// Checks `flat` against the device's limits; runs before anything is allocated.
-    static func preflight(_ flat: FlatCache, capabilities caps: VulkanCapabilities) throws(VulkanError) {
+    /// Pool windows in use (1 unless a pool exceeds `maxStorageBufferRange`).
+    public var poolWindows: Int { pools.first?.count ?? 1 }
+
+    /// Checks `flat` against the device's limits and plans its pool windows; runs before anything
+    /// is allocated.
+    @discardableResult
+    static func preflight(_ flat: FlatCache, capabilities caps: VulkanCapabilities) throws(VulkanError) -> PoolWindows {
         let d = flat.model.headDim
         guard [64, 128, 256].contains(d) else { throw .unsupported("head dim \(d) (64, 128 and 256 are)") }
         let tableBytes = flat.pages.count * Page.tableEntryBytes
-        let directoryBytes = flat.heads.count * HeadPages.directoryEntryBytes
-        var buffers = [("the page table", tableBytes), ("the head directory", directoryBytes)]
-        for kind in PageEncodingKind.allCases { buffers.append(("the \(kind) pool", flat.pools[Int(kind.rawValue)].count + 16)) }
-        for (what, bytes) in buffers where bytes > caps.maxStorageBufferRange {
+        let directoryBytes = flat.heads.count * 16
+        for (what, bytes) in [("the page table", tableBytes), ("the head directory", directoryBytes)] where bytes > caps.maxStorageBufferRange {
             throw .tooLarge(what: what, bytes: bytes, limit: caps.maxStorageBufferRange, limitName: "maxStorageBufferRange")
         }
-        let total = buffers.reduce(0) { $0 + $1.1 }
+        let windows = try PoolWindows.plan(flat, limit: caps.maxStorageBufferRange - 16)
+        let total = tableBytes + directoryBytes + flat.pools.reduce(0) { $0 + $1.count } + 16 * windows.count * flat.pools.count
         guard caps.deviceLocalBytes == 0 || total <= caps.deviceLocalBytes else {
             throw .tooLarge(what: "the cache", bytes: total, limit: caps.deviceLocalBytes, limitName: "device-local memory heap")
         }
+        return windows
     }
 
     /// Bytes a decode over `layer` reads: the directory entries and page-table entries of its

@@ -10,11 +10,18 @@ struct KernelKey: Hashable, Sendable {
     var constants: [UInt32]
 }
 
-/// The compute pipelines of one context: one descriptor-set layout (nine storage buffers, the
-/// bindings of `Kernels/include/decode_bindings.glsl`), one pipeline layout, and each pipeline
+/// The compute pipelines of one context: one descriptor-set layout (nine storage-buffer bindings,
+/// the pools arrays of windows: `Kernels/include/decode_bindings.glsl`), one pipeline layout, and each pipeline
 /// created on first use and cached until the context is destroyed.
 final class KernelLibrary: @unchecked Sendable {
     static let bindings = 9
+    /// Bindings 2 ..< 6 are the pools, each an array of `PoolWindows.maximum` windows.
+    static let poolBindings = 2..<6
+
+    static func descriptorCount(binding: Int) -> Int { poolBindings.contains(binding) ? PoolWindows.maximum : 1 }
+
+    /// Storage-buffer descriptors in one set.
+    static var descriptors: Int { (0..<bindings).reduce(0) { $0 + descriptorCount(binding: $1) } }
     static let pushConstantBytes = 32
 
     private let lock = NSLock()
@@ -45,7 +52,7 @@ final class KernelLibrary: @unchecked Sendable {
             var b = VkDescriptorSetLayoutBinding()
             b.binding = UInt32(i)
             b.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
-            b.descriptorCount = 1
+            b.descriptorCount = UInt32(Self.descriptorCount(binding: i))
             b.stageFlags = UInt32(VK_SHADER_STAGE_COMPUTE_BIT.rawValue)
             return b
         }

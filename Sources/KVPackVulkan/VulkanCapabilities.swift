@@ -19,4 +19,9 @@ public struct VulkanCapabilities: Sendable, Hashable, Codable {
     public var pipelineStatistics: Bool = false
     /// Shaders may compute in f16 (shaderFloat16): the `_f16math` kernels can run.
     public var shaderFloat16: Bool = false
+    /// Shaders may index arrays of storage buffers (shaderStorageBufferArrayDynamicIndexing): the
+    /// decode kernels pick a head's pool window that way, so they need it.
+    public var poolWindowIndexing: Bool = true
+    /// Storage buffers one shader stage may bind (`maxPerStageDescriptorStorageBuffers`).
+    public var maxStorageBuffersPerStage: Int = 1 << 20
 }

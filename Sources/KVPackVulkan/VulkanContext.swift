@@ -55,7 +55,10 @@ public final class VulkanContext: @unchecked Sendable {
         // Kernel statistics (registers, instructions: VK_KHR_pipeline_executable_properties) where
         // the driver offers them; nothing else is optional.
         // f16 arithmetic (shaderFloat16) likewise, for the `_f16math` kernels.
-        let (statistics, float16) = try Self.optionalFeatures(loader, instance, physicalDevice)
+        let (statistics, float16, dynamicIndexing) = try Self.optionalFeatures(loader, instance, physicalDevice)
+        // Pool windows are arrays of buffers indexed per workgroup (shaderStorageBufferArrayDynamicIndexing).
+        var coreFeatures = VkPhysicalDeviceFeatures()
+        coreFeatures.shaderStorageBufferArrayDynamicIndexing = VkBool32(dynamicIndexing ? VK_TRUE : VK_FALSE)
         var float16Feature = VkPhysicalDeviceShaderFloat16Int8Features()
         float16Feature.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES
         float16Feature.shaderFloat16 = VkBool32(float16 ? VK_TRUE : VK_FALSE)
@@ -95,7 +98,10 @@ public final class VulkanContext: @unchecked Sendable {
                                 chain = UnsafeMutableRawPointer(half)
                             }
                             deviceInfo.pNext = UnsafeRawPointer(chain)
-                            return createDevice(physicalDevice, &deviceInfo, nil, &deviceHandle)
+                            return withUnsafePointer(to: &coreFeatures) { core in
+                                deviceInfo.pEnabledFeatures = core
+                                return createDevice(physicalDevice, &deviceInfo, nil, &deviceHandle)
+                            }
                         }
                     }
                 }
@@ -146,7 +152,9 @@ public final class VulkanContext: @unchecked Sendable {
             timestampPeriod: timestampBits > 0 ? Double(props.limits.timestampPeriod) : nil,
             maxSharedMemory: Int(props.limits.maxComputeSharedMemorySize),
             pipelineStatistics: statistics && vk.getPipelineExecutableStatistics != nil,
-            shaderFloat16: float16)
+            shaderFloat16: float16,
+            poolWindowIndexing: dynamicIndexing,
+            maxStorageBuffersPerStage: Int(props.limits.maxPerStageDescriptorStorageBuffers))
         self.kernels = KernelLibrary()
         ownsDevice = false
         ownsInstance = false
@@ -256,9 +264,10 @@ extension VulkanContext {
         return Properties(limits: p.properties.limits, subgroup: subgroup)
     }
 
-    /// The optional features KVPack enables where offered: kernel statistics
-    /// (VK_KHR_pipeline_executable_properties) and f16 arithmetic in shaders (shaderFloat16).
-    static func optionalFeatures(_ loader: VulkanLoader, _ instance: VkInstance, _ device: VkPhysicalDevice) throws(VulkanError) -> (statistics: Bool, float16: Bool) {
+    /// The features KVPack enables where offered: kernel statistics
+    /// (VK_KHR_pipeline_executable_properties), f16 arithmetic in shaders (shaderFloat16), and
+    /// indexing arrays of storage buffers (the decode kernels need it for pool windows).
+    static func optionalFeatures(_ loader: VulkanLoader, _ instance: VkInstance, _ device: VkPhysicalDevice) throws(VulkanError) -> (statistics: Bool, float16: Bool, dynamicIndexing: Bool) {
         let enumerate = try loader.function("vkEnumerateDeviceExtensionProperties", instance: instance,
                                             as: PFN_vkEnumerateDeviceExtensionProperties.self)
         var count: UInt32 = 0
@@ -289,7 +298,8 @@ extension VulkanContext {
                 h.pointee.pNext = nil
             }
         }
-        return (hasStatistics && statistics.pipelineExecutableInfo != 0, half.shaderFloat16 != 0)
+        return (hasStatistics && statistics.pipelineExecutableInfo != 0, half.shaderFloat16 != 0,
+                all.features.shaderStorageBufferArrayDynamicIndexing != 0)
     }
 
     static func queueFamilies(_ loader: VulkanLoader, _ instance: VkInstance, _ device: VkPhysicalDevice) throws(VulkanError) -> [VkQueueFamilyProperties] {

@@ -153,6 +153,24 @@ struct DecodeAttentionTests {
         try check(fixture, pagesPerSplit: 1 << 20, portable: false, mergeSlotLimit: limit, label: "merge slots <= \(limit)")
     }
 
+    @Test("pools split into windows at head boundaries: same output as one buffer, ragged mixed heads, batch 2",
+          arguments: [0, 3, 6])
+    func poolWindows(index: Int) throws {
+        let context = try #require(SharedContext.context)
+        let (name, k, v) = Self.uniform[index]
+        let fixture = try DecodeFixture(qHeads: 8, kvHeads: 4, d: 64, tokens: 40, sequences: 2) { s, h in
+            let n = 40 - 7 * h - 3 * s
+            return (Array(0..<n), Array(repeating: (k, v), count: n))
+        }
+        let flat = fixture.cache.flattened()
+        // A third of the largest pool (plus the 16 bytes of padding): 3-4 windows of 8 ragged heads.
+        let limit = flat.pools.map(\.count).max()! / 3 + 16
+        let device = try DeviceKVCache(context, flat: flat, windowLimit: limit)
+        #expect(device.poolWindows > 1, "\(name): pools \(flat.pools.map(\.count)) fit one window of \(limit)")
+        let (got, _) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries, options: .init(pagesPerSplit: 1))
+        #expect(DecodeFixture.worstError(got, try fixture.expected(), d: 64) < 4e-3, "\(name), \(device.poolWindows) windows")
+    }
+
     @Test("the mixed kernel with several tokens per step")
     func mixedStep() throws {
         let n = 61

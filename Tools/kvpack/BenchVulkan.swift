@@ -17,7 +17,8 @@ extension Bench {
                 (bytes read / time) and the dense-equivalent bandwidth (dense f16 K/V bytes / time).
                 Where affordable (batch x tokens <= --cpu-max-tokens) it also runs the CPU backend on
                 the same cache, reports its time, and checks the GPU output against it.
-                A shape whose pools exceed the device's maxStorageBufferRange is reported as skipped.
+                A pool over the device's maxStorageBufferRange is split at head boundaries into up to 6
+                buffers; a shape that still does not fit (or exceeds device memory) is reported as skipped.
                 Without Vulkan, it says why and runs the CPU backend only.
                 """)
 
@@ -58,6 +59,8 @@ extension Bench {
             var tokensPerStep: Int?
             var pipelined: Bool?
             var mergeSlots: Int?
+            /// Buffers each pool is split into (pools over maxStorageBufferRange).
+            var poolWindows: Int?
             var f16Arithmetic: Bool?
             /// The driver's statistics of the decode kernel (e.g. registers per thread).
             var kernelStatistics: [String: Double]?
@@ -157,13 +160,16 @@ extension Bench {
             }
             var gpuOutput: [Float]?
             if let context {
-                let payload = cache.payloadBytesByEncoding
-                let range = context.capabilities.maxStorageBufferRange
-                if let (kind, size) = payload.first(where: { $0.value + 16 > range }) {
-                    row.skipped = "the \(kind) pool needs \(size) bytes, over maxStorageBufferRange \(range)"
-                } else {
-                    let flat = cache.flattened()
-                    let device = try DeviceKVCache(context, flat: flat)
+                let flat = cache.flattened()
+                var uploaded: DeviceKVCache?
+                let upload = Swift.Result { () throws(VulkanError) in try DeviceKVCache(context, flat: flat) }
+                switch upload {
+                case .success(let device): uploaded = device
+                case .failure(let error):
+                    guard case .tooLarge = error else { throw error }
+                    row.skipped = error.description
+                }
+                if let device = uploaded {
                     precondition(device.bytesRead(layer: 0) == bytes, "bytes read disagree")
                     let attention = VulkanDecodeAttention(context: context)
                     let options = DecodeOptions(pagesPerSplit: pagesPerSplit, portable: portable, tokensPerStep: tokensPerStep,
@@ -178,6 +184,7 @@ extension Bench {
                     row.splits = launch.splits
                     row.pagesPerSplit = launch.pagesPerSplit
                     row.tokensPerStep = launch.tokensPerStep
+                    row.poolWindows = device.poolWindows
                     row.pipelined = launch.pipelined
                     row.mergeSlots = launch.mergeSlots
                     row.f16Arithmetic = launch.f16Arithmetic
