@@ -31,6 +31,9 @@ layout(constant_id = 5) const uint PIPELINE = 0;
 /// Token groups whose results one barrier round merges (1 ..< groups; the host sizes it to the
 /// shared memory: `MERGE_SLOTS * G * (D + 2)` floats).
 layout(constant_id = 6) const uint MERGE_SLOTS = 1;
+/// 1: keys are masked by position (causal, and the push constant's sliding window when nonzero)
+/// against each sequence's query position; 0: every kept token is visible (a query after the cache).
+layout(constant_id = 7) const uint MASKED = 0;
 /// Lanes per token.
 const uint T = D / E;
 
@@ -41,6 +44,7 @@ layout(push_constant) uniform Push {
     uint pagesPerSplit; // pages each workgroup walks
     uint splits;        // workgroups along x; 1 = write the output directly
     float scale;        // logit scale
+    uint window;        // MASKED: sliding window in tokens (a key is visible when query - window < key <= query); 0 = none
 } pc;
 
 /// Pool windows per kind: a pool larger than one binding may cover (maxStorageBufferRange) is
@@ -65,6 +69,8 @@ uint poolWindow = 0u;
 layout(std430, binding = 6) readonly buffer Queries { float queries[]; };     // [B, Hq, D]
 layout(std430, binding = 7) writeonly buffer Output { float outputs[]; };    // [B, Hq, D]
 layout(std430, binding = 8) writeonly buffer Partials { float partials[]; }; // [B, Hq, splits, D + 2]
+layout(std430, binding = 9) readonly buffer Positions { int positions[]; };        // FlatCache's positions pool
+layout(std430, binding = 10) readonly buffer QueryPositions { int queryPositions[]; }; // [B] (MASKED)
 
 /// The row slices a loader fills: slot u holds elements `lane * E ..< lane * E + E` of one row, at
 /// `row[u * E ...]`; slots 0 ..< U hold U key rows, slots U ..< 2U the same tokens' value rows.
@@ -72,6 +78,7 @@ float row[2u * U * E];
 
 /// One page-table entry, decoded.
 struct PageEntry {
+    uint positionsOffset; // index of the page's first position in `positions`
     uint tokens;
     uint keyKind, valueKind;
     uint keyGroup, valueGroup;
@@ -84,6 +91,7 @@ PageEntry readPage(uint page) {
     uint b = page * 8u;
     uint w1 = table[b + 1u], w2 = table[b + 2u], w3 = table[b + 3u];
     PageEntry e;
+    e.positionsOffset = table[b];
     e.tokens = w1 & 0xFFFFu;
     e.keyKind = (w1 >> 16) & 0xFFu;
     e.valueKind = w1 >> 24;

@@ -47,9 +47,26 @@ float laneSum(float x) {
     return x;
 }
 
-/// Uses one step: scores of its U tokens (slots u >= `valid` are past the page's end: masked),
-/// the online-softmax rescale, and the value accumulation.
-void consume(uint valid) {
+/// The query position of this workgroup's sequence (MASKED).
+int queryPos = 0;
+
+/// Bit u set when token t + u of `page` exists and is visible to the query (MASKED).
+uint visibility(PageEntry page, uint t) {
+    uint bits = 0u;
+    UNROLL for (uint u = 0u; u < U; ++u) {
+        if (t + u < page.tokens) {
+            int key = positions[page.positionsOffset + t + u];
+            bool seen = key <= queryPos && (pc.window == 0u || queryPos - key < int(pc.window));
+            if (seen) bits |= 1u << u;
+        }
+    }
+    return bits;
+}
+
+/// Uses one step: scores of its U tokens (slots u >= `valid` are past the page's end, and with
+/// MASKED the slots whose bit in `visible` is clear: masked), the online-softmax rescale, and the
+/// value accumulation.
+void consume(uint valid, uint visible) {
     float s[U * G];
     UNROLL for (uint i = 0u; i < U * G; ++i) s[i] = 0.0;
     UNROLL for (uint u = 0u; u < U; ++u) {
@@ -68,7 +85,7 @@ void consume(uint valid) {
     }
     UNROLL for (uint i = 0u; i < U * G; ++i) s[i] = laneSum(s[i]);
     UNROLL for (uint u = 0u; u < U; ++u) {
-        if (u >= valid) {
+        if (u >= valid || (MASKED != 0u && (visible & (1u << u)) == 0u)) {
             UNROLL for (uint g = 0u; g < G; ++g) s[u * G + g] = NEG_BIG;
         }
     }
@@ -84,6 +101,9 @@ void consume(uint valid) {
         }
         UNROLL for (uint u = 0u; u < U; ++u) {
             s[u * G + g] = exp(s[u * G + g] - top);
+            // Masked slots seen before any visible token (top = NEG_BIG) get exp(0) = 1 here; the first
+            // visible token's rescale, exp(NEG_BIG - top) = 0, or the merges (same factor) erase them,
+            // and the host refuses a mask that leaves a head no visible token.
             rsum[g] += s[u * G + g];
 #if !DECODE_AT_USE
             UNROLL for (uint e = 0u; e < E; ++e) acc[g * E + e] = fma(s[u * G + g], VALUE(u, e), acc[g * E + e]);
@@ -115,6 +135,7 @@ void main() {
     const uint dir = 4u * ((seq * pc.layers + pc.layer) * pc.kvHeads + kvHead);
     const uint firstPage = directory[dir], pageCount = directory[dir + 1u];
     poolWindow = directory[dir + 2u];
+    if (MASKED != 0u) queryPos = queryPositions[seq];
     const uint p0 = split * pc.pagesPerSplit, p1 = min(pageCount, p0 + pc.pagesPerSplit);
 
     UNROLL for (uint g = 0u; g < G; ++g) {
@@ -142,6 +163,7 @@ void main() {
         while (p < p1) {
             TAKE_STEP();
             uint valid = page.tokens - t;
+            uint visible = MASKED != 0u ? visibility(page, t) : 0u;
             t += U;
             if (t >= page.tokens) {
                 t = 0u;
@@ -149,7 +171,7 @@ void main() {
                 if (p < p1) page = readPage(firstPage + p);
             }
             if (p < p1) loadRows(page, t, lane);
-            consume(valid);
+            consume(valid, visible);
         }
     } else {
         for (uint p = p0 + group; p < p1; p += groups) {
@@ -157,7 +179,7 @@ void main() {
             for (uint t = 0u; t < page.tokens; t += U) {
                 loadRows(page, t, lane);
                 TAKE_STEP();
-                consume(page.tokens - t);
+                consume(page.tokens - t, MASKED != 0u ? visibility(page, t) : 0u);
             }
         }
     }
@@ -168,7 +190,7 @@ void main() {
         // used, so each lane keeps 2U row loads in flight; one softmax rescale per step.
         for (uint t = 0u; t < page.tokens; t += U) {
             loadRows(page, t, lane);
-            consume(page.tokens - t);
+            consume(page.tokens - t, MASKED != 0u ? visibility(page, t) : 0u);
         }
     }
 #endif

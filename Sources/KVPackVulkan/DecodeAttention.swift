@@ -79,6 +79,21 @@ public struct DecodeOptions: Sendable, Hashable {
     }
 }
 
+/// Masking by position for a decode call: each sequence's query sees the kept keys at positions
+/// `<= queryPositions[s]` and, with a window, `> queryPositions[s] - window` (as
+/// `AttentionMask`). For sliding-window layers and queries inside the cached span.
+public struct DecodeMask: Sendable, Hashable {
+    /// One query position per sequence.
+    public var queryPositions: [Int]
+    /// Sliding window in tokens (positive), or nil for causal-only masking.
+    public var window: Int?
+
+    public init(queryPositions: [Int], window: Int? = nil) {
+        self.queryPositions = queryPositions
+        self.window = window
+    }
+}
+
 /// The launch a decode call used.
 public struct DecodeLaunch: Sendable, Hashable, Codable {
     public var kernel: String
@@ -108,9 +123,11 @@ public struct VulkanDecodeAttention: Sendable {
     /// Attends `queries` over layer `layer` of `cache`.
     /// - Parameter queries: `[sequences, queryHeads, headDim]` fp32, sequences as in the cache.
     /// - Returns: the output `[sequences, queryHeads, headDim]` fp32 and the launch used.
-    public func attend(_ cache: DeviceKVCache, layer: Int = 0, queries: [Float],
+    /// - Parameter mask: positions to mask by (nil: the queries come after every kept token).
+    /// - Throws: `VulkanError.noVisibleKeys` when the mask hides every key of a head from its query.
+    public func attend(_ cache: DeviceKVCache, layer: Int = 0, queries: [Float], mask: DecodeMask? = nil,
                        options: DecodeOptions = .init()) throws(VulkanError) -> (output: [Float], launch: DecodeLaunch) {
-        let call = try DecodeCall(context, cache: cache, layer: layer, queries: queries, options: options)
+        let call = try DecodeCall(context, cache: cache, layer: layer, queries: queries, mask: mask, options: options)
         try context.submit { (commands) throws(VulkanError) in call.record(commands) }
         return (try call.output(), call.launch)
     }
@@ -119,7 +136,7 @@ public struct VulkanDecodeAttention: Sendable {
     /// (registers per thread and the like, where the driver reports them; else empty).
     public func kernelStatistics(_ cache: DeviceKVCache, layer: Int = 0, queries: [Float],
                                  options: DecodeOptions = .init()) throws(VulkanError) -> [KernelStatistic] {
-        try DecodeCall(context, cache: cache, layer: layer, queries: queries, options: options).statistics
+        try DecodeCall(context, cache: cache, layer: layer, queries: queries, mask: nil, options: options).statistics
     }
 
     /// GPU time of `iterations` calls, each bracketed by timestamps and separated by a barrier, in
@@ -129,7 +146,7 @@ public struct VulkanDecodeAttention: Sendable {
     public func time(_ cache: DeviceKVCache, layer: Int = 0, queries: [Float], options: DecodeOptions = .init(),
                      iterations: Int = 50, warmup: Int = 5, warmupSeconds: Double = 0.3) throws(VulkanError) -> (seconds: [Double], launch: DecodeLaunch) {
         guard let period = context.capabilities.timestampPeriod else { throw .unsupported("the compute queue has no timestamps") }
-        let call = try DecodeCall(context, cache: cache, layer: layer, queries: queries, options: options)
+        let call = try DecodeCall(context, cache: cache, layer: layer, queries: queries, mask: nil, options: options)
         let vk = context.vk, device = context.handle
         var info = VkQueryPoolCreateInfo()
         info.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO

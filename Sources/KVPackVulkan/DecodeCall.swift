@@ -11,6 +11,7 @@ final class DecodeCall {
     private let merge: VkPipeline?
     private let layout: VkPipelineLayout
     private let queries: DeviceBuffer
+    private let queryPositions: DeviceBuffer
     private let outputBuffer: DeviceBuffer
     private let partials: DeviceBuffer
     private let descriptorPool: VkDescriptorPool
@@ -19,11 +20,21 @@ final class DecodeCall {
     private let mergePush: [UInt32]
     private let kvHeads, group, sequences, headDim: Int
 
-    init(_ context: VulkanContext, cache: DeviceKVCache, layer: Int, queries q: [Float], options: DecodeOptions) throws(VulkanError) {
+    init(_ context: VulkanContext, cache: DeviceKVCache, layer: Int, queries q: [Float], mask: DecodeMask?,
+         options: DecodeOptions) throws(VulkanError) {
         let m = cache.model, d = m.headDim
         precondition((0..<m.layerCount).contains(layer), "layer \(layer) outside 0..<\(m.layerCount)")
         precondition(q.count == cache.sequenceCount * m.queryHeads * d,
                      "queries must be [sequences, queryHeads, headDim] = [\(cache.sequenceCount), \(m.queryHeads), \(d)]")
+        if let mask {
+            precondition(mask.queryPositions.count == cache.sequenceCount, "one query position per sequence")
+            if let w = mask.window, w <= 0 { throw .unsupported("a sliding window must be positive; got \(w)") }
+            for (s, position) in mask.queryPositions.enumerated() {
+                for h in 0..<m.kvHeads where !cache.hasVisibleKey(sequence: s, layer: layer, kvHead: h, query: position, window: mask.window) {
+                    throw .noVisibleKeys(sequence: s, layer: layer, kvHead: h, queryPosition: position, window: mask.window)
+                }
+            }
+        }
         let facts = cache.layers[layer]
         let group = m.queryHeads / m.kvHeads
         let caps = context.capabilities
@@ -90,16 +101,20 @@ final class DecodeCall {
         self.headDim = d
         self.decode = try context.kernels.pipeline(
             KernelKey(name: name, constants: [UInt32(workgroup), UInt32(d), UInt32(d / lanes), UInt32(group), UInt32(step),
-                                              pipelined ? 1 : 0, UInt32(mergeSlots)]), context)
+                                              pipelined ? 1 : 0, UInt32(mergeSlots), mask == nil ? 0 : 1]), context)
         self.merge = splits > 1
             ? try context.kernels.pipeline(KernelKey(name: "split_merge", constants: [0, UInt32(d)]), context) : nil
         let (setLayout, layout) = try context.kernels.layouts(context)
         self.layout = layout
         let scale = options.scale ?? 1 / Float(d).squareRoot()
-        self.push = [UInt32(m.layerCount), UInt32(layer), UInt32(m.kvHeads), UInt32(pagesPerSplit), UInt32(splits), scale.bitPattern]
+        self.push = [UInt32(m.layerCount), UInt32(layer), UInt32(m.kvHeads), UInt32(pagesPerSplit), UInt32(splits), scale.bitPattern,
+                     UInt32(mask?.window ?? 0)]
         self.mergePush = [UInt32(m.queryHeads), UInt32(splits)]
 
         self.queries = try DeviceBuffer(context, contents: q)
+        // Positions fit Int32 (FlatCache stores them so); clamped so that a far query stays far.
+        let positionsOfQueries = (mask?.queryPositions ?? []).map { Int32(clamping: $0) }
+        self.queryPositions = try DeviceBuffer(context, contents: positionsOfQueries, minimumSize: 16)
         self.outputBuffer = try DeviceBuffer(context, size: 4 * q.count)
         self.partials = try DeviceBuffer(context, size: splits > 1 ? 4 * cache.sequenceCount * m.queryHeads * splits * (d + 2) : 16)
 
@@ -132,9 +147,12 @@ final class DecodeCall {
         self.descriptorPool = pool!
         self.set = set
         // One array per binding; a pool's unused windows repeat its first (never read: no head names them).
-        let perBinding: [[DeviceBuffer]] = [[cache.directory], [cache.table]]
-            + cache.pools.map { windows in (0..<PoolWindows.maximum).map { windows[$0 < windows.count ? $0 : 0] } }
-            + [[queries], [outputBuffer], [partials]]
+        var perBinding: [[DeviceBuffer]] = [[cache.directory], [cache.table]]
+        for windows in cache.pools {
+            perBinding.append((0..<PoolWindows.maximum).map { (i: Int) -> DeviceBuffer in windows[i < windows.count ? i : 0] })
+        }
+        let perCall: [DeviceBuffer] = [queries, outputBuffer, partials, cache.positions, queryPositions]
+        perBinding += perCall.map { [$0] }
         let infos = perBinding.flatMap { $0.map { VkDescriptorBufferInfo(buffer: $0.handle, offset: 0, range: VkDeviceSize($0.size)) } }
         infos.withUnsafeBufferPointer { infoPointer in
             var first = 0

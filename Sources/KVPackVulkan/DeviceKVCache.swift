@@ -5,8 +5,7 @@ import KVPack
 /// (and the `.kvp` file) lays them out, except that a pool larger than one binding may cover
 /// (`maxStorageBufferRange`) is split at head boundaries into windows (`PoolWindows`), page
 /// offsets then counting from their window's start; the head directory carries each head's
-/// window. Positions stay on the host: decode attends to every kept token, so the kernels never
-/// read them.
+/// window. Positions are uploaded too: masked calls (`DecodeMask`) read them.
 public final class DeviceKVCache: @unchecked Sendable {
     public let model: ModelFacts
     public let sequenceCount: Int
@@ -16,6 +15,11 @@ public final class DeviceKVCache: @unchecked Sendable {
     let table: DeviceBuffer
     /// `pools[kind.rawValue][window]`.
     let pools: [[DeviceBuffer]]
+    /// FlatCache's positions pool (read only by masked calls) and, on the host, the same positions
+    /// with each head's range of them (to check a mask leaves every head a key).
+    let positions: DeviceBuffer
+    let hostPositions: [Int32]
+    let headPositions: [Range<Int>]
     /// Per layer: the encoding kinds its pages use, the most pages of any head, and the bytes a
     /// decode over the layer reads (directory entries, page-table entries and payloads).
     let layers: [LayerFacts]
@@ -68,6 +72,13 @@ public final class DeviceKVCache: @unchecked Sendable {
         self.sequenceCount = flat.sequences.count
         self.pageSize = flat.pageSize
         self.layers = Self.layerFacts(flat)
+        self.hostPositions = flat.positions
+        self.headPositions = flat.heads.map { h in
+            let pages = flat.pages[Int(h.firstPage)..<Int(h.firstPage + h.pageCount)]
+            guard let first = pages.first, let last = pages.last else { return 0..<0 }
+            return Int(first.positionsOffset)..<Int(last.positionsOffset) + Int(last.tokens)
+        }
+        self.positions = try DeviceBuffer(context, contents: flat.positions, minimumSize: 16)
         self.directory = try DeviceBuffer(context, contents: directory)
         self.table = try DeviceBuffer(context, contents: table)
         var pools: [[DeviceBuffer]] = []
@@ -86,6 +97,19 @@ public final class DeviceKVCache: @unchecked Sendable {
         self.pools = pools
     }
 
+    /// Whether `mask` leaves head `kvHead` of `sequence` at `layer` at least one visible key.
+    func hasVisibleKey(sequence: Int, layer: Int, kvHead: Int, query: Int, window: Int?) -> Bool {
+        let range = headPositions[(sequence * model.layerCount + layer) * model.kvHeads + kvHead]
+        // Positions increase along a head: the last one at or before the query decides.
+        var lo = range.lowerBound, hi = range.upperBound
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if Int(hostPositions[mid]) <= query { lo = mid + 1 } else { hi = mid }
+        }
+        guard lo > range.lowerBound else { return false }
+        return window.map { Int(hostPositions[lo - 1]) > query - $0 } ?? true
+    }
+
     /// Pool windows in use (1 unless a pool exceeds `maxStorageBufferRange`).
     public var poolWindows: Int { pools.first?.count ?? 1 }
 
@@ -97,11 +121,13 @@ public final class DeviceKVCache: @unchecked Sendable {
         guard [64, 128, 256].contains(d) else { throw .unsupported("head dim \(d) (64, 128 and 256 are)") }
         let tableBytes = flat.pages.count * Page.tableEntryBytes
         let directoryBytes = flat.heads.count * 16
-        for (what, bytes) in [("the page table", tableBytes), ("the head directory", directoryBytes)] where bytes > caps.maxStorageBufferRange {
+        for (what, bytes) in [("the page table", tableBytes), ("the head directory", directoryBytes),
+                              ("the positions", 4 * flat.positions.count)] where bytes > caps.maxStorageBufferRange {
             throw .tooLarge(what: what, bytes: bytes, limit: caps.maxStorageBufferRange, limitName: "maxStorageBufferRange")
         }
         let windows = try PoolWindows.plan(flat, limit: caps.maxStorageBufferRange - 16)
-        let total = tableBytes + directoryBytes + flat.pools.reduce(0) { $0 + $1.count } + 16 * windows.count * flat.pools.count
+        let total = tableBytes + directoryBytes + 4 * flat.positions.count + flat.pools.reduce(0) { $0 + $1.count }
+            + 16 * windows.count * flat.pools.count
         guard caps.deviceLocalBytes == 0 || total <= caps.deviceLocalBytes else {
             throw .tooLarge(what: "the cache", bytes: total, limit: caps.deviceLocalBytes, limitName: "device-local memory heap")
         }

@@ -6,15 +6,15 @@ struct KernelKey: Hashable, Sendable {
     /// Name in `KernelBinaries` (e.g. `decode_f16_subgroup`).
     var name: String
     /// Specialization constants by id: 0 workgroup size, 1 head dim, 2 elements per lane, 3 group,
-    /// 4 tokens per step, 5 pipelined (0/1), 6 merge slots.
+    /// 4 tokens per step, 5 pipelined (0/1), 6 merge slots, 7 masked by position (0/1).
     var constants: [UInt32]
 }
 
-/// The compute pipelines of one context: one descriptor-set layout (nine storage-buffer bindings,
+/// The compute pipelines of one context: one descriptor-set layout (eleven storage-buffer bindings,
 /// the pools arrays of windows: `Kernels/include/decode_bindings.glsl`), one pipeline layout, and each pipeline
 /// created on first use and cached until the context is destroyed.
 final class KernelLibrary: @unchecked Sendable {
-    static let bindings = 9
+    static let bindings = 11
     /// Bindings 2 ..< 6 are the pools, each an array of `PoolWindows.maximum` windows.
     static let poolBindings = 2..<6
 

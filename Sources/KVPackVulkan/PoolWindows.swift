@@ -8,7 +8,7 @@ import KVPack
 /// workgroup from the head's directory entry, and page offsets become offsets into the window.
 struct PoolWindows: Equatable, Sendable {
     /// Windows per pool kind the kernels bind (`POOL_WINDOWS` in `Kernels/include/decode_bindings.glsl`):
-    /// 4 kinds x 6 + 5 other bindings = 29 storage buffers, within lavapipe's 32 per stage.
+    /// 4 kinds x 6 + 7 other bindings = 31 storage buffers, within lavapipe's 32 per stage.
     static let maximum = 6
 
     /// The window of each head, in directory order (sequence, layer, KV head).

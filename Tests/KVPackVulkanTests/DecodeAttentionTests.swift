@@ -171,6 +171,55 @@ struct DecodeAttentionTests {
         #expect(DecodeFixture.worstError(got, try fixture.expected(), d: 64) < 4e-3, "\(name), \(device.poolWindows) windows")
     }
 
+    /// (uniform index, window, tokens per step, pipelined, pages per split).
+    static let maskedCases: [(Int, Int?, Int, Bool, Int?)] = [(0, nil, 1, false, 1), (0, 5, 2, true, nil), (1, 7, 4, false, 2),
+                                                               (3, 3, 4, true, 1), (5, 9, 1, false, nil), (6, 20, 2, false, 1)]
+
+    @Test("masked by position: causal and sliding windows, queries inside the cache, kept tokens with gaps, batch 2",
+          arguments: maskedCases)
+    func masked(index: Int, window: Int?, step: Int, pipelined: Bool, split: Int?) throws {
+        let context = try #require(SharedContext.context)
+        let (name, k, v) = Self.uniform[index]
+        // 90 tokens; head h keeps every other one from h on, sequence 1 also drops its last 10.
+        let fixture = try DecodeFixture(qHeads: 8, kvHeads: 2, d: 64, tokens: 90, sequences: 2) { s, h in
+            let kept = Array(stride(from: h, to: 90 - 10 * s, by: 2))
+            return (kept, Array(repeating: (k, v), count: kept.count))
+        }
+        let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
+        let mask = DecodeMask(queryPositions: [41, 66], window: window)
+        let options = DecodeOptions(pagesPerSplit: split, tokensPerStep: step, pipelined: pipelined)
+        let (got, launch) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries, mask: mask, options: options)
+        let err = DecodeFixture.worstError(got, try fixture.expected(mask: mask), d: 64)
+        #expect(err < 4e-3, "\(name) window \(window.map(String.init) ?? "none"): \(launch.kernel), worst rel. L2 \(err)")
+        // The mask matters: unmasked attention differs.
+        #expect(DecodeFixture.worstError(got, try fixture.expected(), d: 64) > 1e-2)
+    }
+
+    @Test("a mask that hides every key of a head is a typed error; a bad window is refused")
+    func maskWithoutKeys() throws {
+        let context = try #require(SharedContext.context)
+        let fixture = try DecodeFixture(qHeads: 4, kvHeads: 2, d: 64, tokens: 30, sequences: 1) { _, h in
+            let kept = Array(10 * h..<30)
+            return (kept, Array(repeating: (.f16, .f16), count: kept.count))
+        }
+        let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
+        let attention = VulkanDecodeAttention(context: context)
+        // Head 1 keeps positions 10 ..< 30: a query at 5 sees none of them.
+        let early = Result { () throws(VulkanError) in
+            try attention.attend(device, queries: fixture.queries, mask: DecodeMask(queryPositions: [5]))
+        }
+        guard case .failure(.noVisibleKeys(0, 0, 1, 5, nil)) = early else { Issue.record("\(early)"); return }
+        // Head 0 keeps 0 ..< 30: a query at 40 with a window of 5 sees nothing (keys 36 ..< 40 are gone).
+        let far = Result { () throws(VulkanError) in
+            try attention.attend(device, queries: fixture.queries, mask: DecodeMask(queryPositions: [40], window: 5))
+        }
+        guard case .failure(.noVisibleKeys(0, 0, 0, 40, 5)) = far else { Issue.record("\(far)"); return }
+        let zero = Result { () throws(VulkanError) in
+            try attention.attend(device, queries: fixture.queries, mask: DecodeMask(queryPositions: [20], window: 0))
+        }
+        guard case .failure(.unsupported) = zero else { Issue.record("\(zero)"); return }
+    }
+
     @Test("the mixed kernel with several tokens per step")
     func mixedStep() throws {
         let n = 61

@@ -45,14 +45,15 @@ struct DecodeFixture {
         queries = rng.floats(sequences * qHeads * d, scale: 4)
     }
 
-    /// The CPU ground truth, `[sequences, qHeads, d]`.
-    func expected() throws -> [Float] {
+    /// The CPU ground truth, `[sequences, qHeads, d]`, masked like `mask` when given.
+    func expected(mask: DecodeMask? = nil) throws -> [Float] {
         let m = cache.model
         var out: [Float] = []
         for (s, seq) in cache.sequences.enumerated() {
             let n = m.queryHeads * m.headDim
             let q = try HeadTensor(heads: m.queryHeads, tokens: 1, headDim: m.headDim, storage: Array(queries[s * n..<(s + 1) * n]))
-            out += try CompressedAttention.attend(queries: q, heads: seq.layers[0]).storage
+            out += try CompressedAttention.attend(queries: q, heads: seq.layers[0], queryPositions: mask.map { [$0.queryPositions[s]] },
+                                                  window: mask?.window).storage
         }
         return out
     }
