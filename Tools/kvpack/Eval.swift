@@ -44,7 +44,7 @@ struct EvalRun: ParsableCommand {
     @Option(help: "Detail in JSON: summary, layers (per layer) or heads (per layer and query head).") var detail: RunEvaluation.Detail = .summary
     @Flag(help: "Decode the probes through the compressed cache one by one (PagedEviction evicts, ARKV re-tiers, Mustafar prunes as they would in a server) and compare each step with dense attention over the prompt and the probes so far.")
     var decode = false
-    @Option(help: "Where the probes attend over the compressed cache: cpu, or vulkan (the GPU decode kernels; sliding-window layers stay on the CPU; without a device, the CPU with a log line).")
+    @Option(help: "Where the probes attend over the compressed cache: cpu, or vulkan (the GPU decode kernels, masked by position for sliding-window layers; without a device, the CPU with a log line).")
     var backend: Backend = .cpu
     @Option(help: "Run part I of N of the sweep (0 <= I < N), for a cluster's job array; join with `kvpack eval merge`.")
     var shard: String?
@@ -90,7 +90,7 @@ struct EvalRun: ParsableCommand {
     static func vulkanBackend() -> VulkanProbeAttention? {
         do {
             let context = try VulkanContext()
-            FileHandle.standardError.write(Data("kvpack: probes attend on \(context.device.name) (Vulkan); sliding-window layers on the CPU\n".utf8))
+            FileHandle.standardError.write(Data("kvpack: probes attend on \(context.device.name) (Vulkan), fp32 arithmetic\n".utf8))
             return VulkanProbeAttention(context: context)
         } catch {
             FileHandle.standardError.write(Data("kvpack: Vulkan unavailable (\(error)); using the CPU backend\n".utf8))

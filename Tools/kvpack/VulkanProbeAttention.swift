@@ -5,8 +5,8 @@ import KVPackVulkan
 
 /// `kvpack eval --backend vulkan`: the probe queries attend on the GPU, through the same decode
 /// kernels a server would use. The cache is uploaded once per run; each probe is one decode
-/// call (one query token per sequence). Sliding-window layers stay on the CPU: the kernels
-/// attend to every kept token of a head and do not mask by position.
+/// call (one query token per sequence), masked by position where the layer has a sliding window
+/// or a probe lies inside the cached span.
 struct VulkanProbeAttention: ProbeAttentionBackend {
     let context: VulkanContext
 
@@ -34,21 +34,37 @@ struct VulkanProbeAttention: ProbeAttentionBackend {
         let attention: VulkanDecodeAttention
 
         func attend(sequence s: Int, layer l: Int, queries: HeadTensor<Float>, positions: [Int], window: Int?) throws -> HeadTensor<Float> {
-            let keyPositions = cache.sequences[s].layers[l].map { $0.positions.last ?? 0 }.max() ?? 0
-            // Only a query after every kept token needs no mask; otherwise (sliding windows, probes
-            // inside the prompt) the CPU attends.
-            guard window == nil, positions.allSatisfy({ $0 > keyPositions }) else {
-                return try CPUProbeAttention().prepare(cache).attend(sequence: s, layer: l, queries: queries, positions: positions, window: window)
-            }
             let heads = queries.heads, d = queries.headDim, sequences = cache.sequences.count
+            // Each sequence's last kept position in this layer: a query after it needs no mask.
+            let last = cache.sequences.map { seq in seq.layers[l].map { $0.positions.last ?? 0 }.max() ?? 0 }
+            let needsMask = window != nil || positions.contains { $0 <= last[s] }
             var out = [Float](repeating: 0, count: heads * queries.tokens * d)
             for p in 0..<queries.tokens {
                 var q = [Float](repeating: 0, count: sequences * heads * d)
                 for h in 0..<heads {
                     for c in 0..<d { q[(s * heads + h) * d + c] = queries[h, p, c] }
                 }
+                // The other sequences ride along (one call attends all of them); their outputs are dropped.
+                let mask = needsMask ? DecodeMask(queryPositions: (0..<sequences).map { $0 == s ? positions[p] : last[$0] }, window: window) : nil
                 // fp32 arithmetic: the evaluation measures the policy's error, not the kernel's.
-                let (o, _) = try attention.attend(device, layer: l, queries: q, options: .init(f16Arithmetic: false))
+                let call = Result { () throws(VulkanError) in
+                    try attention.attend(device, layer: l, queries: q, mask: mask, options: .init(f16Arithmetic: false))
+                }
+                let o: [Float]
+                switch call {
+                case .success(let (output, _)): o = output
+                case .failure(.noVisibleKeys):
+                    // Attention there is undefined; the CPU path decides what the run reports.
+                    let probe = try HeadTensor(heads: heads, tokens: 1, headDim: d,
+                                               storage: (0..<heads).flatMap { h in (0..<d).map { queries[h, p, $0] } })
+                    let cpu = try CPUProbeAttention().prepare(cache).attend(sequence: s, layer: l, queries: probe,
+                                                                            positions: [positions[p]], window: window)
+                    for h in 0..<heads {
+                        for c in 0..<d { out[(h * queries.tokens + p) * d + c] = cpu[h, 0, c] }
+                    }
+                    continue
+                case .failure(let error): throw error
+                }
                 for h in 0..<heads {
                     for c in 0..<d { out[(h * queries.tokens + p) * d + c] = o[(s * heads + h) * d + c] }
                 }
