@@ -4,10 +4,11 @@ import Testing
 @Suite("kvpack eval", .serialized)
 struct EvalCLITests {
     /// A small synthetic capture (with probes unless `probes` is 0).
-    func capture(_ dir: URL, probes: Int = 8, tokens: Int = 300, headDim: Int = 32) throws -> String {
-        let path = dir.appendingPathComponent("c\(probes)-\(tokens)-\(headDim).h5").path
+    func capture(_ dir: URL, probes: Int = 8, tokens: Int = 300, headDim: Int = 32, slidingWindow: Int? = nil) throws -> String {
+        let path = dir.appendingPathComponent("c\(probes)-\(tokens)-\(headDim)-\(slidingWindow ?? 0).h5").path
         let run = try KVPackRun(arguments: ["synth", "-o", path, "--layers", "2", "--query-heads", "4", "--kv-heads", "2",
-                                            "--head-dim", "\(headDim)", "--tokens", "\(tokens)", "--window", "16", "--probes", "\(probes)"])
+                                            "--head-dim", "\(headDim)", "--tokens", "\(tokens)", "--window", "16", "--probes", "\(probes)"]
+                                    + (slidingWindow.map { ["--sliding-window", "\($0)"] } ?? []))
         #expect(run.status == 0, "\(run.stderr)")
         return path
     }
@@ -90,11 +91,12 @@ struct EvalCLITests {
         #expect(left.isEmpty, "after Ctrl-C: \(left)")
     }
 
-    @Test("--backend vulkan (lavapipe here) measures what the CPU backend measures")
+    @Test("--backend vulkan (lavapipe here) measures what the CPU backend measures, sliding-window layer included")
     func vulkanBackend() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let cap = try capture(dir, headDim: 64)
+        // One of the two layers slides (window 40): its probes attend on the GPU with a position mask.
+        let cap = try capture(dir, headDim: 64, slidingWindow: 40)
         func json(_ extra: [String]) throws -> [String: Any] {
             let r = try KVPackRun(arguments: ["eval", cap, "--policy", "snapkv", "--policy", "quant(bits=4)", "--budgets", "0.5", "--json"] + extra)
             #expect(r.status == 0, "\(r.stderr)")
