@@ -146,6 +146,7 @@ final class DecodeCall {
         }
         self.descriptorPool = pool!
         self.set = set
+        context.live.change(descriptorPools: 1)
         // One array per binding; a pool's unused windows repeat its first (never read: no head names them).
         var perBinding: [[DeviceBuffer]] = [[cache.directory], [cache.table]]
         for windows in cache.pools {
@@ -190,6 +191,7 @@ final class DecodeCall {
     }
 
     deinit {
+        context.live.change(descriptorPools: -1)
         context.vk.destroyDescriptorPool(context.handle, descriptorPool, nil)
     }
 

@@ -69,9 +69,11 @@ final class DeviceBuffer: @unchecked Sendable {
         self.memory = memory
         self.size = size
         self.mapped = pointer
+        context.live.change(buffers: 1)
     }
 
     deinit {
+        context.live.change(buffers: -1)
         if mapped != nil { context.vk.unmapMemory(context.handle, memory) }
         context.vk.destroyBuffer(context.handle, handle, nil)
         context.vk.freeMemory(context.handle, memory, nil)

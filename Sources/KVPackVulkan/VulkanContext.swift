@@ -24,6 +24,18 @@ public final class VulkanContext: @unchecked Sendable {
     let lock = NSLock()
     /// Compute pipelines, created on first use and kept for the context's life.
     let kernels: KernelLibrary
+    /// Buffers and descriptor pools alive (tests check failed calls release theirs).
+    let live = LiveResources()
+    /// Tests: the result the next submission's wait reports instead of the fence's (e.g.
+    /// VK_ERROR_DEVICE_LOST, which no CPU driver can be made to produce on demand). Guarded by `lock`.
+    private var injectedWaitResult: VkResult?
+
+    /// Tests: makes the next submission fail as if waiting for it returned `result`.
+    func injectWaitResult(_ result: VkResult) {
+        lock.lock()
+        injectedWaitResult = result
+        lock.unlock()
+    }
 
     /// Opens the device `selector` picks (default: `KVPACK_VULKAN_DEVICE`, else the best).
     /// - Parameter loader: the Vulkan loader; default opens `VulkanLoader.candidates`.
@@ -201,7 +213,11 @@ public final class VulkanContext: @unchecked Sendable {
             return vk.queueSubmit(queue, 1, &submit, fence)
         }
         try submitted.check("vkQueueSubmit")
-        let waited = vk.waitForFences(handle, 1, &fence, VkBool32(VK_TRUE), UInt64.max)
+        var waited = vk.waitForFences(handle, 1, &fence, VkBool32(VK_TRUE), UInt64.max)
+        if let injected = injectedWaitResult {
+            injectedWaitResult = nil
+            waited = injected
+        }
         if waited != VK_SUCCESS {
             _ = vk.deviceWaitIdle(handle) // never free a command buffer the device may still run
             try waited.check("vkWaitForFences")

@@ -1,3 +1,4 @@
+import CVulkan
 import KVPack
 import Testing
 @testable import KVPackVulkan
@@ -74,6 +75,27 @@ struct BadInputTests {
         #expect(throws: Never.self) {
             try DeviceKVCache.preflight(flat, capabilities: Self.capabilities(range: 1 << 30, heap: 1 << 30))
         }
+    }
+
+    @Test("a device lost during a dispatch (injected) is VulkanError.deviceLost and releases the call's buffers and descriptors")
+    func deviceLost() throws {
+        // Its own context, so that no other test's calls move the counts.
+        let context = try VulkanContext()
+        let fixture = try DecodeFixture(qHeads: 4, kvHeads: 2, d: 64, tokens: 40, sequences: 1) { _, _ in
+            (Array(0..<40), Array(repeating: (.f16, .f16), count: 40))
+        }
+        let cache = try DeviceKVCache(context, flat: fixture.cache.flattened())
+        let attention = VulkanDecodeAttention(context: context)
+        let before = context.live.snapshot
+        #expect(before.buffers > 0 && before.descriptorPools == 0)
+        context.injectWaitResult(VK_ERROR_DEVICE_LOST)
+        let lost = Result { () throws(VulkanError) in try attention.attend(cache, queries: fixture.queries, options: .init(pagesPerSplit: 1)) }
+        guard case .failure(.deviceLost) = lost else { Issue.record("expected deviceLost, got \(lost)"); return }
+        #expect(context.live.snapshot == before, "the failed call's queries, output, partials and descriptor pool are gone")
+        // The injection was one-shot: the next call runs and is right.
+        let (got, _) = try attention.attend(cache, queries: fixture.queries)
+        #expect(DecodeFixture.worstError(got, try fixture.expected(), d: 64) < 4e-3)
+        #expect(context.live.snapshot == before)
     }
 
     @Test("an unsupported head dim is a typed error")

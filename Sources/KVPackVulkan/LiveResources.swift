@@ -1,0 +1,26 @@
+import Foundation
+
+/// Counts of a context's live Vulkan objects that calls create and must release (buffers with
+/// their memory, descriptor pools), so tests can check that a failed call leaks nothing.
+final class LiveResources: @unchecked Sendable {
+    struct Counts: Equatable, Sendable {
+        var buffers = 0
+        var descriptorPools = 0
+    }
+
+    private let lock = NSLock()
+    private var counts = Counts()
+
+    var snapshot: Counts {
+        lock.lock()
+        defer { lock.unlock() }
+        return counts
+    }
+
+    func change(buffers: Int = 0, descriptorPools: Int = 0) {
+        lock.lock()
+        counts.buffers += buffers
+        counts.descriptorPools += descriptorPools
+        lock.unlock()
+    }
+}
