@@ -76,6 +76,13 @@ layout(std430, binding = 10) readonly buffer QueryPositions { int queryPositions
 /// `row[u * E ...]`; slots 0 ..< U hold U key rows, slots U ..< 2U the same tokens' value rows.
 float row[2u * U * E];
 
+/// A lane's state (decode_main.glsl): its slice of the G scaled queries, of their output
+/// accumulators, and each query's running max and sum of the online softmax.
+float q[G * E];
+float acc[G * E];
+float rmax[G];
+float rsum[G];
+
 /// One page-table entry, decoded.
 struct PageEntry {
     uint positionsOffset; // index of the page's first position in `positions`

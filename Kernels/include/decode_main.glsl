@@ -17,7 +17,9 @@
 // is summed over the T lanes with subgroup shuffles (or T = 1 on the portable path).
 
 // A kernel may also define SCORE(u, g): the lane's part of query g's dot product with the key of
-// step slot u (e.g. in f16 arithmetic); the default sums q·KEY in fp32.
+// step slot u (e.g. in f16 arithmetic); the default sums q·KEY in fp32. Likewise
+// ACCUMULATE_STEP(): acc[g·E + e] += Σ_u s[u·G + g]·VALUE(u, e), its own way (the kernel then
+// declares the step weights `float s[U * G]` at module scope).
 //
 // Element-outer order (each element decoded once, used by all G queries) when the kernel decodes
 // at use, unless it asks for query-outer order (BY_QUERY: fewer live registers, better for f16).
@@ -32,11 +34,6 @@
 #endif
 
 const float NEG_BIG = -1.0e30; // finite: exp(NEG_BIG - NEG_BIG) stays 1 with l = 0, never NaN
-
-float q[G * E];
-float acc[G * E];
-float rmax[G];
-float rsum[G];
 
 shared float mergeBuffer[MERGE_SLOTS * G * (D + 2u)];
 
@@ -67,7 +64,9 @@ uint visibility(PageEntry page, uint t) {
 /// MASKED the slots whose bit in `visible` is clear: masked), the online-softmax rescale, and the
 /// value accumulation.
 void consume(uint valid, uint visible) {
-    float s[U * G];
+#ifndef ACCUMULATE_STEP
+    float s[U * G]; // (a kernel with ACCUMULATE_STEP declares it at module scope, where that function reads it)
+#endif
     UNROLL for (uint i = 0u; i < U * G; ++i) s[i] = 0.0;
     UNROLL for (uint u = 0u; u < U; ++u) {
 #if defined(SCORE)
@@ -110,7 +109,9 @@ void consume(uint valid, uint visible) {
 #endif
         }
     }
-#if DECODE_AT_USE
+#if defined(ACCUMULATE_STEP)
+    ACCUMULATE_STEP(); // the kernel's own value accumulation (e.g. in f16 arithmetic), from `s`
+#elif DECODE_AT_USE
     UNROLL for (uint u = 0u; u < U; ++u) {
         UNROLL for (uint e = 0u; e < E; ++e) {
             float v = VALUE(u, e);

@@ -58,11 +58,13 @@ public struct DecodeOptions: Sendable, Hashable {
     /// others ignore it). nil: on for f16 on GPUs (faster there in the H200 sweep), off for int8 /
     /// int4 (slower there) and on CPU devices (lavapipe), where loads do not stall.
     public var pipelined: Bool?
-    /// Dense f16 pages: sum each lane's part of q·k in packed f16 arithmetic (the softmax and the
-    /// value sums stay fp32): 8-12% faster than the best fp32 setting in the H200 sweep, at about
-    /// 5e-3 relative L2 error of an output against the CPU (lavapipe, synthetic cache) instead of 1e-5. nil: on for GPUs whose driver reports
-    /// shaderFloat16, off on CPU devices; pass false where accuracy is measured. true on a device
-    /// without shaderFloat16 is refused.
+    /// Packed f16 arithmetic where the kernel has it. Dense f16 pages: each lane's part of q·k in
+    /// f16 (the softmax and the value sums stay fp32): 8-12% faster than the best fp32 setting in
+    /// the H200 sweep, at about 5e-3 relative L2 error of an output against the CPU (lavapipe,
+    /// synthetic cache) instead of 1e-5. Raw-code int8 / int4 pages: q·k as scale·Σ q·code + zero·Σ q
+    /// and the value sums over a step in f16, on the codes without unpacking them (not yet measured
+    /// on a GPU). nil: on for f16 pages on GPUs whose driver reports shaderFloat16, off otherwise;
+    /// pass false where accuracy is measured. true where the kernel or device lacks it is refused.
     public var f16Arithmetic: Bool?
     /// At most this many token groups merged per barrier round (tests of the multi-round merge).
     var mergeSlotLimit: Int?

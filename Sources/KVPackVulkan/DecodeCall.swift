@@ -80,8 +80,8 @@ final class DecodeCall {
         let gpu = context.device.kind != .cpu
         let f16Arithmetic = options.f16Arithmetic ?? (kernel == .f16 && subgroup && caps.shaderFloat16 && gpu)
         if f16Arithmetic {
-            guard kernel == .f16, subgroup, caps.shaderFloat16 else {
-                throw .unsupported("f16 arithmetic needs the f16 kernel on the subgroup path and a device with shaderFloat16 (this call: \(kernel) kernel, subgroup path \(subgroup), shaderFloat16 \(caps.shaderFloat16))")
+            guard Self.rawSteps.contains(kernel), subgroup, caps.shaderFloat16 else {
+                throw .unsupported("f16 arithmetic needs the f16 or raw-code int8 / int4 kernel on the subgroup path and a device with shaderFloat16 (this call: \(kernel) kernel, subgroup path \(subgroup), shaderFloat16 \(caps.shaderFloat16))")
             }
         }
         let name = "decode_\(kernel.rawValue)_\(subgroup ? "subgroup" : "portable")" + (f16Arithmetic ? "_f16math" : "")
@@ -174,7 +174,7 @@ final class DecodeCall {
     }
 
     /// Kernels whose steps are raw words (`TAKE_STEP` in `Kernels/include/decode_main.glsl`): they
-    /// can load the next step while using this one.
+    /// can load the next step while using this one, and have an f16-arithmetic build.
     static let rawSteps: Set<DecodeKernel> = [.f16, .int8, .int4]
 
     /// Tokens per step, the best of the H200 sweep (`Tools/bench/results/h200-sweep`, B=1 N=128K and

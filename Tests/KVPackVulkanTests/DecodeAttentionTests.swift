@@ -106,7 +106,7 @@ struct DecodeAttentionTests {
                   label: "\(name) pipelined step \(step) d=\(d) split \(split.map(String.init) ?? "auto")")
     }
 
-    @Test("f16 arithmetic for q·k (shaderFloat16 devices) stays within 1e-2 of the CPU; refused for other encodings",
+    @Test("f16 arithmetic for q·k (shaderFloat16 devices) stays within 1e-2 of the CPU; refused for bitmap pages",
           arguments: [(2, 128, true), (4, 64, false), (1, 256, true)])
     func f16Arithmetic(step: Int, d: Int, pipelined: Bool) throws {
         let context = try #require(SharedContext.context)
@@ -122,12 +122,12 @@ struct DecodeAttentionTests {
         let err = DecodeFixture.worstError(got, try fixture.expected(), d: d)
         #expect(err < 1e-2, "f16 arithmetic d=\(d) step \(step): worst rel. L2 \(err)")
 
-        let int8 = try DecodeFixture(qHeads: 8, kvHeads: 2, d: d, tokens: 20, sequences: 1) { _, _ in
-            (Array(0..<20), Array(repeating: (Self.int8t, Self.int8t), count: 20))
+        let bitmap = try DecodeFixture(qHeads: 8, kvHeads: 2, d: d, tokens: 20, sequences: 1) { _, _ in
+            (Array(0..<20), Array(repeating: (PageEncoding.bitmap, PageEncoding.bitmap), count: 20))
         }
-        let int8Device = try DeviceKVCache(context, flat: int8.cache.flattened())
+        let bitmapDevice = try DeviceKVCache(context, flat: bitmap.cache.flattened())
         let refused = Result { () throws(VulkanError) in
-            try VulkanDecodeAttention(context: context).attend(int8Device, queries: int8.queries, options: .init(f16Arithmetic: true))
+            try VulkanDecodeAttention(context: context).attend(bitmapDevice, queries: bitmap.queries, options: .init(f16Arithmetic: true))
         }
         guard case .failure(.unsupported(let why)) = refused else { Issue.record("\(refused)"); return }
         #expect(why.contains("f16 arithmetic"))
@@ -143,6 +143,26 @@ struct DecodeAttentionTests {
         let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
         let (_, launch) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries)
         #expect(launch.kernel.hasPrefix("decode_f16_") && !launch.f16Arithmetic && !launch.pipelined && launch.tokensPerStep == 1)
+    }
+
+    @Test("f16 arithmetic on raw int8 / int4 codes (q·k and value sums) stays within 1e-2 of the CPU",
+          arguments: [(1, 4, 128, false), (3, 4, 128, true), (1, 2, 64, true), (3, 8, 256, false)])
+    func f16ArithmeticCodes(index: Int, step: Int, d: Int, pipelined: Bool) throws {
+        let context = try #require(SharedContext.context)
+        guard context.capabilities.shaderFloat16, context.capabilities.subgroupShuffle else { return }
+        let (name, k, v) = Self.uniform[index]
+        let fixture = try DecodeFixture(qHeads: 8, kvHeads: 2, d: d, tokens: 45, sequences: 2) { _, h in
+            (Array(0..<(45 - 11 * h)), Array(repeating: (k, v), count: 45 - 11 * h))
+        }
+        let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
+        let options = DecodeOptions(pagesPerSplit: 2, tokensPerStep: step, pipelined: pipelined, f16Arithmetic: true)
+        let (got, launch) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries, options: options)
+        #expect(launch.kernel.hasSuffix("_f16math") && launch.f16Arithmetic, "\(launch.kernel)")
+        let err = DecodeFixture.worstError(got, try fixture.expected(), d: d)
+        #expect(err < 1e-2, "\(name) f16 arithmetic d=\(d) step \(step): worst rel. L2 \(err)")
+        let (fp32, _) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries,
+                                                                          options: .init(pagesPerSplit: 2, f16Arithmetic: false))
+        print("F16MATH \(name) d=\(d): f16 \(err), fp32 \(DecodeFixture.worstError(fp32, try fixture.expected(), d: d))")
     }
 
     @Test("token groups merge in one round or several", arguments: [1, 3])

@@ -41,7 +41,7 @@ extension Bench {
         var tokensPerStep: Int?
         @Option(help: "Load the next step's rows while this step's are used (f16/int8/int4 kernels): true or false; default: on for f16 on GPUs.")
         var pipelined: Bool?
-        @Option(name: .customLong("f16-arithmetic"), help: "Dense f16 pages: q·k partial sums in packed f16 (devices with shaderFloat16): true or false; default: on for GPUs that report shaderFloat16.")
+        @Option(name: .customLong("f16-arithmetic"), help: "Packed f16 arithmetic in the f16 and raw-code int8/int4 kernels (devices with shaderFloat16): true or false; default: on for f16 pages on GPUs that report shaderFloat16.")
         var f16Arithmetic: Bool?
         @Flag(help: "Use the portable kernels (no subgroup operations).") var portable = false
         @Option(help: "Vulkan device: an index or a name substring (default: KVPACK_VULKAN_DEVICE, else the best).")
@@ -173,7 +173,7 @@ extension Bench {
                     precondition(device.bytesRead(layer: 0) == bytes, "bytes read disagree")
                     let attention = VulkanDecodeAttention(context: context)
                     let options = DecodeOptions(pagesPerSplit: pagesPerSplit, portable: portable, tokensPerStep: tokensPerStep,
-                                                pipelined: pipelined, f16Arithmetic: encodingIsF16(pageEncodings) ? f16Arithmetic : nil)
+                                                pipelined: pipelined, f16Arithmetic: hasF16Form(pageEncodings) ? f16Arithmetic : nil)
                     let (out, _) = try attention.attend(device, queries: queries, options: options)
                     gpuOutput = out
                     let (seconds, launch) = try attention.time(device, queries: queries, options: options, iterations: iterations,
@@ -217,8 +217,14 @@ extension Bench {
             return row
         }
 
-        private func encodingIsF16(_ pages: [(PageEncoding, PageEncoding)]) -> Bool {
-            pages.allSatisfy { $0.0 == .f16 && $0.1 == .f16 }
+        /// Caches the f16 and raw-code int8 / int4 kernels read (they have an f16-arithmetic build).
+        private func hasF16Form(_ pages: [(PageEncoding, PageEncoding)]) -> Bool {
+            guard let first = pages.first, pages.allSatisfy({ $0.0 == first.0 && $0.1 == first.1 }), first.0 == first.1 else { return false }
+            switch first.0 {
+            case .f16: return true
+            case .int8(let g), .int4(let g): return g.axis == .token && g.groupSize & (g.groupSize - 1) == 0 && g.groupSize % (headDim / 16) == 0
+            default: return false
+            }
         }
 
         private func printRow(_ r: Row) {

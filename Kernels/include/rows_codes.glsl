@@ -1,0 +1,104 @@
+// Raw-code int8 / int4 rows whose quantization groups run along tokens and cover each lane's slice
+// (g a power of two and a multiple of the lane's elements; the host checks): the codes stay raw
+// words in registers with one (scale, zero) per row, dequantized at use, so a lane holds many
+// more rows in flight than with expanded floats. Before including: BITS (8 or 4) and CODE_POOL
+// (poolInt8 or poolInt4).
+//
+// With KVP_F16MATH (the `_f16math` build, devices with shaderFloat16) codes become f16 pairs
+// without unpacking: q·k = scale·Σ q_e·code_e + zero·Σ q_e, with Σ q_e·code_e in packed f16 per
+// lane; values: acc_e += Σ_u (w_u·scale_u)·code_e in packed f16 over a step, plus Σ_u w_u·zero_u,
+// added to fp32 accumulators once per step.
+
+const uint WORDS = E * BITS / 32u; // code words of a lane's slice of one row
+uint raw[2u * U * WORDS];   // the step being loaded: codes
+vec2 params[2u * U];        // and (scale, zero) per row
+uint craw[2u * U * WORDS];  // the step being used
+vec2 cparams[2u * U];
+
+#define TAKE_STEP() \
+    UNROLL for (uint i_ = 0u; i_ < 2u * U * WORDS; ++i_) craw[i_] = raw[i_]; \
+    UNROLL for (uint i_ = 0u; i_ < 2u * U; ++i_) cparams[i_] = params[i_]
+
+float codeToFloat(uint code) { return uintBitsToFloat(0x4B000000u | code) - 8388608.0; }
+
+#define KEY(u, e) fma(codeToFloat((craw[(u) * WORDS + (e) * BITS / 32u] >> (((e) * BITS) % 32u)) & ((1u << BITS) - 1u)), cparams[u].x, cparams[u].y)
+#define VALUE(u, e) fma(codeToFloat((craw[(U + (u)) * WORDS + (e) * BITS / 32u] >> (((e) * BITS) % 32u)) & ((1u << BITS) - 1u)), cparams[U + (u)].x, cparams[U + (u)].y)
+
+void loadCodeRows(uint first, uint offset, uint n, uint t0, uint lane, uint shift) {
+    uint paramsBase = (offset + n * D * BITS / 8u) >> 2;
+    UNROLL for (uint u = 0u; u < U; ++u) {
+        uint t = min(t0 + u, n - 1u);
+        uint words = (offset + (t * D + lane * E) * BITS / 8u) >> 2;
+        UNROLL for (uint i = 0u; i < WORDS; ++i) raw[(first + u) * WORDS + i] = CODE_POOL[words + i];
+        params[first + u] = unpackHalf2x16(CODE_POOL[paramsBase + t * (D >> shift) + ((lane * E) >> shift)]);
+    }
+}
+
+void loadRows(PageEntry p, uint t, uint lane) {
+    loadCodeRows(0u, p.keyOffset, p.tokens, t, lane, p.keyShift);
+    loadCodeRows(U, p.valueOffset, p.tokens, t, lane, p.valueShift);
+}
+
+#if KVP_F16MATH
+const uint PAIRS = 16u / BITS;                             // f16 pairs per code word
+const uint PAIR_MASK = ((1u << BITS) - 1u) * 0x00010001u; // code j and code j + PAIRS of a shifted word
+
+/// Codes j and j + PAIRS of word w as f16 (0x6400 is 1024.0: the halves are 1024 + code, exactly).
+f16vec2 codePair(uint w, uint j) {
+    return unpackFloat2x16(((w >> (BITS * j)) & PAIR_MASK) | 0x64006400u) - f16vec2(1024.0hf);
+}
+
+/// The element (of the lane's slice) in half h of pair j of word i.
+uint pairElement(uint i, uint j, uint h) { return i * (32u / BITS) + j + h * PAIRS; }
+
+f16vec2 qh[G * WORDS * PAIRS]; // the G scaled queries in pair order
+float qsum[G];                 // Σ_e q_e of the lane's slice, fp32
+float s[U * G];                // the step's weights (decode_main's consume writes them)
+
+void prepareCodeQueries() {
+    UNROLL for (uint g = 0u; g < G; ++g) {
+        float sum = 0.0;
+        UNROLL for (uint e = 0u; e < E; ++e) sum += q[g * E + e];
+        qsum[g] = sum;
+        UNROLL for (uint i = 0u; i < WORDS; ++i) {
+            UNROLL for (uint j = 0u; j < PAIRS; ++j)
+                qh[(g * WORDS + i) * PAIRS + j] = f16vec2(q[g * E + pairElement(i, j, 0u)], q[g * E + pairElement(i, j, 1u)]);
+        }
+    }
+}
+
+float scoreCodes(uint u, uint g) {
+    f16vec2 a = f16vec2(0.0hf);
+    UNROLL for (uint i = 0u; i < WORDS; ++i) {
+        UNROLL for (uint j = 0u; j < PAIRS; ++j) a = fma(qh[(g * WORDS + i) * PAIRS + j], codePair(craw[u * WORDS + i], j), a);
+    }
+    return fma(cparams[u].x, float(a.x) + float(a.y), cparams[u].y * qsum[g]);
+}
+
+void accumulateCodes() {
+    UNROLL for (uint g = 0u; g < G; ++g) {
+        float zeros = 0.0;
+        f16vec2 part[WORDS * PAIRS];
+        UNROLL for (uint k = 0u; k < WORDS * PAIRS; ++k) part[k] = f16vec2(0.0hf);
+        UNROLL for (uint u = 0u; u < U; ++u) {
+            float w = s[u * G + g];
+            zeros = fma(w, cparams[U + u].y, zeros);
+            f16vec2 ws = f16vec2(float16_t(w * cparams[U + u].x));
+            UNROLL for (uint i = 0u; i < WORDS; ++i) {
+                UNROLL for (uint j = 0u; j < PAIRS; ++j)
+                    part[i * PAIRS + j] = fma(ws, codePair(craw[(U + u) * WORDS + i], j), part[i * PAIRS + j]);
+            }
+        }
+        UNROLL for (uint i = 0u; i < WORDS; ++i) {
+            UNROLL for (uint j = 0u; j < PAIRS; ++j) {
+                acc[g * E + pairElement(i, j, 0u)] += float(part[i * PAIRS + j].x) + zeros;
+                acc[g * E + pairElement(i, j, 1u)] += float(part[i * PAIRS + j].y) + zeros;
+            }
+        }
+    }
+}
+
+#define PREPARE_QUERIES() prepareCodeQueries()
+#define SCORE(u, g) scoreCodes(u, g)
+#define ACCUMULATE_STEP() accumulateCodes()
+#endif
