@@ -178,10 +178,11 @@ public struct CompressionPlan: Sendable {
     }
 }
 
-/// Indices of the `count` highest scores; equal scores go to the lower index (scores tie often in
-/// half precision, and the result must not depend on sort stability). NaN scores rank lowest.
-/// Sorts 64-bit keys (order-preserving score bits, then the inverted index) instead of indices
-/// through a comparator: a plain integer sort.
+/// Indices of the `count` highest scores, highest first; equal scores go to the lower index (scores
+/// tie often in half precision, and the result must not depend on sort stability). NaN scores rank
+/// lowest. Works on 64-bit keys (order-preserving score bits, then the inverted index), all
+/// distinct: a selection moves the `count` largest to the front in linear time, and only those are
+/// sorted.
 public func topIndices(_ scores: [Float], count: Int) -> [Int] {
     guard count > 0 else { return [] }
     precondition(scores.count < Int(UInt32.max), "topIndices: too many scores")
@@ -197,6 +198,33 @@ public func topIndices(_ scores: [Float], count: Int) -> [Int] {
         }
         initialized = scores.count
     }
-    keys.sort(by: >)
-    return keys.prefix(count).map { Int(UInt32.max - UInt32(truncatingIfNeeded: $0)) }
+    let k = min(count, keys.count)
+    keys.withUnsafeMutableBufferPointer { selectLargest($0, count: k) }
+    keys[0..<k].sort(by: >)
+    return keys.prefix(k).map { Int(UInt32.max - UInt32(truncatingIfNeeded: $0)) }
+}
+
+/// Reorders distinct `keys` so that the `count` largest come first, in no particular order
+/// (Hoare-style quickselect, median-of-three pivots; expected linear time).
+@usableFromInline
+func selectLargest(_ keys: UnsafeMutableBufferPointer<UInt64>, count: Int) {
+    var lo = 0, hi = keys.count - 1
+    guard count > 0, count < keys.count else { return }
+    let target = count - 1 // the index that must end holding the count-th largest
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2
+        // Median of three as the pivot, left at `hi`.
+        if keys[mid] > keys[lo] { keys.swapAt(mid, lo) }
+        if keys[hi] > keys[lo] { keys.swapAt(hi, lo) }
+        if keys[mid] > keys[hi] { keys.swapAt(mid, hi) }
+        let pivot = keys[hi]
+        var store = lo
+        for i in lo..<hi where keys[i] > pivot {
+            keys.swapAt(i, store)
+            store += 1
+        }
+        keys.swapAt(store, hi) // keys[lo..<store] > pivot == keys[store] > keys[store+1...hi]
+        if store == target { return }
+        if store < target { lo = store + 1 } else { hi = store - 1 }
+    }
 }

@@ -45,6 +45,24 @@ struct BudgetTests {
         #expect(topIndices([.nan, .nan, .nan], count: 2) == [0, 1])
         #expect(topIndices([1, 1, 1, 1], count: 2) == [0, 1])
         #expect(topIndices([1, 2], count: 0) == [])
+        #expect(topIndices([1, 2], count: 5) == [1, 0])
+    }
+
+    @Test("top indices equal a full comparator sort (score down, index up, NaN last) on random scores with ties",
+          arguments: [1, 2, 17, 500, 4095, 4096, 5000])
+    func topIndicesProperty(count: Int) {
+        var state: UInt64 = UInt64(count) &* 0x9E3779B97F4A7C15
+        func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 33 }
+        // Few distinct values (many ties), some NaN, signed zeros and infinities.
+        let palette: [Float] = [0, -0.0, 1, -1, 0.5, 2, .infinity, -.infinity, .nan, 3.25, -7]
+        let scores = (0..<4096).map { _ in palette[Int(next() % UInt64(palette.count))] + (next() % 4 == 0 ? Float(next() % 100) / 8 : 0) }
+        let reference = scores.indices.sorted { a, b in
+            let x = scores[a], y = scores[b]
+            if x.isNaN != y.isNaN { return !x.isNaN }
+            if !x.isNaN && x != y { return x > y }
+            return a < b
+        }
+        #expect(topIndices(scores, count: count) == Array(reference.prefix(count)))
     }
 
     /// A stage that claims a budget but evicts nothing: the failure the pipeline must catch.

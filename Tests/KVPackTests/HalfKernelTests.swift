@@ -67,6 +67,24 @@ struct HalfKernelTests {
         }
     }
 
+    @Test("firstNonFinite finds the first infinity or NaN, in any block, at block edges; none in finite tensors",
+          arguments: [0, 1, 511, 512, 513, 1023, 4000, 6143])
+    func firstNonFinite(at index: Int) throws {
+        var values = (0..<6144).map { Float16(Float($0 % 97) - 48) }
+        #expect(try HeadTensor(heads: 2, tokens: 48, headDim: 64, storage: values).firstNonFinite() == nil)
+        for bad in [Float16.infinity, -.infinity, .nan, Float16(bitPattern: 0xFE01)] { // last: a negative NaN payload
+            values[index] = bad
+            if index + 700 < values.count { values[index + 700] = .nan } // a later one must not win
+            let t = try HeadTensor(heads: 2, tokens: 48, headDim: 64, storage: values)
+            let found = try #require(t.firstNonFinite())
+            #expect(found.head * 48 * 64 + found.token * 64 + found.dim == index)
+            values = (0..<6144).map { Float16(Float($0 % 97) - 48) }
+        }
+        // The largest finite halves and subnormals are finite.
+        let edge = [Float16.greatestFiniteMagnitude, -.greatestFiniteMagnitude, Float16(bitPattern: 0x0001), Float16(bitPattern: 0x83FF)]
+        #expect(try HeadTensor(heads: 1, tokens: 1, headDim: 4, storage: edge).firstNonFinite() == nil)
+    }
+
     @Test("a pinned kernel level holds on its own thread only")
     func levelIsPerThread() {
         kvp_half_set_level(0)
