@@ -36,10 +36,12 @@ struct ObservationWindow {
         let n = columns ?? keys
         return (0..<group).map { g in
             var sum = [Float](repeating: 0, count: n)
-            probabilities.withUnsafeBufferPointer { p in
-                for i in 0..<window {
-                    let row = (g * window + i) * keys
-                    for j in 0..<n { sum[j] += p[row + j] }
+            sum.withUnsafeMutableBufferPointer { out in
+                probabilities.withUnsafeBufferPointer { p in
+                    for i in 0..<window {
+                        let row = p.baseAddress! + (g * window + i) * keys
+                        for j in 0..<n { out[j] += row[j] } // unchecked: vectorized
+                    }
                 }
             }
             return sum
@@ -50,14 +52,24 @@ struct ObservationWindow {
 /// 1-D pooling along tokens: kernel `kernel` (odd), stride 1, padding kernel/2; zero padding
 /// counted in averages (PyTorch avg_pool1d's count_include_pad), -inf padding for max.
 func pool1d(_ x: [Float], kernel: Int, max useMax: Bool = false) -> [Float] {
-    let half = kernel / 2
-    return x.indices.map { j in
-        var acc: Float = useMax ? -.infinity : 0
-        for o in -half...half {
-            let k = j + o
-            let v: Float = (0..<x.count).contains(k) ? x[k] : (useMax ? -.infinity : 0)
-            acc = useMax ? max(acc, v) : acc + v
+    let half = kernel / 2, n = x.count
+    return [Float](unsafeUninitializedCapacity: n) { out, initialized in
+        x.withUnsafeBufferPointer { v in
+            for j in 0..<n {
+                let lo = Swift.max(0, j - half), hi = Swift.min(n - 1, j + half)
+                if useMax {
+                    // Padding is -inf: the max over the in-range part.
+                    var acc = -Float.infinity
+                    for k in lo...hi { acc = Swift.max(acc, v[k]) }
+                    out[j] = acc
+                } else {
+                    // Padding counts as zeros: the in-range sum over the full kernel size.
+                    var acc: Float = 0
+                    for k in lo...hi { acc += v[k] }
+                    out[j] = acc / Float(kernel)
+                }
+            }
         }
-        return useMax ? acc : acc / Float(kernel)
+        initialized = n
     }
 }

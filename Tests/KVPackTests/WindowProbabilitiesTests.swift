@@ -1,3 +1,4 @@
+import CKVPackHalf
 import KVPack
 import Testing
 
@@ -21,6 +22,38 @@ struct WindowProbabilitiesTests {
         #expect(mine.count == reference.count)
         let worst = zip(mine, reference).map { abs($0 - $1) }.max() ?? 0
         #expect(worst < 1e-5, "max |difference| \(worst)")
+    }
+
+    @Test("the score micro-kernel equals float64 dot products at every kernel level (16- and 32-key tiles, ragged tails)",
+          arguments: kernelLevels)
+    func scoreKernel(level: Int32) {
+        kvp_half_set_level(level)
+        defer { kvp_half_set_level(99) }
+        var s: UInt64 = UInt64(level) + 7
+        func r() -> Float { s = s &* 6364136223846793005 &+ 1442695040888963407; return Float(Int64(bitPattern: s) >> 40) / Float(1 << 23) }
+        for (n, d, m) in [(45, 64, 13), (32, 128, 8), (70, 256, 3), (5, 16, 9)] {
+            let keys = (0..<n * d).map { _ in Float16(r()) }
+            let q = (0..<m * d).map { _ in r() * 2 }
+            let stride = n + 3
+            var out = [Float](repeating: .nan, count: m * stride)
+            keys.withUnsafeBufferPointer { k in
+                k.withMemoryRebound(to: UInt16.self) { bits in
+                    kvp_window_scores(bits.baseAddress, n, d, q, m, 0.25, &out, stride)
+                }
+            }
+            var worst = 0.0
+            for i in 0..<m {
+                for j in 0..<n {
+                    var dot = 0.0
+                    for c in 0..<d { dot += Double(q[i * d + c]) * Double(keys[j * d + c]) }
+                    worst = max(worst, abs(Double(out[i * stride + j]) - 0.25 * dot))
+                }
+                // Columns past n are not written.
+                let tail = Array(out[i * stride + n ..< i * stride + stride])
+                #expect(tail.allSatisfy { $0.isNaN })
+            }
+            #expect(worst < 1e-4, "n=\(n) d=\(d) m=\(m) level \(level): \(worst)")
+        }
     }
 
     @Test("a query that sees no key gives nil")
