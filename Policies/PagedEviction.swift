@@ -64,7 +64,7 @@ public struct PagedEviction: KVPolicy {
 
     /// Score of every kept token of stored head `h`.
     func tokenScores(keys: HeadTensor<Float16>, values: HeadTensor<Float16>, head source: Int, kept: [Int]) -> [Float] {
-        let k = TokenNorms.l2(keys, head: source, tokens: kept), v = TokenNorms.l2(values, head: source, tokens: kept)
+        let k = keys.rowNorms(head: source, tokens: kept), v = values.rowNorms(head: source, tokens: kept)
         switch score {
         case .vk: return zip(v, k).map { $0 / max($1, 1e-6) }
         case .v: return v

@@ -85,6 +85,20 @@ struct HalfKernelTests {
         #expect(try HeadTensor(heads: 1, tokens: 1, headDim: 4, storage: edge).firstNonFinite() == nil)
     }
 
+    @Test("row norms equal float64 norms (16-lane sums with a tail), any row subset", arguments: [16, 64, 100, 128, 7])
+    func rowNorms(d: Int) throws {
+        var rng = TestRandom(UInt64(d))
+        let t = try HeadTensor(heads: 3, tokens: 50, headDim: d, storage: (0..<3 * 50 * d).map { _ in Float16(rng.normal() * 4) })
+        let rows = [49, 0, 7, 7, 31]
+        let got = t.rowNorms(head: 2, tokens: rows)
+        for (i, r) in rows.enumerated() {
+            var sum = 0.0
+            for c in 0..<d { let x = Double(t[2, r, c]); sum += x * x }
+            #expect(abs(Double(got[i]) - sum.squareRoot()) <= 1e-5 * sum.squareRoot(), "row \(r)")
+        }
+        #expect(t.rowNorms(head: 0, tokens: []).isEmpty)
+    }
+
     @Test("a pinned kernel level holds on its own thread only")
     func levelIsPerThread() {
         kvp_half_set_level(0)
