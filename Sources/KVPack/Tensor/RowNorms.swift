@@ -18,7 +18,7 @@ extension HeadTensor where Scalar == Float16 {
                         var c = 0
                         while c + 16 <= d {
                             let v = UnsafeRawPointer(row + c).loadUnaligned(as: SIMD16<Float>.self)
-                            lanes.addProduct(v, v)
+                            lanes += v * v // not addProduct: without FMA in the baseline target it becomes 16 fmaf calls
                             c += 16
                         }
                         var sum = lanes.sum()
