@@ -49,7 +49,7 @@ let package = Package(
             name: "KVPack", dependencies: ["CKVPackHalf", "CZstd", "CLZ4"], path: "Sources/KVPack"),
 
         // MARK: - Policies: one file per method, plus the shared plan, spec grammar and registry
-        .target(name: "KVPackPolicies", dependencies: ["KVPack"], path: "Policies"),
+        .target(name: "KVPackPolicies", dependencies: ["KVPack", "CKVPackHalf"], path: "Policies"),
 
         // MARK: - Evaluation: sweeps, metrics against the dense reference, reports and plots
         .target(

@@ -1,3 +1,4 @@
+import CKVPackHalf
 import Foundation
 import KVPack
 
@@ -80,28 +81,15 @@ public struct ARKV: KVPolicy {
         init(_ w: ObservationWindow, group g: Int, past: Int) {
             let q = Float(w.window)
             var sum = [Float](repeating: 0, count: past), h = [Float](repeating: 0, count: past)
-            w.probabilities.withUnsafeBufferPointer { p in
-                for i in 0..<w.window {
-                    let row = (g * w.window + i) * w.keys
-                    for j in 0..<past {
-                        let x = p[row + j]
-                        sum[j] += x
-                        h[j] -= x * logf(x + 1e-10)
-                    }
-                }
-            }
-            let mean = sum.map { $0 / q }
             var m2 = [Float](repeating: 0, count: past), m4 = [Float](repeating: 0, count: past)
+            var mean: [Float] = []
             w.probabilities.withUnsafeBufferPointer { p in
-                for i in 0..<w.window {
-                    let row = (g * w.window + i) * w.keys
-                    for j in 0..<past {
-                        let e = p[row + j] - mean[j]
-                        let e2 = e * e
-                        m2[j] += e2
-                        m4[j] += e2 * e2
-                    }
-                }
+                // The group's window rows, `keys` apart; columns 0 ..< past. Vectorized C: sums,
+                // -x·ln x (the entropy terms), then the central moments about the column means.
+                let rows = p.baseAddress! + g * w.window * w.keys
+                kvp_column_moments(rows, w.window, w.keys, past, &sum, &h)
+                mean = sum.map { $0 / q }
+                kvp_central_moments(rows, w.window, w.keys, past, mean, &m2, &m4)
             }
             self.mean = mean
             variance = w.window > 1 ? m2.map { $0 / (q - 1) } : [Float](repeating: 0, count: past)

@@ -99,6 +99,36 @@ struct HalfKernelTests {
         #expect(t.rowNorms(head: 0, tokens: []).isEmpty)
     }
 
+    @Test("column moments: sums, -x·ln(x + 1e-10) and central moments equal float64, ragged column counts",
+          arguments: [1, 16, 37, 100])
+    func columnMoments(n: Int) {
+        var rng = TestRandom(UInt64(n))
+        let rows = 9, stride = n + 5
+        // Probabilities: zeros, tiny values, ones and everything between.
+        let p: [Float] = (0..<rows * stride).map { i in
+            switch i % 7 {
+            case 0: return 0
+            case 1: return Float(rng.next()) * 1e-9
+            case 2: return 1
+            default: return Float(rng.next())
+            }
+        }
+        var sum = [Float](repeating: 0.5, count: n), h = [Float](repeating: -0.25, count: n) // accumulates onto these
+        kvp_column_moments(p, rows, stride, n, &sum, &h)
+        let mean = (0..<n).map { j in Float((0..<rows).reduce(0.0) { $0 + Double(p[$1 * stride + j]) } / Double(rows)) }
+        var m2 = [Float](repeating: 0, count: n), m4 = [Float](repeating: 0, count: n)
+        kvp_central_moments(p, rows, stride, n, mean, &m2, &m4)
+        for j in 0..<n {
+            let col = (0..<rows).map { Double(p[$0 * stride + j]) }
+            let s = 0.5 + col.reduce(0, +)
+            let e = -0.25 - col.reduce(0) { $0 + $1 * Foundation.log(Double(Float($1) + 1e-10)) }
+            let c2 = col.reduce(0) { $0 + pow($1 - Double(mean[j]), 2) }, c4 = col.reduce(0) { $0 + pow($1 - Double(mean[j]), 4) }
+            #expect(abs(Double(sum[j]) - s) <= 1e-6 * max(1, abs(s)), "sum column \(j)")
+            #expect(abs(Double(h[j]) - e) <= 2e-6 * max(1, abs(e)), "entropy column \(j): \(h[j]) vs \(e)")
+            #expect(abs(Double(m2[j]) - c2) <= 1e-5 * max(1e-3, c2) && abs(Double(m4[j]) - c4) <= 1e-5 * max(1e-3, c4), "moments column \(j)")
+        }
+    }
+
     @Test("a pinned kernel level holds on its own thread only")
     func levelIsPerThread() {
         kvp_half_set_level(0)

@@ -115,6 +115,13 @@ void kvp_window_scores(const uint16_t *keys, size_t n, size_t dim, const float *
 /// and kernel zero-fill per large temporary buffer). No-op elsewhere.
 void kvp_keep_large_buffers_in_heap(void);
 
+/// Per column j < n of `rows` float rows (row i at p + i·stride): sum[j] += Σ_i x and
+/// negXLogX[j] -= Σ_i x·ln(x + 1e-10) (x >= 0; a vectorized logf of about 1 ulp).
+void kvp_column_moments(const float *p, size_t rows, size_t stride, size_t n, float *sum, float *negXLogX);
+
+/// Per column j < n: m2[j] += Σ_i (x - mean[j])², m4[j] += Σ_i (x - mean[j])⁴.
+void kvp_central_moments(const float *p, size_t rows, size_t stride, size_t n, const float *mean, float *m2, float *m4);
+
 #ifdef __cplusplus
 }
 #endif
