@@ -57,6 +57,73 @@ static void quantize_group(const float *x, size_t start, size_t count, size_t st
     }
 }
 
+#if defined(__x86_64__) && defined(__clang__)
+#define KVP_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define KVP_CLONES
+#endif
+
+typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+/* Lane-wise m ? a : b for a comparison mask m (C has no vector ?:); casts reinterpret bits. */
+#define SELECT(m, a, b) ((v8f)(((v8i)(a) & (m)) | ((v8i)(b) & ~(m))))
+
+/* A token-axis group (contiguous, count a multiple of 8): quantize_group's bytes, 8 lanes at a
+ * time. The min/max lane reductions agree with the sequential scan except where the extreme is a
+ * zero (+0 and -0 compare equal, so the scan keeps whichever came first or last): then the
+ * sequential scan decides. Codes use the same operations in the same order per element. */
+KVP_CLONES static void quantize_run(const float *x, size_t count, int bits, float levels, uint8_t *codes, uint8_t *param) {
+    v8f lo, hi;
+    for (int l = 0; l < 8; l++) { lo[l] = INFINITY; hi[l] = -INFINITY; }
+    for (size_t k = 0; k < count; k += 8) {
+        v8f v;
+        memcpy(&v, x + k, sizeof v);
+        lo = SELECT(v < lo, v, lo);
+        hi = SELECT(v >= hi, v, hi);
+    }
+    float l0 = INFINITY, h0 = -INFINITY;
+    for (int l = 0; l < 8; l++) {
+        l0 = lo[l] < l0 ? lo[l] : l0;
+        h0 = hi[l] >= h0 ? hi[l] : h0;
+    }
+    if (l0 == 0 || h0 == 0) {
+        l0 = INFINITY; h0 = -INFINITY;
+        for (size_t k = 0; k < count; k++) {
+            float v = x[k];
+            l0 = v < l0 ? v : l0;
+            h0 = v >= h0 ? v : h0;
+        }
+    }
+    uint16_t zero = round_down_half(l0);
+    float z = half_bits_to_float(zero);
+    uint16_t scale = h0 > z ? round_up_half((h0 - z) / levels) : 0;
+    float s = half_bits_to_float(scale);
+    param[0] = (uint8_t)(scale & 0xFFu); param[1] = (uint8_t)(scale >> 8);
+    param[2] = (uint8_t)(zero & 0xFFu); param[3] = (uint8_t)(zero >> 8);
+    if (!(s > 0)) {
+        memset(codes, 0, bits == 8 ? count : count / 2);
+        return;
+    }
+    v8f zv = z - (v8f){0}, sv = s - (v8f){0}, top = levels + 1 - (v8f){0}, lv = levels - (v8f){0}, nil = {0};
+    for (size_t k = 0; k < count; k += 8) {
+        v8f v;
+        memcpy(&v, x + k, sizeof v);
+        v = (v - zv) / sv + 0.5f;
+        v8i inRange = v < top;
+        v8f small = SELECT(inRange, v, nil);         /* no conversion of huge or NaN values */
+        v8f c = __builtin_convertvector(__builtin_convertvector(small, v8i), v8f); /* truncation */
+        c = SELECT(c < lv, c, lv);
+        c = SELECT(inRange, c, lv);
+        c = SELECT(v >= nil, c, nil);
+        v8i ci = __builtin_convertvector(c, v8i);
+        if (bits == 8) {
+            for (int l = 0; l < 8; l++) codes[k + (size_t)l] = (uint8_t)ci[l];
+        } else {
+            for (int l = 0; l < 8; l += 2) codes[(k + (size_t)l) / 2] = (uint8_t)(ci[l] | ci[l + 1] << 4);
+        }
+    }
+}
+
 int kvp_quant_rows_encode(const uint16_t *values, size_t rows, size_t dim, int bits, size_t g, int channelAxis,
                           uint8_t *payload) {
     float *x = malloc(rows * dim * sizeof(float));
@@ -68,7 +135,12 @@ int kvp_quant_rows_encode(const uint16_t *values, size_t rows, size_t dim, int b
     if (!channelAxis) {
         size_t perRow = dim / g, groups = rows * perRow;
         for (size_t group = 0; group < groups; group++) {
-            quantize_group(x, (group / perRow) * dim + (group % perRow) * g, g, 1, bits, levels, payload, params + 4 * group);
+            size_t start = (group / perRow) * dim + (group % perRow) * g;
+            if (g % 8 == 0) {
+                quantize_run(x + start, g, bits, levels, bits == 8 ? payload + start : payload + start / 2, params + 4 * group);
+            } else {
+                quantize_group(x, start, g, 1, bits, levels, payload, params + 4 * group);
+            }
         }
     } else {
         size_t tokenGroups = (rows + g - 1) / g;
