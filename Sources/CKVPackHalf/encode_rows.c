@@ -65,6 +65,9 @@ static void quantize_group(const float *x, size_t start, size_t count, size_t st
 
 typedef float v8f __attribute__((vector_size(32)));
 typedef int32_t v8i __attribute__((vector_size(32)));
+typedef int32_t v4i __attribute__((vector_size(16)));
+typedef uint8_t v8u8 __attribute__((vector_size(8)));
+typedef uint8_t v4u8 __attribute__((vector_size(4)));
 /* Lane-wise m ? a : b for a comparison mask m (C has no vector ?:); casts reinterpret bits. */
 #define SELECT(m, a, b) ((v8f)(((v8i)(a) & (m)) | ((v8i)(b) & ~(m))))
 
@@ -117,9 +120,12 @@ KVP_CLONES static void quantize_run(const float *x, size_t count, int bits, floa
         c = SELECT(v >= nil, c, nil);
         v8i ci = __builtin_convertvector(c, v8i);
         if (bits == 8) {
-            for (int l = 0; l < 8; l++) codes[k + (size_t)l] = (uint8_t)ci[l];
+            v8u8 b = __builtin_convertvector(ci, v8u8);
+            memcpy(codes + k, &b, 8);
         } else {
-            for (int l = 0; l < 8; l += 2) codes[(k + (size_t)l) / 2] = (uint8_t)(ci[l] | ci[l + 1] << 4);
+            v4i even = __builtin_shufflevector(ci, ci, 0, 2, 4, 6), odd = __builtin_shufflevector(ci, ci, 1, 3, 5, 7);
+            v4u8 b = __builtin_convertvector(even | odd << 4, v4u8);
+            memcpy(codes + k / 2, &b, 4);
         }
     }
 }
