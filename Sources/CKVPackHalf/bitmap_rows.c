@@ -93,10 +93,58 @@ static void select_row(const uint16_t *row, size_t dim, size_t keep, uint64_t *m
     }
 }
 
+#if defined(__x86_64__) && defined(__clang__)
+#include <immintrin.h>
+
+/* select_row for rows of a multiple of 32 halves on AVX-512BW: the keep-th largest magnitude by a
+   binary search over the 15-bit magnitudes, each step counting `>= t` with 32-lane compares and
+   popcounts; then the mask words straight from compare masks (ties: the lowest indices of the
+   `== threshold` lanes). Same selection as select_row. */
+__attribute__((target("avx512bw,avx512f,popcnt"))) static void select_rows_avx512bw(const uint16_t *rows, size_t rowCount,
+                                                                                   size_t dim, size_t keep, uint64_t *masks) {
+    size_t chunks = dim / 32, words = (dim + 63) / 64;
+    __m512i mags[16]; /* dim <= 512 */
+    const __m512i magnitude = _mm512_set1_epi16(0x7FFF);
+    for (size_t r = 0; r < rowCount; r++) {
+        const uint16_t *row = rows + r * dim;
+        for (size_t k = 0; k < chunks; k++) mags[k] = _mm512_and_si512(_mm512_loadu_si512(row + 32 * k), magnitude);
+        unsigned lo = 0, hi = 0x7FFF;
+        while (lo < hi) {
+            unsigned mid = (lo + hi + 1) / 2;
+            __m512i t = _mm512_set1_epi16((short)mid);
+            size_t count = 0;
+            for (size_t k = 0; k < chunks; k++) count += (size_t)_mm_popcnt_u32(_mm512_cmpge_epu16_mask(mags[k], t));
+            if (count >= keep) lo = mid; else hi = mid - 1;
+        }
+        __m512i t = _mm512_set1_epi16((short)lo);
+        size_t above = 0;
+        for (size_t k = 0; k < chunks; k++) above += (size_t)_mm_popcnt_u32(_mm512_cmpgt_epu16_mask(mags[k], t));
+        size_t ties = keep - above;
+        uint64_t *mask = masks + r * words;
+        for (size_t k = 0; k < chunks; k++) {
+            uint32_t bits = _mm512_cmpgt_epu16_mask(mags[k], t);
+            uint32_t eq = _mm512_cmpeq_epu16_mask(mags[k], t);
+            while (eq && ties > 0) { /* the lowest-index ties first */
+                bits |= eq & (0u - eq);
+                eq &= eq - 1;
+                ties--;
+            }
+            mask[k / 2] |= (uint64_t)bits << (32 * (k % 2));
+        }
+    }
+}
+#endif
+
 void kvp_bitmap_select(const uint16_t *rows, size_t rowCount, size_t dim, size_t keep, uint64_t *masks) {
     size_t words = (dim + 63) / 64;
     if (keep > dim) keep = dim;
     if (keep == 0) return;
+#if defined(__x86_64__) && defined(__clang__)
+    if (dim % 32 == 0 && dim <= 512 && __builtin_cpu_supports("avx512bw")) {
+        select_rows_avx512bw(rows, rowCount, dim, keep, masks);
+        return;
+    }
+#endif
     uint32_t hi[256], lo[128];
     memset(hi, 0, sizeof hi);
     memset(lo, 0, sizeof lo);
