@@ -5,9 +5,6 @@
 // KVP_F16MATH (the `_f16math` build, for devices with shaderFloat16): each lane's part of q·k is
 // summed in packed f16 (two halves per FMA, E/2 FMAs a row, no key unpacking), then added in fp32
 // across lanes; the softmax and value accumulation stay fp32.
-#if KVP_F16MATH
-#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
-#endif
 #include "include/decode_bindings.glsl"
 
 const uint WORDS = E / 2u; // words of a lane's slice of one row

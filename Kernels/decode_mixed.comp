@@ -9,8 +9,8 @@
 void loadRowsOf(uint kind, uint first, uint offset, uint n, uint t, uint lane, uint g, uint shift, bool byChannel) {
     switch (kind) {
     case KIND_F16: loadF16Rows(first, offset, n, t, lane); break;
-    case KIND_INT8: loadInt8Rows(first, offset, n, t, lane, g, shift, byChannel); break;
-    case KIND_INT4: loadInt4Rows(first, offset, n, t, lane, g, shift, byChannel); break;
+    case KIND_INT8: loadQuantRows(8u, first, offset, n, t, lane, g, shift, byChannel); break;
+    case KIND_INT4: loadQuantRows(4u, first, offset, n, t, lane, g, shift, byChannel); break;
     default: loadBitmapRows(first, offset, n, t, lane); break;
     }
 }

@@ -5,8 +5,8 @@
 #include "include/rows_quant.glsl"
 
 void loadRowsOf(uint kind, uint first, uint offset, uint n, uint t, uint lane, uint g, uint shift, bool byChannel) {
-    if (kind == KIND_INT8) loadInt8Rows(first, offset, n, t, lane, g, shift, byChannel);
-    else loadInt4Rows(first, offset, n, t, lane, g, shift, byChannel);
+    if (kind == KIND_INT8) loadQuantRows(8u, first, offset, n, t, lane, g, shift, byChannel);
+    else loadQuantRows(4u, first, offset, n, t, lane, g, shift, byChannel);
 }
 void loadRows(PageEntry p, uint t, uint lane) {
     loadRowsOf(p.keyKind, 0u, p.keyOffset, p.tokens, t, lane, p.keyGroup, p.keyShift, p.keyByChannel);

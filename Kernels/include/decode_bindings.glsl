@@ -1,11 +1,15 @@
 // Shared by every decode-attention kernel: bindings, specialization constants, push constants and
-// the byte readers for the pools. The pools hold exactly the bytes of `FlatCache.pools`; the page
-// table is `FlatCache`'s 32-byte entries, the head directory its 8-byte entries.
+// the byte readers for the pools. The pools hold the bytes of `FlatCache.pools` (split into
+// windows at head boundaries when one binding cannot cover them); the page table is `FlatCache`'s
+// 32-byte entries with offsets into the head's window; the head directory has 16-byte entries.
 
 #extension GL_EXT_control_flow_attributes : enable
 #if KVP_SUBGROUP
 #extension GL_KHR_shader_subgroup_basic : enable
 #extension GL_KHR_shader_subgroup_shuffle : enable
+#endif
+#if KVP_F16MATH
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #endif
 
 // Loops over a lane's elements and the group's queries are unrolled on the subgroup path (E is
@@ -114,3 +118,6 @@ PageEntry readPage(uint page) {
 }
 
 const uint KIND_F16 = 0u, KIND_INT8 = 1u, KIND_INT4 = 2u, KIND_BITMAP = 3u;
+
+/// An int8 / int4 code (< 2^23) as a float, by the 2^23 trick instead of a conversion instruction.
+float codeToFloat(uint code) { return uintBitsToFloat(0x4B000000u | code) - 8388608.0; }

@@ -174,9 +174,15 @@ void main() {
             if (p < p1) loadRows(page, t, lane);
             consume(valid, visible);
         }
-    } else {
+    } else
+#else
+#define TAKE_STEP()
+#endif
+    {
         for (uint p = p0 + group; p < p1; p += groups) {
             PageEntry page = readPage(firstPage + p);
+            // U tokens per step: their key and value loads are issued together, before the first is
+            // used, so each lane keeps 2U row loads in flight; one softmax rescale per step.
             for (uint t = 0u; t < page.tokens; t += U) {
                 loadRows(page, t, lane);
                 TAKE_STEP();
@@ -184,17 +190,6 @@ void main() {
             }
         }
     }
-#else
-    for (uint p = p0 + group; p < p1; p += groups) {
-        PageEntry page = readPage(firstPage + p);
-        // U tokens per step: their key and value loads are issued together, before the first is
-        // used, so each lane keeps 2U row loads in flight; one softmax rescale per step.
-        for (uint t = 0u; t < page.tokens; t += U) {
-            loadRows(page, t, lane);
-            consume(page.tokens - t, MASKED != 0u ? visibility(page, t) : 0u);
-        }
-    }
-#endif
 
     // Merge the token groups into group 0 through shared memory, MERGE_SLOTS groups per round.
     for (uint w0 = 1u; w0 < groups; w0 += MERGE_SLOTS) {

@@ -9,88 +9,52 @@
 
 uint divGroup(uint x, uint g, uint shift) { return shift < 32u ? x >> shift : x / g; }
 
-float codeToFloat(uint code) { return uintBitsToFloat(0x4B000000u | code) - 8388608.0; }
+/// Word i of the int8 (bits 8) or int4 (bits 4) pool.
+uint quantWord(uint bits, uint i) { return bits == 8u ? poolInt8[i] : poolInt4[i]; }
 
-void loadInt8Rows(uint firstSlot, uint offset, uint n, uint t0, uint lane, uint g, uint shift, bool byChannel) {
-    uint params = (offset + n * D) >> 2;
+/// Rows t0 ..< t0 + U (clamped to the page) of an int8 (bits 8) or int4 (bits 4) page into slots
+/// firstSlot ..< firstSlot + U of `row`. Callers pass `bits` as a constant, so each call folds to
+/// one encoding's loads and shifts.
+void loadQuantRows(uint bits, uint firstSlot, uint offset, uint n, uint t0, uint lane, uint g, uint shift, bool byChannel) {
+    uint perWord = 32u / bits, mask = (1u << bits) - 1u;
+    uint params = (offset + n * D * bits / 8u) >> 2;
     if (byChannel) {
         UNROLL for (uint u = 0u; u < U; ++u) {
             uint slot = firstSlot + u, t = min(t0 + u, n - 1u);
-            uint first = (offset + t * D + lane * E) >> 2;
+            uint first = (offset + (t * D + lane * E) * bits / 8u) >> 2;
             uint base = params + divGroup(t, g, shift) * D + lane * E;
-            UNROLL for (uint i = 0u; i < E / 4u; ++i) {
-                uint w = poolInt8[first + i];
-                UNROLL for (uint j = 0u; j < 4u; ++j) {
-                    vec2 sz = unpackHalf2x16(poolInt8[base + 4u * i + j]);
-                    row[slot * E + 4u * i + j] = fma(codeToFloat((w >> (8u * j)) & 0xFFu), sz.x, sz.y);
+            UNROLL for (uint i = 0u; i < E / perWord; ++i) {
+                uint w = quantWord(bits, first + i);
+                UNROLL for (uint j = 0u; j < perWord; ++j) {
+                    vec2 sz = unpackHalf2x16(quantWord(bits, base + perWord * i + j));
+                    row[slot * E + perWord * i + j] = fma(codeToFloat((w >> (bits * j)) & mask), sz.x, sz.y);
                 }
             }
         }
     } else if (divGroup(lane * E, g, shift) == divGroup(lane * E + E - 1u, g, shift)) {
         UNROLL for (uint u = 0u; u < U; ++u) {
             uint slot = firstSlot + u, t = min(t0 + u, n - 1u);
-            uint first = (offset + t * D + lane * E) >> 2;
-            vec2 sz = unpackHalf2x16(poolInt8[params + t * divGroup(D, g, shift) + divGroup(lane * E, g, shift)]);
-            UNROLL for (uint i = 0u; i < E / 4u; ++i) {
-                uint w = poolInt8[first + i];
-                UNROLL for (uint j = 0u; j < 4u; ++j)
-                    row[slot * E + 4u * i + j] = fma(codeToFloat((w >> (8u * j)) & 0xFFu), sz.x, sz.y);
+            uint first = (offset + (t * D + lane * E) * bits / 8u) >> 2;
+            vec2 sz = unpackHalf2x16(quantWord(bits, params + t * divGroup(D, g, shift) + divGroup(lane * E, g, shift)));
+            UNROLL for (uint i = 0u; i < E / perWord; ++i) {
+                uint w = quantWord(bits, first + i);
+                UNROLL for (uint j = 0u; j < perWord; ++j)
+                    row[slot * E + perWord * i + j] = fma(codeToFloat((w >> (bits * j)) & mask), sz.x, sz.y);
             }
         }
     } else {
         UNROLL for (uint u = 0u; u < U; ++u) {
             uint slot = firstSlot + u, t = min(t0 + u, n - 1u);
-            uint first = (offset + t * D + lane * E) >> 2;
+            uint first = (offset + (t * D + lane * E) * bits / 8u) >> 2;
             uint base = params + t * divGroup(D, g, shift);
-            UNROLL for (uint i = 0u; i < E / 4u; ++i) {
-                uint w = poolInt8[first + i];
-                UNROLL for (uint j = 0u; j < 4u; ++j) {
-                    vec2 sz = unpackHalf2x16(poolInt8[base + divGroup(lane * E + 4u * i + j, g, shift)]);
-                    row[slot * E + 4u * i + j] = fma(codeToFloat((w >> (8u * j)) & 0xFFu), sz.x, sz.y);
+            UNROLL for (uint i = 0u; i < E / perWord; ++i) {
+                uint w = quantWord(bits, first + i);
+                UNROLL for (uint j = 0u; j < perWord; ++j) {
+                    vec2 sz = unpackHalf2x16(quantWord(bits, base + divGroup(lane * E + perWord * i + j, g, shift)));
+                    row[slot * E + perWord * i + j] = fma(codeToFloat((w >> (bits * j)) & mask), sz.x, sz.y);
                 }
             }
         }
     }
 }
 
-void loadInt4Rows(uint firstSlot, uint offset, uint n, uint t0, uint lane, uint g, uint shift, bool byChannel) {
-    uint params = (offset + n * D / 2u) >> 2;
-    if (byChannel) {
-        UNROLL for (uint u = 0u; u < U; ++u) {
-            uint slot = firstSlot + u, t = min(t0 + u, n - 1u);
-            uint first = (offset + (t * D + lane * E) / 2u) >> 2;
-            uint base = params + divGroup(t, g, shift) * D + lane * E;
-            UNROLL for (uint i = 0u; i < E / 8u; ++i) {
-                uint w = poolInt4[first + i];
-                UNROLL for (uint j = 0u; j < 8u; ++j) {
-                    vec2 sz = unpackHalf2x16(poolInt4[base + 8u * i + j]);
-                    row[slot * E + 8u * i + j] = fma(codeToFloat((w >> (4u * j)) & 0xFu), sz.x, sz.y);
-                }
-            }
-        }
-    } else if (divGroup(lane * E, g, shift) == divGroup(lane * E + E - 1u, g, shift)) {
-        UNROLL for (uint u = 0u; u < U; ++u) {
-            uint slot = firstSlot + u, t = min(t0 + u, n - 1u);
-            uint first = (offset + (t * D + lane * E) / 2u) >> 2;
-            vec2 sz = unpackHalf2x16(poolInt4[params + t * divGroup(D, g, shift) + divGroup(lane * E, g, shift)]);
-            UNROLL for (uint i = 0u; i < E / 8u; ++i) {
-                uint w = poolInt4[first + i];
-                UNROLL for (uint j = 0u; j < 8u; ++j)
-                    row[slot * E + 8u * i + j] = fma(codeToFloat((w >> (4u * j)) & 0xFu), sz.x, sz.y);
-            }
-        }
-    } else {
-        UNROLL for (uint u = 0u; u < U; ++u) {
-            uint slot = firstSlot + u, t = min(t0 + u, n - 1u);
-            uint first = (offset + (t * D + lane * E) / 2u) >> 2;
-            uint base = params + t * divGroup(D, g, shift);
-            UNROLL for (uint i = 0u; i < E / 8u; ++i) {
-                uint w = poolInt4[first + i];
-                UNROLL for (uint j = 0u; j < 8u; ++j) {
-                    vec2 sz = unpackHalf2x16(poolInt4[base + divGroup(lane * E + 8u * i + j, g, shift)]);
-                    row[slot * E + 8u * i + j] = fma(codeToFloat((w >> (4u * j)) & 0xFu), sz.x, sz.y);
-                }
-            }
-        }
-    }
-}
