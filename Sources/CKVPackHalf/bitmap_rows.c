@@ -2,12 +2,12 @@
 #include "half_internal.h"
 
 #if defined(__x86_64__) && defined(__clang__) && defined(__ELF__)
-#define KVP_CLONES __attribute__((target_clones("avx2", "default")))
+#define KVP_CLONES_AVX2 __attribute__((target_clones("avx2", "default")))
 #else
-#define KVP_CLONES
+#define KVP_CLONES_AVX2
 #endif
 
-KVP_CLONES void kvp_bitmap_rows_dot(const uint64_t *masks, const uint32_t *offsets, const uint16_t *values,
+KVP_CLONES_AVX2 void kvp_bitmap_rows_dot(const uint64_t *masks, const uint32_t *offsets, const uint16_t *values,
                          size_t rowCount, size_t dim, const float *queries, size_t nq, float scale,
                          float *out, size_t outStride) {
     size_t words = (dim + 63) / 64;
@@ -32,7 +32,7 @@ KVP_CLONES void kvp_bitmap_rows_dot(const uint64_t *masks, const uint32_t *offse
     }
 }
 
-KVP_CLONES void kvp_bitmap_rows_accumulate(const uint64_t *masks, const uint32_t *offsets, const uint16_t *values,
+KVP_CLONES_AVX2 void kvp_bitmap_rows_accumulate(const uint64_t *masks, const uint32_t *offsets, const uint16_t *values,
                                 size_t rowCount, size_t dim, const float *weights, size_t nq,
                                 size_t weightStride, float *acc) {
     size_t words = (dim + 63) / 64;

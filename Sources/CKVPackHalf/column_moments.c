@@ -4,12 +4,6 @@
 // libm call per element.
 #include "half_internal.h"
 
-#if defined(__x86_64__) && defined(__clang__)
-#define KVP_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define KVP_CLONES
-#endif
-
 typedef float vf __attribute__((vector_size(64)));
 typedef int32_t vi __attribute__((vector_size(64)));
 

@@ -26,20 +26,35 @@ static inline uint16_t round_up_half(float x) {
     return half_bits_to_float(h) < x ? next_up_half(h) : h;
 }
 
-static void quantize_group(const float *x, size_t start, size_t count, size_t step, int bits, float levels,
-                           uint8_t *codes, uint8_t *param) {
-    float lo = INFINITY, hi = -INFINITY;
+/* The group's min and max, scanned in order as the Swift reference does (NaN ignored; of +0 and
+ * -0 the first for the min and the last for the max). */
+static void group_range(const float *x, size_t start, size_t count, size_t step, float *lo, float *hi) {
+    float l = INFINITY, h = -INFINITY;
     for (size_t k = 0; k < count; k++) {
         float v = x[start + k * step];
-        lo = v < lo ? v : lo;   /* Swift.min(lo, v) */
-        hi = v >= hi ? v : hi;  /* Swift.max(hi, v) */
+        l = v < l ? v : l;   /* Swift.min(lo, v) */
+        h = v >= h ? v : h;  /* Swift.max(hi, v) */
     }
+    *lo = l;
+    *hi = h;
+}
+
+/* The group's f16 zero point (largest half <= lo) and scale (smallest half >= (hi - zero) / levels,
+ * 0 when hi <= zero), written to its 4 parameter bytes; their float values in *z and *s. */
+static void group_params(float lo, float hi, float levels, uint8_t *param, float *z, float *s) {
     uint16_t zero = round_down_half(lo);
-    float z = half_bits_to_float(zero);
-    uint16_t scale = hi > z ? round_up_half((hi - z) / levels) : 0;
-    float s = half_bits_to_float(scale);
+    *z = half_bits_to_float(zero);
+    uint16_t scale = hi > *z ? round_up_half((hi - *z) / levels) : 0;
+    *s = half_bits_to_float(scale);
     param[0] = (uint8_t)(scale & 0xFFu); param[1] = (uint8_t)(scale >> 8);
     param[2] = (uint8_t)(zero & 0xFFu); param[3] = (uint8_t)(zero >> 8);
+}
+
+static void quantize_group(const float *x, size_t start, size_t count, size_t step, int bits, float levels,
+                           uint8_t *codes, uint8_t *param) {
+    float lo, hi, z, s;
+    group_range(x, start, count, step, &lo, &hi);
+    group_params(lo, hi, levels, param, &z, &s);
     for (size_t k = 0; k < count; k++) {
         size_t i = start + k * step;
         float code = 0;
@@ -56,12 +71,6 @@ static void quantize_group(const float *x, size_t start, size_t count, size_t st
         else codes[i / 2] |= (uint8_t)((uint8_t)code << (i % 2 == 0 ? 0 : 4));
     }
 }
-
-#if defined(__x86_64__) && defined(__clang__)
-#define KVP_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define KVP_CLONES
-#endif
 
 typedef float v8f __attribute__((vector_size(32)));
 typedef int32_t v8i __attribute__((vector_size(32)));
@@ -89,20 +98,9 @@ KVP_CLONES static void quantize_run(const float *x, size_t count, int bits, floa
         l0 = lo[l] < l0 ? lo[l] : l0;
         h0 = hi[l] >= h0 ? hi[l] : h0;
     }
-    if (l0 == 0 || h0 == 0) {
-        l0 = INFINITY; h0 = -INFINITY;
-        for (size_t k = 0; k < count; k++) {
-            float v = x[k];
-            l0 = v < l0 ? v : l0;
-            h0 = v >= h0 ? v : h0;
-        }
-    }
-    uint16_t zero = round_down_half(l0);
-    float z = half_bits_to_float(zero);
-    uint16_t scale = h0 > z ? round_up_half((h0 - z) / levels) : 0;
-    float s = half_bits_to_float(scale);
-    param[0] = (uint8_t)(scale & 0xFFu); param[1] = (uint8_t)(scale >> 8);
-    param[2] = (uint8_t)(zero & 0xFFu); param[3] = (uint8_t)(zero >> 8);
+    if (l0 == 0 || h0 == 0) group_range(x, 0, count, 1, &l0, &h0);
+    float z, s;
+    group_params(l0, h0, levels, param, &z, &s);
     if (!(s > 0)) {
         memset(codes, 0, bits == 8 ? count : count / 2);
         return;

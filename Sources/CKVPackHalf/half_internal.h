@@ -4,6 +4,13 @@
 #include <math.h>
 #include <string.h>
 
+// Functions compiled for AVX-512, AVX2 and baseline x86-64, picked at load time (ifunc: ELF only).
+#if defined(__x86_64__) && defined(__clang__) && defined(__ELF__)
+#define KVP_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define KVP_CLONES
+#endif
+
 // MARK: - Scalar conversions (exact; round to nearest even)
 
 static inline float half_bits_to_float(uint16_t h) {

@@ -5,12 +5,6 @@
 
 // Portable C, compiled once per instruction set and picked at load time where the compiler
 // supports function multi-versioning.
-#if defined(__x86_64__) && defined(__clang__) && defined(__ELF__)
-#define KVP_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define KVP_CLONES
-#endif
-
 static inline float code_at(const uint8_t *codes, int bits, size_t index) {
     if (bits == 8) return (float)codes[index];
     uint8_t b = codes[index >> 1];

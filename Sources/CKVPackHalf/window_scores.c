@@ -6,12 +6,6 @@
 // 32-key tile halves the loads per FMA, so the FMA units, not the load ports, set the pace.
 #include "half_internal.h"
 
-#if defined(__x86_64__) && defined(__clang__)
-#define KVP_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define KVP_CLONES
-#endif
-
 enum { KEYS = 16, QUERIES = 8 };
 typedef float v16 __attribute__((vector_size(64)));
 
