@@ -205,8 +205,7 @@ public func topIndices(_ scores: [Float], count: Int) -> [Int] {
 }
 
 /// Reorders distinct `keys` so that the `count` largest come first, in no particular order
-/// (Hoare-style quickselect, median-of-three pivots; expected linear time).
-@usableFromInline
+/// (quickselect with Lomuto partitions around median-of-three pivots; expected linear time).
 func selectLargest(_ keys: UnsafeMutableBufferPointer<UInt64>, count: Int) {
     var lo = 0, hi = keys.count - 1
     guard count > 0, count < keys.count else { return }

@@ -36,7 +36,7 @@ struct VulkanProbeAttention: ProbeAttentionBackend {
         func attend(sequence s: Int, layer l: Int, queries: HeadTensor<Float>, positions: [Int], window: Int?) throws -> HeadTensor<Float> {
             let heads = queries.heads, d = queries.headDim, sequences = cache.sequences.count
             // Each sequence's last kept position in this layer: a query after it needs no mask.
-            let last = cache.sequences.map { seq in seq.layers[l].map { $0.positions.last ?? 0 }.max() ?? 0 }
+            let last = cache.sequences.map { seq in seq.layers[l].map { Int($0.pages.last?.positions.last ?? 0) }.max() ?? 0 }
             let needsMask = window != nil || positions.contains { $0 <= last[s] }
             var out = [Float](repeating: 0, count: heads * queries.tokens * d)
             for p in 0..<queries.tokens {
@@ -50,19 +50,17 @@ struct VulkanProbeAttention: ProbeAttentionBackend {
                 let call = Result { () throws(VulkanError) in
                     try attention.attend(device, layer: l, queries: q, mask: mask, options: .init(f16Arithmetic: false))
                 }
-                let o: [Float]
+                let mine = s * heads * d ..< (s + 1) * heads * d // this sequence's part of q and of the output
+                var o: [Float]
                 switch call {
                 case .success(let (output, _)): o = output
                 case .failure(.noVisibleKeys):
                     // Attention there is undefined; the CPU path decides what the run reports.
-                    let probe = try HeadTensor(heads: heads, tokens: 1, headDim: d,
-                                               storage: (0..<heads).flatMap { h in (0..<d).map { queries[h, p, $0] } })
+                    let probe = try HeadTensor(heads: heads, tokens: 1, headDim: d, storage: Array(q[mine]))
                     let cpu = try CPUProbeAttention().prepare(cache).attend(sequence: s, layer: l, queries: probe,
                                                                             positions: [positions[p]], window: window)
-                    for h in 0..<heads {
-                        for c in 0..<d { out[(h * queries.tokens + p) * d + c] = cpu[h, 0, c] }
-                    }
-                    continue
+                    o = [Float](repeating: 0, count: q.count)
+                    o.replaceSubrange(mine, with: cpu.storage)
                 case .failure(let error): throw error
                 }
                 for h in 0..<heads {
