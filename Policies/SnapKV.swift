@@ -32,8 +32,7 @@ public struct SnapKV: KVPolicy {
     }
 
     init(_ a: inout StageArguments) throws(PolicyError) {
-        let kernel = try a.int("kernel", default: 5, range: 1...1023)
-        guard kernel % 2 == 1 else { throw .badValue(policy: "snapkv", argument: "kernel", value: "\(kernel)", expected: "an odd number") }
+        let kernel = try a.oddInt("kernel", default: 5, range: 1...1023)
         let poolText = try a.text("pool", default: "avg")
         guard let pool = Pooling(rawValue: poolText) else {
             throw .badValue(policy: "snapkv", argument: "pool", value: poolText, expected: "avg or max")

@@ -35,6 +35,13 @@ public struct StageArguments {
         return n
     }
 
+    /// An odd integer in `range` (a pooling kernel's width).
+    mutating func oddInt(_ key: String, default value: Int, range: ClosedRange<Int>) throws(PolicyError) -> Int {
+        let n = try int(key, default: value, range: range)
+        guard n % 2 == 1 else { throw .badValue(policy: stage.name, argument: key, value: "\(n)", expected: "an odd number") }
+        return n
+    }
+
     mutating func double(_ key: String, default value: Double, range: Range<Double>) throws(PolicyError) -> Double {
         guard let text = raw(key) else { return value }
         guard let x = Double(text), range.contains(x) else {

@@ -39,8 +39,7 @@ public struct TaskKV: KVPolicy {
     }
 
     init(_ a: inout StageArguments) throws(PolicyError) {
-        let kernel = try a.int("kernel", default: 7, range: 1...1023)
-        guard kernel % 2 == 1 else { throw .badValue(policy: "taskkv", argument: "kernel", value: "\(kernel)", expected: "an odd number") }
+        let kernel = try a.oddInt("kernel", default: 7, range: 1...1023)
         self.init(keep: try a.budget(), sinks: try a.int("sinks", default: 16, range: 0...1_000_000),
                   recent: try a.int("recent", default: 256, range: 0...1_000_000),
                   window: try a.int("window", default: 32, range: 1...1_000_000), kernel: kernel,
