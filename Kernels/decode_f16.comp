@@ -4,7 +4,7 @@
 // PIPELINE the next step's rows load while this step's are used.
 // KVP_F16MATH (the `_f16math` build, for devices with shaderFloat16): each lane's part of q·k is
 // summed in packed f16 (two halves per FMA, E/2 FMAs a row, no key unpacking), then added in fp32
-// across lanes; the softmax and value accumulation stay fp32.
+// across lanes; the softmax stays fp32, the value sums of a step are f16 with F16_VALUES (else fp32).
 #include "include/decode_bindings.glsl"
 
 const uint WORDS = E / 2u; // words of a lane's slice of one row
@@ -28,6 +28,35 @@ float scoreF16(uint u, uint g) {
 // Called once the fp32 queries are loaded (decode_main's PREPARE_QUERIES hook).
 #define PREPARE_QUERIES() \
     UNROLL for (uint i_ = 0u; i_ < G * WORDS; ++i_) qh[i_] = f16vec2(q[2u * i_], q[2u * i_ + 1u])
+
+/// 1: a step's value sums Σ_u w_u·v_u in packed f16 (two halves per FMA, no value unpacking),
+/// added to the fp32 accumulators once per step; 0: fp32 FMAs on unpacked values.
+layout(constant_id = 8) const uint F16_VALUES = 0;
+float s[U * G]; // the step's weights (decode_main's consume writes them)
+
+void accumulateStep() {
+    if (F16_VALUES != 0u) {
+        UNROLL for (uint g = 0u; g < G; ++g) {
+            f16vec2 part[WORDS];
+            UNROLL for (uint w = 0u; w < WORDS; ++w) part[w] = f16vec2(0.0hf);
+            UNROLL for (uint u = 0u; u < U; ++u) {
+                f16vec2 weight = f16vec2(float16_t(s[u * G + g]));
+                UNROLL for (uint w = 0u; w < WORDS; ++w) part[w] = fma(weight, unpackFloat2x16(cur[(U + u) * WORDS + w]), part[w]);
+            }
+            UNROLL for (uint w = 0u; w < WORDS; ++w) {
+                acc[g * E + 2u * w] += float(part[w].x);
+                acc[g * E + 2u * w + 1u] += float(part[w].y);
+            }
+        }
+    } else {
+        UNROLL for (uint g = 0u; g < G; ++g) {
+            UNROLL for (uint u = 0u; u < U; ++u) {
+                UNROLL for (uint e = 0u; e < E; ++e) acc[g * E + e] = fma(s[u * G + g], VALUE(u, e), acc[g * E + e]);
+            }
+        }
+    }
+}
+#define ACCUMULATE_STEP() accumulateStep()
 #endif
 
 /// The lane's slices of rows t0 ..< t0 + U (clamped to the page's n rows; 16-byte loads: pages of

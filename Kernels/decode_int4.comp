@@ -6,6 +6,7 @@
 
 #define BITS 4u
 #define CODE_POOL poolInt4
+#define CODE_BINDING 4
 #include "include/rows_codes.glsl"
 
 #include "include/decode_main.glsl"

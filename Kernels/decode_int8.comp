@@ -6,6 +6,7 @@
 
 #define BITS 8u
 #define CODE_POOL poolInt8
+#define CODE_BINDING 3
 #include "include/rows_codes.glsl"
 
 #include "include/decode_main.glsl"

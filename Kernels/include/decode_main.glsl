@@ -104,7 +104,7 @@ void consume(uint valid, uint visible) {
             // visible token's rescale, exp(NEG_BIG - top) = 0, or the merges (same factor) erase them,
             // and the host refuses a mask that leaves a head no visible token.
             rsum[g] += s[u * G + g];
-#if !DECODE_AT_USE
+#if !DECODE_AT_USE && !defined(ACCUMULATE_STEP)
             UNROLL for (uint e = 0u; e < E; ++e) acc[g * E + e] = fma(s[u * G + g], VALUE(u, e), acc[g * E + e]);
 #endif
         }

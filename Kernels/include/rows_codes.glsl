@@ -1,8 +1,8 @@
 // Raw-code int8 / int4 rows whose quantization groups run along tokens and cover each lane's slice
 // (g a power of two and a multiple of the lane's elements; the host checks): the codes stay raw
 // words in registers with one (scale, zero) per row, dequantized at use, so a lane holds many
-// more rows in flight than with expanded floats. Before including: BITS (8 or 4) and CODE_POOL
-// (poolInt8 or poolInt4).
+// more rows in flight than with expanded floats. Before including: BITS (8 or 4), CODE_POOL
+// (poolInt8 or poolInt4) and CODE_BINDING (its binding, 3 or 4).
 //
 // With KVP_F16MATH (the `_f16math` build, devices with shaderFloat16) codes become f16 pairs
 // without unpacking: q·k = scale·Σ q_e·code_e + zero·Σ q_e, with Σ q_e·code_e in packed f16 per
@@ -22,12 +22,32 @@ vec2 cparams[2u * U];
 #define KEY(u, e) fma(codeToFloat((craw[(u) * WORDS + (e) * BITS / 32u] >> (((e) * BITS) % 32u)) & ((1u << BITS) - 1u)), cparams[u].x, cparams[u].y)
 #define VALUE(u, e) fma(codeToFloat((craw[(U + (u)) * WORDS + (e) * BITS / 32u] >> (((e) * BITS) % 32u)) & ((1u << BITS) - 1u)), cparams[U + (u)].x, cparams[U + (u)].y)
 
+/// Words per code load (1, 2 or 4; at most WORDS): the host picks the widest that the layer's
+/// page offsets are aligned to.
+layout(constant_id = 9) const uint LOAD_WORDS = 1;
+// The same pool windows read 8 or 16 bytes at a time.
+layout(std430, binding = CODE_BINDING) readonly buffer CodePairs { uvec2 words[]; } codePairWindows[POOL_WINDOWS];
+layout(std430, binding = CODE_BINDING) readonly buffer CodeQuads { uvec4 words[]; } codeQuadWindows[POOL_WINDOWS];
+
 void loadCodeRows(uint first, uint offset, uint n, uint t0, uint lane, uint shift) {
     uint paramsBase = (offset + n * D * BITS / 8u) >> 2;
     UNROLL for (uint u = 0u; u < U; ++u) {
         uint t = min(t0 + u, n - 1u);
-        uint words = (offset + (t * D + lane * E) * BITS / 8u) >> 2;
-        UNROLL for (uint i = 0u; i < WORDS; ++i) raw[(first + u) * WORDS + i] = CODE_POOL[words + i];
+        uint bytes = offset + (t * D + lane * E) * BITS / 8u;
+        uint b = (first + u) * WORDS;
+        if (LOAD_WORDS == 4u) {
+            UNROLL for (uint i = 0u; i < WORDS / 4u; ++i) {
+                uvec4 w = codeQuadWindows[poolWindow].words[(bytes >> 4) + i];
+                raw[b + 4u * i] = w.x; raw[b + 4u * i + 1u] = w.y; raw[b + 4u * i + 2u] = w.z; raw[b + 4u * i + 3u] = w.w;
+            }
+        } else if (LOAD_WORDS == 2u) {
+            UNROLL for (uint i = 0u; i < WORDS / 2u; ++i) {
+                uvec2 w = codePairWindows[poolWindow].words[(bytes >> 3) + i];
+                raw[b + 2u * i] = w.x; raw[b + 2u * i + 1u] = w.y;
+            }
+        } else {
+            UNROLL for (uint i = 0u; i < WORDS; ++i) raw[b + i] = CODE_POOL[(bytes >> 2) + i];
+        }
         params[first + u] = unpackHalf2x16(CODE_POOL[paramsBase + t * (D >> shift) + ((lane * E) >> shift)]);
     }
 }

@@ -66,12 +66,25 @@ public struct DecodeOptions: Sendable, Hashable {
     /// on a GPU). nil: on for f16 pages on GPUs whose driver reports shaderFloat16, off otherwise;
     /// pass false where accuracy is measured. true where the kernel or device lacks it is refused.
     public var f16Arithmetic: Bool?
+    /// Elements of a row each lane handles on the subgroup path: 8, 16 or 32 (`headDim / this`
+    /// lanes share one token, so more elements per lane means fewer shuffles and softmax updates
+    /// per token and more registers per lane). nil: 8, or `headDim / subgroupSize` where that is
+    /// more. The portable path ignores it (one lane per token). A value the head dim or the
+    /// subgroup cannot take, or one the raw-code kernels' token groups do not cover, is refused.
+    public var elementsPerLane: Int?
+    /// With f16 arithmetic on dense f16 pages: a step's value sums in packed f16 too (added to the
+    /// fp32 accumulators once per step). nil: on whenever f16 arithmetic is (then about as accurate
+    /// as its q·k); ignored without f16 arithmetic and by the other kernels.
+    public var f16ValueSums: Bool?
     /// At most this many token groups merged per barrier round (tests of the multi-round merge).
     var mergeSlotLimit: Int?
 
     public init(kernel: DecodeKernel = .automatic, pagesPerSplit: Int? = nil, portable: Bool = false, scale: Float? = nil,
-                tokensPerStep: Int? = nil, pipelined: Bool? = nil, f16Arithmetic: Bool? = nil) {
+                tokensPerStep: Int? = nil, pipelined: Bool? = nil, f16Arithmetic: Bool? = nil, elementsPerLane: Int? = nil,
+                f16ValueSums: Bool? = nil) {
         self.f16Arithmetic = f16Arithmetic
+        self.elementsPerLane = elementsPerLane
+        self.f16ValueSums = f16ValueSums
         self.tokensPerStep = tokensPerStep
         self.pipelined = pipelined
         self.kernel = kernel
@@ -113,6 +126,11 @@ public struct DecodeLaunch: Sendable, Hashable, Codable {
     public var mergeSlots: Int
     /// q·k partial sums in f16 arithmetic (the `_f16math` kernel).
     public var f16Arithmetic: Bool
+    /// Dense f16 pages with f16 arithmetic: value sums of a step in f16 too.
+    public var f16ValueSums: Bool
+    /// Raw-code int8 / int4 kernels: bytes per code load (4, 8 or 16; the widest the layer's page
+    /// offsets allow); 0 for the other kernels.
+    public var codeLoadBytes: Int
 }
 
 /// Decode attention on a Vulkan device, straight from the compressed pages: one query token per

@@ -48,7 +48,17 @@ final class DecodeCall {
             throw .unsupported("the kernels bind \(KernelLibrary.descriptors) storage buffers; the device allows \(caps.maxStorageBuffersPerStage) per stage")
         }
         let subgroup = caps.subgroupShuffle && !options.portable && caps.subgroupSize >= 2
-        let lanes = subgroup ? min(d / 8, caps.subgroupSize) : 1
+        let lanes: Int
+        if subgroup {
+            let fewest = max(8, d / caps.subgroupSize) // elements per lane when every lane of a subgroup-wide token works
+            let elements = options.elementsPerLane ?? fewest
+            guard [8, 16, 32].contains(elements), elements >= fewest, elements <= d else {
+                throw .unsupported("\(elements) elements per lane: the kernels take 8, 16 or 32, at least headDim / subgroupSize = \(fewest) and at most headDim = \(d)")
+            }
+            lanes = d / elements
+        } else {
+            lanes = 1
+        }
         // The raw-code int8 / int4 kernels need token groups of a power of two that cover a lane's
         // slice of a row (so one (scale, zero) per row and lane).
         let rawCodes = facts.groupings.allSatisfy { g in
@@ -88,11 +98,16 @@ final class DecodeCall {
         let step = max(1, min(16, options.tokensPerStep ?? Self.defaultStep(kernel, subgroup: subgroup, device: context.device.kind,
                                                                               f16Arithmetic: f16Arithmetic)))
         let pipelined = Self.rawSteps.contains(kernel) && (options.pipelined ?? (kernel == .f16 && gpu))
+        let f16ValueSums = kernel == .f16 && f16Arithmetic && (options.f16ValueSums ?? true)
+        // Raw-code kernels load a lane's codes of a row in words of 4, 8 or 16 bytes, as wide as
+        // the slice (elements × bits / 8 bytes) and the page offsets' alignment allow.
+        let codeLoadBytes = kernel == .int8 || kernel == .int4
+            ? min(16, (d / lanes) * (kernel == .int8 ? 8 : 4) / 8, facts.codeAlignment) : 0
         let slotBytes = group * (d + 2) * 4
         let mergeSlots = max(1, min(groups - 1, caps.maxSharedMemory / slotBytes, options.mergeSlotLimit ?? .max))
         self.launch = DecodeLaunch(kernel: name, splits: splits, pagesPerSplit: pagesPerSplit, workgroupSize: workgroup,
                                    lanesPerToken: lanes, tokensPerStep: step, pipelined: pipelined, mergeSlots: mergeSlots,
-                                   f16Arithmetic: f16Arithmetic)
+                                   f16Arithmetic: f16Arithmetic, f16ValueSums: f16ValueSums, codeLoadBytes: codeLoadBytes)
         self.context = context
         self.cache = cache
         self.kvHeads = m.kvHeads
@@ -101,7 +116,8 @@ final class DecodeCall {
         self.headDim = d
         self.decode = try context.kernels.pipeline(
             KernelKey(name: name, constants: [UInt32(workgroup), UInt32(d), UInt32(d / lanes), UInt32(group), UInt32(step),
-                                              pipelined ? 1 : 0, UInt32(mergeSlots), mask == nil ? 0 : 1]), context)
+                                              pipelined ? 1 : 0, UInt32(mergeSlots), mask == nil ? 0 : 1, f16ValueSums ? 1 : 0,
+                                              UInt32(max(1, codeLoadBytes / 4))]), context)
         self.merge = splits > 1
             ? try context.kernels.pipeline(KernelKey(name: "split_merge", constants: [0, UInt32(d)]), context) : nil
         let (setLayout, layout) = try context.kernels.layouts(context)

@@ -30,6 +30,9 @@ public final class DeviceKVCache: @unchecked Sendable {
         var groupings: Set<QuantizationGrouping>
         var maxPages: Int
         var bytesRead: Int
+        /// The largest power of two up to 16 dividing every int8 / int4 page offset of the layer
+        /// (within its pool window): how wide the raw-code kernels may load.
+        var codeAlignment = 16
     }
 
     /// Uploads `flat`.
@@ -54,6 +57,11 @@ public final class DeviceKVCache: @unchecked Sendable {
             directory += [head.firstPage, head.pageCount, windows.headWindow[h], 0]
             for p in Int(head.firstPage)..<Int(head.firstPage + head.pageCount) { pageWindow[p] = Int(windows.headWindow[h]) }
         }
+        var pageLayer = [Int](repeating: 0, count: flat.pages.count)
+        for (h, head) in flat.heads.enumerated() {
+            for p in Int(head.firstPage)..<Int(head.firstPage + head.pageCount) { pageLayer[p] = (h / flat.model.kvHeads) % flat.model.layerCount }
+        }
+        var layers = Self.layerFacts(flat)
         var table: [UInt32] = []
         table.reserveCapacity(8 * flat.pages.count)
         for (i, p) in flat.pages.enumerated() {
@@ -61,6 +69,9 @@ public final class DeviceKVCache: @unchecked Sendable {
             let axes = (k?.axis == .channel ? 1 : 0) | (v?.axis == .channel ? 2 : 0)
             let keyOffset = p.keyOffset - UInt64(windows.ranges[Int(p.keyEncoding.kind.rawValue)][pageWindow[i]].lowerBound)
             let valueOffset = p.valueOffset - UInt64(windows.ranges[Int(p.valueEncoding.kind.rawValue)][pageWindow[i]].lowerBound)
+            for (kind, offset) in [(p.keyEncoding.kind, keyOffset), (p.valueEncoding.kind, valueOffset)] where kind == .int8 || kind == .int4 {
+                while offset % UInt64(layers[pageLayer[i]].codeAlignment) != 0 { layers[pageLayer[i]].codeAlignment /= 2 }
+            }
             table += [p.positionsOffset,
                       UInt32(p.tokens) | UInt32(p.keyEncoding.kind.rawValue) << 16 | UInt32(p.valueEncoding.kind.rawValue) << 24,
                       UInt32(k?.groupSize ?? 0) | UInt32(v?.groupSize ?? 0) << 16,
@@ -71,7 +82,7 @@ public final class DeviceKVCache: @unchecked Sendable {
         self.model = flat.model
         self.sequenceCount = flat.sequences.count
         self.pageSize = flat.pageSize
-        self.layers = Self.layerFacts(flat)
+        self.layers = layers
         self.hostPositions = flat.positions
         self.headPositions = flat.heads.map { h in
             let pages = flat.pages[Int(h.firstPage)..<Int(h.firstPage + h.pageCount)]

@@ -43,6 +43,10 @@ extension Bench {
         var pipelined: Bool?
         @Option(name: .customLong("f16-arithmetic"), help: "Packed f16 arithmetic in the f16 and raw-code int8/int4 kernels (devices with shaderFloat16): true or false; default: on for f16 pages on GPUs that report shaderFloat16.")
         var f16Arithmetic: Bool?
+        @Option(name: .customLong("lane-elements"), help: "Elements of a row each lane handles (8, 16 or 32; head dim / this many lanes share a token); default: 8.")
+        var laneElements: Int?
+        @Option(name: .customLong("f16-value-sums"), help: "With f16 arithmetic on f16 pages, a step's value sums in f16 too: true or false; default: on with f16 arithmetic.")
+        var f16ValueSums: Bool?
         @Flag(help: "Use the portable kernels (no subgroup operations).") var portable = false
         @Option(help: "Vulkan device: an index or a name substring (default: KVPACK_VULKAN_DEVICE, else the best).")
         var device: String?
@@ -62,6 +66,11 @@ extension Bench {
             /// Buffers each pool is split into (pools over maxStorageBufferRange).
             var poolWindows: Int?
             var f16Arithmetic: Bool?
+            /// Elements of a row per lane (head dim / lanes per token).
+            var laneElements: Int?
+            var f16ValueSums: Bool?
+            /// Bytes per code load of the raw-code int8 / int4 kernels.
+            var codeLoadBytes: Int?
             /// The driver's statistics of the decode kernel (e.g. registers per thread).
             var kernelStatistics: [String: Double]?
             var bytesRead: Int
@@ -173,7 +182,8 @@ extension Bench {
                     precondition(device.bytesRead(layer: 0) == bytes, "bytes read disagree")
                     let attention = VulkanDecodeAttention(context: context)
                     let options = DecodeOptions(pagesPerSplit: pagesPerSplit, portable: portable, tokensPerStep: tokensPerStep,
-                                                pipelined: pipelined, f16Arithmetic: hasF16Form(pageEncodings) ? f16Arithmetic : nil)
+                                                pipelined: pipelined, f16Arithmetic: hasF16Form(pageEncodings) ? f16Arithmetic : nil,
+                                                elementsPerLane: laneElements, f16ValueSums: f16ValueSums)
                     let (out, _) = try attention.attend(device, queries: queries, options: options)
                     gpuOutput = out
                     let (seconds, launch) = try attention.time(device, queries: queries, options: options, iterations: iterations,
@@ -188,6 +198,9 @@ extension Bench {
                     row.pipelined = launch.pipelined
                     row.mergeSlots = launch.mergeSlots
                     row.f16Arithmetic = launch.f16Arithmetic
+                    row.laneElements = headDim / launch.lanesPerToken
+                    row.f16ValueSums = launch.f16ValueSums
+                    row.codeLoadBytes = launch.codeLoadBytes > 0 ? launch.codeLoadBytes : nil
                     let stats = try attention.kernelStatistics(device, queries: queries, options: options)
                     if !stats.isEmpty { row.kernelStatistics = Dictionary(stats.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }) }
                     row.medianSeconds = median
@@ -222,7 +235,8 @@ extension Bench {
             guard let first = pages.first, pages.allSatisfy({ $0.0 == first.0 && $0.1 == first.1 }), first.0 == first.1 else { return false }
             switch first.0 {
             case .f16: return true
-            case .int8(let g), .int4(let g): return g.axis == .token && g.groupSize & (g.groupSize - 1) == 0 && g.groupSize % (headDim / 16) == 0
+            case .int8(let g), .int4(let g):
+                return g.axis == .token && g.groupSize & (g.groupSize - 1) == 0 && g.groupSize % (laneElements ?? max(8, headDim / 32)) == 0
             default: return false
             }
         }
@@ -233,6 +247,7 @@ extension Bench {
             if let t = r.medianSeconds, let bw = r.terabytesPerSecond, let dense = r.denseEquivalentTerabytesPerSecond {
                 line += String(format: "  %9.1f us  %7.1f GB/s read  %7.1f GB/s dense-equiv.  splits %d", t * 1e6, bw * 1e3, dense * 1e3, r.splits ?? 1)
                 line += "  step \(r.tokensPerStep ?? 1)\(r.pipelined == true ? " pipelined" : "")\(r.f16Arithmetic == true ? " f16-arithmetic" : "")"
+                line += "\(r.f16ValueSums == true ? "+values" : "")  E=\(r.laneElements ?? headDim)\(r.codeLoadBytes.map { " load \($0)B" } ?? "")"
             }
             if let s = r.speedupOverF16 { line += String(format: "  %.2fx vs f16", s) }
             if let c = r.cpuSeconds { line += String(format: "  CPU %.2f ms", c * 1e3) }
