@@ -48,15 +48,10 @@ void accumulateStep() {
                 acc[g * E + 2u * w + 1u] += float(part[w].y);
             }
         }
-    } else {
-        UNROLL for (uint g = 0u; g < G; ++g) {
-            UNROLL for (uint u = 0u; u < U; ++u) {
-                UNROLL for (uint e = 0u; e < E; ++e) acc[g * E + e] = fma(s[u * G + g], VALUE(u, e), acc[g * E + e]);
-            }
-        }
     }
 }
 #define ACCUMULATE_STEP() accumulateStep()
+#define STEP_VALUE_SUMS (F16_VALUES != 0u) // else decode_main's fp32 sums, query by query
 #endif
 
 /// The lane's slices of rows t0 ..< t0 + U (clamped to the page's n rows; 16-byte loads: pages of

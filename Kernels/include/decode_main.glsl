@@ -21,6 +21,12 @@
 // ACCUMULATE_STEP(): acc[g·E + e] += Σ_u s[u·G + g]·VALUE(u, e), its own way (the kernel then
 // declares the step weights `float s[U * G]` at module scope).
 //
+// STEP_VALUE_SUMS (a constant expression; default false): the kernel's ACCUMULATE_STEP does the
+// value sums of a query-outer kernel, which then skips its own.
+#ifndef STEP_VALUE_SUMS
+#define STEP_VALUE_SUMS false
+#endif
+//
 // Element-outer order (each element decoded once, used by all G queries) when the kernel decodes
 // at use, unless it asks for query-outer order (BY_QUERY: fewer live registers, better for f16).
 #if defined(KEY) && !defined(BY_QUERY)
@@ -104,8 +110,10 @@ void consume(uint valid, uint visible) {
             // visible token's rescale, exp(NEG_BIG - top) = 0, or the merges (same factor) erase them,
             // and the host refuses a mask that leaves a head no visible token.
             rsum[g] += s[u * G + g];
-#if !DECODE_AT_USE && !defined(ACCUMULATE_STEP)
-            UNROLL for (uint e = 0u; e < E; ++e) acc[g * E + e] = fma(s[u * G + g], VALUE(u, e), acc[g * E + e]);
+#if !DECODE_AT_USE
+            if (!STEP_VALUE_SUMS) {
+                UNROLL for (uint e = 0u; e < E; ++e) acc[g * E + e] = fma(s[u * G + g], VALUE(u, e), acc[g * E + e]);
+            }
 #endif
         }
     }

@@ -44,33 +44,38 @@ public struct DecodeOptions: Sendable, Hashable {
     /// Pages each workgroup walks along a head (split-K). nil: chosen so that the grid has about
     /// `targetWorkgroups` workgroups; a value at or above the longest head means no split.
     public var pagesPerSplit: Int?
-    /// Workgroups the automatic split aims for (about four per compute unit of a large GPU: on an
-    /// H200, 64 long splits per head beat 256 short ones).
-    public var targetWorkgroups = 512
+    /// Workgroups the automatic split aims for (about one wave on a large GPU at the default
+    /// kernels' occupancy: on an H200, two workgroups per SM at 255 registers a thread, and
+    /// B=1 N=128K ran in 147 µs with 256 workgroups against 170 µs with 512 and 206 µs with 1024).
+    public var targetWorkgroups = 256
     /// Use the portable kernels (no subgroup operations) even where subgroup shuffles exist.
     public var portable = false
     /// Logit scale; nil means `1 / sqrt(headDim)`.
     public var scale: Float?
-    /// Tokens a token group loads per step (2 × this many row loads in flight per lane); nil: 2
-    /// (4 for the raw-code int8 / int4 kernels), or 1 on the portable path and on CPU devices.
+    /// Tokens a token group loads per step (2 × this many row loads in flight per lane); nil: 4
+    /// for the f16 and raw-code int8 / int4 kernels on GPUs, 2 for the others, 1 on the portable
+    /// path and on CPU devices.
     public var tokensPerStep: Int?
     /// Load the next step's rows while this step's are used (the f16, int8 and int4 kernels; the
-    /// others ignore it). nil: on for f16 on GPUs (faster there in the H200 sweep), off for int8 /
-    /// int4 (slower there) and on CPU devices (lavapipe), where loads do not stall.
+    /// others ignore it). nil: on on GPUs (faster there in the H200 sweeps at 16 elements per lane
+    /// and f16 arithmetic), off on CPU devices (lavapipe), where loads do not stall.
     public var pipelined: Bool?
     /// Packed f16 arithmetic where the kernel has it. Dense f16 pages: each lane's part of q·k in
-    /// f16 (the softmax and the value sums stay fp32): 8-12% faster than the best fp32 setting in
-    /// the H200 sweep, at about 5e-3 relative L2 error of an output against the CPU (lavapipe,
-    /// synthetic cache) instead of 1e-5. Raw-code int8 / int4 pages: q·k as scale·Σ q·code + zero·Σ q
-    /// and the value sums over a step in f16, on the codes without unpacking them (not yet measured
-    /// on a GPU). nil: on for f16 pages on GPUs whose driver reports shaderFloat16, off otherwise;
-    /// pass false where accuracy is measured. true where the kernel or device lacks it is refused.
+    /// f16, and with `f16ValueSums` a step's value sums (the softmax and the accumulators stay
+    /// fp32). Raw-code int8 / int4 pages: q·k as scale·Σ q·code + zero·Σ q and the value sums over a
+    /// step in f16, on the codes without unpacking them. About 5e-3 relative L2 error of an output
+    /// against the CPU (lavapipe, synthetic cache) instead of 1e-5 (f16) or 1e-3 (int8/int4).
+    /// nil: on for the f16 and raw-code kernels on GPUs whose driver reports shaderFloat16, off
+    /// otherwise; pass false where accuracy is measured. true where the kernel or device lacks it
+    /// is refused.
     public var f16Arithmetic: Bool?
     /// Elements of a row each lane handles on the subgroup path: 8, 16 or 32 (`headDim / this`
     /// lanes share one token, so more elements per lane means fewer shuffles and softmax updates
-    /// per token and more registers per lane). nil: 8, or `headDim / subgroupSize` where that is
-    /// more. The portable path ignores it (one lane per token). A value the head dim or the
-    /// subgroup cannot take, or one the raw-code kernels' token groups do not cover, is refused.
+    /// per token and more registers per lane). nil: 16 on GPUs (every kernel was faster so in
+    /// the H200 sweeps; int8 / int4 token groups smaller than that run the raw-code kernels at 8),
+    /// else 8 or `headDim / subgroupSize` where that is more. The portable path ignores it (one lane per
+    /// token). A value the head dim or the subgroup cannot take is refused; with an explicit value,
+    /// int8 / int4 token groups that do not cover a lane's slice run on the general kernel.
     public var elementsPerLane: Int?
     /// With f16 arithmetic on dense f16 pages: a step's value sums in packed f16 too (added to the
     /// fp32 accumulators once per step). nil: on whenever f16 arithmetic is (then about as accurate

@@ -48,30 +48,34 @@ final class DecodeCall {
             throw .unsupported("the kernels bind \(KernelLibrary.descriptors) storage buffers; the device allows \(caps.maxStorageBuffersPerStage) per stage")
         }
         let subgroup = caps.subgroupShuffle && !options.portable && caps.subgroupSize >= 2
-        let lanes: Int
-        if subgroup {
-            let fewest = max(8, d / caps.subgroupSize) // elements per lane when every lane of a subgroup-wide token works
-            let elements = options.elementsPerLane ?? fewest
-            guard [8, 16, 32].contains(elements), elements >= fewest, elements <= d else {
-                throw .unsupported("\(elements) elements per lane: the kernels take 8, 16 or 32, at least headDim / subgroupSize = \(fewest) and at most headDim = \(d)")
-            }
-            lanes = d / elements
-        } else {
-            lanes = 1
-        }
+        let gpu = context.device.kind != .cpu
         // The raw-code int8 / int4 kernels need token groups of a power of two that cover a lane's
         // slice of a row (so one (scale, zero) per row and lane).
-        let rawCodes = facts.groupings.allSatisfy { g in
-            g.axis == .token && g.groupSize & (g.groupSize - 1) == 0 && g.groupSize % (d / lanes) == 0
+        func rawCodes(_ elements: Int) -> Bool {
+            facts.groupings.allSatisfy { g in g.axis == .token && g.groupSize & (g.groupSize - 1) == 0 && g.groupSize % elements == 0 }
         }
+        // Elements per lane: the option, else on GPUs 16 (every kernel was faster so in the H200
+        // sweeps), else the fewest a subgroup allows (8 at head dims up to 8 × subgroup size).
+        let fewest = subgroup ? max(8, d / caps.subgroupSize) : d
+        if subgroup, let e = options.elementsPerLane {
+            guard [8, 16, 32].contains(e), e >= fewest, e <= d else {
+                throw .unsupported("\(e) elements per lane: the kernels take 8, 16 or 32, at least headDim / subgroupSize = \(fewest) and at most headDim = \(d)")
+            }
+        }
+        let wide = subgroup ? options.elementsPerLane ?? (gpu ? min(d, max(16, fewest)) : fewest) : d
         var kernel = options.kernel
         if kernel == .automatic {
             kernel = DecodeKernel.choose(for: facts.kinds)
-            if kernel == .quant, rawCodes, facts.kinds.count == 1 { kernel = facts.kinds == [.int8] ? .int8 : .int4 }
+            if kernel == .quant, facts.kinds.count == 1, rawCodes(wide) || (options.elementsPerLane == nil && rawCodes(fewest)) {
+                kernel = facts.kinds == [.int8] ? .int8 : .int4
+            }
         }
-        guard kernel.covers(facts.kinds), rawCodes || (kernel != .int8 && kernel != .int4) else {
-            throw .unsupported("the \(kernel) kernel cannot read pages encoded \(facts.kinds.map(\.description).sorted()) grouped \(facts.groupings.map(\.description).sorted())")
+        var elements = wide
+        if (kernel == .int8 || kernel == .int4), !rawCodes(elements), options.elementsPerLane == nil { elements = fewest }
+        guard kernel.covers(facts.kinds), rawCodes(elements) || (kernel != .int8 && kernel != .int4) else {
+            throw .unsupported("the \(kernel) kernel cannot read pages encoded \(facts.kinds.map(\.description).sorted()) grouped \(facts.groupings.map(\.description).sorted()) with \(elements) elements per lane")
         }
+        let lanes = d / elements
         let workgroup = subgroup ? max(128, caps.subgroupSize) : 32
         let groups = workgroup / lanes
         let base = max(1, cache.sequenceCount * m.kvHeads)
@@ -87,8 +91,7 @@ final class DecodeCall {
             pagesPerSplit = (facts.maxPages + splits - 1) / splits
         }
         let splits = max(1, (facts.maxPages + pagesPerSplit - 1) / pagesPerSplit)
-        let gpu = context.device.kind != .cpu
-        let f16Arithmetic = options.f16Arithmetic ?? (kernel == .f16 && subgroup && caps.shaderFloat16 && gpu)
+        let f16Arithmetic = options.f16Arithmetic ?? (Self.rawSteps.contains(kernel) && subgroup && caps.shaderFloat16 && gpu)
         if f16Arithmetic {
             guard Self.rawSteps.contains(kernel), subgroup, caps.shaderFloat16 else {
                 throw .unsupported("f16 arithmetic needs the f16 or raw-code int8 / int4 kernel on the subgroup path and a device with shaderFloat16 (this call: \(kernel) kernel, subgroup path \(subgroup), shaderFloat16 \(caps.shaderFloat16))")
@@ -97,7 +100,7 @@ final class DecodeCall {
         let name = "decode_\(kernel.rawValue)_\(subgroup ? "subgroup" : "portable")" + (f16Arithmetic ? "_f16math" : "")
         let step = max(1, min(16, options.tokensPerStep ?? Self.defaultStep(kernel, subgroup: subgroup, device: context.device.kind,
                                                                               f16Arithmetic: f16Arithmetic)))
-        let pipelined = Self.rawSteps.contains(kernel) && (options.pipelined ?? (kernel == .f16 && gpu))
+        let pipelined = Self.rawSteps.contains(kernel) && (options.pipelined ?? gpu)
         let f16ValueSums = kernel == .f16 && f16Arithmetic && (options.f16ValueSums ?? true)
         // Raw-code kernels load a lane's codes of a row in words of 4, 8 or 16 bytes, as wide as
         // the slice (elements × bits / 8 bytes) and the page offsets' alignment allow.
@@ -193,17 +196,13 @@ final class DecodeCall {
     /// can load the next step while using this one, and have an f16-arithmetic build.
     static let rawSteps: Set<DecodeKernel> = [.f16, .int8, .int4]
 
-    /// Tokens per step, the best of the H200 sweep (`Tools/bench/results/h200-sweep`, B=1 N=128K and
-    /// B=8 N=32K): f16 2 with f16 arithmetic, 4 without (its raw rows are 4 words a lane); 4 for the
-    /// raw-code int8 / int4 kernels; 2 for the kernels that expand rows to floats; 1 on the portable
+    /// Tokens per step, the best of the H200 sweeps (`Tools/bench/results/h200-lanes`, B=1 N=128K
+    /// and B=8 N=32K): 4 for the f16 and raw-code int8 / int4 kernels (16 elements per lane,
+    /// pipelined, f16 arithmetic); 2 for the kernels that expand rows to floats; 1 on the portable
     /// path and on CPU devices (lavapipe), where it buys nothing and unrolled code compiles slowly.
     static func defaultStep(_ kernel: DecodeKernel, subgroup: Bool, device: VulkanDeviceInfo.Kind, f16Arithmetic: Bool) -> Int {
         guard subgroup, device != .cpu else { return 1 }
-        switch kernel {
-        case .f16: return f16Arithmetic ? 2 : 4
-        case .int8, .int4: return 4
-        default: return 2
-        }
+        return rawSteps.contains(kernel) ? 4 : 2
     }
 
     deinit {

@@ -1,0 +1,62 @@
+#!/bin/bash
+# One device call on the lent GPU (see ../shared/GPU.md and Tools/bench/results/h200-runs.md):
+# carry [".gl", ".carry"] with .carry/kvpack.gz (static, stripped, gzipped) and .carry/sdpa_reference.py
+# (a copy of Tools/bench/sdpa_reference.py), run `bash Tools/bench/gpu-call.sh PHASE...`, and unpack
+# the one tarball it leaves in $OUT (a call brings back at most 8 files; the tarball is rewritten
+# after every phase, so a call cut short still returns what ran).
+# Phases: lanes (elements per lane x f16 value sums / f16 arithmetic x steps, at B=1 N=128K and
+# B=8 N=32K), split (pages per split for the defaults; bitmap and mixed at 8 and 16 elements), sdpa,
+# again (f16 B=8 N=32K alone) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
+# the defaults).
+set -u
+R=/tmp/kvpack-gpu-call; rm -rf $R; mkdir -p $R
+for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig
+gunzip -c .carry/kvpack.gz > /tmp/kvpack; chmod +x /tmp/kvpack
+K=/tmp/kvpack
+$K doctor > $R/doctor.txt 2>&1
+grep -qi nvidia $R/doctor.txt || { export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json; $K doctor > $R/doctor.txt 2>&1; }
+nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,clocks.mem,power.draw --format=csv > $R/smi.csv 2>&1
+S="--cpu-max-tokens 0 --iterations 40 --warmup 0.3"
+pack() { tar czf $OUT/results.tgz -C $R .; }
+run() { timeout 45 $K bench vulkan $2 $S $3 $([[ $3 == *--mixed* ]] || echo --no-mixed) --json $R/$1.json > $R/$1.txt 2>&1; echo "$1 rc=$? $(date +%s)" >> $R/progress.txt; }
+echo "start $(date +%s)" > $R/progress.txt
+for phase in "$@"; do
+  case $phase in
+  lanes)
+    for shape in "b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768"; do
+      n=${shape%%:*}; a=${shape#*:}
+      for e in 8 16 32; do
+        for sums in true false; do run $n-f16-e$e-sums$sums-s2 "$a" "--encodings f16 --lane-elements $e --f16-value-sums $sums --tokens-per-step 2"; done
+        [ $e != 8 ] && run $n-f16-e$e-sumstrue-s4 "$a" "--encodings f16 --lane-elements $e --tokens-per-step 4"
+        for arith in true false; do
+          run $n-int-e$e-arith$arith-s2p "$a" "--encodings int8/g32 int4/g32 --lane-elements $e --f16-arithmetic $arith --tokens-per-step 2 --pipelined true"
+          run $n-int-e$e-arith$arith-s4p "$a" "--encodings int8/g32 int4/g32 --lane-elements $e --f16-arithmetic $arith --tokens-per-step 4 --pipelined true"
+          run $n-int-e$e-arith$arith-s4 "$a" "--encodings int8/g32 int4/g32 --lane-elements $e --f16-arithmetic $arith --tokens-per-step 4 --pipelined false"
+        done
+      done
+      pack
+    done ;;
+  split)
+    for shape in "b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768"; do
+      n=${shape%%:*}; a=${shape#*:}
+      for pps in 32 64 256; do
+        run $n-f16-e8-s2-pps$pps "$a" "--encodings f16 --lane-elements 8 --tokens-per-step 2 --pages-per-split $pps"
+        run $n-f16-e16-s4-pps$pps "$a" "--encodings f16 --pages-per-split $pps"
+        run $n-int-e16-s4-pps$pps "$a" "--encodings int8/g32 int4/g32 --pages-per-split $pps"
+      done
+      for e in 8 16; do run $n-sparse-e$e "$a" "--encodings bitmap --mixed --lane-elements $e"; done
+      pack
+    done ;;
+  sdpa)
+    timeout 90 python3 .carry/sdpa_reference.py > $R/sdpa.json 2> $R/sdpa.err; echo "sdpa rc=$? $(date +%s)" >> $R/progress.txt
+    pack ;;
+  grid)
+    timeout 470 $K bench vulkan --json $R/vulkan.json > $R/vulkan.txt 2>&1; echo "grid rc=$? $(date +%s)" >> $R/progress.txt
+    pack ;;
+  again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)
+    run b8n32k-f16-again "--batch 8 --tokens 32768" "--encodings f16"
+    pack ;;
+  esac
+done
+pack
+tail -3 $R/progress.txt
