@@ -166,7 +166,8 @@ public struct VulkanDecodeAttention: Sendable {
 
     /// GPU time of `iterations` calls, each bracketed by timestamps and separated by a barrier, in
     /// seconds, in call order; before them, batches of `warmup` untimed calls for at least
-    /// `warmupSeconds`.
+    /// `warmupSeconds` and until the GPU time per call of a batch settles (within 2% of the batch
+    /// before; at most `warmupSeconds` + 5 s).
     /// - Throws: `VulkanError.unsupported` when the queue has no timestamps.
     public func time(_ cache: DeviceKVCache, layer: Int = 0, queries: [Float], options: DecodeOptions = .init(),
                      iterations: Int = 50, warmup: Int = 5, warmupSeconds: Double = 0.3) throws(VulkanError) -> (seconds: [Double], launch: DecodeLaunch) {
@@ -180,14 +181,30 @@ public struct VulkanDecodeAttention: Sendable {
         var pool: VkQueryPool? = nil
         try vk.createQueryPool(device, &info, nil, &pool).check("vkCreateQueryPool")
         defer { vk.destroyQueryPool(device, pool, nil) }
-        // Warm-up: repeated calls until `warmupSeconds` of wall time have passed, so that the GPU's
-        // clocks have left their idle state before anything is timed.
+        // Warm-up: batches of calls, each timed on the GPU, until `warmupSeconds` of wall time have
+        // passed and a batch's time per call is within 2% of the one before (the GPU's clocks take
+        // seconds to leave their idle state after host-side work), at most `warmupSeconds` + 5 s.
         let start = DispatchTime.now().uptimeNanoseconds
-        repeat {
+        var previous: Double?
+        while true {
             try context.submit { (commands) throws(VulkanError) in
+                vk.cmdResetQueryPool(commands, pool, 0, 2)
+                vk.cmdWriteTimestamp(commands, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, pool, 0)
                 for _ in 0..<max(1, warmup) { call.record(commands); call.barrier(commands) }
+                vk.cmdWriteTimestamp(commands, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, pool, 1)
             }
-        } while Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9 < warmupSeconds
+            var pair: (UInt64, UInt64) = (0, 0)
+            let r = withUnsafeMutableBytes(of: &pair) { raw in
+                vk.getQueryPoolResults(device, pool, 0, 2, raw.count, raw.baseAddress, 8,
+                                       UInt32(VK_QUERY_RESULT_64_BIT.rawValue | VK_QUERY_RESULT_WAIT_BIT.rawValue))
+            }
+            try r.check("vkGetQueryPoolResults")
+            let perCall = Double(pair.1 &- pair.0) / Double(max(1, warmup))
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+            if elapsed >= warmupSeconds + 5 { break }
+            if elapsed >= warmupSeconds, let p = previous, abs(perCall - p) <= 0.02 * p { break }
+            previous = perCall
+        }
         try context.submit { (commands) throws(VulkanError) in
             vk.cmdResetQueryPool(commands, pool, 0, UInt32(2 * iterations))
             for i in 0..<iterations {

@@ -6,7 +6,7 @@
 # after every phase, so a call cut short still returns what ran).
 # Phases: lanes (elements per lane x f16 value sums / f16 arithmetic x steps, at B=1 N=128K and
 # B=8 N=32K), split (pages per split for the defaults; bitmap and mixed at 8 and 16 elements), sdpa,
-# again (f16 B=8 N=32K alone) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
+# small (B=1 at 4K and 32K, twice), again (f16 B=8 N=32K alone) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
 # the defaults).
 set -u
 R=/tmp/kvpack-gpu-call; rm -rf $R; mkdir -p $R
@@ -52,6 +52,10 @@ for phase in "$@"; do
     pack ;;
   grid)
     timeout 470 $K bench vulkan --json $R/vulkan.json > $R/vulkan.txt 2>&1; echo "grid rc=$? $(date +%s)" >> $R/progress.txt
+    pack ;;
+  small) # B=1 at 4K and 32K tokens twice (the grid's B=1 N=32K row was slow in h200-defaults), bitmap and mixed at 8 elements
+    for i in 1 2; do timeout 60 $K bench vulkan --batch 1 --tokens 4096 32768 --json $R/b1-small-$i.json > $R/b1-small-$i.txt 2>&1; echo "small $i rc=$? $(date +%s)" >> $R/progress.txt; done
+    run b1-small-sparse-e8 "--batch 1 --tokens 4096 32768" "--encodings bitmap --mixed --lane-elements 8"
     pack ;;
   again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)
     run b8n32k-f16-again "--batch 8 --tokens 32768" "--encodings f16"

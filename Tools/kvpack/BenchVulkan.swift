@@ -34,7 +34,7 @@ extension Bench {
         var mixed = true
         @Option(help: "Share of each row a bitmap encoding prunes.") var sparsity = 0.7
         @Option(help: "Timed calls per shape (the median is reported).") var iterations = 100
-        @Option(help: "Seconds of untimed calls before timing each case (GPU clocks leave idle).") var warmup = 0.3
+        @Option(help: "Seconds of untimed calls before timing each case, at least; the warm-up goes on until the GPU time per call settles (GPU clocks leave idle), at most 5 s more.") var warmup = 0.3
         @Option(name: .customLong("pages-per-split"), help: "Pages per workgroup (split-K); default: chosen per shape.")
         var pagesPerSplit: Int?
         @Option(name: .customLong("tokens-per-step"), help: "Tokens a token group loads per step; default: chosen per kernel.")
@@ -92,7 +92,7 @@ extension Bench {
             var device: String?
             var capabilities: VulkanCapabilities?
             var queryHeads: Int, kvHeads: Int, headDim: Int, pageSize: Int, iterations: Int, sparsity: Double
-            var timing = "GPU timestamps around each call (decode + split-K merge), calls separated by a barrier, after --warmup seconds of untimed calls; median and min"
+            var timing = "GPU timestamps around each call (decode + split-K merge), calls separated by a barrier, after at least --warmup seconds of untimed calls and until their GPU time per call settled within 2% (at most 5 s more); median and min"
             var rows: [Row]
         }
 
