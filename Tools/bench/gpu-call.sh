@@ -6,7 +6,7 @@
 # after every phase, so a call cut short still returns what ran).
 # Phases: lanes (elements per lane x f16 value sums / f16 arithmetic x steps, at B=1 N=128K and
 # B=8 N=32K), split (pages per split for the defaults; bitmap and mixed at 8 and 16 elements), sdpa,
-# small (B=1 at 4K and 32K, twice), again (f16 B=8 N=32K alone) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
+# sums (f16 value sums on/off), small (B=1 at 4K and 32K, twice), again (f16 B=8 N=32K alone) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
 # the defaults).
 set -u
 R=/tmp/kvpack-gpu-call; rm -rf $R; mkdir -p $R
@@ -51,7 +51,18 @@ for phase in "$@"; do
     timeout 90 python3 .carry/sdpa_reference.py > $R/sdpa.json 2> $R/sdpa.err; echo "sdpa rc=$? $(date +%s)" >> $R/progress.txt
     pack ;;
   grid)
+    run grid-warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200" # the call's first half minute runs slow
     timeout 470 $K bench vulkan --json $R/vulkan.json > $R/vulkan.txt 2>&1; echo "grid rc=$? $(date +%s)" >> $R/progress.txt
+    pack ;;
+  sums) # f16 value sums on / off at the default (16 elements, steps of 4) and the previous default (8, steps of 2), after a throwaway warm-up case
+    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    for shape in "b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768"; do
+      n=${shape%%:*}; a=${shape#*:}
+      for sums in true false; do
+        run $n-f16-e16-s4-sums$sums "$a" "--encodings f16 --f16-value-sums $sums"
+        run $n-f16-e8-s2-sums$sums "$a" "--encodings f16 --lane-elements 8 --tokens-per-step 2 --f16-value-sums $sums"
+      done
+    done
     pack ;;
   small) # B=1 at 4K and 32K tokens twice (the grid's B=1 N=32K row was slow in h200-defaults), bitmap and mixed at 8 elements
     for i in 1 2; do timeout 60 $K bench vulkan --batch 1 --tokens 4096 32768 --json $R/b1-small-$i.json > $R/b1-small-$i.txt 2>&1; echo "small $i rc=$? $(date +%s)" >> $R/progress.txt; done
