@@ -49,32 +49,9 @@ final class DecodeCall {
         }
         let subgroup = caps.subgroupShuffle && !options.portable && caps.subgroupSize >= 2
         let gpu = context.device.kind != .cpu
-        // The raw-code int8 / int4 kernels need token groups of a power of two that cover a lane's
-        // slice of a row (so one (scale, zero) per row and lane).
-        func rawCodes(_ elements: Int) -> Bool {
-            facts.groupings.allSatisfy { g in g.axis == .token && g.groupSize & (g.groupSize - 1) == 0 && g.groupSize % elements == 0 }
-        }
-        // Elements per lane: the option, else on GPUs 16 (every kernel was faster so in the H200
-        // sweeps), else the fewest a subgroup allows (8 at head dims up to 8 × subgroup size).
-        let fewest = subgroup ? max(8, d / caps.subgroupSize) : d
-        if subgroup, let e = options.elementsPerLane {
-            guard [8, 16, 32].contains(e), e >= fewest, e <= d else {
-                throw .unsupported("\(e) elements per lane: the kernels take 8, 16 or 32, at least headDim / subgroupSize = \(fewest) and at most headDim = \(d)")
-            }
-        }
-        let wide = subgroup ? options.elementsPerLane ?? (gpu ? min(d, max(16, fewest)) : fewest) : d
-        var kernel = options.kernel
-        if kernel == .automatic {
-            kernel = DecodeKernel.choose(for: facts.kinds)
-            if kernel == .quant, facts.kinds.count == 1, rawCodes(wide) || (options.elementsPerLane == nil && rawCodes(fewest)) {
-                kernel = facts.kinds == [.int8] ? .int8 : .int4
-            }
-        }
-        var elements = wide
-        if (kernel == .int8 || kernel == .int4), !rawCodes(elements), options.elementsPerLane == nil { elements = fewest }
-        guard kernel.covers(facts.kinds), rawCodes(elements) || (kernel != .int8 && kernel != .int4) else {
-            throw .unsupported("the \(kernel) kernel cannot read pages encoded \(facts.kinds.map(\.description).sorted()) grouped \(facts.groupings.map(\.description).sorted()) with \(elements) elements per lane")
-        }
+        let choice = try KernelChoice(kinds: facts.kinds, groupings: facts.groupings, headDim: d,
+                                      subgroupSize: subgroup ? caps.subgroupSize : nil, gpu: gpu, options: options)
+        let kernel = choice.kernel, elements = choice.elementsPerLane
         let lanes = d / elements
         let workgroup = subgroup ? max(128, caps.subgroupSize) : 32
         let groups = workgroup / lanes

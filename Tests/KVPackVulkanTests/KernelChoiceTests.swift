@@ -1,0 +1,67 @@
+import KVPack
+import Testing
+@testable import KVPackVulkan
+
+/// The kernel and elements per lane chosen for a layer, hand-worked for GPUs and CPU devices (no
+/// GPU is needed: the choice is a pure function of encodings, head dim, device and options).
+@Suite("Decode kernel choice and elements per lane")
+struct KernelChoiceTests {
+    static let g32 = QuantizationGrouping(groupSize: 32)
+    static let g8 = QuantizationGrouping(groupSize: 8)
+    static let channels = QuantizationGrouping(groupSize: 16, axis: .channel)
+
+    func choose(_ kinds: Set<PageEncodingKind>, _ groupings: Set<QuantizationGrouping> = [], d: Int = 128, subgroup: Int? = 32,
+                gpu: Bool = true, elements: Int? = nil, kernel: DecodeKernel = .automatic) throws -> KernelChoice {
+        try KernelChoice(kinds: kinds, groupings: groupings, headDim: d, subgroupSize: subgroup, gpu: gpu,
+                         options: .init(kernel: kernel, elementsPerLane: elements))
+    }
+
+    /// (kinds, groupings, head dim, subgroup size, GPU, option) -> (kernel, elements per lane).
+    static let cases: [(Set<PageEncodingKind>, Set<QuantizationGrouping>, Int, Int?, Bool, Int?, DecodeKernel, Int)] = [
+        ([.f16], [], 128, 32, true, nil, .f16, 16),           // GPU default: 16 (8 lanes a token)
+        ([.f16], [], 64, 32, true, nil, .f16, 16),            // 4 lanes a token
+        ([.f16], [], 128, 32, false, nil, .f16, 8),           // CPU device, 32-lane subgroup: 16 lanes of 8
+        ([.f16], [], 128, 8, false, nil, .f16, 16),           // lavapipe's 8-lane subgroup: 8 lanes of 16
+        ([.f16], [], 256, 8, true, nil, .f16, 32),            // a subgroup of 8 needs 32 at d = 256
+        ([.f16], [], 128, nil, true, nil, .f16, 128),         // portable: one lane per token
+        ([.int8], [g32], 128, 32, true, nil, .int8, 16),      // raw codes, groups of 32 cover 16
+        ([.int4], [g8], 128, 32, true, nil, .int4, 8),        // groups of 8 do not cover 16: raw codes at 8
+        ([.int4], [g8], 128, 32, true, 16, .quant, 16),       // ... unless 16 is asked for: the general kernel
+        ([.int8], [channels], 128, 32, true, nil, .quant, 16),
+        ([.int8, .int4], [g32], 128, 32, true, nil, .quant, 16),
+        ([.bitmap], [], 128, 32, true, nil, .bitmap, 16),
+        ([.f16, .int8], [g32], 128, 32, true, 8, .mixed, 8),
+        ([.int8], [g32], 128, 32, true, 32, .int8, 32),
+    ]
+
+    @Test("kernel and elements per lane by encodings, head dim, subgroup, device and option", arguments: cases.indices)
+    func choice(index: Int) throws {
+        let (kinds, groupings, d, subgroup, gpu, option, kernel, elements) = Self.cases[index]
+        let got = try choose(kinds, groupings, d: d, subgroup: subgroup, gpu: gpu, elements: option)
+        #expect(got == KernelChoice(kernel: kernel, elementsPerLane: elements), "case \(index): \(got)")
+    }
+
+    @Test("options the kernels cannot take are typed errors", arguments: [
+        (128, 32, 12), (128, 32, 64), (64, 32, 4), (256, 8, 16), // not 8/16/32, or fewer than headDim / subgroup
+    ])
+    func refused(d: Int, subgroup: Int, elements: Int) {
+        let result = Result { () throws(VulkanError) in
+            try KernelChoice(kinds: [.f16], groupings: [], headDim: d, subgroupSize: subgroup, gpu: true,
+                             options: .init(elementsPerLane: elements))
+        }
+        guard case .failure(.unsupported(let why)) = result else { Issue.record("\(result)"); return }
+        #expect(why.contains("elements per lane"))
+    }
+
+    @Test("a kernel that cannot read the layer, or raw codes whose groups do not cover the slice, are refused")
+    func wrongKernel() {
+        for (kinds, groupings, kernel, elements) in [([PageEncodingKind.bitmap], [QuantizationGrouping](), DecodeKernel.f16, Int?.none),
+                                                     ([.int8], [Self.g8], .int8, 16)] {
+            let result = Result { () throws(VulkanError) in
+                try KernelChoice(kinds: Set(kinds), groupings: Set(groupings), headDim: 128, subgroupSize: 32, gpu: true,
+                                 options: .init(kernel: kernel, elementsPerLane: elements))
+            }
+            guard case .failure(.unsupported) = result else { Issue.record("\(kernel): \(result)"); continue }
+        }
+    }
+}
