@@ -26,6 +26,10 @@ public enum DecodeKernel: String, Sendable, CaseIterable, Codable {
         return .mixed
     }
 
+    /// Whether the kernel has an f16-arithmetic build (`DecodeOptions.f16Arithmetic`): the f16 and
+    /// raw-code int8 / int4 kernels, those with raw-word steps.
+    public var hasF16Arithmetic: Bool { DecodeCall.rawSteps.contains(self) }
+
     func covers(_ kinds: Set<PageEncodingKind>) -> Bool {
         switch self {
         case .automatic, .mixed: return true
@@ -157,6 +161,13 @@ public struct VulkanDecodeAttention: Sendable {
         return (try call.output(), call.launch)
     }
 
+    /// The kernel family `options` select for `layer` of `cache` on this device (`.automatic`
+    /// resolved as a call would resolve it).
+    /// - Throws: `VulkanError.unsupported` for options the kernels cannot take, as `attend` would.
+    public func kernel(for cache: DeviceKVCache, layer: Int = 0, options: DecodeOptions = .init()) throws(VulkanError) -> DecodeKernel {
+        try KernelChoice(context, cache: cache, layer: layer, options: options).kernel
+    }
+
     /// The driver's statistics of the decode kernel `options` select for this cache and layer
     /// (registers per thread and the like, where the driver reports them; else empty).
     public func kernelStatistics(_ cache: DeviceKVCache, layer: Int = 0, queries: [Float],
@@ -181,6 +192,16 @@ public struct VulkanDecodeAttention: Sendable {
         var pool: VkQueryPool? = nil
         try vk.createQueryPool(device, &info, nil, &pool).check("vkCreateQueryPool")
         defer { vk.destroyQueryPool(device, pool, nil) }
+        /// The first `count` timestamps of the pool, waiting for them.
+        func ticks(_ count: Int) throws(VulkanError) -> [UInt64] {
+            var values = [UInt64](repeating: 0, count: count)
+            let r = values.withUnsafeMutableBytes { raw in
+                vk.getQueryPoolResults(device, pool, 0, UInt32(count), raw.count, raw.baseAddress, 8,
+                                       UInt32(VK_QUERY_RESULT_64_BIT.rawValue | VK_QUERY_RESULT_WAIT_BIT.rawValue))
+            }
+            try r.check("vkGetQueryPoolResults")
+            return values
+        }
         // Warm-up: batches of calls, each timed on the GPU, until `warmupSeconds` of wall time have
         // passed and a batch's time per call is within 2% of the one before (the GPU's clocks take
         // seconds to leave their idle state after host-side work), at most `warmupSeconds` + 5 s.
@@ -193,13 +214,8 @@ public struct VulkanDecodeAttention: Sendable {
                 for _ in 0..<max(1, warmup) { call.record(commands); call.barrier(commands) }
                 vk.cmdWriteTimestamp(commands, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, pool, 1)
             }
-            var pair: (UInt64, UInt64) = (0, 0)
-            let r = withUnsafeMutableBytes(of: &pair) { raw in
-                vk.getQueryPoolResults(device, pool, 0, 2, raw.count, raw.baseAddress, 8,
-                                       UInt32(VK_QUERY_RESULT_64_BIT.rawValue | VK_QUERY_RESULT_WAIT_BIT.rawValue))
-            }
-            try r.check("vkGetQueryPoolResults")
-            let perCall = Double(pair.1 &- pair.0) / Double(max(1, warmup))
+            let pair = try ticks(2)
+            let perCall = Double(pair[1] &- pair[0]) / Double(max(1, warmup))
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
             if elapsed >= warmupSeconds + 5 { break }
             if elapsed >= warmupSeconds, let p = previous, abs(perCall - p) <= 0.02 * p { break }
@@ -214,13 +230,8 @@ public struct VulkanDecodeAttention: Sendable {
                 call.barrier(commands)
             }
         }
-        var ticks = [UInt64](repeating: 0, count: 2 * iterations)
-        let r = ticks.withUnsafeMutableBytes { raw in
-            vk.getQueryPoolResults(device, pool, 0, UInt32(2 * iterations), raw.count, raw.baseAddress, 8,
-                                   UInt32(VK_QUERY_RESULT_64_BIT.rawValue | VK_QUERY_RESULT_WAIT_BIT.rawValue))
-        }
-        try r.check("vkGetQueryPoolResults")
-        let seconds = (0..<iterations).map { Double(ticks[2 * $0 + 1] &- ticks[2 * $0]) * period * 1e-9 }
+        let stamps = try ticks(2 * iterations)
+        let seconds = (0..<iterations).map { Double(stamps[2 * $0 + 1] &- stamps[2 * $0]) * period * 1e-9 }
         return (seconds, call.launch)
     }
 }

@@ -47,10 +47,9 @@ final class DecodeCall {
         guard caps.maxStorageBuffersPerStage >= KernelLibrary.descriptors else {
             throw .unsupported("the kernels bind \(KernelLibrary.descriptors) storage buffers; the device allows \(caps.maxStorageBuffersPerStage) per stage")
         }
-        let subgroup = caps.subgroupShuffle && !options.portable && caps.subgroupSize >= 2
+        let subgroup = KernelChoice.subgroupPath(caps, options)
         let gpu = context.device.kind != .cpu
-        let choice = try KernelChoice(kinds: facts.kinds, groupings: facts.groupings, headDim: d,
-                                      subgroupSize: subgroup ? caps.subgroupSize : nil, gpu: gpu, options: options)
+        let choice = try KernelChoice(context, cache: cache, layer: layer, options: options)
         let kernel = choice.kernel, elements = choice.elementsPerLane
         let lanes = d / elements
         let workgroup = subgroup ? max(128, caps.subgroupSize) : 32
@@ -68,15 +67,14 @@ final class DecodeCall {
             pagesPerSplit = (facts.maxPages + splits - 1) / splits
         }
         let splits = max(1, (facts.maxPages + pagesPerSplit - 1) / pagesPerSplit)
-        let f16Arithmetic = options.f16Arithmetic ?? (Self.rawSteps.contains(kernel) && subgroup && caps.shaderFloat16 && gpu)
+        let f16Arithmetic = options.f16Arithmetic ?? (kernel.hasF16Arithmetic && subgroup && caps.shaderFloat16 && gpu)
         if f16Arithmetic {
-            guard Self.rawSteps.contains(kernel), subgroup, caps.shaderFloat16 else {
+            guard kernel.hasF16Arithmetic, subgroup, caps.shaderFloat16 else {
                 throw .unsupported("f16 arithmetic needs the f16 or raw-code int8 / int4 kernel on the subgroup path and a device with shaderFloat16 (this call: \(kernel) kernel, subgroup path \(subgroup), shaderFloat16 \(caps.shaderFloat16))")
             }
         }
         let name = "decode_\(kernel.rawValue)_\(subgroup ? "subgroup" : "portable")" + (f16Arithmetic ? "_f16math" : "")
-        let step = max(1, min(16, options.tokensPerStep ?? Self.defaultStep(kernel, subgroup: subgroup, device: context.device.kind,
-                                                                              f16Arithmetic: f16Arithmetic)))
+        let step = max(1, min(16, options.tokensPerStep ?? Self.defaultStep(kernel, subgroup: subgroup, device: context.device.kind)))
         let pipelined = Self.rawSteps.contains(kernel) && (options.pipelined ?? gpu)
         let f16ValueSums = kernel == .f16 && f16Arithmetic && (options.f16ValueSums ?? true)
         // Raw-code kernels load a lane's codes of a row in words of 4, 8 or 16 bytes, as wide as
@@ -177,7 +175,7 @@ final class DecodeCall {
     /// and B=8 N=32K): 4 for the f16 and raw-code int8 / int4 kernels (16 elements per lane,
     /// pipelined, f16 arithmetic); 2 for the kernels that expand rows to floats; 1 on the portable
     /// path and on CPU devices (lavapipe), where it buys nothing and unrolled code compiles slowly.
-    static func defaultStep(_ kernel: DecodeKernel, subgroup: Bool, device: VulkanDeviceInfo.Kind, f16Arithmetic: Bool) -> Int {
+    static func defaultStep(_ kernel: DecodeKernel, subgroup: Bool, device: VulkanDeviceInfo.Kind) -> Int {
         guard subgroup, device != .cpu else { return 1 }
         return rawSteps.contains(kernel) ? 4 : 2
     }

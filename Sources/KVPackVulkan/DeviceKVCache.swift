@@ -53,13 +53,13 @@ public final class DeviceKVCache: @unchecked Sendable {
         var directory: [UInt32] = []
         directory.reserveCapacity(4 * flat.heads.count)
         var pageWindow = [Int](repeating: 0, count: flat.pages.count)
-        for (h, head) in flat.heads.enumerated() {
-            directory += [head.firstPage, head.pageCount, windows.headWindow[h], 0]
-            for p in Int(head.firstPage)..<Int(head.firstPage + head.pageCount) { pageWindow[p] = Int(windows.headWindow[h]) }
-        }
         var pageLayer = [Int](repeating: 0, count: flat.pages.count)
         for (h, head) in flat.heads.enumerated() {
-            for p in Int(head.firstPage)..<Int(head.firstPage + head.pageCount) { pageLayer[p] = (h / flat.model.kvHeads) % flat.model.layerCount }
+            directory += [head.firstPage, head.pageCount, windows.headWindow[h], 0]
+            for p in Int(head.firstPage)..<Int(head.firstPage + head.pageCount) {
+                pageWindow[p] = Int(windows.headWindow[h])
+                pageLayer[p] = (h / flat.model.kvHeads) % flat.model.layerCount
+            }
         }
         var layers = Self.layerFacts(flat)
         var table: [UInt32] = []

@@ -13,6 +13,20 @@ struct KernelChoice: Equatable {
         self.elementsPerLane = elementsPerLane
     }
 
+    /// The choice for `layer` of `cache` on `context`'s device: the subgroup path where the device
+    /// has subgroup shuffles and `options` does not ask for the portable one.
+    init(_ context: VulkanContext, cache: DeviceKVCache, layer: Int, options: DecodeOptions) throws(VulkanError) {
+        let caps = context.capabilities, facts = cache.layers[layer]
+        try self.init(kinds: facts.kinds, groupings: facts.groupings, headDim: cache.model.headDim,
+                      subgroupSize: Self.subgroupPath(caps, options) ? caps.subgroupSize : nil,
+                      gpu: context.device.kind != .cpu, options: options)
+    }
+
+    /// Whether a call runs the subgroup kernels (else the portable ones).
+    static func subgroupPath(_ caps: VulkanCapabilities, _ options: DecodeOptions) -> Bool {
+        caps.subgroupShuffle && !options.portable && caps.subgroupSize >= 2
+    }
+
     /// - Parameters:
     ///   - kinds / groupings: the encodings and int8 / int4 groupings of the layer's pages.
     ///   - subgroupSize: lanes of the subgroup path, or nil for the portable path (one lane per token).

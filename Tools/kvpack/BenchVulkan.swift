@@ -41,9 +41,9 @@ extension Bench {
         var tokensPerStep: Int?
         @Option(help: "Load the next step's rows while this step's are used (f16/int8/int4 kernels): true or false; default: on for f16 on GPUs.")
         var pipelined: Bool?
-        @Option(name: .customLong("f16-arithmetic"), help: "Packed f16 arithmetic in the f16 and raw-code int8/int4 kernels (devices with shaderFloat16): true or false; default: on for f16 pages on GPUs that report shaderFloat16.")
+        @Option(name: .customLong("f16-arithmetic"), help: "Packed f16 arithmetic in the f16 and raw-code int8/int4 kernels (devices with shaderFloat16): true or false; default: on for those kernels on GPUs that report shaderFloat16.")
         var f16Arithmetic: Bool?
-        @Option(name: .customLong("lane-elements"), help: "Elements of a row each lane handles (8, 16 or 32; head dim / this many lanes share a token); default: 8.")
+        @Option(name: .customLong("lane-elements"), help: "Elements of a row each lane handles (8, 16 or 32; head dim / this many lanes share a token); default: 16 on GPUs, else 8 or head dim / subgroup size.")
         var laneElements: Int?
         @Option(name: .customLong("f16-value-sums"), help: "With f16 arithmetic on f16 pages, a step's value sums in f16 too: true or false; default: on with f16 arithmetic.")
         var f16ValueSums: Bool?
@@ -181,9 +181,10 @@ extension Bench {
                 if let device = uploaded {
                     precondition(device.bytesRead(layer: 0) == bytes, "bytes read disagree")
                     let attention = VulkanDecodeAttention(context: context)
-                    let options = DecodeOptions(pagesPerSplit: pagesPerSplit, portable: portable, tokensPerStep: tokensPerStep,
-                                                pipelined: pipelined, f16Arithmetic: hasF16Form(pageEncodings) ? f16Arithmetic : nil,
-                                                elementsPerLane: laneElements, f16ValueSums: f16ValueSums)
+                    var options = DecodeOptions(pagesPerSplit: pagesPerSplit, portable: portable, tokensPerStep: tokensPerStep,
+                                                pipelined: pipelined, elementsPerLane: laneElements, f16ValueSums: f16ValueSums)
+                    // --f16-arithmetic applies where the chosen kernel has an f16-arithmetic build.
+                    if try attention.kernel(for: device, options: options).hasF16Arithmetic { options.f16Arithmetic = f16Arithmetic }
                     let (out, _) = try attention.attend(device, queries: queries, options: options)
                     gpuOutput = out
                     let (seconds, launch) = try attention.time(device, queries: queries, options: options, iterations: iterations,
@@ -228,17 +229,6 @@ extension Bench {
                 }
             }
             return row
-        }
-
-        /// Caches the f16 and raw-code int8 / int4 kernels read (they have an f16-arithmetic build).
-        private func hasF16Form(_ pages: [(PageEncoding, PageEncoding)]) -> Bool {
-            guard let first = pages.first, pages.allSatisfy({ $0.0 == first.0 && $0.1 == first.1 }), first.0 == first.1 else { return false }
-            switch first.0 {
-            case .f16: return true
-            case .int8(let g), .int4(let g):
-                return g.axis == .token && g.groupSize & (g.groupSize - 1) == 0 && g.groupSize % (laneElements ?? max(8, headDim / 32)) == 0
-            default: return false
-            }
         }
 
         private func printRow(_ r: Row) {
