@@ -11,6 +11,9 @@
 #if KVP_F16MATH
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #endif
+#if KVP_INTDOT
+#extension GL_EXT_spirv_intrinsics : require
+#endif
 
 // Loops over a lane's elements and the group's queries are unrolled on the subgroup path (E is
 // small there); the portable path (E = D) keeps them as loops, which drivers compile quickly.

@@ -21,6 +21,10 @@
 // ACCUMULATE_STEP(): acc[g·E + e] += Σ_u s[u·G + g]·VALUE(u, e), its own way (the kernel then
 // declares the step weights `float s[U * G]` at module scope).
 //
+// RESCALE_EXTRA(g, c) and FINISH_ACCUMULATORS(): a kernel keeping sums of its own beside `acc`
+// (e.g. one per query instead of one per element) rescales them by c with `acc[g·E ..]`, and
+// adds them to `acc` before the token groups merge.
+//
 // STEP_VALUE_SUMS (a constant expression; default false): the kernel's ACCUMULATE_STEP does the
 // value sums of a query-outer kernel, which then skips its own.
 #ifndef STEP_VALUE_SUMS
@@ -102,6 +106,9 @@ void consume(uint valid, uint visible) {
             float c = exp(rmax[g] - top);
             rsum[g] *= c;
             UNROLL for (uint e = 0u; e < E; ++e) acc[g * E + e] *= c;
+#ifdef RESCALE_EXTRA
+            RESCALE_EXTRA(g, c);
+#endif
             rmax[g] = top;
         }
         UNROLL for (uint u = 0u; u < U; ++u) {
@@ -199,6 +206,9 @@ void main() {
         }
     }
 
+#ifdef FINISH_ACCUMULATORS
+    FINISH_ACCUMULATORS();
+#endif
     // Merge the token groups into group 0 through shared memory, MERGE_SLOTS groups per round.
     for (uint w0 = 1u; w0 < groups; w0 += MERGE_SLOTS) {
         barrier();

@@ -6,8 +6,10 @@
 //
 // With KVP_F16MATH (the `_f16math` build, devices with shaderFloat16) codes become f16 pairs
 // without unpacking: q·k = scale·Σ q_e·code_e + zero·Σ q_e, with Σ q_e·code_e in packed f16 per
-// lane; values: acc_e += Σ_u (w_u·scale_u)·code_e in packed f16 over a step, plus Σ_u w_u·zero_u,
-// added to fp32 accumulators once per step.
+// lane; values: acc_e += Σ_u (w_u·scale_u)·code_e in packed f16 over a step, added to fp32
+// accumulators once per step, and Σ_u w_u·zero_u in one fp32 sum per query, added at the end.
+// With KVP_INTDOT too (the `_intdot` build, devices with packed 8-bit dot products) q·k is an
+// integer dot product of int8-quantized queries with the codes.
 
 const uint WORDS = E * BITS / 32u; // code words of a lane's slice of one row
 uint raw[2u * U * WORDS];   // the step being loaded: codes
@@ -69,15 +71,70 @@ f16vec2 codePair(uint w, uint j) {
 /// The element (of the lane's slice) in half h of pair j of word i.
 uint pairElement(uint i, uint j, uint h) { return i * (32u / BITS) + j + h * PAIRS; }
 
-f16vec2 qh[G * WORDS * PAIRS]; // the G scaled queries in pair order
 float qsum[G];                 // Σ_e q_e of the lane's slice, fp32
 float s[U * G];                // the step's weights (decode_main's consume writes them)
+/// Σ_u w_u·zero_u of the step values so far, per query: one per lane (its slice has one zero per
+/// row), added to every element of the slice once, at the end. Rescaled with `acc`.
+float zacc[G];
+
+#if KVP_INTDOT
+// q·k as an integer dot product (VK_KHR_shader_integer_dot_product): each query's slice is
+// quantized to int8 once (symmetric, scale max|q| / 127 per query and lane), and a packed dot
+// product multiplies 4 query bytes by 4 code bytes in one instruction: int8 codes as they lie,
+// int4 codes split into their even and odd nibbles (two masks, one shift per word).
+/// OpSUDotKHR on 4 × 8-bit packed vectors (format 0): a's bytes signed, b's unsigned.
+spirv_instruction(extensions = ["SPV_KHR_integer_dot_product"], capabilities = [6019, 6018], id = 4452)
+int dot4SignedUnsigned(uint a, uint b, spirv_literal int packedFormat);
+
+const uint QWORDS = E / 4u;   // packed query words per query and lane
+uint qi[G * QWORDS];          // int8 queries: int8 rows in element order; int4 rows even elements, then odd, per code word
+float qscale[G];              // the dequantization scale of each query's bytes
+
+void prepareCodeQueries() {
+    UNROLL for (uint g = 0u; g < G; ++g) {
+        float sum = 0.0, top = 0.0;
+        UNROLL for (uint e = 0u; e < E; ++e) {
+            sum += q[g * E + e];
+            top = max(top, abs(q[g * E + e]));
+        }
+        qsum[g] = sum;
+        zacc[g] = 0.0;
+        qscale[g] = top / 127.0;
+        float inv = top > 0.0 ? 1.0 / top : 0.0; // packSnorm4x8 rounds clamp(x, -1, 1) · 127
+        UNROLL for (uint i = 0u; i < WORDS; ++i) {
+            if (BITS == 8u) {
+                qi[g * QWORDS + i] = packSnorm4x8(vec4(q[g * E + 4u * i], q[g * E + 4u * i + 1u], q[g * E + 4u * i + 2u], q[g * E + 4u * i + 3u]) * inv);
+            } else {
+                uint e0 = 8u * i;
+                qi[g * QWORDS + 2u * i] = packSnorm4x8(vec4(q[g * E + e0], q[g * E + e0 + 2u], q[g * E + e0 + 4u], q[g * E + e0 + 6u]) * inv);
+                qi[g * QWORDS + 2u * i + 1u] = packSnorm4x8(vec4(q[g * E + e0 + 1u], q[g * E + e0 + 3u], q[g * E + e0 + 5u], q[g * E + e0 + 7u]) * inv);
+            }
+        }
+    }
+}
+
+float scoreCodes(uint u, uint g) {
+    int d = 0;
+    UNROLL for (uint i = 0u; i < WORDS; ++i) {
+        uint w = craw[u * WORDS + i];
+        if (BITS == 8u) {
+            d += dot4SignedUnsigned(qi[g * QWORDS + i], w, 0);
+        } else {
+            d += dot4SignedUnsigned(qi[g * QWORDS + 2u * i], w & 0x0F0F0F0Fu, 0);
+            d += dot4SignedUnsigned(qi[g * QWORDS + 2u * i + 1u], (w >> 4) & 0x0F0F0F0Fu, 0);
+        }
+    }
+    return fma(cparams[u].x * qscale[g], float(d), cparams[u].y * qsum[g]);
+}
+#else
+f16vec2 qh[G * WORDS * PAIRS]; // the G scaled queries in pair order
 
 void prepareCodeQueries() {
     UNROLL for (uint g = 0u; g < G; ++g) {
         float sum = 0.0;
         UNROLL for (uint e = 0u; e < E; ++e) sum += q[g * E + e];
         qsum[g] = sum;
+        zacc[g] = 0.0;
         UNROLL for (uint i = 0u; i < WORDS; ++i) {
             UNROLL for (uint j = 0u; j < PAIRS; ++j)
                 qh[(g * WORDS + i) * PAIRS + j] = f16vec2(q[g * E + pairElement(i, j, 0u)], q[g * E + pairElement(i, j, 1u)]);
@@ -92,15 +149,15 @@ float scoreCodes(uint u, uint g) {
     }
     return fma(cparams[u].x, float(a.x) + float(a.y), cparams[u].y * qsum[g]);
 }
+#endif
 
 void accumulateCodes() {
     UNROLL for (uint g = 0u; g < G; ++g) {
-        float zeros = 0.0;
         f16vec2 part[WORDS * PAIRS];
         UNROLL for (uint k = 0u; k < WORDS * PAIRS; ++k) part[k] = f16vec2(0.0hf);
         UNROLL for (uint u = 0u; u < U; ++u) {
             float w = s[u * G + g];
-            zeros = fma(w, cparams[U + u].y, zeros);
+            zacc[g] = fma(w, cparams[U + u].y, zacc[g]);
             f16vec2 ws = f16vec2(float16_t(w * cparams[U + u].x));
             UNROLL for (uint i = 0u; i < WORDS; ++i) {
                 UNROLL for (uint j = 0u; j < PAIRS; ++j)
@@ -109,13 +166,17 @@ void accumulateCodes() {
         }
         UNROLL for (uint i = 0u; i < WORDS; ++i) {
             UNROLL for (uint j = 0u; j < PAIRS; ++j) {
-                acc[g * E + pairElement(i, j, 0u)] += float(part[i * PAIRS + j].x) + zeros;
-                acc[g * E + pairElement(i, j, 1u)] += float(part[i * PAIRS + j].y) + zeros;
+                acc[g * E + pairElement(i, j, 0u)] += float(part[i * PAIRS + j].x);
+                acc[g * E + pairElement(i, j, 1u)] += float(part[i * PAIRS + j].y);
             }
         }
     }
 }
 
+/// decode_main's hooks for `zacc`: rescaled with the accumulators, added to them before the merge.
+#define RESCALE_EXTRA(g, c) zacc[g] *= (c)
+#define FINISH_ACCUMULATORS() \
+    UNROLL for (uint g_ = 0u; g_ < G; ++g_) { UNROLL for (uint e_ = 0u; e_ < E; ++e_) acc[g_ * E + e_] += zacc[g_]; }
 #define PREPARE_QUERIES() prepareCodeQueries()
 #define SCORE(u, g) scoreCodes(u, g)
 #define ACCUMULATE_STEP() accumulateCodes()

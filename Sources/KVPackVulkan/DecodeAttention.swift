@@ -30,6 +30,10 @@ public enum DecodeKernel: String, Sendable, CaseIterable, Codable {
     /// raw-code int8 / int4 kernels, those with raw-word steps.
     public var hasF16Arithmetic: Bool { DecodeCall.rawSteps.contains(self) }
 
+    /// Whether the kernel has an integer-dot build (`DecodeOptions.integerDot`): the raw-code
+    /// int8 / int4 kernels.
+    public var hasIntegerDot: Bool { self == .int8 || self == .int4 }
+
     func covers(_ kinds: Set<PageEncodingKind>) -> Bool {
         switch self {
         case .automatic, .mixed: return true
@@ -85,13 +89,22 @@ public struct DecodeOptions: Sendable, Hashable {
     /// fp32 accumulators once per step). nil: on whenever f16 arithmetic is (then about as accurate
     /// as its q·k); ignored without f16 arithmetic and by the other kernels.
     public var f16ValueSums: Bool?
+    /// With f16 arithmetic on raw-code int8 / int4 pages: q·k as packed 8-bit integer dot products
+    /// (VK_KHR_shader_integer_dot_product) of the codes with the queries quantized to int8 (one
+    /// scale per query and lane slice), one instruction per 4 codes instead of about 4 for 2.
+    /// Adds the queries' rounding (at most max|q| / 254 per element) to q·k. nil: on where the
+    /// driver does such dot products in one instruction (reports them accelerated) on a GPU, off
+    /// otherwise. true without f16 arithmetic, on another kernel or where the device lacks the
+    /// feature is refused.
+    public var integerDot: Bool?
     /// At most this many token groups merged per barrier round (tests of the multi-round merge).
     var mergeSlotLimit: Int?
 
     public init(kernel: DecodeKernel = .automatic, pagesPerSplit: Int? = nil, portable: Bool = false, scale: Float? = nil,
                 tokensPerStep: Int? = nil, pipelined: Bool? = nil, f16Arithmetic: Bool? = nil, elementsPerLane: Int? = nil,
-                f16ValueSums: Bool? = nil) {
+                f16ValueSums: Bool? = nil, integerDot: Bool? = nil) {
         self.f16Arithmetic = f16Arithmetic
+        self.integerDot = integerDot
         self.elementsPerLane = elementsPerLane
         self.f16ValueSums = f16ValueSums
         self.tokensPerStep = tokensPerStep
@@ -140,6 +153,8 @@ public struct DecodeLaunch: Sendable, Hashable, Codable {
     /// Raw-code int8 / int4 kernels: bytes per code load (4, 8 or 16; the widest the layer's page
     /// offsets allow); 0 for the other kernels.
     public var codeLoadBytes: Int
+    /// Raw-code int8 / int4 kernels: q·k as packed 8-bit integer dot products (the `_intdot` kernel).
+    public var integerDot: Bool = false
 }
 
 /// Decode attention on a Vulkan device, straight from the compressed pages: one query token per

@@ -73,7 +73,15 @@ final class DecodeCall {
                 throw .unsupported("f16 arithmetic needs the f16 or raw-code int8 / int4 kernel on the subgroup path and a device with shaderFloat16 (this call: \(kernel) kernel, subgroup path \(subgroup), shaderFloat16 \(caps.shaderFloat16))")
             }
         }
+        let accelerated = caps.integerDotProduct && caps.integerDotProductAccelerated
+        let integerDot = options.integerDot ?? (kernel.hasIntegerDot && f16Arithmetic && accelerated && gpu)
+        if integerDot {
+            guard kernel.hasIntegerDot, f16Arithmetic, caps.integerDotProduct else {
+                throw .unsupported("integer dot products need the raw-code int8 / int4 kernel with f16 arithmetic and a device with VK_KHR_shader_integer_dot_product (this call: \(kernel) kernel, f16 arithmetic \(f16Arithmetic), integer dot products \(caps.integerDotProduct))")
+            }
+        }
         let name = "decode_\(kernel.rawValue)_\(subgroup ? "subgroup" : "portable")" + (f16Arithmetic ? "_f16math" : "")
+            + (integerDot ? "_intdot" : "")
         let step = max(1, min(16, options.tokensPerStep ?? Self.defaultStep(kernel, subgroup: subgroup, device: context.device.kind)))
         let pipelined = Self.rawSteps.contains(kernel) && (options.pipelined ?? gpu)
         let f16ValueSums = kernel == .f16 && f16Arithmetic && (options.f16ValueSums ?? true)
@@ -85,7 +93,8 @@ final class DecodeCall {
         let mergeSlots = max(1, min(groups - 1, caps.maxSharedMemory / slotBytes, options.mergeSlotLimit ?? .max))
         self.launch = DecodeLaunch(kernel: name, splits: splits, pagesPerSplit: pagesPerSplit, workgroupSize: workgroup,
                                    lanesPerToken: lanes, tokensPerStep: step, pipelined: pipelined, mergeSlots: mergeSlots,
-                                   f16Arithmetic: f16Arithmetic, f16ValueSums: f16ValueSums, codeLoadBytes: codeLoadBytes)
+                                   f16Arithmetic: f16Arithmetic, f16ValueSums: f16ValueSums, codeLoadBytes: codeLoadBytes,
+                                   integerDot: integerDot)
         self.context = context
         self.cache = cache
         self.kvHeads = m.kvHeads

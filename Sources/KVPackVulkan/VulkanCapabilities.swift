@@ -24,4 +24,10 @@ public struct VulkanCapabilities: Sendable, Hashable, Codable {
     public var poolWindowIndexing: Bool = true
     /// Storage buffers one shader stage may bind (`maxPerStageDescriptorStorageBuffers`).
     public var maxStorageBuffersPerStage: Int = 1 << 20
+    /// Shaders may take packed 8-bit dot products (VK_KHR_shader_integer_dot_product): the
+    /// `_intdot` kernels can run.
+    public var integerDotProduct: Bool = false
+    /// The driver does signed-by-unsigned packed 8-bit dot products in one instruction (not
+    /// emulated): `_intdot` is then the default for the raw-code int8 / int4 kernels on GPUs.
+    public var integerDotProductAccelerated: Bool = false
 }

@@ -64,22 +64,27 @@ public final class VulkanContext: @unchecked Sendable {
         guard let family = computeFamilies.first(where: { families[$0].queueFlags & UInt32(VK_QUEUE_GRAPHICS_BIT.rawValue) == 0 && families[$0].timestampValidBits > 0 })
             ?? computeFamilies.first else { throw .noComputeQueue(device: infos[chosen].name) }
 
-        // Kernel statistics (registers, instructions: VK_KHR_pipeline_executable_properties) where
-        // the driver offers them; nothing else is optional.
-        // f16 arithmetic (shaderFloat16) likewise, for the `_f16math` kernels.
-        let (statistics, float16, dynamicIndexing) = try Self.optionalFeatures(loader, instance, physicalDevice)
+        // Optional features, each enabled where the driver offers it: kernel statistics (registers,
+        // instructions: VK_KHR_pipeline_executable_properties), f16 arithmetic (shaderFloat16) for
+        // the `_f16math` kernels, packed 8-bit dot products (VK_KHR_shader_integer_dot_product) for
+        // the `_intdot` kernels.
+        let optional = try Self.optionalFeatures(loader, instance, physicalDevice)
         // Pool windows are arrays of buffers indexed per workgroup (shaderStorageBufferArrayDynamicIndexing).
         var coreFeatures = VkPhysicalDeviceFeatures()
-        coreFeatures.shaderStorageBufferArrayDynamicIndexing = VkBool32(dynamicIndexing ? VK_TRUE : VK_FALSE)
+        coreFeatures.shaderStorageBufferArrayDynamicIndexing = VkBool32(optional.dynamicIndexing ? VK_TRUE : VK_FALSE)
         var float16Feature = VkPhysicalDeviceShaderFloat16Int8Features()
         float16Feature.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES
-        float16Feature.shaderFloat16 = VkBool32(float16 ? VK_TRUE : VK_FALSE)
+        float16Feature.shaderFloat16 = VkBool32(VK_TRUE)
         var statisticsFeature = VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR()
         statisticsFeature.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR
         statisticsFeature.pipelineExecutableInfo = VkBool32(VK_TRUE)
-        let extensionName = strdup(VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME)
-        defer { free(extensionName) }
-        var extensions: [UnsafePointer<CChar>?] = [UnsafePointer(extensionName)]
+        var dotFeature = VkPhysicalDeviceShaderIntegerDotProductFeatures()
+        dotFeature.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES
+        dotFeature.shaderIntegerDotProduct = VkBool32(VK_TRUE)
+        let extensionNames = (optional.statistics ? [Self.statisticsExtension] : []) + (optional.integerDot ? [Self.integerDotExtension] : [])
+        let ownedNames = extensionNames.map { strdup($0) }
+        defer { ownedNames.forEach { free($0) } }
+        var extensions: [UnsafePointer<CChar>?] = ownedNames.map { UnsafePointer($0) }
 
         var priority: Float = 1
         var queueInfo = VkDeviceQueueCreateInfo()
@@ -97,22 +102,26 @@ public final class VulkanContext: @unchecked Sendable {
                 deviceInfo.pQueueCreateInfos = q
                 return withUnsafeMutablePointer(to: &statisticsFeature) { feature in
                     withUnsafeMutablePointer(to: &float16Feature) { half in
-                        extensions.withUnsafeMutableBufferPointer { names in
-                            // Chain only what is enabled: [shaderFloat16] -> [statistics].
-                            var chain: UnsafeMutableRawPointer? = nil
-                            if statistics {
-                                chain = UnsafeMutableRawPointer(feature)
-                                deviceInfo.enabledExtensionCount = 1
-                                deviceInfo.ppEnabledExtensionNames = UnsafePointer(names.baseAddress)
-                            }
-                            if float16 {
-                                half.pointee.pNext = chain
-                                chain = UnsafeMutableRawPointer(half)
-                            }
-                            deviceInfo.pNext = UnsafeRawPointer(chain)
-                            return withUnsafePointer(to: &coreFeatures) { core in
-                                deviceInfo.pEnabledFeatures = core
-                                return createDevice(physicalDevice, &deviceInfo, nil, &deviceHandle)
+                        withUnsafeMutablePointer(to: &dotFeature) { dot in
+                            extensions.withUnsafeMutableBufferPointer { names in
+                                // Chain only what is enabled: [dot products] -> [shaderFloat16] -> [statistics].
+                                var chain: UnsafeMutableRawPointer? = nil
+                                if optional.statistics { chain = UnsafeMutableRawPointer(feature) }
+                                if optional.float16 {
+                                    half.pointee.pNext = chain
+                                    chain = UnsafeMutableRawPointer(half)
+                                }
+                                if optional.integerDot {
+                                    dot.pointee.pNext = chain
+                                    chain = UnsafeMutableRawPointer(dot)
+                                }
+                                deviceInfo.enabledExtensionCount = UInt32(names.count)
+                                deviceInfo.ppEnabledExtensionNames = names.isEmpty ? nil : UnsafePointer(names.baseAddress)
+                                deviceInfo.pNext = UnsafeRawPointer(chain)
+                                return withUnsafePointer(to: &coreFeatures) { core in
+                                    deviceInfo.pEnabledFeatures = core
+                                    return createDevice(physicalDevice, &deviceInfo, nil, &deviceHandle)
+                                }
                             }
                         }
                     }
@@ -163,10 +172,12 @@ public final class VulkanContext: @unchecked Sendable {
             unifiedMemory: Self.hasUnifiedMemory(memory),
             timestampPeriod: timestampBits > 0 ? Double(props.limits.timestampPeriod) : nil,
             maxSharedMemory: Int(props.limits.maxComputeSharedMemorySize),
-            pipelineStatistics: statistics && vk.getPipelineExecutableStatistics != nil,
-            shaderFloat16: float16,
-            poolWindowIndexing: dynamicIndexing,
-            maxStorageBuffersPerStage: Int(props.limits.maxPerStageDescriptorStorageBuffers))
+            pipelineStatistics: optional.statistics && vk.getPipelineExecutableStatistics != nil,
+            shaderFloat16: optional.float16,
+            poolWindowIndexing: optional.dynamicIndexing,
+            maxStorageBuffersPerStage: Int(props.limits.maxPerStageDescriptorStorageBuffers),
+            integerDotProduct: optional.integerDot,
+            integerDotProductAccelerated: optional.integerDotAccelerated)
         self.kernels = KernelLibrary()
         ownsDevice = false
         ownsInstance = false
@@ -280,10 +291,24 @@ extension VulkanContext {
         return Properties(limits: p.properties.limits, subgroup: subgroup)
     }
 
-    /// The features KVPack enables where offered: kernel statistics
-    /// (VK_KHR_pipeline_executable_properties), f16 arithmetic in shaders (shaderFloat16), and
-    /// indexing arrays of storage buffers (the decode kernels need it for pool windows).
-    static func optionalFeatures(_ loader: VulkanLoader, _ instance: VkInstance, _ device: VkPhysicalDevice) throws(VulkanError) -> (statistics: Bool, float16: Bool, dynamicIndexing: Bool) {
+    static let statisticsExtension = "VK_KHR_pipeline_executable_properties"
+    static let integerDotExtension = "VK_KHR_shader_integer_dot_product"
+
+    /// The optional features a device offers (`VulkanContext.init` enables each one offered).
+    struct OptionalFeatures {
+        /// Kernel statistics (VK_KHR_pipeline_executable_properties).
+        var statistics = false
+        /// f16 arithmetic in shaders (shaderFloat16).
+        var float16 = false
+        /// Indexing arrays of storage buffers (the decode kernels need it for pool windows).
+        var dynamicIndexing = false
+        /// Packed 8-bit dot products in shaders (VK_KHR_shader_integer_dot_product).
+        var integerDot = false
+        /// ... of signed by unsigned bytes, done by a dot-product instruction rather than emulated.
+        var integerDotAccelerated = false
+    }
+
+    static func optionalFeatures(_ loader: VulkanLoader, _ instance: VkInstance, _ device: VkPhysicalDevice) throws(VulkanError) -> OptionalFeatures {
         let enumerate = try loader.function("vkEnumerateDeviceExtensionProperties", instance: instance,
                                             as: PFN_vkEnumerateDeviceExtensionProperties.self)
         var count: UInt32 = 0
@@ -301,21 +326,47 @@ extension VulkanContext {
         statistics.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR
         var half = VkPhysicalDeviceShaderFloat16Int8Features()
         half.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES
-        let hasStatistics = names.contains(VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME)
+        var dot = VkPhysicalDeviceShaderIntegerDotProductFeatures()
+        dot.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES
+        let hasStatistics = names.contains(statisticsExtension), hasDot = names.contains(integerDotExtension)
         var all = VkPhysicalDeviceFeatures2()
         all.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2
         withUnsafeMutablePointer(to: &statistics) { st in
             withUnsafeMutablePointer(to: &half) { h in
-                // The statistics struct is chained only when the extension exists.
-                if hasStatistics { h.pointee.pNext = UnsafeMutableRawPointer(st) }
-                all.pNext = UnsafeMutableRawPointer(h)
-                features2(device, &all)
-                all.pNext = nil
-                h.pointee.pNext = nil
+                withUnsafeMutablePointer(to: &dot) { d in
+                    // An extension's struct is chained only when the device has the extension.
+                    if hasStatistics { h.pointee.pNext = UnsafeMutableRawPointer(st) }
+                    if hasDot {
+                        d.pointee.pNext = h.pointee.pNext
+                        h.pointee.pNext = UnsafeMutableRawPointer(d)
+                    }
+                    all.pNext = UnsafeMutableRawPointer(h)
+                    features2(device, &all)
+                    all.pNext = nil
+                    h.pointee.pNext = nil
+                    d.pointee.pNext = nil
+                }
             }
         }
-        return (hasStatistics && statistics.pipelineExecutableInfo != 0, half.shaderFloat16 != 0,
-                all.features.shaderStorageBufferArrayDynamicIndexing != 0)
+        var found = OptionalFeatures()
+        found.statistics = hasStatistics && statistics.pipelineExecutableInfo != 0
+        found.float16 = half.shaderFloat16 != 0
+        found.dynamicIndexing = all.features.shaderStorageBufferArrayDynamicIndexing != 0
+        found.integerDot = hasDot && dot.shaderIntegerDotProduct != 0
+        if found.integerDot {
+            let properties2 = try loader.function("vkGetPhysicalDeviceProperties2", instance: instance, as: PFN_vkGetPhysicalDeviceProperties2.self)
+            var dotProperties = VkPhysicalDeviceShaderIntegerDotProductProperties()
+            dotProperties.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_PROPERTIES
+            var p = VkPhysicalDeviceProperties2()
+            p.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2
+            withUnsafeMutablePointer(to: &dotProperties) { d in
+                p.pNext = UnsafeMutableRawPointer(d)
+                properties2(device, &p)
+                p.pNext = nil
+            }
+            found.integerDotAccelerated = dotProperties.integerDotProduct4x8BitPackedMixedSignednessAccelerated != 0
+        }
+        return found
     }
 
     static func queueFamilies(_ loader: VulkanLoader, _ instance: VkInstance, _ device: VkPhysicalDevice) throws(VulkanError) -> [VkQueueFamilyProperties] {

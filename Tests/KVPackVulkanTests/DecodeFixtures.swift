@@ -23,7 +23,7 @@ enum SharedContext {
 struct DecodeFixture {
     typealias Plan = (kept: [Int], encodings: [(PageEncoding, PageEncoding)])
     let cache: CompressedCache
-    let queries: [Float]   // [sequences, qHeads, d]
+    var queries: [Float]   // [sequences, qHeads, d]
 
     init(qHeads: Int, kvHeads: Int, d: Int, tokens: Int, sequences: Int, pageSize: Int = 16, seed: UInt64 = 1,
          plan: (Int, Int) -> Plan) throws {

@@ -47,6 +47,8 @@ extension Bench {
         var laneElements: Int?
         @Option(name: .customLong("f16-value-sums"), help: "With f16 arithmetic on f16 pages, a step's value sums in f16 too: true or false; default: on with f16 arithmetic.")
         var f16ValueSums: Bool?
+        @Option(name: .customLong("integer-dot"), help: "With f16 arithmetic on raw-code int8/int4 pages, q·k as packed 8-bit integer dot products (devices with VK_KHR_shader_integer_dot_product): true or false; default: on where the driver reports them accelerated.")
+        var integerDot: Bool?
         @Flag(help: "Use the portable kernels (no subgroup operations).") var portable = false
         @Option(help: "Vulkan device: an index or a name substring (default: KVPACK_VULKAN_DEVICE, else the best).")
         var device: String?
@@ -71,6 +73,8 @@ extension Bench {
             var f16ValueSums: Bool?
             /// Bytes per code load of the raw-code int8 / int4 kernels.
             var codeLoadBytes: Int?
+            /// q·k as packed 8-bit integer dot products (raw-code int8 / int4 kernels).
+            var integerDot: Bool?
             /// The driver's statistics of the decode kernel (e.g. registers per thread).
             var kernelStatistics: [String: Double]?
             var bytesRead: Int
@@ -184,7 +188,10 @@ extension Bench {
                     var options = DecodeOptions(pagesPerSplit: pagesPerSplit, portable: portable, tokensPerStep: tokensPerStep,
                                                 pipelined: pipelined, elementsPerLane: laneElements, f16ValueSums: f16ValueSums)
                     // --f16-arithmetic applies where the chosen kernel has an f16-arithmetic build.
-                    if try attention.kernel(for: device, options: options).hasF16Arithmetic { options.f16Arithmetic = f16Arithmetic }
+                    let kernel = try attention.kernel(for: device, options: options)
+                    if kernel.hasF16Arithmetic { options.f16Arithmetic = f16Arithmetic }
+                    // --integer-dot likewise, where the kernel has an integer-dot build.
+                    if kernel.hasIntegerDot { options.integerDot = integerDot }
                     let (out, _) = try attention.attend(device, queries: queries, options: options)
                     gpuOutput = out
                     let (seconds, launch) = try attention.time(device, queries: queries, options: options, iterations: iterations,
@@ -202,6 +209,7 @@ extension Bench {
                     row.laneElements = headDim / launch.lanesPerToken
                     row.f16ValueSums = launch.f16ValueSums
                     row.codeLoadBytes = launch.codeLoadBytes > 0 ? launch.codeLoadBytes : nil
+                    row.integerDot = launch.integerDot ? true : nil
                     let stats = try attention.kernelStatistics(device, queries: queries, options: options)
                     if !stats.isEmpty { row.kernelStatistics = Dictionary(stats.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }) }
                     row.medianSeconds = median
@@ -238,6 +246,7 @@ extension Bench {
                 line += String(format: "  %9.1f us  %7.1f GB/s read  %7.1f GB/s dense-equiv.  splits %d", t * 1e6, bw * 1e3, dense * 1e3, r.splits ?? 1)
                 line += "  step \(r.tokensPerStep ?? 1)\(r.pipelined == true ? " pipelined" : "")\(r.f16Arithmetic == true ? " f16-arithmetic" : "")"
                 line += "\(r.f16ValueSums == true ? "+values" : "")  E=\(r.laneElements ?? headDim)\(r.codeLoadBytes.map { " load \($0)B" } ?? "")"
+                line += r.integerDot == true ? " int-dot" : ""
             }
             if let s = r.speedupOverF16 { line += String(format: "  %.2fx vs f16", s) }
             if let c = r.cpuSeconds { line += String(format: "  CPU %.2f ms", c * 1e3) }

@@ -8,7 +8,9 @@ import PackagePlugin
 /// Every `decode_*.comp` is compiled twice: `<name>_subgroup` (`-DKVP_SUBGROUP=1`, subgroup
 /// shuffles) and `<name>_portable` (`-DKVP_SUBGROUP=0`, no subgroup operations). Other `.comp`
 /// files are compiled once. A `decode_*.comp` that mentions `KVP_F16MATH` also gets
-/// `<name>_subgroup_f16math` (`-DKVP_F16MATH=1`: f16 arithmetic, for devices with shaderFloat16).
+/// `<name>_subgroup_f16math` (`-DKVP_F16MATH=1`: f16 arithmetic, for devices with shaderFloat16);
+/// one that mentions `KVP_INTDOT` also `<name>_subgroup_f16math_intdot` (`-DKVP_INTDOT=1` too:
+/// packed 8-bit dot products, for devices with VK_KHR_shader_integer_dot_product).
 /// Every file under `Kernels/include/` is an input of every shader.
 @main
 struct KernelCompiler: BuildToolPlugin {
@@ -33,6 +35,9 @@ struct KernelCompiler: BuildToolPlugin {
             let text = (try? String(contentsOf: source, encoding: .utf8)) ?? ""
             if name.hasPrefix("decode_"), text.contains("KVP_F16MATH") {
                 variants.append(("\(name)_subgroup_f16math", ["-DKVP_SUBGROUP=1", "-DKVP_F16MATH=1"]))
+            }
+            if name.hasPrefix("decode_"), text.contains("KVP_INTDOT") {
+                variants.append(("\(name)_subgroup_f16math_intdot", ["-DKVP_SUBGROUP=1", "-DKVP_F16MATH=1", "-DKVP_INTDOT=1"]))
             }
             for (variant, defines) in variants {
                 let output = context.pluginWorkDirectoryURL.appending(path: "\(variant).spv")
