@@ -49,9 +49,11 @@ layout(push_constant) uniform Push {
     uint layer;         // which layer to attend over
     uint kvHeads;
     uint pagesPerSplit; // pages each workgroup walks
-    uint splits;        // workgroups along x; 1 = write the output directly
+    uint splits;        // splits of all passes (workgroups along x in this one: its own); 1 = write the output directly
     float scale;        // logit scale
     uint window;        // MASKED: sliding window in tokens (a key is visible when query - window < key <= query); 0 = none
+    uint directoryBase; // where this pass's heads start in the directory (u32s; 0 with one pass)
+    uint splitBase;     // this pass's first split among `splits` (0 with one pass)
 } pc;
 
 /// Pool windows per kind: a pool larger than one binding may cover (maxStorageBufferRange) is

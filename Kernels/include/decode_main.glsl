@@ -10,7 +10,9 @@
 // - floats (no TAKE_STEP): the loader writes floats to `row`: slots 0 ..< U key rows, U ..< 2U
 //   value rows; KEY / VALUE read them, or the kernel defines KEY / VALUE to decode its own words.
 //
-// Grid: x = split (a run of `pagesPerSplit` pages), y = KV head, z = sequence. A workgroup is
+// Grid: x = split (a run of `pagesPerSplit` pages), y = KV head, z = sequence. A call may run
+// several passes (one per kernel, over each head's pages of the encodings that kernel reads), each
+// with its own part of the directory and of the splits. A workgroup is
 // `groups` token groups of T lanes; group w walks pages w, w + groups, ... of its split, U tokens
 // at a time, for all G query heads of its KV head at once (each page is read once per group).
 // Lane `lane` holds elements lane·E ..< lane·E + E of the G queries and accumulators; a dot product
@@ -148,7 +150,7 @@ void main() {
     const uint groups = gl_WorkGroupSize.x;
 #endif
     const uint qHeads = pc.kvHeads * G;
-    const uint dir = 4u * ((seq * pc.layers + pc.layer) * pc.kvHeads + kvHead);
+    const uint dir = pc.directoryBase + 4u * ((seq * pc.layers + pc.layer) * pc.kvHeads + kvHead);
     const uint firstPage = directory[dir], pageCount = directory[dir + 1u];
     poolWindow = directory[dir + 2u];
     if (MASKED != 0u) queryPos = queryPositions[seq];
@@ -247,7 +249,7 @@ void main() {
                 float inv = 1.0 / rsum[g];
                 UNROLL for (uint e = 0u; e < E; ++e) outputs[qh * D + lane * E + e] = acc[g * E + e] * inv;
             } else {
-                uint b = (qh * pc.splits + split) * (D + 2u);
+                uint b = (qh * pc.splits + pc.splitBase + split) * (D + 2u);
                 UNROLL for (uint e = 0u; e < E; ++e) partials[b + lane * E + e] = acc[g * E + e];
                 if (lane == 0u) {
                     partials[b + D] = rmax[g];

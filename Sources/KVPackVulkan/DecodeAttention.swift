@@ -155,6 +155,11 @@ public struct DecodeLaunch: Sendable, Hashable, Codable {
     public var codeLoadBytes: Int
     /// Raw-code int8 / int4 kernels: q·k as packed 8-bit integer dot products (the `_intdot` kernel).
     public var integerDot: Bool = false
+    /// A layer whose encoding classes run on different kernels (e.g. ARKV's f16, int8 and int4
+    /// tiers): one launch per kernel, each over its pages of every head, merged by the split-K
+    /// merge pass; `kernel` then names them joined by " + " and `splits` counts all of them, the
+    /// other fields above are the first pass's. Empty for one kernel.
+    public var passes: [DecodeLaunch] = []
 }
 
 /// Decode attention on a Vulkan device, straight from the compressed pages: one query token per

@@ -7,7 +7,17 @@ final class DecodeCall {
     let context: VulkanContext
     let cache: DeviceKVCache
     let launch: DecodeLaunch
-    private let decode: VkPipeline
+    /// A decode dispatch over one run of the layer's encoding classes (or all of them).
+    struct Pass {
+        var pipeline: VkPipeline
+        var launch: DecodeLaunch
+        /// Where its heads' entries start in the directory it reads (u32s), and its first split.
+        var directoryBase: Int
+        var splitBase: Int
+    }
+    private let passes: [Pass]
+    /// The passes' directories when there are several (else the cache's directory serves).
+    private let passDirectory: DeviceBuffer?
     private let merge: VkPipeline?
     private let layout: VkPipelineLayout
     private let queries: DeviceBuffer
@@ -16,7 +26,7 @@ final class DecodeCall {
     private let partials: DeviceBuffer
     private let descriptorPool: VkDescriptorPool
     private let set: VkDescriptorSet
-    private let push: [UInt32]
+    private let pushes: [[UInt32]]
     private let mergePush: [UInt32]
     private let kvHeads, group, sequences, headDim: Int
 
@@ -49,69 +59,86 @@ final class DecodeCall {
         }
         let subgroup = KernelChoice.subgroupPath(caps, options)
         let gpu = context.device.kind != .cpu
-        let choice = try KernelChoice(context, cache: cache, layer: layer, options: options)
-        let kernel = choice.kernel, elements = choice.elementsPerLane
-        let lanes = d / elements
-        let workgroup = subgroup ? max(128, caps.subgroupSize) : 32
-        let groups = workgroup / lanes
-        let base = max(1, cache.sequenceCount * m.kvHeads)
-        let pagesPerSplit: Int
-        if let p = options.pagesPerSplit {
-            pagesPerSplit = max(1, p)
-        } else {
-            // At most 16 pages per token group (longer splits leave a tail of few long workgroups),
-            // and enough workgroups to fill the device while each token group keeps at least 4 pages.
-            let byLength = (facts.maxPages + 16 * groups - 1) / (16 * groups)
-            let byOccupancy = min((options.targetWorkgroups + base - 1) / base, facts.maxPages / (4 * groups))
-            let splits = max(1, byLength, byOccupancy)
-            pagesPerSplit = (facts.maxPages + splits - 1) / splits
-        }
-        let splits = max(1, (facts.maxPages + pagesPerSplit - 1) / pagesPerSplit)
-        let f16Arithmetic = options.f16Arithmetic ?? (kernel.hasF16Arithmetic && subgroup && caps.shaderFloat16 && gpu)
-        if f16Arithmetic {
-            guard kernel.hasF16Arithmetic, subgroup, caps.shaderFloat16 else {
-                throw .unsupported("f16 arithmetic needs the f16 or raw-code int8 / int4 kernel on the subgroup path and a device with shaderFloat16 (this call: \(kernel) kernel, subgroup path \(subgroup), shaderFloat16 \(caps.shaderFloat16))")
-            }
-        }
-        let accelerated = caps.integerDotProduct && caps.integerDotProductAccelerated
-        let integerDot = options.integerDot ?? (kernel.hasIntegerDot && f16Arithmetic && accelerated && gpu)
-        if integerDot {
-            guard kernel.hasIntegerDot, f16Arithmetic, caps.integerDotProduct else {
-                throw .unsupported("integer dot products need the raw-code int8 / int4 kernel with f16 arithmetic and a device with VK_KHR_shader_integer_dot_product (this call: \(kernel) kernel, f16 arithmetic \(f16Arithmetic), integer dot products \(caps.integerDotProduct))")
-            }
-        }
-        let name = "decode_\(kernel.rawValue)_\(subgroup ? "subgroup" : "portable")" + (f16Arithmetic ? "_f16math" : "")
-            + (integerDot ? "_intdot" : "")
-        let step = max(1, min(16, options.tokensPerStep ?? Self.defaultStep(kernel, subgroup: subgroup, device: context.device.kind)))
-        let pipelined = Self.rawSteps.contains(kernel) && (options.pipelined ?? gpu)
-        let f16ValueSums = kernel == .f16 && f16Arithmetic && (options.f16ValueSums ?? true)
-        // Raw-code kernels load a lane's codes of a row in words of 4, 8 or 16 bytes, as wide as
-        // the slice (elements × bits / 8 bytes) and the page offsets' alignment allow.
-        let codeLoadBytes = kernel == .int8 || kernel == .int4
-            ? min(16, (d / lanes) * (kernel == .int8 ? 8 : 4) / 8, facts.codeAlignment) : 0
-        let slotBytes = group * (d + 2) * 4
-        let mergeSlots = max(1, min(groups - 1, caps.maxSharedMemory / slotBytes, options.mergeSlotLimit ?? .max))
-        self.launch = DecodeLaunch(kernel: name, splits: splits, pagesPerSplit: pagesPerSplit, workgroupSize: workgroup,
-                                   lanesPerToken: lanes, tokensPerStep: step, pipelined: pipelined, mergeSlots: mergeSlots,
-                                   f16Arithmetic: f16Arithmetic, f16ValueSums: f16ValueSums, codeLoadBytes: codeLoadBytes,
-                                   integerDot: integerDot)
         self.context = context
         self.cache = cache
         self.kvHeads = m.kvHeads
         self.group = group
         self.sequences = cache.sequenceCount
         self.headDim = d
-        self.decode = try context.kernels.pipeline(
-            KernelKey(name: name, constants: [UInt32(workgroup), UInt32(d), UInt32(d / lanes), UInt32(group), UInt32(step),
-                                              pipelined ? 1 : 0, UInt32(mergeSlots), mask == nil ? 0 : 1, f16ValueSums ? 1 : 0,
-                                              UInt32(max(1, codeLoadBytes / 4))]), context)
+
+        // One pass per kernel: the whole layer on one kernel, or, when `.automatic` finds that the
+        // layer's encoding classes (in the device's page order) run on different kernels, one
+        // pass per run of classes sharing a kernel, over each head's contiguous range of them.
+        let whole = try KernelChoice(context, cache: cache, layer: layer, options: options)
+        var runs: [(choice: KernelChoice, classes: Range<Int>)] = []
+        if options.kernel == .automatic, facts.classes.count > 1 {
+            for (i, c) in facts.classes.enumerated() {
+                let choice = try KernelChoice(kinds: c.kinds, groupings: c.groupings, headDim: d,
+                                              subgroupSize: subgroup ? caps.subgroupSize : nil, gpu: gpu, options: options)
+                if let last = runs.last, last.choice == choice {
+                    runs[runs.count - 1].classes = last.classes.lowerBound..<(i + 1)
+                } else {
+                    runs.append((choice, i..<(i + 1)))
+                }
+            }
+        }
+        if runs.count <= 1 { runs = [(whole, 0..<facts.classes.count)] }
+
+        // Each pass's directory: per head of the layer, the first page and count of its run of
+        // classes (other layers' heads keep their entries: this call does not read them).
+        var directory: [UInt32] = []
+        var runPages: [Int] = [facts.maxPages] // the most pages of any head of the layer in each run
+        if runs.count > 1 {
+            runPages = []
+            let heads = cache.hostDirectory.count / 4
+            for run in runs {
+                var most = 0
+                for h in 0..<heads {
+                    var entry = Array(cache.hostDirectory[4 * h..<4 * h + 4])
+                    if (h / m.kvHeads) % m.layerCount == layer {
+                        let counts = cache.headClassCounts[h]
+                        entry[0] += UInt32(counts[..<run.classes.lowerBound].reduce(0, +))
+                        entry[1] = UInt32(counts[run.classes].reduce(0, +))
+                        most = max(most, Int(entry[1]))
+                    }
+                    directory += entry
+                }
+                runPages.append(most)
+            }
+        }
+        let totalPages = max(1, runPages.reduce(0, +))
+
+        var passes: [Pass] = []
+        var splitBase = 0
+        let scale = options.scale ?? 1 / Float(d).squareRoot()
+        for (r, run) in runs.enumerated() {
+            // Workgroups for the device shared among the passes by their pages.
+            var share = options
+            if runs.count > 1 { share.targetWorkgroups = max(1, options.targetWorkgroups * runPages[r] / totalPages) }
+            let (launch, key) = try Self.plan(run.choice, maxPages: runPages[r], context: context, cache: cache, layer: layer,
+                                              masked: mask != nil, options: share, lenient: runs.count > 1)
+            let pipeline = try context.kernels.pipeline(key, context)
+            passes.append(Pass(pipeline: pipeline, launch: launch, directoryBase: r * cache.hostDirectory.count, splitBase: splitBase))
+            splitBase += launch.splits
+        }
+        let splits = splitBase
+        var launch = passes[0].launch
+        if passes.count > 1 {
+            launch.kernel = passes.map(\.launch.kernel).joined(separator: " + ")
+            launch.splits = splits
+            launch.passes = passes.map(\.launch)
+        }
+        self.launch = launch
+        self.pushes = passes.map { pass in
+            [UInt32(m.layerCount), UInt32(layer), UInt32(m.kvHeads), UInt32(pass.launch.pagesPerSplit), UInt32(splits),
+             scale.bitPattern, UInt32(mask?.window ?? 0), UInt32(pass.directoryBase), UInt32(pass.splitBase)]
+        }
+        self.passes = passes
+        self.passDirectory = passes.count > 1 ? try DeviceBuffer(context, contents: directory) : nil
         self.merge = splits > 1
             ? try context.kernels.pipeline(KernelKey(name: "split_merge", constants: [0, UInt32(d)]), context) : nil
         let (setLayout, layout) = try context.kernels.layouts(context)
         self.layout = layout
-        let scale = options.scale ?? 1 / Float(d).squareRoot()
-        self.push = [UInt32(m.layerCount), UInt32(layer), UInt32(m.kvHeads), UInt32(pagesPerSplit), UInt32(splits), scale.bitPattern,
-                     UInt32(mask?.window ?? 0)]
         self.mergePush = [UInt32(m.queryHeads), UInt32(splits)]
 
         self.queries = try DeviceBuffer(context, contents: q)
@@ -151,7 +178,7 @@ final class DecodeCall {
         self.set = set
         context.live.change(descriptorPools: 1)
         // One array per binding; a pool's unused windows repeat its first (never read: no head names them).
-        var perBinding: [[DeviceBuffer]] = [[cache.directory], [cache.table]]
+        var perBinding: [[DeviceBuffer]] = [[passDirectory ?? cache.directory], [cache.table]]
         for windows in cache.pools {
             perBinding.append((0..<PoolWindows.maximum).map { (i: Int) -> DeviceBuffer in windows[i < windows.count ? i : 0] })
         }
@@ -176,6 +203,68 @@ final class DecodeCall {
         }
     }
 
+    /// The launch of one pass: `choice`'s kernel over heads of at most `maxPages` pages.
+    /// `lenient`: f16 arithmetic and integer dot products asked for in `options` apply where the
+    /// kernel has them (a pass of several), instead of refusing a kernel without them.
+    static func plan(_ choice: KernelChoice, maxPages: Int, context: VulkanContext, cache: DeviceKVCache, layer: Int,
+                     masked: Bool, options: DecodeOptions, lenient: Bool) throws(VulkanError) -> (DecodeLaunch, KernelKey) {
+        let caps = context.capabilities, m = cache.model, d = m.headDim, group = m.queryHeads / m.kvHeads
+        let subgroup = KernelChoice.subgroupPath(caps, options)
+        let gpu = context.device.kind != .cpu
+        let kernel = choice.kernel, elements = choice.elementsPerLane
+        let lanes = d / elements
+        let workgroup = subgroup ? max(128, caps.subgroupSize) : 32
+        let groups = workgroup / lanes
+        let base = max(1, cache.sequenceCount * m.kvHeads)
+        let pagesPerSplit: Int
+        if let p = options.pagesPerSplit {
+            pagesPerSplit = max(1, p)
+        } else {
+            // At most 16 pages per token group (longer splits leave a tail of few long workgroups),
+            // and enough workgroups to fill the device while each token group keeps at least 4 pages.
+            let byLength = (maxPages + 16 * groups - 1) / (16 * groups)
+            let byOccupancy = min((options.targetWorkgroups + base - 1) / base, maxPages / (4 * groups))
+            let splits = max(1, byLength, byOccupancy)
+            pagesPerSplit = max(1, (maxPages + splits - 1) / splits)
+        }
+        let splits = max(1, (maxPages + pagesPerSplit - 1) / pagesPerSplit)
+        let canF16 = kernel.hasF16Arithmetic && subgroup && caps.shaderFloat16
+        var f16Arithmetic = options.f16Arithmetic ?? (canF16 && gpu)
+        if lenient { f16Arithmetic = f16Arithmetic && canF16 }
+        if f16Arithmetic {
+            guard canF16 else {
+                throw .unsupported("f16 arithmetic needs the f16 or raw-code int8 / int4 kernel on the subgroup path and a device with shaderFloat16 (this call: \(kernel) kernel, subgroup path \(subgroup), shaderFloat16 \(caps.shaderFloat16))")
+            }
+        }
+        let canDot = kernel.hasIntegerDot && f16Arithmetic && caps.integerDotProduct
+        var integerDot = options.integerDot ?? (canDot && caps.integerDotProductAccelerated && gpu)
+        if lenient { integerDot = integerDot && canDot }
+        if integerDot {
+            guard canDot else {
+                throw .unsupported("integer dot products need the raw-code int8 / int4 kernel with f16 arithmetic and a device with VK_KHR_shader_integer_dot_product (this call: \(kernel) kernel, f16 arithmetic \(f16Arithmetic), integer dot products \(caps.integerDotProduct))")
+            }
+        }
+        let name = "decode_\(kernel.rawValue)_\(subgroup ? "subgroup" : "portable")" + (f16Arithmetic ? "_f16math" : "")
+            + (integerDot ? "_intdot" : "")
+        let step = max(1, min(16, options.tokensPerStep ?? defaultStep(kernel, subgroup: subgroup, device: context.device.kind)))
+        let pipelined = rawSteps.contains(kernel) && (options.pipelined ?? gpu)
+        let f16ValueSums = kernel == .f16 && f16Arithmetic && (options.f16ValueSums ?? true)
+        // Raw-code kernels load a lane's codes of a row in words of 4, 8 or 16 bytes, as wide as
+        // the slice (elements × bits / 8 bytes) and the page offsets' alignment allow.
+        let codeLoadBytes = kernel == .int8 || kernel == .int4
+            ? min(16, elements * (kernel == .int8 ? 8 : 4) / 8, cache.layers[layer].codeAlignment) : 0
+        let slotBytes = group * (d + 2) * 4
+        let mergeSlots = max(1, min(groups - 1, caps.maxSharedMemory / slotBytes, options.mergeSlotLimit ?? .max))
+        let launch = DecodeLaunch(kernel: name, splits: splits, pagesPerSplit: pagesPerSplit, workgroupSize: workgroup,
+                                  lanesPerToken: lanes, tokensPerStep: step, pipelined: pipelined, mergeSlots: mergeSlots,
+                                  f16Arithmetic: f16Arithmetic, f16ValueSums: f16ValueSums, codeLoadBytes: codeLoadBytes,
+                                  integerDot: integerDot)
+        let key = KernelKey(name: name, constants: [UInt32(workgroup), UInt32(d), UInt32(elements), UInt32(group), UInt32(step),
+                                                    pipelined ? 1 : 0, UInt32(mergeSlots), masked ? 1 : 0, f16ValueSums ? 1 : 0,
+                                                    UInt32(max(1, codeLoadBytes / 4))])
+        return (launch, key)
+    }
+
     /// Kernels whose steps are raw words (`TAKE_STEP` in `Kernels/include/decode_main.glsl`): they
     /// can load the next step while using this one, and have an f16-arithmetic build.
     static let rawSteps: Set<DecodeKernel> = [.f16, .int8, .int4]
@@ -194,21 +283,25 @@ final class DecodeCall {
         context.vk.destroyDescriptorPool(context.handle, descriptorPool, nil)
     }
 
-    /// The driver's statistics of the decode kernel this call runs.
-    var statistics: [KernelStatistic] { context.kernels.statistics(decode, context) }
+    /// The driver's statistics of the decode kernel this call runs (of the first pass's, when several).
+    var statistics: [KernelStatistic] { context.kernels.statistics(passes[0].pipeline, context) }
 
-    /// Records the decode dispatch and, with split-K, the merge pass.
+    /// Records the decode dispatches (one per pass; they write disjoint splits, so no barrier
+    /// between them) and, with split-K or several passes, the merge pass.
     func record(_ commands: VkCommandBuffer) {
         let vk = context.vk
         var set: VkDescriptorSet? = self.set
-        vk.cmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, decode)
-        vk.cmdBindDescriptorSets(commands, VK_PIPELINE_BIND_POINT_COMPUTE, layout, 0, 1, &set, 0, nil)
-        push.withUnsafeBytes { vk.cmdPushConstants(commands, layout, UInt32(VK_SHADER_STAGE_COMPUTE_BIT.rawValue), 0, UInt32($0.count), $0.baseAddress) }
-        vk.cmdDispatch(commands, UInt32(launch.splits), UInt32(kvHeads), UInt32(sequences))
+        let stage = UInt32(VK_SHADER_STAGE_COMPUTE_BIT.rawValue)
+        for (pass, push) in zip(passes, pushes) {
+            vk.cmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, pass.pipeline)
+            vk.cmdBindDescriptorSets(commands, VK_PIPELINE_BIND_POINT_COMPUTE, layout, 0, 1, &set, 0, nil)
+            push.withUnsafeBytes { vk.cmdPushConstants(commands, layout, stage, 0, UInt32($0.count), $0.baseAddress) }
+            vk.cmdDispatch(commands, UInt32(pass.launch.splits), UInt32(kvHeads), UInt32(sequences))
+        }
         if let merge {
             barrier(commands)
             vk.cmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, merge)
-            mergePush.withUnsafeBytes { vk.cmdPushConstants(commands, layout, UInt32(VK_SHADER_STAGE_COMPUTE_BIT.rawValue), 0, UInt32($0.count), $0.baseAddress) }
+            mergePush.withUnsafeBytes { vk.cmdPushConstants(commands, layout, stage, 0, UInt32($0.count), $0.baseAddress) }
             vk.cmdDispatch(commands, UInt32(kvHeads * group), UInt32(sequences), 1)
         }
     }

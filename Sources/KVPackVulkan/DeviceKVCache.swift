@@ -5,13 +5,16 @@ import KVPack
 /// (and the `.kvp` file) lays them out, except that a pool larger than one binding may cover
 /// (`maxStorageBufferRange`) is split at head boundaries into windows (`PoolWindows`), page
 /// offsets then counting from their window's start; the head directory carries each head's
-/// window. Positions are uploaded too: masked calls (`DecodeMask`) read them.
+/// window. Within each head the pages are ordered by `EncodingClass` (attention does not depend
+/// on their order; masks read each page's positions), so each class is a contiguous range.
+/// Positions are uploaded too: masked calls (`DecodeMask`) read them.
 public final class DeviceKVCache: @unchecked Sendable {
     public let model: ModelFacts
     public let sequenceCount: Int
     public let pageSize: Int
-    /// Per head: first page, page count, pool window, 0.
+    /// Per head: first page, page count, pool window, 0 (and the same on the host).
     let directory: DeviceBuffer
+    let hostDirectory: [UInt32]
     let table: DeviceBuffer
     /// `pools[kind.rawValue][window]`.
     let pools: [[DeviceBuffer]]
@@ -33,7 +36,12 @@ public final class DeviceKVCache: @unchecked Sendable {
         /// The largest power of two up to 16 dividing every int8 / int4 page offset of the layer
         /// (within its pool window): how wide the raw-code kernels may load.
         var codeAlignment = 16
+        /// The encoding classes of the layer's pages, in order (each head's pages follow it).
+        var classes: [EncodingClass] = []
     }
+
+    /// Per head (directory order): its pages of each of its layer's `classes`, in that order.
+    let headClassCounts: [[Int]]
 
     /// Uploads `flat`.
     /// - Throws: `VulkanError.tooLarge` before allocating anything when one head's pages of a
@@ -50,21 +58,34 @@ public final class DeviceKVCache: @unchecked Sendable {
         var caps = context.capabilities
         if let windowLimit { caps.maxStorageBufferRange = min(caps.maxStorageBufferRange, windowLimit) }
         let windows = try Self.preflight(flat, capabilities: caps)
+        var layers = Self.layerFacts(flat)
         var directory: [UInt32] = []
         directory.reserveCapacity(4 * flat.heads.count)
+        // Device page j is flat page order[j]: each head's range, its pages ordered by class.
+        var order: [Int] = []
+        order.reserveCapacity(flat.pages.count)
+        var headClassCounts: [[Int]] = []
+        headClassCounts.reserveCapacity(flat.heads.count)
         var pageWindow = [Int](repeating: 0, count: flat.pages.count)
         var pageLayer = [Int](repeating: 0, count: flat.pages.count)
         for (h, head) in flat.heads.enumerated() {
             directory += [head.firstPage, head.pageCount, windows.headWindow[h], 0]
+            let layer = (h / flat.model.kvHeads) % flat.model.layerCount
+            let classes = layers[layer].classes
+            var byClass = [[Int]](repeating: [], count: classes.count)
             for p in Int(head.firstPage)..<Int(head.firstPage + head.pageCount) {
                 pageWindow[p] = Int(windows.headWindow[h])
-                pageLayer[p] = (h / flat.model.kvHeads) % flat.model.layerCount
+                pageLayer[p] = layer
+                let c = EncodingClass(key: flat.pages[p].keyEncoding, value: flat.pages[p].valueEncoding)
+                byClass[classes.firstIndex(of: c)!].append(p) // layerFacts listed every class of the layer
             }
+            order += byClass.joined()
+            headClassCounts.append(byClass.map(\.count))
         }
-        var layers = Self.layerFacts(flat)
         var table: [UInt32] = []
         table.reserveCapacity(8 * flat.pages.count)
-        for (i, p) in flat.pages.enumerated() {
+        for i in order {
+            let p = flat.pages[i]
             let k = p.keyEncoding.grouping, v = p.valueEncoding.grouping
             let axes = (k?.axis == .channel ? 1 : 0) | (v?.axis == .channel ? 2 : 0)
             let keyOffset = p.keyOffset - UInt64(windows.ranges[Int(p.keyEncoding.kind.rawValue)][pageWindow[i]].lowerBound)
@@ -79,6 +100,8 @@ public final class DeviceKVCache: @unchecked Sendable {
                       UInt32(truncatingIfNeeded: keyOffset), UInt32(truncatingIfNeeded: keyOffset >> 32),
                       UInt32(truncatingIfNeeded: valueOffset), UInt32(truncatingIfNeeded: valueOffset >> 32)]
         }
+        self.headClassCounts = headClassCounts
+        self.hostDirectory = directory
         self.model = flat.model
         self.sequenceCount = flat.sequences.count
         self.pageSize = flat.pageSize
@@ -171,6 +194,8 @@ public final class DeviceKVCache: @unchecked Sendable {
             facts[layer].maxPages = max(facts[layer].maxPages, Int(head.pageCount))
             facts[layer].bytesRead += HeadPages.directoryEntryBytes
             for p in flat.pages[Int(head.firstPage)..<Int(head.firstPage + head.pageCount)] {
+                let c = EncodingClass(key: p.keyEncoding, value: p.valueEncoding)
+                if !facts[layer].classes.contains(c) { facts[layer].classes.append(c) }
                 facts[layer].kinds.insert(p.keyEncoding.kind)
                 facts[layer].kinds.insert(p.valueEncoding.kind)
                 if let g = p.keyEncoding.grouping { facts[layer].groupings.insert(g) }
@@ -180,6 +205,7 @@ public final class DeviceKVCache: @unchecked Sendable {
                     + sizes[Int(p.valueEncoding.kind.rawValue)][p.valueOffset, default: 0]
             }
         }
+        for layer in facts.indices { facts[layer].classes.sort() }
         return facts
     }
 }

@@ -49,7 +49,7 @@ struct LaneElementsTests {
         let fixture = try DecodeFixture(qHeads: 4, kvHeads: 2, d: 128, tokens: n, sequences: 1) { _, _ in
             (Array(0..<n), (0..<n).map { Tests.tiers[($0 / 16) % Tests.tiers.count] })
         }
-        let (launch, err) = try run(fixture, .init(pagesPerSplit: 2, tokensPerStep: 2, elementsPerLane: 16))
+        let (launch, err) = try run(fixture, .init(kernel: .mixed, pagesPerSplit: 2, tokensPerStep: 2, elementsPerLane: 16))
         #expect(launch.kernel.hasPrefix("decode_mixed_") && launch.lanesPerToken == 8)
         #expect(err < 4e-3, "mixed E=16: worst rel. L2 \(err)")
     }
