@@ -6,7 +6,8 @@
 # after every phase, so a call cut short still returns what ran).
 # Phases: lanes (elements per lane x f16 value sums / f16 arithmetic x steps, at B=1 N=128K and
 # B=8 N=32K), split (pages per split for the defaults; bitmap and mixed at 8 and 16 elements), sdpa,
-# sums (f16 value sums on/off), small (B=1 at 4K and 32K, twice), again (f16 B=8 N=32K alone) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
+# sums (f16 value sums on/off), small (B=1 at 4K and 32K, twice), again (f16 B=8 N=32K alone),
+# passes (integer dot products on/off; mixed tiers as passes vs the mixed kernel) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
 # the defaults).
 set -u
 R=/tmp/kvpack-gpu-call; rm -rf $R; mkdir -p $R
@@ -68,6 +69,17 @@ for phase in "$@"; do
     for i in 1 2; do timeout 60 $K bench vulkan --batch 1 --tokens 4096 32768 --json $R/b1-small-$i.json > $R/b1-small-$i.txt 2>&1; echo "small $i rc=$? $(date +%s)" >> $R/progress.txt; done
     run b1-small-sparse-e8 "--batch 1 --tokens 4096 32768" "--encodings bitmap --mixed --lane-elements 8"
     pack ;;
+  passes) # integer dot products on / off for int8 / int4 (and steps of 8 with them), and mixed tiers in one pass per kernel against the one mixed kernel, after a throwaway case
+    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    for shape in "b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768" "b32n4k:--batch 32 --tokens 4096"; do
+      n=${shape%%:*}; a=${shape#*:}
+      for dot in true false; do run $n-int-dot$dot "$a" "--encodings int8/g32 int4/g32 --integer-dot $dot"; done
+      run $n-int-dottrue-s8 "$a" "--encodings int8/g32 int4/g32 --integer-dot true --tokens-per-step 8"
+      run $n-int-dottrue-s2 "$a" "--encodings int8/g32 int4/g32 --integer-dot true --tokens-per-step 2"
+      run $n-mixed-passes "$a" "--encodings f16 bitmap --mixed"
+      run $n-mixed-kernel "$a" "--encodings f16 --mixed --kernel mixed"
+      pack
+    done ;;
   again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)
     run b8n32k-f16-again "--batch 8 --tokens 32768" "--encodings f16"
     pack ;;

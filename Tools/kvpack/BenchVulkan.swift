@@ -49,6 +49,8 @@ extension Bench {
         var f16ValueSums: Bool?
         @Option(name: .customLong("integer-dot"), help: "With f16 arithmetic on raw-code int8/int4 pages, q·k as packed 8-bit integer dot products (devices with VK_KHR_shader_integer_dot_product): true or false; default: on where the driver reports them accelerated.")
         var integerDot: Bool?
+        @Option(help: "Decode kernel: automatic (per encoding class, one pass per kernel a layer needs), f16, quant, int8, int4, bitmap or mixed (one kernel over any mix).")
+        var kernel: DecodeKernel = .automatic
         @Flag(help: "Use the portable kernels (no subgroup operations).") var portable = false
         @Option(help: "Vulkan device: an index or a name substring (default: KVPACK_VULKAN_DEVICE, else the best).")
         var device: String?
@@ -75,6 +77,8 @@ extension Bench {
             var codeLoadBytes: Int?
             /// q·k as packed 8-bit integer dot products (raw-code int8 / int4 kernels).
             var integerDot: Bool?
+            /// A layer of several encoding classes: the kernel of each pass (`kernel` joins them).
+            var passes: [String]?
             /// The driver's statistics of the decode kernel (e.g. registers per thread).
             var kernelStatistics: [String: Double]?
             var bytesRead: Int
@@ -185,7 +189,7 @@ extension Bench {
                 if let device = uploaded {
                     precondition(device.bytesRead(layer: 0) == bytes, "bytes read disagree")
                     let attention = VulkanDecodeAttention(context: context)
-                    var options = DecodeOptions(pagesPerSplit: pagesPerSplit, portable: portable, tokensPerStep: tokensPerStep,
+                    var options = DecodeOptions(kernel: kernel, pagesPerSplit: pagesPerSplit, portable: portable, tokensPerStep: tokensPerStep,
                                                 pipelined: pipelined, elementsPerLane: laneElements, f16ValueSums: f16ValueSums)
                     // --f16-arithmetic applies where the chosen kernel has an f16-arithmetic build.
                     let kernel = try attention.kernel(for: device, options: options)
@@ -210,6 +214,7 @@ extension Bench {
                     row.f16ValueSums = launch.f16ValueSums
                     row.codeLoadBytes = launch.codeLoadBytes > 0 ? launch.codeLoadBytes : nil
                     row.integerDot = launch.integerDot ? true : nil
+                    row.passes = launch.passes.isEmpty ? nil : launch.passes.map(\.kernel)
                     let stats = try attention.kernelStatistics(device, queries: queries, options: options)
                     if !stats.isEmpty { row.kernelStatistics = Dictionary(stats.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }) }
                     row.medianSeconds = median
@@ -247,6 +252,7 @@ extension Bench {
                 line += "  step \(r.tokensPerStep ?? 1)\(r.pipelined == true ? " pipelined" : "")\(r.f16Arithmetic == true ? " f16-arithmetic" : "")"
                 line += "\(r.f16ValueSums == true ? "+values" : "")  E=\(r.laneElements ?? headDim)\(r.codeLoadBytes.map { " load \($0)B" } ?? "")"
                 line += r.integerDot == true ? " int-dot" : ""
+                line += r.passes.map { "  \($0.count) passes" } ?? ""
             }
             if let s = r.speedupOverF16 { line += String(format: "  %.2fx vs f16", s) }
             if let c = r.cpuSeconds { line += String(format: "  CPU %.2f ms", c * 1e3) }
@@ -259,3 +265,5 @@ extension Bench {
         }
     }
 }
+
+extension DecodeKernel: ExpressibleByArgument {}
