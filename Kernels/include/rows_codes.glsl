@@ -8,8 +8,8 @@
 // without unpacking: q·k = scale·Σ q_e·code_e + zero·Σ q_e, with Σ q_e·code_e in packed f16 per
 // lane; values: acc_e += Σ_u (w_u·scale_u)·code_e in packed f16 over a step, added to fp32
 // accumulators once per step, and Σ_u w_u·zero_u in one fp32 sum per query, added at the end.
-// With KVP_INTDOT too (the `_intdot` build, devices with packed 8-bit dot products) q·k is an
-// integer dot product of int8-quantized queries with the codes.
+// With KVP_INTDOT too (the `_intdot` build, devices with packed 8-bit dot products) q·k is a
+// pair of integer dot products of the codes with the queries split into two int8 parts.
 
 const uint WORDS = E * BITS / 32u; // code words of a lane's slice of one row
 uint raw[2u * U * WORDS];   // the step being loaded: codes
@@ -78,17 +78,28 @@ float s[U * G];                // the step's weights (decode_main's consume writ
 float zacc[G];
 
 #if KVP_INTDOT
-// q·k as an integer dot product (VK_KHR_shader_integer_dot_product): each query's slice is
-// quantized to int8 once (symmetric, scale max|q| / 127 per query and lane), and a packed dot
-// product multiplies 4 query bytes by 4 code bytes in one instruction: int8 codes as they lie,
-// int4 codes split into their even and odd nibbles (two masks, one shift per word).
+// q·k as integer dot products (VK_KHR_shader_integer_dot_product): each query's slice is split
+// into two int8 vectors, q ≈ step·(a + b / 254) with step = max|q| / 127 per query and lane, a =
+// round(q / step) and b the rounded remainder (error at most max|q| / 64516, finer than f16's
+// rounding), and a packed dot product multiplies 4 query bytes by 4 code bytes in one
+// instruction: int8 codes as they lie, int4 codes split into their even and odd nibbles (two
+// masks, one shift per word). Σ 254·(a·c) + b·c stays exact in int32.
 /// OpSUDotKHR on 4 × 8-bit packed vectors (format 0): a's bytes signed, b's unsigned.
 spirv_instruction(extensions = ["SPV_KHR_integer_dot_product"], capabilities = [6019, 6018], id = 4452)
 int dot4SignedUnsigned(uint a, uint b, spirv_literal int packedFormat);
 
-const uint QWORDS = E / 4u;   // packed query words per query and lane
-uint qi[G * QWORDS];          // int8 queries: int8 rows in element order; int4 rows even elements, then odd, per code word
-float qscale[G];              // the dequantization scale of each query's bytes
+const uint QWORDS = E / 4u;   // packed query words per query, lane and part (a or b)
+/// Per query: the words of a, then of b; int8 rows in element order, int4 rows even elements,
+/// then odd ones, per code word.
+uint qi[2u * G * QWORDS];
+float qscale[G];              // step / 254 per query: one unit of 254·a + b
+
+/// The 4 bytes of x (4 elements) as int8 parts: a = round(x / step) and b = round((x - a·step) · 254 / step).
+uvec2 queryBytes(vec4 x, float step, float inv) {
+    vec4 a = clamp(round(x * inv), -127.0, 127.0);
+    vec4 b = clamp(round((x - a * step) * (254.0 * inv)), -127.0, 127.0);
+    return uvec2(packSnorm4x8(a / 127.0), packSnorm4x8(b / 127.0));
+}
 
 void prepareCodeQueries() {
     UNROLL for (uint g = 0u; g < G; ++g) {
@@ -99,32 +110,33 @@ void prepareCodeQueries() {
         }
         qsum[g] = sum;
         zacc[g] = 0.0;
-        qscale[g] = top / 127.0;
-        float inv = top > 0.0 ? 1.0 / top : 0.0; // packSnorm4x8 rounds clamp(x, -1, 1) · 127
-        UNROLL for (uint i = 0u; i < WORDS; ++i) {
-            if (BITS == 8u) {
-                qi[g * QWORDS + i] = packSnorm4x8(vec4(q[g * E + 4u * i], q[g * E + 4u * i + 1u], q[g * E + 4u * i + 2u], q[g * E + 4u * i + 3u]) * inv);
-            } else {
-                uint e0 = 8u * i;
-                qi[g * QWORDS + 2u * i] = packSnorm4x8(vec4(q[g * E + e0], q[g * E + e0 + 2u], q[g * E + e0 + 4u], q[g * E + e0 + 6u]) * inv);
-                qi[g * QWORDS + 2u * i + 1u] = packSnorm4x8(vec4(q[g * E + e0 + 1u], q[g * E + e0 + 3u], q[g * E + e0 + 5u], q[g * E + e0 + 7u]) * inv);
-            }
+        float step = top / 127.0, inv = top > 0.0 ? 127.0 / top : 0.0;
+        qscale[g] = step / 254.0;
+        UNROLL for (uint i = 0u; i < QWORDS; ++i) {
+            // Word i: elements 4i ..< 4i + 4 (int8), or of code word i / 2 the even (i even) or odd elements (int4).
+            uint e0 = BITS == 8u ? 4u * i : 8u * (i / 2u) + (i % 2u);
+            uint d = BITS == 8u ? 1u : 2u;
+            uvec2 w = queryBytes(vec4(q[g * E + e0], q[g * E + e0 + d], q[g * E + e0 + 2u * d], q[g * E + e0 + 3u * d]), step, inv);
+            qi[(2u * g) * QWORDS + i] = w.x;
+            qi[(2u * g + 1u) * QWORDS + i] = w.y;
         }
     }
 }
 
 float scoreCodes(uint u, uint g) {
-    int d = 0;
+    int da = 0, db = 0;
     UNROLL for (uint i = 0u; i < WORDS; ++i) {
         uint w = craw[u * WORDS + i];
         if (BITS == 8u) {
-            d += dot4SignedUnsigned(qi[g * QWORDS + i], w, 0);
+            da += dot4SignedUnsigned(qi[(2u * g) * QWORDS + i], w, 0);
+            db += dot4SignedUnsigned(qi[(2u * g + 1u) * QWORDS + i], w, 0);
         } else {
-            d += dot4SignedUnsigned(qi[g * QWORDS + 2u * i], w & 0x0F0F0F0Fu, 0);
-            d += dot4SignedUnsigned(qi[g * QWORDS + 2u * i + 1u], (w >> 4) & 0x0F0F0F0Fu, 0);
+            uint even = w & 0x0F0F0F0Fu, odd = (w >> 4) & 0x0F0F0F0Fu;
+            da += dot4SignedUnsigned(qi[(2u * g) * QWORDS + 2u * i], even, 0) + dot4SignedUnsigned(qi[(2u * g) * QWORDS + 2u * i + 1u], odd, 0);
+            db += dot4SignedUnsigned(qi[(2u * g + 1u) * QWORDS + 2u * i], even, 0) + dot4SignedUnsigned(qi[(2u * g + 1u) * QWORDS + 2u * i + 1u], odd, 0);
         }
     }
-    return fma(cparams[u].x * qscale[g], float(d), cparams[u].y * qsum[g]);
+    return fma(cparams[u].x * qscale[g], float(254 * da + db), cparams[u].y * qsum[g]);
 }
 #else
 f16vec2 qh[G * WORDS * PAIRS]; // the G scaled queries in pair order

@@ -90,12 +90,13 @@ public struct DecodeOptions: Sendable, Hashable {
     /// as its q·k); ignored without f16 arithmetic and by the other kernels.
     public var f16ValueSums: Bool?
     /// With f16 arithmetic on raw-code int8 / int4 pages: q·k as packed 8-bit integer dot products
-    /// (VK_KHR_shader_integer_dot_product) of the codes with the queries quantized to int8 (one
-    /// scale per query and lane slice), one instruction per 4 codes instead of about 4 for 2.
-    /// Adds the queries' rounding (at most max|q| / 254 per element) to q·k. nil: on where the
-    /// driver does such dot products in one instruction (reports them accelerated) on a GPU, off
-    /// otherwise. true without f16 arithmetic, on another kernel or where the device lacks the
-    /// feature is refused.
+    /// (VK_KHR_shader_integer_dot_product) of the codes with the queries split into two int8
+    /// parts (q ≈ step·(a + b / 254), step = max|q| / 127 per query and lane slice), two
+    /// instructions per 4 codes instead of about 8 in f16. The sums are exact integers, so q·k is
+    /// closer to fp32 than in f16 (the rounding of the queries is at most max|q| / 64516 per
+    /// element). nil: on where the driver does such dot products in one instruction (reports them
+    /// accelerated) on a GPU, off otherwise. true without f16 arithmetic, on another kernel or
+    /// where the device lacks the feature is refused.
     public var integerDot: Bool?
     /// At most this many token groups merged per barrier round (tests of the multi-round merge).
     var mergeSlotLimit: Int?

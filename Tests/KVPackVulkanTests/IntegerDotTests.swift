@@ -20,7 +20,7 @@ struct IntegerDotTests {
         (3, 128, nil, 2, false), (3, 64, 32, 4, true), (3, 256, nil, 2, true),
     ]
 
-    @Test("integer-dot q·k stays within 1e-2 of the CPU over head dims, lane widths and steps", arguments: cases)
+    @Test("integer-dot q·k stays within 4e-3 of the CPU over head dims, lane widths and steps", arguments: cases)
     func matchesCPU(index: Int, d: Int, elements: Int?, step: Int, pipelined: Bool) throws {
         guard Self.available else { return }
         let context = try #require(SharedContext.context)
@@ -37,8 +37,9 @@ struct IntegerDotTests {
         #expect(launch.kernel.hasSuffix("_f16math_intdot") && launch.integerDot, "\(launch.kernel)")
         let expected = try fixture.expected()
         let err = DecodeFixture.worstError(got, expected, d: d)
-        // The queries' int8 rounding adds to f16 arithmetic's error; it must stay of that order.
-        #expect(err < 1e-2, "\(name) integer dot d=\(d) E=\(elements.map(String.init) ?? "default") step \(step): worst rel. L2 \(err)")
+        // q·k is exact in integers but for the queries' two-part rounding (finer than f16's): as
+        // close to the CPU as the fp32 kernels (the f16 value sums remain).
+        #expect(err < 4e-3, "\(name) integer dot d=\(d) E=\(elements.map(String.init) ?? "default") step \(step): worst rel. L2 \(err)")
         // And it is not the f16-arithmetic kernel under another name: the outputs differ.
         var f16 = options
         f16.integerDot = false
@@ -47,9 +48,9 @@ struct IntegerDotTests {
         #expect(other != got)
     }
 
-    /// A query slice whose largest element is many times the others keeps their sign and order of
-    /// magnitude through the int8 rounding only to within max|q| / 254: a hand-worked bound.
-    @Test("one outsized query element: the error stays within the rounding bound")
+    /// A query slice whose largest element is 6 times the others: one int8 part would round them
+    /// to steps of 24 / 127 (about 5% of their size); the second part brings that to 24 / 32258.
+    @Test("one outsized query element: the two-part rounding keeps the others")
     func outsizedQueryElement() throws {
         guard Self.available else { return }
         let context = try #require(SharedContext.context)
@@ -62,7 +63,7 @@ struct IntegerDotTests {
         let (got, _) = try VulkanDecodeAttention(context: context).attend(
             device, queries: fixture.queries, options: .init(pagesPerSplit: 1, f16Arithmetic: true, integerDot: true))
         let err = DecodeFixture.worstError(got, try fixture.expected(), d: 128)
-        #expect(err < 2e-2, "worst rel. L2 \(err)")
+        #expect(err < 4e-3, "worst rel. L2 \(err)")
     }
 
     @Test("integer dot products without f16 arithmetic, or on another kernel, are refused with a typed error")
