@@ -56,6 +56,11 @@ public struct DecodeOptions: Sendable, Hashable {
     /// kernels' occupancy: on an H200, two workgroups per SM at 255 registers a thread, and
     /// B=1 N=128K ran in 147 µs with 256 workgroups against 170 µs with 512 and 206 µs with 1024).
     public var targetWorkgroups = 256
+    /// Invocations per workgroup on the subgroup path (a multiple of the subgroup size, at most
+    /// the device's limit). It also bounds registers: a driver fits a whole workgroup on one SM,
+    /// so 512 invocations leave at most 128 registers each. nil: 128 (the subgroup size where
+    /// that is more). The portable path runs 32.
+    public var workgroupSize: Int?
     /// Use the portable kernels (no subgroup operations) even where subgroup shuffles exist.
     public var portable = false
     /// Logit scale; nil means `1 / sqrt(headDim)`.
@@ -103,8 +108,9 @@ public struct DecodeOptions: Sendable, Hashable {
 
     public init(kernel: DecodeKernel = .automatic, pagesPerSplit: Int? = nil, portable: Bool = false, scale: Float? = nil,
                 tokensPerStep: Int? = nil, pipelined: Bool? = nil, f16Arithmetic: Bool? = nil, elementsPerLane: Int? = nil,
-                f16ValueSums: Bool? = nil, integerDot: Bool? = nil) {
+                f16ValueSums: Bool? = nil, integerDot: Bool? = nil, workgroupSize: Int? = nil) {
         self.f16Arithmetic = f16Arithmetic
+        self.workgroupSize = workgroupSize
         self.integerDot = integerDot
         self.elementsPerLane = elementsPerLane
         self.f16ValueSums = f16ValueSums

@@ -106,17 +106,14 @@ final class DecodeCall {
                 runPages.append(most)
             }
         }
-        let totalPages = max(1, runPages.reduce(0, +))
-
         var passes: [Pass] = []
         var splitBase = 0
         let scale = options.scale ?? 1 / Float(d).squareRoot()
         for (r, run) in runs.enumerated() {
-            // Workgroups for the device shared among the passes by their pages.
-            var share = options
-            if runs.count > 1 { share.targetWorkgroups = max(1, options.targetWorkgroups * runPages[r] / totalPages) }
+            // Each pass aims at the whole device (on the H200 the passes ran one after another:
+            // shares of `targetWorkgroups` by pages left each pass a partly idle GPU).
             let (launch, key) = try Self.plan(run.choice, maxPages: runPages[r], context: context, cache: cache, layer: layer,
-                                              masked: mask != nil, options: share, lenient: runs.count > 1)
+                                              masked: mask != nil, options: options, lenient: runs.count > 1)
             let pipeline = try context.kernels.pipeline(key, context)
             passes.append(Pass(pipeline: pipeline, launch: launch, directoryBase: r * cache.hostDirectory.count, splitBase: splitBase))
             splitBase += launch.splits
@@ -213,7 +210,10 @@ final class DecodeCall {
         let gpu = context.device.kind != .cpu
         let kernel = choice.kernel, elements = choice.elementsPerLane
         let lanes = d / elements
-        let workgroup = subgroup ? max(128, caps.subgroupSize) : 32
+        let workgroup = subgroup ? options.workgroupSize ?? max(128, caps.subgroupSize) : 32
+        guard workgroup % caps.subgroupSize == 0 || !subgroup, workgroup % lanes == 0, workgroup <= caps.maxWorkgroupSize, workgroup >= lanes else {
+            throw .unsupported("a workgroup of \(workgroup) invocations: it must be a multiple of the subgroup size (\(caps.subgroupSize)) and of the \(lanes) lanes of a token, at most \(caps.maxWorkgroupSize)")
+        }
         let groups = workgroup / lanes
         let base = max(1, cache.sequenceCount * m.kvHeads)
         let pagesPerSplit: Int

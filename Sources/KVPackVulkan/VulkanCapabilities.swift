@@ -30,4 +30,6 @@ public struct VulkanCapabilities: Sendable, Hashable, Codable {
     /// The driver does signed-by-unsigned packed 8-bit dot products in one instruction (not
     /// emulated): `_intdot` is then the default for the raw-code int8 / int4 kernels on GPUs.
     public var integerDotProductAccelerated: Bool = false
+    /// The most invocations one compute workgroup may have (along x, and in all).
+    public var maxWorkgroupSize: Int = 128
 }

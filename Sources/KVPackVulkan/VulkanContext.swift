@@ -177,7 +177,8 @@ public final class VulkanContext: @unchecked Sendable {
             poolWindowIndexing: optional.dynamicIndexing,
             maxStorageBuffersPerStage: Int(props.limits.maxPerStageDescriptorStorageBuffers),
             integerDotProduct: optional.integerDot,
-            integerDotProductAccelerated: optional.integerDotAccelerated)
+            integerDotProductAccelerated: optional.integerDotAccelerated,
+            maxWorkgroupSize: Int(min(props.limits.maxComputeWorkGroupSize.0, props.limits.maxComputeWorkGroupInvocations)))
         self.kernels = KernelLibrary()
         ownsDevice = false
         ownsInstance = false

@@ -110,4 +110,23 @@ struct LaneElementsTests {
             #expect(err < 1e-2, "f16 arithmetic, value sums \(sums ?? true), E=\(elements.map(String.init) ?? "default"): worst rel. L2 \(err)")
         }
     }
+
+    @Test("larger workgroups (more token groups, merged over several rounds) match the CPU; sizes the subgroup cannot take are refused",
+          arguments: [(0, 256), (1, 512), (5, 256), (3, 1024)])
+    func workgroupSizes(index: Int, size: Int) throws {
+        let context = try #require(SharedContext.context)
+        guard context.capabilities.subgroupShuffle, size <= context.capabilities.maxWorkgroupSize else { return }
+        let (name, k, v) = Tests.uniform[index]
+        let fixture = try ragged(k, v)
+        let (launch, err) = try run(fixture, .init(pagesPerSplit: 3, workgroupSize: size))
+        #expect(launch.workgroupSize == size && launch.mergeSlots >= 1, "\(launch)")
+        #expect(err < 4e-3, "\(name) workgroup \(size): worst rel. L2 \(err)")
+        let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
+        let odd = Result { () throws(VulkanError) in
+            try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries,
+                                                               options: .init(workgroupSize: context.capabilities.subgroupSize * 3 + 1))
+        }
+        guard case .failure(.unsupported(let why)) = odd else { Issue.record("\(odd)"); return }
+        #expect(why.contains("workgroup"))
+    }
 }

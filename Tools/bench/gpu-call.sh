@@ -7,7 +7,8 @@
 # Phases: lanes (elements per lane x f16 value sums / f16 arithmetic x steps, at B=1 N=128K and
 # B=8 N=32K), split (pages per split for the defaults; bitmap and mixed at 8 and 16 elements), sdpa,
 # sums (f16 value sums on/off), small (B=1 at 4K and 32K, twice), again (f16 B=8 N=32K alone),
-# passes (integer dot products on/off; mixed tiers as passes vs the mixed kernel) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
+# passes (integer dot products on/off; mixed tiers as passes vs the mixed kernel), wg (workgroup
+# sizes and split-K targets) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
 # the defaults).
 set -u
 R=/tmp/kvpack-gpu-call; rm -rf $R; mkdir -p $R
@@ -78,6 +79,14 @@ for phase in "$@"; do
       run $n-int-dottrue-s2 "$a" "--encodings int8/g32 int4/g32 --integer-dot true --tokens-per-step 2"
       run $n-mixed-passes "$a" "--encodings f16 bitmap --mixed"
       run $n-mixed-kernel "$a" "--encodings f16 --mixed --kernel mixed"
+      pack
+    done ;;
+  wg) # workgroup sizes 128-512 (larger ones bound registers lower: 512 invocations leave 128 each), split-K aiming at 256 or 132 workgroups, every encoding and the mixed tiers
+    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    for shape in "b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768"; do
+      n=${shape%%:*}; a=${shape#*:}
+      for wg in 128 256 384 512; do run $n-wg$wg "$a" "--encodings f16 int8/g32 int4/g32 bitmap --mixed --workgroup-size $wg"; done
+      for wg in 256 512; do run $n-wg$wg-t132 "$a" "--encodings f16 int8/g32 int4/g32 bitmap --mixed --workgroup-size $wg --target-workgroups 132"; done
       pack
     done ;;
   again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)

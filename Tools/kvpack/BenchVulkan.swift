@@ -49,6 +49,10 @@ extension Bench {
         var f16ValueSums: Bool?
         @Option(name: .customLong("integer-dot"), help: "With f16 arithmetic on raw-code int8/int4 pages, q·k as packed 8-bit integer dot products (devices with VK_KHR_shader_integer_dot_product): true or false; default: on where the driver reports them accelerated.")
         var integerDot: Bool?
+        @Option(name: .customLong("target-workgroups"), help: "Workgroups the automatic split-K aims for; default: 256.")
+        var targetWorkgroups: Int?
+        @Option(name: .customLong("workgroup-size"), help: "Invocations per workgroup on the subgroup path (a multiple of the subgroup size; more invocations bound registers lower); default: 128.")
+        var workgroupSize: Int?
         @Option(help: "Decode kernel: automatic (per encoding class, one pass per kernel a layer needs), f16, quant, int8, int4, bitmap or mixed (one kernel over any mix).")
         var kernel: DecodeKernel = .automatic
         @Flag(help: "Use the portable kernels (no subgroup operations).") var portable = false
@@ -79,6 +83,7 @@ extension Bench {
             var integerDot: Bool?
             /// A layer of several encoding classes: the kernel of each pass (`kernel` joins them).
             var passes: [String]?
+            var workgroupSize: Int?
             /// The driver's statistics of the decode kernel (e.g. registers per thread).
             var kernelStatistics: [String: Double]?
             var bytesRead: Int
@@ -192,6 +197,8 @@ extension Bench {
                     var options = DecodeOptions(kernel: kernel, pagesPerSplit: pagesPerSplit, portable: portable, tokensPerStep: tokensPerStep,
                                                 pipelined: pipelined, elementsPerLane: laneElements, f16ValueSums: f16ValueSums)
                     // --f16-arithmetic applies where the chosen kernel has an f16-arithmetic build.
+                    options.workgroupSize = workgroupSize
+                    if let targetWorkgroups { options.targetWorkgroups = targetWorkgroups }
                     let kernel = try attention.kernel(for: device, options: options)
                     if kernel.hasF16Arithmetic { options.f16Arithmetic = f16Arithmetic }
                     // --integer-dot likewise, where the kernel has an integer-dot build.
@@ -215,6 +222,7 @@ extension Bench {
                     row.codeLoadBytes = launch.codeLoadBytes > 0 ? launch.codeLoadBytes : nil
                     row.integerDot = launch.integerDot ? true : nil
                     row.passes = launch.passes.isEmpty ? nil : launch.passes.map(\.kernel)
+                    row.workgroupSize = launch.workgroupSize
                     let stats = try attention.kernelStatistics(device, queries: queries, options: options)
                     if !stats.isEmpty { row.kernelStatistics = Dictionary(stats.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }) }
                     row.medianSeconds = median
@@ -253,6 +261,7 @@ extension Bench {
                 line += "\(r.f16ValueSums == true ? "+values" : "")  E=\(r.laneElements ?? headDim)\(r.codeLoadBytes.map { " load \($0)B" } ?? "")"
                 line += r.integerDot == true ? " int-dot" : ""
                 line += r.passes.map { "  \($0.count) passes" } ?? ""
+                line += r.workgroupSize.map { $0 != 128 ? "  WG \($0)" : "" } ?? ""
             }
             if let s = r.speedupOverF16 { line += String(format: "  %.2fx vs f16", s) }
             if let c = r.cpuSeconds { line += String(format: "  CPU %.2f ms", c * 1e3) }
