@@ -89,6 +89,14 @@ for phase in "$@"; do
       for wg in 256 512; do run $n-wg$wg-t132 "$a" "--encodings f16 int8/g32 int4/g32 bitmap --mixed --workgroup-size $wg --target-workgroups 132"; done
       pack
     done ;;
+  wg2) # smaller workgroups (fewer token groups to merge, finer splits; 255 registers still fit 4-8 per SM), split-K aiming at 256 or 512 workgroups
+    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    for shape in "b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768"; do
+      n=${shape%%:*}; a=${shape#*:}
+      run $n-wg128 "$a" "--encodings f16 int8/g32 int4/g32 --mixed"
+      for wg in 32 64; do for t in 256 512; do run $n-wg$wg-t$t "$a" "--encodings f16 int8/g32 int4/g32 --mixed --workgroup-size $wg --target-workgroups $t"; done; done
+      pack
+    done ;;
   again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)
     run b8n32k-f16-again "--batch 8 --tokens 32768" "--encodings f16"
     pack ;;
