@@ -10,6 +10,7 @@ final class DecodeCall {
     /// A decode dispatch over one run of the layer's encoding classes (or all of them).
     struct Pass {
         var pipeline: VkPipeline
+        var key: KernelKey
         var launch: DecodeLaunch
         /// Where its heads' entries start in the directory it reads (u32s), and its first split.
         var directoryBase: Int
@@ -24,6 +25,8 @@ final class DecodeCall {
     private let queryPositions: DeviceBuffer
     private let outputBuffer: DeviceBuffer
     private let partials: DeviceBuffer
+    /// Per (sequence, KV head): workgroups done in the running call (0 between calls).
+    let splitCounters: DeviceBuffer
     private let descriptorPool: VkDescriptorPool
     private let set: VkDescriptorSet
     private let pushes: [[UInt32]]
@@ -115,10 +118,16 @@ final class DecodeCall {
             let (launch, key) = try Self.plan(run.choice, maxPages: runPages[r], context: context, cache: cache, layer: layer,
                                               masked: mask != nil, options: options, lenient: runs.count > 1)
             let pipeline = try context.kernels.pipeline(key, context)
-            passes.append(Pass(pipeline: pipeline, launch: launch, directoryBase: r * cache.hostDirectory.count, splitBase: splitBase))
+            passes.append(Pass(pipeline: pipeline, key: key, launch: launch, directoryBase: r * cache.hostDirectory.count, splitBase: splitBase))
             splitBase += launch.splits
         }
         let splits = splitBase
+        // The fused merge is a specialization of each pass's kernel: settled once the splits are known.
+        let fused = splits > 1 && (options.fusedMerge ?? true)
+        for i in passes.indices {
+            passes[i].launch.fusedMerge = fused
+            if fused { passes[i].pipeline = try context.kernels.pipeline(passes[i].key.with(constant: 10, value: 1), context) }
+        }
         var launch = passes[0].launch
         if passes.count > 1 {
             launch.kernel = passes.map(\.launch.kernel).joined(separator: " + ")
@@ -132,8 +141,10 @@ final class DecodeCall {
         }
         self.passes = passes
         self.passDirectory = passes.count > 1 ? try DeviceBuffer(context, contents: directory) : nil
-        self.merge = splits > 1
+        self.merge = splits > 1 && !fused
             ? try context.kernels.pipeline(KernelKey(name: "split_merge", constants: [0, UInt32(d)]), context) : nil
+        // Zeroed once; the last workgroup of each head sets its counter back to 0.
+        self.splitCounters = try DeviceBuffer(context, contents: [UInt32](repeating: 0, count: max(4, cache.sequenceCount * m.kvHeads)))
         let (setLayout, layout) = try context.kernels.layouts(context)
         self.layout = layout
         self.mergePush = [UInt32(m.queryHeads), UInt32(splits)]
@@ -179,7 +190,7 @@ final class DecodeCall {
         for windows in cache.pools {
             perBinding.append((0..<PoolWindows.maximum).map { (i: Int) -> DeviceBuffer in windows[i < windows.count ? i : 0] })
         }
-        let perCall: [DeviceBuffer] = [queries, outputBuffer, partials, cache.positions, queryPositions]
+        let perCall: [DeviceBuffer] = [queries, outputBuffer, partials, cache.positions, queryPositions, splitCounters]
         perBinding += perCall.map { [$0] }
         let infos = perBinding.flatMap { $0.map { VkDescriptorBufferInfo(buffer: $0.handle, offset: 0, range: VkDeviceSize($0.size)) } }
         infos.withUnsafeBufferPointer { infoPointer in
@@ -221,9 +232,11 @@ final class DecodeCall {
             pagesPerSplit = max(1, p)
         } else {
             // At most 16 pages per token group (longer splits leave a tail of few long workgroups),
-            // and enough workgroups to fill the device while each token group keeps at least 4 pages.
+            // and enough workgroups to fill the device while each token group keeps at least 4
+            // pages (1 in a pass of several: each pass has fewer pages to spread over the device).
+            let least = max(1, options.minimumPagesPerGroup ?? (lenient ? 1 : 4))
             let byLength = (maxPages + 16 * groups - 1) / (16 * groups)
-            let byOccupancy = min((options.targetWorkgroups + base - 1) / base, maxPages / (4 * groups))
+            let byOccupancy = min((options.targetWorkgroups + base - 1) / base, maxPages / (least * groups))
             let splits = max(1, byLength, byOccupancy)
             pagesPerSplit = max(1, (maxPages + splits - 1) / splits)
         }
@@ -261,7 +274,7 @@ final class DecodeCall {
                                   integerDot: integerDot)
         let key = KernelKey(name: name, constants: [UInt32(workgroup), UInt32(d), UInt32(elements), UInt32(group), UInt32(step),
                                                     pipelined ? 1 : 0, UInt32(mergeSlots), masked ? 1 : 0, f16ValueSums ? 1 : 0,
-                                                    UInt32(max(1, codeLoadBytes / 4))])
+                                                    UInt32(max(1, codeLoadBytes / 4)), 0])
         return (launch, key)
     }
 
@@ -287,7 +300,7 @@ final class DecodeCall {
     var statistics: [KernelStatistic] { context.kernels.statistics(passes[0].pipeline, context) }
 
     /// Records the decode dispatches (one per pass; they write disjoint splits, so no barrier
-    /// between them) and, with split-K or several passes, the merge pass.
+    /// between them) and, with split-K or several passes and no fused merge, the merge pass.
     func record(_ commands: VkCommandBuffer) {
         let vk = context.vk
         var set: VkDescriptorSet? = self.set

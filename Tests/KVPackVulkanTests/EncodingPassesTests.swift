@@ -84,3 +84,57 @@ struct EncodingPassesTests {
         }
     }
 }
+
+/// Split-K merged in the last workgroup of each head (an atomic counter per head) or by a second
+/// dispatch, against `CompressedAttention`.
+@Suite("Vulkan decode: fused split merge", .enabled(if: SharedContext.context != nil))
+struct FusedMergeTests {
+    @Test("fused and separate merges match the CPU, over one kernel and over passes", arguments: [0, 1])
+    func fusedOrNot(fixtureIndex: Int) throws {
+        let context = try #require(SharedContext.context)
+        let fixture = try fixtureIndex == 0
+            ? DecodeFixture(qHeads: 8, kvHeads: 2, d: 64, tokens: 45, sequences: 3) { _, h in
+                (Array(0..<(45 - 11 * h)), Array(repeating: (.f16, .f16), count: 45 - 11 * h))
+            }
+            : EncodingPassesTests().tiers(d: 64)
+        let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
+        let expected = try fixture.expected()
+        for fused in [true, false] {
+            for split in [1, 2] {
+                let (got, launch) = try VulkanDecodeAttention(context: context).attend(
+                    device, queries: fixture.queries, options: .init(pagesPerSplit: split, fusedMerge: fused))
+                #expect(launch.splits > 1 && launch.fusedMerge == fused, "\(launch)")
+                let err = DecodeFixture.worstError(got, expected, d: 64)
+                #expect(err < 4e-3, "fused \(fused), \(split) pages per split, \(launch.kernel): worst rel. L2 \(err)")
+            }
+        }
+    }
+
+    @Test("one call recorded three times (twice in one submission) gives the same output: the counters reset")
+    func countersReset() throws {
+        let context = try #require(SharedContext.context)
+        let fixture = try EncodingPassesTests().tiers(d: 64)
+        let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
+        let call = try DecodeCall(context, cache: device, layer: 0, queries: fixture.queries, mask: nil, options: .init(pagesPerSplit: 1))
+        #expect(call.launch.fusedMerge && call.launch.splits > 1)
+        let expected = try fixture.expected()
+        try context.submit { (commands) throws(VulkanError) in
+            call.record(commands)
+            call.barrier(commands)
+            call.record(commands)
+        }
+        #expect(DecodeFixture.worstError(try call.output(), expected, d: 64) < 4e-3)
+        #expect(try counters(call) == Array(repeating: 0, count: 2 * 3), "a head's counter left set")
+        try context.submit { (commands) throws(VulkanError) in call.record(commands) }
+        #expect(DecodeFixture.worstError(try call.output(), expected, d: 64) < 4e-3)
+        #expect(try counters(call) == Array(repeating: 0, count: 2 * 3))
+    }
+
+    /// The call's per-head counters (2 sequences x 3 KV heads).
+    func counters(_ call: DecodeCall) throws -> [UInt32] {
+        var values = [UInt32](repeating: 7, count: 2 * 3)
+        let r = values.withUnsafeMutableBytes { raw in Result { () throws(VulkanError) in try call.splitCounters.download(into: raw) } }
+        try r.get()
+        return values
+    }
+}
