@@ -41,9 +41,6 @@ layout(constant_id = 6) const uint MERGE_SLOTS = 1;
 /// 1: keys are masked by position (causal, and the push constant's sliding window when nonzero)
 /// against each sequence's query position; 0: every kept token is visible (a query after the cache).
 layout(constant_id = 7) const uint MASKED = 0;
-/// 1: with split-K, the last workgroup of each head to finish merges the splits (no second
-/// dispatch); 0: the host runs split_merge.comp after a barrier.
-layout(constant_id = 10) const uint FUSED_MERGE = 0;
 /// Lanes per token.
 const uint T = D / E;
 
@@ -80,13 +77,9 @@ uint poolWindow = 0u;
 #define poolBitmap poolBitmapWindows[poolWindow].words
 layout(std430, binding = 6) readonly buffer Queries { float queries[]; };     // [B, Hq, D]
 layout(std430, binding = 7) writeonly buffer Output { float outputs[]; };    // [B, Hq, D]
-// Coherent: with FUSED_MERGE the last workgroup of a head reads the others' partials.
-layout(std430, binding = 8) coherent buffer Partials { float partials[]; }; // [B, Hq, splits, D + 2]
+layout(std430, binding = 8) writeonly buffer Partials { float partials[]; }; // [B, Hq, splits, D + 2]
 layout(std430, binding = 9) readonly buffer Positions { int positions[]; };        // FlatCache's positions pool
 layout(std430, binding = 10) readonly buffer QueryPositions { int queryPositions[]; }; // [B] (MASKED)
-/// FUSED_MERGE: per (sequence, KV head), the workgroups (of every pass) done so far; the last one
-/// merges the splits and sets it back to 0 for the next call.
-layout(std430, binding = 11) coherent buffer SplitCounters { uint splitCounters[]; };
 
 /// The row slices a loader fills: slot u holds elements `lane * E ..< lane * E + E` of one row, at
 /// `row[u * E ...]`; slots 0 ..< U hold U key rows, slots U ..< 2U the same tokens' value rows.

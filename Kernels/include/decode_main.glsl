@@ -138,25 +138,6 @@ void consume(uint valid, uint visible) {
 #endif
 }
 
-shared uint lastArrival;
-
-/// FUSED_MERGE: query heads firstHead ..< firstHead + G from their `pc.splits` partials (as
-/// split_merge.comp), by all the workgroup's invocations.
-void mergeSplits(uint firstHead) {
-    for (uint g = 0u; g < G; ++g) {
-        uint qh = firstHead + g, base = qh * pc.splits * (D + 2u);
-        float top = NEG_BIG;
-        for (uint s = 0u; s < pc.splits; ++s) top = max(top, partials[base + s * (D + 2u) + D]);
-        float total = 0.0;
-        for (uint s = 0u; s < pc.splits; ++s) total += partials[base + s * (D + 2u) + D + 1u] * exp(partials[base + s * (D + 2u) + D] - top);
-        for (uint c = gl_LocalInvocationIndex; c < D; c += gl_WorkGroupSize.x) {
-            float x = 0.0;
-            for (uint s = 0u; s < pc.splits; ++s) x += partials[base + s * (D + 2u) + c] * exp(partials[base + s * (D + 2u) + D] - top);
-            outputs[qh * D + c] = x / total;
-        }
-    }
-}
-
 void main() {
     const uint split = gl_WorkGroupID.x, kvHead = gl_WorkGroupID.y, seq = gl_WorkGroupID.z;
 #if KVP_SUBGROUP
@@ -275,23 +256,6 @@ void main() {
                     partials[b + D + 1u] = rsum[g];
                 }
             }
-        }
-    }
-
-    if (FUSED_MERGE != 0u && pc.splits > 1u) {
-        // The last workgroup of this head to get here (of every split and pass) merges them.
-        memoryBarrierBuffer();
-        barrier();
-        if (gl_LocalInvocationIndex == 0u) {
-            uint counter = seq * pc.kvHeads + kvHead;
-            uint done = atomicAdd(splitCounters[counter], 1u) + 1u;
-            lastArrival = done == pc.splits ? 1u : 0u;
-            if (done == pc.splits) atomicExchange(splitCounters[counter], 0u); // ready for the next call
-        }
-        barrier();
-        if (lastArrival != 0u) {
-            memoryBarrierBuffer();
-            mergeSplits(seq * qHeads + kvHead * G);
         }
     }
 }

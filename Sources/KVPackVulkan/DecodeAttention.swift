@@ -61,9 +61,6 @@ public struct DecodeOptions: Sendable, Hashable {
     /// so 512 invocations leave at most 128 registers each. nil: 128 (the subgroup size where
     /// that is more). The portable path runs 32.
     public var workgroupSize: Int?
-    /// The automatic split keeps at least this many pages per token group (fewer, shorter splits
-    /// below it). nil: 4, or 1 in a call of several passes (each has fewer pages to spread).
-    public var minimumPagesPerGroup: Int?
     /// Use the portable kernels (no subgroup operations) even where subgroup shuffles exist.
     public var portable = false
     /// Logit scale; nil means `1 / sqrt(headDim)`.
@@ -106,17 +103,13 @@ public struct DecodeOptions: Sendable, Hashable {
     /// accelerated) on a GPU, off otherwise. true without f16 arithmetic, on another kernel or
     /// where the device lacks the feature is refused.
     public var integerDot: Bool?
-    /// With split-K (or several passes): the last workgroup of each head to finish merges the
-    /// splits (an atomic counter per head) instead of a second dispatch after a barrier. nil: on.
-    public var fusedMerge: Bool?
     /// At most this many token groups merged per barrier round (tests of the multi-round merge).
     var mergeSlotLimit: Int?
 
     public init(kernel: DecodeKernel = .automatic, pagesPerSplit: Int? = nil, portable: Bool = false, scale: Float? = nil,
                 tokensPerStep: Int? = nil, pipelined: Bool? = nil, f16Arithmetic: Bool? = nil, elementsPerLane: Int? = nil,
-                f16ValueSums: Bool? = nil, integerDot: Bool? = nil, workgroupSize: Int? = nil, fusedMerge: Bool? = nil) {
+                f16ValueSums: Bool? = nil, integerDot: Bool? = nil, workgroupSize: Int? = nil) {
         self.f16Arithmetic = f16Arithmetic
-        self.fusedMerge = fusedMerge
         self.workgroupSize = workgroupSize
         self.integerDot = integerDot
         self.elementsPerLane = elementsPerLane
@@ -174,8 +167,6 @@ public struct DecodeLaunch: Sendable, Hashable, Codable {
     /// merge pass; `kernel` then names them joined by " + " and `splits` counts all of them, the
     /// other fields above are the first pass's. Empty for one kernel.
     public var passes: [DecodeLaunch] = []
-    /// The splits merge in the last workgroup of each head (no merge dispatch).
-    public var fusedMerge: Bool = false
 }
 
 /// Decode attention on a Vulkan device, straight from the compressed pages: one query token per

@@ -10,7 +10,6 @@ final class DecodeCall {
     /// A decode dispatch over one run of the layer's encoding classes (or all of them).
     struct Pass {
         var pipeline: VkPipeline
-        var key: KernelKey
         var launch: DecodeLaunch
         /// Where its heads' entries start in the directory it reads (u32s), and its first split.
         var directoryBase: Int
@@ -25,8 +24,6 @@ final class DecodeCall {
     private let queryPositions: DeviceBuffer
     private let outputBuffer: DeviceBuffer
     private let partials: DeviceBuffer
-    /// Per (sequence, KV head): workgroups done in the running call (0 between calls).
-    let splitCounters: DeviceBuffer
     private let descriptorPool: VkDescriptorPool
     private let set: VkDescriptorSet
     private let pushes: [[UInt32]]
@@ -118,16 +115,10 @@ final class DecodeCall {
             let (launch, key) = try Self.plan(run.choice, maxPages: runPages[r], context: context, cache: cache, layer: layer,
                                               masked: mask != nil, options: options, lenient: runs.count > 1)
             let pipeline = try context.kernels.pipeline(key, context)
-            passes.append(Pass(pipeline: pipeline, key: key, launch: launch, directoryBase: r * cache.hostDirectory.count, splitBase: splitBase))
+            passes.append(Pass(pipeline: pipeline, launch: launch, directoryBase: r * cache.hostDirectory.count, splitBase: splitBase))
             splitBase += launch.splits
         }
         let splits = splitBase
-        // The fused merge is a specialization of each pass's kernel: settled once the splits are known.
-        let fused = splits > 1 && (options.fusedMerge ?? true)
-        for i in passes.indices {
-            passes[i].launch.fusedMerge = fused
-            if fused { passes[i].pipeline = try context.kernels.pipeline(passes[i].key.with(constant: 10, value: 1), context) }
-        }
         var launch = passes[0].launch
         if passes.count > 1 {
             launch.kernel = passes.map(\.launch.kernel).joined(separator: " + ")
@@ -141,10 +132,8 @@ final class DecodeCall {
         }
         self.passes = passes
         self.passDirectory = passes.count > 1 ? try DeviceBuffer(context, contents: directory) : nil
-        self.merge = splits > 1 && !fused
+        self.merge = splits > 1
             ? try context.kernels.pipeline(KernelKey(name: "split_merge", constants: [0, UInt32(d)]), context) : nil
-        // Zeroed once; the last workgroup of each head sets its counter back to 0.
-        self.splitCounters = try DeviceBuffer(context, contents: [UInt32](repeating: 0, count: max(4, cache.sequenceCount * m.kvHeads)))
         let (setLayout, layout) = try context.kernels.layouts(context)
         self.layout = layout
         self.mergePush = [UInt32(m.queryHeads), UInt32(splits)]
@@ -190,7 +179,7 @@ final class DecodeCall {
         for windows in cache.pools {
             perBinding.append((0..<PoolWindows.maximum).map { (i: Int) -> DeviceBuffer in windows[i < windows.count ? i : 0] })
         }
-        let perCall: [DeviceBuffer] = [queries, outputBuffer, partials, cache.positions, queryPositions, splitCounters]
+        let perCall: [DeviceBuffer] = [queries, outputBuffer, partials, cache.positions, queryPositions]
         perBinding += perCall.map { [$0] }
         let infos = perBinding.flatMap { $0.map { VkDescriptorBufferInfo(buffer: $0.handle, offset: 0, range: VkDeviceSize($0.size)) } }
         infos.withUnsafeBufferPointer { infoPointer in
@@ -232,11 +221,9 @@ final class DecodeCall {
             pagesPerSplit = max(1, p)
         } else {
             // At most 16 pages per token group (longer splits leave a tail of few long workgroups),
-            // and enough workgroups to fill the device while each token group keeps at least 4
-            // pages (1 in a pass of several: each pass has fewer pages to spread over the device).
-            let least = max(1, options.minimumPagesPerGroup ?? (lenient ? 1 : 4))
+            // and enough workgroups to fill the device while each token group keeps at least 4 pages.
             let byLength = (maxPages + 16 * groups - 1) / (16 * groups)
-            let byOccupancy = min((options.targetWorkgroups + base - 1) / base, maxPages / (least * groups))
+            let byOccupancy = min((options.targetWorkgroups + base - 1) / base, maxPages / (4 * groups))
             let splits = max(1, byLength, byOccupancy)
             pagesPerSplit = max(1, (maxPages + splits - 1) / splits)
         }
@@ -274,7 +261,7 @@ final class DecodeCall {
                                   integerDot: integerDot)
         let key = KernelKey(name: name, constants: [UInt32(workgroup), UInt32(d), UInt32(elements), UInt32(group), UInt32(step),
                                                     pipelined ? 1 : 0, UInt32(mergeSlots), masked ? 1 : 0, f16ValueSums ? 1 : 0,
-                                                    UInt32(max(1, codeLoadBytes / 4)), 0])
+                                                    UInt32(max(1, codeLoadBytes / 4))])
         return (launch, key)
     }
 
@@ -300,7 +287,7 @@ final class DecodeCall {
     var statistics: [KernelStatistic] { context.kernels.statistics(passes[0].pipeline, context) }
 
     /// Records the decode dispatches (one per pass; they write disjoint splits, so no barrier
-    /// between them) and, with split-K or several passes and no fused merge, the merge pass.
+    /// between them) and, with split-K or several passes, the merge pass.
     func record(_ commands: VkCommandBuffer) {
         let vk = context.vk
         var set: VkDescriptorSet? = self.set

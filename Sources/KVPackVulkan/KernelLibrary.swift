@@ -7,22 +7,15 @@ struct KernelKey: Hashable, Sendable {
     var name: String
     /// Specialization constants by id: 0 workgroup size, 1 head dim, 2 elements per lane, 3 group,
     /// 4 tokens per step, 5 pipelined (0/1), 6 merge slots, 7 masked by position (0/1), 8 f16 value
-    /// sums (0/1), 9 words per code load (1, 2, 4), 10 fused split merge (0/1).
+    /// sums (0/1), 9 words per code load (1, 2, 4).
     var constants: [UInt32]
-
-    /// The same kernel with constant `id` set to `value`.
-    func with(constant id: Int, value: UInt32) -> KernelKey {
-        var key = self
-        key.constants[id] = value
-        return key
-    }
 }
 
-/// The compute pipelines of one context: one descriptor-set layout (twelve storage-buffer bindings,
+/// The compute pipelines of one context: one descriptor-set layout (eleven storage-buffer bindings,
 /// the pools arrays of windows: `Kernels/include/decode_bindings.glsl`), one pipeline layout, and each pipeline
 /// created on first use and cached until the context is destroyed.
 final class KernelLibrary: @unchecked Sendable {
-    static let bindings = 12
+    static let bindings = 11
     /// Bindings 2 ..< 6 are the pools, each an array of `PoolWindows.maximum` windows.
     static let poolBindings = 2..<6
 

@@ -8,8 +8,7 @@
 # B=8 N=32K), split (pages per split for the defaults; bitmap and mixed at 8 and 16 elements), sdpa,
 # sums (f16 value sums on/off), small (B=1 at 4K and 32K, twice), again (f16 B=8 N=32K alone),
 # passes (integer dot products on/off; mixed tiers as passes vs the mixed kernel), wg (workgroup
-# sizes and split-K targets), wg2 (workgroups of 32 and 64), fused (fused split merge on/off, the
-# passes' split floor) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
+# sizes and split-K targets) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
 # the defaults).
 set -u
 R=/tmp/kvpack-gpu-call; rm -rf $R; mkdir -p $R
@@ -98,15 +97,6 @@ for phase in "$@"; do
       for wg in 32 64; do for t in 256 512; do run $n-wg$wg-t$t "$a" "--encodings f16 int8/g32 int4/g32 --mixed --workgroup-size $wg --target-workgroups $t"; done; done
       pack
     done ;;
-  fused) # split-K merged in the last workgroup (fused) or by a second dispatch, f16 and the mixed tiers; the mixed tiers' passes with at least 1, 2 or 4 pages per token group; the CPU check at B=1 N=4K
-    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
-    timeout 60 $K bench vulkan --batch 1 --tokens 4096 --iterations 20 --json $R/check-b1n4k.json > $R/check-b1n4k.txt 2>&1; echo "check rc=$? $(date +%s)" >> $R/progress.txt
-    for shape in "b1n4k:--batch 1 --tokens 4096" "b1n32k:--batch 1 --tokens 32768" "b1n128k:--batch 1 --tokens 131072" "b8n4k:--batch 8 --tokens 4096" "b8n32k:--batch 8 --tokens 32768" "b32n4k:--batch 32 --tokens 4096"; do
-      n=${shape%%:*}; a=${shape#*:}
-      for f in true false; do run $n-fused$f "$a" "--encodings f16 --mixed --fused-merge $f"; done
-      for m in 2 4; do run $n-mixed-min$m "$a" "--encodings f16 --mixed --min-pages-per-group $m"; done
-    done
-    pack ;;
   again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)
     run b8n32k-f16-again "--batch 8 --tokens 32768" "--encodings f16"
     pack ;;

@@ -51,10 +51,6 @@ extension Bench {
         var integerDot: Bool?
         @Option(name: .customLong("target-workgroups"), help: "Workgroups the automatic split-K aims for; default: 256.")
         var targetWorkgroups: Int?
-        @Option(name: .customLong("min-pages-per-group"), help: "Pages per token group the automatic split keeps at least; default: 4, or 1 in a call of several passes.")
-        var minimumPagesPerGroup: Int?
-        @Option(name: .customLong("fused-merge"), help: "With split-K, the last workgroup of each head merges the splits (no merge dispatch): true or false; default: true.")
-        var fusedMerge: Bool?
         @Option(name: .customLong("workgroup-size"), help: "Invocations per workgroup on the subgroup path (a multiple of the subgroup size; more invocations bound registers lower); default: 128.")
         var workgroupSize: Int?
         @Option(help: "Decode kernel: automatic (per encoding class, one pass per kernel a layer needs), f16, quant, int8, int4, bitmap or mixed (one kernel over any mix).")
@@ -88,7 +84,6 @@ extension Bench {
             /// A layer of several encoding classes: the kernel of each pass (`kernel` joins them).
             var passes: [String]?
             var workgroupSize: Int?
-            var fusedMerge: Bool?
             /// The driver's statistics of the decode kernel (e.g. registers per thread).
             var kernelStatistics: [String: Double]?
             var bytesRead: Int
@@ -203,8 +198,6 @@ extension Bench {
                                                 pipelined: pipelined, elementsPerLane: laneElements, f16ValueSums: f16ValueSums)
                     // --f16-arithmetic applies where the chosen kernel has an f16-arithmetic build.
                     options.workgroupSize = workgroupSize
-                    options.minimumPagesPerGroup = minimumPagesPerGroup
-                    options.fusedMerge = fusedMerge
                     if let targetWorkgroups { options.targetWorkgroups = targetWorkgroups }
                     let kernel = try attention.kernel(for: device, options: options)
                     if kernel.hasF16Arithmetic { options.f16Arithmetic = f16Arithmetic }
@@ -230,7 +223,6 @@ extension Bench {
                     row.integerDot = launch.integerDot ? true : nil
                     row.passes = launch.passes.isEmpty ? nil : launch.passes.map(\.kernel)
                     row.workgroupSize = launch.workgroupSize
-                    row.fusedMerge = launch.fusedMerge
                     let stats = try attention.kernelStatistics(device, queries: queries, options: options)
                     if !stats.isEmpty { row.kernelStatistics = Dictionary(stats.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }) }
                     row.medianSeconds = median
@@ -270,7 +262,6 @@ extension Bench {
                 line += r.integerDot == true ? " int-dot" : ""
                 line += r.passes.map { "  \($0.count) passes" } ?? ""
                 line += r.workgroupSize.map { $0 != 128 ? "  WG \($0)" : "" } ?? ""
-                line += r.fusedMerge == true ? "  fused merge" : ""
             }
             if let s = r.speedupOverF16 { line += String(format: "  %.2fx vs f16", s) }
             if let c = r.cpuSeconds { line += String(format: "  CPU %.2f ms", c * 1e3) }
