@@ -13,16 +13,18 @@
 
 const uint WORDS = E * BITS / 32u; // code words of a lane's slice of one row
 uint raw[2u * U * WORDS];   // the step being loaded: codes
-vec2 params[2u * U];        // and (scale, zero) per row
+uint params[2u * U];        // and (scale, zero) per row, two halves in one word
 uint craw[2u * U * WORDS];  // the step being used
-vec2 cparams[2u * U];
+uint cparams[2u * U];
+/// (scale, zero) of row slot i of the step being used.
+#define PARAMS(i) unpackHalf2x16(cparams[i])
 
 #define TAKE_STEP() \
     UNROLL for (uint i_ = 0u; i_ < 2u * U * WORDS; ++i_) craw[i_] = raw[i_]; \
     UNROLL for (uint i_ = 0u; i_ < 2u * U; ++i_) cparams[i_] = params[i_]
 
-#define KEY(u, e) fma(codeToFloat((craw[(u) * WORDS + (e) * BITS / 32u] >> (((e) * BITS) % 32u)) & ((1u << BITS) - 1u)), cparams[u].x, cparams[u].y)
-#define VALUE(u, e) fma(codeToFloat((craw[(U + (u)) * WORDS + (e) * BITS / 32u] >> (((e) * BITS) % 32u)) & ((1u << BITS) - 1u)), cparams[U + (u)].x, cparams[U + (u)].y)
+#define KEY(u, e) fma(codeToFloat((craw[(u) * WORDS + (e) * BITS / 32u] >> (((e) * BITS) % 32u)) & ((1u << BITS) - 1u)), PARAMS(u).x, PARAMS(u).y)
+#define VALUE(u, e) fma(codeToFloat((craw[(U + (u)) * WORDS + (e) * BITS / 32u] >> (((e) * BITS) % 32u)) & ((1u << BITS) - 1u)), PARAMS(U + (u)).x, PARAMS(U + (u)).y)
 
 /// Words per code load (1, 2 or 4; at most WORDS): the host picks the widest that the layer's
 /// page offsets are aligned to.
@@ -50,7 +52,7 @@ void loadCodeRows(uint first, uint offset, uint n, uint t0, uint lane, uint shif
         } else {
             UNROLL for (uint i = 0u; i < WORDS; ++i) raw[b + i] = CODE_POOL[(bytes >> 2) + i];
         }
-        params[first + u] = unpackHalf2x16(CODE_POOL[paramsBase + t * (D >> shift) + ((lane * E) >> shift)]);
+        params[first + u] = CODE_POOL[paramsBase + t * (D >> shift) + ((lane * E) >> shift)];
     }
 }
 
@@ -136,7 +138,7 @@ float scoreCodes(uint u, uint g) {
             db += dot4SignedUnsigned(qi[(2u * g + 1u) * QWORDS + 2u * i], even, 0) + dot4SignedUnsigned(qi[(2u * g + 1u) * QWORDS + 2u * i + 1u], odd, 0);
         }
     }
-    return fma(cparams[u].x * qscale[g], float(254 * da + db), cparams[u].y * qsum[g]);
+    return fma(PARAMS(u).x * qscale[g], float(254 * da + db), PARAMS(u).y * qsum[g]);
 }
 #else
 f16vec2 qh[G * WORDS * PAIRS]; // the G scaled queries in pair order
@@ -159,7 +161,7 @@ float scoreCodes(uint u, uint g) {
     UNROLL for (uint i = 0u; i < WORDS; ++i) {
         UNROLL for (uint j = 0u; j < PAIRS; ++j) a = fma(qh[(g * WORDS + i) * PAIRS + j], codePair(craw[u * WORDS + i], j), a);
     }
-    return fma(cparams[u].x, float(a.x) + float(a.y), cparams[u].y * qsum[g]);
+    return fma(PARAMS(u).x, float(a.x) + float(a.y), PARAMS(u).y * qsum[g]);
 }
 #endif
 
@@ -169,8 +171,8 @@ void accumulateCodes() {
         UNROLL for (uint k = 0u; k < WORDS * PAIRS; ++k) part[k] = f16vec2(0.0hf);
         UNROLL for (uint u = 0u; u < U; ++u) {
             float w = s[u * G + g];
-            zacc[g] = fma(w, cparams[U + u].y, zacc[g]);
-            f16vec2 ws = f16vec2(float16_t(w * cparams[U + u].x));
+            zacc[g] = fma(w, PARAMS(U + u).y, zacc[g]);
+            f16vec2 ws = f16vec2(float16_t(w * PARAMS(U + u).x));
             UNROLL for (uint i = 0u; i < WORDS; ++i) {
                 UNROLL for (uint j = 0u; j < PAIRS; ++j)
                     part[i * PAIRS + j] = fma(ws, codePair(craw[(U + u) * WORDS + i], j), part[i * PAIRS + j]);

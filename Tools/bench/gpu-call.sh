@@ -97,6 +97,18 @@ for phase in "$@"; do
       for wg in 32 64; do for t in 256 512; do run $n-wg$wg-t$t "$a" "--encodings f16 int8/g32 int4/g32 --mixed --workgroup-size $wg --target-workgroups $t"; done; done
       pack
     done ;;
+  lean) # int8 / int4 with (scale, zero) kept packed (fewer registers per row in flight): elements per lane x tokens per step x pipelining
+    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    for shape in "b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768"; do
+      n=${shape%%:*}; a=${shape#*:}
+      run $n-int-e16-s4p "$a" "--encodings f16 int8/g32 int4/g32"
+      for v in "e16-s6p:--lane-elements 16 --tokens-per-step 6 --pipelined true" "e16-s8p:--lane-elements 16 --tokens-per-step 8 --pipelined true" \
+               "e16-s8:--lane-elements 16 --tokens-per-step 8 --pipelined false" "e8-s4p:--lane-elements 8 --tokens-per-step 4 --pipelined true" \
+               "e8-s8p:--lane-elements 8 --tokens-per-step 8 --pipelined true"; do
+        run $n-int-${v%%:*} "$a" "--encodings int8/g32 int4/g32 ${v#*:}"
+      done
+      pack
+    done ;;
   again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)
     run b8n32k-f16-again "--batch 8 --tokens 32768" "--encodings f16"
     pack ;;

@@ -1,0 +1,116 @@
+#!/bin/bash
+# One device call on the lent GPU (see ../shared/GPU.md and Tools/bench/results/h200-runs.md):
+# carry [".gl", ".carry"] with .carry/kvpack.gz (static, stripped, gzipped) and .carry/sdpa_reference.py
+# (a copy of Tools/bench/sdpa_reference.py), run `bash Tools/bench/gpu-call.sh PHASE...`, and unpack
+# the one tarball it leaves in $OUT (a call brings back at most 8 files; the tarball is rewritten
+# after every phase, so a call cut short still returns what ran).
+# Phases: lanes (elements per lane x f16 value sums / f16 arithmetic x steps, at B=1 N=128K and
+# B=8 N=32K), split (pages per split for the defaults; bitmap and mixed at 8 and 16 elements), sdpa,
+# sums (f16 value sums on/off), small (B=1 at 4K and 32K, twice), again (f16 B=8 N=32K alone),
+# passes (integer dot products on/off; mixed tiers as passes vs the mixed kernel), wg (workgroup
+# sizes and split-K targets), wg2 (workgroups of 32 and 64), fused (fused split merge on/off, the
+# passes' split floor) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
+# the defaults).
+set -u
+R=/tmp/kvpack-gpu-call; rm -rf $R; mkdir -p $R
+for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig
+gunzip -c .carry/kvpack.gz > /tmp/kvpack; chmod +x /tmp/kvpack
+K=/tmp/kvpack
+$K doctor > $R/doctor.txt 2>&1
+grep -qi nvidia $R/doctor.txt || { export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json; $K doctor > $R/doctor.txt 2>&1; }
+nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,clocks.mem,power.draw --format=csv > $R/smi.csv 2>&1
+S="--cpu-max-tokens 0 --iterations 40 --warmup 0.3"
+pack() { tar czf $OUT/results.tgz -C $R .; }
+run() { timeout 45 $K bench vulkan $2 $S $3 $([[ $3 == *--mixed* ]] || echo --no-mixed) --json $R/$1.json > $R/$1.txt 2>&1; echo "$1 rc=$? $(date +%s)" >> $R/progress.txt; }
+echo "start $(date +%s)" > $R/progress.txt
+for phase in "$@"; do
+  case $phase in
+  lanes)
+    for shape in "b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768"; do
+      n=${shape%%:*}; a=${shape#*:}
+      for e in 8 16 32; do
+        for sums in true false; do run $n-f16-e$e-sums$sums-s2 "$a" "--encodings f16 --lane-elements $e --f16-value-sums $sums --tokens-per-step 2"; done
+        [ $e != 8 ] && run $n-f16-e$e-sumstrue-s4 "$a" "--encodings f16 --lane-elements $e --tokens-per-step 4"
+        for arith in true false; do
+          run $n-int-e$e-arith$arith-s2p "$a" "--encodings int8/g32 int4/g32 --lane-elements $e --f16-arithmetic $arith --tokens-per-step 2 --pipelined true"
+          run $n-int-e$e-arith$arith-s4p "$a" "--encodings int8/g32 int4/g32 --lane-elements $e --f16-arithmetic $arith --tokens-per-step 4 --pipelined true"
+          run $n-int-e$e-arith$arith-s4 "$a" "--encodings int8/g32 int4/g32 --lane-elements $e --f16-arithmetic $arith --tokens-per-step 4 --pipelined false"
+        done
+      done
+      pack
+    done ;;
+  split)
+    for shape in "b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768"; do
+      n=${shape%%:*}; a=${shape#*:}
+      for pps in 32 64 256; do
+        run $n-f16-e8-s2-pps$pps "$a" "--encodings f16 --lane-elements 8 --tokens-per-step 2 --pages-per-split $pps"
+        run $n-f16-e16-s4-pps$pps "$a" "--encodings f16 --pages-per-split $pps"
+        run $n-int-e16-s4-pps$pps "$a" "--encodings int8/g32 int4/g32 --pages-per-split $pps"
+      done
+      for e in 8 16; do run $n-sparse-e$e "$a" "--encodings bitmap --mixed --lane-elements $e"; done
+      pack
+    done ;;
+  sdpa)
+    timeout 90 python3 .carry/sdpa_reference.py > $R/sdpa.json 2> $R/sdpa.err; echo "sdpa rc=$? $(date +%s)" >> $R/progress.txt
+    pack ;;
+  grid)
+    run grid-warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200" # the call's first half minute runs slow
+    timeout 470 $K bench vulkan --json $R/vulkan.json > $R/vulkan.txt 2>&1; echo "grid rc=$? $(date +%s)" >> $R/progress.txt
+    pack ;;
+  sums) # f16 value sums on / off at the default (16 elements, steps of 4) and the previous default (8, steps of 2), after a throwaway warm-up case
+    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    for shape in "b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768"; do
+      n=${shape%%:*}; a=${shape#*:}
+      for sums in true false; do
+        run $n-f16-e16-s4-sums$sums "$a" "--encodings f16 --f16-value-sums $sums"
+        run $n-f16-e8-s2-sums$sums "$a" "--encodings f16 --lane-elements 8 --tokens-per-step 2 --f16-value-sums $sums"
+      done
+    done
+    pack ;;
+  small) # B=1 at 4K and 32K tokens twice (the grid's B=1 N=32K row was slow in h200-defaults), bitmap and mixed at 8 elements
+    for i in 1 2; do timeout 60 $K bench vulkan --batch 1 --tokens 4096 32768 --json $R/b1-small-$i.json > $R/b1-small-$i.txt 2>&1; echo "small $i rc=$? $(date +%s)" >> $R/progress.txt; done
+    run b1-small-sparse-e8 "--batch 1 --tokens 4096 32768" "--encodings bitmap --mixed --lane-elements 8"
+    pack ;;
+  passes) # integer dot products on / off for int8 / int4 (and steps of 8 with them), and mixed tiers in one pass per kernel against the one mixed kernel, after a throwaway case
+    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    for shape in "b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768" "b32n4k:--batch 32 --tokens 4096"; do
+      n=${shape%%:*}; a=${shape#*:}
+      for dot in true false; do run $n-int-dot$dot "$a" "--encodings int8/g32 int4/g32 --integer-dot $dot"; done
+      run $n-int-dottrue-s8 "$a" "--encodings int8/g32 int4/g32 --integer-dot true --tokens-per-step 8"
+      run $n-int-dottrue-s2 "$a" "--encodings int8/g32 int4/g32 --integer-dot true --tokens-per-step 2"
+      run $n-mixed-passes "$a" "--encodings f16 bitmap --mixed"
+      run $n-mixed-kernel "$a" "--encodings f16 --mixed --kernel mixed"
+      pack
+    done ;;
+  wg) # workgroup sizes 128-512 (larger ones bound registers lower: 512 invocations leave 128 each), split-K aiming at 256 or 132 workgroups, every encoding and the mixed tiers
+    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    for shape in "b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768"; do
+      n=${shape%%:*}; a=${shape#*:}
+      for wg in 128 256 384 512; do run $n-wg$wg "$a" "--encodings f16 int8/g32 int4/g32 bitmap --mixed --workgroup-size $wg"; done
+      for wg in 256 512; do run $n-wg$wg-t132 "$a" "--encodings f16 int8/g32 int4/g32 bitmap --mixed --workgroup-size $wg --target-workgroups 132"; done
+      pack
+    done ;;
+  wg2) # smaller workgroups (fewer token groups to merge, finer splits; 255 registers still fit 4-8 per SM), split-K aiming at 256 or 512 workgroups
+    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    for shape in "b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768"; do
+      n=${shape%%:*}; a=${shape#*:}
+      run $n-wg128 "$a" "--encodings f16 int8/g32 int4/g32 --mixed"
+      for wg in 32 64; do for t in 256 512; do run $n-wg$wg-t$t "$a" "--encodings f16 int8/g32 int4/g32 --mixed --workgroup-size $wg --target-workgroups $t"; done; done
+      pack
+    done ;;
+  fused) # split-K merged in the last workgroup (fused) or by a second dispatch, f16 and the mixed tiers; the mixed tiers' passes with at least 1, 2 or 4 pages per token group; the CPU check at B=1 N=4K
+    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    timeout 60 $K bench vulkan --batch 1 --tokens 4096 --iterations 20 --json $R/check-b1n4k.json > $R/check-b1n4k.txt 2>&1; echo "check rc=$? $(date +%s)" >> $R/progress.txt
+    for shape in "b1n4k:--batch 1 --tokens 4096" "b1n32k:--batch 1 --tokens 32768" "b1n128k:--batch 1 --tokens 131072" "b8n4k:--batch 8 --tokens 4096" "b8n32k:--batch 8 --tokens 32768" "b32n4k:--batch 32 --tokens 4096"; do
+      n=${shape%%:*}; a=${shape#*:}
+      for f in true false; do run $n-fused$f "$a" "--encodings f16 --mixed --fused-merge $f"; done
+      for m in 2 4; do run $n-mixed-min$m "$a" "--encodings f16 --mixed --min-pages-per-group $m"; done
+    done
+    pack ;;
+  again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)
+    run b8n32k-f16-again "--batch 8 --tokens 32768" "--encodings f16"
+    pack ;;
+  esac
+done
+pack
+tail -3 $R/progress.txt
