@@ -2,7 +2,8 @@ import CVulkan
 import Dispatch
 import KVPack
 
-/// Which decode kernel family runs; `.automatic` picks from the encodings a layer uses.
+/// Which decode kernel family runs; `.automatic` picks from the encodings a layer uses (one kernel
+/// per pass when they need several: `VulkanDecodeAttention.kernels(for:)`).
 public enum DecodeKernel: String, Sendable, CaseIterable, Codable {
     case automatic
     /// Dense f16 pages only.
@@ -193,6 +194,14 @@ public struct VulkanDecodeAttention: Sendable {
     /// - Throws: `VulkanError.unsupported` for options the kernels cannot take, as `attend` would.
     public func kernel(for cache: DeviceKVCache, layer: Int = 0, options: DecodeOptions = .init()) throws(VulkanError) -> DecodeKernel {
         try KernelChoice(context, cache: cache, layer: layer, options: options).kernel
+    }
+
+    /// The kernels a call with `options` runs over `layer` of `cache`, one per pass: one kernel,
+    /// or, for a layer whose encodings need different kernels (ARKV tiers) with `.automatic`, one
+    /// per kernel (`kernel(for:)` then names the single kernel that would read them all).
+    /// - Throws: `VulkanError.unsupported` for options the kernels cannot take, as `attend` would.
+    public func kernels(for cache: DeviceKVCache, layer: Int = 0, options: DecodeOptions = .init()) throws(VulkanError) -> [DecodeKernel] {
+        try DecodeCall.runs(context, cache: cache, layer: layer, options: options).map(\.choice.kernel)
     }
 
     /// The driver's statistics of the decode kernel `options` select for this cache and layer

@@ -57,8 +57,6 @@ final class DecodeCall {
         guard caps.maxStorageBuffersPerStage >= KernelLibrary.descriptors else {
             throw .unsupported("the kernels bind \(KernelLibrary.descriptors) storage buffers; the device allows \(caps.maxStorageBuffersPerStage) per stage")
         }
-        let subgroup = KernelChoice.subgroupPath(caps, options)
-        let gpu = context.device.kind != .cpu
         self.context = context
         self.cache = cache
         self.kvHeads = m.kvHeads
@@ -66,23 +64,8 @@ final class DecodeCall {
         self.sequences = cache.sequenceCount
         self.headDim = d
 
-        // One pass per kernel: the whole layer on one kernel, or, when `.automatic` finds that the
-        // layer's encoding classes (in the device's page order) run on different kernels, one
-        // pass per run of classes sharing a kernel, over each head's contiguous range of them.
-        let whole = try KernelChoice(context, cache: cache, layer: layer, options: options)
-        var runs: [(choice: KernelChoice, classes: Range<Int>)] = []
-        if options.kernel == .automatic, facts.classes.count > 1 {
-            for (i, c) in facts.classes.enumerated() {
-                let choice = try KernelChoice(kinds: c.kinds, groupings: c.groupings, headDim: d,
-                                              subgroupSize: subgroup ? caps.subgroupSize : nil, gpu: gpu, options: options)
-                if let last = runs.last, last.choice == choice {
-                    runs[runs.count - 1].classes = last.classes.lowerBound..<(i + 1)
-                } else {
-                    runs.append((choice, i..<(i + 1)))
-                }
-            }
-        }
-        if runs.count <= 1 { runs = [(whole, 0..<facts.classes.count)] }
+        // One pass per kernel (`runs`), each over each head's contiguous range of its classes.
+        let runs = try Self.runs(context, cache: cache, layer: layer, options: options)
 
         // Each pass's directory: per head of the layer, the first page and count of its run of
         // classes (other layers' heads keep their entries: this call does not read them).
@@ -198,6 +181,31 @@ final class DecodeCall {
             }
             vk.updateDescriptorSets(device, UInt32(writes.count), &writes, 0, nil)
         }
+    }
+
+    /// The kernels a call over `layer` runs, each with the run of the layer's encoding classes
+    /// (`DeviceKVCache.LayerFacts.classes`, in the device's page order) it reads: one kernel over
+    /// every class, or, when `.automatic` finds that classes need different kernels, one per run
+    /// of classes sharing a kernel.
+    static func runs(_ context: VulkanContext, cache: DeviceKVCache, layer: Int,
+                     options: DecodeOptions) throws(VulkanError) -> [(choice: KernelChoice, classes: Range<Int>)] {
+        let caps = context.capabilities, facts = cache.layers[layer]
+        let subgroup = KernelChoice.subgroupPath(caps, options)
+        let whole = try KernelChoice(context, cache: cache, layer: layer, options: options)
+        var runs: [(choice: KernelChoice, classes: Range<Int>)] = []
+        if options.kernel == .automatic, facts.classes.count > 1 {
+            for (i, c) in facts.classes.enumerated() {
+                let choice = try KernelChoice(kinds: c.kinds, groupings: c.groupings, headDim: cache.model.headDim,
+                                              subgroupSize: subgroup ? caps.subgroupSize : nil, gpu: context.device.kind != .cpu,
+                                              options: options)
+                if let last = runs.last, last.choice == choice {
+                    runs[runs.count - 1].classes = last.classes.lowerBound..<(i + 1)
+                } else {
+                    runs.append((choice, i..<(i + 1)))
+                }
+            }
+        }
+        return runs.count > 1 ? runs : [(whole, 0..<facts.classes.count)]
     }
 
     /// The launch of one pass: `choice`'s kernel over heads of at most `maxPages` pages.

@@ -266,7 +266,9 @@ struct DecodeAttentionTests {
         for split in [1 << 20, 1, 3] {
             // Automatic: one pass per kernel the classes need; then the mixed kernel over all of them.
             try check(fixture, pagesPerSplit: split, portable: portable, label: "mixed/ragged d=\(d) split \(split)")
-            try check(fixture, pagesPerSplit: split, portable: portable, kernel: .mixed, label: "mixed kernel/ragged d=\(d) split \(split)")
+            if split == 3 { // the one mixed kernel over every class too (each pipeline is a cold compile on lavapipe)
+                try check(fixture, pagesPerSplit: split, portable: portable, kernel: .mixed, label: "mixed kernel/ragged d=\(d) split \(split)")
+            }
         }
     }
 

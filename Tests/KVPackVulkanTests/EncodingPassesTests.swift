@@ -31,6 +31,8 @@ struct EncodingPassesTests {
         let (got, launch) = try attention.attend(device, queries: fixture.queries, options: .init(pagesPerSplit: split))
         let kernels = launch.passes.map { $0.kernel.split(separator: "_").dropFirst().first.map(String.init) ?? "" }
         #expect(kernels == ["f16", "int8", "int4"], "\(launch.kernel)")
+        #expect(try attention.kernels(for: device, options: .init(pagesPerSplit: split)) == [.f16, .int8, .int4])
+        #expect(try attention.kernel(for: device) == .mixed) // the one kernel that reads them all
         #expect(launch.splits == launch.passes.reduce(0) { $0 + $1.splits } && launch.kernel.contains(" + "))
         let expected = try fixture.expected()
         let err = DecodeFixture.worstError(got, expected, d: d)

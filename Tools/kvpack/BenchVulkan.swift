@@ -196,13 +196,13 @@ extension Bench {
                     let attention = VulkanDecodeAttention(context: context)
                     var options = DecodeOptions(kernel: kernel, pagesPerSplit: pagesPerSplit, portable: portable, tokensPerStep: tokensPerStep,
                                                 pipelined: pipelined, elementsPerLane: laneElements, f16ValueSums: f16ValueSums)
-                    // --f16-arithmetic applies where the chosen kernel has an f16-arithmetic build.
                     options.workgroupSize = workgroupSize
                     if let targetWorkgroups { options.targetWorkgroups = targetWorkgroups }
-                    let kernel = try attention.kernel(for: device, options: options)
-                    if kernel.hasF16Arithmetic { options.f16Arithmetic = f16Arithmetic }
-                    // --integer-dot likewise, where the kernel has an integer-dot build.
-                    if kernel.hasIntegerDot { options.integerDot = integerDot }
+                    // --f16-arithmetic applies where a chosen kernel has an f16-arithmetic build
+                    // (in a call of several passes, to those that have it), --integer-dot likewise.
+                    let kernels = try attention.kernels(for: device, options: options)
+                    if kernels.contains(where: \.hasF16Arithmetic) { options.f16Arithmetic = f16Arithmetic }
+                    if kernels.contains(where: \.hasIntegerDot) { options.integerDot = integerDot }
                     let (out, _) = try attention.attend(device, queries: queries, options: options)
                     gpuOutput = out
                     let (seconds, launch) = try attention.time(device, queries: queries, options: options, iterations: iterations,
