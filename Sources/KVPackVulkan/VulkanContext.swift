@@ -279,17 +279,24 @@ extension VulkanContext {
     }
 
     static func properties(_ loader: VulkanLoader, _ instance: VkInstance, _ device: VkPhysicalDevice) throws(VulkanError) -> Properties {
-        let properties2 = try loader.function("vkGetPhysicalDeviceProperties2", instance: instance, as: PFN_vkGetPhysicalDeviceProperties2.self)
         var subgroup = VkPhysicalDeviceSubgroupProperties()
         subgroup.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES
+        let limits = try properties2(loader, instance, device, chaining: &subgroup).limits
+        return Properties(limits: limits, subgroup: subgroup)
+    }
+
+    /// vkGetPhysicalDeviceProperties2 with `extra` (a properties struct, its sType set) chained.
+    static func properties2<Extra>(_ loader: VulkanLoader, _ instance: VkInstance, _ device: VkPhysicalDevice,
+                                   chaining extra: inout Extra) throws(VulkanError) -> VkPhysicalDeviceProperties {
+        let get = try loader.function("vkGetPhysicalDeviceProperties2", instance: instance, as: PFN_vkGetPhysicalDeviceProperties2.self)
         var p = VkPhysicalDeviceProperties2()
         p.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2
-        withUnsafeMutablePointer(to: &subgroup) { s in
-            p.pNext = UnsafeMutableRawPointer(s)
-            properties2(device, &p)
+        withUnsafeMutablePointer(to: &extra) { e in
+            p.pNext = UnsafeMutableRawPointer(e)
+            get(device, &p)
             p.pNext = nil
         }
-        return Properties(limits: p.properties.limits, subgroup: subgroup)
+        return p.properties
     }
 
     static let statisticsExtension = "VK_KHR_pipeline_executable_properties"
@@ -355,16 +362,9 @@ extension VulkanContext {
         found.dynamicIndexing = all.features.shaderStorageBufferArrayDynamicIndexing != 0
         found.integerDot = hasDot && dot.shaderIntegerDotProduct != 0
         if found.integerDot {
-            let properties2 = try loader.function("vkGetPhysicalDeviceProperties2", instance: instance, as: PFN_vkGetPhysicalDeviceProperties2.self)
             var dotProperties = VkPhysicalDeviceShaderIntegerDotProductProperties()
             dotProperties.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_PROPERTIES
-            var p = VkPhysicalDeviceProperties2()
-            p.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2
-            withUnsafeMutablePointer(to: &dotProperties) { d in
-                p.pNext = UnsafeMutableRawPointer(d)
-                properties2(device, &p)
-                p.pNext = nil
-            }
+            _ = try properties2(loader, instance, device, chaining: &dotProperties)
             found.integerDotAccelerated = dotProperties.integerDotProduct4x8BitPackedMixedSignednessAccelerated != 0
         }
         return found
