@@ -13,7 +13,7 @@
 set -u
 R=/tmp/kvpack-gpu-call; rm -rf $R; mkdir -p $R
 for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig
-gunzip -c .carry/kvpack.gz > /tmp/kvpack; chmod +x /tmp/kvpack
+if [ -f .carry/kvpack.xz ]; then xz -dc .carry/kvpack.xz > /tmp/kvpack; else gunzip -c .carry/kvpack.gz > /tmp/kvpack; fi; chmod +x /tmp/kvpack
 K=/tmp/kvpack
 $K doctor > $R/doctor.txt 2>&1
 grep -qi nvidia $R/doctor.txt || { export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json; $K doctor > $R/doctor.txt 2>&1; }
