@@ -11,8 +11,7 @@ const uint WORDS = E / 2u; // words of a lane's slice of one row
 uint raw[2u * U * WORDS];  // the step being loaded
 uint cur[2u * U * WORDS];  // the step being used
 
-#define TAKE_KEYS() UNROLL for (uint i_ = 0u; i_ < U * WORDS; ++i_) cur[i_] = raw[i_]
-#define TAKE_VALUES() UNROLL for (uint i_ = U * WORDS; i_ < 2u * U * WORDS; ++i_) cur[i_] = raw[i_]
+#define TAKE_STEP() UNROLL for (uint i_ = 0u; i_ < 2u * U * WORDS; ++i_) cur[i_] = raw[i_]
 #define BY_QUERY 1
 #define KEY(u, e) unpackHalf2x16(cur[(u) * WORDS + (e) / 2u])[(e) % 2u]
 #define VALUE(u, e) unpackHalf2x16(cur[(U + (u)) * WORDS + (e) / 2u])[(e) % 2u]
@@ -68,7 +67,9 @@ void loadWords(uint first, uint offset, uint n, uint t0, uint lane) {
     }
 }
 
-void loadKeyRows(PageEntry p, uint t, uint lane) { loadWords(0u, p.keyOffset, p.tokens, t, lane); }
-void loadValueRows(PageEntry p, uint t, uint lane) { loadWords(U, p.valueOffset, p.tokens, t, lane); }
+void loadRows(PageEntry p, uint t, uint lane) {
+    loadWords(0u, p.keyOffset, p.tokens, t, lane);
+    loadWords(U, p.valueOffset, p.tokens, t, lane);
+}
 
 #include "include/decode_main.glsl"

@@ -3,13 +3,10 @@
 // slices of key rows t ..< t + U of the page and of the same tokens' value rows (rows past the
 // page's end repeat its last row; their scores are masked here), in one of two forms:
 //
-// - raw steps (the kernel defines loadKeyRows / loadValueRows instead of loadRows, TAKE_KEYS,
-//   TAKE_VALUES, KEY and VALUE): the loaders write raw words to the kernel's load registers,
-//   TAKE_KEYS() / TAKE_VALUES() move the key / value half to the registers KEY(u, e) / VALUE(u, e)
-//   decode element e of step slot u from, at use. With PIPELINE = 1 the next step's key loads are
-//   issued before this step's scores and its value loads once the scores are done (the key
-//   registers are free then), so each load has a step to arrive while a lane keeps three halves
-//   of a step in registers, not four.
+// - raw steps (the kernel defines TAKE_STEP, KEY and VALUE): the loader writes raw words to the
+//   kernel's load registers, TAKE_STEP() moves them to the registers KEY(u, e) / VALUE(u, e)
+//   decode element e of step slot u from, at use. With PIPELINE = 1 the next step's loads are
+//   issued before this step is used, so a lane keeps a step of loads in flight while it computes.
 // - floats (no TAKE_STEP): the loader writes floats to `row`: slots 0 ..< U key rows, U ..< 2U
 //   value rows; KEY / VALUE read them, or the kernel defines KEY / VALUE to decode its own words.
 //
@@ -75,18 +72,6 @@ uint visibility(PageEntry page, uint t) {
     return bits;
 }
 
-#ifdef TAKE_VALUES
-/// PIPELINE: the step whose value loads `consume` issues once its scores are done.
-bool pipeNext = false;
-PageEntry pipePage;
-uint pipeT = 0u, pipeLane = 0u;
-void loadRows(PageEntry p, uint t, uint lane) {
-    loadKeyRows(p, t, lane);
-    loadValueRows(p, t, lane);
-}
-#define TAKE_STEP() TAKE_KEYS(); TAKE_VALUES()
-#endif
-
 /// Uses one step: scores of its U tokens (slots u >= `valid` are past the page's end, and with
 /// MASKED the slots whose bit in `visible` is clear: masked), the online-softmax rescale, and the
 /// value accumulation.
@@ -110,13 +95,6 @@ void consume(uint valid, uint visible) {
 #endif
     }
     UNROLL for (uint i = 0u; i < U * G; ++i) s[i] = laneSum(s[i]);
-#ifdef TAKE_VALUES
-    if (PIPELINE != 0u) {
-        // This step's values to their use registers, and the next step's value loads on their way.
-        TAKE_VALUES();
-        if (pipeNext) loadValueRows(pipePage, pipeT, pipeLane);
-    }
-#endif
     UNROLL for (uint u = 0u; u < U; ++u) {
         if (u >= valid || (MASKED != 0u && (visible & (1u << u)) == 0u)) {
             UNROLL for (uint g = 0u; g < G; ++g) s[u * G + g] = NEG_BIG;
@@ -193,17 +171,15 @@ void main() {
 
 #ifdef TAKE_STEP
     if (PIPELINE != 0u) {
-        // Steps in order across the group's pages; step i + 1's keys load before step i's scores, its
-        // values before step i's value sums.
+        // Steps in order across the group's pages; step i + 1 is loaded before step i is used.
         uint p = p0 + group, t = 0u;
         PageEntry page;
         if (p < p1) {
             page = readPage(firstPage + p);
             loadRows(page, 0u, lane);
         }
-        pipeLane = lane;
         while (p < p1) {
-            TAKE_KEYS();
+            TAKE_STEP();
             uint valid = page.tokens - t;
             uint visible = MASKED != 0u ? visibility(page, t) : 0u;
             t += U;
@@ -212,11 +188,8 @@ void main() {
                 p += groups;
                 if (p < p1) page = readPage(firstPage + p);
             }
-            pipeNext = p < p1;
-            if (pipeNext) loadKeyRows(page, t, lane);
-            pipePage = page;
-            pipeT = t;
-            consume(valid, visible); // takes this step's values and loads the next step's after its scores
+            if (p < p1) loadRows(page, t, lane);
+            consume(valid, visible);
         }
     } else
 #else

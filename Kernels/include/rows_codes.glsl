@@ -19,12 +19,9 @@ uint cparams[2u * U];
 /// (scale, zero) of row slot i of the step being used.
 #define PARAMS(i) unpackHalf2x16(cparams[i])
 
-#define TAKE_KEYS() \
-    UNROLL for (uint i_ = 0u; i_ < U * WORDS; ++i_) craw[i_] = raw[i_]; \
-    UNROLL for (uint i_ = 0u; i_ < U; ++i_) cparams[i_] = params[i_]
-#define TAKE_VALUES() \
-    UNROLL for (uint i_ = U * WORDS; i_ < 2u * U * WORDS; ++i_) craw[i_] = raw[i_]; \
-    UNROLL for (uint i_ = U; i_ < 2u * U; ++i_) cparams[i_] = params[i_]
+#define TAKE_STEP() \
+    UNROLL for (uint i_ = 0u; i_ < 2u * U * WORDS; ++i_) craw[i_] = raw[i_]; \
+    UNROLL for (uint i_ = 0u; i_ < 2u * U; ++i_) cparams[i_] = params[i_]
 
 #define KEY(u, e) fma(codeToFloat((craw[(u) * WORDS + (e) * BITS / 32u] >> (((e) * BITS) % 32u)) & ((1u << BITS) - 1u)), PARAMS(u).x, PARAMS(u).y)
 #define VALUE(u, e) fma(codeToFloat((craw[(U + (u)) * WORDS + (e) * BITS / 32u] >> (((e) * BITS) % 32u)) & ((1u << BITS) - 1u)), PARAMS(U + (u)).x, PARAMS(U + (u)).y)
@@ -59,8 +56,10 @@ void loadCodeRows(uint first, uint offset, uint n, uint t0, uint lane, uint shif
     }
 }
 
-void loadKeyRows(PageEntry p, uint t, uint lane) { loadCodeRows(0u, p.keyOffset, p.tokens, t, lane, p.keyShift); }
-void loadValueRows(PageEntry p, uint t, uint lane) { loadCodeRows(U, p.valueOffset, p.tokens, t, lane, p.valueShift); }
+void loadRows(PageEntry p, uint t, uint lane) {
+    loadCodeRows(0u, p.keyOffset, p.tokens, t, lane, p.keyShift);
+    loadCodeRows(U, p.valueOffset, p.tokens, t, lane, p.valueShift);
+}
 
 #if KVP_F16MATH
 const uint PAIRS = 16u / BITS;                             // f16 pairs per code word
