@@ -109,7 +109,7 @@ for phase in "$@"; do
       done
       pack
     done ;;
-  ab) # .carry/kvpack-old.xz (the previous binary) against this one, alternating, at the defaults; this one also at steps of 6 and 8 (split key / value loads free registers)
+  ab) # .carry/kvpack-old.xz (a previous binary) against this one, alternating, at the defaults; this one also at steps of 6 and 8
     xz -dc .carry/kvpack-old.xz > /tmp/kvpack-old; chmod +x /tmp/kvpack-old
     run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
     for shape in "b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768"; do
