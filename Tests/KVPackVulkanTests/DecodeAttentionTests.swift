@@ -173,6 +173,15 @@ struct DecodeAttentionTests {
         try check(fixture, pagesPerSplit: 1 << 20, portable: false, mergeSlotLimit: limit, label: "merge slots <= \(limit)")
     }
 
+    @Test("more splits than the merge pass's 128 invocations (weights in chunks, a tail of fewer than 4)", arguments: [64, 256])
+    func manySplits(d: Int) throws {
+        // 2100 tokens in pages of 16: 132 pages, one split each.
+        let fixture = try DecodeFixture(qHeads: 2, kvHeads: 1, d: d, tokens: 2100, sequences: 1) { _, _ in
+            (Array(0..<2100), Array(repeating: (.f16, .f16), count: 2100))
+        }
+        try check(fixture, pagesPerSplit: 1, portable: false, label: "132 splits d=\(d)")
+    }
+
     @Test("pools split into windows at head boundaries: same output as one buffer, ragged mixed heads, batch 2",
           arguments: [0, 3, 6])
     func poolWindows(index: Int) throws {

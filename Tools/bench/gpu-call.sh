@@ -121,6 +121,17 @@ for phase in "$@"; do
       for st in 6 8; do run $n-new-s$st "$a" "--encodings f16 int8/g32 int4/g32 --tokens-per-step $st"; done
       pack
     done ;;
+  merge) # .carry/kvpack-old.xz against this one, alternating, where the split-K merge weighs (short calls, mixed tiers)
+    xz -dc .carry/kvpack-old.xz > /tmp/kvpack-old; chmod +x /tmp/kvpack-old
+    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    for shape in "b1n4k:--batch 1 --tokens 4096" "b1n32k:--batch 1 --tokens 32768" "b1n128k:--batch 1 --tokens 131072" "b8n4k:--batch 8 --tokens 4096" "b8n32k:--batch 8 --tokens 32768"; do
+      n=${shape%%:*}; a=${shape#*:}
+      for i in 1 2; do
+        K=/tmp/kvpack-old run $n-old-$i "$a" "--encodings f16 int4/g32 --mixed"
+        run $n-new-$i "$a" "--encodings f16 int4/g32 --mixed"
+      done
+    done
+    pack ;;
   again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)
     run b8n32k-f16-again "--batch 8 --tokens 32768" "--encodings f16"
     pack ;;
