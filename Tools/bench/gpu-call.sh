@@ -132,6 +132,13 @@ for phase in "$@"; do
       done
     done
     pack ;;
+  f16alone) # f16 alone at the large shapes, after a throwaway case (in the grid f16 runs first for each shape's new cache and has read 2-4% slow)
+    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    for shape in "b8n32k:--batch 8 --tokens 32768" "b8n128k:--batch 8 --tokens 131072" "b32n32k:--batch 32 --tokens 32768"; do
+      n=${shape%%:*}; a=${shape#*:}
+      run $n-f16-alone "$a" "--encodings f16 --iterations 100"
+    done
+    pack ;;
   again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)
     run b8n32k-f16-again "--batch 8 --tokens 32768" "--encodings f16"
     pack ;;
