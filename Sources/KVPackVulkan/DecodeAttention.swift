@@ -81,7 +81,8 @@ public struct DecodeOptions: Sendable, Hashable {
     /// against the CPU (lavapipe, synthetic cache) instead of 1e-5 (f16) or 1e-3 (int8/int4).
     /// nil: on for the f16 and raw-code kernels on GPUs whose driver reports shaderFloat16, off
     /// otherwise; pass false where accuracy is measured. true where the kernel or device lacks it
-    /// is refused.
+    /// is refused; in a call of several passes (mixed encodings) it applies to the passes whose
+    /// kernel has it.
     public var f16Arithmetic: Bool?
     /// Elements of a row each lane handles on the subgroup path: 8, 16 or 32 (`headDim / this`
     /// lanes share one token, so more elements per lane means fewer shuffles and softmax updates
@@ -102,7 +103,8 @@ public struct DecodeOptions: Sendable, Hashable {
     /// closer to fp32 than in f16 (the rounding of the queries is at most max|q| / 64516 per
     /// element). nil: on where the driver does such dot products in one instruction (reports them
     /// accelerated) on a GPU, off otherwise. true without f16 arithmetic, on another kernel or
-    /// where the device lacks the feature is refused.
+    /// where the device lacks the feature is refused; in a call of several passes it applies to
+    /// the int8 / int4 passes that can take it.
     public var integerDot: Bool?
     /// At most this many token groups merged per barrier round (tests of the multi-round merge).
     var mergeSlotLimit: Int?

@@ -85,4 +85,22 @@ struct EncodingPassesTests {
             #expect(counts.reduce(0, +) == Int(flat.heads[h].pageCount))
         }
     }
+
+    @Test("f16 arithmetic and integer dot products asked of a call of several passes apply to the passes that have them")
+    func lenientOptions() throws {
+        let context = try #require(SharedContext.context)
+        let caps = context.capabilities
+        guard caps.shaderFloat16, caps.integerDotProduct, caps.subgroupShuffle else { return }
+        let cycle: [(PageEncoding, PageEncoding)] = [(.f16, .f16), (Tests.int8t, Tests.int8t), (.bitmap, .bitmap)]
+        let fixture = try DecodeFixture(qHeads: 8, kvHeads: 2, d: 128, tokens: 60, sequences: 1, pageSize: 8) { _, _ in
+            (Array(0..<60), (0..<60).map { cycle[($0 / 8) % 3] })
+        }
+        let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
+        let (got, launch) = try VulkanDecodeAttention(context: context).attend(
+            device, queries: fixture.queries, options: .init(pagesPerSplit: 2, f16Arithmetic: true, integerDot: true))
+        #expect(launch.passes.map(\.kernel) == ["decode_f16_subgroup_f16math", "decode_int8_subgroup_f16math_intdot", "decode_bitmap_subgroup"],
+                "\(launch.kernel)")
+        let err = DecodeFixture.worstError(got, try fixture.expected(), d: 128)
+        #expect(err < 1e-2, "worst rel. L2 \(err)")
+    }
 }
