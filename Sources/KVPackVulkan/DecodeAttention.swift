@@ -53,11 +53,10 @@ public struct DecodeOptions: Sendable, Hashable {
     /// Pages each workgroup walks along a head (split-K). nil: chosen so that the grid has about
     /// `targetWorkgroups` workgroups; a value at or above the longest head means no split.
     public var pagesPerSplit: Int?
-    /// Workgroups the automatic split aims for: about one wave on a large GPU at the default
-    /// kernels' occupancy (two workgroups per SM at 255 registers a thread). nil: twice the
-    /// multiprocessors where the driver reports them (264 on an H200), else 256. On an H200, B=1
-    /// N=128K ran in 147 µs with 256 workgroups against 170 µs with 512 and 206 µs with 1024.
-    public var targetWorkgroups: Int?
+    /// Workgroups the automatic split aims for (about one wave on a large GPU at the default
+    /// kernels' occupancy: on an H200, two workgroups per SM at 255 registers a thread, and
+    /// B=1 N=128K ran in 147 µs with 256 workgroups against 170 µs with 512 and 206 µs with 1024).
+    public var targetWorkgroups = 256
     /// Invocations per workgroup on the subgroup path (a multiple of the subgroup size, at most
     /// the device's limit). It also bounds registers: a driver fits a whole workgroup on one SM,
     /// so 512 invocations leave at most 128 registers each. nil: 128 (the subgroup size where

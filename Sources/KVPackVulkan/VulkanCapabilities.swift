@@ -32,6 +32,4 @@ public struct VulkanCapabilities: Sendable, Hashable, Codable {
     public var integerDotProductAccelerated: Bool = false
     /// The most invocations one compute workgroup may have (along x, and in all).
     public var maxWorkgroupSize: Int = 128
-    /// Streaming multiprocessors, where the driver reports them (NVIDIA: VK_NV_shader_sm_builtins).
-    public var multiprocessors: Int? = nil
 }

@@ -178,8 +178,7 @@ public final class VulkanContext: @unchecked Sendable {
             maxStorageBuffersPerStage: Int(props.limits.maxPerStageDescriptorStorageBuffers),
             integerDotProduct: optional.integerDot,
             integerDotProductAccelerated: optional.integerDotAccelerated,
-            maxWorkgroupSize: Int(min(props.limits.maxComputeWorkGroupSize.0, props.limits.maxComputeWorkGroupInvocations)),
-            multiprocessors: optional.multiprocessors)
+            maxWorkgroupSize: Int(min(props.limits.maxComputeWorkGroupSize.0, props.limits.maxComputeWorkGroupInvocations)))
         self.kernels = KernelLibrary()
         ownsDevice = false
         ownsInstance = false
@@ -315,8 +314,6 @@ extension VulkanContext {
         var integerDot = false
         /// ... of signed by unsigned bytes, done by a dot-product instruction rather than emulated.
         var integerDotAccelerated = false
-        /// Streaming multiprocessors (VK_NV_shader_sm_builtins' shaderSMCount), where reported.
-        var multiprocessors: Int?
     }
 
     static func optionalFeatures(_ loader: VulkanLoader, _ instance: VkInstance, _ device: VkPhysicalDevice) throws(VulkanError) -> OptionalFeatures {
@@ -369,12 +366,6 @@ extension VulkanContext {
             dotProperties.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_PROPERTIES
             _ = try properties2(loader, instance, device, chaining: &dotProperties)
             found.integerDotAccelerated = dotProperties.integerDotProduct4x8BitPackedMixedSignednessAccelerated != 0
-        }
-        if names.contains(VK_NV_SHADER_SM_BUILTINS_EXTENSION_NAME) {
-            var sm = VkPhysicalDeviceShaderSMBuiltinsPropertiesNV()
-            sm.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_SM_BUILTINS_PROPERTIES_NV
-            _ = try properties2(loader, instance, device, chaining: &sm)
-            if sm.shaderSMCount > 0 { found.multiprocessors = Int(sm.shaderSMCount) }
         }
         return found
     }

@@ -65,24 +65,3 @@ struct KernelChoiceTests {
         }
     }
 }
-
-/// The automatic split-K rule, hand-worked on the bench's shapes (Hkv=8, pages of 16, 16 token
-/// groups a workgroup at 16 elements per lane and head dim 128).
-@Suite("automatic pages per split")
-struct SplitRuleTests {
-    /// (max pages, heads = B x Hkv, target workgroups, pages per split).
-    static let cases: [(Int, Int, Int, Int)] = [
-        (8192, 8, 256, 256),  // B=1 N=128K: 32 splits of 256 pages: 256 workgroups
-        (8192, 8, 264, 249),  // an H200's 2 x 132: 33 splits (ceil(8192 / 33) = 249 pages): 264 workgroups
-        (2048, 8, 264, 64),   // B=1 N=32K: 4 pages per token group caps it at 32 splits
-        (2048, 64, 264, 256), // B=8 N=32K: 16 pages per token group already needs 8 splits (512 workgroups)
-        (256, 256, 264, 256), // B=32 N=4K: one split (256 workgroups are nearer 264 than 512)
-        (512, 40, 256, 86),   // B=5 N=8K: 6 splits of 86 pages (240 workgroups are nearer 256 than 7 splits' 280)
-        (3, 1, 264, 3),       // a short head: one split
-    ]
-
-    @Test("pages per split", arguments: cases)
-    func pagesPerSplit(maxPages: Int, heads: Int, target: Int, expected: Int) {
-        #expect(DecodeCall.automaticPagesPerSplit(maxPages: maxPages, tokenGroups: 16, heads: heads, targetWorkgroups: target) == expected)
-    }
-}

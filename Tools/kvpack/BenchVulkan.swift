@@ -49,7 +49,7 @@ extension Bench {
         var f16ValueSums: Bool?
         @Option(name: .customLong("integer-dot"), help: "With f16 arithmetic on raw-code int8/int4 pages, q·k as packed 8-bit integer dot products (devices with VK_KHR_shader_integer_dot_product): true or false; default: on where the driver reports them accelerated.")
         var integerDot: Bool?
-        @Option(name: .customLong("target-workgroups"), help: "Workgroups the automatic split-K aims for; default: twice the multiprocessors where the driver reports them, else 256.")
+        @Option(name: .customLong("target-workgroups"), help: "Workgroups the automatic split-K aims for; default: 256.")
         var targetWorkgroups: Int?
         @Option(name: .customLong("workgroup-size"), help: "Invocations per workgroup on the subgroup path (a multiple of the subgroup size; more invocations bound registers lower); default: 128.")
         var workgroupSize: Int?
@@ -197,7 +197,7 @@ extension Bench {
                     var options = DecodeOptions(kernel: kernel, pagesPerSplit: pagesPerSplit, portable: portable, tokensPerStep: tokensPerStep,
                                                 pipelined: pipelined, elementsPerLane: laneElements, f16ValueSums: f16ValueSums)
                     options.workgroupSize = workgroupSize
-                    options.targetWorkgroups = targetWorkgroups
+                    if let targetWorkgroups { options.targetWorkgroups = targetWorkgroups }
                     // --f16-arithmetic applies where a chosen kernel has an f16-arithmetic build
                     // (in a call of several passes, to those that have it), --integer-dot likewise.
                     let kernels = try attention.kernels(for: device, options: options)
