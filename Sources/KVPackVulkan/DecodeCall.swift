@@ -208,6 +208,17 @@ final class DecodeCall {
         return runs.count > 1 ? runs : [(whole, 0..<facts.classes.count)]
     }
 
+    /// Pages per split when the caller gives none: at most 16 pages per token group (longer
+    /// splits leave a tail of few long workgroups), and enough splits that `heads` (sequences x KV
+    /// heads) x splits workgroups reach `targetWorkgroups` while each token group keeps at least
+    /// 4 pages.
+    static func automaticPagesPerSplit(maxPages: Int, tokenGroups groups: Int, heads: Int, targetWorkgroups: Int) -> Int {
+        let byLength = (maxPages + 16 * groups - 1) / (16 * groups)
+        let byOccupancy = min((max(1, targetWorkgroups) + heads - 1) / heads, maxPages / (4 * groups))
+        let splits = max(1, byLength, byOccupancy)
+        return max(1, (maxPages + splits - 1) / splits)
+    }
+
     /// The launch of one pass: `choice`'s kernel over heads of at most `maxPages` pages.
     /// `lenient`: f16 arithmetic and integer dot products asked for in `options` apply where the
     /// kernel has them (a pass of several), instead of refusing a kernel without them.
@@ -224,17 +235,8 @@ final class DecodeCall {
         }
         let groups = workgroup / lanes
         let base = max(1, cache.sequenceCount * m.kvHeads)
-        let pagesPerSplit: Int
-        if let p = options.pagesPerSplit {
-            pagesPerSplit = max(1, p)
-        } else {
-            // At most 16 pages per token group (longer splits leave a tail of few long workgroups),
-            // and enough workgroups to fill the device while each token group keeps at least 4 pages.
-            let byLength = (maxPages + 16 * groups - 1) / (16 * groups)
-            let byOccupancy = min((options.targetWorkgroups + base - 1) / base, maxPages / (4 * groups))
-            let splits = max(1, byLength, byOccupancy)
-            pagesPerSplit = max(1, (maxPages + splits - 1) / splits)
-        }
+        let pagesPerSplit = options.pagesPerSplit.map { max(1, $0) }
+            ?? automaticPagesPerSplit(maxPages: maxPages, tokenGroups: groups, heads: base, targetWorkgroups: options.targetWorkgroups)
         let splits = max(1, (maxPages + pagesPerSplit - 1) / pagesPerSplit)
         let canF16 = kernel.hasF16Arithmetic && subgroup && caps.shaderFloat16
         var f16Arithmetic = options.f16Arithmetic ?? (canF16 && gpu)

@@ -65,3 +65,23 @@ struct KernelChoiceTests {
         }
     }
 }
+
+/// The automatic split-K rule, hand-worked on the bench's shapes (Hkv=8, pages of 16, 16 token
+/// groups a workgroup at 16 elements per lane and head dim 128, the default target of 256).
+@Suite("automatic pages per split")
+struct SplitRuleTests {
+    /// (max pages, heads = B x Hkv, pages per split).
+    static let cases: [(Int, Int, Int)] = [
+        (8192, 8, 256),   // B=1 N=128K: 32 splits of 256 pages: 256 workgroups
+        (2048, 8, 64),    // B=1 N=32K: 4 pages per token group caps it at 32 splits
+        (2048, 64, 256),  // B=8 N=32K: 16 pages per token group already needs 8 splits (512 workgroups)
+        (256, 256, 256),  // B=32 N=4K: 256 heads reach the target alone: one split
+        (512, 40, 74),    // B=5 N=8K: ceil(256 / 40) = 7 splits of ceil(512 / 7) = 74 pages
+        (3, 1, 3),        // a short head: one split
+    ]
+
+    @Test("pages per split", arguments: cases)
+    func pagesPerSplit(maxPages: Int, heads: Int, expected: Int) {
+        #expect(DecodeCall.automaticPagesPerSplit(maxPages: maxPages, tokenGroups: 16, heads: heads, targetWorkgroups: 256) == expected)
+    }
+}

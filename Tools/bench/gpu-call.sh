@@ -139,6 +139,13 @@ for phase in "$@"; do
       run $n-f16-alone "$a" "--encodings f16 --iterations 100"
     done
     pack ;;
+  target) # split-K aiming at 256 workgroups against the then default of 2 x multiprocessors (264 on an H200, with the split count nearest the target; reverted), alternating, at B=1 N=128K
+    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    for i in 1 2; do
+      run b1n128k-t256-$i "--batch 1 --tokens 131072" "--encodings f16 int8/g32 int4/g32 --mixed --target-workgroups 256"
+      run b1n128k-default-$i "--batch 1 --tokens 131072" "--encodings f16 int8/g32 int4/g32 --mixed --target-workgroups 264"
+    done
+    pack ;;
   again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)
     run b8n32k-f16-again "--batch 8 --tokens 32768" "--encodings f16"
     pack ;;
