@@ -103,25 +103,19 @@ uvec2 queryBytes(vec4 x, float step, float inv) {
     return uvec2(packSnorm4x8(a / 127.0), packSnorm4x8(b / 127.0));
 }
 
-void prepareCodeQueries() {
-    UNROLL for (uint g = 0u; g < G; ++g) {
-        float sum = 0.0, top = 0.0;
-        UNROLL for (uint e = 0u; e < E; ++e) {
-            sum += q[g * E + e];
-            top = max(top, abs(q[g * E + e]));
-        }
-        qsum[g] = sum;
-        zacc[g] = 0.0;
-        float step = top / 127.0, inv = top > 0.0 ? 127.0 / top : 0.0;
-        qscale[g] = step / 254.0;
-        UNROLL for (uint i = 0u; i < QWORDS; ++i) {
-            // Word i: elements 4i ..< 4i + 4 (int8), or of code word i / 2 the even (i even) or odd elements (int4).
-            uint e0 = BITS == 8u ? 4u * i : 8u * (i / 2u) + (i % 2u);
-            uint d = BITS == 8u ? 1u : 2u;
-            uvec2 w = queryBytes(vec4(q[g * E + e0], q[g * E + e0 + d], q[g * E + e0 + 2u * d], q[g * E + e0 + 3u * d]), step, inv);
-            qi[(2u * g) * QWORDS + i] = w.x;
-            qi[(2u * g + 1u) * QWORDS + i] = w.y;
-        }
+/// Query g's slice as the two int8 parts, and their scale.
+void packQuery(uint g) {
+    float top = 0.0;
+    UNROLL for (uint e = 0u; e < E; ++e) top = max(top, abs(q[g * E + e]));
+    float step = top / 127.0, inv = top > 0.0 ? 127.0 / top : 0.0;
+    qscale[g] = step / 254.0;
+    UNROLL for (uint i = 0u; i < QWORDS; ++i) {
+        // Word i: elements 4i ..< 4i + 4 (int8), or of code word i / 2 the even (i even) or odd elements (int4).
+        uint e0 = BITS == 8u ? 4u * i : 8u * (i / 2u) + (i % 2u);
+        uint d = BITS == 8u ? 1u : 2u;
+        uvec2 w = queryBytes(vec4(q[g * E + e0], q[g * E + e0 + d], q[g * E + e0 + 2u * d], q[g * E + e0 + 3u * d]), step, inv);
+        qi[(2u * g) * QWORDS + i] = w.x;
+        qi[(2u * g + 1u) * QWORDS + i] = w.y;
     }
 }
 
@@ -143,16 +137,11 @@ float scoreCodes(uint u, uint g) {
 #else
 f16vec2 qh[G * WORDS * PAIRS]; // the G scaled queries in pair order
 
-void prepareCodeQueries() {
-    UNROLL for (uint g = 0u; g < G; ++g) {
-        float sum = 0.0;
-        UNROLL for (uint e = 0u; e < E; ++e) sum += q[g * E + e];
-        qsum[g] = sum;
-        zacc[g] = 0.0;
-        UNROLL for (uint i = 0u; i < WORDS; ++i) {
-            UNROLL for (uint j = 0u; j < PAIRS; ++j)
-                qh[(g * WORDS + i) * PAIRS + j] = f16vec2(q[g * E + pairElement(i, j, 0u)], q[g * E + pairElement(i, j, 1u)]);
-        }
+/// Query g's slice as f16 pairs.
+void packQuery(uint g) {
+    UNROLL for (uint i = 0u; i < WORDS; ++i) {
+        UNROLL for (uint j = 0u; j < PAIRS; ++j)
+            qh[(g * WORDS + i) * PAIRS + j] = f16vec2(q[g * E + pairElement(i, j, 0u)], q[g * E + pairElement(i, j, 1u)]);
     }
 }
 
@@ -164,6 +153,17 @@ float scoreCodes(uint u, uint g) {
     return fma(PARAMS(u).x, float(a.x) + float(a.y), PARAMS(u).y * qsum[g]);
 }
 #endif
+
+/// Per query: Σ q of the lane's slice, no zero-point sums yet, and its packed form for q·k.
+void prepareCodeQueries() {
+    UNROLL for (uint g = 0u; g < G; ++g) {
+        float sum = 0.0;
+        UNROLL for (uint e = 0u; e < E; ++e) sum += q[g * E + e];
+        qsum[g] = sum;
+        zacc[g] = 0.0;
+        packQuery(g);
+    }
+}
 
 void accumulateCodes() {
     UNROLL for (uint g = 0u; g < G; ++g) {

@@ -189,14 +189,12 @@ final class DecodeCall {
     /// of classes sharing a kernel.
     static func runs(_ context: VulkanContext, cache: DeviceKVCache, layer: Int,
                      options: DecodeOptions) throws(VulkanError) -> [(choice: KernelChoice, classes: Range<Int>)] {
-        let caps = context.capabilities, facts = cache.layers[layer]
-        let subgroup = KernelChoice.subgroupPath(caps, options)
+        let facts = cache.layers[layer]
         let whole = try KernelChoice(context, cache: cache, layer: layer, options: options)
         var runs: [(choice: KernelChoice, classes: Range<Int>)] = []
         if options.kernel == .automatic, facts.classes.count > 1 {
             for (i, c) in facts.classes.enumerated() {
-                let choice = try KernelChoice(kinds: c.kinds, groupings: c.groupings, headDim: cache.model.headDim,
-                                              subgroupSize: subgroup ? caps.subgroupSize : nil, gpu: context.device.kind != .cpu,
+                let choice = try KernelChoice(context, kinds: c.kinds, groupings: c.groupings, headDim: cache.model.headDim,
                                               options: options)
                 if let last = runs.last, last.choice == choice {
                     runs[runs.count - 1].classes = last.classes.lowerBound..<(i + 1)

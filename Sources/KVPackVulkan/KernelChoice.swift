@@ -16,8 +16,15 @@ struct KernelChoice: Equatable {
     /// The choice for `layer` of `cache` on `context`'s device: the subgroup path where the device
     /// has subgroup shuffles and `options` does not ask for the portable one.
     init(_ context: VulkanContext, cache: DeviceKVCache, layer: Int, options: DecodeOptions) throws(VulkanError) {
-        let caps = context.capabilities, facts = cache.layers[layer]
-        try self.init(kinds: facts.kinds, groupings: facts.groupings, headDim: cache.model.headDim,
+        let facts = cache.layers[layer]
+        try self.init(context, kinds: facts.kinds, groupings: facts.groupings, headDim: cache.model.headDim, options: options)
+    }
+
+    /// The choice for pages of `kinds` and `groupings` on `context`'s device (as above).
+    init(_ context: VulkanContext, kinds: Set<PageEncodingKind>, groupings: Set<QuantizationGrouping>, headDim: Int,
+         options: DecodeOptions) throws(VulkanError) {
+        let caps = context.capabilities
+        try self.init(kinds: kinds, groupings: groupings, headDim: headDim,
                       subgroupSize: Self.subgroupPath(caps, options) ? caps.subgroupSize : nil,
                       gpu: context.device.kind != .cpu, options: options)
     }
