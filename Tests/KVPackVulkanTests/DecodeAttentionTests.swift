@@ -125,12 +125,7 @@ struct DecodeAttentionTests {
         let bitmap = try DecodeFixture(qHeads: 8, kvHeads: 2, d: d, tokens: 20, sequences: 1) { _, _ in
             (Array(0..<20), Array(repeating: (PageEncoding.bitmap, PageEncoding.bitmap), count: 20))
         }
-        let bitmapDevice = try DeviceKVCache(context, flat: bitmap.cache.flattened())
-        let refused = Result { () throws(VulkanError) in
-            try VulkanDecodeAttention(context: context).attend(bitmapDevice, queries: bitmap.queries, options: .init(f16Arithmetic: true))
-        }
-        guard case .failure(.unsupported(let why)) = refused else { Issue.record("\(refused)"); return }
-        #expect(why.contains("f16 arithmetic"))
+        if let why = try bitmap.refusal(context, options: .init(f16Arithmetic: true)) { #expect(why.contains("f16 arithmetic")) }
     }
 
     @Test("f16 arithmetic and pipelining are GPU defaults; a CPU device (lavapipe) runs fp32, load-then-use")
@@ -287,13 +282,6 @@ struct DecodeAttentionTests {
         let fixture = try DecodeFixture(qHeads: 2, kvHeads: 1, d: 64, tokens: 20, sequences: 1) { _, _ in
             (Array(0..<20), Array(repeating: (.bitmap, .bitmap), count: 20))
         }
-        let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
-        let result = Result { () throws(VulkanError) in
-            try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries, options: .init(kernel: .f16))
-        }
-        guard case .failure(.unsupported) = result else {
-            Issue.record("expected VulkanError.unsupported, got \(result)")
-            return
-        }
+        _ = try fixture.refusal(context, options: .init(kernel: .f16))
     }
 }

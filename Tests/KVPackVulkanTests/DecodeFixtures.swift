@@ -1,4 +1,5 @@
 import KVPack
+import Testing
 @testable import KVPackVulkan
 
 /// A deterministic generator (tests must not depend on the run).
@@ -66,5 +67,21 @@ struct DecodeFixture {
             worst = max(worst, AttentionMetrics.relativeL2(reference: expected[start..<start + d], approximation: got[start..<start + d]))
         }
         return worst
+    }
+}
+
+extension DecodeFixture {
+    /// The text of the `VulkanError.unsupported` that refuses a decode call with `options` over
+    /// this fixture on `context`; nil, with an issue recorded, when the call is not refused so.
+    func refusal(_ context: VulkanContext, options: DecodeOptions, sourceLocation: SourceLocation = #_sourceLocation) throws -> String? {
+        let device = try DeviceKVCache(context, flat: cache.flattened())
+        let result = Result { () throws(VulkanError) in
+            try VulkanDecodeAttention(context: context).attend(device, queries: queries, options: options)
+        }
+        guard case .failure(.unsupported(let why)) = result else {
+            Issue.record("expected VulkanError.unsupported, got \(result)", sourceLocation: sourceLocation)
+            return nil
+        }
+        return why
     }
 }
