@@ -7,6 +7,7 @@
 #if KVP_SUBGROUP
 #extension GL_KHR_shader_subgroup_basic : enable
 #extension GL_KHR_shader_subgroup_shuffle : enable
+#extension GL_KHR_shader_subgroup_vote : enable
 #endif
 #if KVP_F16MATH
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require

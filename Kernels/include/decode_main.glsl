@@ -169,6 +169,30 @@ void main() {
     PREPARE_QUERIES();
 #endif
 
+#ifdef STAGED_STEPS
+    {
+        // Staged steps (decode_bitmap_staged.comp): the subgroup's token groups stage together, so
+        // the loop runs while any of them has a step, and a group without one only joins the barriers.
+        uint p = p0 + group, t = 0u;
+        bool hasStep = p < p1, fresh = true;
+        PageEntry page = PageEntry(0u, 1u, 0u, 0u, 0u, 0u, 32u, 32u, false, false, 0u, 0u); // (no page)
+        if (hasStep) page = readPage(firstPage + p);
+        while (subgroupAny(hasStep)) {
+            stageStep(page, t, lane, group, hasStep, fresh);
+            if (hasStep) {
+                consume(page.tokens - t, MASKED != 0u ? visibility(page, t) : 0u);
+                t += U;
+                fresh = t >= page.tokens;
+                if (fresh) {
+                    t = 0u;
+                    p += groups;
+                    hasStep = p < p1;
+                    if (hasStep) page = readPage(firstPage + p);
+                }
+            }
+        }
+    }
+#else
 #ifdef TAKE_STEP
     if (PIPELINE != 0u) {
         // Steps in order across the group's pages; step i + 1 is loaded before step i is used.
@@ -207,6 +231,8 @@ void main() {
             }
         }
     }
+#endif // STAGED_STEPS
+
 
 #ifdef FINISH_ACCUMULATORS
     FINISH_ACCUMULATORS();

@@ -106,12 +106,20 @@ public struct DecodeOptions: Sendable, Hashable {
     /// where the device lacks the feature is refused; in a call of several passes it applies to
     /// the int8 / int4 passes that can take it.
     public var integerDot: Bool?
+    /// Bitmap pages on the subgroup path: a token group copies a page's masks and first-nonzero
+    /// indices, then each step's nonzeros, into shared memory with 16-byte loads spread over its
+    /// lanes, and each lane reads its elements from there at use, instead of each lane loading
+    /// its own nonzeros (2-byte reads at any alignment). nil: on where the device has subgroup votes and shared memory for a
+    /// page's header (the layer's longest page) and a step's dense rows per token group, next to
+    /// one merge slot. true where that is not the case is refused; ignored by the other kernels.
+    public var stagedBitmap: Bool?
     /// At most this many token groups merged per barrier round (tests of the multi-round merge).
     var mergeSlotLimit: Int?
 
     public init(kernel: DecodeKernel = .automatic, pagesPerSplit: Int? = nil, portable: Bool = false, scale: Float? = nil,
                 tokensPerStep: Int? = nil, pipelined: Bool? = nil, f16Arithmetic: Bool? = nil, elementsPerLane: Int? = nil,
-                f16ValueSums: Bool? = nil, integerDot: Bool? = nil, workgroupSize: Int? = nil) {
+                f16ValueSums: Bool? = nil, integerDot: Bool? = nil, workgroupSize: Int? = nil, stagedBitmap: Bool? = nil) {
+        self.stagedBitmap = stagedBitmap
         self.f16Arithmetic = f16Arithmetic
         self.workgroupSize = workgroupSize
         self.integerDot = integerDot
@@ -165,6 +173,9 @@ public struct DecodeLaunch: Sendable, Hashable, Codable {
     public var codeLoadBytes: Int
     /// Raw-code int8 / int4 kernels: q·k as packed 8-bit integer dot products (the `_intdot` kernel).
     public var integerDot: Bool = false
+    /// Bitmap kernel: the longest page whose header a token group stages in shared memory (the
+    /// staged loader, `DecodeOptions.stagedBitmap`); 0 when each lane loads its own nonzeros.
+    public var stagedRows: Int = 0
     /// A layer whose encoding classes run on different kernels (e.g. ARKV's f16, int8 and int4
     /// tiers): one launch per kernel, each over its pages of every head, merged by the split-K
     /// merge pass; `kernel` then names them joined by " + " and `splits` counts all of them, the

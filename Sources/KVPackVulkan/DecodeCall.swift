@@ -236,6 +236,20 @@ final class DecodeCall {
         let pagesPerSplit = options.pagesPerSplit.map { max(1, $0) }
             ?? automaticPagesPerSplit(maxPages: maxPages, tokenGroups: groups, heads: base, targetWorkgroups: options.targetWorkgroups)
         let splits = max(1, (maxPages + pagesPerSplit - 1) / pagesPerSplit)
+        let step = max(1, min(16, options.tokensPerStep ?? defaultStep(kernel, subgroup: subgroup, device: context.device.kind)))
+        let slotBytes = group * (d + 2) * 4
+        // Bitmap pages: the staged kernel where a page's header and a step's rows fit in shared
+        // memory beside one merge slot (and the device has subgroup votes), else per-lane loads.
+        var stagedRows = 0
+        if kernel == .bitmap, options.stagedBitmap != false {
+            let rows = cache.layers[layer].maxPageTokens
+            let bytes = stagedBitmapBytes(rows: rows, headDim: d, step: step, tokenGroups: groups) + slotBytes
+            if subgroup && caps.subgroupVote && bytes <= caps.maxSharedMemory {
+                stagedRows = rows
+            } else if options.stagedBitmap == true {
+                throw .unsupported("staged bitmap rows need the subgroup path, subgroup votes and \(bytes) bytes of shared memory (pages of up to \(rows) tokens, \(step) tokens per step, \(groups) token groups); this call: subgroup path \(subgroup), votes \(caps.subgroupVote), \(caps.maxSharedMemory) bytes")
+            }
+        }
         let canF16 = kernel.hasF16Arithmetic && subgroup && caps.shaderFloat16
         var f16Arithmetic = options.f16Arithmetic ?? (canF16 && gpu)
         if lenient { f16Arithmetic = f16Arithmetic && canF16 }
@@ -252,25 +266,34 @@ final class DecodeCall {
                 throw .unsupported("integer dot products need the raw-code int8 / int4 kernel with f16 arithmetic and a device with VK_KHR_shader_integer_dot_product (this call: \(kernel) kernel, f16 arithmetic \(f16Arithmetic), integer dot products \(caps.integerDotProduct))")
             }
         }
-        let name = "decode_\(kernel.rawValue)_\(subgroup ? "subgroup" : "portable")" + (f16Arithmetic ? "_f16math" : "")
-            + (integerDot ? "_intdot" : "")
-        let step = max(1, min(16, options.tokensPerStep ?? defaultStep(kernel, subgroup: subgroup, device: context.device.kind)))
+        let name = "decode_\(kernel.rawValue)\(stagedRows > 0 ? "_staged" : "")_\(subgroup ? "subgroup" : "portable")"
+            + (f16Arithmetic ? "_f16math" : "") + (integerDot ? "_intdot" : "")
         let pipelined = rawSteps.contains(kernel) && (options.pipelined ?? gpu)
         let f16ValueSums = kernel == .f16 && f16Arithmetic && (options.f16ValueSums ?? true)
         // Raw-code kernels load a lane's codes of a row in words of 4, 8 or 16 bytes, as wide as
         // the slice (elements × bits / 8 bytes) and the page offsets' alignment allow.
         let codeLoadBytes = kernel == .int8 || kernel == .int4
             ? min(16, elements * (kernel == .int8 ? 8 : 4) / 8, cache.layers[layer].codeAlignment) : 0
-        let slotBytes = group * (d + 2) * 4
-        let mergeSlots = max(1, min(groups - 1, caps.maxSharedMemory / slotBytes, options.mergeSlotLimit ?? .max))
+        let shared = caps.maxSharedMemory - (stagedRows > 0 ? stagedBitmapBytes(rows: stagedRows, headDim: d, step: step, tokenGroups: groups) : 0)
+        let mergeSlots = max(1, min(groups - 1, shared / slotBytes, options.mergeSlotLimit ?? .max))
         let launch = DecodeLaunch(kernel: name, splits: splits, pagesPerSplit: pagesPerSplit, workgroupSize: workgroup,
                                   lanesPerToken: lanes, tokensPerStep: step, pipelined: pipelined, mergeSlots: mergeSlots,
                                   f16Arithmetic: f16Arithmetic, f16ValueSums: f16ValueSums, codeLoadBytes: codeLoadBytes,
-                                  integerDot: integerDot)
+                                  integerDot: integerDot, stagedRows: stagedRows)
         let key = KernelKey(name: name, constants: [UInt32(workgroup), UInt32(d), UInt32(elements), UInt32(group), UInt32(step),
                                                     pipelined ? 1 : 0, UInt32(mergeSlots), masked ? 1 : 0, f16ValueSums ? 1 : 0,
-                                                    UInt32(max(1, codeLoadBytes / 4))])
+                                                    UInt32(max(1, codeLoadBytes / 4)), UInt32(stagedRows)])
         return (launch, key)
+    }
+
+    /// Shared memory of the staged bitmap loader (`stage` in `Kernels/include/rows_bitmap.glsl`):
+    /// per token group, for keys and for values, a page's header of `rows` rows (masks and
+    /// first-nonzero indices) and a step's nonzeros (at most `step` dense rows), each in 16-byte
+    /// units plus one for the alignment of its start.
+    static func stagedBitmapBytes(rows: Int, headDim d: Int, step: Int, tokenGroups groups: Int) -> Int {
+        let header = (rows * (d / 8 + 4) + 15) / 16 + 1
+        let values = (step * 2 * d + 15) / 16 + 1
+        return 16 * 2 * (header + values) * groups
     }
 
     /// Kernels whose steps are raw words (`TAKE_STEP` in `Kernels/include/decode_main.glsl`): they

@@ -33,6 +33,8 @@ public final class DeviceKVCache: @unchecked Sendable {
         var groupings: Set<QuantizationGrouping>
         var maxPages: Int
         var bytesRead: Int
+        /// The most tokens of any page of the layer.
+        var maxPageTokens = 0
         /// The largest power of two up to 16 dividing every int8 / int4 page offset of the layer
         /// (within its pool window): how wide the raw-code kernels may load.
         var codeAlignment = 16
@@ -200,6 +202,7 @@ public final class DeviceKVCache: @unchecked Sendable {
                 facts[layer].kinds.insert(p.valueEncoding.kind)
                 if let g = p.keyEncoding.grouping { facts[layer].groupings.insert(g) }
                 if let g = p.valueEncoding.grouping { facts[layer].groupings.insert(g) }
+                facts[layer].maxPageTokens = max(facts[layer].maxPageTokens, Int(p.tokens))
                 facts[layer].bytesRead += Page.tableEntryBytes
                     + sizes[Int(p.keyEncoding.kind.rawValue)][p.keyOffset, default: 0]
                     + sizes[Int(p.valueEncoding.kind.rawValue)][p.valueOffset, default: 0]

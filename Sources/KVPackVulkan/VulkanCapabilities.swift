@@ -30,6 +30,9 @@ public struct VulkanCapabilities: Sendable, Hashable, Codable {
     /// The driver does signed-by-unsigned packed 8-bit dot products in one instruction (not
     /// emulated): `_intdot` is then the default for the raw-code int8 / int4 kernels on GPUs.
     public var integerDotProductAccelerated: Bool = false
+    /// Subgroup votes and barriers (`subgroupAny`, `subgroupBarrier`) in compute shaders: the
+    /// staged bitmap kernel needs them.
+    public var subgroupVote: Bool = false
     /// The most invocations one compute workgroup may have (along x, and in all).
     public var maxWorkgroupSize: Int = 128
 }

@@ -178,6 +178,8 @@ public final class VulkanContext: @unchecked Sendable {
             maxStorageBuffersPerStage: Int(props.limits.maxPerStageDescriptorStorageBuffers),
             integerDotProduct: optional.integerDot,
             integerDotProductAccelerated: optional.integerDotAccelerated,
+            subgroupVote: props.subgroup.supportedStages & UInt32(VK_SHADER_STAGE_COMPUTE_BIT.rawValue) != 0
+                && props.subgroup.supportedOperations & UInt32(VK_SUBGROUP_FEATURE_VOTE_BIT.rawValue) != 0,
             maxWorkgroupSize: Int(min(props.limits.maxComputeWorkGroupSize.0, props.limits.maxComputeWorkGroupInvocations)))
         self.kernels = KernelLibrary()
         ownsDevice = false

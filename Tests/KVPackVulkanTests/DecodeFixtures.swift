@@ -27,7 +27,7 @@ struct DecodeFixture {
     var queries: [Float]   // [sequences, qHeads, d]
 
     init(qHeads: Int, kvHeads: Int, d: Int, tokens: Int, sequences: Int, pageSize: Int = 16, seed: UInt64 = 1,
-         plan: (Int, Int) -> Plan) throws {
+         keySparsity: Double = 0.5, valueSparsity: Double = 0.7, plan: (Int, Int) -> Plan) throws {
         var rng = FixtureRandom(seed &+ UInt64(qHeads * 131 + d * 7 + tokens))
         let model = try ModelFacts(name: "fixture", queryHeads: qHeads, kvHeads: kvHeads, headDim: d, layerKinds: [.global])
         var seqs: [CompressedSequence] = []
@@ -38,7 +38,7 @@ struct DecodeFixture {
             for h in 0..<kvHeads {
                 let p = plan(s, h)
                 heads.append(try HeadPages.pack(keys: keys, values: values, head: h, kept: p.kept, positions: Array(0..<tokens),
-                                                encodings: p.encodings, pageSize: pageSize, keySparsity: 0.5, valueSparsity: 0.7))
+                                                encodings: p.encodings, pageSize: pageSize, keySparsity: keySparsity, valueSparsity: valueSparsity))
             }
             seqs.append(CompressedSequence(id: "\(s)", originalTokens: tokens, layers: [heads]))
         }

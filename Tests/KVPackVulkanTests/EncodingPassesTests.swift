@@ -98,7 +98,7 @@ struct EncodingPassesTests {
         let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
         let (got, launch) = try VulkanDecodeAttention(context: context).attend(
             device, queries: fixture.queries, options: .init(pagesPerSplit: 2, f16Arithmetic: true, integerDot: true))
-        #expect(launch.passes.map(\.kernel) == ["decode_f16_subgroup_f16math", "decode_int8_subgroup_f16math_intdot", "decode_bitmap_subgroup"],
+        #expect(launch.passes.map(\.kernel) == ["decode_f16_subgroup_f16math", "decode_int8_subgroup_f16math_intdot", "decode_bitmap_staged_subgroup"],
                 "\(launch.kernel)")
         let err = DecodeFixture.worstError(got, try fixture.expected(), d: 128)
         #expect(err < 1e-2, "worst rel. L2 \(err)")

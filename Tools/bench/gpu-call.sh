@@ -8,7 +8,7 @@
 # B=8 N=32K), split (pages per split for the defaults; bitmap and mixed at 8 and 16 elements), sdpa,
 # sums (f16 value sums on/off), small (B=1 at 4K and 32K, twice), again (f16 B=8 N=32K alone),
 # passes (integer dot products on/off; mixed tiers as passes vs the mixed kernel), wg (workgroup
-# sizes and split-K targets) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
+# sizes and split-K targets), staged / sparsity / expand (bitmap: staged against per-lane loads) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
 # the defaults).
 set -u
 R=/tmp/kvpack-gpu-call; rm -rf $R; mkdir -p $R
@@ -146,6 +146,37 @@ for phase in "$@"; do
       run b1n128k-default-$i "--batch 1 --tokens 131072" "--encodings f16 int8/g32 int4/g32 --mixed --target-workgroups 264"
     done
     pack ;;
+  staged) # bitmap pages: the staged loader (a token group stages a page's header and each step's nonzeros in shared memory) against the per-lane loader; steps, lanes and workgroup sizes
+    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    for shape in "b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768" "b1n32k:--batch 1 --tokens 32768" "b8n4k:--batch 8 --tokens 4096"; do
+      n=${shape%%:*}; a=${shape#*:}
+      run $n-perlane "$a" "--encodings f16 bitmap --staged-bitmap false"
+      run $n-staged-s2 "$a" "--encodings bitmap --staged-bitmap true"
+      run $n-staged-s4 "$a" "--encodings bitmap --staged-bitmap true --tokens-per-step 4"
+      run $n-staged-s4-e8 "$a" "--encodings bitmap --staged-bitmap true --tokens-per-step 4 --lane-elements 8"
+      run $n-staged-s4-wg64 "$a" "--encodings bitmap --staged-bitmap true --tokens-per-step 4 --workgroup-size 64"
+      run $n-staged-s8-wg64 "$a" "--encodings bitmap --staged-bitmap true --tokens-per-step 8 --workgroup-size 64"
+      pack
+    done ;;
+  sparsity) # bitmap pages at sparsities 0-0.99, staged (steps 1, 2, 4) and per-lane, at B=1 N=128K: what scales with the nonzeros and what with the rows
+    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    for sp in 0.0 0.5 0.7 0.9 0.99; do
+      run b1n128k-sp$sp-perlane "--batch 1 --tokens 131072" "--encodings bitmap --sparsity $sp --staged-bitmap false"
+      for st in 1 2 4; do run b1n128k-sp$sp-staged-s$st "--batch 1 --tokens 131072" "--encodings bitmap --sparsity $sp --staged-bitmap true --tokens-per-step $st"; done
+    done
+    pack ;;
+  expand) # staged bitmap rows expanded to f16 words (f16 arithmetic on / off, steps 2 and 4) against per-lane loads, at sparsities 0.7 and 0.0 (the record of a variant since reverted: today's staged kernel has no f16 arithmetic, so --f16-arithmetic is ignored for it)
+    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    for shape in "b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768" "b1n32k:--batch 1 --tokens 32768" "b8n4k:--batch 8 --tokens 4096"; do
+      n=${shape%%:*}; a=${shape#*:}
+      run $n-f16-perlane "$a" "--encodings f16 bitmap --staged-bitmap false"
+      for st in 2 4; do
+        run $n-staged-s$st "$a" "--encodings bitmap --tokens-per-step $st"
+        run $n-staged-s$st-fp32 "$a" "--encodings bitmap --tokens-per-step $st --f16-arithmetic false"
+      done
+      run $n-staged-s4-sp0 "$a" "--encodings bitmap --tokens-per-step 4 --sparsity 0.0"
+      pack
+    done ;;
   again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)
     run b8n32k-f16-again "--batch 8 --tokens 32768" "--encodings f16"
     pack ;;

@@ -49,6 +49,8 @@ extension Bench {
         var f16ValueSums: Bool?
         @Option(name: .customLong("integer-dot"), help: "With f16 arithmetic on raw-code int8/int4 pages, q·k as packed 8-bit integer dot products (devices with VK_KHR_shader_integer_dot_product): true or false; default: on where the driver reports them accelerated.")
         var integerDot: Bool?
+        @Option(name: .customLong("staged-bitmap"), help: "Bitmap pages: a token group stages a page's header and each step's nonzeros in shared memory with 16-byte loads (true) or each lane loads its own nonzeros (false); default: staged where the device has subgroup votes and the shared memory.")
+        var stagedBitmap: Bool?
         @Option(name: .customLong("target-workgroups"), help: "Workgroups the automatic split-K aims for; default: 256.")
         var targetWorkgroups: Int?
         @Option(name: .customLong("workgroup-size"), help: "Invocations per workgroup on the subgroup path (a multiple of the subgroup size; more invocations bound registers lower); default: 128.")
@@ -81,6 +83,8 @@ extension Bench {
             var codeLoadBytes: Int?
             /// q·k as packed 8-bit integer dot products (raw-code int8 / int4 kernels).
             var integerDot: Bool?
+            /// Bitmap kernel: the longest page a token group stages (the staged loader).
+            var stagedRows: Int?
             /// A layer of several encoding classes: the kernel of each pass (`kernel` joins them).
             var passes: [String]?
             var workgroupSize: Int?
@@ -197,6 +201,7 @@ extension Bench {
                     var options = DecodeOptions(kernel: kernel, pagesPerSplit: pagesPerSplit, portable: portable, tokensPerStep: tokensPerStep,
                                                 pipelined: pipelined, elementsPerLane: laneElements, f16ValueSums: f16ValueSums)
                     options.workgroupSize = workgroupSize
+                    options.stagedBitmap = stagedBitmap // the other kernels ignore it
                     if let targetWorkgroups { options.targetWorkgroups = targetWorkgroups }
                     // --f16-arithmetic applies where a chosen kernel has an f16-arithmetic build
                     // (in a call of several passes, to those that have it), --integer-dot likewise.
@@ -221,6 +226,7 @@ extension Bench {
                     row.f16ValueSums = launch.f16ValueSums
                     row.codeLoadBytes = launch.codeLoadBytes > 0 ? launch.codeLoadBytes : nil
                     row.integerDot = launch.integerDot ? true : nil
+                    row.stagedRows = ([launch] + launch.passes).map(\.stagedRows).max().flatMap { $0 > 0 ? $0 : nil }
                     row.passes = launch.passes.isEmpty ? nil : launch.passes.map(\.kernel)
                     row.workgroupSize = launch.workgroupSize
                     let stats = try attention.kernelStatistics(device, queries: queries, options: options)
@@ -260,6 +266,7 @@ extension Bench {
                 line += "  step \(r.tokensPerStep ?? 1)\(r.pipelined == true ? " pipelined" : "")\(r.f16Arithmetic == true ? " f16-arithmetic" : "")"
                 line += "\(r.f16ValueSums == true ? "+values" : "")  E=\(r.laneElements ?? headDim)\(r.codeLoadBytes.map { " load \($0)B" } ?? "")"
                 line += r.integerDot == true ? " int-dot" : ""
+                line += r.stagedRows.map { " staged \($0)" } ?? ""
                 line += r.passes.map { "  \($0.count) passes" } ?? ""
                 line += r.workgroupSize.map { $0 != 128 ? "  WG \($0)" : "" } ?? ""
             }

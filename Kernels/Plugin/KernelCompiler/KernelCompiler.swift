@@ -10,7 +10,8 @@ import PackagePlugin
 /// files are compiled once. A `decode_*.comp` that mentions `KVP_F16MATH` also gets
 /// `<name>_subgroup_f16math` (`-DKVP_F16MATH=1`: f16 arithmetic, for devices with shaderFloat16);
 /// one that mentions `KVP_INTDOT` also `<name>_subgroup_f16math_intdot` (`-DKVP_INTDOT=1` too:
-/// packed 8-bit dot products, for devices with VK_KHR_shader_integer_dot_product).
+/// packed 8-bit dot products, for devices with VK_KHR_shader_integer_dot_product). One that
+/// mentions `KVP_SUBGROUP_ONLY` has no `_portable` build.
 /// Every file under `Kernels/include/` is an input of every shader.
 @main
 struct KernelCompiler: BuildToolPlugin {
@@ -33,6 +34,7 @@ struct KernelCompiler: BuildToolPlugin {
                 : [(name, [])]
             // A kernel with an f16-arithmetic form gets a third build for devices with shaderFloat16.
             let text = (try? String(contentsOf: source, encoding: .utf8)) ?? ""
+            if name.hasPrefix("decode_"), text.contains("KVP_SUBGROUP_ONLY") { variants.removeAll { $0.0.hasSuffix("_portable") } }
             if name.hasPrefix("decode_"), text.contains("KVP_F16MATH") {
                 variants.append(("\(name)_subgroup_f16math", ["-DKVP_SUBGROUP=1", "-DKVP_F16MATH=1"]))
             }
