@@ -5,8 +5,10 @@
 // - when a page starts: its header (every row's masks, then every row's first-nonzero index), for
 //   keys and values, `n · (D/8 + 4)` bytes each;
 // - each step: the nonzeros of its U rows (one contiguous run per kind, bounded by the header).
-// Each lane then reads its E elements of a row from there at use (KEY / VALUE): its bit of the
-// row's mask and, for a set bit, the nonzero at the row's first + the set bits before it.
+// The nonzeros are staged one half per 32-bit word (zero-extended), so that an element is one
+// shared-memory read and a conversion. Each lane then reads its E elements of a row from there at
+// use (KEY / VALUE): its bit of the row's mask and, for a set bit, the nonzero at the row's first
+// + the set bits before it.
 // Subgroup path only (KVP_SUBGROUP_ONLY): the token groups of a subgroup share its barriers, so
 // the staged loop in decode_main runs until no group of the subgroup has a step left.
 #include "include/decode_bindings.glsl"
@@ -14,16 +16,17 @@
 /// The most tokens of a page (the layer's longest): the header stage is sized for it.
 layout(constant_id = 10) const uint STAGE_ROWS = 16;
 /// 16-byte units of a token group's stage: a kind's header (plus one unit for its start's
-/// alignment) and a kind's nonzeros of one step (at most U dense rows, plus one).
+/// alignment) and a kind's nonzeros of one step (at most U dense rows, plus one unit for the
+/// alignment; loaded in VAL_VEC units of 8 halves, staged widened in twice as many).
 const uint HDR_VEC = (STAGE_ROWS * (D / 8u + 4u) + 15u) / 16u + 1u;
 const uint VAL_VEC = (U * 2u * D + 15u) / 16u + 1u;
-const uint GROUP_VEC = 2u * (HDR_VEC + VAL_VEC);
+const uint GROUP_VEC = 2u * (HDR_VEC + 2u * VAL_VEC);
 shared uvec4 stage[GROUP_VEC * (gl_WorkGroupSize.x / T)];
 
 layout(std430, binding = 5) readonly buffer PoolBitmapQuads { uvec4 words[]; } bitmapQuadWindows[POOL_WINDOWS];
 
 /// Per row slot of the step (keys 0 ..< U, values U ..< 2U): the lane's E bits of the row's mask,
-/// and the half-index in `stage` of the row's first nonzero in the lane's slice.
+/// and the word of `stage` holding the row's first nonzero in the lane's slice.
 uint stagedBits[2u * U];
 uint stagedAt[2u * U];
 
@@ -37,8 +40,7 @@ uint stageU32(uint b) {
 /// Element e of the lane's slice of row slot r.
 float stagedElement(uint r, uint e) {
     uint m = stagedBits[r];
-    uint i = stagedAt[r] + bitCount(m & ((1u << e) - 1u));
-    float x = unpackHalf2x16(stageWord(i >> 1) >> ((i & 1u) << 4)).x;
+    float x = unpackHalf2x16(stageWord(stagedAt[r] + bitCount(m & ((1u << e) - 1u)))).x;
     return ((m >> e) & 1u) != 0u ? x : 0.0;
 }
 #define KEY(u, e) stagedElement(u, e)
@@ -100,8 +102,8 @@ void stageStep(PageEntry page, uint t, uint lane, uint group, bool hasStep, bool
                 uint j = lane + i * T;
                 if (j < valCount[kv]) vals[kv * VAL_LOADS + i] = bitmapQuadWindows[poolWindow].words[first + j];
             }
-            // The lane's bits of each row and where its nonzeros start (in halves of `stage`).
-            uint valuesAt = 8u * (base + 2u * HDR_VEC + kv * VAL_VEC) + ((from & 15u) >> 1);
+            // The lane's bits of each row and where its nonzeros start (in words of `stage`).
+            uint valuesAt = 4u * (base + 2u * HDR_VEC + 2u * kv * VAL_VEC) + ((from & 15u) >> 1);
             uint c0 = lane * E;
             UNROLL for (uint u = 0u; u < U; ++u) {
                 uint r = min(t + u, n - 1u); // rows past the page's end repeat its last (decode_main masks them)
@@ -120,7 +122,12 @@ void stageStep(PageEntry page, uint t, uint lane, uint group, bool hasStep, bool
         UNROLL for (uint kv = 0u; kv < 2u; ++kv) {
             UNROLL for (uint i = 0u; i < VAL_LOADS; ++i) {
                 uint j = lane + i * T;
-                if (j < valCount[kv]) stage[base + 2u * HDR_VEC + kv * VAL_VEC + j] = vals[kv * VAL_LOADS + i];
+                if (j < valCount[kv]) {
+                    uvec4 w = vals[kv * VAL_LOADS + i];
+                    uint at = base + 2u * HDR_VEC + 2u * (kv * VAL_VEC + j);
+                    stage[at] = uvec4(w.x & 0xFFFFu, w.x >> 16, w.y & 0xFFFFu, w.y >> 16);
+                    stage[at + 1u] = uvec4(w.z & 0xFFFFu, w.z >> 16, w.w & 0xFFFFu, w.w >> 16);
+                }
             }
         }
     }

@@ -236,18 +236,21 @@ final class DecodeCall {
         let pagesPerSplit = options.pagesPerSplit.map { max(1, $0) }
             ?? automaticPagesPerSplit(maxPages: maxPages, tokenGroups: groups, heads: base, targetWorkgroups: options.targetWorkgroups)
         let splits = max(1, (maxPages + pagesPerSplit - 1) / pagesPerSplit)
-        let step = max(1, min(16, options.tokensPerStep ?? defaultStep(kernel, subgroup: subgroup, device: context.device.kind)))
+        var step = max(1, min(16, options.tokensPerStep ?? defaultStep(kernel, subgroup: subgroup, device: context.device.kind)))
         let slotBytes = group * (d + 2) * 4
         // Bitmap pages: the staged kernel where a page's header and a step's rows fit in shared
-        // memory beside one merge slot (and the device has subgroup votes), else per-lane loads.
+        // memory beside one merge slot (and the device has subgroup votes), with the longest step
+        // up to the default that fits when the caller sets none; else per-lane loads.
         var stagedRows = 0
         if kernel == .bitmap, options.stagedBitmap != false {
             let rows = cache.layers[layer].maxPageTokens
-            let bytes = stagedBitmapBytes(rows: rows, headDim: d, step: step, tokenGroups: groups) + slotBytes
-            if subgroup && caps.subgroupVote && bytes <= caps.maxSharedMemory {
+            let fitting = stagedBitmapStep(rows: rows, headDim: d, tokenGroups: groups, sharedMemory: caps.maxSharedMemory - slotBytes,
+                                           step: step, fixed: options.tokensPerStep != nil)
+            if subgroup && caps.subgroupVote, let fitting {
                 stagedRows = rows
+                step = fitting
             } else if options.stagedBitmap == true {
-                throw .unsupported("staged bitmap rows need the subgroup path, subgroup votes and \(bytes) bytes of shared memory (pages of up to \(rows) tokens, \(step) tokens per step, \(groups) token groups); this call: subgroup path \(subgroup), votes \(caps.subgroupVote), \(caps.maxSharedMemory) bytes")
+                throw .unsupported("staged bitmap rows need the subgroup path, subgroup votes and \(stagedBitmapBytes(rows: rows, headDim: d, step: fixedStep(options, step), tokenGroups: groups) + slotBytes) bytes of shared memory (pages of up to \(rows) tokens, \(fixedStep(options, step)) tokens per step, \(groups) token groups); this call: subgroup path \(subgroup), votes \(caps.subgroupVote), \(caps.maxSharedMemory) bytes")
             }
         }
         let canF16 = kernel.hasF16Arithmetic && subgroup && caps.shaderFloat16
@@ -289,12 +292,23 @@ final class DecodeCall {
     /// Shared memory of the staged bitmap loader (`stage` in `Kernels/include/rows_bitmap.glsl`):
     /// per token group, for keys and for values, a page's header of `rows` rows (masks and
     /// first-nonzero indices) and a step's nonzeros (at most `step` dense rows), each in 16-byte
-    /// units plus one for the alignment of its start.
+    /// units plus one for the alignment of its start, the nonzeros widened to a word per half.
     static func stagedBitmapBytes(rows: Int, headDim d: Int, step: Int, tokenGroups groups: Int) -> Int {
         let header = (rows * (d / 8 + 4) + 15) / 16 + 1
         let values = (step * 2 * d + 15) / 16 + 1
-        return 16 * 2 * (header + values) * groups
+        return 16 * 2 * (header + 2 * values) * groups
     }
+
+    /// The step of a staged bitmap call: `step` when its stage fits `sharedMemory` bytes; when the
+    /// caller set no step (`fixed` false), the longest shorter one that fits; nil when none does.
+    static func stagedBitmapStep(rows: Int, headDim d: Int, tokenGroups groups: Int, sharedMemory: Int, step: Int, fixed: Bool) -> Int? {
+        (fixed ? [step] : Array((1...step).reversed())).first {
+            stagedBitmapBytes(rows: rows, headDim: d, step: $0, tokenGroups: groups) <= sharedMemory
+        }
+    }
+
+    /// The step a refusal names: the caller's, else 1 (the smallest tried).
+    private static func fixedStep(_ options: DecodeOptions, _ step: Int) -> Int { options.tokensPerStep == nil ? 1 : step }
 
     /// Kernels whose steps are raw words (`TAKE_STEP` in `Kernels/include/decode_main.glsl`): they
     /// can load the next step while using this one, and have an f16-arithmetic build.

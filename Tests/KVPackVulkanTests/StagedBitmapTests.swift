@@ -17,8 +17,8 @@ struct StagedBitmapTests {
     /// (head dim, elements per lane or nil, tokens per step, key sparsity, value sparsity, page
     /// size, workgroup size or nil): workgroups small enough that the stage fits lavapipe's 32 KiB.
     static let cases: [(Int, Int?, Int, Double, Double, Int, Int?)] = [
-        (128, nil, 1, 0.5, 0.7, 16, nil), (128, 32, 2, 0.0, 0.0, 16, 64), (64, nil, 4, 0.97, 0.3, 7, nil),
-        (256, nil, 2, 0.7, 0.0, 5, 64), (128, 32, 4, 0.3, 0.95, 9, 32), (64, 16, 1, 0.0, 0.97, 33, 64),
+        (128, nil, 1, 0.5, 0.7, 16, nil), (128, 32, 2, 0.0, 0.0, 16, 32), (64, nil, 4, 0.97, 0.3, 7, 64),
+        (256, nil, 2, 0.7, 0.0, 5, 32), (128, 32, 4, 0.3, 0.95, 9, 16), (64, 16, 1, 0.0, 0.97, 33, 64),
     ]
 
     @Test("staged bitmap rows equal the CPU over head dims, lanes, steps, sparsities and page sizes", arguments: cases)
@@ -58,10 +58,36 @@ struct StagedBitmapTests {
         let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
         let mask = DecodeMask(queryPositions: [37, 30], window: 19)
         let (got, launch) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries, mask: mask,
-                                                                                options: .init(tokensPerStep: 2, stagedBitmap: true))
+                                                                                options: .init(tokensPerStep: 2, workgroupSize: 64, stagedBitmap: true))
         #expect(launch.stagedRows == 16)
         let err = DecodeFixture.worstError(got, try fixture.expected(mask: mask), d: 128)
         #expect(err < 1e-4, "worst rel. L2 \(err)")
+    }
+
+    @Test("without a step option, the longest step up to the default whose stage fits the shared memory")
+    func stepFitsSharedMemory() throws {
+        guard Self.available else { return }
+        let context = try #require(SharedContext.context)
+        let caps = context.capabilities
+        // Pages of 64 tokens at head dim 128: find the default workgroup's token groups and what fits.
+        let fixture = try DecodeFixture(qHeads: 4, kvHeads: 1, d: 128, tokens: 150, sequences: 1, pageSize: 64) { _, _ in
+            (Array(0..<150), Array(repeating: (PageEncoding.bitmap, PageEncoding.bitmap), count: 150))
+        }
+        let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
+        let attention = VulkanDecodeAttention(context: context)
+        for workgroup in [32, 64, 128] where workgroup % caps.subgroupSize == 0 {
+            let options = DecodeOptions(kernel: .bitmap, workgroupSize: workgroup)
+            let (got, launch) = try attention.attend(device, queries: fixture.queries, options: options)
+            let groups = workgroup / launch.lanesPerToken, slot = 4 * (128 + 2) * 4
+            let fits = { (step: Int) in DecodeCall.stagedBitmapBytes(rows: 64, headDim: 128, step: step, tokenGroups: groups) + slot <= caps.maxSharedMemory }
+            let byDefault = DecodeCall.defaultStep(.bitmap, subgroup: true, device: context.device.kind)
+            if let step = (1...byDefault).reversed().first(where: fits) {
+                #expect(launch.stagedRows == 64 && launch.tokensPerStep == step, "workgroup \(workgroup): \(launch)")
+            } else {
+                #expect(launch.stagedRows == 0 && launch.tokensPerStep == byDefault, "workgroup \(workgroup): \(launch)")
+            }
+            #expect(DecodeFixture.worstError(got, try fixture.expected(), d: 128) < 1e-4)
+        }
     }
 
     @Test("asking for staged rows on the portable path is refused with the reason")
@@ -75,13 +101,21 @@ struct StagedBitmapTests {
         }
     }
 
-    @Test("shared memory of the stage: hand-worked sizes")
+    @Test("shared memory of the stage: hand-worked sizes and the step that fits")
     func stageBytes() {
         // d = 128, pages of 16, step 2, 16 token groups: header 16·(16 + 4) = 320 bytes -> 20 + 1
-        // units, nonzeros 2·256 = 512 bytes -> 32 + 1 units; keys and values: 2·(21 + 33) = 108
-        // units of 16 bytes per group.
-        #expect(DecodeCall.stagedBitmapBytes(rows: 16, headDim: 128, step: 2, tokenGroups: 16) == 108 * 16 * 16)
-        // d = 64, pages of 7, step 4, 32 groups: header 7·12 = 84 -> 6 + 1; nonzeros 512 -> 32 + 1.
-        #expect(DecodeCall.stagedBitmapBytes(rows: 7, headDim: 64, step: 4, tokenGroups: 32) == 2 * (7 + 33) * 16 * 32)
+        // units, nonzeros 2·256 = 512 bytes -> 32 + 1 units, widened to 66; keys and values:
+        // 2·(21 + 66) = 174 units of 16 bytes per group.
+        #expect(DecodeCall.stagedBitmapBytes(rows: 16, headDim: 128, step: 2, tokenGroups: 16) == 174 * 16 * 16)
+        // d = 64, pages of 7, step 4, 32 groups: header 7·12 = 84 -> 6 + 1; nonzeros 512 -> 32 + 1 -> 66.
+        #expect(DecodeCall.stagedBitmapBytes(rows: 7, headDim: 64, step: 4, tokenGroups: 32) == 2 * (7 + 66) * 16 * 32)
+        // The H200's 48 KiB less one merge slot (4 · 130 · 4 bytes): d = 128, pages of 16, 16 groups
+        // take step 2 (44544 bytes); d = 64 (32 groups of 4 lanes), step 2 needs
+        // 2·(13 + 2·17)·16·32 = 48128 bytes, step 1 2·(13 + 2·9)·16·32 = 31744.
+        let room = 49152 - 2080
+        #expect(DecodeCall.stagedBitmapStep(rows: 16, headDim: 128, tokenGroups: 16, sharedMemory: room, step: 2, fixed: false) == 2)
+        #expect(DecodeCall.stagedBitmapStep(rows: 16, headDim: 64, tokenGroups: 32, sharedMemory: room, step: 2, fixed: false) == 1)
+        #expect(DecodeCall.stagedBitmapStep(rows: 16, headDim: 64, tokenGroups: 32, sharedMemory: room, step: 2, fixed: true) == nil)
+        #expect(DecodeCall.stagedBitmapStep(rows: 1024, headDim: 128, tokenGroups: 16, sharedMemory: room, step: 2, fixed: false) == nil)
     }
 }

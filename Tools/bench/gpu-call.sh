@@ -8,7 +8,7 @@
 # B=8 N=32K), split (pages per split for the defaults; bitmap and mixed at 8 and 16 elements), sdpa,
 # sums (f16 value sums on/off), small (B=1 at 4K and 32K, twice), again (f16 B=8 N=32K alone),
 # passes (integer dot products on/off; mixed tiers as passes vs the mixed kernel), wg (workgroup
-# sizes and split-K targets), staged / sparsity / expand (bitmap: staged against per-lane loads) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
+# sizes and split-K targets), staged / sparsity / expand / wide (bitmap: staged against per-lane loads), streams (mixed tiers' passes on several queues; reverted) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
 # the defaults).
 set -u
 R=/tmp/kvpack-gpu-call; rm -rf $R; mkdir -p $R
@@ -175,6 +175,24 @@ for phase in "$@"; do
         run $n-staged-s$st-fp32 "$a" "--encodings bitmap --tokens-per-step $st --f16-arithmetic false"
       done
       run $n-staged-s4-sp0 "$a" "--encodings bitmap --tokens-per-step 4 --sparsity 0.0"
+      pack
+    done ;;
+  wide) # staged bitmap with its nonzeros widened to a word per half in shared memory, at four shapes and sparsities 0.0 / 0.7 / 0.9, and per-lane loads
+    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    for shape in "b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768" "b1n32k:--batch 1 --tokens 32768" "b8n4k:--batch 8 --tokens 4096"; do
+      n=${shape%%:*}; a=${shape#*:}
+      run $n-f16-perlane "$a" "--encodings f16 bitmap --staged-bitmap false"
+      for sp in 0.7 0.0 0.9; do run $n-staged-sp$sp "$a" "--encodings bitmap --sparsity $sp"; done
+      pack
+    done ;;
+  streams) # mixed tiers: passes as concurrent streams over the compute queues against one command buffer, alternating, at six shapes (the record of an experiment since reverted: today's kvpack has no --concurrent-passes)
+    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    for shape in "b1n4k:--batch 1 --tokens 4096" "b1n32k:--batch 1 --tokens 32768" "b1n128k:--batch 1 --tokens 131072" "b8n4k:--batch 8 --tokens 4096" "b8n32k:--batch 8 --tokens 32768" "b32n4k:--batch 32 --tokens 4096"; do
+      n=${shape%%:*}; a=${shape#*:}
+      for i in 1 2; do
+        run $n-streams-$i "$a" "--encodings f16 --mixed --concurrent-passes true"
+        run $n-onebuffer-$i "$a" "--encodings f16 --mixed --concurrent-passes false"
+      done
       pack
     done ;;
   again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)
