@@ -9,6 +9,10 @@
 //   issued before this step is used, so a lane keeps a step of loads in flight while it computes.
 // - floats (no TAKE_STEP): the loader writes floats to `row`: slots 0 ..< U key rows, U ..< 2U
 //   value rows; KEY / VALUE read them, or the kernel defines KEY / VALUE to decode its own words.
+// - staged (the kernel defines STAGED_STEPS and stageStep(page, t, lane, group, hasStep, fresh)):
+//   the token groups of a subgroup stage each step in shared memory together, so the walk runs
+//   while any group of the subgroup has a step (subgroupAny) and a group without one only joins
+//   stageStep's barriers; KEY / VALUE read the staged step.
 //
 // Grid: x = split (a run of `pagesPerSplit` pages), y = KV head, z = sequence. A call may run
 // several passes (one per kernel, over each head's pages of the encodings that kernel reads), each
@@ -232,7 +236,6 @@ void main() {
         }
     }
 #endif // STAGED_STEPS
-
 
 #ifdef FINISH_ACCUMULATORS
     FINISH_ACCUMULATORS();

@@ -195,6 +195,17 @@ for phase in "$@"; do
       done
       pack
     done ;;
+  review) # .carry/kvpack-old.xz (0540bc0, before the review's shared prepareCodeQueries) against this one, alternating three times, int8/int4 at B=1 N=128K, B=8 N=32K, B=1 N=32K
+    xz -dc .carry/kvpack-old.xz > /tmp/kvpack-old; chmod +x /tmp/kvpack-old
+    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    for shape in "b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768" "b1n32k:--batch 1 --tokens 32768"; do
+      n=${shape%%:*}; a=${shape#*:}
+      for i in 1 2 3; do
+        K=/tmp/kvpack-old run $n-old-$i "$a" "--encodings f16 int8/g32 int4/g32"
+        run $n-new-$i "$a" "--encodings f16 int8/g32 int4/g32"
+      done
+      pack
+    done ;;
   again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)
     run b8n32k-f16-again "--batch 8 --tokens 32768" "--encodings f16"
     pack ;;
