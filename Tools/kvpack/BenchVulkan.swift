@@ -101,6 +101,8 @@ extension Bench {
             var cpuSeconds: Double?
             /// Worst relative L2 error of a GPU output vector against the CPU backend.
             var maxRelativeL2VsCPU: Double?
+            /// GPU outputs that are NaN or infinite (then no error is computed).
+            var nonFiniteOutputs: Int?
             var skipped: String?
         }
 
@@ -247,12 +249,18 @@ extension Bench {
                 }
                 row.cpuSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
                 if let gpu = gpuOutput {
-                    var worst = 0.0
-                    for start in stride(from: 0, to: gpu.count, by: headDim) {
-                        worst = max(worst, AttentionMetrics.relativeL2(reference: outputs[start..<start + headDim],
-                                                                       approximation: gpu[start..<start + headDim]))
+                    // A NaN error would vanish in max(): non-finite outputs are counted instead.
+                    let nonFinite = gpu.count { !$0.isFinite }
+                    if nonFinite > 0 {
+                        row.nonFiniteOutputs = nonFinite
+                    } else {
+                        var worst = 0.0
+                        for start in stride(from: 0, to: gpu.count, by: headDim) {
+                            worst = max(worst, AttentionMetrics.relativeL2(reference: outputs[start..<start + headDim],
+                                                                           approximation: gpu[start..<start + headDim]))
+                        }
+                        row.maxRelativeL2VsCPU = worst
                     }
-                    row.maxRelativeL2VsCPU = worst
                 }
             }
             return row
@@ -273,6 +281,7 @@ extension Bench {
             if let s = r.speedupOverF16 { line += String(format: "  %.2fx vs f16", s) }
             if let c = r.cpuSeconds { line += String(format: "  CPU %.2f ms", c * 1e3) }
             if let e = r.maxRelativeL2VsCPU { line += String(format: "  rel.L2 vs CPU %.1e", e) }
+            if let n = r.nonFiniteOutputs { line += "  NON-FINITE GPU OUTPUTS: \(n)" }
             if let s = r.skipped { line += "  skipped: \(s)" }
             print(line)
             if let stats = r.kernelStatistics {
