@@ -8,7 +8,7 @@
 # B=8 N=32K), split (pages per split for the defaults; bitmap and mixed at 8 and 16 elements), sdpa,
 # sums (f16 value sums on/off), small (B=1 at 4K and 32K, twice), again (f16 B=8 N=32K alone),
 # passes (integer dot products on/off; mixed tiers as passes vs the mixed kernel), wg (workgroup
-# sizes and split-K targets), staged / sparsity / expand / wide (bitmap: staged against per-lane loads), streams (mixed tiers' passes on several queues; reverted) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
+# sizes and split-K targets), staged / sparsity / expand / wide / scatter (bitmap: staged against per-lane loads), streams (mixed tiers' passes on several queues; reverted) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
 # the defaults).
 set -u
 R=/tmp/kvpack-gpu-call; rm -rf $R; mkdir -p $R
@@ -206,6 +206,19 @@ for phase in "$@"; do
       done
       pack
     done ;;
+  scatter) # staged bitmap in f16 arithmetic (each lane scatters its nonzeros into a dense f16 slice, then a dense f16 step) against the fp32 staged kernel, alternating, at four shapes; sparsities 0.0 / 0.9 at B=1 N=128K (the record of a variant since reverted: today's staged kernel has no f16 arithmetic)
+    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    for shape in "b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768" "b1n32k:--batch 1 --tokens 32768" "b8n4k:--batch 8 --tokens 4096"; do
+      n=${shape%%:*}; a=${shape#*:}
+      for i in 1 2; do
+        run $n-f16math-$i "$a" "--encodings f16 bitmap"
+        run $n-fp32-$i "$a" "--encodings bitmap --f16-arithmetic false"
+      done
+      run $n-f16math-s4 "$a" "--encodings bitmap --tokens-per-step 4"
+      pack
+    done
+    for sp in 0.0 0.9; do run b1n128k-f16math-sp$sp "--batch 1 --tokens 131072" "--encodings bitmap --sparsity $sp"; done
+    pack ;;
   again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)
     run b8n32k-f16-again "--batch 8 --tokens 32768" "--encodings f16"
     pack ;;
