@@ -8,7 +8,7 @@
 # B=8 N=32K), split (pages per split for the defaults; bitmap and mixed at 8 and 16 elements), sdpa,
 # sums (f16 value sums on/off), small (B=1 at 4K and 32K, twice), again (f16 B=8 N=32K alone),
 # passes (integer dot products on/off; mixed tiers as passes vs the mixed kernel), wg (workgroup
-# sizes and split-K targets), staged / sparsity / expand / wide / scatter (bitmap: staged against per-lane loads), streams (mixed tiers' passes on several queues; reverted) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
+# sizes and split-K targets), staged / sparsity / expand / wide / scatter / sharedq (bitmap: staged against per-lane loads), streams (mixed tiers' passes on several queues; reverted) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
 # the defaults).
 set -u
 R=/tmp/kvpack-gpu-call; rm -rf $R; mkdir -p $R
@@ -219,6 +219,17 @@ for phase in "$@"; do
     done
     for sp in 0.0 0.9; do run b1n128k-f16math-sp$sp "--batch 1 --tokens 131072" "--encodings bitmap --sparsity $sp"; done
     pack ;;
+  sharedq) # .carry/kvpack-old.xz (the staged bitmap kernel with the queries in registers) against this one (queries once per workgroup in shared memory; since reverted), alternating, bitmap at four shapes
+    xz -dc .carry/kvpack-old.xz > /tmp/kvpack-old; chmod +x /tmp/kvpack-old
+    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    for shape in "b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768" "b1n32k:--batch 1 --tokens 32768" "b8n4k:--batch 8 --tokens 4096"; do
+      n=${shape%%:*}; a=${shape#*:}
+      for i in 1 2; do
+        K=/tmp/kvpack-old run $n-old-$i "$a" "--encodings bitmap"
+        run $n-new-$i "$a" "--encodings bitmap"
+      done
+      pack
+    done ;;
   again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)
     run b8n32k-f16-again "--batch 8 --tokens 32768" "--encodings f16"
     pack ;;
