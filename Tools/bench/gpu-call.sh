@@ -21,6 +21,10 @@ nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,clocks.mem,power.draw --form
 S="--cpu-max-tokens 0 --iterations 40 --warmup 0.3"
 pack() { tar czf $OUT/results.tgz -C $R .; }
 run() { timeout 45 $K bench vulkan $2 $S $3 $([[ $3 == *--mixed* ]] || echo --no-mixed) --json $R/$1.json > $R/$1.txt 2>&1; echo "$1 rc=$? $(date +%s)" >> $R/progress.txt; }
+# A/B against a previous binary carried as .carry/kvpack-old.xz: `alternate NAME ROUNDS SHAPE ARGS`
+# runs it and this one in turn, ROUNDS times each (NAME-old-i, NAME-new-i).
+old_binary() { xz -dc .carry/kvpack-old.xz > /tmp/kvpack-old; chmod +x /tmp/kvpack-old; }
+alternate() { for i in $(seq $2); do K=/tmp/kvpack-old run $1-old-$i "$3" "$4"; run $1-new-$i "$3" "$4"; done; }
 echo "start $(date +%s)" > $R/progress.txt
 for phase in "$@"; do
   case $phase in
@@ -110,26 +114,20 @@ for phase in "$@"; do
       pack
     done ;;
   ab) # .carry/kvpack-old.xz (a previous binary) against this one, alternating, at the defaults; this one also at steps of 6 and 8
-    xz -dc .carry/kvpack-old.xz > /tmp/kvpack-old; chmod +x /tmp/kvpack-old
+    old_binary
     run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
     for shape in "b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768"; do
       n=${shape%%:*}; a=${shape#*:}
-      for i in 1 2; do
-        K=/tmp/kvpack-old run $n-old-$i "$a" "--encodings f16 int8/g32 int4/g32"
-        run $n-new-$i "$a" "--encodings f16 int8/g32 int4/g32"
-      done
+      alternate $n 2 "$a" "--encodings f16 int8/g32 int4/g32"
       for st in 6 8; do run $n-new-s$st "$a" "--encodings f16 int8/g32 int4/g32 --tokens-per-step $st"; done
       pack
     done ;;
   merge) # .carry/kvpack-old.xz against this one, alternating, where the split-K merge weighs (short calls, mixed tiers)
-    xz -dc .carry/kvpack-old.xz > /tmp/kvpack-old; chmod +x /tmp/kvpack-old
+    old_binary
     run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
     for shape in "b1n4k:--batch 1 --tokens 4096" "b1n32k:--batch 1 --tokens 32768" "b1n128k:--batch 1 --tokens 131072" "b8n4k:--batch 8 --tokens 4096" "b8n32k:--batch 8 --tokens 32768"; do
       n=${shape%%:*}; a=${shape#*:}
-      for i in 1 2; do
-        K=/tmp/kvpack-old run $n-old-$i "$a" "--encodings f16 int4/g32 --mixed"
-        run $n-new-$i "$a" "--encodings f16 int4/g32 --mixed"
-      done
+      alternate $n 2 "$a" "--encodings f16 int4/g32 --mixed"
     done
     pack ;;
   f16alone) # f16 alone at the large shapes, after a throwaway case (in the grid f16 runs first for each shape's new cache and has read 2-4% slow)
@@ -196,14 +194,11 @@ for phase in "$@"; do
       pack
     done ;;
   review) # .carry/kvpack-old.xz (0540bc0, before the review's shared prepareCodeQueries) against this one, alternating three times, int8/int4 at B=1 N=128K, B=8 N=32K, B=1 N=32K
-    xz -dc .carry/kvpack-old.xz > /tmp/kvpack-old; chmod +x /tmp/kvpack-old
+    old_binary
     run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
     for shape in "b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768" "b1n32k:--batch 1 --tokens 32768"; do
       n=${shape%%:*}; a=${shape#*:}
-      for i in 1 2 3; do
-        K=/tmp/kvpack-old run $n-old-$i "$a" "--encodings f16 int8/g32 int4/g32"
-        run $n-new-$i "$a" "--encodings f16 int8/g32 int4/g32"
-      done
+      alternate $n 3 "$a" "--encodings f16 int8/g32 int4/g32"
       pack
     done ;;
   scatter) # staged bitmap in f16 arithmetic (each lane scatters its nonzeros into a dense f16 slice, then a dense f16 step) against the fp32 staged kernel, alternating, at four shapes; sparsities 0.0 / 0.9 at B=1 N=128K (the record of a variant since reverted: today's staged kernel has no f16 arithmetic)
@@ -220,14 +215,11 @@ for phase in "$@"; do
     for sp in 0.0 0.9; do run b1n128k-f16math-sp$sp "--batch 1 --tokens 131072" "--encodings bitmap --sparsity $sp"; done
     pack ;;
   sharedq) # .carry/kvpack-old.xz (the staged bitmap kernel with the queries in registers) against this one (queries once per workgroup in shared memory; since reverted), alternating, bitmap at four shapes
-    xz -dc .carry/kvpack-old.xz > /tmp/kvpack-old; chmod +x /tmp/kvpack-old
+    old_binary
     run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
     for shape in "b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768" "b1n32k:--batch 1 --tokens 32768" "b8n4k:--batch 8 --tokens 4096"; do
       n=${shape%%:*}; a=${shape#*:}
-      for i in 1 2; do
-        K=/tmp/kvpack-old run $n-old-$i "$a" "--encodings bitmap"
-        run $n-new-$i "$a" "--encodings bitmap"
-      done
+      alternate $n 2 "$a" "--encodings bitmap"
       pack
     done ;;
   again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)
