@@ -289,7 +289,7 @@ final class DecodeCall {
         return (launch, key)
     }
 
-    /// Shared memory of the staged bitmap loader (`stage` in `Kernels/include/rows_bitmap.glsl`):
+    /// Shared memory of the staged bitmap loader (`stage` in `Kernels/decode_bitmap_staged.comp`):
     /// per token group, for keys and for values, a page's header of `rows` rows (masks and
     /// first-nonzero indices) and a step's nonzeros (at most `step` dense rows), each in 16-byte
     /// units plus one for the alignment of its start, the nonzeros widened to a word per half.
