@@ -222,6 +222,13 @@ for phase in "$@"; do
       alternate $n 2 "$a" "--encodings bitmap"
       pack
     done ;;
+  dims) # every encoding at head dims 64 and 256 (GQA 4 and 8), against the CPU where it runs: the staged bitmap kernel's 8 / 2 token groups per subgroup
+    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    for d in 64 256; do
+      run d$d-g4 "--batch 1 8 --tokens 4096 32768" "--head-dim $d --cpu-max-tokens 32768 --mixed"
+      run d$d-g8-p64 "--batch 1 --tokens 4096 32768" "--head-dim $d --query-heads 64 --page-size 64 --cpu-max-tokens 32768 --mixed"
+      pack
+    done ;;
   again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)
     run b8n32k-f16-again "--batch 8 --tokens 32768" "--encodings f16"
     pack ;;
