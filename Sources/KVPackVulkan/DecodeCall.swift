@@ -195,7 +195,7 @@ final class DecodeCall {
         if options.kernel == .automatic, facts.classes.count > 1 {
             for (i, c) in facts.classes.enumerated() {
                 let choice = try KernelChoice(context, kinds: c.kinds, groupings: c.groupings, headDim: cache.model.headDim,
-                                              options: options)
+                                              queryGroup: cache.model.queryHeads / cache.model.kvHeads, options: options)
                 if let last = runs.last, last.choice == choice {
                     runs[runs.count - 1].classes = last.classes.lowerBound..<(i + 1)
                 } else {

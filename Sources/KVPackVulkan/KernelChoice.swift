@@ -17,14 +17,15 @@ struct KernelChoice: Equatable {
     /// has subgroup shuffles and `options` does not ask for the portable one.
     init(_ context: VulkanContext, cache: DeviceKVCache, layer: Int, options: DecodeOptions) throws(VulkanError) {
         let facts = cache.layers[layer]
-        try self.init(context, kinds: facts.kinds, groupings: facts.groupings, headDim: cache.model.headDim, options: options)
+        try self.init(context, kinds: facts.kinds, groupings: facts.groupings, headDim: cache.model.headDim,
+                      queryGroup: cache.model.queryHeads / cache.model.kvHeads, options: options)
     }
 
     /// The choice for pages of `kinds` and `groupings` on `context`'s device (as above).
     init(_ context: VulkanContext, kinds: Set<PageEncodingKind>, groupings: Set<QuantizationGrouping>, headDim: Int,
-         options: DecodeOptions) throws(VulkanError) {
+         queryGroup: Int, options: DecodeOptions) throws(VulkanError) {
         let caps = context.capabilities
-        try self.init(kinds: kinds, groupings: groupings, headDim: headDim,
+        try self.init(kinds: kinds, groupings: groupings, headDim: headDim, queryGroup: queryGroup,
                       subgroupSize: Self.subgroupPath(caps, options) ? caps.subgroupSize : nil,
                       gpu: context.device.kind != .cpu, options: options)
     }
@@ -36,26 +37,32 @@ struct KernelChoice: Equatable {
 
     /// - Parameters:
     ///   - kinds / groupings: the encodings and int8 / int4 groupings of the layer's pages.
+    ///   - queryGroup: query heads per KV head (each lane holds `queryGroup x elements` query and
+    ///     accumulator values).
     ///   - subgroupSize: lanes of the subgroup path, or nil for the portable path (one lane per token).
     ///   - gpu: a GPU (not a CPU implementation such as lavapipe): defaults to 16 elements per lane.
     /// - Throws: `VulkanError.unsupported` for an elements-per-lane option the kernels cannot take,
     ///   or a kernel option that does not cover the layer's encodings.
-    init(kinds: Set<PageEncodingKind>, groupings: Set<QuantizationGrouping>, headDim d: Int, subgroupSize: Int?, gpu: Bool,
-         options: DecodeOptions) throws(VulkanError) {
+    init(kinds: Set<PageEncodingKind>, groupings: Set<QuantizationGrouping>, headDim d: Int, queryGroup: Int = 4,
+         subgroupSize: Int?, gpu: Bool, options: DecodeOptions) throws(VulkanError) {
         // The raw-code int8 / int4 kernels need token groups of a power of two that cover a lane's
         // slice of a row (so one (scale, zero) per row and lane).
         func rawCodes(_ elements: Int) -> Bool {
             groupings.allSatisfy { g in g.axis == .token && g.groupSize & (g.groupSize - 1) == 0 && g.groupSize % elements == 0 }
         }
-        // Elements per lane: the option, else on GPUs 16 (every kernel was faster so in the H200
-        // sweeps), else the fewest a subgroup allows (8 at head dims up to 8 × subgroup size).
+        // Elements per lane: the option, else on GPUs 16 for GQA groups up to 4 (every kernel was
+        // faster so in the H200 sweeps) and 8 for larger groups (a lane holds group x elements
+        // query and accumulator values: at 8 x 16 every kernel spilled 0.7-1.2 KB per thread on
+        // the H200, `h200-dims`), else the fewest a subgroup allows (8 at head dims up to 8 x
+        // subgroup size).
         let fewest = subgroupSize.map { max(8, d / $0) } ?? d
+        let gpuElements = queryGroup <= 4 ? 16 : 8
         if subgroupSize != nil, let e = options.elementsPerLane {
             guard [8, 16, 32].contains(e), e >= fewest, e <= d else {
                 throw .unsupported("\(e) elements per lane: the kernels take 8, 16 or 32, at least headDim / subgroupSize = \(fewest) and at most headDim = \(d)")
             }
         }
-        let wide = subgroupSize == nil ? d : options.elementsPerLane ?? (gpu ? min(d, max(16, fewest)) : fewest)
+        let wide = subgroupSize == nil ? d : options.elementsPerLane ?? (gpu ? min(d, max(gpuElements, fewest)) : fewest)
         var kernel = options.kernel
         if kernel == .automatic {
             kernel = DecodeKernel.choose(for: kinds)

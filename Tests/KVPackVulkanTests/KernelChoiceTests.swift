@@ -10,9 +10,9 @@ struct KernelChoiceTests {
     static let g8 = QuantizationGrouping(groupSize: 8)
     static let channels = QuantizationGrouping(groupSize: 16, axis: .channel)
 
-    func choose(_ kinds: Set<PageEncodingKind>, _ groupings: Set<QuantizationGrouping> = [], d: Int = 128, subgroup: Int? = 32,
-                gpu: Bool = true, elements: Int? = nil, kernel: DecodeKernel = .automatic) throws -> KernelChoice {
-        try KernelChoice(kinds: kinds, groupings: groupings, headDim: d, subgroupSize: subgroup, gpu: gpu,
+    func choose(_ kinds: Set<PageEncodingKind>, _ groupings: Set<QuantizationGrouping> = [], d: Int = 128, group: Int = 4,
+                subgroup: Int? = 32, gpu: Bool = true, elements: Int? = nil, kernel: DecodeKernel = .automatic) throws -> KernelChoice {
+        try KernelChoice(kinds: kinds, groupings: groupings, headDim: d, queryGroup: group, subgroupSize: subgroup, gpu: gpu,
                          options: .init(kernel: kernel, elementsPerLane: elements))
     }
 
@@ -39,6 +39,22 @@ struct KernelChoiceTests {
         let (kinds, groupings, d, subgroup, gpu, option, kernel, elements) = Self.cases[index]
         let got = try choose(kinds, groupings, d: d, subgroup: subgroup, gpu: gpu, elements: option)
         #expect(got == KernelChoice(kernel: kernel, elementsPerLane: elements), "case \(index): \(got)")
+    }
+
+    /// GQA groups above 4 take 8 elements per lane on GPUs (8 x 16 query and accumulator values
+    /// per lane spilled on the H200); the option and the subgroup's fewest still win.
+    @Test("GPU default elements per lane by GQA group", arguments: [
+        (1, 128, 32, nil as Int?, 16), (2, 128, 32, nil, 16), (4, 64, 32, nil, 16), (8, 128, 32, nil, 8), (8, 64, 32, nil, 8),
+        (16, 256, 32, nil, 8), (8, 256, 8, nil, 32), (8, 128, 32, 16, 16),
+    ])
+    func gqaDefault(group: Int, d: Int, subgroup: Int, option: Int?, elements: Int) throws {
+        let f16 = try choose([.f16], d: d, group: group, subgroup: subgroup, elements: option)
+        #expect(f16 == KernelChoice(kernel: .f16, elementsPerLane: elements))
+        // Raw-code int8 with groups of 32 covers 8 and 16 alike.
+        let int8 = try choose([.int8], [Self.g32], d: d, group: group, subgroup: subgroup, elements: option)
+        #expect(int8 == KernelChoice(kernel: .int8, elementsPerLane: elements))
+        // A CPU device keeps the fewest its subgroup allows.
+        #expect(try choose([.f16], d: d, group: group, subgroup: subgroup, gpu: false).elementsPerLane == max(8, d / subgroup))
     }
 
     @Test("options the kernels cannot take are typed errors", arguments: [
