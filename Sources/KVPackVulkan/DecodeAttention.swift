@@ -86,11 +86,13 @@ public struct DecodeOptions: Sendable, Hashable {
     public var f16Arithmetic: Bool?
     /// Elements of a row each lane handles on the subgroup path: 8, 16 or 32 (`headDim / this`
     /// lanes share one token, so more elements per lane means fewer shuffles and softmax updates
-    /// per token and more registers per lane). nil: 16 on GPUs (every kernel was faster so in
-    /// the H200 sweeps; int8 / int4 token groups smaller than that run the raw-code kernels at 8),
-    /// else 8 or `headDim / subgroupSize` where that is more. The portable path ignores it (one lane per
-    /// token). A value the head dim or the subgroup cannot take is refused; with an explicit value,
-    /// int8 / int4 token groups that do not cover a lane's slice run on the general kernel.
+    /// per token and more registers per lane). nil on GPUs: 16 up to 4 query heads per KV head
+    /// (every kernel was faster so in the H200 sweeps; int8 / int4 token groups smaller than that
+    /// run the raw-code kernels at 8) and 8 above (a lane holds GQA group x elements queries and
+    /// accumulators: at 8 x 16 every kernel spilled, 2-4x slower on an H200); on CPU devices 8
+    /// or `headDim / subgroupSize` where that is more. The portable path ignores it (one lane per
+    /// token). A value the head dim or the subgroup cannot take is refused; with an explicit
+    /// value, int8 / int4 token groups that do not cover a lane's slice run on the general kernel.
     public var elementsPerLane: Int?
     /// With f16 arithmetic on dense f16 pages: a step's value sums in packed f16 too (added to the
     /// fp32 accumulators once per step). nil: on whenever f16 arithmetic is (then about as accurate

@@ -8,7 +8,7 @@
 # B=8 N=32K), split (pages per split for the defaults; bitmap and mixed at 8 and 16 elements), sdpa,
 # sums (f16 value sums on/off), small (B=1 at 4K and 32K, twice), again (f16 B=8 N=32K alone),
 # passes (integer dot products on/off; mixed tiers as passes vs the mixed kernel), wg (workgroup
-# sizes and split-K targets), staged / sparsity / expand / wide / scatter / sharedq (bitmap: staged against per-lane loads), streams (mixed tiers' passes on several queues; reverted) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
+# sizes and split-K targets), staged / sparsity / expand / wide / scatter / sharedq (bitmap: staged against per-lane loads), streams (mixed tiers' passes on several queues; reverted), dims / gqa8 (head dims 64 / 256, GQA 8) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
 # the defaults).
 set -u
 R=/tmp/kvpack-gpu-call; rm -rf $R; mkdir -p $R
@@ -227,6 +227,16 @@ for phase in "$@"; do
     for d in 64 256; do
       run d$d-g4 "--batch 1 8 --tokens 4096 32768" "--head-dim $d --cpu-max-tokens 32768 --mixed"
       run d$d-g8-p64 "--batch 1 --tokens 4096 32768" "--head-dim $d --query-heads 64 --page-size 64 --cpu-max-tokens 32768 --mixed"
+      pack
+    done ;;
+  gqa8) # GQA 8 (64 query heads over 8 KV heads): the new default of 8 elements per lane against 16 (the previous default, which spilled), alternating, head dims 128 and 64
+    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    for shape in "d128-b1n128k:--head-dim 128 --batch 1 --tokens 131072" "d128-b8n32k:--head-dim 128 --batch 8 --tokens 32768" "d128-b1n32k:--head-dim 128 --batch 1 --tokens 32768" "d64-b8n32k:--head-dim 64 --batch 8 --tokens 32768"; do
+      n=${shape%%:*}; a=${shape#*:}
+      for i in 1 2; do
+        run $n-e8-$i "$a --query-heads 64" "--mixed"
+        run $n-e16-$i "$a --query-heads 64" "--mixed --lane-elements 16"
+      done
       pack
     done ;;
   again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)

@@ -43,7 +43,7 @@ extension Bench {
         var pipelined: Bool?
         @Option(name: .customLong("f16-arithmetic"), help: "Packed f16 arithmetic in the f16 and raw-code int8/int4 kernels (devices with shaderFloat16): true or false; default: on for those kernels on GPUs that report shaderFloat16.")
         var f16Arithmetic: Bool?
-        @Option(name: .customLong("lane-elements"), help: "Elements of a row each lane handles (8, 16 or 32; head dim / this many lanes share a token); default: 16 on GPUs, else 8 or head dim / subgroup size.")
+        @Option(name: .customLong("lane-elements"), help: "Elements of a row each lane handles (8, 16 or 32; head dim / this many lanes share a token); default: on GPUs 16 up to 4 query heads per KV head and 8 above, else 8 or head dim / subgroup size.")
         var laneElements: Int?
         @Option(name: .customLong("f16-value-sums"), help: "With f16 arithmetic on f16 pages, a step's value sums in f16 too: true or false; default: on with f16 arithmetic.")
         var f16ValueSums: Bool?
