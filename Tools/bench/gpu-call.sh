@@ -239,6 +239,12 @@ for phase in "$@"; do
       done
       pack
     done ;;
+  gqa8check) # GQA 8 at the new default (8 elements per lane) against the CPU, head dims 64 / 128 / 256 (256: 32 lanes a token), B = 1 and 8 at 4K / 32K tokens
+    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    for d in 64 128 256; do
+      run d$d-g8 "--batch 1 8 --tokens 4096 32768" "--head-dim $d --query-heads 64 --cpu-max-tokens 32768 --mixed"
+      pack
+    done ;;
   again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)
     run b8n32k-f16-again "--batch 8 --tokens 32768" "--encodings f16"
     pack ;;
