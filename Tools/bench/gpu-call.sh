@@ -25,6 +25,8 @@ run() { timeout 45 $K bench vulkan $2 $S $3 $([[ $3 == *--mixed* ]] || echo --no
 # runs it and this one in turn, ROUNDS times each (NAME-old-i, NAME-new-i).
 old_binary() { xz -dc .carry/kvpack-old.xz > /tmp/kvpack-old; chmod +x /tmp/kvpack-old; }
 alternate() { for i in $(seq $2); do K=/tmp/kvpack-old run $1-old-$i "$3" "$4"; run $1-new-$i "$3" "$4"; done; }
+# `contrast NAME ROUNDS SHAPE LABEL_A ARGS_A LABEL_B ARGS_B`: this binary with two sets of options in turn.
+contrast() { for i in $(seq $2); do run $1-$4-$i "$3" "$5"; run $1-$6-$i "$3" "$7"; done; }
 echo "start $(date +%s)" > $R/progress.txt
 for phase in "$@"; do
   case $phase in
@@ -187,10 +189,7 @@ for phase in "$@"; do
     run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
     for shape in "b1n4k:--batch 1 --tokens 4096" "b1n32k:--batch 1 --tokens 32768" "b1n128k:--batch 1 --tokens 131072" "b8n4k:--batch 8 --tokens 4096" "b8n32k:--batch 8 --tokens 32768" "b32n4k:--batch 32 --tokens 4096"; do
       n=${shape%%:*}; a=${shape#*:}
-      for i in 1 2; do
-        run $n-streams-$i "$a" "--encodings f16 --mixed --concurrent-passes true"
-        run $n-onebuffer-$i "$a" "--encodings f16 --mixed --concurrent-passes false"
-      done
+      contrast $n 2 "$a" streams "--encodings f16 --mixed --concurrent-passes true" onebuffer "--encodings f16 --mixed --concurrent-passes false"
       pack
     done ;;
   review) # .carry/kvpack-old.xz (0540bc0, before the review's shared prepareCodeQueries) against this one, alternating three times, int8/int4 at B=1 N=128K, B=8 N=32K, B=1 N=32K
@@ -205,10 +204,7 @@ for phase in "$@"; do
     run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
     for shape in "b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768" "b1n32k:--batch 1 --tokens 32768" "b8n4k:--batch 8 --tokens 4096"; do
       n=${shape%%:*}; a=${shape#*:}
-      for i in 1 2; do
-        run $n-f16math-$i "$a" "--encodings f16 bitmap"
-        run $n-fp32-$i "$a" "--encodings bitmap --f16-arithmetic false"
-      done
+      contrast $n 2 "$a" f16math "--encodings f16 bitmap" fp32 "--encodings bitmap --f16-arithmetic false"
       run $n-f16math-s4 "$a" "--encodings bitmap --tokens-per-step 4"
       pack
     done
@@ -233,10 +229,7 @@ for phase in "$@"; do
     run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
     for shape in "d128-b1n128k:--head-dim 128 --batch 1 --tokens 131072" "d128-b8n32k:--head-dim 128 --batch 8 --tokens 32768" "d128-b1n32k:--head-dim 128 --batch 1 --tokens 32768" "d64-b8n32k:--head-dim 64 --batch 8 --tokens 32768"; do
       n=${shape%%:*}; a=${shape#*:}
-      for i in 1 2; do
-        run $n-e8-$i "$a --query-heads 64" "--mixed"
-        run $n-e16-$i "$a --query-heads 64" "--mixed --lane-elements 16"
-      done
+      contrast $n 2 "$a --query-heads 64" e8 "--mixed" e16 "--mixed --lane-elements 16"
       pack
     done ;;
   gqa8check) # GQA 8 at the new default (8 elements per lane) against the CPU, head dims 64 / 128 / 256 (256: 32 lanes a token), B = 1 and 8 at 4K / 32K tokens
