@@ -46,7 +46,7 @@ final class DecodeCall {
             }
         }
         let facts = cache.layers[layer]
-        let group = m.queryHeads / m.kvHeads
+        let group = m.groupSize
         let caps = context.capabilities
         guard group * (d + 2) * 4 <= caps.maxSharedMemory else {
             throw .unsupported("GQA group \(group) at head dim \(d) needs \(group * (d + 2) * 4) bytes of shared memory")
@@ -195,7 +195,7 @@ final class DecodeCall {
         if options.kernel == .automatic, facts.classes.count > 1 {
             for (i, c) in facts.classes.enumerated() {
                 let choice = try KernelChoice(context, kinds: c.kinds, groupings: c.groupings, headDim: cache.model.headDim,
-                                              queryGroup: cache.model.queryHeads / cache.model.kvHeads, options: options)
+                                              queryGroup: cache.model.groupSize, options: options)
                 if let last = runs.last, last.choice == choice {
                     runs[runs.count - 1].classes = last.classes.lowerBound..<(i + 1)
                 } else {
@@ -222,7 +222,7 @@ final class DecodeCall {
     /// kernel has them (a pass of several), instead of refusing a kernel without them.
     static func plan(_ choice: KernelChoice, maxPages: Int, context: VulkanContext, cache: DeviceKVCache, layer: Int,
                      masked: Bool, options: DecodeOptions, lenient: Bool) throws(VulkanError) -> (DecodeLaunch, KernelKey) {
-        let caps = context.capabilities, m = cache.model, d = m.headDim, group = m.queryHeads / m.kvHeads
+        let caps = context.capabilities, m = cache.model, d = m.headDim, group = m.groupSize
         let subgroup = KernelChoice.subgroupPath(caps, options)
         let gpu = context.device.kind != .cpu
         let kernel = choice.kernel, elements = choice.elementsPerLane

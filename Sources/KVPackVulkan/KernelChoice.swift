@@ -18,7 +18,7 @@ struct KernelChoice: Equatable {
     init(_ context: VulkanContext, cache: DeviceKVCache, layer: Int, options: DecodeOptions) throws(VulkanError) {
         let facts = cache.layers[layer]
         try self.init(context, kinds: facts.kinds, groupings: facts.groupings, headDim: cache.model.headDim,
-                      queryGroup: cache.model.queryHeads / cache.model.kvHeads, options: options)
+                      queryGroup: cache.model.groupSize, options: options)
     }
 
     /// The choice for pages of `kinds` and `groupings` on `context`'s device (as above).
