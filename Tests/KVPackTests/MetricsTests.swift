@@ -11,6 +11,14 @@ struct MetricsTests {
         #expect(AttentionMetrics.relativeL2(reference: [0, 0] as [Float], approximation: [1, 0]) == .infinity)
     }
 
+    @Test func worstRelativeL2() {
+        // Vectors (3,4) vs (3,1): 0.6; (1,0) vs (1,0): 0 -> 0.6.
+        #expect(abs(AttentionMetrics.worstRelativeL2(reference: [3, 4, 1, 0], approximation: [3, 1, 1, 0], length: 2) - 0.6) < 1e-12)
+        // A NaN in the second vector fails any bound instead of vanishing in max.
+        #expect(AttentionMetrics.worstRelativeL2(reference: [3, 4, 1, 0], approximation: [3, 4, .nan, 0], length: 2) == .infinity)
+        #expect(AttentionMetrics.worstRelativeL2(reference: [], approximation: [], length: 4) == 0)
+    }
+
     @Test func cosine() {
         // cos((1,0), (1,1)) = 1/√2
         #expect(abs(AttentionMetrics.cosineSimilarity([1, 0] as [Float], [1, 1] as [Float]) - 0.5.squareRoot()) < 1e-12)

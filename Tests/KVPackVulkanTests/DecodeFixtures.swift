@@ -62,14 +62,7 @@ struct DecodeFixture {
     /// Largest relative L2 error of any (sequence, query head) output vector; infinity when one is
     /// NaN (a NaN output must fail a bound, not vanish in `max`).
     static func worstError(_ got: [Float], _ expected: [Float], d: Int) -> Double {
-        precondition(got.count == expected.count)
-        var worst = 0.0
-        for start in stride(from: 0, to: got.count, by: d) {
-            let error = AttentionMetrics.relativeL2(reference: expected[start..<start + d], approximation: got[start..<start + d])
-            if error.isNaN { return .infinity }
-            worst = max(worst, error)
-        }
-        return worst
+        AttentionMetrics.worstRelativeL2(reference: expected, approximation: got, length: d)
     }
 }
 

@@ -254,12 +254,7 @@ extension Bench {
                     if nonFinite > 0 {
                         row.nonFiniteOutputs = nonFinite
                     } else {
-                        var worst = 0.0
-                        for start in stride(from: 0, to: gpu.count, by: headDim) {
-                            worst = max(worst, AttentionMetrics.relativeL2(reference: outputs[start..<start + headDim],
-                                                                           approximation: gpu[start..<start + headDim]))
-                        }
-                        row.maxRelativeL2VsCPU = worst
+                        row.maxRelativeL2VsCPU = AttentionMetrics.worstRelativeL2(reference: outputs, approximation: gpu, length: headDim)
                     }
                 }
             }

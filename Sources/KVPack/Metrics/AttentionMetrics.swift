@@ -19,6 +19,22 @@ public enum AttentionMetrics {
         return (diff / norm).squareRoot()
     }
 
+    /// The largest `relativeL2` of the consecutive vectors of `length` elements (e.g. the
+    /// `[heads, headDim]` rows of attention outputs); +infinity when a vector's error is NaN (a
+    /// NaN output must fail any bound, where `max` would drop it).
+    /// - Precondition: equal lengths, a multiple of `length` (> 0).
+    public static func worstRelativeL2(reference: [Float], approximation: [Float], length: Int) -> Double {
+        precondition(reference.count == approximation.count && length > 0 && reference.count % length == 0,
+                     "worstRelativeL2: lengths \(reference.count) / \(approximation.count) in vectors of \(length)")
+        var worst = 0.0
+        for start in stride(from: 0, to: reference.count, by: length) {
+            let error = relativeL2(reference: reference[start..<start + length], approximation: approximation[start..<start + length])
+            if error.isNaN { return .infinity }
+            worst = max(worst, error)
+        }
+        return worst
+    }
+
     /// cos(reference, approximation), accumulated in Double.
     /// - Precondition: equal lengths.
     public static func cosineSimilarity<C: Collection, D: Collection>(_ reference: C, _ approximation: D) -> Double
