@@ -163,10 +163,14 @@ public final class VulkanContext: @unchecked Sendable {
         self.destroyInstance = destroyInstance
         self.destroyDevice = destroyDevice
         let timestampBits = families[family].timestampValidBits
+        /// Whether compute shaders have the subgroup operations of `feature`.
+        func computeSubgroup(_ feature: VkSubgroupFeatureFlagBits) -> Bool {
+            props.subgroup.supportedStages & UInt32(VK_SHADER_STAGE_COMPUTE_BIT.rawValue) != 0
+                && props.subgroup.supportedOperations & UInt32(feature.rawValue) != 0
+        }
         self.capabilities = VulkanCapabilities(
             subgroupSize: Int(props.subgroup.subgroupSize),
-            subgroupShuffle: props.subgroup.supportedStages & UInt32(VK_SHADER_STAGE_COMPUTE_BIT.rawValue) != 0
-                && props.subgroup.supportedOperations & UInt32(VK_SUBGROUP_FEATURE_SHUFFLE_BIT.rawValue) != 0,
+            subgroupShuffle: computeSubgroup(VK_SUBGROUP_FEATURE_SHUFFLE_BIT),
             maxStorageBufferRange: Int(props.limits.maxStorageBufferRange),
             deviceLocalBytes: Self.largestDeviceLocalHeap(memory),
             unifiedMemory: Self.hasUnifiedMemory(memory),
@@ -178,8 +182,7 @@ public final class VulkanContext: @unchecked Sendable {
             maxStorageBuffersPerStage: Int(props.limits.maxPerStageDescriptorStorageBuffers),
             integerDotProduct: optional.integerDot,
             integerDotProductAccelerated: optional.integerDotAccelerated,
-            subgroupVote: props.subgroup.supportedStages & UInt32(VK_SHADER_STAGE_COMPUTE_BIT.rawValue) != 0
-                && props.subgroup.supportedOperations & UInt32(VK_SUBGROUP_FEATURE_VOTE_BIT.rawValue) != 0,
+            subgroupVote: computeSubgroup(VK_SUBGROUP_FEATURE_VOTE_BIT),
             maxWorkgroupSize: Int(min(props.limits.maxComputeWorkGroupSize.0, props.limits.maxComputeWorkGroupInvocations)))
         self.kernels = KernelLibrary()
         ownsDevice = false
