@@ -63,20 +63,21 @@ void stageStep(PageEntry page, uint t, uint lane, uint group, bool hasStep, bool
     uint offsets[2] = uint[2](page.keyOffset, page.valueOffset);
     // The header's loads are issued before the barrier that ends the previous step's reads.
     uvec4 hdr[2 * HDR_LOADS];
+    uint hdrCount[2];
     bool loadHeader = hasStep && fresh;
     UNROLL for (uint kv = 0u; kv < 2u; ++kv) {
-        uint first = offsets[kv] >> 4, count = min(HDR_VEC, ((offsets[kv] + hdrBytes + 15u) >> 4) - first);
+        uint first = offsets[kv] >> 4;
+        hdrCount[kv] = min(HDR_VEC, ((offsets[kv] + hdrBytes + 15u) >> 4) - first);
         UNROLL for (uint i = 0u; i < HDR_LOADS; ++i) {
             uint j = lane + i * T;
-            if (loadHeader && j < count) hdr[kv * HDR_LOADS + i] = bitmapQuadWindows[poolWindow].words[first + j];
+            if (loadHeader && j < hdrCount[kv]) hdr[kv * HDR_LOADS + i] = bitmapQuadWindows[poolWindow].words[first + j];
         }
     }
     stageSync();
     UNROLL for (uint kv = 0u; kv < 2u; ++kv) {
-        uint first = offsets[kv] >> 4, count = min(HDR_VEC, ((offsets[kv] + hdrBytes + 15u) >> 4) - first);
         UNROLL for (uint i = 0u; i < HDR_LOADS; ++i) {
             uint j = lane + i * T;
-            if (loadHeader && j < count) stage[base + kv * HDR_VEC + j] = hdr[kv * HDR_LOADS + i];
+            if (loadHeader && j < hdrCount[kv]) stage[base + kv * HDR_VEC + j] = hdr[kv * HDR_LOADS + i];
         }
     }
     stageSync();
