@@ -21,6 +21,10 @@ nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,clocks.mem,power.draw --form
 S="--cpu-max-tokens 0 --iterations 40 --warmup 0.3"
 pack() { tar czf $OUT/results.tgz -C $R .; }
 run() { timeout 45 $K bench vulkan $2 $S $3 $([[ $3 == *--mixed* ]] || echo --no-mixed) --json $R/$1.json > $R/$1.txt 2>&1; echo "$1 rc=$? $(date +%s)" >> $R/progress.txt; }
+# The first half minute of a call runs at lower clocks: a throwaway case first (`throwaway [NAME]`).
+throwaway() { run ${1:-warmup-throwaway} "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"; }
+# The four shapes most bitmap phases run: B=1 N=128K, B=8 N=32K, B=1 N=32K, B=8 N=4K.
+FOUR_SHAPES=("b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768" "b1n32k:--batch 1 --tokens 32768" "b8n4k:--batch 8 --tokens 4096")
 # A/B against a previous binary carried as .carry/kvpack-old.xz: `alternate NAME ROUNDS SHAPE ARGS`
 # runs it and this one in turn, ROUNDS times each (NAME-old-i, NAME-new-i).
 old_binary() { xz -dc .carry/kvpack-old.xz > /tmp/kvpack-old; chmod +x /tmp/kvpack-old; }
@@ -59,11 +63,11 @@ for phase in "$@"; do
     timeout 90 python3 .carry/sdpa_reference.py > $R/sdpa.json 2> $R/sdpa.err; echo "sdpa rc=$? $(date +%s)" >> $R/progress.txt
     pack ;;
   grid)
-    run grid-warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200" # the call's first half minute runs slow
+    throwaway grid-warmup-throwaway
     timeout 470 $K bench vulkan --json $R/vulkan.json > $R/vulkan.txt 2>&1; echo "grid rc=$? $(date +%s)" >> $R/progress.txt
     pack ;;
   sums) # f16 value sums on / off at the default (16 elements, steps of 4) and the previous default (8, steps of 2), after a throwaway warm-up case
-    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    throwaway
     for shape in "b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768"; do
       n=${shape%%:*}; a=${shape#*:}
       for sums in true false; do
@@ -77,7 +81,7 @@ for phase in "$@"; do
     run b1-small-sparse-e8 "--batch 1 --tokens 4096 32768" "--encodings bitmap --mixed --lane-elements 8"
     pack ;;
   passes) # integer dot products on / off for int8 / int4 (and steps of 8 with them), and mixed tiers in one pass per kernel against the one mixed kernel, after a throwaway case
-    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    throwaway
     for shape in "b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768" "b32n4k:--batch 32 --tokens 4096"; do
       n=${shape%%:*}; a=${shape#*:}
       for dot in true false; do run $n-int-dot$dot "$a" "--encodings int8/g32 int4/g32 --integer-dot $dot"; done
@@ -88,7 +92,7 @@ for phase in "$@"; do
       pack
     done ;;
   wg) # workgroup sizes 128-512 (larger ones bound registers lower: 512 invocations leave 128 each), split-K aiming at 256 or 132 workgroups, every encoding and the mixed tiers
-    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    throwaway
     for shape in "b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768"; do
       n=${shape%%:*}; a=${shape#*:}
       for wg in 128 256 384 512; do run $n-wg$wg "$a" "--encodings f16 int8/g32 int4/g32 bitmap --mixed --workgroup-size $wg"; done
@@ -96,7 +100,7 @@ for phase in "$@"; do
       pack
     done ;;
   wg2) # smaller workgroups (fewer token groups to merge, finer splits; 255 registers still fit 4-8 per SM), split-K aiming at 256 or 512 workgroups
-    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    throwaway
     for shape in "b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768"; do
       n=${shape%%:*}; a=${shape#*:}
       run $n-wg128 "$a" "--encodings f16 int8/g32 int4/g32 --mixed"
@@ -104,7 +108,7 @@ for phase in "$@"; do
       pack
     done ;;
   lean) # int8 / int4 with (scale, zero) kept packed (fewer registers per row in flight): elements per lane x tokens per step x pipelining
-    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    throwaway
     for shape in "b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768"; do
       n=${shape%%:*}; a=${shape#*:}
       run $n-int-e16-s4p "$a" "--encodings f16 int8/g32 int4/g32"
@@ -117,7 +121,7 @@ for phase in "$@"; do
     done ;;
   ab) # .carry/kvpack-old.xz (a previous binary) against this one, alternating, at the defaults; this one also at steps of 6 and 8
     old_binary
-    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    throwaway
     for shape in "b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768"; do
       n=${shape%%:*}; a=${shape#*:}
       alternate $n 2 "$a" "--encodings f16 int8/g32 int4/g32"
@@ -126,29 +130,29 @@ for phase in "$@"; do
     done ;;
   merge) # .carry/kvpack-old.xz against this one, alternating, where the split-K merge weighs (short calls, mixed tiers)
     old_binary
-    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    throwaway
     for shape in "b1n4k:--batch 1 --tokens 4096" "b1n32k:--batch 1 --tokens 32768" "b1n128k:--batch 1 --tokens 131072" "b8n4k:--batch 8 --tokens 4096" "b8n32k:--batch 8 --tokens 32768"; do
       n=${shape%%:*}; a=${shape#*:}
       alternate $n 2 "$a" "--encodings f16 int4/g32 --mixed"
     done
     pack ;;
   f16alone) # f16 alone at the large shapes, after a throwaway case (in the grid f16 runs first for each shape's new cache and has read 2-4% slow)
-    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    throwaway
     for shape in "b8n32k:--batch 8 --tokens 32768" "b8n128k:--batch 8 --tokens 131072" "b32n32k:--batch 32 --tokens 32768"; do
       n=${shape%%:*}; a=${shape#*:}
       run $n-f16-alone "$a" "--encodings f16 --iterations 100"
     done
     pack ;;
   target) # split-K aiming at 256 workgroups against the then default of 2 x multiprocessors (264 on an H200, with the split count nearest the target; reverted), alternating, at B=1 N=128K
-    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    throwaway
     for i in 1 2; do
       run b1n128k-t256-$i "--batch 1 --tokens 131072" "--encodings f16 int8/g32 int4/g32 --mixed --target-workgroups 256"
       run b1n128k-default-$i "--batch 1 --tokens 131072" "--encodings f16 int8/g32 int4/g32 --mixed --target-workgroups 264"
     done
     pack ;;
   staged) # bitmap pages: the staged loader (a token group stages a page's header and each step's nonzeros in shared memory) against the per-lane loader; steps, lanes and workgroup sizes
-    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
-    for shape in "b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768" "b1n32k:--batch 1 --tokens 32768" "b8n4k:--batch 8 --tokens 4096"; do
+    throwaway
+    for shape in "${FOUR_SHAPES[@]}"; do
       n=${shape%%:*}; a=${shape#*:}
       run $n-perlane "$a" "--encodings f16 bitmap --staged-bitmap false"
       run $n-staged-s2 "$a" "--encodings bitmap --staged-bitmap true"
@@ -159,15 +163,15 @@ for phase in "$@"; do
       pack
     done ;;
   sparsity) # bitmap pages at sparsities 0-0.99, staged (steps 1, 2, 4) and per-lane, at B=1 N=128K: what scales with the nonzeros and what with the rows
-    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    throwaway
     for sp in 0.0 0.5 0.7 0.9 0.99; do
       run b1n128k-sp$sp-perlane "--batch 1 --tokens 131072" "--encodings bitmap --sparsity $sp --staged-bitmap false"
       for st in 1 2 4; do run b1n128k-sp$sp-staged-s$st "--batch 1 --tokens 131072" "--encodings bitmap --sparsity $sp --staged-bitmap true --tokens-per-step $st"; done
     done
     pack ;;
   expand) # staged bitmap rows expanded to f16 words (f16 arithmetic on / off, steps 2 and 4) against per-lane loads, at sparsities 0.7 and 0.0 (the record of a variant since reverted: today's staged kernel has no f16 arithmetic, so --f16-arithmetic is ignored for it)
-    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
-    for shape in "b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768" "b1n32k:--batch 1 --tokens 32768" "b8n4k:--batch 8 --tokens 4096"; do
+    throwaway
+    for shape in "${FOUR_SHAPES[@]}"; do
       n=${shape%%:*}; a=${shape#*:}
       run $n-f16-perlane "$a" "--encodings f16 bitmap --staged-bitmap false"
       for st in 2 4; do
@@ -178,15 +182,15 @@ for phase in "$@"; do
       pack
     done ;;
   wide) # staged bitmap with its nonzeros widened to a word per half in shared memory, at four shapes and sparsities 0.0 / 0.7 / 0.9, and per-lane loads
-    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
-    for shape in "b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768" "b1n32k:--batch 1 --tokens 32768" "b8n4k:--batch 8 --tokens 4096"; do
+    throwaway
+    for shape in "${FOUR_SHAPES[@]}"; do
       n=${shape%%:*}; a=${shape#*:}
       run $n-f16-perlane "$a" "--encodings f16 bitmap --staged-bitmap false"
       for sp in 0.7 0.0 0.9; do run $n-staged-sp$sp "$a" "--encodings bitmap --sparsity $sp"; done
       pack
     done ;;
   streams) # mixed tiers: passes as concurrent streams over the compute queues against one command buffer, alternating, at six shapes (the record of an experiment since reverted: today's kvpack has no --concurrent-passes)
-    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    throwaway
     for shape in "b1n4k:--batch 1 --tokens 4096" "b1n32k:--batch 1 --tokens 32768" "b1n128k:--batch 1 --tokens 131072" "b8n4k:--batch 8 --tokens 4096" "b8n32k:--batch 8 --tokens 32768" "b32n4k:--batch 32 --tokens 4096"; do
       n=${shape%%:*}; a=${shape#*:}
       contrast $n 2 "$a" streams "--encodings f16 --mixed --concurrent-passes true" onebuffer "--encodings f16 --mixed --concurrent-passes false"
@@ -194,15 +198,15 @@ for phase in "$@"; do
     done ;;
   review) # .carry/kvpack-old.xz (0540bc0, before the review's shared prepareCodeQueries) against this one, alternating three times, int8/int4 at B=1 N=128K, B=8 N=32K, B=1 N=32K
     old_binary
-    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    throwaway
     for shape in "b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768" "b1n32k:--batch 1 --tokens 32768"; do
       n=${shape%%:*}; a=${shape#*:}
       alternate $n 3 "$a" "--encodings f16 int8/g32 int4/g32"
       pack
     done ;;
   scatter) # staged bitmap in f16 arithmetic (each lane scatters its nonzeros into a dense f16 slice, then a dense f16 step) against the fp32 staged kernel, alternating, at four shapes; sparsities 0.0 / 0.9 at B=1 N=128K (the record of a variant since reverted: today's staged kernel has no f16 arithmetic)
-    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
-    for shape in "b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768" "b1n32k:--batch 1 --tokens 32768" "b8n4k:--batch 8 --tokens 4096"; do
+    throwaway
+    for shape in "${FOUR_SHAPES[@]}"; do
       n=${shape%%:*}; a=${shape#*:}
       contrast $n 2 "$a" f16math "--encodings f16 bitmap" fp32 "--encodings bitmap --f16-arithmetic false"
       run $n-f16math-s4 "$a" "--encodings bitmap --tokens-per-step 4"
@@ -212,35 +216,35 @@ for phase in "$@"; do
     pack ;;
   sharedq) # .carry/kvpack-old.xz (the staged bitmap kernel with the queries in registers) against this one (queries once per workgroup in shared memory; since reverted), alternating, bitmap at four shapes
     old_binary
-    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
-    for shape in "b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768" "b1n32k:--batch 1 --tokens 32768" "b8n4k:--batch 8 --tokens 4096"; do
+    throwaway
+    for shape in "${FOUR_SHAPES[@]}"; do
       n=${shape%%:*}; a=${shape#*:}
       alternate $n 2 "$a" "--encodings bitmap"
       pack
     done ;;
   dims) # every encoding at head dims 64 and 256 (GQA 4 and 8), against the CPU where it runs: the staged bitmap kernel's 8 / 2 token groups per subgroup
-    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    throwaway
     for d in 64 256; do
       run d$d-g4 "--batch 1 8 --tokens 4096 32768" "--head-dim $d --cpu-max-tokens 32768 --mixed"
       run d$d-g8-p64 "--batch 1 --tokens 4096 32768" "--head-dim $d --query-heads 64 --page-size 64 --cpu-max-tokens 32768 --mixed"
       pack
     done ;;
   gqa8) # GQA 8 (64 query heads over 8 KV heads): the new default of 8 elements per lane against 16 (the previous default, which spilled), alternating, head dims 128 and 64
-    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    throwaway
     for shape in "d128-b1n128k:--head-dim 128 --batch 1 --tokens 131072" "d128-b8n32k:--head-dim 128 --batch 8 --tokens 32768" "d128-b1n32k:--head-dim 128 --batch 1 --tokens 32768" "d64-b8n32k:--head-dim 64 --batch 8 --tokens 32768"; do
       n=${shape%%:*}; a=${shape#*:}
       contrast $n 2 "$a --query-heads 64" e8 "--mixed" e16 "--mixed --lane-elements 16"
       pack
     done ;;
   gqa8check) # GQA 8 at the new default (8 elements per lane) against the CPU, head dims 64 / 128 / 256 (256: 32 lanes a token), B = 1 and 8 at 4K / 32K tokens
-    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    throwaway
     for d in 64 128 256; do
       run d$d-g8 "--batch 1 8 --tokens 4096 32768" "--head-dim $d --query-heads 64 --cpu-max-tokens 32768 --mixed"
       pack
     done ;;
   gqa8steps) # GQA 8: cuDNN SDPA on the same shapes, and int8 / int4 at 8 elements per lane with steps of 2 / 4 / 6 / 8
     timeout 120 python3 .carry/sdpa_reference.py --batch 1 8 --tokens 32768 131072 --query-heads 64 > $R/sdpa-g8.json 2> $R/sdpa-g8.err; echo "sdpa-g8 rc=$? $(date +%s)" >> $R/progress.txt
-    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    throwaway
     for shape in "b1n128k:--batch 1 --tokens 131072 --query-heads 64" "b8n32k:--batch 8 --tokens 32768 --query-heads 64"; do
       n=${shape%%:*}; a=${shape#*:}
       run $n-f16 "$a" "--encodings f16"
@@ -249,7 +253,7 @@ for phase in "$@"; do
     done ;;
   lanesums) # .carry/kvpack-old.xz (butterfly lane sums) against this one (recursive halving and doubling where the step's scores divide over the lanes; since reverted), alternating, GQA 4 and 8
     old_binary
-    run warmup-throwaway "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"
+    throwaway
     for shape in "g4-b1n128k:--batch 1 --tokens 131072" "g4-b8n32k:--batch 8 --tokens 32768" "g8-b1n128k:--batch 1 --tokens 131072 --query-heads 64" "g8-b8n32k:--batch 8 --tokens 32768 --query-heads 64"; do
       n=${shape%%:*}; a=${shape#*:}
       alternate $n 2 "$a" "--encodings f16 int8/g32 int4/g32 bitmap"
