@@ -104,11 +104,10 @@ struct PageEntry {
     uint keyOffset, valueOffset; // bytes into the kind's pool window (each at most maxStorageBufferRange)
 };
 
-PageEntry readPage(uint page) {
-    uint b = page * 8u;
-    uint w1 = table[b + 1u], w2 = table[b + 2u], w3 = table[b + 3u];
+/// A page-table entry from its words 0 ..< 8 (4 and 6 the key and value offsets; 5 and 7 unused).
+PageEntry decodePage(uint w0, uint w1, uint w2, uint w3, uint w4, uint w6) {
     PageEntry e;
-    e.positionsOffset = table[b];
+    e.positionsOffset = w0;
     e.tokens = w1 & 0xFFFFu;
     e.keyKind = (w1 >> 16) & 0xFFu;
     e.valueKind = w1 >> 24;
@@ -118,9 +117,14 @@ PageEntry readPage(uint page) {
     e.valueShift = e.valueGroup != 0u && (e.valueGroup & (e.valueGroup - 1u)) == 0u ? uint(findLSB(e.valueGroup)) : 32u;
     e.keyByChannel = (w3 & 1u) != 0u;
     e.valueByChannel = (w3 & 2u) != 0u;
-    e.keyOffset = table[b + 4u];
-    e.valueOffset = table[b + 6u];
+    e.keyOffset = w4;
+    e.valueOffset = w6;
     return e;
+}
+
+PageEntry readPage(uint page) {
+    uint b = page * 8u;
+    return decodePage(table[b], table[b + 1u], table[b + 2u], table[b + 3u], table[b + 4u], table[b + 6u]);
 }
 
 const uint KIND_F16 = 0u, KIND_INT8 = 1u, KIND_INT4 = 2u, KIND_BITMAP = 3u;

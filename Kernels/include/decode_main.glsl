@@ -53,6 +53,24 @@ const float NEG_BIG = -1.0e30; // finite: exp(NEG_BIG - NEG_BIG) stays 1 with l 
 
 shared float mergeBuffer[MERGE_SLOTS * G * (D + 2u)];
 
+/// Page-table entries of the workgroup's split kept in shared memory: the first PAGE_CACHE pages
+/// of the split (0: none), copied once at the start, so a token group moving to its next page
+/// reads the entry there instead of waiting on memory before it can issue that page's loads.
+/// Pages of the split past them are read from the table.
+layout(constant_id = 11) const uint PAGE_CACHE = 0;
+shared uint pageCache[(PAGE_CACHE > 0u ? PAGE_CACHE : 1u) * 8u];
+/// The table index of the split's first page (set in main).
+uint splitFirstPage = 0u;
+
+/// Page i of the workgroup's split.
+PageEntry splitPage(uint i) {
+    if (i < PAGE_CACHE) {
+        uint b = i * 8u;
+        return decodePage(pageCache[b], pageCache[b + 1u], pageCache[b + 2u], pageCache[b + 3u], pageCache[b + 4u], pageCache[b + 6u]);
+    }
+    return readPage(splitFirstPage + i);
+}
+
 float laneSum(float x) {
 #if KVP_SUBGROUP
     UNROLL for (uint s = T / 2u; s > 0u; s >>= 1) x += subgroupShuffleXor(x, s);
@@ -159,6 +177,12 @@ void main() {
     poolWindow = directory[dir + 2u];
     if (MASKED != 0u) queryPos = queryPositions[seq];
     const uint p0 = split * pc.pagesPerSplit, p1 = min(pageCount, p0 + pc.pagesPerSplit);
+    splitFirstPage = firstPage + p0;
+    if (PAGE_CACHE > 0u) {
+        uint cached = p1 > p0 ? min(p1 - p0, PAGE_CACHE) * 8u : 0u;
+        for (uint i = gl_LocalInvocationIndex; i < cached; i += gl_WorkGroupSize.x) pageCache[i] = table[splitFirstPage * 8u + i];
+        barrier();
+    }
 
     UNROLL for (uint g = 0u; g < G; ++g) {
         uint qb = ((seq * qHeads) + kvHead * G + g) * D + lane * E;
@@ -180,7 +204,7 @@ void main() {
         uint p = p0 + group, t = 0u;
         bool hasStep = p < p1, fresh = true;
         PageEntry page = PageEntry(0u, 1u, 0u, 0u, 0u, 0u, 32u, 32u, false, false, 0u, 0u); // (no page)
-        if (hasStep) page = readPage(firstPage + p);
+        if (hasStep) page = splitPage(p - p0);
         while (subgroupAny(hasStep)) {
             stageStep(page, t, lane, group, hasStep, fresh);
             if (hasStep) {
@@ -191,7 +215,7 @@ void main() {
                     t = 0u;
                     p += groups;
                     hasStep = p < p1;
-                    if (hasStep) page = readPage(firstPage + p);
+                    if (hasStep) page = splitPage(p - p0);
                 }
             }
         }
@@ -203,7 +227,7 @@ void main() {
         uint p = p0 + group, t = 0u;
         PageEntry page;
         if (p < p1) {
-            page = readPage(firstPage + p);
+            page = splitPage(p - p0);
             loadRows(page, 0u, lane);
         }
         while (p < p1) {
@@ -214,7 +238,7 @@ void main() {
             if (t >= page.tokens) {
                 t = 0u;
                 p += groups;
-                if (p < p1) page = readPage(firstPage + p);
+                if (p < p1) page = splitPage(p - p0);
             }
             if (p < p1) loadRows(page, t, lane);
             consume(valid, visible);
@@ -225,7 +249,7 @@ void main() {
 #endif
     {
         for (uint p = p0 + group; p < p1; p += groups) {
-            PageEntry page = readPage(firstPage + p);
+            PageEntry page = splitPage(p - p0);
             // U tokens per step: their key and value loads are issued together, before the first is
             // used, so each lane keeps 2U row loads in flight; one softmax rescale per step.
             for (uint t = 0u; t < page.tokens; t += U) {

@@ -117,12 +117,20 @@ public struct DecodeOptions: Sendable, Hashable {
     /// `tokensPerStep`, the step shrinks until they fit). true where that is not the case is
     /// refused; ignored by the other kernels.
     public var stagedBitmap: Bool?
+    /// Page-table entries of a split a workgroup copies into shared memory when it starts (32
+    /// bytes each), so that a token group reaches its next page's offsets there instead of
+    /// waiting on memory before it can load the page's rows; pages of the split past them are
+    /// read from the table. nil: the split's pages, at most 256 (8 KiB); 0: none. The merge of
+    /// token groups and the staged bitmap loader get the shared memory that is left.
+    public var pageCacheEntries: Int?
     /// At most this many token groups merged per barrier round (tests of the multi-round merge).
     var mergeSlotLimit: Int?
 
     public init(kernel: DecodeKernel = .automatic, pagesPerSplit: Int? = nil, portable: Bool = false, scale: Float? = nil,
                 tokensPerStep: Int? = nil, pipelined: Bool? = nil, f16Arithmetic: Bool? = nil, elementsPerLane: Int? = nil,
-                f16ValueSums: Bool? = nil, integerDot: Bool? = nil, workgroupSize: Int? = nil, stagedBitmap: Bool? = nil) {
+                f16ValueSums: Bool? = nil, integerDot: Bool? = nil, workgroupSize: Int? = nil, stagedBitmap: Bool? = nil,
+                pageCacheEntries: Int? = nil) {
+        self.pageCacheEntries = pageCacheEntries
         self.stagedBitmap = stagedBitmap
         self.f16Arithmetic = f16Arithmetic
         self.workgroupSize = workgroupSize
@@ -180,6 +188,8 @@ public struct DecodeLaunch: Sendable, Hashable, Codable {
     /// Bitmap kernel: the longest page whose header a token group stages in shared memory (the
     /// staged loader, `DecodeOptions.stagedBitmap`); 0 when each lane loads its own nonzeros.
     public var stagedRows: Int = 0
+    /// Page-table entries of its split each workgroup keeps in shared memory (0: none).
+    public var pageCacheEntries: Int = 0
     /// A layer whose encoding classes run on different kernels (e.g. ARKV's f16, int8 and int4
     /// tiers): one launch per kernel, each over its pages of every head, merged by the split-K
     /// merge pass; `kernel` then names them joined by " + " and `splits` counts all of them, the

@@ -238,13 +238,18 @@ final class DecodeCall {
         let splits = max(1, (maxPages + pagesPerSplit - 1) / pagesPerSplit)
         var step = max(1, min(16, options.tokensPerStep ?? defaultStep(kernel, subgroup: subgroup, device: context.device.kind)))
         let slotBytes = group * (d + 2) * 4
+        let pageCache = max(0, min(options.pageCacheEntries ?? 256, pagesPerSplit))
+        guard pageCache * pageEntryBytes + slotBytes <= caps.maxSharedMemory else {
+            throw .unsupported("a page cache of \(pageCache) entries (\(pageCache * pageEntryBytes) bytes) and one merge slot (\(slotBytes) bytes) do not fit the device's \(caps.maxSharedMemory) bytes of shared memory")
+        }
+        let sharedLeft = caps.maxSharedMemory - pageCache * pageEntryBytes
         // Bitmap pages: the staged kernel where a page's header and a step's rows fit in shared
         // memory beside one merge slot (and the device has subgroup votes), with the longest step
         // up to the default that fits when the caller sets none; else per-lane loads.
         var stagedRows = 0
         if kernel == .bitmap, options.stagedBitmap != false {
             let rows = cache.layers[layer].maxPageTokens
-            let fitting = stagedBitmapStep(rows: rows, headDim: d, tokenGroups: groups, sharedMemory: caps.maxSharedMemory - slotBytes,
+            let fitting = stagedBitmapStep(rows: rows, headDim: d, tokenGroups: groups, sharedMemory: sharedLeft - slotBytes,
                                            step: step, fixed: options.tokensPerStep != nil)
             if subgroup && caps.subgroupVote, let fitting {
                 stagedRows = rows
@@ -277,17 +282,20 @@ final class DecodeCall {
         // the slice (elements × bits / 8 bytes) and the page offsets' alignment allow.
         let codeLoadBytes = kernel == .int8 || kernel == .int4
             ? min(16, elements * (kernel == .int8 ? 8 : 4) / 8, cache.layers[layer].codeAlignment) : 0
-        let shared = caps.maxSharedMemory - (stagedRows > 0 ? stagedBitmapBytes(rows: stagedRows, headDim: d, step: step, tokenGroups: groups) : 0)
+        let shared = sharedLeft - (stagedRows > 0 ? stagedBitmapBytes(rows: stagedRows, headDim: d, step: step, tokenGroups: groups) : 0)
         let mergeSlots = max(1, min(groups - 1, shared / slotBytes, options.mergeSlotLimit ?? .max))
         let launch = DecodeLaunch(kernel: name, splits: splits, pagesPerSplit: pagesPerSplit, workgroupSize: workgroup,
                                   lanesPerToken: lanes, tokensPerStep: step, pipelined: pipelined, mergeSlots: mergeSlots,
                                   f16Arithmetic: f16Arithmetic, f16ValueSums: f16ValueSums, codeLoadBytes: codeLoadBytes,
-                                  integerDot: integerDot, stagedRows: stagedRows)
+                                  integerDot: integerDot, stagedRows: stagedRows, pageCacheEntries: pageCache)
         let key = KernelKey(name: name, constants: [UInt32(workgroup), UInt32(d), UInt32(elements), UInt32(group), UInt32(step),
                                                     pipelined ? 1 : 0, UInt32(mergeSlots), masked ? 1 : 0, f16ValueSums ? 1 : 0,
-                                                    UInt32(max(1, codeLoadBytes / 4)), UInt32(stagedRows)])
+                                                    UInt32(max(1, codeLoadBytes / 4)), UInt32(stagedRows), UInt32(pageCache)])
         return (launch, key)
     }
+
+    /// Bytes of one page-table entry (`FlatCache`'s table; `pageCache` in `Kernels/include/decode_main.glsl`).
+    static let pageEntryBytes = 32
 
     /// Shared memory of the staged bitmap loader (`stage` in `Kernels/decode_bitmap_staged.comp`):
     /// per token group, for keys and for values, a page's header of `rows` rows (masks and

@@ -51,6 +51,8 @@ extension Bench {
         var integerDot: Bool?
         @Option(name: .customLong("staged-bitmap"), help: "Bitmap pages: a token group stages a page's header and each step's nonzeros in shared memory with 16-byte loads (true) or each lane loads its own nonzeros (false); default: staged where the device has subgroup votes and the shared memory.")
         var stagedBitmap: Bool?
+        @Option(name: .customLong("page-cache"), help: "Page-table entries of its split a workgroup copies into shared memory when it starts (0: none); default: the split's pages, at most 256.")
+        var pageCache: Int?
         @Option(name: .customLong("target-workgroups"), help: "Workgroups the automatic split-K aims for; default: 256.")
         var targetWorkgroups: Int?
         @Option(name: .customLong("workgroup-size"), help: "Invocations per workgroup on the subgroup path (a multiple of the subgroup size; more invocations bound registers lower); default: 128.")
@@ -85,6 +87,8 @@ extension Bench {
             var integerDot: Bool?
             /// Bitmap kernel: the longest page a token group stages (the staged loader).
             var stagedRows: Int?
+            /// Page-table entries of its split a workgroup keeps in shared memory (first pass's).
+            var pageCacheEntries: Int?
             /// A layer of several encoding classes: the kernel of each pass (`kernel` joins them).
             var passes: [String]?
             var workgroupSize: Int?
@@ -204,6 +208,7 @@ extension Bench {
                                                 pipelined: pipelined, elementsPerLane: laneElements, f16ValueSums: f16ValueSums)
                     options.workgroupSize = workgroupSize
                     options.stagedBitmap = stagedBitmap // the other kernels ignore it
+                    options.pageCacheEntries = pageCache
                     if let targetWorkgroups { options.targetWorkgroups = targetWorkgroups }
                     // --f16-arithmetic applies where a chosen kernel has an f16-arithmetic build
                     // (in a call of several passes, to those that have it), --integer-dot likewise.
@@ -229,6 +234,7 @@ extension Bench {
                     row.codeLoadBytes = launch.codeLoadBytes > 0 ? launch.codeLoadBytes : nil
                     row.integerDot = launch.integerDot ? true : nil
                     row.stagedRows = ([launch] + launch.passes).map(\.stagedRows).max().flatMap { $0 > 0 ? $0 : nil }
+                    row.pageCacheEntries = launch.pageCacheEntries
                     row.passes = launch.passes.isEmpty ? nil : launch.passes.map(\.kernel)
                     row.workgroupSize = launch.workgroupSize
                     let stats = try attention.kernelStatistics(device, queries: queries, options: options)
@@ -270,6 +276,7 @@ extension Bench {
                 line += "\(r.f16ValueSums == true ? "+values" : "")  E=\(r.laneElements ?? headDim)\(r.codeLoadBytes.map { " load \($0)B" } ?? "")"
                 line += r.integerDot == true ? " int-dot" : ""
                 line += r.stagedRows.map { " staged \($0)" } ?? ""
+                line += r.pageCacheEntries.map { $0 > 0 ? " pages-cached \($0)" : "" } ?? ""
                 line += r.passes.map { "  \($0.count) passes" } ?? ""
                 line += r.workgroupSize.map { $0 != 128 ? "  WG \($0)" : "" } ?? ""
             }

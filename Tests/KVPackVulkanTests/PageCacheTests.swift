@@ -1,0 +1,72 @@
+import KVPack
+import Testing
+@testable import KVPackVulkan
+
+/// The split's page-table entries in shared memory (`DecodeOptions.pageCacheEntries`): the same
+/// outputs as reading the table, whether a split's pages are all cached, partly (the rest read
+/// from the table) or not at all.
+@Suite("Vulkan page-table entries cached in shared memory", .enabled(if: SharedContext.context != nil))
+struct PageCacheTests {
+    static let int8t = PageEncoding.int8(.init(groupSize: 32))
+    static let int4t = PageEncoding.int4(.init(groupSize: 64))
+
+    /// (name, encodings of token i): uniform f16 / int8 / int4 / bitmap heads and ARKV-style tiers.
+    static let plans: [(String, @Sendable (Int) -> (PageEncoding, PageEncoding))] = [
+        ("f16", { _ in (.f16, .f16) }),
+        ("int8", { _ in (int8t, int8t) }),
+        ("int4", { _ in (int4t, int4t) }),
+        ("bitmap", { _ in (.bitmap, .bitmap) }),
+        ("tiers", { i in [(.f16, .f16), (int8t, int8t), (int4t, int4t)][(i / 16) % 3] }),
+    ]
+
+    /// Entries cached: none, fewer than a split's 5 pages, and the default (the split's pages).
+    @Test("cached, partly cached and uncached page tables give the CPU's output, pipelined and not, masked and not",
+          arguments: plans.indices, [0, 2, nil] as [Int?])
+    func sameAsTable(plan: Int, entries: Int?) throws {
+        let context = try #require(SharedContext.context)
+        let (name, encoding) = Self.plans[plan]
+        // Ragged heads (the last split of a head is short, some heads end before others' last split).
+        let fixture = try DecodeFixture(qHeads: 8, kvHeads: 2, d: 128, tokens: 150, sequences: 2) { s, h in
+            let n = 150 - 37 * h - 9 * s
+            return (Array(0..<n), (0..<n).map(encoding))
+        }
+        let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
+        let mask = DecodeMask(queryPositions: [120, 100], window: 90)
+        for pipelined in [false, true] {
+            for masked in [false, true] {
+                var options = DecodeOptions(pagesPerSplit: 5, pipelined: pipelined, pageCacheEntries: entries)
+                if plan == 3 { options.tokensPerStep = 2 }
+                let (got, launch) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries,
+                                                                                     mask: masked ? mask : nil, options: options)
+                #expect(launch.pageCacheEntries == (entries ?? 5))
+                #expect(launch.passes.allSatisfy { $0.pageCacheEntries == (entries ?? 5) })
+                let err = DecodeFixture.worstError(got, try fixture.expected(mask: masked ? mask : nil), d: 128)
+                #expect(err < 4e-3, "\(name), \(entries.map(String.init) ?? "default") entries, pipelined \(pipelined), masked \(masked): \(launch.kernel) worst rel. L2 \(err)")
+            }
+        }
+    }
+
+    @Test("the default caches a split's pages up to 256; a cache that leaves no merge slot is refused")
+    func sizes() throws {
+        let context = try #require(SharedContext.context)
+        let fixture = try DecodeFixture(qHeads: 4, kvHeads: 1, d: 64, tokens: 16 * 300, sequences: 1) { _, _ in
+            (Array(0..<(16 * 300)), Array(repeating: (.f16, .f16), count: 16 * 300))
+        }
+        let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
+        let attention = VulkanDecodeAttention(context: context)
+        // 300 pages: one split caches 256 of them, splits of 7 pages cache 7, 0 caches none.
+        for (split, entries, expected) in [(1 << 20, nil, 256), (7, nil, 7), (7, 3, 3), (1 << 20, 0, 0)] as [(Int, Int?, Int)] {
+            let (got, launch) = try attention.attend(device, queries: fixture.queries,
+                                                     options: DecodeOptions(pagesPerSplit: split, pageCacheEntries: entries))
+            #expect(launch.pageCacheEntries == expected, "pages per split \(split), asked \(String(describing: entries))")
+            #expect(DecodeFixture.worstError(got, try fixture.expected(), d: 64) < 4e-3)
+        }
+        // Entries of 32 bytes filling the device's shared memory leave no room for a merge slot.
+        let tooMany = context.capabilities.maxSharedMemory / DecodeCall.pageEntryBytes
+        let long = try DecodeFixture(qHeads: 4, kvHeads: 1, d: 64, tokens: 16 * tooMany, sequences: 1) { _, _ in
+            (Array(0..<(16 * tooMany)), Array(repeating: (.f16, .f16), count: 16 * tooMany))
+        }
+        let why = try long.refusal(context, options: DecodeOptions(pagesPerSplit: 1 << 20, pageCacheEntries: tooMany))
+        #expect(why?.contains("a page cache of \(tooMany) entries") == true, "\(why ?? "")")
+    }
+}
