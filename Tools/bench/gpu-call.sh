@@ -8,7 +8,7 @@
 # B=8 N=32K), split (pages per split for the defaults; bitmap and mixed at 8 and 16 elements), sdpa,
 # sums (f16 value sums on/off), small (B=1 at 4K and 32K, twice), again (f16 B=8 N=32K alone),
 # passes (integer dot products on/off; mixed tiers as passes vs the mixed kernel), wg (workgroup
-# sizes and split-K targets), staged / sparsity / expand / wide / scatter / sharedq (bitmap: staged against per-lane loads), streams (mixed tiers' passes on several queues; reverted), dims / gqa8 / gqa8check / gqa8steps (head dims 64 / 256, GQA 8), lanesums (reverted) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
+# sizes and split-K targets), staged / sparsity / expand / wide / scatter / sharedq (bitmap: staged against per-lane loads), streams (mixed tiers' passes on several queues; reverted), dims / gqa8 / gqa8check / gqa8steps (head dims 64 / 256, GQA 8), lanesums (reverted), pagecache (page-table entries in shared memory on / off), splitfloor (pages per split at short contexts) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
 # the defaults).
 set -u
 R=/tmp/kvpack-gpu-call; rm -rf $R; mkdir -p $R
@@ -257,6 +257,20 @@ for phase in "$@"; do
     for shape in "g4-b1n128k:--batch 1 --tokens 131072" "g4-b8n32k:--batch 8 --tokens 32768" "g8-b1n128k:--batch 1 --tokens 131072 --query-heads 64" "g8-b8n32k:--batch 8 --tokens 32768 --query-heads 64"; do
       n=${shape%%:*}; a=${shape#*:}
       alternate $n 2 "$a" "--encodings f16 int8/g32 int4/g32 bitmap"
+      pack
+    done ;;
+  pagecache) # page-table entries of a split in shared memory (the default) against none (--page-cache 0), alternating twice, f16 / int8 / int4 / mixed tiers at five shapes
+    throwaway
+    for shape in "b1n4k:--batch 1 --tokens 4096" "b1n32k:--batch 1 --tokens 32768" "b8n4k:--batch 8 --tokens 4096" "${FOUR_SHAPES[0]}" "${FOUR_SHAPES[1]}"; do
+      n=${shape%%:*}; a=${shape#*:}
+      contrast $n 2 "$a" cache "--encodings f16 int8/g32 int4/g32 --mixed" nocache "--encodings f16 int8/g32 int4/g32 --mixed --page-cache 0"
+      pack
+    done ;;
+  splitfloor) # short contexts: pages per split below the automatic rule's floor of 4 pages per token group (64 pages at 16 token groups), every encoding but bitmap
+    throwaway
+    for shape in "b1n4k:--batch 1 --tokens 4096" "b1n32k:--batch 1 --tokens 32768" "b8n4k:--batch 8 --tokens 4096"; do
+      n=${shape%%:*}; a=${shape#*:}
+      for pps in 64 32 16 8; do run $n-pps$pps "$a" "--encodings f16 int8/g32 int4/g32 --mixed --pages-per-split $pps"; done
       pack
     done ;;
   again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)
