@@ -239,7 +239,8 @@ public struct VulkanDecodeAttention: Sendable {
     }
 
     /// GPU time of `iterations` calls, each bracketed by timestamps and separated by a barrier, in
-    /// seconds, in call order; before them, batches of `warmup` untimed calls for at least
+    /// seconds, in call order; before them, batches of `warmup` (growing to about 5 ms of GPU
+    /// time) untimed calls for at least
     /// `warmupSeconds` and until the GPU time per call of a batch settles (within 2% of the batch
     /// before; at most `warmupSeconds` + 5 s).
     /// - Throws: `VulkanError.unsupported` when the queue has no timestamps.
@@ -268,21 +269,26 @@ public struct VulkanDecodeAttention: Sendable {
         // Warm-up: batches of calls, each timed on the GPU, until `warmupSeconds` of wall time have
         // passed and a batch's time per call is within 2% of the one before (the GPU's clocks take
         // seconds to leave their idle state after host-side work), at most `warmupSeconds` + 5 s.
+        // A batch grows to about 5 ms of GPU time, so that short calls keep the GPU busy between
+        // the host's submissions instead of idling at low clocks.
         let start = DispatchTime.now().uptimeNanoseconds
         var previous: Double?
+        var batch = max(1, warmup)
         while true {
             try context.submit { (commands) throws(VulkanError) in
                 vk.cmdResetQueryPool(commands, pool, 0, 2)
                 vk.cmdWriteTimestamp(commands, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, pool, 0)
-                for _ in 0..<max(1, warmup) { call.record(commands); call.barrier(commands) }
+                for _ in 0..<batch { call.record(commands); call.barrier(commands) }
                 vk.cmdWriteTimestamp(commands, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, pool, 1)
             }
             let pair = try ticks(2)
-            let perCall = Double(pair[1] &- pair[0]) / Double(max(1, warmup))
+            let perCall = Double(pair[1] &- pair[0]) / Double(batch)
+            let grown = min(4096, Int(5e-3 / max(perCall * period * 1e-9, 1e-7)))
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
             if elapsed >= warmupSeconds + 5 { break }
             if elapsed >= warmupSeconds, let p = previous, abs(perCall - p) <= 0.02 * p { break }
             previous = perCall
+            batch = max(batch, grown)
         }
         try context.submit { (commands) throws(VulkanError) in
             vk.cmdResetQueryPool(commands, pool, 0, UInt32(2 * iterations))

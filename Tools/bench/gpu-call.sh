@@ -8,7 +8,7 @@
 # B=8 N=32K), split (pages per split for the defaults; bitmap and mixed at 8 and 16 elements), sdpa,
 # sums (f16 value sums on/off), small (B=1 at 4K and 32K, twice), again (f16 B=8 N=32K alone),
 # passes (integer dot products on/off; mixed tiers as passes vs the mixed kernel), wg (workgroup
-# sizes and split-K targets), staged / sparsity / expand / wide / scatter / sharedq (bitmap: staged against per-lane loads), streams (mixed tiers' passes on several queues; reverted), dims / gqa8 / gqa8check / gqa8steps (head dims 64 / 256, GQA 8), lanesums (reverted), pagecache (page-table entries in shared memory on / off), splitfloor (pages per split at short contexts) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
+# sizes and split-K targets), staged / sparsity / expand / wide / scatter / sharedq (bitmap: staged against per-lane loads), streams (mixed tiers' passes on several queues; reverted), dims / gqa8 / gqa8check / gqa8steps (head dims 64 / 256, GQA 8), lanesums (reverted), pagecache / pagecache2 (page-table entries in shared memory on / off), splitfloor / floor (pages per split at short contexts) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
 # the defaults).
 set -u
 R=/tmp/kvpack-gpu-call; rm -rf $R; mkdir -p $R
@@ -271,6 +271,20 @@ for phase in "$@"; do
     for shape in "b1n4k:--batch 1 --tokens 4096" "b1n32k:--batch 1 --tokens 32768" "b8n4k:--batch 8 --tokens 4096"; do
       n=${shape%%:*}; a=${shape#*:}
       for pps in 64 32 16 8; do run $n-pps$pps "$a" "--encodings f16 int8/g32 int4/g32 --mixed --pages-per-split $pps"; done
+      pack
+    done ;;
+  floor) # the split rule's floor of pages per token group, 1 (the new default for one kernel) against 4 (--pages-per-split 64 at these shapes), alternating twice, where it changes the split
+    throwaway
+    for shape in "b1n4k:--batch 1 --tokens 4096" "b1n8k:--batch 1 --tokens 8192" "b1n16k:--batch 1 --tokens 16384" "b2n4k:--batch 2 --tokens 4096" "b4n4k:--batch 4 --tokens 4096"; do
+      n=${shape%%:*}; a=${shape#*:}
+      contrast $n 2 "$a" floor1 "--encodings f16 int8/g32 int4/g32" floor4 "--encodings f16 int8/g32 int4/g32 --pages-per-split 64"
+      pack
+    done ;;
+  pagecache2) # page-table cache on / off again where the first pagecache call left doubt: mixed tiers and int4 alone, alternating three times
+    for shape in "${FOUR_SHAPES[1]}" "${FOUR_SHAPES[0]}" "b1n4k:--batch 1 --tokens 4096"; do
+      n=${shape%%:*}; a=${shape#*:}
+      contrast $n-mixed 3 "$a" cache "--encodings f16 --mixed" nocache "--encodings f16 --mixed --page-cache 0"
+      contrast $n-int4 3 "$a" cache "--encodings int4/g32" nocache "--encodings int4/g32 --page-cache 0"
       pack
     done ;;
   again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)
