@@ -120,8 +120,9 @@ public struct DecodeOptions: Sendable, Hashable {
     /// Page-table entries of a split a workgroup copies into shared memory when it starts (32
     /// bytes each), so that a token group reaches its next page's offsets there instead of
     /// waiting on memory before it can load the page's rows; pages of the split past them are
-    /// read from the table. nil: the split's pages, at most 256 (8 KiB); 0: none. The merge of
-    /// token groups and the staged bitmap loader get the shared memory that is left.
+    /// read from the table. nil: the split's pages, at most 256 (8 KiB), where each token group
+    /// walks at least two pages of its split, else none; 0: none. The merge of token groups and
+    /// the staged bitmap loader get the shared memory that is left.
     public var pageCacheEntries: Int?
     /// At most this many token groups merged per barrier round (tests of the multi-round merge).
     var mergeSlotLimit: Int?

@@ -243,7 +243,7 @@ final class DecodeCall {
         let splits = max(1, (maxPages + pagesPerSplit - 1) / pagesPerSplit)
         var step = max(1, min(16, options.tokensPerStep ?? defaultStep(kernel, subgroup: subgroup, device: context.device.kind)))
         let slotBytes = group * (d + 2) * 4
-        let pageCache = max(0, min(options.pageCacheEntries ?? 256, pagesPerSplit))
+        let pageCache = Self.pageCacheEntries(options.pageCacheEntries, pagesPerSplit: pagesPerSplit, tokenGroups: groups)
         guard pageCache * pageEntryBytes + slotBytes <= caps.maxSharedMemory else {
             throw .unsupported("a page cache of \(pageCache) entries (\(pageCache * pageEntryBytes) bytes) and one merge slot (\(slotBytes) bytes) do not fit the device's \(caps.maxSharedMemory) bytes of shared memory")
         }
@@ -297,6 +297,16 @@ final class DecodeCall {
                                                     pipelined ? 1 : 0, UInt32(mergeSlots), masked ? 1 : 0, f16ValueSums ? 1 : 0,
                                                     UInt32(max(1, codeLoadBytes / 4)), UInt32(stagedRows), UInt32(pageCache)])
         return (launch, key)
+    }
+
+    /// Page-table entries a workgroup caches in shared memory: the caller's number, else the
+    /// split's pages up to 256 where each token group walks at least two pages (its page changes
+    /// save a wait on memory: on an H200 int4 B=8 N=32K 248.0 -> 242.7 µs, f16 and mixed tiers
+    /// 0.4-0.6% faster), none where it walks one (the copy and its barrier only delay the first
+    /// loads: f16 B=1 N=4K 19.7 -> 20.1 µs); never more than the split's pages.
+    static func pageCacheEntries(_ asked: Int?, pagesPerSplit: Int, tokenGroups groups: Int) -> Int {
+        let entries = asked ?? (pagesPerSplit >= 2 * groups ? 256 : 0)
+        return max(0, min(entries, pagesPerSplit))
     }
 
     /// Bytes of one page-table entry (`FlatCache`'s table; `pageCache` in `Kernels/include/decode_main.glsl`).

@@ -19,10 +19,10 @@ struct PageCacheTests {
         ("tiers", { i in [(.f16, .f16), (int8t, int8t), (int4t, int4t)][(i / 16) % 3] }),
     ]
 
-    /// Entries cached: none, fewer than a split's 5 pages, and the default (the split's pages).
+    /// Entries cached: none, fewer than a split's 5 pages, and all of them.
     @Test("cached, partly cached and uncached page tables give the CPU's output, pipelined and not, masked and not",
-          arguments: plans.indices, [0, 2, nil] as [Int?])
-    func sameAsTable(plan: Int, entries: Int?) throws {
+          arguments: plans.indices, [0, 2, 5])
+    func sameAsTable(plan: Int, entries: Int) throws {
         let context = try #require(SharedContext.context)
         let (name, encoding) = Self.plans[plan]
         // Ragged heads (the last split of a head is short, some heads end before others' last split).
@@ -38,15 +38,31 @@ struct PageCacheTests {
                 if plan == 3 { options.tokensPerStep = 2 }
                 let (got, launch) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries,
                                                                                      mask: masked ? mask : nil, options: options)
-                #expect(launch.pageCacheEntries == (entries ?? 5))
-                #expect(launch.passes.allSatisfy { $0.pageCacheEntries == (entries ?? 5) })
+                #expect(launch.pageCacheEntries == entries)
+                #expect(launch.passes.allSatisfy { $0.pageCacheEntries == entries })
                 let err = DecodeFixture.worstError(got, try fixture.expected(mask: masked ? mask : nil), d: 128)
-                #expect(err < 4e-3, "\(name), \(entries.map(String.init) ?? "default") entries, pipelined \(pipelined), masked \(masked): \(launch.kernel) worst rel. L2 \(err)")
+                #expect(err < 4e-3, "\(name), \(entries) entries, pipelined \(pipelined), masked \(masked): \(launch.kernel) worst rel. L2 \(err)")
             }
         }
     }
 
-    @Test("the default caches a split's pages up to 256; a cache that leaves no merge slot is refused")
+    /// (asked, pages per split, token groups, entries cached).
+    static let rule: [(Int?, Int, Int, Int)] = [
+        (nil, 256, 16, 256), // B=1 N=128K on an H200: 16 pages per token group, all cached
+        (nil, 300, 16, 256), // at most 256 by default
+        (nil, 32, 16, 32),   // two pages per token group
+        (nil, 16, 16, 0),    // one page per token group (B=1 N=4K): none
+        (3, 16, 16, 3),      // the caller's number
+        (64, 16, 16, 16),    // never more than the split's pages
+        (0, 256, 16, 0),
+    ]
+
+    @Test("entries cached by default: the split's pages up to 256 where each token group walks two or more", arguments: rule)
+    func defaultRule(asked: Int?, pagesPerSplit: Int, groups: Int, expected: Int) {
+        #expect(DecodeCall.pageCacheEntries(asked, pagesPerSplit: pagesPerSplit, tokenGroups: groups) == expected)
+    }
+
+    @Test("a launch caches what the rule says, reads pages past the cache from the table; a cache that leaves no merge slot is refused")
     func sizes() throws {
         let context = try #require(SharedContext.context)
         let fixture = try DecodeFixture(qHeads: 4, kvHeads: 1, d: 64, tokens: 16 * 300, sequences: 1) { _, _ in
@@ -54,12 +70,12 @@ struct PageCacheTests {
         }
         let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
         let attention = VulkanDecodeAttention(context: context)
-        // 300 pages: one split caches 256 of them, splits of 7 pages cache 7, 0 caches none.
-        for (split, entries, expected) in [(1 << 20, nil, 256), (7, nil, 7), (7, 3, 3), (1 << 20, 0, 0)] as [(Int, Int?, Int)] {
+        for (split, entries) in [(1 << 20, nil), (7, nil), (7, 3), (1 << 20, 0)] as [(Int, Int?)] {
             let (got, launch) = try attention.attend(device, queries: fixture.queries,
                                                      options: DecodeOptions(pagesPerSplit: split, pageCacheEntries: entries))
-            #expect(launch.pageCacheEntries == expected, "pages per split \(split), asked \(String(describing: entries))")
-            #expect(DecodeFixture.worstError(got, try fixture.expected(), d: 64) < 4e-3)
+            let groups = launch.workgroupSize / launch.lanesPerToken
+            #expect(launch.pageCacheEntries == DecodeCall.pageCacheEntries(entries, pagesPerSplit: launch.pagesPerSplit, tokenGroups: groups))
+            #expect(DecodeFixture.worstError(got, try fixture.expected(), d: 64) < 4e-3, "pages per split \(split), cache \(launch.pageCacheEntries)")
         }
         // Entries of 32 bytes filling the device's shared memory leave no room for a merge slot.
         let tooMany = context.capabilities.maxSharedMemory / DecodeCall.pageEntryBytes
