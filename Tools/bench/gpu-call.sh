@@ -8,7 +8,7 @@
 # B=8 N=32K), split (pages per split for the defaults; bitmap and mixed at 8 and 16 elements), sdpa,
 # sums (f16 value sums on/off), small (B=1 at 4K and 32K, twice), again (f16 B=8 N=32K alone),
 # passes (integer dot products on/off; mixed tiers as passes vs the mixed kernel), wg (workgroup
-# sizes and split-K targets), staged / sparsity / expand / wide / scatter / sharedq (bitmap: staged against per-lane loads), streams (mixed tiers' passes on several queues; reverted), dims / gqa8 / gqa8check / gqa8steps (head dims 64 / 256, GQA 8), lanesums (reverted), pagecache / pagecache2 (page-table entries in shared memory on / off), splitfloor / floor (pages per split at short contexts) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
+# sizes and split-K targets), staged / sparsity / expand / wide / scatter / sharedq (bitmap: staged against per-lane loads), streams (mixed tiers' passes on several queues; reverted), dims / gqa8 / gqa8check / gqa8steps (head dims 64 / 256, GQA 8), lanesums (reverted), pagecache / pagecache2 (page-table entries in shared memory on / off), splitfloor / floor (pages per split at short contexts), pagesize (pages of 16 / 32 / 64 tokens) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
 # the defaults).
 set -u
 R=/tmp/kvpack-gpu-call; rm -rf $R; mkdir -p $R
@@ -285,6 +285,13 @@ for phase in "$@"; do
       n=${shape%%:*}; a=${shape#*:}
       contrast $n-mixed 3 "$a" cache "--encodings f16 --mixed" nocache "--encodings f16 --mixed --page-cache 0"
       contrast $n-int4 3 "$a" cache "--encodings int4/g32" nocache "--encodings int4/g32 --page-cache 0"
+      pack
+    done ;;
+  pagesize) # pages of 16 / 32 / 64 tokens (fewer page changes, longer runs of contiguous rows), f16 / int8 / int4 at B=1 N=128K and B=8 N=32K, twice
+    throwaway
+    for shape in "${FOUR_SHAPES[0]}" "${FOUR_SHAPES[1]}"; do
+      n=${shape%%:*}; a=${shape#*:}
+      for i in 1 2; do for ps in 16 32 64; do run $n-page$ps-$i "$a" "--encodings f16 int8/g32 int4/g32 --page-size $ps"; done; done
       pack
     done ;;
   again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)
