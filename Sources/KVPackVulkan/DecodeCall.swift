@@ -243,11 +243,14 @@ final class DecodeCall {
         let splits = max(1, (maxPages + pagesPerSplit - 1) / pagesPerSplit)
         var step = max(1, min(16, options.tokensPerStep ?? defaultStep(kernel, subgroup: subgroup, device: context.device.kind)))
         let slotBytes = group * (d + 2) * 4
-        let pageCache = Self.pageCacheEntries(options.pageCacheEntries, pagesPerSplit: pagesPerSplit, tokenGroups: groups)
-        guard pageCache * pageEntryBytes + slotBytes <= caps.maxSharedMemory else {
-            throw .unsupported("a page cache of \(pageCache) entries (\(pageCache * pageEntryBytes) bytes) and one merge slot (\(slotBytes) bytes) do not fit the device's \(caps.maxSharedMemory) bytes of shared memory")
+        // Shared memory: one merge slot, the page cache the caller asked for, the staged bitmap
+        // loader's stage; then the default page cache in what is left; then more merge slots.
+        let askedCache = options.pageCacheEntries.map { Self.pageCacheEntries($0, pagesPerSplit: pagesPerSplit, tokenGroups: groups) }
+        guard (askedCache ?? 0) * pageEntryBytes + slotBytes <= caps.maxSharedMemory else {
+            let n = askedCache ?? 0
+            throw .unsupported("a page cache of \(n) entries (\(n * pageEntryBytes) bytes) and one merge slot (\(slotBytes) bytes) do not fit the device's \(caps.maxSharedMemory) bytes of shared memory")
         }
-        let sharedLeft = caps.maxSharedMemory - pageCache * pageEntryBytes
+        let sharedLeft = caps.maxSharedMemory - (askedCache ?? 0) * pageEntryBytes
         // Bitmap pages: the staged kernel where a page's header and a step's rows fit in shared
         // memory beside one merge slot (and the device has subgroup votes), with the longest step
         // up to the default that fits when the caller sets none; else per-lane loads.
@@ -287,7 +290,10 @@ final class DecodeCall {
         // the slice (elements × bits / 8 bytes) and the page offsets' alignment allow.
         let codeLoadBytes = kernel == .int8 || kernel == .int4
             ? min(16, elements * (kernel == .int8 ? 8 : 4) / 8, cache.layers[layer].codeAlignment) : 0
-        let shared = sharedLeft - (stagedRows > 0 ? stagedBitmapBytes(rows: stagedRows, headDim: d, step: step, tokenGroups: groups) : 0)
+        let stageBytes = stagedRows > 0 ? stagedBitmapBytes(rows: stagedRows, headDim: d, step: step, tokenGroups: groups) : 0
+        let pageCache = askedCache ?? min(Self.pageCacheEntries(nil, pagesPerSplit: pagesPerSplit, tokenGroups: groups),
+                                          max(0, sharedLeft - stageBytes - slotBytes) / pageEntryBytes)
+        let shared = sharedLeft - stageBytes - (askedCache == nil ? pageCache * pageEntryBytes : 0)
         let mergeSlots = max(1, min(groups - 1, shared / slotBytes, options.mergeSlotLimit ?? .max))
         let launch = DecodeLaunch(kernel: name, splits: splits, pagesPerSplit: pagesPerSplit, workgroupSize: workgroup,
                                   lanesPerToken: lanes, tokensPerStep: step, pipelined: pipelined, mergeSlots: mergeSlots,
@@ -300,7 +306,9 @@ final class DecodeCall {
     }
 
     /// Page-table entries a workgroup caches in shared memory: the caller's number, else the
-    /// split's pages up to 256 where each token group walks at least two pages (its page changes
+    /// split's pages up to 256 where each token group walks at least two pages (the call then
+    /// trims it to the shared memory the staged bitmap loader and one merge slot leave: a stage
+    /// shrunk to make room ran bitmap pages 1.45x slower on an H200) (its page changes
     /// save a wait on memory: on an H200 int4 B=8 N=32K 248.0 -> 242.7 µs, f16 and mixed tiers
     /// 0.4-0.6% faster), none where it walks one (the copy and its barrier only delay the first
     /// loads: f16 B=1 N=4K 19.7 -> 20.1 µs); never more than the split's pages.

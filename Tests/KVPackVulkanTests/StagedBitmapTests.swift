@@ -69,20 +69,25 @@ struct StagedBitmapTests {
         guard Self.available else { return }
         let context = try #require(SharedContext.context)
         let caps = context.capabilities
-        // Pages of 64 tokens at head dim 128: find the default workgroup's token groups and what fits.
-        let fixture = try DecodeFixture(qHeads: 4, kvHeads: 1, d: 128, tokens: 150, sequences: 1, pageSize: 64) { _, _ in
-            (Array(0..<150), Array(repeating: (PageEncoding.bitmap, PageEncoding.bitmap), count: 150))
+        // Pages of 64 tokens at head dim 128: find the default workgroup's token groups and what
+        // fits. 47 pages in one split: the default page cache would take shared memory too, but
+        // gets only what the stage leaves.
+        let fixture = try DecodeFixture(qHeads: 4, kvHeads: 1, d: 128, tokens: 3000, sequences: 1, pageSize: 64) { _, _ in
+            (Array(0..<3000), Array(repeating: (PageEncoding.bitmap, PageEncoding.bitmap), count: 3000))
         }
         let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
         let attention = VulkanDecodeAttention(context: context)
         for workgroup in [32, 64, 128] where workgroup % caps.subgroupSize == 0 {
-            let options = DecodeOptions(kernel: .bitmap, workgroupSize: workgroup)
+            let options = DecodeOptions(kernel: .bitmap, pagesPerSplit: 47, workgroupSize: workgroup)
             let (got, launch) = try attention.attend(device, queries: fixture.queries, options: options)
             let groups = workgroup / launch.lanesPerToken, slot = 4 * (128 + 2) * 4
             let fits = { (step: Int) in DecodeCall.stagedBitmapBytes(rows: 64, headDim: 128, step: step, tokenGroups: groups) + slot <= caps.maxSharedMemory }
             let byDefault = DecodeCall.defaultStep(.bitmap, subgroup: true, device: context.device.kind)
             if let step = (1...byDefault).reversed().first(where: fits) {
                 #expect(launch.stagedRows == 64 && launch.tokensPerStep == step, "workgroup \(workgroup): \(launch)")
+                let stage = DecodeCall.stagedBitmapBytes(rows: 64, headDim: 128, step: step, tokenGroups: groups)
+                #expect(launch.pageCacheEntries == min(DecodeCall.pageCacheEntries(nil, pagesPerSplit: 47, tokenGroups: groups),
+                                                       (caps.maxSharedMemory - stage - slot) / DecodeCall.pageEntryBytes))
             } else {
                 #expect(launch.stagedRows == 0 && launch.tokensPerStep == byDefault, "workgroup \(workgroup): \(launch)")
             }
