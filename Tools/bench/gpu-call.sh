@@ -8,7 +8,7 @@
 # B=8 N=32K), split (pages per split for the defaults; bitmap and mixed at 8 and 16 elements), sdpa,
 # sums (f16 value sums on/off), small (B=1 at 4K and 32K, twice), again (f16 B=8 N=32K alone),
 # passes (integer dot products on/off; mixed tiers as passes vs the mixed kernel), wg (workgroup
-# sizes and split-K targets), staged / sparsity / expand / wide / scatter / sharedq (bitmap: staged against per-lane loads), streams (mixed tiers' passes on several queues; reverted), dims / gqa8 / gqa8check / gqa8steps (head dims 64 / 256, GQA 8), lanesums (reverted), pagecache / pagecache2 (page-table entries in shared memory on / off), splitfloor / floor (pages per split at short contexts), pagesize (pages of 16 / 32 / 64 tokens) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
+# sizes and split-K targets), staged / sparsity / expand / wide / scatter / sharedq (bitmap: staged against per-lane loads), streams (mixed tiers' passes on several queues; reverted), dims / gqa8 / gqa8check / gqa8steps (head dims 64 / 256, GQA 8), lanesums (reverted), pagecache / pagecache2 (page-table entries in shared memory on / off), splitfloor / floor (pages per split at short contexts), pagesize (pages of 16 / 32 / 64 tokens), longsplit (splits of 32 pages per token group) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
 # the defaults).
 set -u
 R=/tmp/kvpack-gpu-call; rm -rf $R; mkdir -p $R
@@ -20,7 +20,7 @@ grep -qi nvidia $R/doctor.txt || { export VK_DRIVER_FILES=/usr/local/nvidia/shar
 nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,clocks.mem,power.draw --format=csv > $R/smi.csv 2>&1
 S="--cpu-max-tokens 0 --iterations 40 --warmup 0.3"
 pack() { tar czf $OUT/results.tgz -C $R .; }
-run() { timeout 45 $K bench vulkan $2 $S $3 $([[ $3 == *--mixed* ]] || echo --no-mixed) --json $R/$1.json > $R/$1.txt 2>&1; echo "$1 rc=$? $(date +%s)" >> $R/progress.txt; }
+run() { timeout ${T:-45} $K bench vulkan $2 $S $3 $([[ $3 == *--mixed* ]] || echo --no-mixed) --json $R/$1.json > $R/$1.txt 2>&1; echo "$1 rc=$? $(date +%s)" >> $R/progress.txt; }
 # The first half minute of a call runs at lower clocks: a throwaway case first (`throwaway [NAME]`).
 throwaway() { run ${1:-warmup-throwaway} "--batch 8 --tokens 32768" "--encodings f16 --iterations 200"; }
 # The four shapes most bitmap phases run: B=1 N=128K, B=8 N=32K, B=1 N=32K, B=8 N=4K.
@@ -292,6 +292,13 @@ for phase in "$@"; do
     for shape in "${FOUR_SHAPES[0]}" "${FOUR_SHAPES[1]}"; do
       n=${shape%%:*}; a=${shape#*:}
       for i in 1 2; do for ps in 16 32 64; do run $n-page$ps-$i "$a" "--encodings f16 int8/g32 int4/g32 --page-size $ps"; done; done
+      pack
+    done ;;
+  longsplit) # splits twice as long as the rule's (its cap of 16 pages per token group against 32: half the workgroups, one wave instead of two at B=8 N=32K), f16 / int8 / int4
+    throwaway
+    for shape in "${FOUR_SHAPES[1]}" "${FOUR_SHAPES[0]}" "b8n128k:--batch 8 --tokens 131072" "b32n32k:--batch 32 --tokens 32768"; do
+      n=${shape%%:*}; a=${shape#*:}
+      T=120 contrast $n 2 "$a" rule "--encodings f16 int8/g32 int4/g32" pps512 "--encodings f16 int8/g32 int4/g32 --pages-per-split 512"
       pack
     done ;;
   again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)
