@@ -206,17 +206,33 @@ final class DecodeCall {
         return runs.count > 1 ? runs : [(whole, 0..<facts.classes.count)]
     }
 
-    /// Pages per split when the caller gives none: at most 16 pages per token group (longer
-    /// splits leave a tail of few long workgroups), and enough splits that `heads` (sequences x KV
+    /// Bounds on the pages each token group walks in a split, for the automatic split-K.
+    struct SplitLimits: Sendable, Equatable {
+        /// At most this many (longer splits leave a tail of few long workgroups).
+        var maxPagesPerGroup: Int
+        /// At least this many, unless the target of workgroups is reached first.
+        var minPagesPerGroup: Int
+
+        /// A call of one kernel: 1 to 32 pages. On an H200, short heads then fill the GPU (B=1
+        /// N=4K: 20.2 µs with 16 splits against 32.9 with 4), and long ones run one wave of long
+        /// workgroups instead of two (int8 B=8 N=32K 247.8 -> 238.6 µs with 4 splits instead of 8,
+        /// f16 / int4 2-4% faster there and at B=8 N=128K and B=32 N=32K;
+        /// `Tools/bench/results/h200-longsplit`).
+        static let oneKernel = SplitLimits(maxPagesPerGroup: 32, minPagesPerGroup: 1)
+        /// Each pass of a call of several (a mixed layer's kernels): 4 to 16 pages (passes run one
+        /// after another; more, shorter workgroups per pass were slower at B=1 N=32K).
+        static let pass = SplitLimits(maxPagesPerGroup: 16, minPagesPerGroup: 4)
+    }
+
+    /// Pages per split when the caller gives none: enough splits that `heads` (sequences x KV
     /// heads) x splits workgroups reach `targetWorkgroups` while each token group keeps at least
-    /// `minPagesPerGroup` pages: 1 for a call of one kernel (short heads then fill the GPU: B=1
-    /// N=4K on an H200 ran in 20.7 µs with 16 splits against 33.2 µs with 4), 4 for each pass of a
-    /// call of several (passes run one after another, and more, shorter workgroups per pass were
-    /// slower at B=1 N=32K).
+    /// `limits.minPagesPerGroup` pages, and enough that none walks more than
+    /// `limits.maxPagesPerGroup`.
     static func automaticPagesPerSplit(maxPages: Int, tokenGroups groups: Int, heads: Int, targetWorkgroups: Int,
-                                       minPagesPerGroup: Int = 1) -> Int {
-        let byLength = (maxPages + 16 * groups - 1) / (16 * groups)
-        let byOccupancy = min((max(1, targetWorkgroups) + heads - 1) / heads, maxPages / (max(1, minPagesPerGroup) * groups))
+                                       limits: SplitLimits = .oneKernel) -> Int {
+        let longest = max(1, limits.maxPagesPerGroup) * groups
+        let byLength = (maxPages + longest - 1) / longest
+        let byOccupancy = min((max(1, targetWorkgroups) + heads - 1) / heads, maxPages / (max(1, limits.minPagesPerGroup) * groups))
         let splits = max(1, byLength, byOccupancy)
         return max(1, (maxPages + splits - 1) / splits)
     }
@@ -239,13 +255,13 @@ final class DecodeCall {
         let base = max(1, cache.sequenceCount * m.kvHeads)
         let pagesPerSplit = options.pagesPerSplit.map { max(1, $0) }
             ?? automaticPagesPerSplit(maxPages: maxPages, tokenGroups: groups, heads: base, targetWorkgroups: options.targetWorkgroups,
-                                      minPagesPerGroup: lenient ? 4 : 1)
+                                      limits: lenient ? .pass : .oneKernel)
         let splits = max(1, (maxPages + pagesPerSplit - 1) / pagesPerSplit)
         var step = max(1, min(16, options.tokensPerStep ?? defaultStep(kernel, subgroup: subgroup, device: context.device.kind)))
         let slotBytes = group * (d + 2) * 4
         // Shared memory: one merge slot, the page cache the caller asked for, the staged bitmap
-        // loader's stage; then the default page cache in what is left; then more merge slots.
-        let askedCache = options.pageCacheEntries.map { Self.pageCacheEntries($0, pagesPerSplit: pagesPerSplit, tokenGroups: groups) }
+        // loader's stage, more merge slots; then the default page cache in what is left.
+        let askedCache = options.pageCacheEntries.map { Self.pageCacheEntries($0, pagesPerSplit: pagesPerSplit) }
         guard (askedCache ?? 0) * pageEntryBytes + slotBytes <= caps.maxSharedMemory else {
             let n = askedCache ?? 0
             throw .unsupported("a page cache of \(n) entries (\(n * pageEntryBytes) bytes) and one merge slot (\(slotBytes) bytes) do not fit the device's \(caps.maxSharedMemory) bytes of shared memory")
@@ -291,10 +307,10 @@ final class DecodeCall {
         let codeLoadBytes = kernel == .int8 || kernel == .int4
             ? min(16, elements * (kernel == .int8 ? 8 : 4) / 8, cache.layers[layer].codeAlignment) : 0
         let stageBytes = stagedRows > 0 ? stagedBitmapBytes(rows: stagedRows, headDim: d, step: step, tokenGroups: groups) : 0
-        let pageCache = askedCache ?? min(Self.pageCacheEntries(nil, pagesPerSplit: pagesPerSplit, tokenGroups: groups),
-                                          max(0, sharedLeft - stageBytes - slotBytes) / pageEntryBytes)
-        let shared = sharedLeft - stageBytes - (askedCache == nil ? pageCache * pageEntryBytes : 0)
-        let mergeSlots = max(1, min(groups - 1, shared / slotBytes, options.mergeSlotLimit ?? .max))
+        let slots = { (bytes: Int) in max(1, min(groups - 1, bytes / slotBytes, options.mergeSlotLimit ?? .max)) }
+        let pageCache = askedCache ?? Self.defaultPageCache(pagesPerSplit: pagesPerSplit, tokenGroups: groups,
+                                                            room: sharedLeft - stageBytes - slots(sharedLeft - stageBytes) * slotBytes)
+        let mergeSlots = slots(sharedLeft - stageBytes - (askedCache == nil ? pageCache * pageEntryBytes : 0))
         let launch = DecodeLaunch(kernel: name, splits: splits, pagesPerSplit: pagesPerSplit, workgroupSize: workgroup,
                                   lanesPerToken: lanes, tokensPerStep: step, pipelined: pipelined, mergeSlots: mergeSlots,
                                   f16Arithmetic: f16Arithmetic, f16ValueSums: f16ValueSums, codeLoadBytes: codeLoadBytes,
@@ -305,16 +321,18 @@ final class DecodeCall {
         return (launch, key)
     }
 
-    /// Page-table entries a workgroup caches in shared memory: the caller's number, else the
-    /// split's pages up to 256 where each token group walks at least two pages (the call then
-    /// trims it to the shared memory the staged bitmap loader and one merge slot leave: a stage
-    /// shrunk to make room ran bitmap pages 1.45x slower on an H200) (its page changes
-    /// save a wait on memory: on an H200 int4 B=8 N=32K 248.0 -> 242.7 µs, f16 and mixed tiers
-    /// 0.4-0.6% faster), none where it walks one (the copy and its barrier only delay the first
-    /// loads: f16 B=1 N=4K 19.7 -> 20.1 µs); never more than the split's pages.
-    static func pageCacheEntries(_ asked: Int?, pagesPerSplit: Int, tokenGroups groups: Int) -> Int {
-        let entries = asked ?? (pagesPerSplit >= 2 * groups ? 256 : 0)
-        return max(0, min(entries, pagesPerSplit))
+    /// Page-table entries a workgroup caches in shared memory when the caller asks for `asked`:
+    /// never more than the split's pages.
+    static func pageCacheEntries(_ asked: Int, pagesPerSplit: Int) -> Int { max(0, min(asked, pagesPerSplit)) }
+
+    /// The default page cache: the split's pages up to 256 where each token group walks at least
+    /// two pages (its page changes then save a wait on memory: on an H200 int4 B=8 N=32K 248.0 ->
+    /// 242.7 µs, f16 and mixed tiers 0.4-0.6% faster), none where it walks one (the copy and its
+    /// barrier only delay the first loads: f16 B=1 N=4K 19.7 -> 20.1 µs); and no more than `room`
+    /// bytes hold, the shared memory the staged bitmap loader's stage and the merge slots leave
+    /// (a stage shrunk to make room ran bitmap pages 1.45x slower).
+    static func defaultPageCache(pagesPerSplit: Int, tokenGroups groups: Int, room: Int) -> Int {
+        pagesPerSplit >= 2 * groups ? min(256, pagesPerSplit, max(0, room) / pageEntryBytes) : 0
     }
 
     /// Bytes of one page-table entry (`FlatCache`'s table; `pageCache` in `Kernels/include/decode_main.glsl`).

@@ -88,21 +88,23 @@ struct KernelChoiceTests {
 struct SplitRuleTests {
     /// (max pages, heads = B x Hkv, pages per split of one kernel, of a pass of several).
     static let cases: [(Int, Int, Int, Int)] = [
-        (8192, 8, 256, 256), // B=1 N=128K: 32 splits of 256 pages: 256 workgroups
-        (2048, 8, 64, 64),   // B=1 N=32K: 32 splits reach the target (a pass: also 4 pages per token group)
-        (2048, 64, 256, 256), // B=8 N=32K: 16 pages per token group already needs 8 splits (512 workgroups)
+        (8192, 8, 256, 256),  // B=1 N=128K: 32 splits of 256 pages reach the target: 256 workgroups
+        (2048, 8, 64, 64),    // B=1 N=32K: 32 splits reach the target (a pass: also 4 pages per token group)
+        (2048, 64, 512, 256), // B=8 N=32K: 4 splits reach the target; a pass's 16 pages per token group need 8
+        (8192, 64, 512, 256), // B=8 N=128K: 32 pages per token group need 16 splits, a pass's 16 need 32
+        (2048, 256, 512, 256), // B=32 N=32K: 4 splits of 32 pages per token group; a pass 8 of 16
         (256, 256, 256, 256), // B=32 N=4K: 256 heads reach the target alone: one split
-        (512, 40, 74, 74),   // B=5 N=8K: ceil(256 / 40) = 7 splits of ceil(512 / 7) = 74 pages
-        (256, 8, 16, 64),    // B=1 N=4K: 16 splits of one page per token group; a pass keeps 4 (4 splits)
-        (1024, 8, 32, 64),   // B=1 N=16K: 32 splits reach the target; a pass stops at 16
-        (256, 32, 32, 64),   // B=4 N=4K: ceil(256 / 32) = 8 splits; a pass stops at 4
-        (3, 1, 3, 3),        // a short head: one split
+        (512, 40, 74, 74),    // B=5 N=8K: ceil(256 / 40) = 7 splits of ceil(512 / 7) = 74 pages
+        (256, 8, 16, 64),     // B=1 N=4K: 16 splits of one page per token group; a pass keeps 4 (4 splits)
+        (1024, 8, 32, 64),    // B=1 N=16K: 32 splits reach the target; a pass stops at 16
+        (256, 32, 32, 64),    // B=4 N=4K: ceil(256 / 32) = 8 splits; a pass stops at 4
+        (3, 1, 3, 3),         // a short head: one split
     ]
 
     @Test("pages per split", arguments: cases)
     func pagesPerSplit(maxPages: Int, heads: Int, single: Int, pass: Int) {
         #expect(DecodeCall.automaticPagesPerSplit(maxPages: maxPages, tokenGroups: 16, heads: heads, targetWorkgroups: 256) == single)
         #expect(DecodeCall.automaticPagesPerSplit(maxPages: maxPages, tokenGroups: 16, heads: heads, targetWorkgroups: 256,
-                                                  minPagesPerGroup: 4) == pass)
+                                                  limits: .pass) == pass)
     }
 }

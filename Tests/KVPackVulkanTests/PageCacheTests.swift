@@ -46,20 +46,26 @@ struct PageCacheTests {
         }
     }
 
-    /// (asked, pages per split, token groups, entries cached).
-    static let rule: [(Int?, Int, Int, Int)] = [
-        (nil, 256, 16, 256), // B=1 N=128K on an H200: 16 pages per token group, all cached
-        (nil, 300, 16, 256), // at most 256 by default
-        (nil, 32, 16, 32),   // two pages per token group
-        (nil, 16, 16, 0),    // one page per token group (B=1 N=4K): none
-        (3, 16, 16, 3),      // the caller's number
-        (64, 16, 16, 16),    // never more than the split's pages
-        (0, 256, 16, 0),
+    /// (pages per split, token groups, bytes of shared memory left, entries cached by default).
+    static let rule: [(Int, Int, Int, Int)] = [
+        (256, 16, 20_000, 256), // B=1 N=128K on an H200: 16 pages per token group, all cached
+        (300, 16, 20_000, 256), // at most 256
+        (32, 16, 20_000, 32),   // two pages per token group
+        (16, 16, 20_000, 0),    // one page per token group (B=1 N=4K): none
+        (256, 16, 448, 14),     // what the room holds (the staged bitmap loader's leftovers)
+        (256, 16, 0, 0),
     ]
 
-    @Test("entries cached by default: the split's pages up to 256 where each token group walks two or more", arguments: rule)
-    func defaultRule(asked: Int?, pagesPerSplit: Int, groups: Int, expected: Int) {
-        #expect(DecodeCall.pageCacheEntries(asked, pagesPerSplit: pagesPerSplit, tokenGroups: groups) == expected)
+    @Test("entries cached by default: the split's pages up to 256 where each token group walks two or more, as room allows", arguments: rule)
+    func defaultRule(pagesPerSplit: Int, groups: Int, room: Int, expected: Int) {
+        #expect(DecodeCall.defaultPageCache(pagesPerSplit: pagesPerSplit, tokenGroups: groups, room: room) == expected)
+    }
+
+    @Test("entries asked for: never more than the split's pages")
+    func askedRule() {
+        #expect(DecodeCall.pageCacheEntries(3, pagesPerSplit: 16) == 3)
+        #expect(DecodeCall.pageCacheEntries(64, pagesPerSplit: 16) == 16)
+        #expect(DecodeCall.pageCacheEntries(0, pagesPerSplit: 256) == 0)
     }
 
     @Test("a launch caches what the rule says, reads pages past the cache from the table; a cache that leaves no merge slot is refused")
@@ -74,7 +80,11 @@ struct PageCacheTests {
             let (got, launch) = try attention.attend(device, queries: fixture.queries,
                                                      options: DecodeOptions(pagesPerSplit: split, pageCacheEntries: entries))
             let groups = launch.workgroupSize / launch.lanesPerToken
-            #expect(launch.pageCacheEntries == DecodeCall.pageCacheEntries(entries, pagesPerSplit: launch.pagesPerSplit, tokenGroups: groups))
+            // Head dim 64, 4 query heads: merge slots of 1056 bytes, at most groups - 1 of them.
+            let room = context.capabilities.maxSharedMemory - min(groups - 1, context.capabilities.maxSharedMemory / 1056) * 1056
+            let expected = entries.map { DecodeCall.pageCacheEntries($0, pagesPerSplit: launch.pagesPerSplit) }
+                ?? DecodeCall.defaultPageCache(pagesPerSplit: launch.pagesPerSplit, tokenGroups: groups, room: room)
+            #expect(launch.pageCacheEntries == expected)
             #expect(DecodeFixture.worstError(got, try fixture.expected(), d: 64) < 4e-3, "pages per split \(split), cache \(launch.pageCacheEntries)")
         }
         // Entries of 32 bytes filling the device's shared memory leave no room for a merge slot.

@@ -86,8 +86,10 @@ struct StagedBitmapTests {
             if let step = (1...byDefault).reversed().first(where: fits) {
                 #expect(launch.stagedRows == 64 && launch.tokensPerStep == step, "workgroup \(workgroup): \(launch)")
                 let stage = DecodeCall.stagedBitmapBytes(rows: 64, headDim: 128, step: step, tokenGroups: groups)
-                #expect(launch.pageCacheEntries == min(DecodeCall.pageCacheEntries(nil, pagesPerSplit: 47, tokenGroups: groups),
-                                                       (caps.maxSharedMemory - stage - slot) / DecodeCall.pageEntryBytes))
+                let slots = max(1, min(groups - 1, (caps.maxSharedMemory - stage) / slot))
+                #expect(launch.mergeSlots == slots)
+                #expect(launch.pageCacheEntries == DecodeCall.defaultPageCache(pagesPerSplit: 47, tokenGroups: groups,
+                                                                               room: caps.maxSharedMemory - stage - slots * slot))
             } else {
                 #expect(launch.stagedRows == 0 && launch.tokensPerStep == byDefault, "workgroup \(workgroup): \(launch)")
             }
