@@ -222,6 +222,11 @@ final class DecodeCall {
         /// Each pass of a call of several (a mixed layer's kernels): 4 to 16 pages (passes run one
         /// after another; more, shorter workgroups per pass were slower at B=1 N=32K).
         static let pass = SplitLimits(maxPagesPerGroup: 16, minPagesPerGroup: 4)
+        /// A call of the bitmap kernel alone: 1 to 16 pages. It is bound by its work per element,
+        /// not by loads in flight, and two waves of shorter workgroups balanced better: B=8 N=32K
+        /// 1281.0 µs with 8 splits, 1397.6 with the 4 of `oneKernel` (`h200-longsplit` and
+        /// `h200-final6` grids; their page caches differed too, 79 and 14 entries).
+        static let bitmap = SplitLimits(maxPagesPerGroup: 16, minPagesPerGroup: 1)
     }
 
     /// Pages per split when the caller gives none: enough splits that `heads` (sequences x KV
@@ -255,7 +260,7 @@ final class DecodeCall {
         let base = max(1, cache.sequenceCount * m.kvHeads)
         let pagesPerSplit = options.pagesPerSplit.map { max(1, $0) }
             ?? automaticPagesPerSplit(maxPages: maxPages, tokenGroups: groups, heads: base, targetWorkgroups: options.targetWorkgroups,
-                                      limits: lenient ? .pass : .oneKernel)
+                                      limits: lenient ? .pass : kernel == .bitmap ? .bitmap : .oneKernel)
         let splits = max(1, (maxPages + pagesPerSplit - 1) / pagesPerSplit)
         var step = max(1, min(16, options.tokensPerStep ?? defaultStep(kernel, subgroup: subgroup, device: context.device.kind)))
         let slotBytes = group * (d + 2) * 4
@@ -308,8 +313,10 @@ final class DecodeCall {
             ? min(16, elements * (kernel == .int8 ? 8 : 4) / 8, cache.layers[layer].codeAlignment) : 0
         let stageBytes = stagedRows > 0 ? stagedBitmapBytes(rows: stagedRows, headDim: d, step: step, tokenGroups: groups) : 0
         let slots = { (bytes: Int) in max(1, min(groups - 1, bytes / slotBytes, options.mergeSlotLimit ?? .max)) }
-        let pageCache = askedCache ?? Self.defaultPageCache(pagesPerSplit: pagesPerSplit, tokenGroups: groups,
-                                                            room: sharedLeft - stageBytes - slots(sharedLeft - stageBytes) * slotBytes)
+        // No default page cache for bitmap pages: with one (taking a merge slot's room) the staged
+        // kernel was 1-5% slower at each H200 grid shape it changed (`h200-longsplit` against `h200-final5`).
+        let room = sharedLeft - stageBytes - slots(sharedLeft - stageBytes) * slotBytes
+        let pageCache = askedCache ?? (kernel == .bitmap ? 0 : Self.defaultPageCache(pagesPerSplit: pagesPerSplit, tokenGroups: groups, room: room))
         let mergeSlots = slots(sharedLeft - stageBytes - (askedCache == nil ? pageCache * pageEntryBytes : 0))
         let launch = DecodeLaunch(kernel: name, splits: splits, pagesPerSplit: pagesPerSplit, workgroupSize: workgroup,
                                   lanesPerToken: lanes, tokensPerStep: step, pipelined: pipelined, mergeSlots: mergeSlots,

@@ -107,4 +107,11 @@ struct SplitRuleTests {
         #expect(DecodeCall.automaticPagesPerSplit(maxPages: maxPages, tokenGroups: 16, heads: heads, targetWorkgroups: 256,
                                                   limits: .pass) == pass)
     }
+
+    @Test("bitmap pages alone: at most 16 pages per token group, at least 1")
+    func bitmapLimits() {
+        // B=8 N=32K: 8 splits of 256 pages (two waves), not 4 of 512; B=1 N=4K: 16 splits of 16.
+        #expect(DecodeCall.automaticPagesPerSplit(maxPages: 2048, tokenGroups: 16, heads: 64, targetWorkgroups: 256, limits: .bitmap) == 256)
+        #expect(DecodeCall.automaticPagesPerSplit(maxPages: 256, tokenGroups: 16, heads: 8, targetWorkgroups: 256, limits: .bitmap) == 16)
+    }
 }
