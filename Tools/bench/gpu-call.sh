@@ -31,6 +31,8 @@ old_binary() { xz -dc .carry/kvpack-old.xz > /tmp/kvpack-old; chmod +x /tmp/kvpa
 alternate() { for i in $(seq $2); do K=/tmp/kvpack-old run $1-old-$i "$3" "$4"; run $1-new-$i "$3" "$4"; done; }
 # `contrast NAME ROUNDS SHAPE LABEL_A ARGS_A LABEL_B ARGS_B`: this binary with two sets of options in turn.
 contrast() { for i in $(seq $2); do run $1-$4-$i "$3" "$5"; run $1-$6-$i "$3" "$7"; done; }
+# `contrast_shapes ROUNDS LABEL_A ARGS_A LABEL_B ARGS_B SHAPE...`: `contrast` at each "name:args" shape, packing after each.
+contrast_shapes() { local r=$1 la=$2 aa=$3 lb=$4 ab=$5; shift 5; for shape in "$@"; do contrast ${shape%%:*} $r "${shape#*:}" $la "$aa" $lb "$ab"; pack; done; }
 echo "start $(date +%s)" > $R/progress.txt
 for phase in "$@"; do
   case $phase in
@@ -261,11 +263,8 @@ for phase in "$@"; do
     done ;;
   pagecache) # page-table entries of a split in shared memory (the default) against none (--page-cache 0), alternating twice, f16 / int8 / int4 / mixed tiers at five shapes
     throwaway
-    for shape in "b1n4k:--batch 1 --tokens 4096" "b1n32k:--batch 1 --tokens 32768" "b8n4k:--batch 8 --tokens 4096" "${FOUR_SHAPES[0]}" "${FOUR_SHAPES[1]}"; do
-      n=${shape%%:*}; a=${shape#*:}
-      contrast $n 2 "$a" cache "--encodings f16 int8/g32 int4/g32 --mixed" nocache "--encodings f16 int8/g32 int4/g32 --mixed --page-cache 0"
-      pack
-    done ;;
+    contrast_shapes 2 cache "--encodings f16 int8/g32 int4/g32 --mixed" nocache "--encodings f16 int8/g32 int4/g32 --mixed --page-cache 0" \
+      "b1n4k:--batch 1 --tokens 4096" "b1n32k:--batch 1 --tokens 32768" "b8n4k:--batch 8 --tokens 4096" "${FOUR_SHAPES[0]}" "${FOUR_SHAPES[1]}" ;;
   splitfloor) # short contexts: pages per split below the automatic rule's floor of 4 pages per token group (64 pages at 16 token groups), every encoding but bitmap
     throwaway
     for shape in "b1n4k:--batch 1 --tokens 4096" "b1n32k:--batch 1 --tokens 32768" "b8n4k:--batch 8 --tokens 4096"; do
@@ -275,11 +274,8 @@ for phase in "$@"; do
     done ;;
   floor) # the split rule's floor of pages per token group, 1 (the new default for one kernel) against 4 (--pages-per-split 64 at these shapes), alternating twice, where it changes the split
     throwaway
-    for shape in "b1n4k:--batch 1 --tokens 4096" "b1n8k:--batch 1 --tokens 8192" "b1n16k:--batch 1 --tokens 16384" "b2n4k:--batch 2 --tokens 4096" "b4n4k:--batch 4 --tokens 4096"; do
-      n=${shape%%:*}; a=${shape#*:}
-      contrast $n 2 "$a" floor1 "--encodings f16 int8/g32 int4/g32" floor4 "--encodings f16 int8/g32 int4/g32 --pages-per-split 64"
-      pack
-    done ;;
+    contrast_shapes 2 floor1 "--encodings f16 int8/g32 int4/g32" floor4 "--encodings f16 int8/g32 int4/g32 --pages-per-split 64" \
+      "b1n4k:--batch 1 --tokens 4096" "b1n8k:--batch 1 --tokens 8192" "b1n16k:--batch 1 --tokens 16384" "b2n4k:--batch 2 --tokens 4096" "b4n4k:--batch 4 --tokens 4096" ;;
   pagecache2) # page-table cache on / off again where the first pagecache call left doubt: mixed tiers and int4 alone, alternating three times
     for shape in "${FOUR_SHAPES[1]}" "${FOUR_SHAPES[0]}" "b1n4k:--batch 1 --tokens 4096"; do
       n=${shape%%:*}; a=${shape#*:}
@@ -296,11 +292,8 @@ for phase in "$@"; do
     done ;;
   longsplit) # splits twice as long as the rule's (its cap of 16 pages per token group against 32: half the workgroups, one wave instead of two at B=8 N=32K), f16 / int8 / int4
     throwaway
-    for shape in "${FOUR_SHAPES[1]}" "${FOUR_SHAPES[0]}" "b8n128k:--batch 8 --tokens 131072" "b32n32k:--batch 32 --tokens 32768"; do
-      n=${shape%%:*}; a=${shape#*:}
-      T=120 contrast $n 2 "$a" rule "--encodings f16 int8/g32 int4/g32" pps512 "--encodings f16 int8/g32 int4/g32 --pages-per-split 512"
-      pack
-    done ;;
+    T=120 contrast_shapes 2 rule "--encodings f16 int8/g32 int4/g32" pps512 "--encodings f16 int8/g32 int4/g32 --pages-per-split 512" \
+      "${FOUR_SHAPES[1]}" "${FOUR_SHAPES[0]}" "b8n128k:--batch 8 --tokens 131072" "b32n32k:--batch 32 --tokens 32768" ;;
   again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)
     run b8n32k-f16-again "--batch 8 --tokens 32768" "--encodings f16"
     pack ;;
