@@ -267,11 +267,13 @@ final class DecodeCall {
         // Shared memory: one merge slot, the page cache the caller asked for, the staged bitmap
         // loader's stage, more merge slots; then the default page cache in what is left.
         let askedCache = options.pageCacheEntries.map { Self.pageCacheEntries($0, pagesPerSplit: pagesPerSplit) }
-        guard (askedCache ?? 0) * pageEntryBytes + slotBytes <= caps.maxSharedMemory else {
+        // The kernel's cache array always has room for one entry (an empty array does not exist).
+        let reserved = max(1, askedCache ?? 0) * pageEntryBytes
+        guard reserved + slotBytes <= caps.maxSharedMemory else {
             let n = askedCache ?? 0
             throw .unsupported("a page cache of \(n) entries (\(n * pageEntryBytes) bytes) and one merge slot (\(slotBytes) bytes) do not fit the device's \(caps.maxSharedMemory) bytes of shared memory")
         }
-        let sharedLeft = caps.maxSharedMemory - (askedCache ?? 0) * pageEntryBytes
+        let sharedLeft = caps.maxSharedMemory - reserved
         // Bitmap pages: the staged kernel where a page's header and a step's rows fit in shared
         // memory beside one merge slot (and the device has subgroup votes), with the longest step
         // up to the default that fits when the caller sets none; else per-lane loads.
@@ -315,9 +317,9 @@ final class DecodeCall {
         let slots = { (bytes: Int) in max(1, min(groups - 1, bytes / slotBytes, options.mergeSlotLimit ?? .max)) }
         // No default page cache for bitmap pages: with one (taking a merge slot's room) the staged
         // kernel was 1-5% slower at each H200 grid shape it changed (`h200-longsplit` against `h200-final5`).
-        let room = sharedLeft - stageBytes - slots(sharedLeft - stageBytes) * slotBytes
+        let room = sharedLeft - stageBytes - slots(sharedLeft - stageBytes) * slotBytes + reserved
         let pageCache = askedCache ?? (kernel == .bitmap ? 0 : Self.defaultPageCache(pagesPerSplit: pagesPerSplit, tokenGroups: groups, room: room))
-        let mergeSlots = slots(sharedLeft - stageBytes - (askedCache == nil ? pageCache * pageEntryBytes : 0))
+        let mergeSlots = slots(sharedLeft - stageBytes - (askedCache == nil ? max(0, pageCache - 1) * pageEntryBytes : 0))
         let launch = DecodeLaunch(kernel: name, splits: splits, pagesPerSplit: pagesPerSplit, workgroupSize: workgroup,
                                   lanesPerToken: lanes, tokensPerStep: step, pipelined: pipelined, mergeSlots: mergeSlots,
                                   f16Arithmetic: f16Arithmetic, f16ValueSums: f16ValueSums, codeLoadBytes: codeLoadBytes,
