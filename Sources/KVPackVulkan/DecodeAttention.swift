@@ -121,9 +121,10 @@ public struct DecodeOptions: Sendable, Hashable {
     /// bytes each), so that a token group reaches its next page's offsets there instead of
     /// waiting on memory before it can load the page's rows; pages of the split past them are
     /// read from the table. nil: the split's pages, at most 256 (8 KiB), where each token group
-    /// walks at least two pages of its split, else none, and only what the staged bitmap loader's
-    /// stage and the merge slots leave; none for bitmap pages (slower with one on an H200); 0: none. A number asked for is kept (refused when it
-    /// leaves no merge slot); the stage and the merge slots get the shared memory left.
+    /// walks at least two pages of its split, else none, and only what the merge slots leave;
+    /// none for bitmap pages (slower with one on an H200). 0: none. A number asked for is kept
+    /// (refused when it leaves no merge slot); the staged bitmap loader's stage and the merge
+    /// slots get the shared memory left.
     public var pageCacheEntries: Int?
     /// At most this many token groups merged per barrier round (tests of the multi-round merge).
     var mergeSlotLimit: Int?

@@ -338,8 +338,7 @@ final class DecodeCall {
     /// two pages (its page changes then save a wait on memory: on an H200 int4 B=8 N=32K 248.0 ->
     /// 242.7 µs, f16 and mixed tiers 0.4-0.6% faster), none where it walks one (the copy and its
     /// barrier only delay the first loads: f16 B=1 N=4K 19.7 -> 20.1 µs); and no more than `room`
-    /// bytes hold, the shared memory the staged bitmap loader's stage and the merge slots leave
-    /// (a stage shrunk to make room ran bitmap pages 1.45x slower).
+    /// bytes hold, the shared memory the merge slots (and a staged bitmap loader's stage) leave.
     static func defaultPageCache(pagesPerSplit: Int, tokenGroups groups: Int, room: Int) -> Int {
         pagesPerSplit >= 2 * groups ? min(256, pagesPerSplit, max(0, room) / pageEntryBytes) : 0
     }
