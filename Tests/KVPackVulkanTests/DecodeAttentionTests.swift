@@ -85,9 +85,7 @@ struct DecodeAttentionTests {
           arguments: [(0, 4, 128), (1, 8, 128), (3, 8, 128), (4, 2, 128), (5, 4, 128)])
     func tokensPerStep(index: Int, step: Int, d: Int) throws {
         let (name, k, v) = Self.uniform[index]
-        let fixture = try DecodeFixture(qHeads: 8, kvHeads: 2, d: d, tokens: 45, sequences: 2) { _, h in
-            (Array(0..<(45 - 7 * h)), Array(repeating: (k, v), count: 45 - 7 * h))
-        }
+        let fixture = try DecodeFixture.ragged(k, v, d: d, shrink: 7)
         try check(fixture, pagesPerSplit: 2, portable: false, step: step, label: "\(name) step \(step) d=\(d)")
     }
 
@@ -99,9 +97,7 @@ struct DecodeAttentionTests {
           arguments: pipelinedCases)
     func pipelinedSteps(index: Int, step: Int, d: Int, split: Int?) throws {
         let (name, k, v) = Self.uniform[index]
-        let fixture = try DecodeFixture(qHeads: 8, kvHeads: 2, d: d, tokens: 45, sequences: 2) { _, h in
-            (Array(0..<(45 - 11 * h)), Array(repeating: (k, v), count: 45 - 11 * h))
-        }
+        let fixture = try DecodeFixture.ragged(k, v, d: d)
         try check(fixture, pagesPerSplit: split, portable: false, step: step, pipelined: true,
                   label: "\(name) pipelined step \(step) d=\(d) split \(split.map(String.init) ?? "auto")")
     }
@@ -111,9 +107,7 @@ struct DecodeAttentionTests {
     func f16Arithmetic(step: Int, d: Int, pipelined: Bool) throws {
         let context = try #require(SharedContext.context)
         guard context.capabilities.shaderFloat16, context.capabilities.subgroupShuffle else { return }
-        let fixture = try DecodeFixture(qHeads: 8, kvHeads: 2, d: d, tokens: 45, sequences: 2) { _, h in
-            (Array(0..<(45 - 11 * h)), Array(repeating: (.f16, .f16), count: 45 - 11 * h))
-        }
+        let fixture = try DecodeFixture.ragged(.f16, .f16, d: d)
         let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
         let options = DecodeOptions(pagesPerSplit: 2, tokensPerStep: step, pipelined: pipelined, f16Arithmetic: true)
         let (got, launch) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries, options: options)
@@ -146,9 +140,7 @@ struct DecodeAttentionTests {
         let context = try #require(SharedContext.context)
         guard context.capabilities.shaderFloat16, context.capabilities.subgroupShuffle else { return }
         let (name, k, v) = Self.uniform[index]
-        let fixture = try DecodeFixture(qHeads: 8, kvHeads: 2, d: d, tokens: 45, sequences: 2) { _, h in
-            (Array(0..<(45 - 11 * h)), Array(repeating: (k, v), count: 45 - 11 * h))
-        }
+        let fixture = try DecodeFixture.ragged(k, v, d: d)
         let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
         let options = DecodeOptions(pagesPerSplit: 2, tokensPerStep: step, pipelined: pipelined, f16Arithmetic: true)
         let (got, launch) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries, options: options)

@@ -67,6 +67,19 @@ struct DecodeFixture {
 }
 
 extension DecodeFixture {
+    /// Two sequences of 45 tokens, `qHeads` query heads over 2 KV heads, KV head h keeping its
+    /// first 45 - `shrink`·h tokens (page tails the page size does not divide, ragged heads), each
+    /// kept token's key and value in `key` / `value`.
+    static func ragged(_ key: PageEncoding, _ value: PageEncoding, d: Int = 128, qHeads: Int = 8, shrink: Int = 11,
+                       pageSize: Int = 16, keySparsity: Double = 0.5, valueSparsity: Double = 0.7) throws -> DecodeFixture {
+        try DecodeFixture(qHeads: qHeads, kvHeads: 2, d: d, tokens: 45, sequences: 2, pageSize: pageSize,
+                          keySparsity: keySparsity, valueSparsity: valueSparsity) { _, h in
+            (Array(0..<(45 - shrink * h)), Array(repeating: (key, value), count: 45 - shrink * h))
+        }
+    }
+}
+
+extension DecodeFixture {
     /// The text of the `VulkanError.unsupported` that refuses a decode call with `options` over
     /// this fixture on `context`; nil, with an issue recorded, when the call is not refused so.
     func refusal(_ context: VulkanContext, options: DecodeOptions, sourceLocation: SourceLocation = #_sourceLocation) throws -> String? {

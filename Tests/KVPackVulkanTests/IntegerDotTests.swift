@@ -26,9 +26,7 @@ struct IntegerDotTests {
         let context = try #require(SharedContext.context)
         let (name, k, v) = Tests.uniform[index]
         // Two sequences, GQA 4, heads of 45 and 34 tokens (page tails).
-        let fixture = try DecodeFixture(qHeads: 8, kvHeads: 2, d: d, tokens: 45, sequences: 2) { _, h in
-            (Array(0..<(45 - 11 * h)), Array(repeating: (k, v), count: 45 - 11 * h))
-        }
+        let fixture = try DecodeFixture.ragged(k, v, d: d)
         let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
         let attention = VulkanDecodeAttention(context: context)
         let options = DecodeOptions(pagesPerSplit: 2, tokensPerStep: step, pipelined: pipelined, f16Arithmetic: true,

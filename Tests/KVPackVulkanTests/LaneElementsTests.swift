@@ -16,12 +16,8 @@ struct LaneElementsTests {
         return (launch, DecodeFixture.worstError(got, try fixture.expected(), d: fixture.cache.model.headDim))
     }
 
-    /// Two sequences whose KV heads keep 45 and 34 tokens (page tails), `k` / `v` in every page.
-    func ragged(_ k: PageEncoding, _ v: PageEncoding, d: Int = 128, qHeads: Int = 4) throws -> DecodeFixture {
-        try DecodeFixture(qHeads: qHeads, kvHeads: 2, d: d, tokens: 45, sequences: 2) { _, h in
-            (Array(0..<(45 - 11 * h)), Array(repeating: (k, v), count: 45 - 11 * h))
-        }
-    }
+    /// Two sequences whose KV heads keep 45 and 34 tokens (page tails), GQA 2, `k` / `v` in every page.
+    func ragged(_ k: PageEncoding, _ v: PageEncoding) throws -> DecodeFixture { try DecodeFixture.ragged(k, v, qHeads: 4) }
 
     /// (uniform encoding index, elements per lane, tokens per step, pipelined).
     static let cases: [(Int, Int, Int, Bool)] = [
