@@ -206,42 +206,6 @@ final class DecodeCall {
         return runs.count > 1 ? runs : [(whole, 0..<facts.classes.count)]
     }
 
-    /// Bounds on the pages each token group walks in a split, for the automatic split-K.
-    struct SplitLimits: Sendable, Equatable {
-        /// At most this many (longer splits leave a tail of few long workgroups).
-        var maxPagesPerGroup: Int
-        /// At least this many, unless the target of workgroups is reached first.
-        var minPagesPerGroup: Int
-
-        /// A call of one kernel: 1 to 32 pages. On an H200, short heads then fill the GPU (B=1
-        /// N=4K: 20.2 µs with 16 splits against 32.9 with 4), and long ones run one wave of long
-        /// workgroups instead of two (int8 B=8 N=32K 247.8 -> 238.6 µs with 4 splits instead of 8,
-        /// f16 / int4 2-4% faster there and at B=8 N=128K and B=32 N=32K;
-        /// `Tools/bench/results/h200-longsplit`).
-        static let oneKernel = SplitLimits(maxPagesPerGroup: 32, minPagesPerGroup: 1)
-        /// Each pass of a call of several (a mixed layer's kernels): 4 to 16 pages (passes run one
-        /// after another; more, shorter workgroups per pass were slower at B=1 N=32K).
-        static let pass = SplitLimits(maxPagesPerGroup: 16, minPagesPerGroup: 4)
-        /// A call of the bitmap kernel alone: 1 to 16 pages. It is bound by its work per element,
-        /// not by loads in flight, and two waves of shorter workgroups balanced better: B=8 N=32K
-        /// 1281.0 µs with 8 splits, 1397.6 with the 4 of `oneKernel` (`h200-longsplit` and
-        /// `h200-final6` grids; their page caches differed too, 79 and 14 entries).
-        static let bitmap = SplitLimits(maxPagesPerGroup: 16, minPagesPerGroup: 1)
-    }
-
-    /// Pages per split when the caller gives none: enough splits that `heads` (sequences x KV
-    /// heads) x splits workgroups reach `targetWorkgroups` while each token group keeps at least
-    /// `limits.minPagesPerGroup` pages, and enough that none walks more than
-    /// `limits.maxPagesPerGroup`.
-    static func automaticPagesPerSplit(maxPages: Int, tokenGroups groups: Int, heads: Int, targetWorkgroups: Int,
-                                       limits: SplitLimits = .oneKernel) -> Int {
-        let longest = max(1, limits.maxPagesPerGroup) * groups
-        let byLength = (maxPages + longest - 1) / longest
-        let byOccupancy = min((max(1, targetWorkgroups) + heads - 1) / heads, maxPages / (max(1, limits.minPagesPerGroup) * groups))
-        let splits = max(1, byLength, byOccupancy)
-        return max(1, (maxPages + splits - 1) / splits)
-    }
-
     /// The launch of one pass: `choice`'s kernel over heads of at most `maxPages` pages.
     /// `lenient`: f16 arithmetic and integer dot products asked for in `options` apply where the
     /// kernel has them (a pass of several), instead of refusing a kernel without them.
@@ -267,20 +231,17 @@ final class DecodeCall {
         // Shared memory: one merge slot, the page cache the caller asked for, the staged bitmap
         // loader's stage, more merge slots; then the default page cache in what is left.
         let askedCache = options.pageCacheEntries.map { Self.pageCacheEntries($0, pagesPerSplit: pagesPerSplit) }
-        // The kernel's cache array always has room for one entry (an empty array does not exist).
-        let reserved = max(1, askedCache ?? 0) * pageEntryBytes
-        guard reserved + slotBytes <= caps.maxSharedMemory else {
+        guard pageCacheBytes(askedCache ?? 0) + slotBytes <= caps.maxSharedMemory else {
             let n = askedCache ?? 0
-            throw .unsupported("a page cache of \(n) entries (\(n * pageEntryBytes) bytes) and one merge slot (\(slotBytes) bytes) do not fit the device's \(caps.maxSharedMemory) bytes of shared memory")
+            throw .unsupported("a page cache of \(n) entries (\(n * Page.tableEntryBytes) bytes) and one merge slot (\(slotBytes) bytes) do not fit the device's \(caps.maxSharedMemory) bytes of shared memory")
         }
-        let sharedLeft = caps.maxSharedMemory - reserved
         // Bitmap pages: the staged kernel where a page's header and a step's rows fit in shared
         // memory beside one merge slot (and the device has subgroup votes), with the longest step
         // up to the default that fits when the caller sets none; else per-lane loads.
         var stagedRows = 0
         if kernel == .bitmap, options.stagedBitmap != false {
             let rows = cache.layers[layer].maxPageTokens
-            let fitting = stagedBitmapStep(rows: rows, headDim: d, tokenGroups: groups, sharedMemory: sharedLeft - slotBytes,
+            let fitting = stagedBitmapStep(rows: rows, headDim: d, tokenGroups: groups, sharedMemory: caps.maxSharedMemory - pageCacheBytes(askedCache ?? 0) - slotBytes,
                                            step: step, fixed: options.tokensPerStep != nil)
             if subgroup && caps.subgroupVote, let fitting {
                 stagedRows = rows
@@ -315,11 +276,12 @@ final class DecodeCall {
             ? min(16, elements * (kernel == .int8 ? 8 : 4) / 8, cache.layers[layer].codeAlignment) : 0
         let stageBytes = stagedRows > 0 ? stagedBitmapBytes(rows: stagedRows, headDim: d, step: step, tokenGroups: groups) : 0
         let slots = { (bytes: Int) in max(1, min(groups - 1, bytes / slotBytes, options.mergeSlotLimit ?? .max)) }
+        let free = caps.maxSharedMemory - stageBytes // for the merge slots and the page cache
         // No default page cache for bitmap pages: with one (taking a merge slot's room) the staged
         // kernel was 1-5% slower at each H200 grid shape it changed (`h200-longsplit` against `h200-final5`).
-        let room = sharedLeft - stageBytes - slots(sharedLeft - stageBytes) * slotBytes + reserved
-        let pageCache = askedCache ?? (kernel == .bitmap ? 0 : Self.defaultPageCache(pagesPerSplit: pagesPerSplit, tokenGroups: groups, room: room))
-        let mergeSlots = slots(sharedLeft - stageBytes - (askedCache == nil ? max(0, pageCache - 1) * pageEntryBytes : 0))
+        let pageCache = askedCache ?? (kernel == .bitmap ? 0 : Self.defaultPageCache(
+            pagesPerSplit: pagesPerSplit, tokenGroups: groups, room: free - slots(free - pageCacheBytes(0)) * slotBytes))
+        let mergeSlots = slots(free - pageCacheBytes(pageCache))
         let launch = DecodeLaunch(kernel: name, splits: splits, pagesPerSplit: pagesPerSplit, workgroupSize: workgroup,
                                   lanesPerToken: lanes, tokensPerStep: step, pipelined: pipelined, mergeSlots: mergeSlots,
                                   f16Arithmetic: f16Arithmetic, f16ValueSums: f16ValueSums, codeLoadBytes: codeLoadBytes,
@@ -328,40 +290,6 @@ final class DecodeCall {
                                                     pipelined ? 1 : 0, UInt32(mergeSlots), masked ? 1 : 0, f16ValueSums ? 1 : 0,
                                                     UInt32(max(1, codeLoadBytes / 4)), UInt32(stagedRows), UInt32(pageCache)])
         return (launch, key)
-    }
-
-    /// Page-table entries a workgroup caches in shared memory when the caller asks for `asked`:
-    /// never more than the split's pages.
-    static func pageCacheEntries(_ asked: Int, pagesPerSplit: Int) -> Int { max(0, min(asked, pagesPerSplit)) }
-
-    /// The default page cache: the split's pages up to 256 where each token group walks at least
-    /// two pages (its page changes then save a wait on memory: on an H200 int4 B=8 N=32K 248.0 ->
-    /// 242.7 µs, f16 and mixed tiers 0.4-0.6% faster), none where it walks one (the copy and its
-    /// barrier only delay the first loads: f16 B=1 N=4K 19.7 -> 20.1 µs); and no more than `room`
-    /// bytes hold, the shared memory the merge slots (and a staged bitmap loader's stage) leave.
-    static func defaultPageCache(pagesPerSplit: Int, tokenGroups groups: Int, room: Int) -> Int {
-        pagesPerSplit >= 2 * groups ? min(256, pagesPerSplit, max(0, room) / pageEntryBytes) : 0
-    }
-
-    /// Bytes of one page-table entry (`FlatCache`'s table; `pageCache` in `Kernels/include/decode_main.glsl`).
-    static let pageEntryBytes = 32
-
-    /// Shared memory of the staged bitmap loader (`stage` in `Kernels/decode_bitmap_staged.comp`):
-    /// per token group, for keys and for values, a page's header of `rows` rows (masks and
-    /// first-nonzero indices) and a step's nonzeros (at most `step` dense rows), each in 16-byte
-    /// units plus one for the alignment of its start, the nonzeros widened to a word per half.
-    static func stagedBitmapBytes(rows: Int, headDim d: Int, step: Int, tokenGroups groups: Int) -> Int {
-        let header = (rows * (d / 8 + 4) + 15) / 16 + 1
-        let values = (step * 2 * d + 15) / 16 + 1
-        return 16 * 2 * (header + 2 * values) * groups
-    }
-
-    /// The step of a staged bitmap call: `step` when its stage fits `sharedMemory` bytes; when the
-    /// caller set no step (`fixed` false), the longest shorter one that fits; nil when none does.
-    static func stagedBitmapStep(rows: Int, headDim d: Int, tokenGroups groups: Int, sharedMemory: Int, step: Int, fixed: Bool) -> Int? {
-        (fixed ? [step] : Array((1...step).reversed())).first {
-            stagedBitmapBytes(rows: rows, headDim: d, step: $0, tokenGroups: groups) <= sharedMemory
-        }
     }
 
     /// The step a refusal names: the caller's, else 1 (the smallest tried).

@@ -85,14 +85,14 @@ struct PageCacheTests {
             // Head dim 64, 4 query heads: merge slots of 1056 bytes, at most groups - 1 of them, in
             // what one page-table entry (the cache array is never empty) leaves.
             let shared = context.capabilities.maxSharedMemory
-            let room = shared - min(groups - 1, (shared - DecodeCall.pageEntryBytes) / 1056) * 1056
+            let room = shared - min(groups - 1, (shared - Page.tableEntryBytes) / 1056) * 1056
             let expected = entries.map { DecodeCall.pageCacheEntries($0, pagesPerSplit: launch.pagesPerSplit) }
                 ?? DecodeCall.defaultPageCache(pagesPerSplit: launch.pagesPerSplit, tokenGroups: groups, room: room)
             #expect(launch.pageCacheEntries == expected)
             #expect(DecodeFixture.worstError(got, try fixture.expected(), d: 64) < 4e-3, "pages per split \(split), cache \(launch.pageCacheEntries)")
         }
         // Entries of 32 bytes filling the device's shared memory leave no room for a merge slot.
-        let tooMany = context.capabilities.maxSharedMemory / DecodeCall.pageEntryBytes
+        let tooMany = context.capabilities.maxSharedMemory / Page.tableEntryBytes
         let long = try DecodeFixture(qHeads: 4, kvHeads: 1, d: 64, tokens: 16 * tooMany, sequences: 1) { _, _ in
             (Array(0..<(16 * tooMany)), Array(repeating: (.f16, .f16), count: 16 * tooMany))
         }

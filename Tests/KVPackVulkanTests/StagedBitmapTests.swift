@@ -27,10 +27,8 @@ struct StagedBitmapTests {
         guard Self.available else { return }
         let context = try #require(SharedContext.context)
         // Two sequences, GQA 4, heads of 45 and 34 tokens (page tails).
-        let fixture = try DecodeFixture(qHeads: 8, kvHeads: 2, d: d, tokens: 45, sequences: 2, pageSize: pageSize,
-                                        keySparsity: keySparsity, valueSparsity: valueSparsity) { _, h in
-            (Array(0..<(45 - 11 * h)), Array(repeating: (PageEncoding.bitmap, PageEncoding.bitmap), count: 45 - 11 * h))
-        }
+        let fixture = try DecodeFixture.ragged(.bitmap, .bitmap, d: d, pageSize: pageSize, keySparsity: keySparsity,
+                                               valueSparsity: valueSparsity)
         let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
         let attention = VulkanDecodeAttention(context: context)
         let options = DecodeOptions(pagesPerSplit: 2, tokensPerStep: step, elementsPerLane: elements, workgroupSize: workgroup,
@@ -82,14 +80,14 @@ struct StagedBitmapTests {
             let (got, launch) = try attention.attend(device, queries: fixture.queries, options: options)
             let groups = workgroup / launch.lanesPerToken, slot = 4 * (128 + 2) * 4
             let fits = { (step: Int) in
-                DecodeCall.stagedBitmapBytes(rows: 64, headDim: 128, step: step, tokenGroups: groups) + slot + DecodeCall.pageEntryBytes <= caps.maxSharedMemory
+                DecodeCall.stagedBitmapBytes(rows: 64, headDim: 128, step: step, tokenGroups: groups) + slot + Page.tableEntryBytes <= caps.maxSharedMemory
             }
             let byDefault = DecodeCall.defaultStep(.bitmap, subgroup: true, device: context.device.kind)
             if let step = (1...byDefault).reversed().first(where: fits) {
                 #expect(launch.stagedRows == 64 && launch.tokensPerStep == step, "workgroup \(workgroup): \(launch)")
                 let stage = DecodeCall.stagedBitmapBytes(rows: 64, headDim: 128, step: step, tokenGroups: groups)
                 // (the page cache's array keeps room for one entry even when empty)
-                let slots = max(1, min(groups - 1, (caps.maxSharedMemory - DecodeCall.pageEntryBytes - stage) / slot))
+                let slots = max(1, min(groups - 1, (caps.maxSharedMemory - Page.tableEntryBytes - stage) / slot))
                 #expect(launch.mergeSlots == slots)
                 #expect(launch.pageCacheEntries == 0)
             } else {

@@ -51,7 +51,7 @@ extension Bench {
         var integerDot: Bool?
         @Option(name: .customLong("staged-bitmap"), help: "Bitmap pages: a token group stages a page's header and each step's nonzeros in shared memory with 16-byte loads (true) or each lane loads its own nonzeros (false); default: staged where the device has subgroup votes and the shared memory.")
         var stagedBitmap: Bool?
-        @Option(name: .customLong("page-cache"), help: "Page-table entries of its split a workgroup copies into shared memory when it starts (0: none); default: the split's pages, at most 256.")
+        @Option(name: .customLong("page-cache"), help: "Page-table entries of its split a workgroup copies into shared memory when it starts (0: none); default: the split's pages, at most 256, where each token group walks two pages or more (none for bitmap pages).")
         var pageCache: Int?
         @Option(name: .customLong("target-workgroups"), help: "Workgroups the automatic split-K aims for; default: 256.")
         var targetWorkgroups: Int?

@@ -1,0 +1,78 @@
+import KVPack
+
+/// How a decode call sizes its launch: the automatic split-K, and the shared memory of the page
+/// cache and the staged bitmap loader (the rules `DecodeCall.plan` applies, pure functions with
+/// hand-worked tests).
+extension DecodeCall {
+    /// Bounds on the pages each token group walks in a split, for the automatic split-K.
+    struct SplitLimits: Sendable, Equatable {
+        /// At most this many (longer splits leave a tail of few long workgroups).
+        var maxPagesPerGroup: Int
+        /// At least this many, unless the target of workgroups is reached first.
+        var minPagesPerGroup: Int
+
+        /// A call of one kernel: 1 to 32 pages. On an H200, short heads then fill the GPU (B=1
+        /// N=4K: 20.2 µs with 16 splits against 32.9 with 4), and long ones run one wave of long
+        /// workgroups instead of two (int8 B=8 N=32K 247.8 -> 238.6 µs with 4 splits instead of 8,
+        /// f16 / int4 2-4% faster there and at B=8 N=128K and B=32 N=32K;
+        /// `Tools/bench/results/h200-longsplit`).
+        static let oneKernel = SplitLimits(maxPagesPerGroup: 32, minPagesPerGroup: 1)
+        /// Each pass of a call of several (a mixed layer's kernels): 4 to 16 pages (passes run one
+        /// after another; more, shorter workgroups per pass were slower at B=1 N=32K).
+        static let pass = SplitLimits(maxPagesPerGroup: 16, minPagesPerGroup: 4)
+        /// A call of the bitmap kernel alone: 1 to 16 pages. It is bound by its work per element,
+        /// not by loads in flight, and two waves of shorter workgroups balanced better: B=8 N=32K
+        /// 1281.0 µs with 8 splits, 1397.6 with the 4 of `oneKernel` (`h200-longsplit` and
+        /// `h200-final6` grids; their page caches differed too, 79 and 14 entries).
+        static let bitmap = SplitLimits(maxPagesPerGroup: 16, minPagesPerGroup: 1)
+    }
+
+    /// Pages per split when the caller gives none: enough splits that `heads` (sequences x KV
+    /// heads) x splits workgroups reach `targetWorkgroups` while each token group keeps at least
+    /// `limits.minPagesPerGroup` pages, and enough that none walks more than
+    /// `limits.maxPagesPerGroup`.
+    static func automaticPagesPerSplit(maxPages: Int, tokenGroups groups: Int, heads: Int, targetWorkgroups: Int,
+                                       limits: SplitLimits = .oneKernel) -> Int {
+        let longest = max(1, limits.maxPagesPerGroup) * groups
+        let byLength = (maxPages + longest - 1) / longest
+        let byOccupancy = min((max(1, targetWorkgroups) + heads - 1) / heads, maxPages / (max(1, limits.minPagesPerGroup) * groups))
+        let splits = max(1, byLength, byOccupancy)
+        return max(1, (maxPages + splits - 1) / splits)
+    }
+
+    /// Page-table entries a workgroup caches in shared memory when the caller asks for `asked`:
+    /// never more than the split's pages.
+    static func pageCacheEntries(_ asked: Int, pagesPerSplit: Int) -> Int { max(0, min(asked, pagesPerSplit)) }
+
+    /// The default page cache: the split's pages up to 256 where each token group walks at least
+    /// two pages (its page changes then save a wait on memory: on an H200 int4 B=8 N=32K 248.0 ->
+    /// 242.7 µs, f16 and mixed tiers 0.4-0.6% faster), none where it walks one (the copy and its
+    /// barrier only delay the first loads: f16 B=1 N=4K 19.7 -> 20.1 µs); and no more than `room`
+    /// bytes hold, the shared memory the merge slots (and a staged bitmap loader's stage) leave.
+    static func defaultPageCache(pagesPerSplit: Int, tokenGroups groups: Int, room: Int) -> Int {
+        pagesPerSplit >= 2 * groups ? min(256, pagesPerSplit, max(0, room) / Page.tableEntryBytes) : 0
+    }
+
+    /// Shared memory of a page cache of `entries` page-table entries (`pageCache` in
+    /// `Kernels/include/decode_main.glsl`): the kernel's array keeps room for one entry even when
+    /// the cache is empty (an array cannot be).
+    static func pageCacheBytes(_ entries: Int) -> Int { max(1, entries) * Page.tableEntryBytes }
+
+    /// Shared memory of the staged bitmap loader (`stage` in `Kernels/decode_bitmap_staged.comp`):
+    /// per token group, for keys and for values, a page's header of `rows` rows (masks and
+    /// first-nonzero indices) and a step's nonzeros (at most `step` dense rows), each in 16-byte
+    /// units plus one for the alignment of its start, the nonzeros widened to a word per half.
+    static func stagedBitmapBytes(rows: Int, headDim d: Int, step: Int, tokenGroups groups: Int) -> Int {
+        let header = (rows * (d / 8 + 4) + 15) / 16 + 1
+        let values = (step * 2 * d + 15) / 16 + 1
+        return 16 * 2 * (header + 2 * values) * groups
+    }
+
+    /// The step of a staged bitmap call: `step` when its stage fits `sharedMemory` bytes; when the
+    /// caller set no step (`fixed` false), the longest shorter one that fits; nil when none does.
+    static func stagedBitmapStep(rows: Int, headDim d: Int, tokenGroups groups: Int, sharedMemory: Int, step: Int, fixed: Bool) -> Int? {
+        (fixed ? [step] : Array((1...step).reversed())).first {
+            stagedBitmapBytes(rows: rows, headDim: d, step: $0, tokenGroups: groups) <= sharedMemory
+        }
+    }
+}
