@@ -36,8 +36,8 @@ layout(constant_id = 4) const uint U = 4;
 /// 1: load the next step's rows while this step's are used (kernels with raw-word steps, i.e.
 /// those that define TAKE_STEP); 0: load, then use.
 layout(constant_id = 5) const uint PIPELINE = 0;
-/// Token groups whose results one barrier round merges (1 ..< groups; the host sizes it to the
-/// shared memory: `MERGE_SLOTS * G * (D + 2)` floats).
+/// Token groups whose results one barrier round of the merge gathers (1 ... groups; the host sizes
+/// it to the shared memory, `MERGE_SLOTS * G * D` floats, and to at least `2 * groups / D`).
 layout(constant_id = 6) const uint MERGE_SLOTS = 1;
 /// 1: keys are masked by position (causal, and the push constant's sliding window when nonzero)
 /// against each sequence's query position; 0: every kept token is visible (a query after the cache).

@@ -51,7 +51,7 @@
 
 const float NEG_BIG = -1.0e30; // finite: exp(NEG_BIG - NEG_BIG) stays 1 with l = 0, never NaN
 
-shared float mergeBuffer[MERGE_SLOTS * G * (D + 2u)];
+shared float mergeBuffer[MERGE_SLOTS * G * D];
 
 /// Page-table entries of the workgroup's split kept in shared memory: the first PAGE_CACHE pages
 /// of the split (0: none), copied once at the start, so a token group moving to its next page
@@ -160,6 +160,78 @@ void consume(uint valid, uint visible) {
 #endif
 }
 
+/// Invocations of the workgroup (the merge spreads its outputs over all of them).
+const uint INVOCATIONS = gl_WorkGroupSize.x;
+/// Outputs (query, element) of the workgroup each invocation sums in the merge.
+const uint MERGE_OUTPUTS = (G * D + INVOCATIONS - 1u) / INVOCATIONS;
+
+/// Merges the `groups` token groups' results and writes the workgroup's output (one split) or
+/// partials, with every invocation taking part: (1) each group's running max and sum per query go
+/// to shared memory, and every invocation finds each query's max over the groups and the total of
+/// the sums rescaled to it; (2) each group rescales its accumulators to that max and writes them
+/// to a merge slot, MERGE_SLOTS groups a round, and invocation i sums outputs i, i + INVOCATIONS,
+/// ... over the slots of the round (slot layout [G][E][T]: the writes of a group's lanes and the
+/// reads of consecutive invocations fall in consecutive banks); (3) each invocation writes its
+/// outputs. The stats of step 1 use the merge slots' memory before step 2 (the host keeps
+/// MERGE_SLOTS·G·D >= 2·groups·G).
+void mergeTokenGroups(uint seq, uint kvHead, uint split, uint group, uint groups, uint lane) {
+    const uint qHeads = pc.kvHeads * G;
+    if (lane == 0u) {
+        UNROLL for (uint g = 0u; g < G; ++g) {
+            mergeBuffer[(group * G + g) * 2u] = rmax[g];
+            mergeBuffer[(group * G + g) * 2u + 1u] = rsum[g];
+        }
+    }
+    barrier();
+    float top[G], total[G];
+    UNROLL for (uint g = 0u; g < G; ++g) {
+        top[g] = NEG_BIG;
+        for (uint w = 0u; w < groups; ++w) top[g] = max(top[g], mergeBuffer[(w * G + g) * 2u]);
+        total[g] = 0.0;
+        for (uint w = 0u; w < groups; ++w)
+            total[g] += mergeBuffer[(w * G + g) * 2u + 1u] * exp(mergeBuffer[(w * G + g) * 2u] - top[g]);
+        float c = exp(rmax[g] - top[g]);
+        UNROLL for (uint e = 0u; e < E; ++e) acc[g * E + e] *= c;
+    }
+    float x[MERGE_OUTPUTS];
+    UNROLL for (uint o = 0u; o < MERGE_OUTPUTS; ++o) x[o] = 0.0;
+    for (uint w0 = 0u; w0 < groups; w0 += MERGE_SLOTS) {
+        barrier(); // the stats, or the round before, are read
+        if (group >= w0 && group < w0 + MERGE_SLOTS) {
+            uint b0 = (group - w0) * G * D + lane;
+            UNROLL for (uint g = 0u; g < G; ++g) {
+                UNROLL for (uint e = 0u; e < E; ++e) mergeBuffer[b0 + (g * E + e) * T] = acc[g * E + e];
+            }
+        }
+        barrier();
+        uint slots = min(MERGE_SLOTS, groups - w0);
+        for (uint k = 0u; k < slots; ++k) {
+            UNROLL for (uint o = 0u; o < MERGE_OUTPUTS; ++o) {
+                uint i = gl_LocalInvocationIndex + o * INVOCATIONS;
+                if (i < G * D) x[o] += mergeBuffer[k * G * D + i];
+            }
+        }
+    }
+    UNROLL for (uint o = 0u; o < MERGE_OUTPUTS; ++o) {
+        uint i = gl_LocalInvocationIndex + o * INVOCATIONS;
+        if (i < G * D) {
+            // Output i is query g, element (lane, e) of the slot layout: d = lane·E + e.
+            uint g = i / D, r = i % D, d = (r % T) * E + r / T;
+            uint qh = seq * qHeads + kvHead * G + g;
+            if (pc.splits == 1u) {
+                outputs[qh * D + d] = x[o] / total[g];
+            } else {
+                uint b = (qh * pc.splits + pc.splitBase + split) * (D + 2u);
+                partials[b + d] = x[o];
+                if (d == 0u) {
+                    partials[b + D] = top[g];
+                    partials[b + D + 1u] = total[g];
+                }
+            }
+        }
+    }
+}
+
 void main() {
     const uint split = gl_WorkGroupID.x, kvHead = gl_WorkGroupID.y, seq = gl_WorkGroupID.z;
 #if KVP_SUBGROUP
@@ -172,6 +244,17 @@ void main() {
     const uint groups = gl_WorkGroupSize.x;
 #endif
     const uint qHeads = pc.kvHeads * G;
+    // The queries load first: their loads are in flight while the directory and page-table reads
+    // that the first rows wait on come back (after the page cache's barrier they would wait too).
+    UNROLL for (uint g = 0u; g < G; ++g) {
+        uint qb = ((seq * qHeads) + kvHead * G + g) * D + lane * E;
+        UNROLL for (uint e = 0u; e < E; ++e) {
+            q[g * E + e] = queries[qb + e] * pc.scale;
+            acc[g * E + e] = 0.0;
+        }
+        rmax[g] = NEG_BIG;
+        rsum[g] = 0.0;
+    }
     const uint dir = pc.directoryBase + 4u * ((seq * pc.layers + pc.layer) * pc.kvHeads + kvHead);
     const uint firstPage = directory[dir], pageCount = directory[dir + 1u];
     poolWindow = directory[dir + 2u];
@@ -184,15 +267,6 @@ void main() {
         barrier();
     }
 
-    UNROLL for (uint g = 0u; g < G; ++g) {
-        uint qb = ((seq * qHeads) + kvHead * G + g) * D + lane * E;
-        UNROLL for (uint e = 0u; e < E; ++e) {
-            q[g * E + e] = queries[qb + e] * pc.scale;
-            acc[g * E + e] = 0.0;
-        }
-        rmax[g] = NEG_BIG;
-        rsum[g] = 0.0;
-    }
 #ifdef PREPARE_QUERIES
     PREPARE_QUERIES();
 #endif
@@ -264,38 +338,8 @@ void main() {
 #ifdef FINISH_ACCUMULATORS
     FINISH_ACCUMULATORS();
 #endif
-    // Merge the token groups into group 0 through shared memory, MERGE_SLOTS groups per round.
-    for (uint w0 = 1u; w0 < groups; w0 += MERGE_SLOTS) {
-        barrier();
-        if (group >= w0 && group < w0 + MERGE_SLOTS) {
-            uint b0 = (group - w0) * G * (D + 2u);
-            UNROLL for (uint g = 0u; g < G; ++g) {
-                UNROLL for (uint e = 0u; e < E; ++e) mergeBuffer[b0 + g * (D + 2u) + lane * E + e] = acc[g * E + e];
-                if (lane == 0u) {
-                    mergeBuffer[b0 + g * (D + 2u) + D] = rmax[g];
-                    mergeBuffer[b0 + g * (D + 2u) + D + 1u] = rsum[g];
-                }
-            }
-        }
-        barrier();
-        if (group == 0u) {
-            uint slots = min(MERGE_SLOTS, groups - w0);
-            for (uint k = 0u; k < slots; ++k) {
-                uint b0 = k * G * (D + 2u);
-                UNROLL for (uint g = 0u; g < G; ++g) {
-                    float m = mergeBuffer[b0 + g * (D + 2u) + D], l = mergeBuffer[b0 + g * (D + 2u) + D + 1u];
-                    float top = max(rmax[g], m);
-                    float a = exp(rmax[g] - top), b = exp(m - top);
-                    rsum[g] = rsum[g] * a + l * b;
-                    rmax[g] = top;
-                    UNROLL for (uint e = 0u; e < E; ++e)
-                        acc[g * E + e] = acc[g * E + e] * a + mergeBuffer[b0 + g * (D + 2u) + lane * E + e] * b;
-                }
-            }
-        }
-    }
-
-    if (group == 0u) {
+    // One token group: its lanes hold the workgroup's result.
+    if (groups == 1u) {
         UNROLL for (uint g = 0u; g < G; ++g) {
             uint qh = seq * qHeads + kvHead * G + g;
             if (pc.splits == 1u) {
@@ -310,5 +354,7 @@ void main() {
                 }
             }
         }
+        return;
     }
+    mergeTokenGroups(seq, kvHead, split, group, groups, lane);
 }

@@ -176,8 +176,8 @@ public struct DecodeLaunch: Sendable, Hashable, Codable {
     public var tokensPerStep: Int
     /// The next step's rows load while this step's are used (only kernels with raw-word steps).
     public var pipelined: Bool
-    /// Token groups merged per barrier round at the end of a workgroup (groups − 1 when shared
-    /// memory holds them all: one round).
+    /// Token groups whose accumulators one barrier round of the merge at the end of a workgroup
+    /// gathers (all of them when shared memory holds them: one round).
     public var mergeSlots: Int
     /// q·k partial sums in f16 arithmetic (the `_f16math` kernel).
     public var f16Arithmetic: Bool

@@ -227,13 +227,16 @@ final class DecodeCall {
                                       limits: lenient ? .pass : kernel == .bitmap ? .bitmap : .oneKernel)
         let splits = max(1, (maxPages + pagesPerSplit - 1) / pagesPerSplit)
         var step = max(1, min(16, options.tokensPerStep ?? defaultStep(kernel, subgroup: subgroup, device: context.device.kind)))
-        let slotBytes = group * (d + 2) * 4
-        // Shared memory: one merge slot, the page cache the caller asked for, the staged bitmap
+        // The token groups' merge: slots of G·D floats, at least as many as the groups' (max, sum) stats need.
+        let slotBytes = mergeSlotBytes(queryGroup: group, headDim: d)
+        let leastSlots = leastMergeSlots(tokenGroups: groups, headDim: d)
+        let mergeBytes = leastSlots * slotBytes
+        // Shared memory: the least merge slots, the page cache the caller asked for, the staged bitmap
         // loader's stage, more merge slots; then the default page cache in what is left.
         let askedCache = options.pageCacheEntries.map { Self.pageCacheEntries($0, pagesPerSplit: pagesPerSplit) }
-        guard pageCacheBytes(askedCache ?? 0) + slotBytes <= caps.maxSharedMemory else {
+        guard pageCacheBytes(askedCache ?? 0) + mergeBytes <= caps.maxSharedMemory else {
             let n = askedCache ?? 0
-            throw .unsupported("a page cache of \(n) entries (\(n * Page.tableEntryBytes) bytes) and one merge slot (\(slotBytes) bytes) do not fit the device's \(caps.maxSharedMemory) bytes of shared memory")
+            throw .unsupported("a page cache of \(n) entries (\(n * Page.tableEntryBytes) bytes) and the token groups' merge (\(mergeBytes) bytes) do not fit the device's \(caps.maxSharedMemory) bytes of shared memory")
         }
         // Bitmap pages: the staged kernel where a page's header and a step's rows fit in shared
         // memory beside one merge slot (and the device has subgroup votes), with the longest step
@@ -241,13 +244,13 @@ final class DecodeCall {
         var stagedRows = 0
         if kernel == .bitmap, options.stagedBitmap != false {
             let rows = cache.layers[layer].maxPageTokens
-            let fitting = stagedBitmapStep(rows: rows, headDim: d, tokenGroups: groups, sharedMemory: caps.maxSharedMemory - pageCacheBytes(askedCache ?? 0) - slotBytes,
+            let fitting = stagedBitmapStep(rows: rows, headDim: d, tokenGroups: groups, sharedMemory: caps.maxSharedMemory - pageCacheBytes(askedCache ?? 0) - mergeBytes,
                                            step: step, fixed: options.tokensPerStep != nil)
             if subgroup && caps.subgroupVote, let fitting {
                 stagedRows = rows
                 step = fitting
             } else if options.stagedBitmap == true {
-                throw .unsupported("staged bitmap rows need the subgroup path, subgroup votes and \(stagedBitmapBytes(rows: rows, headDim: d, step: fixedStep(options, step), tokenGroups: groups) + slotBytes) bytes of shared memory (pages of up to \(rows) tokens, \(fixedStep(options, step)) tokens per step, \(groups) token groups); this call: subgroup path \(subgroup), votes \(caps.subgroupVote), \(caps.maxSharedMemory) bytes")
+                throw .unsupported("staged bitmap rows need the subgroup path, subgroup votes and \(stagedBitmapBytes(rows: rows, headDim: d, step: fixedStep(options, step), tokenGroups: groups) + mergeBytes) bytes of shared memory (pages of up to \(rows) tokens, \(fixedStep(options, step)) tokens per step, \(groups) token groups); this call: subgroup path \(subgroup), votes \(caps.subgroupVote), \(caps.maxSharedMemory) bytes")
             }
         }
         let canF16 = kernel.hasF16Arithmetic && subgroup && caps.shaderFloat16
@@ -275,7 +278,7 @@ final class DecodeCall {
         let codeLoadBytes = kernel == .int8 || kernel == .int4
             ? min(16, elements * (kernel == .int8 ? 8 : 4) / 8, cache.layers[layer].codeAlignment) : 0
         let stageBytes = stagedRows > 0 ? stagedBitmapBytes(rows: stagedRows, headDim: d, step: step, tokenGroups: groups) : 0
-        let slots = { (bytes: Int) in max(1, min(groups - 1, bytes / slotBytes, options.mergeSlotLimit ?? .max)) }
+        let slots = { (bytes: Int) in max(leastSlots, min(groups, bytes / slotBytes, options.mergeSlotLimit ?? .max)) }
         let free = caps.maxSharedMemory - stageBytes // for the merge slots and the page cache
         // No default page cache for bitmap pages: with one (taking a merge slot's room) the staged
         // kernel was 1-5% slower at each H200 grid shape it changed (`h200-longsplit` against `h200-final5`).

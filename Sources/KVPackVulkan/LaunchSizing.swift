@@ -53,6 +53,14 @@ extension DecodeCall {
         pagesPerSplit >= 2 * groups ? min(256, pagesPerSplit, max(0, room) / Page.tableEntryBytes) : 0
     }
 
+    /// Shared memory of one merge slot (`mergeBuffer` in `Kernels/include/decode_main.glsl`): one
+    /// token group's accumulators, `G · D` floats.
+    static func mergeSlotBytes(queryGroup group: Int, headDim d: Int) -> Int { group * d * 4 }
+
+    /// The fewest merge slots a workgroup of `groups` token groups declares: the merge first keeps
+    /// every group's running max and sum per query (`2 · groups · G` floats) in the slots' memory.
+    static func leastMergeSlots(tokenGroups groups: Int, headDim d: Int) -> Int { max(1, (2 * groups + d - 1) / d) }
+
     /// Shared memory of a page cache of `entries` page-table entries (`pageCache` in
     /// `Kernels/include/decode_main.glsl`): the kernel's array keeps room for one entry even when
     /// the cache is empty (an array cannot be).

@@ -160,6 +160,30 @@ struct DecodeAttentionTests {
         try check(fixture, pagesPerSplit: 1 << 20, portable: false, mergeSlotLimit: limit, label: "merge slots <= \(limit)")
     }
 
+    @Test("a workgroup of one token group writes from its lanes; 64 token groups keep their merge stats in two slots",
+          arguments: [(8, 8, 1), (256, 16, 2)])
+    func mergeExtremes(workgroup: Int, elements: Int, slots: Int) throws {
+        let context = try #require(SharedContext.context)
+        let caps = context.capabilities
+        guard caps.subgroupShuffle, workgroup % caps.subgroupSize == 0, workgroup <= caps.maxWorkgroupSize else { return }
+        // Head dim 64: 8 elements a lane make 8 lanes a token (a workgroup of 8: one token group), 16
+        // make 4 (256: 64 token groups, whose stats, 2 · 64 · G floats, need two slots of G · 64
+        // floats even when one is asked for).
+        let fixture = try DecodeFixture(qHeads: 8, kvHeads: 2, d: 64, tokens: 300, sequences: 2) { _, _ in
+            (Array(0..<300), Array(repeating: (.f16, .f16), count: 300))
+        }
+        let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
+        for split in [1 << 20, 3] {
+            var options = DecodeOptions(pagesPerSplit: split, elementsPerLane: elements)
+            options.workgroupSize = workgroup
+            options.mergeSlotLimit = 1
+            let (got, launch) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries, options: options)
+            #expect(launch.workgroupSize == workgroup && launch.mergeSlots == slots, "\(launch)")
+            let err = DecodeFixture.worstError(got, try fixture.expected(), d: 64)
+            #expect(err < 4e-3, "workgroup \(workgroup), \(launch.splits) splits: worst rel. L2 \(err)")
+        }
+    }
+
     @Test("more splits than the merge pass's 128 invocations (weights in chunks, a tail of fewer than 4)", arguments: [64, 256])
     func manySplits(d: Int) throws {
         // 2100 tokens in pages of 16: 132 pages, one split each.

@@ -82,10 +82,10 @@ struct PageCacheTests {
             let (got, launch) = try attention.attend(device, queries: fixture.queries,
                                                      options: DecodeOptions(pagesPerSplit: split, pageCacheEntries: entries))
             let groups = launch.workgroupSize / launch.lanesPerToken
-            // Head dim 64, 4 query heads: merge slots of 1056 bytes, at most groups - 1 of them, in
+            // Head dim 64, 4 query heads: merge slots of 1024 bytes, at most one per token group, in
             // what one page-table entry (the cache array is never empty) leaves.
             let shared = context.capabilities.maxSharedMemory
-            let room = shared - min(groups - 1, (shared - Page.tableEntryBytes) / 1056) * 1056
+            let room = shared - min(groups, (shared - Page.tableEntryBytes) / 1024) * 1024
             let expected = entries.map { DecodeCall.pageCacheEntries($0, pagesPerSplit: launch.pagesPerSplit) }
                 ?? DecodeCall.defaultPageCache(pagesPerSplit: launch.pagesPerSplit, tokenGroups: groups, room: room)
             #expect(launch.pageCacheEntries == expected)
