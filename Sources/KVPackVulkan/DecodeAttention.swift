@@ -242,13 +242,15 @@ public struct VulkanDecodeAttention: Sendable {
     }
 
     /// GPU time of `iterations` calls, each bracketed by timestamps and separated by a barrier, in
-    /// seconds, in call order; before them, batches of `warmup` (growing to about 5 ms of GPU
-    /// time) untimed calls for at least
+    /// seconds, in call order; then `batches` batches of back-to-back calls (each followed by a
+    /// barrier, as consecutive layers or decode steps run), timed as a whole: the time per call of
+    /// each batch, the figure CUDA-event loops report. Before them, batches of `warmup` (growing to
+    /// about 5 ms of GPU time, the size of the timed batches) untimed calls for at least
     /// `warmupSeconds` and until the GPU time per call of a batch settles (within 2% of the batch
     /// before; at most `warmupSeconds` + 5 s).
     /// - Throws: `VulkanError.unsupported` when the queue has no timestamps.
     public func time(_ cache: DeviceKVCache, layer: Int = 0, queries: [Float], options: DecodeOptions = .init(),
-                     iterations: Int = 50, warmup: Int = 5, warmupSeconds: Double = 0.3) throws(VulkanError) -> (seconds: [Double], launch: DecodeLaunch) {
+                     iterations: Int = 50, batches: Int = 5, warmup: Int = 5, warmupSeconds: Double = 0.3) throws(VulkanError) -> DecodeTiming {
         guard let period = context.capabilities.timestampPeriod else { throw .unsupported("the compute queue has no timestamps") }
         let call = try DecodeCall(context, cache: cache, layer: layer, queries: queries, mask: nil, options: options)
         let vk = context.vk, device = context.handle
@@ -304,6 +306,29 @@ public struct VulkanDecodeAttention: Sendable {
         }
         let stamps = try ticks(2 * iterations)
         let seconds = (0..<iterations).map { Double(stamps[2 * $0 + 1] &- stamps[2 * $0]) * period * 1e-9 }
-        return (seconds, call.launch)
+        var perCall: [Double] = []
+        for _ in 0..<batches {
+            try context.submit { (commands) throws(VulkanError) in
+                vk.cmdResetQueryPool(commands, pool, 0, 2)
+                vk.cmdWriteTimestamp(commands, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, pool, 0)
+                for _ in 0..<batch { call.record(commands); call.barrier(commands) }
+                vk.cmdWriteTimestamp(commands, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, pool, 1)
+            }
+            let pair = try ticks(2)
+            perCall.append(Double(pair[1] &- pair[0]) * period * 1e-9 / Double(batch))
+        }
+        return DecodeTiming(seconds: seconds, backToBackSeconds: perCall, callsPerBatch: batch, launch: call.launch)
     }
+}
+
+/// GPU times of a decode call (`VulkanDecodeAttention.time`).
+public struct DecodeTiming: Sendable {
+    /// Each call on its own: timestamps right before and after it, seconds, in call order.
+    public var seconds: [Double]
+    /// Per batch of `callsPerBatch` back-to-back calls (each followed by a barrier): the batch's
+    /// time divided by its calls, seconds. Calls still wait for each other (the barrier), but the
+    /// timestamps' own cost is spread over the batch.
+    public var backToBackSeconds: [Double]
+    public var callsPerBatch: Int
+    public var launch: DecodeLaunch
 }

@@ -12,7 +12,9 @@ extension Bench {
                 For each (batch, context) shape and encoding: a synthetic one-layer cache (every token
                 kept; pages from a 4096-token tile reused along each head, so building is fast), one
                 decode query per sequence and query head. Reports the GPU time per call (timestamp
-                queries around each call, median of --iterations after a warm-up), the bytes the kernel
+                queries around each call, median of --iterations after a warm-up; and back-to-back: the
+                time per call of batches of about 5 ms of calls, each followed by a barrier, timed as a
+                whole, as a CUDA-event loop times a PyTorch kernel), the bytes the kernel
                 reads (head directory, page table, key and value payloads), the effective bandwidth
                 (bytes read / time) and the dense-equivalent bandwidth (dense f16 K/V bytes / time).
                 Where affordable (batch x tokens <= --cpu-max-tokens) it also runs the CPU backend on
@@ -99,6 +101,9 @@ extension Bench {
             var ratio: Double
             var medianSeconds: Double?
             var minSeconds: Double?
+            /// Median over batches of back-to-back calls of the batch's time per call.
+            var backToBackSeconds: Double?
+            var callsPerBatch: Int?
             var terabytesPerSecond: Double?
             var denseEquivalentTerabytesPerSecond: Double?
             var speedupOverF16: Double?
@@ -115,7 +120,7 @@ extension Bench {
             var device: String?
             var capabilities: VulkanCapabilities?
             var queryHeads: Int, kvHeads: Int, headDim: Int, pageSize: Int, iterations: Int, sparsity: Double
-            var timing = "GPU timestamps around each call (decode + split-K merge), calls separated by a barrier, after at least --warmup seconds of untimed calls and until their GPU time per call settled within 2% (at most 5 s more); median and min"
+            var timing = "GPU timestamps around each call (decode + split-K merge), calls separated by a barrier, after at least --warmup seconds of untimed calls and until their GPU time per call settled within 2% (at most 5 s more); median and min. backToBackSeconds: timestamps around batches of callsPerBatch calls (about 5 ms), each call followed by a barrier, the batch's time per call, median of 5 batches (as a CUDA-event loop times cuDNN)"
             var rows: [Row]
         }
 
@@ -217,9 +222,10 @@ extension Bench {
                     if kernels.contains(where: \.hasIntegerDot) { options.integerDot = integerDot }
                     let (out, _) = try attention.attend(device, queries: queries, options: options)
                     gpuOutput = out
-                    let (seconds, launch) = try attention.time(device, queries: queries, options: options, iterations: iterations,
-                                                                 warmupSeconds: warmup)
-                    let sorted = seconds.sorted()
+                    let timing = try attention.time(device, queries: queries, options: options, iterations: iterations,
+                                                    warmupSeconds: warmup)
+                    let launch = timing.launch
+                    let sorted = timing.seconds.sorted()
                     let median = sorted[sorted.count / 2]
                     row.kernel = launch.kernel
                     row.splits = launch.splits
@@ -241,6 +247,11 @@ extension Bench {
                     if !stats.isEmpty { row.kernelStatistics = Dictionary(stats.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }) }
                     row.medianSeconds = median
                     row.minSeconds = sorted[0]
+                    let batches = timing.backToBackSeconds.sorted()
+                    if !batches.isEmpty {
+                        row.backToBackSeconds = batches[batches.count / 2]
+                        row.callsPerBatch = timing.callsPerBatch
+                    }
                     row.terabytesPerSecond = Double(bytes) / median / 1e12
                     row.denseEquivalentTerabytesPerSecond = Double(synthetic.denseBytes) / median / 1e12
                 }
@@ -272,6 +283,7 @@ extension Bench {
             var line = String(format: "B=%-3d N=%-7d ", r.batch, r.tokens) + name + String(format: " %6.3f of dense", r.ratio)
             if let t = r.medianSeconds, let bw = r.terabytesPerSecond, let dense = r.denseEquivalentTerabytesPerSecond {
                 line += String(format: "  %9.1f us  %7.1f GB/s read  %7.1f GB/s dense-equiv.  splits %d", t * 1e6, bw * 1e3, dense * 1e3, r.splits ?? 1)
+                line += r.backToBackSeconds.map { String(format: "  back-to-back %.1f us", $0 * 1e6) } ?? ""
                 line += "  step \(r.tokensPerStep ?? 1)\(r.pipelined == true ? " pipelined" : "")\(r.f16Arithmetic == true ? " f16-arithmetic" : "")"
                 line += "\(r.f16ValueSums == true ? "+values" : "")  E=\(r.laneElements ?? headDim)\(r.codeLoadBytes.map { " load \($0)B" } ?? "")"
                 line += r.integerDot == true ? " int-dot" : ""
