@@ -306,6 +306,29 @@ public struct VulkanDecodeAttention: Sendable {
         }
         let stamps = try ticks(2 * iterations)
         let seconds = (0..<iterations).map { Double(stamps[2 * $0 + 1] &- stamps[2 * $0]) * period * 1e-9 }
+        // The decode passes and the merge apart: a timestamp between them (in calls of their own,
+        // so that the figures above carry no third timestamp).
+        var decodePart: [Double] = [], mergePart: [Double] = []
+        if call.hasMerge {
+            vk.destroyQueryPool(device, pool, nil)
+            info.queryCount = UInt32(3 * iterations)
+            pool = nil
+            try vk.createQueryPool(device, &info, nil, &pool).check("vkCreateQueryPool")
+            try context.submit { (commands) throws(VulkanError) in
+                vk.cmdResetQueryPool(commands, pool, 0, UInt32(3 * iterations))
+                for i in 0..<iterations {
+                    vk.cmdWriteTimestamp(commands, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, pool, UInt32(3 * i))
+                    call.record(commands) { vk.cmdWriteTimestamp($0, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, pool, UInt32(3 * i + 1)) }
+                    vk.cmdWriteTimestamp(commands, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, pool, UInt32(3 * i + 2))
+                    call.barrier(commands)
+                }
+            }
+            let three = try ticks(3 * iterations)
+            for i in 0..<iterations {
+                decodePart.append(Double(three[3 * i + 1] &- three[3 * i]) * period * 1e-9)
+                mergePart.append(Double(three[3 * i + 2] &- three[3 * i + 1]) * period * 1e-9)
+            }
+        }
         var perCall: [Double] = []
         for _ in 0..<batches {
             try context.submit { (commands) throws(VulkanError) in
@@ -317,7 +340,8 @@ public struct VulkanDecodeAttention: Sendable {
             let pair = try ticks(2)
             perCall.append(Double(pair[1] &- pair[0]) * period * 1e-9 / Double(batch))
         }
-        return DecodeTiming(seconds: seconds, backToBackSeconds: perCall, callsPerBatch: batch, launch: call.launch)
+        return DecodeTiming(seconds: seconds, backToBackSeconds: perCall, callsPerBatch: batch,
+                            decodeSeconds: decodePart, mergeSeconds: mergePart, launch: call.launch)
     }
 }
 
@@ -330,5 +354,10 @@ public struct DecodeTiming: Sendable {
     /// timestamps' own cost is spread over the batch.
     public var backToBackSeconds: [Double]
     public var callsPerBatch: Int
+    /// Split-K calls, each with a third timestamp between its decode passes and its merge pass:
+    /// the decode's part and the merge's part (from the end of the decode: the barrier, the merge
+    /// dispatch and its run), seconds, in call order; empty without a merge pass.
+    public var decodeSeconds: [Double]
+    public var mergeSeconds: [Double]
     public var launch: DecodeLaunch
 }

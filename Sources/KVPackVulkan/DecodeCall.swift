@@ -321,7 +321,12 @@ final class DecodeCall {
 
     /// Records the decode dispatches (one per pass; they write disjoint splits, so no barrier
     /// between them) and, with split-K or several passes, the merge pass.
-    func record(_ commands: VkCommandBuffer) {
+    /// The call runs a split-K merge pass after its decode passes.
+    var hasMerge: Bool { merge != nil }
+
+    /// Records the call: the decode passes, then (split-K) a barrier and the merge pass;
+    /// `afterDecode`, when given, records between them (a timestamp of the decode's end).
+    func record(_ commands: VkCommandBuffer, afterDecode: ((VkCommandBuffer) -> Void)? = nil) {
         let vk = context.vk
         var set: VkDescriptorSet? = self.set
         let stage = UInt32(VK_SHADER_STAGE_COMPUTE_BIT.rawValue)
@@ -331,6 +336,7 @@ final class DecodeCall {
             push.withUnsafeBytes { vk.cmdPushConstants(commands, layout, stage, 0, UInt32($0.count), $0.baseAddress) }
             vk.cmdDispatch(commands, UInt32(pass.launch.splits), UInt32(kvHeads), UInt32(sequences))
         }
+        afterDecode?(commands)
         if let merge {
             barrier(commands)
             vk.cmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, merge)

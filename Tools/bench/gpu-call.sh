@@ -8,7 +8,7 @@
 # B=8 N=32K), split (pages per split for the defaults; bitmap and mixed at 8 and 16 elements), sdpa,
 # sums (f16 value sums on/off), small (B=1 at 4K and 32K, twice), again (f16 B=8 N=32K alone),
 # passes (integer dot products on/off; mixed tiers as passes vs the mixed kernel), wg (workgroup
-# sizes and split-K targets), staged / sparsity / expand / wide / scatter / sharedq (bitmap: staged against per-lane loads), streams (mixed tiers' passes on several queues; reverted), dims / gqa8 / gqa8check / gqa8steps (head dims 64 / 256, GQA 8), lanesums (reverted), pagecache / pagecache2 (page-table entries in shared memory on / off), splitfloor / floor (pages per split at short contexts), pagesize (pages of 16 / 32 / 64 tokens), longsplit (splits of 32 pages per token group), merge (token groups merged by every invocation) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
+# sizes and split-K targets), staged / sparsity / expand / wide / scatter / sharedq (bitmap: staged against per-lane loads), streams (mixed tiers' passes on several queues; reverted), dims / gqa8 / gqa8check / gqa8steps (head dims 64 / 256, GQA 8), lanesums (reverted), pagecache / pagecache2 (page-table entries in shared memory on / off), splitfloor / floor (pages per split at short contexts), pagesize (pages of 16 / 32 / 64 tokens), longsplit (splits of 32 pages per token group), tgmerge (token groups merged by every invocation, the merge pass without barriers), short (options at B=1 N=32K and B=8 N=4K) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
 # the defaults).
 set -u
 R=/tmp/kvpack-gpu-call; rm -rf $R; mkdir -p $R
@@ -294,14 +294,29 @@ for phase in "$@"; do
     throwaway
     T=120 contrast_shapes 2 rule "--encodings f16 int8/g32 int4/g32" pps512 "--encodings f16 int8/g32 int4/g32 --pages-per-split 512" \
       "${FOUR_SHAPES[1]}" "${FOUR_SHAPES[0]}" "b8n128k:--batch 8 --tokens 131072" "b32n32k:--batch 32 --tokens 32768" ;;
-  merge) # the merge of token groups by every invocation, queries loaded first (this binary) against b4dcdfd's (.carry/kvpack-old.xz), alternating twice, f16 / int8 / int4; B=1 N=16 (one page: the fixed cost); cuDNN at the short shapes first
+  tgmerge) # the merge of token groups by every invocation, the merge pass without barriers, queries loaded first (this binary) against b4dcdfd's (.carry/kvpack-old.xz), alternating twice, f16 / int8 / int4; B=1 N=16 (one page: the fixed cost); cuDNN at the short shapes first
     old_binary
     timeout 90 python3 .carry/sdpa_reference.py --batch 1 8 --tokens 4096 32768 > $R/sdpa-short.json 2> $R/sdpa-short.err; echo "sdpa-short rc=$? $(date +%s)" >> $R/progress.txt
     throwaway
-    for shape in "b1n16:--batch 1 --tokens 16" "b1n4k:--batch 1 --tokens 4096" "${FOUR_SHAPES[2]}" "${FOUR_SHAPES[3]}" "${FOUR_SHAPES[1]}"; do
+    for shape in "b1n16:--batch 1 --tokens 16" "b1n4k:--batch 1 --tokens 4096" "${FOUR_SHAPES[2]}" "${FOUR_SHAPES[3]}" "${FOUR_SHAPES[1]}" "${FOUR_SHAPES[0]}"; do
       alternate ${shape%%:*} 2 "${shape#*:}" "--encodings f16 int8/g32 int4/g32"
       pack
     done ;;
+  short) # the two shapes f16 misses cuDNN at (B=1 N=32K, B=8 N=4K): no page cache, workgroups of 64 / 256, pages per split halved / doubled, steps of 2
+    throwaway
+    for shape in "${FOUR_SHAPES[2]}" "${FOUR_SHAPES[3]}"; do
+      n=${shape%%:*}; a=${shape#*:}
+      run $n-default "$a" "--encodings f16 int8/g32"
+      run $n-nocache "$a" "--encodings f16 int8/g32 --page-cache 0"
+      for wg in 64 256; do run $n-wg$wg "$a" "--encodings f16 int8/g32 --workgroup-size $wg"; done
+      run $n-step2 "$a" "--encodings f16 int8/g32 --tokens-per-step 2"
+      pack
+    done
+    run b1n32k-pps32 "--batch 1 --tokens 32768" "--encodings f16 int8/g32 --pages-per-split 32"
+    run b1n32k-pps128 "--batch 1 --tokens 32768" "--encodings f16 int8/g32 --pages-per-split 128"
+    run b8n4k-pps128 "--batch 8 --tokens 4096" "--encodings f16 int8/g32 --pages-per-split 128"
+    run b8n4k-pps32 "--batch 8 --tokens 4096" "--encodings f16 int8/g32 --pages-per-split 32"
+    pack ;;
   again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)
     run b8n32k-f16-again "--batch 8 --tokens 32768" "--encodings f16"
     pack ;;

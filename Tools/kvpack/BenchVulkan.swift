@@ -104,6 +104,10 @@ extension Bench {
             /// Median over batches of back-to-back calls of the batch's time per call.
             var backToBackSeconds: Double?
             var callsPerBatch: Int?
+            /// Split-K calls timed with a third timestamp after the decode passes: medians of the
+            /// decode's part and of the merge's (barrier, dispatch and run).
+            var decodePassSeconds: Double?
+            var mergePassSeconds: Double?
             var terabytesPerSecond: Double?
             var denseEquivalentTerabytesPerSecond: Double?
             var speedupOverF16: Double?
@@ -120,7 +124,7 @@ extension Bench {
             var device: String?
             var capabilities: VulkanCapabilities?
             var queryHeads: Int, kvHeads: Int, headDim: Int, pageSize: Int, iterations: Int, sparsity: Double
-            var timing = "GPU timestamps around each call (decode + split-K merge), calls separated by a barrier, after at least --warmup seconds of untimed calls and until their GPU time per call settled within 2% (at most 5 s more); median and min. backToBackSeconds: timestamps around batches of callsPerBatch calls (about 5 ms), each call followed by a barrier, the batch's time per call, median of 5 batches (as a CUDA-event loop times cuDNN)"
+            var timing = "GPU timestamps around each call (decode + split-K merge), calls separated by a barrier, after at least --warmup seconds of untimed calls and until their GPU time per call settled within 2% (at most 5 s more); median and min. backToBackSeconds: timestamps around batches of callsPerBatch calls (about 5 ms), each call followed by a barrier, the batch's time per call, median of 5 batches (as a CUDA-event loop times cuDNN). decodePassSeconds / mergePassSeconds (split-K calls): the same calls again with a third timestamp after the decode passes, medians of the two parts"
             var rows: [Row]
         }
 
@@ -247,6 +251,10 @@ extension Bench {
                     if !stats.isEmpty { row.kernelStatistics = Dictionary(stats.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }) }
                     row.medianSeconds = median
                     row.minSeconds = sorted[0]
+                    if !timing.decodeSeconds.isEmpty {
+                        row.decodePassSeconds = timing.decodeSeconds.sorted()[timing.decodeSeconds.count / 2]
+                        row.mergePassSeconds = timing.mergeSeconds.sorted()[timing.mergeSeconds.count / 2]
+                    }
                     let batches = timing.backToBackSeconds.sorted()
                     if !batches.isEmpty {
                         row.backToBackSeconds = batches[batches.count / 2]
@@ -284,6 +292,7 @@ extension Bench {
             if let t = r.medianSeconds, let bw = r.terabytesPerSecond, let dense = r.denseEquivalentTerabytesPerSecond {
                 line += String(format: "  %9.1f us  %7.1f GB/s read  %7.1f GB/s dense-equiv.  splits %d", t * 1e6, bw * 1e3, dense * 1e3, r.splits ?? 1)
                 line += r.backToBackSeconds.map { String(format: "  back-to-back %.1f us", $0 * 1e6) } ?? ""
+                if let a = r.decodePassSeconds, let b = r.mergePassSeconds { line += String(format: " (decode %.1f + merge %.1f)", a * 1e6, b * 1e6) }
                 line += "  step \(r.tokensPerStep ?? 1)\(r.pipelined == true ? " pipelined" : "")\(r.f16Arithmetic == true ? " f16-arithmetic" : "")"
                 line += "\(r.f16ValueSums == true ? "+values" : "")  E=\(r.laneElements ?? headDim)\(r.codeLoadBytes.map { " load \($0)B" } ?? "")"
                 line += r.integerDot == true ? " int-dot" : ""
