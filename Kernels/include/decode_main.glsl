@@ -232,6 +232,86 @@ void mergeTokenGroups(uint seq, uint kvHead, uint split, uint group, uint groups
     }
 }
 
+/// One token group's result, from its lanes: the output (one split) or the split's partial.
+void writeGroupResult(uint seq, uint kvHead, uint split, uint lane) {
+    const uint qHeads = pc.kvHeads * G;
+    UNROLL for (uint g = 0u; g < G; ++g) {
+        uint qh = seq * qHeads + kvHead * G + g;
+        if (pc.splits == 1u) {
+            float inv = 1.0 / rsum[g];
+            UNROLL for (uint e = 0u; e < E; ++e) outputs[qh * D + lane * E + e] = acc[g * E + e] * inv;
+        } else {
+            uint b = (qh * pc.splits + pc.splitBase + split) * (D + 2u);
+            UNROLL for (uint e = 0u; e < E; ++e) partials[b + lane * E + e] = acc[g * E + e];
+            if (lane == 0u) {
+                partials[b + D] = rmax[g];
+                partials[b + D + 1u] = rsum[g];
+            }
+        }
+    }
+}
+
+/// Splits whose partials' loads are in flight together in the fused merge.
+const uint SPLIT_CHUNK = 8u;
+shared uint lastOfHead;
+
+/// With `pc.fusedMerge` (split-K): the last workgroup of a head to finish (of every split and pass,
+/// counted in `callWords`) merges the head's split partials into the output, instead of the merge
+/// pass (split_merge.comp) after a barrier. Counts this workgroup's split of its head done (its partials written); the last
+/// one resets the counter and merges the head's G query heads over all `pc.splits` splits, every
+/// invocation taking MERGE_OUTPUTS outputs (as split_merge.comp: chunks of SPLIT_CHUNK splits'
+/// loads at once, folded into a running max, total and sum).
+void mergeSplits(uint seq, uint kvHead) {
+    const uint qHeads = pc.kvHeads * G;
+    memoryBarrierBuffer(); // this invocation's partials, before the count
+    barrier();             // every invocation's, before the count
+    if (gl_LocalInvocationIndex == 0u) {
+        uint counter = gl_NumWorkGroups.z + seq * pc.kvHeads + kvHead;
+        uint arrived = atomicAdd(callWords[counter], 1u) + 1u;
+        lastOfHead = arrived == pc.splits ? 1u : 0u;
+        if (arrived == pc.splits) atomicExchange(callWords[counter], 0u); // ready for the next call
+    }
+    barrier();
+    if (lastOfHead == 0u) return;
+    memoryBarrierBuffer();
+    float top[MERGE_OUTPUTS], total[MERGE_OUTPUTS], x[MERGE_OUTPUTS];
+    UNROLL for (uint o = 0u; o < MERGE_OUTPUTS; ++o) {
+        top[o] = NEG_BIG;
+        total[o] = 0.0;
+        x[o] = 0.0;
+    }
+    for (uint s0 = 0u; s0 < pc.splits; s0 += SPLIT_CHUNK) {
+        float m[MERGE_OUTPUTS * SPLIT_CHUNK], l[MERGE_OUTPUTS * SPLIT_CHUNK], a[MERGE_OUTPUTS * SPLIT_CHUNK];
+        UNROLL for (uint o = 0u; o < MERGE_OUTPUTS; ++o) {
+            uint i = min(gl_LocalInvocationIndex + o * INVOCATIONS, G * D - 1u); // past G·D: read, not written
+            uint qh = seq * qHeads + kvHead * G + i / D;
+            UNROLL for (uint k = 0u; k < SPLIT_CHUNK; ++k) {
+                uint p = (qh * pc.splits + min(s0 + k, pc.splits - 1u)) * (D + 2u); // past the last split: weighed 0
+                m[o * SPLIT_CHUNK + k] = partials[p + D];
+                l[o * SPLIT_CHUNK + k] = partials[p + D + 1u];
+                a[o * SPLIT_CHUNK + k] = partials[p + i % D];
+            }
+        }
+        UNROLL for (uint o = 0u; o < MERGE_OUTPUTS; ++o) {
+            float chunkTop = top[o];
+            UNROLL for (uint k = 0u; k < SPLIT_CHUNK; ++k) if (s0 + k < pc.splits) chunkTop = max(chunkTop, m[o * SPLIT_CHUNK + k]);
+            float c = exp(top[o] - chunkTop);
+            total[o] *= c;
+            x[o] *= c;
+            UNROLL for (uint k = 0u; k < SPLIT_CHUNK; ++k) {
+                float w = s0 + k < pc.splits ? exp(m[o * SPLIT_CHUNK + k] - chunkTop) : 0.0;
+                total[o] = fma(l[o * SPLIT_CHUNK + k], w, total[o]);
+                x[o] = fma(a[o * SPLIT_CHUNK + k], w, x[o]);
+            }
+            top[o] = chunkTop;
+        }
+    }
+    UNROLL for (uint o = 0u; o < MERGE_OUTPUTS; ++o) {
+        uint i = gl_LocalInvocationIndex + o * INVOCATIONS;
+        if (i < G * D) outputs[(seq * qHeads + kvHead * G + i / D) * D + i % D] = x[o] / total[o];
+    }
+}
+
 void main() {
     const uint split = gl_WorkGroupID.x, kvHead = gl_WorkGroupID.y, seq = gl_WorkGroupID.z;
 #if KVP_SUBGROUP
@@ -340,21 +420,9 @@ void main() {
 #endif
     // One token group: its lanes hold the workgroup's result.
     if (groups == 1u) {
-        UNROLL for (uint g = 0u; g < G; ++g) {
-            uint qh = seq * qHeads + kvHead * G + g;
-            if (pc.splits == 1u) {
-                float inv = 1.0 / rsum[g];
-                UNROLL for (uint e = 0u; e < E; ++e) outputs[qh * D + lane * E + e] = acc[g * E + e] * inv;
-            } else {
-                uint b = (qh * pc.splits + pc.splitBase + split) * (D + 2u);
-                UNROLL for (uint e = 0u; e < E; ++e) partials[b + lane * E + e] = acc[g * E + e];
-                if (lane == 0u) {
-                    partials[b + D] = rmax[g];
-                    partials[b + D + 1u] = rsum[g];
-                }
-            }
-        }
-        return;
+        writeGroupResult(seq, kvHead, split, lane);
+    } else {
+        mergeTokenGroups(seq, kvHead, split, group, groups, lane);
     }
-    mergeTokenGroups(seq, kvHead, split, group, groups, lane);
+    if (pc.fusedMerge != 0u && pc.splits > 1u) mergeSplits(seq, kvHead);
 }

@@ -126,6 +126,10 @@ public struct DecodeOptions: Sendable, Hashable {
     /// (refused when it leaves no merge slot); the staged bitmap loader's stage and the merge
     /// slots get the shared memory left.
     public var pageCacheEntries: Int?
+    /// Split-K calls: the last workgroup of each KV head to finish (counted with an atomic counter
+    /// per head) merges the head's splits into the output, instead of a merge pass after a
+    /// barrier (a second dispatch). nil: on.
+    public var fusedMerge: Bool?
     /// At most this many token groups merged per barrier round (tests of the multi-round merge).
     var mergeSlotLimit: Int?
 
@@ -193,6 +197,9 @@ public struct DecodeLaunch: Sendable, Hashable, Codable {
     public var stagedRows: Int = 0
     /// Page-table entries of its split each workgroup keeps in shared memory (0: none).
     public var pageCacheEntries: Int = 0
+    /// Split-K: the last workgroup of each head merges the splits (`DecodeOptions.fusedMerge`);
+    /// false with one split or a merge pass.
+    public var fusedMerge: Bool = false
     /// A layer whose encoding classes run on different kernels (e.g. ARKV's f16, int8 and int4
     /// tiers): one launch per kernel, each over its pages of every head, merged by the split-K
     /// merge pass; `kernel` then names them joined by " + " and `splits` counts all of them, the

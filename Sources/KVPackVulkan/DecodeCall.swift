@@ -89,7 +89,8 @@ final class DecodeCall {
                 runPages.append(most)
             }
         }
-        var passes: [Pass] = []
+        // Each pass's launch and kernel; the fused merge (a push constant) once the splits of all are known.
+        var planned: [(launch: DecodeLaunch, key: KernelKey, splitBase: Int)] = []
         var splitBase = 0
         let scale = options.scale ?? 1 / Float(d).squareRoot()
         for (r, run) in runs.enumerated() {
@@ -97,11 +98,17 @@ final class DecodeCall {
             // shares of `targetWorkgroups` by pages left each pass a partly idle GPU).
             let (launch, key) = try Self.plan(run.choice, maxPages: runPages[r], context: context, cache: cache, layer: layer,
                                               masked: mask != nil, options: options, lenient: runs.count > 1)
-            let pipeline = try context.kernels.pipeline(key, context)
-            passes.append(Pass(pipeline: pipeline, launch: launch, directoryBase: r * cache.hostDirectory.count, splitBase: splitBase))
+            planned.append((launch, key, splitBase))
             splitBase += launch.splits
         }
         let splits = splitBase
+        let fused = splits > 1 && (options.fusedMerge ?? true)
+        var passes: [Pass] = []
+        for (r, var p) in planned.enumerated() {
+            p.launch.fusedMerge = fused
+            let pipeline = try context.kernels.pipeline(p.key, context)
+            passes.append(Pass(pipeline: pipeline, launch: p.launch, directoryBase: r * cache.hostDirectory.count, splitBase: p.splitBase))
+        }
         var launch = passes[0].launch
         if passes.count > 1 {
             launch.kernel = passes.map(\.launch.kernel).joined(separator: " + ")
@@ -111,11 +118,11 @@ final class DecodeCall {
         self.launch = launch
         self.pushes = passes.map { pass in
             [UInt32(m.layerCount), UInt32(layer), UInt32(m.kvHeads), UInt32(pass.launch.pagesPerSplit), UInt32(splits),
-             scale.bitPattern, UInt32(mask?.window ?? 0), UInt32(pass.directoryBase), UInt32(pass.splitBase)]
+             scale.bitPattern, UInt32(mask?.window ?? 0), UInt32(pass.directoryBase), UInt32(pass.splitBase), fused ? 1 : 0]
         }
         self.passes = passes
         self.passDirectory = passes.count > 1 ? try DeviceBuffer(context, contents: directory) : nil
-        self.merge = splits > 1
+        self.merge = splits > 1 && !fused
             ? try context.kernels.pipeline(KernelKey(name: "split_merge", constants: [0, UInt32(d)]), context) : nil
         let (setLayout, layout) = try context.kernels.layouts(context)
         self.layout = layout
@@ -123,8 +130,10 @@ final class DecodeCall {
 
         self.queries = try DeviceBuffer(context, contents: q)
         // Positions fit Int32 (FlatCache stores them so); clamped so that a far query stays far.
-        let positionsOfQueries = (mask?.queryPositions ?? []).map { Int32(clamping: $0) }
-        self.queryPositions = try DeviceBuffer(context, contents: positionsOfQueries, minimumSize: 16)
+        // Then, for the fused merge, one split counter per sequence and KV head, zero.
+        let positionsOfQueries = (mask?.queryPositions ?? Array(repeating: 0, count: cache.sequenceCount)).map { Int32(clamping: $0) }
+        self.queryPositions = try DeviceBuffer(context, contents: positionsOfQueries + Array(repeating: 0, count: fused ? cache.sequenceCount * m.kvHeads : 0),
+                                               minimumSize: 16)
         self.outputBuffer = try DeviceBuffer(context, size: 4 * q.count)
         self.partials = try DeviceBuffer(context, size: splits > 1 ? 4 * cache.sequenceCount * m.queryHeads * splits * (d + 2) : 16)
 
@@ -230,7 +239,7 @@ final class DecodeCall {
         // The token groups' merge: slots of G·D floats, at least as many as the groups' (max, sum) stats need.
         let slotBytes = mergeSlotBytes(queryGroup: group, headDim: d)
         let leastSlots = leastMergeSlots(tokenGroups: groups, headDim: d)
-        let mergeBytes = leastSlots * slotBytes
+        let mergeBytes = leastSlots * slotBytes + mergeFlagBytes
         // Shared memory: the least merge slots, the page cache the caller asked for, the staged bitmap
         // loader's stage, more merge slots; then the default page cache in what is left.
         let askedCache = options.pageCacheEntries.map { Self.pageCacheEntries($0, pagesPerSplit: pagesPerSplit) }
@@ -279,7 +288,7 @@ final class DecodeCall {
             ? min(16, elements * (kernel == .int8 ? 8 : 4) / 8, cache.layers[layer].codeAlignment) : 0
         let stageBytes = stagedRows > 0 ? stagedBitmapBytes(rows: stagedRows, headDim: d, step: step, tokenGroups: groups) : 0
         let slots = { (bytes: Int) in max(leastSlots, min(groups, bytes / slotBytes, options.mergeSlotLimit ?? .max)) }
-        let free = caps.maxSharedMemory - stageBytes // for the merge slots and the page cache
+        let free = caps.maxSharedMemory - stageBytes - mergeFlagBytes // for the merge slots and the page cache
         // No default page cache for bitmap pages: with one (taking a merge slot's room) the staged
         // kernel was 1-5% slower at each H200 grid shape it changed (`h200-longsplit` against `h200-final5`).
         let pageCache = askedCache ?? (kernel == .bitmap ? 0 : Self.defaultPageCache(
@@ -354,6 +363,16 @@ final class DecodeCall {
         context.vk.cmdPipelineBarrier(commands, UInt32(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT.rawValue),
                                       UInt32(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT.rawValue | VK_PIPELINE_STAGE_TRANSFER_BIT.rawValue),
                                       0, 1, &b, 0, nil, 0, nil)
+    }
+
+    /// The fused merge's split counters, `[sequences, kvHeads]` (zero between calls: the last
+    /// workgroup of a head resets its counter); empty without the fused merge.
+    func splitCounters() throws(VulkanError) -> [UInt32] {
+        guard launch.fusedMerge else { return [] }
+        var words = [UInt32](repeating: 0, count: queryPositions.size / 4)
+        let r = words.withUnsafeMutableBytes { raw in Result { () throws(VulkanError) in try queryPositions.download(into: raw) } }
+        try r.get()
+        return Array(words[sequences..<(sequences + sequences * kvHeads)])
     }
 
     /// The output, `[sequences, queryHeads, headDim]`.

@@ -24,7 +24,7 @@ final class KernelLibrary: @unchecked Sendable {
 
     /// Storage-buffer descriptors in one set.
     static var descriptors: Int { (0..<bindings).reduce(0) { $0 + descriptorCount(binding: $1) } }
-    static let pushConstantBytes = 36
+    static let pushConstantBytes = 40
 
     private let lock = NSLock()
     private var setLayout: VkDescriptorSetLayout?

@@ -53,6 +53,10 @@ extension DecodeCall {
         pagesPerSplit >= 2 * groups ? min(256, pagesPerSplit, max(0, room) / Page.tableEntryBytes) : 0
     }
 
+    /// Shared memory the kernels declare beside the merge slots, the page cache and a staged
+    /// bitmap stage: the fused split-K merge's last-workgroup flag, with room for alignment.
+    static let mergeFlagBytes = 16
+
     /// Shared memory of one merge slot (`mergeBuffer` in `Kernels/include/decode_main.glsl`): one
     /// token group's accumulators, `G · D` floats.
     static func mergeSlotBytes(queryGroup group: Int, headDim d: Int) -> Int { group * d * 4 }

@@ -83,8 +83,8 @@ struct PageCacheTests {
                                                      options: DecodeOptions(pagesPerSplit: split, pageCacheEntries: entries))
             let groups = launch.workgroupSize / launch.lanesPerToken
             // Head dim 64, 4 query heads: merge slots of 1024 bytes, at most one per token group, in
-            // what one page-table entry (the cache array is never empty) leaves.
-            let shared = context.capabilities.maxSharedMemory
+            // what one page-table entry (the cache array is never empty) and the merge's flag leave.
+            let shared = context.capabilities.maxSharedMemory - DecodeCall.mergeFlagBytes
             let room = shared - min(groups, (shared - Page.tableEntryBytes) / 1024) * 1024
             let expected = entries.map { DecodeCall.pageCacheEntries($0, pagesPerSplit: launch.pagesPerSplit) }
                 ?? DecodeCall.defaultPageCache(pagesPerSplit: launch.pagesPerSplit, tokenGroups: groups, room: room)

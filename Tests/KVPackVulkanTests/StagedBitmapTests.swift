@@ -80,14 +80,15 @@ struct StagedBitmapTests {
             let (got, launch) = try attention.attend(device, queries: fixture.queries, options: options)
             let groups = workgroup / launch.lanesPerToken, slot = 4 * 128 * 4
             let fits = { (step: Int) in
-                DecodeCall.stagedBitmapBytes(rows: 64, headDim: 128, step: step, tokenGroups: groups) + slot + Page.tableEntryBytes <= caps.maxSharedMemory
+                DecodeCall.stagedBitmapBytes(rows: 64, headDim: 128, step: step, tokenGroups: groups) + slot + Page.tableEntryBytes
+                    + DecodeCall.mergeFlagBytes <= caps.maxSharedMemory
             }
             let byDefault = DecodeCall.defaultStep(.bitmap, subgroup: true, device: context.device.kind)
             if let step = (1...byDefault).reversed().first(where: fits) {
                 #expect(launch.stagedRows == 64 && launch.tokensPerStep == step, "workgroup \(workgroup): \(launch)")
                 let stage = DecodeCall.stagedBitmapBytes(rows: 64, headDim: 128, step: step, tokenGroups: groups)
                 // (the page cache's array keeps room for one entry even when empty)
-                let slots = max(1, min(groups, (caps.maxSharedMemory - Page.tableEntryBytes - stage) / slot))
+                let slots = max(1, min(groups, (caps.maxSharedMemory - DecodeCall.mergeFlagBytes - Page.tableEntryBytes - stage) / slot))
                 #expect(launch.mergeSlots == slots)
                 #expect(launch.pageCacheEntries == 0)
             } else {

@@ -55,6 +55,8 @@ extension Bench {
         var stagedBitmap: Bool?
         @Option(name: .customLong("page-cache"), help: "Page-table entries of its split a workgroup copies into shared memory when it starts (0: none); default: the split's pages, at most 256, where each token group walks two pages or more (none for bitmap pages).")
         var pageCache: Int?
+        @Option(name: .customLong("fused-merge"), help: "Split-K merged by the last workgroup of each head (true) or by a merge pass after a barrier (false); default: true.")
+        var fusedMerge: Bool?
         @Option(name: .customLong("target-workgroups"), help: "Workgroups the automatic split-K aims for; default: 256.")
         var targetWorkgroups: Int?
         @Option(name: .customLong("workgroup-size"), help: "Invocations per workgroup on the subgroup path (a multiple of the subgroup size; more invocations bound registers lower); default: 128.")
@@ -91,6 +93,7 @@ extension Bench {
             var stagedRows: Int?
             /// Page-table entries of its split a workgroup keeps in shared memory (first pass's).
             var pageCacheEntries: Int?
+            var fusedMerge: Bool?
             /// A layer of several encoding classes: the kernel of each pass (`kernel` joins them).
             var passes: [String]?
             var workgroupSize: Int?
@@ -218,6 +221,7 @@ extension Bench {
                     options.workgroupSize = workgroupSize
                     options.stagedBitmap = stagedBitmap // the other kernels ignore it
                     options.pageCacheEntries = pageCache
+                    options.fusedMerge = fusedMerge
                     if let targetWorkgroups { options.targetWorkgroups = targetWorkgroups }
                     // --f16-arithmetic applies where a chosen kernel has an f16-arithmetic build
                     // (in a call of several passes, to those that have it), --integer-dot likewise.
@@ -245,6 +249,7 @@ extension Bench {
                     row.integerDot = launch.integerDot ? true : nil
                     row.stagedRows = ([launch] + launch.passes).map(\.stagedRows).max().flatMap { $0 > 0 ? $0 : nil }
                     row.pageCacheEntries = launch.pageCacheEntries
+                    row.fusedMerge = launch.fusedMerge
                     row.passes = launch.passes.isEmpty ? nil : launch.passes.map(\.kernel)
                     row.workgroupSize = launch.workgroupSize
                     let stats = try attention.kernelStatistics(device, queries: queries, options: options)
@@ -298,6 +303,7 @@ extension Bench {
                 line += r.integerDot == true ? " int-dot" : ""
                 line += r.stagedRows.map { " staged \($0)" } ?? ""
                 line += r.pageCacheEntries.map { $0 > 0 ? " pages-cached \($0)" : "" } ?? ""
+                line += r.fusedMerge == true ? " fused-merge" : ""
                 line += r.passes.map { "  \($0.count) passes" } ?? ""
                 line += r.workgroupSize.map { $0 != 128 ? "  WG \($0)" : "" } ?? ""
             }

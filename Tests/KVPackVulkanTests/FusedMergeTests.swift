@@ -1,0 +1,71 @@
+import KVPack
+import Testing
+@testable import KVPackVulkan
+
+/// Split-K merged by the last workgroup of each KV head (`DecodeOptions.fusedMerge`, counted with
+/// an atomic counter per head) or by the merge pass after a barrier: the same outputs as the CPU,
+/// and the counters back at zero after every call.
+@Suite("Vulkan split-K merge: by the last workgroup of a head, or by a merge pass", .enabled(if: SharedContext.context != nil))
+struct FusedMergeTests {
+    /// Ragged heads (a head's last split short, one head ending before the others' last split),
+    /// two sequences, every encoding of `PageCacheTests.plans` (the ARKV tiers run as three passes).
+    static func fixture(_ plan: Int) throws -> DecodeFixture {
+        let encoding = PageCacheTests.plans[plan].1
+        return try DecodeFixture(qHeads: 8, kvHeads: 2, d: 128, tokens: 150, sequences: 2) { s, h in
+            let n = 150 - 37 * h - 9 * s
+            return (Array(0..<n), (0..<n).map(encoding))
+        }
+    }
+
+    @Test("fused and pass merges give the CPU's output, masked and not, every encoding and the tiers' passes",
+          arguments: PageCacheTests.plans.indices, [true, false])
+    func sameAsCPU(plan: Int, fused: Bool) throws {
+        let context = try #require(SharedContext.context)
+        let fixture = try Self.fixture(plan)
+        let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
+        let mask = DecodeMask(queryPositions: [120, 100], window: 90)
+        // The launches of `PageCacheTests.sameAsTable` with no cache (the plain walk unmasked, the
+        // pipelined walk masked): the same lavapipe pipelines, compiled once for both suites.
+        for (pipelined, masked) in [(false, false), (true, true)] {
+            var options = DecodeOptions(pagesPerSplit: 5, pipelined: pipelined, pageCacheEntries: 0)
+            if plan == 3 { options.tokensPerStep = 2 }
+            options.fusedMerge = fused
+            let (got, launch) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries,
+                                                                                 mask: masked ? mask : nil, options: options)
+            #expect(launch.splits > 1 && launch.fusedMerge == fused, "\(launch)")
+            let err = DecodeFixture.worstError(got, try fixture.expected(mask: masked ? mask : nil), d: 128)
+            #expect(err < 4e-3, "\(PageCacheTests.plans[plan].0), fused \(fused), masked \(masked): \(launch.kernel) worst rel. L2 \(err)")
+        }
+    }
+
+    @Test("one split: no merge of either kind")
+    func oneSplit() throws {
+        let context = try #require(SharedContext.context)
+        let fixture = try Self.fixture(0)
+        let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
+        let (got, launch) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries,
+                                                                             options: .init(pagesPerSplit: 1 << 20))
+        #expect(launch.splits == 1 && !launch.fusedMerge)
+        #expect(DecodeFixture.worstError(got, try fixture.expected(), d: 128) < 4e-3)
+    }
+
+    @Test("the counters are zero after every call: one call recorded three times in a submission, then submitted again")
+    func countersReset() throws {
+        let context = try #require(SharedContext.context)
+        let fixture = try Self.fixture(4) // the tiers: three passes counting into the same counters
+        let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
+        let call = try DecodeCall(context, cache: device, layer: 0, queries: fixture.queries, mask: nil, options: .init(pagesPerSplit: 1))
+        #expect(call.launch.fusedMerge && call.launch.passes.count == 3)
+        #expect(try call.splitCounters() == [0, 0, 0, 0])
+        for repeats in [3, 1] {
+            try context.submit { (commands) throws(VulkanError) in
+                for _ in 0..<repeats {
+                    call.record(commands)
+                    call.barrier(commands)
+                }
+            }
+            #expect(try call.splitCounters() == [0, 0, 0, 0], "after \(repeats) calls")
+            #expect(DecodeFixture.worstError(try call.output(), try fixture.expected(), d: 128) < 4e-3)
+        }
+    }
+}
