@@ -11,8 +11,9 @@
 layout(local_size_x = 128) in;
 layout(constant_id = 1) const uint D = 128;
 const uint THREADS = 128u;
-/// Splits whose loads are in flight together.
-const uint CHUNK = 16u;
+/// Splits whose loads are in flight together (32: one round trip for the splits of a one-kernel
+/// call, the automatic rule's most).
+const uint CHUNK = 32u;
 
 layout(push_constant) uniform Push {
     uint qHeads;

@@ -128,7 +128,8 @@ public struct DecodeOptions: Sendable, Hashable {
     public var pageCacheEntries: Int?
     /// Split-K calls: the last workgroup of each KV head to finish (counted with an atomic counter
     /// per head) merges the head's splits into the output, instead of a merge pass after a
-    /// barrier (a second dispatch). nil: on.
+    /// barrier (a second dispatch). nil: on for calls of at most 8 splits (one round of the last
+    /// workgroup's loads), the merge pass for more.
     public var fusedMerge: Bool?
     /// At most this many token groups merged per barrier round (tests of the multi-round merge).
     var mergeSlotLimit: Int?

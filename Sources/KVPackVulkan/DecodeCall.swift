@@ -102,7 +102,7 @@ final class DecodeCall {
             splitBase += launch.splits
         }
         let splits = splitBase
-        let fused = splits > 1 && (options.fusedMerge ?? true)
+        let fused = splits > 1 && (options.fusedMerge ?? (splits <= Self.fusedMergeSplits))
         var passes: [Pass] = []
         for (r, var p) in planned.enumerated() {
             p.launch.fusedMerge = fused

@@ -53,6 +53,13 @@ extension DecodeCall {
         pagesPerSplit >= 2 * groups ? min(256, pagesPerSplit, max(0, room) / Page.tableEntryBytes) : 0
     }
 
+    /// The most splits the fused merge takes by default: those whose loads its last workgroup
+    /// issues at once (`SPLIT_CHUNK` in `Kernels/include/decode_main.glsl`). On the H200 it beat
+    /// the merge pass by 1-1.2 µs at 4 splits (B=8, N=4K and 32K) and lost by 1-2 µs at 32
+    /// (B=1, N=32K and 128K), where the pass spreads the merge over G times more workgroups
+    /// (`h200-fused2`).
+    static let fusedMergeSplits = 8
+
     /// Shared memory the kernels declare beside the merge slots, the page cache and a staged
     /// bitmap stage: the fused split-K merge's last-workgroup flag, with room for alignment.
     static let mergeFlagBytes = 16

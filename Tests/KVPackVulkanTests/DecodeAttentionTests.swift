@@ -184,7 +184,7 @@ struct DecodeAttentionTests {
         }
     }
 
-    @Test("more splits than the merge pass's 128 invocations (chunks of 16 splits, a tail of 4); masked splits before any visible one",
+    @Test("more splits than the merge pass's 128 invocations (chunks of 32 splits, a tail of 4); masked splits before any visible one",
           arguments: [64, 256])
     func manySplits(d: Int) throws {
         // 2100 tokens in pages of 16: 132 pages, one split each.
@@ -192,15 +192,19 @@ struct DecodeAttentionTests {
             (Array(0..<2100), Array(repeating: (.f16, .f16), count: 2100))
         }
         try check(fixture, pagesPerSplit: 1, portable: false, label: "132 splits d=\(d)")
-        // A window of 500 tokens ending at 1900: the first 86 splits (five whole chunks of the merge)
-        // see no visible key, the last 12 neither.
+        // A window of 500 tokens ending at 1900: the first 86 splits (two whole chunks of the merge
+        // pass, ten of the fused merge's) see no visible key, the last 12 neither.
         let context = try #require(SharedContext.context)
         let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
         let mask = DecodeMask(queryPositions: [1900], window: 500)
-        let (got, launch) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries, mask: mask,
-                                                                              options: .init(pagesPerSplit: 1))
-        let err = DecodeFixture.worstError(got, try fixture.expected(mask: mask), d: d)
-        #expect(launch.splits == 132 && err < 4e-3, "132 splits, window d=\(d): worst rel. L2 \(err)")
+        for fused in [false, true] {
+            var options = DecodeOptions(pagesPerSplit: 1)
+            options.fusedMerge = fused
+            let (got, launch) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries, mask: mask,
+                                                                                  options: options)
+            let err = DecodeFixture.worstError(got, try fixture.expected(mask: mask), d: d)
+            #expect(launch.splits == 132 && launch.fusedMerge == fused && err < 4e-3, "132 splits, window, fused \(fused), d=\(d): worst rel. L2 \(err)")
+        }
     }
 
     @Test("pools split into windows at head boundaries: same output as one buffer, ragged mixed heads, batch 2",

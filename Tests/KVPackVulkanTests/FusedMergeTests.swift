@@ -38,6 +38,19 @@ struct FusedMergeTests {
         }
     }
 
+    @Test("by default: fused up to 8 splits, the merge pass above")
+    func defaultRule() throws {
+        let context = try #require(SharedContext.context)
+        let fixture = try Self.fixture(0) // the longest head: 150 tokens, 10 pages of 16
+        let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
+        for (pagesPerSplit, splits, fused) in [(2, 5, true), (1, 10, false)] {
+            let (got, launch) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries,
+                                                                                 options: .init(pagesPerSplit: pagesPerSplit))
+            #expect(launch.splits == splits && launch.fusedMerge == fused, "\(launch)")
+            #expect(DecodeFixture.worstError(got, try fixture.expected(), d: 128) < 4e-3)
+        }
+    }
+
     @Test("one split: no merge of either kind")
     func oneSplit() throws {
         let context = try #require(SharedContext.context)
@@ -54,7 +67,9 @@ struct FusedMergeTests {
         let context = try #require(SharedContext.context)
         let fixture = try Self.fixture(4) // the tiers: three passes counting into the same counters
         let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
-        let call = try DecodeCall(context, cache: device, layer: 0, queries: fixture.queries, mask: nil, options: .init(pagesPerSplit: 1))
+        var options = DecodeOptions(pagesPerSplit: 1)
+        options.fusedMerge = true
+        let call = try DecodeCall(context, cache: device, layer: 0, queries: fixture.queries, mask: nil, options: options)
         #expect(call.launch.fusedMerge && call.launch.passes.count == 3)
         #expect(try call.splitCounters() == [0, 0, 0, 0])
         for repeats in [3, 1] {

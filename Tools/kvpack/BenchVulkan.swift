@@ -55,7 +55,7 @@ extension Bench {
         var stagedBitmap: Bool?
         @Option(name: .customLong("page-cache"), help: "Page-table entries of its split a workgroup copies into shared memory when it starts (0: none); default: the split's pages, at most 256, where each token group walks two pages or more (none for bitmap pages).")
         var pageCache: Int?
-        @Option(name: .customLong("fused-merge"), help: "Split-K merged by the last workgroup of each head (true) or by a merge pass after a barrier (false); default: true.")
+        @Option(name: .customLong("fused-merge"), help: "Split-K merged by the last workgroup of each head (true) or by a merge pass after a barrier (false); default: fused for calls of at most 8 splits.")
         var fusedMerge: Bool?
         @Option(name: .customLong("target-workgroups"), help: "Workgroups the automatic split-K aims for; default: 256.")
         var targetWorkgroups: Int?
