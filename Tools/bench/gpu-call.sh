@@ -34,6 +34,11 @@ contrast() { for i in $(seq $2); do run $1-$4-$i "$3" "$5"; run $1-$6-$i "$3" "$
 # `contrast_shapes ROUNDS LABEL_A ARGS_A LABEL_B ARGS_B SHAPE...`: `contrast` at each "name:args" shape, packing after each.
 contrast_shapes() { local r=$1 la=$2 aa=$3 lb=$4 ab=$5; shift 5; for shape in "$@"; do contrast ${shape%%:*} $r "${shape#*:}" $la "$aa" $lb "$ab"; pack; done; }
 echo "start $(date +%s)" > $R/progress.txt
+# A phase name defined twice runs only its first definition (the case takes the first match):
+# refuse it instead (a call once ran an older `merge` phase that way).
+for phase in "$@"; do
+  [ "$(grep -cE "^  $phase\)( |$)" "$0")" -le 1 ] || { echo "phase $phase is defined more than once in $0" | tee -a $R/progress.txt; exit 2; }
+done
 for phase in "$@"; do
   case $phase in
   lanes)
