@@ -251,8 +251,9 @@ void writeGroupResult(uint seq, uint kvHead, uint split, uint lane) {
     }
 }
 
-/// Splits whose partials' loads are in flight together in the fused merge.
-const uint SPLIT_CHUNK = 8u;
+/// Splits whose partials' loads are in flight together in the fused merge (8 on GPUs; 1 on CPU
+/// devices, where the unrolled loads only cost compile time).
+layout(constant_id = 12) const uint SPLIT_CHUNK = 8;
 shared uint lastOfHead;
 
 /// With `pc.fusedMerge` (split-K): the last workgroup of a head to finish (of every split and pass,

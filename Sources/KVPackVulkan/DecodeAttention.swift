@@ -133,6 +133,9 @@ public struct DecodeOptions: Sendable, Hashable {
     public var fusedMerge: Bool?
     /// At most this many token groups merged per barrier round (tests of the multi-round merge).
     var mergeSlotLimit: Int?
+    /// Splits whose loads the fused merge issues together (default 8 on GPUs, 1 on CPU devices;
+    /// tests of the GPU's chunks on lavapipe).
+    var mergeSplitChunk: Int?
 
     public init(kernel: DecodeKernel = .automatic, pagesPerSplit: Int? = nil, portable: Bool = false, scale: Float? = nil,
                 tokensPerStep: Int? = nil, pipelined: Bool? = nil, f16Arithmetic: Bool? = nil, elementsPerLane: Int? = nil,

@@ -300,7 +300,8 @@ final class DecodeCall {
                                   integerDot: integerDot, stagedRows: stagedRows, pageCacheEntries: pageCache)
         let key = KernelKey(name: name, constants: [UInt32(workgroup), UInt32(d), UInt32(elements), UInt32(group), UInt32(step),
                                                     pipelined ? 1 : 0, UInt32(mergeSlots), masked ? 1 : 0, f16ValueSums ? 1 : 0,
-                                                    UInt32(max(1, codeLoadBytes / 4)), UInt32(stagedRows), UInt32(pageCache)])
+                                                    UInt32(max(1, codeLoadBytes / 4)), UInt32(stagedRows), UInt32(pageCache),
+                                                    UInt32(options.mergeSplitChunk ?? (gpu ? 8 : 1))])
         return (launch, key)
     }
 

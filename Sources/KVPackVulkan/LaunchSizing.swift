@@ -54,7 +54,7 @@ extension DecodeCall {
     }
 
     /// The most splits the fused merge takes by default: those whose loads its last workgroup
-    /// issues at once (`SPLIT_CHUNK` in `Kernels/include/decode_main.glsl`). On the H200 it beat
+    /// issues at once on a GPU (`SPLIT_CHUNK` in `Kernels/include/decode_main.glsl`). On the H200 it beat
     /// the merge pass by 1-1.2 µs at 4 splits (B=8, N=4K and 32K) and lost by 1-2 µs at 32
     /// (B=1, N=32K and 128K), where the pass spreads the merge over G times more workgroups
     /// (`h200-fused2`).

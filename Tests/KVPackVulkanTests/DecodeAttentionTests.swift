@@ -200,6 +200,7 @@ struct DecodeAttentionTests {
         for fused in [false, true] {
             var options = DecodeOptions(pagesPerSplit: 1)
             options.fusedMerge = fused
+            options.mergeSplitChunk = 8 // the GPUs' chunks (CPU devices load one split at a time)
             let (got, launch) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries, mask: mask,
                                                                                   options: options)
             let err = DecodeFixture.worstError(got, try fixture.expected(mask: mask), d: d)

@@ -44,8 +44,9 @@ struct FusedMergeTests {
         let fixture = try Self.fixture(0) // the longest head: 150 tokens, 10 pages of 16
         let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
         for (pagesPerSplit, splits, fused) in [(2, 5, true), (1, 10, false)] {
-            let (got, launch) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries,
-                                                                                 options: .init(pagesPerSplit: pagesPerSplit))
+            var options = DecodeOptions(pagesPerSplit: pagesPerSplit)
+            options.mergeSplitChunk = 8 // the GPUs' chunks: 5 splits, a chunk with 3 past the end
+            let (got, launch) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries, options: options)
             #expect(launch.splits == splits && launch.fusedMerge == fused, "\(launch)")
             #expect(DecodeFixture.worstError(got, try fixture.expected(), d: 128) < 4e-3)
         }
