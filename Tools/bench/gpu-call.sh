@@ -8,7 +8,7 @@
 # B=8 N=32K), split (pages per split for the defaults; bitmap and mixed at 8 and 16 elements), sdpa,
 # sums (f16 value sums on/off), small (B=1 at 4K and 32K, twice), again (f16 B=8 N=32K alone),
 # passes (integer dot products on/off; mixed tiers as passes vs the mixed kernel), wg (workgroup
-# sizes and split-K targets), staged / sparsity / expand / wide / scatter / sharedq (bitmap: staged against per-lane loads), streams (mixed tiers' passes on several queues; reverted), dims / gqa8 / gqa8check / gqa8steps (head dims 64 / 256, GQA 8), lanesums (reverted), pagecache / pagecache2 (page-table entries in shared memory on / off), splitfloor / floor (pages per split at short contexts), pagesize (pages of 16 / 32 / 64 tokens), longsplit (splits of 32 pages per token group), tgmerge (token groups merged by every invocation, the merge pass without barriers), short (options at B=1 N=32K and B=8 N=4K), fused (split-K merged by the last workgroup of a head), chunk32 (the merge pass's loads, 32 splits at once) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
+# sizes and split-K targets), staged / sparsity / expand / wide / scatter / sharedq (bitmap: staged against per-lane loads), streams (mixed tiers' passes on several queues; reverted), dims / gqa8 / gqa8check / gqa8steps (head dims 64 / 256, GQA 8), lanesums (reverted), pagecache / pagecache2 (page-table entries in shared memory on / off), splitfloor / floor (pages per split at short contexts), pagesize (pages of 16 / 32 / 64 tokens), longsplit (splits of 32 pages per token group), tgmerge (token groups merged by every invocation, the merge pass without barriers), short (options at B=1 N=32K and B=8 N=4K), fused (split-K merged by the last workgroup of a head), chunk32 (the merge pass's loads, 32 splits at once), check (the final binary at two short shapes, with the CPU check) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
 # the defaults).
 set -u
 R=/tmp/kvpack-gpu-call; rm -rf $R; mkdir -p $R
@@ -331,6 +331,12 @@ for phase in "$@"; do
     throwaway
     for shape in "${FOUR_SHAPES[2]}" "${FOUR_SHAPES[0]}" "b1n4k:--batch 1 --tokens 4096"; do
       alternate ${shape%%:*} 2 "${shape#*:}" "--encodings f16 int8/g32 int4/g32 --fused-merge false"
+      pack
+    done ;;
+  check) # the final binary (the fused merge's chunk a spec constant since h200-final7's cb26fca) twice at the short shapes where the fused merge (B=8 N=4K) or the merge pass (B=1 N=32K) runs, with the CPU check
+    throwaway
+    for i in 1 2; do
+      for shape in "${FOUR_SHAPES[3]}" "${FOUR_SHAPES[2]}"; do run ${shape%%:*}-$i "${shape#*:}" "--encodings f16 int8/g32 int4/g32 --mixed --cpu-max-tokens 32768"; done
       pack
     done ;;
   again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)
