@@ -55,7 +55,7 @@ layout(push_constant) uniform Push {
     uint window;        // MASKED: sliding window in tokens (a key is visible when query - window < key <= query); 0 = none
     uint directoryBase; // where this pass's heads start in the directory (u32s; 0 with one pass)
     uint splitBase;     // this pass's first split among `splits` (0 with one pass)
-    uint fusedMerge;    // 1: the last workgroup of each head merges its splits (decode_main's mergeSplits); 0: the merge pass does
+    uint fusedMerge;    // 1: the last workgroup of each head merges its splits (decode_merge's mergeSplits); 0: the merge pass does
 } pc;
 
 /// Pool windows per kind: a pool larger than one binding may cover (maxStorageBufferRange) is
@@ -79,10 +79,10 @@ uint poolWindow = 0u;
 #define poolBitmap poolBitmapWindows[poolWindow].words
 layout(std430, binding = 6) readonly buffer Queries { float queries[]; };     // [B, Hq, D]
 layout(std430, binding = 7) writeonly buffer Output { float outputs[]; };    // [B, Hq, D]
-layout(std430, binding = 8) coherent buffer Partials { float partials[]; };  // [B, Hq, splits, D + 2] (FUSED_MERGE reads them back)
+layout(std430, binding = 8) coherent buffer Partials { float partials[]; };  // [B, Hq, splits, D + 2] (the fused merge reads them back)
 layout(std430, binding = 9) readonly buffer Positions { int positions[]; };        // FlatCache's positions pool
-// The call's words: [B] query positions (MASKED), then [B, Hkv] split counters (FUSED_MERGE; zero
-// between calls: the last workgroup of a head resets its counter).
+// The call's words: [B] query positions (MASKED), then [B, Hkv] split counters (`pc.fusedMerge`;
+// zero between calls: the last workgroup of a head resets its counter).
 layout(std430, binding = 10) readonly buffer QueryPositions { int queryPositions[]; };
 layout(std430, binding = 10) coherent buffer SplitCounters { uint callWords[]; };
 

@@ -329,13 +329,13 @@ final class DecodeCall {
     /// The driver's statistics of the decode kernel this call runs (of the first pass's, when several).
     var statistics: [KernelStatistic] { context.kernels.statistics(passes[0].pipeline, context) }
 
-    /// Records the decode dispatches (one per pass; they write disjoint splits, so no barrier
-    /// between them) and, with split-K or several passes, the merge pass.
     /// The call runs a split-K merge pass after its decode passes.
     var hasMerge: Bool { merge != nil }
 
-    /// Records the call: the decode passes, then (split-K) a barrier and the merge pass;
-    /// `afterDecode`, when given, records between them (a timestamp of the decode's end).
+    /// Records the decode dispatches (one per pass; they write disjoint splits, so no barrier
+    /// between them) and, with split-K or several passes unless the decode merges them itself
+    /// (`DecodeLaunch.fusedMerge`), a barrier and the merge pass; `afterDecode`, when given,
+    /// records between them (a timestamp of the decode's end).
     func record(_ commands: VkCommandBuffer, afterDecode: ((VkCommandBuffer) -> Void)? = nil) {
         let vk = context.vk
         var set: VkDescriptorSet? = self.set

@@ -18,7 +18,7 @@ extension VulkanDecodeAttention {
         var info = VkQueryPoolCreateInfo()
         info.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO
         info.queryType = VK_QUERY_TYPE_TIMESTAMP
-        info.queryCount = UInt32(2 * iterations)
+        info.queryCount = UInt32(3 * iterations) // room for the decode / merge split below
         var pool: VkQueryPool? = nil
         try vk.createQueryPool(device, &info, nil, &pool).check("vkCreateQueryPool")
         defer { vk.destroyQueryPool(device, pool, nil) }
@@ -75,10 +75,6 @@ extension VulkanDecodeAttention {
         // so that the figures above carry no third timestamp).
         var decodePart: [Double] = [], mergePart: [Double] = []
         if call.hasMerge {
-            vk.destroyQueryPool(device, pool, nil)
-            info.queryCount = UInt32(3 * iterations)
-            pool = nil
-            try vk.createQueryPool(device, &info, nil, &pool).check("vkCreateQueryPool")
             try context.submit { (commands) throws(VulkanError) in
                 vk.cmdResetQueryPool(commands, pool, 0, UInt32(3 * iterations))
                 for i in 0..<iterations {

@@ -54,8 +54,8 @@ extension DecodeCall {
     }
 
     /// The most splits the fused merge takes by default: those whose loads its last workgroup
-    /// issues at once on a GPU (`SPLIT_CHUNK` in `Kernels/include/decode_main.glsl`). On the H200 it beat
-    /// the merge pass by 1-1.2 µs at 4 splits (B=8, N=4K and 32K) and lost by 1-2 µs at 32
+    /// issues at once on a GPU (`SPLIT_CHUNK` in `Kernels/include/decode_merge.glsl`). On the H200 it
+    /// beat the merge pass by 1-1.2 µs at 4 splits (B=8, N=4K and 32K) and lost by 1-2 µs at 32
     /// (B=1, N=32K and 128K), where the pass spreads the merge over G times more workgroups
     /// (`h200-fused2`).
     static let fusedMergeSplits = 8
@@ -64,7 +64,7 @@ extension DecodeCall {
     /// bitmap stage: the fused split-K merge's last-workgroup flag, with room for alignment.
     static let mergeFlagBytes = 16
 
-    /// Shared memory of one merge slot (`mergeBuffer` in `Kernels/include/decode_main.glsl`): one
+    /// Shared memory of one merge slot (`mergeBuffer` in `Kernels/include/decode_merge.glsl`): one
     /// token group's accumulators, `G · D` floats.
     static func mergeSlotBytes(queryGroup group: Int, headDim d: Int) -> Int { group * d * 4 }
 
