@@ -21,12 +21,12 @@ layout(push_constant) uniform Push {
 } pc;
 
 layout(std430, binding = 7) writeonly buffer Output { float outputs[]; };    // [B, Hq, D]
-layout(std430, binding = 8) readonly buffer Partials { float partials[]; };  // [B, Hq, splits, D + 2]
+layout(std430, binding = 8) readonly buffer Partials { float partials[]; };  // [B, Hq, splits, D + 4]
 
 void main() {
     const uint i = gl_LocalInvocationID.x;
     const uint qh = gl_WorkGroupID.y * pc.qHeads + gl_WorkGroupID.x;
-    const uint base = qh * pc.splits * (D + 2u);
+    const uint base = qh * pc.splits * (D + 4u);
     // Elements past D (D = 64: half the invocations; D = 256: the second element) read element 0
     // and are not written.
     const uint e0 = i < D ? i : 0u, e1 = i + THREADS < D ? i + THREADS : 0u;
@@ -34,7 +34,7 @@ void main() {
     for (uint s0 = 0u; s0 < pc.splits; s0 += CHUNK) {
         float m[CHUNK], l[CHUNK], a[CHUNK], b[CHUNK];
         [[unroll]] for (uint k = 0u; k < CHUNK; ++k) {
-            uint p = base + min(s0 + k, pc.splits - 1u) * (D + 2u); // past the last split: read it again, weigh it 0
+            uint p = base + min(s0 + k, pc.splits - 1u) * (D + 4u); // past the last split: read it again, weigh it 0
             m[k] = partials[p + D];
             l[k] = partials[p + D + 1u];
             a[k] = partials[p + e0];

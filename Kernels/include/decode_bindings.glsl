@@ -79,7 +79,7 @@ uint poolWindow = 0u;
 #define poolBitmap poolBitmapWindows[poolWindow].words
 layout(std430, binding = 6) readonly buffer Queries { float queries[]; };     // [B, Hq, D]
 layout(std430, binding = 7) writeonly buffer Output { float outputs[]; };    // [B, Hq, D]
-layout(std430, binding = 8) coherent buffer Partials { float partials[]; };  // [B, Hq, splits, D + 2] (the fused merge reads them back)
+layout(std430, binding = 8) coherent buffer Partials { float partials[]; };  // [B, Hq, splits, D + 4] (the fused merge reads them back)
 layout(std430, binding = 9) readonly buffer Positions { int positions[]; };        // FlatCache's positions pool
 // The call's words: [B] query positions (MASKED), then [B, Hkv] split counters (`pc.fusedMerge`;
 // zero between calls: the last workgroup of a head resets its counter).

@@ -11,9 +11,10 @@ const uint INVOCATIONS = gl_WorkGroupSize.x;
 /// Outputs (query, element) of the workgroup each invocation sums in the merge.
 const uint MERGE_OUTPUTS = (G * D + INVOCATIONS - 1u) / INVOCATIONS;
 
-/// Where split `s` of query head `qh` starts in `partials` (`[B, Hq, splits, D + 2]`: the
-/// unnormalized accumulator, then the running max and sum).
-uint partialBase(uint qh, uint s) { return (qh * pc.splits + s) * (D + 2u); }
+/// Where split `s` of query head `qh` starts in `partials` (`[B, Hq, splits, D + 4]`: the
+/// unnormalized accumulator, then the running max and sum, and 2 floats that keep every split's
+/// start 16-byte aligned for the fused merge's vector loads).
+uint partialBase(uint qh, uint s) { return (qh * pc.splits + s) * (D + 4u); }
 
 /// Element d of query head qh's result from this workgroup: with one split the output x / l,
 /// else x in the split's partial, and with `stats` its max m and sum l.
@@ -101,13 +102,21 @@ void writeGroupResult(uint seq, uint kvHead, uint split, uint lane) {
 layout(constant_id = 12) const uint SPLIT_CHUNK = 8;
 shared uint lastOfHead;
 
+/// The fused merge reads the partials four floats at a time (head dims are 64, 128 or 256).
+layout(std430, binding = 8) coherent buffer PartialQuads { vec4 partialQuads[]; };
+/// Runs of 4 consecutive elements of one query head the fused merge writes (G·D / 4), and the
+/// rounds of them each invocation takes.
+const uint MERGE_RUNS = G * D / 4u;
+const uint MERGE_RUN_ROUNDS = (MERGE_RUNS + INVOCATIONS - 1u) / INVOCATIONS;
+
 /// With `pc.fusedMerge` (split-K): the last workgroup of a head to finish (of every split and
 /// pass, counted in `callWords`) merges the head's split partials into the output, instead of the
 /// merge pass (split_merge.comp) after a barrier. Counts this workgroup's split of its head done
 /// (its partials written); the last one resets the counter and merges the head's G query heads
-/// over all `pc.splits` splits, every invocation taking MERGE_OUTPUTS outputs (as
-/// split_merge.comp: chunks of SPLIT_CHUNK splits' loads at once, folded into a running max,
-/// total and sum).
+/// over all `pc.splits` splits: each invocation takes runs of 4 elements of one query head (at
+/// G = 4, D = 128 one run each), and for a chunk of SPLIT_CHUNK splits issues each split's
+/// (max, sum) and the run's 4 floats as two 16-byte loads, all at once, then folds the chunk into
+/// a running max, total and sums (as split_merge.comp).
 void mergeSplits(uint seq, uint kvHead) {
     const uint qHeads = pc.kvHeads * G;
     memoryBarrierBuffer(); // this invocation's partials, before the count
@@ -121,40 +130,34 @@ void mergeSplits(uint seq, uint kvHead) {
     barrier();
     if (lastOfHead == 0u) return;
     memoryBarrierBuffer();
-    float top[MERGE_OUTPUTS], total[MERGE_OUTPUTS], x[MERGE_OUTPUTS];
-    UNROLL for (uint o = 0u; o < MERGE_OUTPUTS; ++o) {
-        top[o] = NEG_BIG;
-        total[o] = 0.0;
-        x[o] = 0.0;
-    }
-    for (uint s0 = 0u; s0 < pc.splits; s0 += SPLIT_CHUNK) {
-        float m[MERGE_OUTPUTS * SPLIT_CHUNK], l[MERGE_OUTPUTS * SPLIT_CHUNK], a[MERGE_OUTPUTS * SPLIT_CHUNK];
-        UNROLL for (uint o = 0u; o < MERGE_OUTPUTS; ++o) {
-            uint i = min(gl_LocalInvocationIndex + o * INVOCATIONS, G * D - 1u); // past G·D: read, not written
-            uint qh = seq * qHeads + kvHead * G + i / D;
+    UNROLL for (uint r = 0u; r < MERGE_RUN_ROUNDS; ++r) {
+        uint run = gl_LocalInvocationIndex + r * INVOCATIONS;
+        uint qh = seq * qHeads + kvHead * G + min(run, MERGE_RUNS - 1u) * 4u / D; // past the runs: read, not written
+        uint d0 = run * 4u % D;
+        float top = NEG_BIG, total = 0.0;
+        vec4 x = vec4(0.0);
+        for (uint s0 = 0u; s0 < pc.splits; s0 += SPLIT_CHUNK) {
+            vec2 stats[SPLIT_CHUNK];
+            vec4 a[SPLIT_CHUNK];
             UNROLL for (uint k = 0u; k < SPLIT_CHUNK; ++k) {
-                uint p = partialBase(qh, min(s0 + k, pc.splits - 1u)); // past the last split: weighed 0
-                m[o * SPLIT_CHUNK + k] = partials[p + D];
-                l[o * SPLIT_CHUNK + k] = partials[p + D + 1u];
-                a[o * SPLIT_CHUNK + k] = partials[p + i % D];
+                uint p = partialBase(qh, min(s0 + k, pc.splits - 1u)) / 4u; // past the last split: weighed 0
+                stats[k] = partialQuads[p + D / 4u].xy;
+                a[k] = partialQuads[p + d0 / 4u];
             }
-        }
-        UNROLL for (uint o = 0u; o < MERGE_OUTPUTS; ++o) {
-            float chunkTop = top[o];
-            UNROLL for (uint k = 0u; k < SPLIT_CHUNK; ++k) if (s0 + k < pc.splits) chunkTop = max(chunkTop, m[o * SPLIT_CHUNK + k]);
-            float c = exp(top[o] - chunkTop);
-            total[o] *= c;
-            x[o] *= c;
+            float chunkTop = top;
+            UNROLL for (uint k = 0u; k < SPLIT_CHUNK; ++k) if (s0 + k < pc.splits) chunkTop = max(chunkTop, stats[k].x);
+            float c = exp(top - chunkTop);
+            total *= c;
+            x *= c;
             UNROLL for (uint k = 0u; k < SPLIT_CHUNK; ++k) {
-                float w = s0 + k < pc.splits ? exp(m[o * SPLIT_CHUNK + k] - chunkTop) : 0.0;
-                total[o] = fma(l[o * SPLIT_CHUNK + k], w, total[o]);
-                x[o] = fma(a[o * SPLIT_CHUNK + k], w, x[o]);
+                float w = s0 + k < pc.splits ? exp(stats[k].x - chunkTop) : 0.0;
+                total = fma(stats[k].y, w, total);
+                x = fma(a[k], vec4(w), x);
             }
-            top[o] = chunkTop;
+            top = chunkTop;
         }
-    }
-    UNROLL for (uint o = 0u; o < MERGE_OUTPUTS; ++o) {
-        uint i = gl_LocalInvocationIndex + o * INVOCATIONS;
-        if (i < G * D) outputs[(seq * qHeads + kvHead * G + i / D) * D + i % D] = x[o] / total[o];
+        if (run < MERGE_RUNS) {
+            UNROLL for (uint j = 0u; j < 4u; ++j) outputs[qh * D + d0 + j] = x[j] / total;
+        }
     }
 }

@@ -133,9 +133,10 @@ public struct DecodeOptions: Sendable, Hashable {
     public var fusedMerge: Bool?
     /// At most this many token groups merged per barrier round (tests of the multi-round merge).
     var mergeSlotLimit: Int?
-    /// Splits whose loads the fused merge issues together (default 8 on GPUs, 1 on CPU devices;
-    /// tests of the GPU's chunks on lavapipe).
-    var mergeSplitChunk: Int?
+    /// Splits whose partials the fused merge's last workgroup loads at once (1 ... 32; a round
+    /// trip to the L2 per chunk). nil: 8 on GPUs, 1 on CPU devices (where unrolled loads only cost
+    /// compile time).
+    public var mergeSplitChunk: Int?
 
     public init(kernel: DecodeKernel = .automatic, pagesPerSplit: Int? = nil, portable: Bool = false, scale: Float? = nil,
                 tokensPerStep: Int? = nil, pipelined: Bool? = nil, f16Arithmetic: Bool? = nil, elementsPerLane: Int? = nil,
@@ -204,6 +205,8 @@ public struct DecodeLaunch: Sendable, Hashable, Codable {
     /// Split-K: the last workgroup of each head merges the splits (`DecodeOptions.fusedMerge`);
     /// false with one split or a merge pass.
     public var fusedMerge: Bool = false
+    /// With `fusedMerge`: splits whose partials the last workgroup loads at once; 0 without.
+    public var mergeSplitChunk: Int = 0
     /// A layer whose encoding classes run on different kernels (e.g. ARKV's f16, int8 and int4
     /// tiers): one launch per kernel, each over its pages of every head, merged by the split-K
     /// merge pass; `kernel` then names them joined by " + " and `splits` counts all of them, the

@@ -106,6 +106,7 @@ final class DecodeCall {
         var passes: [Pass] = []
         for (r, var p) in planned.enumerated() {
             p.launch.fusedMerge = fused
+            if !fused { p.launch.mergeSplitChunk = 0 }
             let pipeline = try context.kernels.pipeline(p.key, context)
             passes.append(Pass(pipeline: pipeline, launch: p.launch, directoryBase: r * cache.hostDirectory.count, splitBase: p.splitBase))
         }
@@ -135,7 +136,7 @@ final class DecodeCall {
         self.queryPositions = try DeviceBuffer(context, contents: positionsOfQueries + Array(repeating: 0, count: fused ? cache.sequenceCount * m.kvHeads : 0),
                                                minimumSize: 16)
         self.outputBuffer = try DeviceBuffer(context, size: 4 * q.count)
-        self.partials = try DeviceBuffer(context, size: splits > 1 ? 4 * cache.sequenceCount * m.queryHeads * splits * (d + 2) : 16)
+        self.partials = try DeviceBuffer(context, size: splits > 1 ? 4 * cache.sequenceCount * m.queryHeads * splits * Self.partialFloats(headDim: d) : 16)
 
         let vk = context.vk, device = context.handle
         var size = VkDescriptorPoolSize(type: VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, descriptorCount: UInt32(KernelLibrary.descriptors))
@@ -229,6 +230,9 @@ final class DecodeCall {
         guard workgroup % caps.subgroupSize == 0 || !subgroup, workgroup % lanes == 0, workgroup <= caps.maxWorkgroupSize, workgroup >= lanes else {
             throw .unsupported("a workgroup of \(workgroup) invocations: it must be a multiple of the subgroup size (\(caps.subgroupSize)) and of the \(lanes) lanes of a token, at most \(caps.maxWorkgroupSize)")
         }
+        if let chunk = options.mergeSplitChunk, !(1...32).contains(chunk) {
+            throw .unsupported("the fused merge loads 1 to 32 splits at once, not \(chunk)")
+        }
         let groups = workgroup / lanes
         let base = max(1, cache.sequenceCount * m.kvHeads)
         let pagesPerSplit = options.pagesPerSplit.map { max(1, $0) }
@@ -294,14 +298,16 @@ final class DecodeCall {
         let pageCache = askedCache ?? (kernel == .bitmap ? 0 : Self.defaultPageCache(
             pagesPerSplit: pagesPerSplit, tokenGroups: groups, room: free - slots(free - pageCacheBytes(0)) * slotBytes))
         let mergeSlots = slots(free - pageCacheBytes(pageCache))
-        let launch = DecodeLaunch(kernel: name, splits: splits, pagesPerSplit: pagesPerSplit, workgroupSize: workgroup,
+        let chunk = options.mergeSplitChunk ?? (gpu ? 8 : 1)
+        var launch = DecodeLaunch(kernel: name, splits: splits, pagesPerSplit: pagesPerSplit, workgroupSize: workgroup,
                                   lanesPerToken: lanes, tokensPerStep: step, pipelined: pipelined, mergeSlots: mergeSlots,
                                   f16Arithmetic: f16Arithmetic, f16ValueSums: f16ValueSums, codeLoadBytes: codeLoadBytes,
                                   integerDot: integerDot, stagedRows: stagedRows, pageCacheEntries: pageCache)
         let key = KernelKey(name: name, constants: [UInt32(workgroup), UInt32(d), UInt32(elements), UInt32(group), UInt32(step),
                                                     pipelined ? 1 : 0, UInt32(mergeSlots), masked ? 1 : 0, f16ValueSums ? 1 : 0,
                                                     UInt32(max(1, codeLoadBytes / 4)), UInt32(stagedRows), UInt32(pageCache),
-                                                    UInt32(options.mergeSplitChunk ?? (gpu ? 8 : 1))])
+                                                    UInt32(chunk)])
+        launch.mergeSplitChunk = chunk
         return (launch, key)
     }
 

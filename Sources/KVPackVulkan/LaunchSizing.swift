@@ -60,6 +60,11 @@ extension DecodeCall {
     /// (`h200-fused2`).
     static let fusedMergeSplits = 8
 
+    /// Floats of one split's partial result for one query head (`partialBase` in
+    /// `Kernels/include/decode_merge.glsl`): the `D` unnormalized sums, the running max and sum,
+    /// and 2 floats of padding that keep each partial 16-byte aligned for the fused merge.
+    static func partialFloats(headDim d: Int) -> Int { d + 4 }
+
     /// Shared memory the kernels declare beside the merge slots, the page cache and a staged
     /// bitmap stage: the fused split-K merge's last-workgroup flag, with room for alignment.
     static let mergeFlagBytes = 16

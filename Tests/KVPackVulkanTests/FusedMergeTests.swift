@@ -52,6 +52,39 @@ struct FusedMergeTests {
         }
     }
 
+    /// The fused merge's runs of 4 elements over other GQA groups and head dims: 16 query heads
+    /// over 2 (256 runs: two rounds per invocation, 10 splits in GPU chunks of 8, the second
+    /// chunk 6 past the end) and one query head per KV head at head dim 64 (16 runs: most
+    /// invocations idle).
+    @Test("fused merge over GQA groups and head dims: the CPU's output", arguments: [(16, 128, 8), (2, 64, 1)])
+    func runs(qHeads: Int, d: Int, chunk: Int) throws {
+        let context = try #require(SharedContext.context)
+        let fixture = try DecodeFixture(qHeads: qHeads, kvHeads: 2, d: d, tokens: 150, sequences: 2) { s, h in
+            let n = 150 - 37 * h - 9 * s
+            return (Array(0..<n), Array(repeating: (.f16, .f16), count: n))
+        }
+        let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
+        var options = DecodeOptions(pagesPerSplit: 1, pageCacheEntries: 0)
+        options.fusedMerge = true
+        options.mergeSplitChunk = chunk
+        let (got, launch) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries, options: options)
+        #expect(launch.splits == 10 && launch.fusedMerge && launch.mergeSplitChunk == chunk, "\(launch)")
+        let err = DecodeFixture.worstError(got, try fixture.expected(), d: d)
+        #expect(err < 4e-3, "\(qHeads) query heads, d \(d): worst rel. L2 \(err)")
+    }
+
+    @Test("a chunk of splits outside 1 ... 32 is refused", arguments: [0, 33])
+    func chunkRange(chunk: Int) throws {
+        let context = try #require(SharedContext.context)
+        let fixture = try Self.fixture(0)
+        let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
+        var options = DecodeOptions(pagesPerSplit: 2)
+        options.mergeSplitChunk = chunk
+        #expect(throws: VulkanError.self) {
+            _ = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries, options: options)
+        }
+    }
+
     @Test("one split: no merge of either kind")
     func oneSplit() throws {
         let context = try #require(SharedContext.context)

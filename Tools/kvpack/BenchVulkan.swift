@@ -57,6 +57,8 @@ extension Bench {
         var pageCache: Int?
         @Option(name: .customLong("fused-merge"), help: "Split-K merged by the last workgroup of each head (true) or by a merge pass after a barrier (false); default: fused for calls of at most 8 splits.")
         var fusedMerge: Bool?
+        @Option(name: .customLong("merge-split-chunk"), help: "The fused merge: splits whose partials the last workgroup loads at once (1-32); default: 8 on GPUs, 1 on CPU devices.")
+        var mergeSplitChunk: Int?
         @Option(name: .customLong("target-workgroups"), help: "Workgroups the automatic split-K aims for; default: 256.")
         var targetWorkgroups: Int?
         @Option(name: .customLong("workgroup-size"), help: "Invocations per workgroup on the subgroup path (a multiple of the subgroup size; more invocations bound registers lower); default: 128.")
@@ -94,6 +96,8 @@ extension Bench {
             /// Page-table entries of its split a workgroup keeps in shared memory (first pass's).
             var pageCacheEntries: Int?
             var fusedMerge: Bool?
+            /// With the fused merge: splits whose partials its last workgroup loads at once.
+            var mergeSplitChunk: Int?
             /// A layer of several encoding classes: the kernel of each pass (`kernel` joins them).
             var passes: [String]?
             var workgroupSize: Int?
@@ -222,6 +226,7 @@ extension Bench {
                     options.stagedBitmap = stagedBitmap // the other kernels ignore it
                     options.pageCacheEntries = pageCache
                     options.fusedMerge = fusedMerge
+                    options.mergeSplitChunk = mergeSplitChunk
                     if let targetWorkgroups { options.targetWorkgroups = targetWorkgroups }
                     // --f16-arithmetic applies where a chosen kernel has an f16-arithmetic build
                     // (in a call of several passes, to those that have it), --integer-dot likewise.
@@ -250,6 +255,7 @@ extension Bench {
                     row.stagedRows = ([launch] + launch.passes).map(\.stagedRows).max().flatMap { $0 > 0 ? $0 : nil }
                     row.pageCacheEntries = launch.pageCacheEntries
                     row.fusedMerge = launch.fusedMerge
+                    row.mergeSplitChunk = launch.fusedMerge ? launch.mergeSplitChunk : nil
                     row.passes = launch.passes.isEmpty ? nil : launch.passes.map(\.kernel)
                     row.workgroupSize = launch.workgroupSize
                     let stats = try attention.kernelStatistics(device, queries: queries, options: options)
@@ -303,7 +309,7 @@ extension Bench {
                 line += r.integerDot == true ? " int-dot" : ""
                 line += r.stagedRows.map { " staged \($0)" } ?? ""
                 line += r.pageCacheEntries.map { $0 > 0 ? " pages-cached \($0)" : "" } ?? ""
-                line += r.fusedMerge == true ? " fused-merge" : ""
+                line += r.fusedMerge == true ? " fused-merge(chunk \(r.mergeSplitChunk ?? 0))" : ""
                 line += r.passes.map { "  \($0.count) passes" } ?? ""
                 line += r.workgroupSize.map { $0 != 128 ? "  WG \($0)" : "" } ?? ""
             }
