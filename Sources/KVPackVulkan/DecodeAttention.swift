@@ -128,14 +128,14 @@ public struct DecodeOptions: Sendable, Hashable {
     public var pageCacheEntries: Int?
     /// Split-K calls: the last workgroup of each KV head to finish (counted with an atomic counter
     /// per head) merges the head's splits into the output, instead of a merge pass after a
-    /// barrier (a second dispatch). nil: on for calls of at most 8 splits (one round of the last
-    /// workgroup's loads), the merge pass for more.
+    /// barrier (a second dispatch). nil: on (it beat the merge pass at every shape on the H200,
+    /// `h200-quads`).
     public var fusedMerge: Bool?
     /// At most this many token groups merged per barrier round (tests of the multi-round merge).
     var mergeSlotLimit: Int?
     /// Splits whose partials the fused merge's last workgroup loads at once (1 ... 32; a round
-    /// trip to the L2 per chunk). nil: 8 on GPUs, 1 on CPU devices (where unrolled loads only cost
-    /// compile time).
+    /// trip to the L2 per chunk). nil: on GPUs the smallest of 8, 16 and 32 that covers the
+    /// call's splits, 1 on CPU devices (where unrolled loads only cost compile time).
     public var mergeSplitChunk: Int?
 
     public init(kernel: DecodeKernel = .automatic, pagesPerSplit: Int? = nil, portable: Bool = false, scale: Float? = nil,
@@ -209,7 +209,7 @@ public struct DecodeLaunch: Sendable, Hashable, Codable {
     public var mergeSplitChunk: Int = 0
     /// A layer whose encoding classes run on different kernels (e.g. ARKV's f16, int8 and int4
     /// tiers): one launch per kernel, each over its pages of every head, merged by the split-K
-    /// merge pass; `kernel` then names them joined by " + " and `splits` counts all of them, the
+    /// merge; `kernel` then names them joined by " + " and `splits` counts all of them, the
     /// other fields above are the first pass's. Empty for one kernel.
     public var passes: [DecodeLaunch] = []
 }

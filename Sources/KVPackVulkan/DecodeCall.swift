@@ -102,11 +102,16 @@ final class DecodeCall {
             splitBase += launch.splits
         }
         let splits = splitBase
-        let fused = splits > 1 && (options.fusedMerge ?? (splits <= Self.fusedMergeSplits))
+        let fused = splits > 1 && (options.fusedMerge ?? true)
+        // The fused merge's chunk of splits (spec constant 12), chosen for the call's splits;
+        // calls without it keep the GPUs' 8 (or the CPU devices' 1) so they share pipelines.
+        let gpu = context.device.kind != .cpu
+        let chunk = options.mergeSplitChunk ?? (fused ? Self.mergeSplitChunk(splits: splits, gpu: gpu) : (gpu ? 8 : 1))
         var passes: [Pass] = []
         for (r, var p) in planned.enumerated() {
             p.launch.fusedMerge = fused
-            if !fused { p.launch.mergeSplitChunk = 0 }
+            p.launch.mergeSplitChunk = fused ? chunk : 0
+            p.key.constants[12] = UInt32(chunk)
             let pipeline = try context.kernels.pipeline(p.key, context)
             passes.append(Pass(pipeline: pipeline, launch: p.launch, directoryBase: r * cache.hostDirectory.count, splitBase: p.splitBase))
         }
@@ -298,16 +303,14 @@ final class DecodeCall {
         let pageCache = askedCache ?? (kernel == .bitmap ? 0 : Self.defaultPageCache(
             pagesPerSplit: pagesPerSplit, tokenGroups: groups, room: free - slots(free - pageCacheBytes(0)) * slotBytes))
         let mergeSlots = slots(free - pageCacheBytes(pageCache))
-        let chunk = options.mergeSplitChunk ?? (gpu ? 8 : 1)
-        var launch = DecodeLaunch(kernel: name, splits: splits, pagesPerSplit: pagesPerSplit, workgroupSize: workgroup,
+        let launch = DecodeLaunch(kernel: name, splits: splits, pagesPerSplit: pagesPerSplit, workgroupSize: workgroup,
                                   lanesPerToken: lanes, tokensPerStep: step, pipelined: pipelined, mergeSlots: mergeSlots,
                                   f16Arithmetic: f16Arithmetic, f16ValueSums: f16ValueSums, codeLoadBytes: codeLoadBytes,
                                   integerDot: integerDot, stagedRows: stagedRows, pageCacheEntries: pageCache)
         let key = KernelKey(name: name, constants: [UInt32(workgroup), UInt32(d), UInt32(elements), UInt32(group), UInt32(step),
                                                     pipelined ? 1 : 0, UInt32(mergeSlots), masked ? 1 : 0, f16ValueSums ? 1 : 0,
                                                     UInt32(max(1, codeLoadBytes / 4)), UInt32(stagedRows), UInt32(pageCache),
-                                                    UInt32(chunk)])
-        launch.mergeSplitChunk = chunk
+                                                    0]) // 12: the fused merge's chunk, set by the caller for the call's splits
         return (launch, key)
     }
 

@@ -3,7 +3,7 @@ import KVPack
 /// The (key, value) encodings of a page: pages of one class can run on one kernel. On the device
 /// each head's pages are ordered by class (`DeviceKVCache`), so that a layer mixing classes (ARKV
 /// tiers) decodes in one pass per kernel over contiguous page ranges, each on that kernel's fast
-/// path, with split-K's merge pass combining them.
+/// path, with split-K's merge combining them.
 struct EncodingClass: Hashable, Comparable, Sendable {
     var key: PageEncoding
     var value: PageEncoding

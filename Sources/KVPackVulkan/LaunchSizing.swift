@@ -53,12 +53,16 @@ extension DecodeCall {
         pagesPerSplit >= 2 * groups ? min(256, pagesPerSplit, max(0, room) / Page.tableEntryBytes) : 0
     }
 
-    /// The most splits the fused merge takes by default: those whose loads its last workgroup
-    /// issues at once on a GPU (`SPLIT_CHUNK` in `Kernels/include/decode_merge.glsl`). On the H200 it
-    /// beat the merge pass by 1-1.2 µs at 4 splits (B=8, N=4K and 32K) and lost by 1-2 µs at 32
-    /// (B=1, N=32K and 128K), where the pass spreads the merge over G times more workgroups
-    /// (`h200-fused2`).
-    static let fusedMergeSplits = 8
+    /// Splits whose partials the fused merge's last workgroup loads at once (`SPLIT_CHUNK` in
+    /// `Kernels/include/decode_merge.glsl`) for a call of `splits` splits: on GPUs the smallest of
+    /// 8, 16 and 32 that covers them (one round trip), 32 above; 1 on CPU devices (unrolled loads
+    /// only cost their compile time there). On the H200 each beat the others where it covers the
+    /// splits in one round (`h200-quads`: B=8 N=4K, 4 splits: 8; B=1 N=4K, 16 splits: 16; B=1
+    /// N=32K / 128K, 32 splits: 32), and beat the merge pass at every shape.
+    static func mergeSplitChunk(splits: Int, gpu: Bool) -> Int {
+        guard gpu else { return 1 }
+        return [8, 16].first { splits <= $0 } ?? 32
+    }
 
     /// Floats of one split's partial result for one query head (`partialBase` in
     /// `Kernels/include/decode_merge.glsl`): the `D` unnormalized sums, the running max and sum,

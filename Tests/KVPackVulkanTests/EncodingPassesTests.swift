@@ -3,7 +3,7 @@ import Testing
 @testable import KVPackVulkan
 
 /// A layer mixing encodings (ARKV tiers) decodes in one pass per kernel, merged by the split-K
-/// merge pass: each pass against `CompressedAttention` on the same compressed cache.
+/// merge (the fused one by default): each pass against `CompressedAttention` on the same compressed cache.
 @Suite("Vulkan decode: one pass per kernel over mixed encodings", .enabled(if: SharedContext.context != nil))
 struct EncodingPassesTests {
     typealias Tests = DecodeAttentionTests

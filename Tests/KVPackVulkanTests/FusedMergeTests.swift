@@ -38,18 +38,25 @@ struct FusedMergeTests {
         }
     }
 
-    @Test("by default: fused up to 8 splits, the merge pass above")
+    @Test("by default: the fused merge, whatever the splits")
     func defaultRule() throws {
         let context = try #require(SharedContext.context)
         let fixture = try Self.fixture(0) // the longest head: 150 tokens, 10 pages of 16
         let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
-        for (pagesPerSplit, splits, fused) in [(2, 5, true), (1, 10, false)] {
+        for (pagesPerSplit, splits) in [(2, 5), (1, 10)] {
             var options = DecodeOptions(pagesPerSplit: pagesPerSplit)
             options.mergeSplitChunk = 8 // the GPUs' chunks: 5 splits, a chunk with 3 past the end
             let (got, launch) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries, options: options)
-            #expect(launch.splits == splits && launch.fusedMerge == fused, "\(launch)")
+            #expect(launch.splits == splits && launch.fusedMerge && launch.mergeSplitChunk == 8, "\(launch)")
             #expect(DecodeFixture.worstError(got, try fixture.expected(), d: 128) < 4e-3)
         }
+    }
+
+    @Test("the chunk of splits: on GPUs the smallest of 8, 16, 32 that covers the call's splits, 32 above; 1 on CPU devices",
+          arguments: [(2, 8), (8, 8), (9, 16), (16, 16), (17, 32), (32, 32), (33, 32), (200, 32)])
+    func chunkRule(splits: Int, chunk: Int) {
+        #expect(DecodeCall.mergeSplitChunk(splits: splits, gpu: true) == chunk)
+        #expect(DecodeCall.mergeSplitChunk(splits: splits, gpu: false) == 1)
     }
 
     /// The fused merge's runs of 4 elements over other GQA groups and head dims: 16 query heads

@@ -8,7 +8,7 @@
 # B=8 N=32K), split (pages per split for the defaults; bitmap and mixed at 8 and 16 elements), sdpa,
 # sums (f16 value sums on/off), small (B=1 at 4K and 32K, twice), again (f16 B=8 N=32K alone),
 # passes (integer dot products on/off; mixed tiers as passes vs the mixed kernel), wg (workgroup
-# sizes and split-K targets), staged / sparsity / expand / wide / scatter / sharedq (bitmap: staged against per-lane loads), streams (mixed tiers' passes on several queues; reverted), dims / gqa8 / gqa8check / gqa8steps (head dims 64 / 256, GQA 8), lanesums (reverted), pagecache / pagecache2 (page-table entries in shared memory on / off), splitfloor / floor (pages per split at short contexts), pagesize (pages of 16 / 32 / 64 tokens), longsplit (splits of 32 pages per token group), tgmerge (token groups merged by every invocation, the merge pass without barriers), short (options at B=1 N=32K and B=8 N=4K), fused (split-K merged by the last workgroup of a head), chunk32 (the merge pass's loads, 32 splits at once), check (the final binary at two short shapes, with the CPU check) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
+# sizes and split-K targets), staged / sparsity / expand / wide / scatter / sharedq (bitmap: staged against per-lane loads), streams (mixed tiers' passes on several queues; reverted), dims / gqa8 / gqa8check / gqa8steps (head dims 64 / 256, GQA 8), lanesums (reverted), pagecache / pagecache2 (page-table entries in shared memory on / off), splitfloor / floor (pages per split at short contexts), pagesize (pages of 16 / 32 / 64 tokens), longsplit (splits of 32 pages per token group), tgmerge (token groups merged by every invocation, the merge pass without barriers), short (options at B=1 N=32K and B=8 N=4K), fused (split-K merged by the last workgroup of a head), chunk32 (the merge pass's loads, 32 splits at once), quads (the fused merge in runs of 4 elements, chunks of 8 / 16 / 32), mixedfused (the mixed tiers, fused against the pass), int4wide (int8 / int4 at 32 elements per lane), check (the final binary at two short shapes, with the CPU check) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
 # the defaults).
 set -u
 R=/tmp/kvpack-gpu-call; rm -rf $R; mkdir -p $R
@@ -337,6 +337,31 @@ for phase in "$@"; do
     throwaway
     for i in 1 2; do
       for shape in "${FOUR_SHAPES[3]}" "${FOUR_SHAPES[2]}"; do run ${shape%%:*}-$i "${shape#*:}" "--encodings f16 int8/g32 int4/g32 --mixed --cpu-max-tokens 32768"; done
+      pack
+    done ;;
+  quads) # the fused merge in runs of 4 elements (this binary, chunks of 8 / 16 / 32 splits) against the previous fused merge (.carry/kvpack-old.xz, 8db7eb7: a float of 4 heads per invocation, chunks of 8) and both binaries' merge pass, in turn twice, f16 / int8 / int4; cuDNN at the short shapes first
+    old_binary
+    timeout 90 python3 .carry/sdpa_reference.py --batch 1 8 --tokens 4096 32768 > $R/sdpa-short.json 2> $R/sdpa-short.err; echo "sdpa-short rc=$? $(date +%s)" >> $R/progress.txt
+    throwaway
+    for shape in "${FOUR_SHAPES[2]}" "${FOUR_SHAPES[3]}" "b1n4k:--batch 1 --tokens 4096" "${FOUR_SHAPES[0]}" "${FOUR_SHAPES[1]}"; do
+      n=${shape%%:*}; a=${shape#*:}; e="--encodings f16 int8/g32 int4/g32"
+      for i in 1 2; do
+        K=/tmp/kvpack-old run $n-oldfused-$i "$a" "$e --fused-merge true"
+        K=/tmp/kvpack-old run $n-oldpass-$i "$a" "$e --fused-merge false"
+        for c in 8 16 32; do run $n-fused$c-$i "$a" "$e --fused-merge true --merge-split-chunk $c"; done
+        run $n-pass-$i "$a" "$e --fused-merge false"
+      done
+      pack
+    done ;;
+  mixedfused) # the mixed tiers (three passes: more splits than one kernel's 32) with the fused merge (the new default everywhere, chunks by the rule) against the merge pass, in turn twice, at B=1 N=128K, B=8 N=32K, B=1 N=32K, f16 beside them
+    throwaway
+    contrast_shapes 2 fused "--encodings f16 --mixed" pass "--encodings f16 --mixed --fused-merge false" "${FOUR_SHAPES[0]}" "${FOUR_SHAPES[1]}" "${FOUR_SHAPES[2]}" ;;
+  int4wide) # int8 / int4 at 32 elements per lane (4 lanes a token: half the lane sums; spilled in h200-lanes, before packed parameters and integer dot products) with steps of 2 / 4, pipelined or not, against the default (16), at B=1 N=128K and B=8 N=32K
+    for shape in "${FOUR_SHAPES[0]}" "${FOUR_SHAPES[1]}"; do
+      n=${shape%%:*}; a=${shape#*:}; e="--encodings int8/g32 int4/g32"
+      run $n-e16 "$a" "$e"
+      for u in 2 4; do for p in true false; do run $n-e32-s$u-p$p "$a" "$e --lane-elements 32 --tokens-per-step $u --pipelined $p"; done; done
+      run $n-e16-again "$a" "$e"
       pack
     done ;;
   again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)

@@ -55,9 +55,9 @@ extension Bench {
         var stagedBitmap: Bool?
         @Option(name: .customLong("page-cache"), help: "Page-table entries of its split a workgroup copies into shared memory when it starts (0: none); default: the split's pages, at most 256, where each token group walks two pages or more (none for bitmap pages).")
         var pageCache: Int?
-        @Option(name: .customLong("fused-merge"), help: "Split-K merged by the last workgroup of each head (true) or by a merge pass after a barrier (false); default: fused for calls of at most 8 splits.")
+        @Option(name: .customLong("fused-merge"), help: "Split-K merged by the last workgroup of each head (true) or by a merge pass after a barrier (false); default: fused.")
         var fusedMerge: Bool?
-        @Option(name: .customLong("merge-split-chunk"), help: "The fused merge: splits whose partials the last workgroup loads at once (1-32); default: 8 on GPUs, 1 on CPU devices.")
+        @Option(name: .customLong("merge-split-chunk"), help: "The fused merge: splits whose partials the last workgroup loads at once (1-32); default: on GPUs the smallest of 8, 16 and 32 that covers the splits, 1 on CPU devices.")
         var mergeSplitChunk: Int?
         @Option(name: .customLong("target-workgroups"), help: "Workgroups the automatic split-K aims for; default: 256.")
         var targetWorkgroups: Int?
