@@ -8,7 +8,7 @@
 # B=8 N=32K), split (pages per split for the defaults; bitmap and mixed at 8 and 16 elements), sdpa,
 # sums (f16 value sums on/off), small (B=1 at 4K and 32K, twice), again (f16 B=8 N=32K alone),
 # passes (integer dot products on/off; mixed tiers as passes vs the mixed kernel), wg (workgroup
-# sizes and split-K targets), staged / sparsity / expand / wide / scatter / sharedq (bitmap: staged against per-lane loads), streams (mixed tiers' passes on several queues; reverted), dims / gqa8 / gqa8check / gqa8steps (head dims 64 / 256, GQA 8), lanesums (reverted), pagecache / pagecache2 (page-table entries in shared memory on / off), splitfloor / floor (pages per split at short contexts), pagesize (pages of 16 / 32 / 64 tokens), longsplit (splits of 32 pages per token group), tgmerge (token groups merged by every invocation, the merge pass without barriers), short (options at B=1 N=32K and B=8 N=4K), fused (split-K merged by the last workgroup of a head), chunk32 (the merge pass's loads, 32 splits at once), quads (the fused merge in runs of 4 elements, chunks of 8 / 16 / 32), mixedfused (the mixed tiers, fused against the pass), int4wide (int8 / int4 at 32 elements per lane), check (the final binary at two short shapes, with the CPU check) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
+# sizes and split-K targets), staged / sparsity / expand / wide / scatter / sharedq (bitmap: staged against per-lane loads), streams (mixed tiers' passes on several queues; reverted), dims / gqa8 / gqa8check / gqa8steps (head dims 64 / 256, GQA 8), lanesums (reverted), pagecache / pagecache2 (page-table entries in shared memory on / off), splitfloor / floor (pages per split at short contexts), pagesize (pages of 16 / 32 / 64 tokens), longsplit (splits of 32 pages per token group), tgmerge (token groups merged by every invocation, the merge pass without barriers), short (options at B=1 N=32K and B=8 N=4K), fused (split-K merged by the last workgroup of a head), chunk32 (the merge pass's loads, 32 splits at once), quads (the fused merge in runs of 4 elements, chunks of 8 / 16 / 32), mixedfused (the mixed tiers, fused against the pass), repeat8 (the final grid's slow rows again; cuDNN and f16 in turn at the two short shapes), int4wide (int8 / int4 at 32 elements per lane), check (the final binary at two short shapes, with the CPU check) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
 # the defaults).
 set -u
 R=/tmp/kvpack-gpu-call; rm -rf $R; mkdir -p $R
@@ -356,6 +356,20 @@ for phase in "$@"; do
   mixedfused) # the mixed tiers (three passes: more splits than one kernel's 32) with the fused merge (the new default everywhere, chunks by the rule) against the merge pass, in turn twice, at B=1 N=128K, B=8 N=32K, B=1 N=32K, f16 beside them
     throwaway
     contrast_shapes 2 fused "--encodings f16 --mixed" pass "--encodings f16 --mixed --fused-merge false" "${FOUR_SHAPES[0]}" "${FOUR_SHAPES[1]}" "${FOUR_SHAPES[2]}" ;;
+  repeat8) # after h200-final8's grid: its one-off slow rows again (f16 B=8 N=32K, int8 B=1 N=128K); cuDNN and f16 in turn three times at the two shapes nearest the 0.9x line (B=1 N=32K, B=8 N=4K); B=1 N=32K with 16 and 64 splits (pages per split 128 / 32) under the fused merge
+    throwaway
+    run b8n32k-f16-again "--batch 8 --tokens 32768" "--encodings f16"
+    run b1n128k-int8-again "--batch 1 --tokens 131072" "--encodings int8/g32"
+    pack
+    for i in 1 2 3; do
+      timeout 90 python3 .carry/sdpa_reference.py --batch 1 8 --tokens 4096 32768 > $R/sdpa-short-$i.json 2> $R/sdpa-short-$i.err; echo "sdpa-short-$i rc=$? $(date +%s)" >> $R/progress.txt
+      run b1n32k-f16-$i "--batch 1 --tokens 32768" "--encodings f16"
+      run b8n4k-f16-$i "--batch 8 --tokens 4096" "--encodings f16"
+      pack
+    done
+    for pps in 128 32; do run b1n32k-pps$pps "--batch 1 --tokens 32768" "--encodings f16 int8/g32 int4/g32 --pages-per-split $pps"; done
+    run b1n32k-rule "--batch 1 --tokens 32768" "--encodings f16 int8/g32 int4/g32"
+    pack ;;
   int4wide) # int8 / int4 at 32 elements per lane (4 lanes a token: half the lane sums; spilled in h200-lanes, before packed parameters and integer dot products) with steps of 2 / 4, pipelined or not, against the default (16), at B=1 N=128K and B=8 N=32K
     for shape in "${FOUR_SHAPES[0]}" "${FOUR_SHAPES[1]}"; do
       n=${shape%%:*}; a=${shape#*:}; e="--encodings int8/g32 int4/g32"
