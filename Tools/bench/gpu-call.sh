@@ -8,7 +8,7 @@
 # B=8 N=32K), split (pages per split for the defaults; bitmap and mixed at 8 and 16 elements), sdpa,
 # sums (f16 value sums on/off), small (B=1 at 4K and 32K, twice), again (f16 B=8 N=32K alone),
 # passes (integer dot products on/off; mixed tiers as passes vs the mixed kernel), wg (workgroup
-# sizes and split-K targets), staged / sparsity / expand / wide / scatter / sharedq (bitmap: staged against per-lane loads), streams (mixed tiers' passes on several queues; reverted), dims / gqa8 / gqa8check / gqa8steps (head dims 64 / 256, GQA 8), lanesums (reverted), pagecache / pagecache2 (page-table entries in shared memory on / off), splitfloor / floor (pages per split at short contexts), pagesize (pages of 16 / 32 / 64 tokens), longsplit (splits of 32 pages per token group), tgmerge (token groups merged by every invocation, the merge pass without barriers), short (options at B=1 N=32K and B=8 N=4K), fused (split-K merged by the last workgroup of a head), chunk32 (the merge pass's loads, 32 splits at once), quads (the fused merge in runs of 4 elements, chunks of 8 / 16 / 32), mixedfused (the mixed tiers, fused against the pass), repeat8 (the final grid's slow rows again; cuDNN and f16 in turn at the two short shapes), int4wide (int8 / int4 at 32 elements per lane), check (the final binary at two short shapes, with the CPU check) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
+# sizes and split-K targets), staged / sparsity / expand / wide / scatter / sharedq (bitmap: staged against per-lane loads), streams (mixed tiers' passes on several queues; reverted), dims / gqa8 / gqa8check / gqa8steps (head dims 64 / 256, GQA 8), lanesums (reverted), pagecache / pagecache2 (page-table entries in shared memory on / off), splitfloor / floor (pages per split at short contexts), pagesize (pages of 16 / 32 / 64 tokens), longsplit (splits of 32 pages per token group), tgmerge (token groups merged by every invocation, the merge pass without barriers), short (options at B=1 N=32K and B=8 N=4K), fused (split-K merged by the last workgroup of a head), chunk32 (the merge pass's loads, 32 splits at once), quads (the fused merge in runs of 4 elements, chunks of 8 / 16 / 32), mixedfused (the mixed tiers, fused against the pass), repeat8 (the final grid's slow rows again; cuDNN and f16 in turn at the two short shapes), accum (int8 / int4 value sums token by token), int4wide (int8 / int4 at 32 elements per lane), check (the final binary at two short shapes, with the CPU check) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
 # the defaults).
 set -u
 R=/tmp/kvpack-gpu-call; rm -rf $R; mkdir -p $R
@@ -370,6 +370,13 @@ for phase in "$@"; do
     for pps in 128 32; do run b1n32k-pps$pps "--batch 1 --tokens 32768" "--encodings f16 int8/g32 int4/g32 --pages-per-split $pps"; done
     run b1n32k-rule "--batch 1 --tokens 32768" "--encodings f16 int8/g32 int4/g32"
     pack ;;
+  accum) # int8 / int4 value sums token by token (each row's codes converted to f16 pairs once for the G queries; this binary) against query by query (.carry/kvpack-old.xz, 5bc22f1), alternating twice at four shapes
+    old_binary
+    throwaway
+    for shape in "${FOUR_SHAPES[0]}" "${FOUR_SHAPES[1]}" "${FOUR_SHAPES[2]}" "b32n32k:--batch 32 --tokens 32768"; do
+      alternate ${shape%%:*} 2 "${shape#*:}" "--encodings int8/g32 int4/g32"
+      pack
+    done ;;
   int4wide) # int8 / int4 at 32 elements per lane (4 lanes a token: half the lane sums; spilled in h200-lanes, before packed parameters and integer dot products) with steps of 2 / 4, pipelined or not, against the default (16), at B=1 N=128K and B=8 N=32K
     for shape in "${FOUR_SHAPES[0]}" "${FOUR_SHAPES[1]}"; do
       n=${shape%%:*}; a=${shape#*:}; e="--encodings int8/g32 int4/g32"
