@@ -11,6 +11,9 @@ struct BenchVulkanTests {
             var medianSeconds: Double?
             var cpuSeconds: Double?
             var maxRelativeL2VsCPU: Double?
+            var splits: Int?
+            var fusedMerge: Bool?
+            var mergeSplitChunk: Int?
         }
         var backend: String
         var rows: [Row]
@@ -58,6 +61,17 @@ struct BenchVulkanTests {
         for row in out.rows {
             #expect(row.medianSeconds != nil, "\(row.encoding)")
             #expect((row.maxRelativeL2VsCPU ?? 1) < 4e-3, "\(row.encoding): \(String(describing: row.maxRelativeL2VsCPU))")
+            // Split-K rows (the mixed tiers' three passes here) say how they were merged: fused by default.
+            if (row.splits ?? 1) > 1 { #expect(row.fusedMerge == true && (row.mergeSplitChunk ?? 0) >= 1, "\(row.encoding)") }
         }
+        #expect(out.rows.contains { ($0.splits ?? 1) > 1 })
+    }
+
+    @Test("a fused merge chunk outside 1 ... 32 is refused with a message, before any pipeline")
+    func badChunk() throws {
+        let (status, stderr, _) = try bench(Self.small + ["--encodings", "f16", "--no-mixed", "--merge-split-chunk", "40"])
+        if stderr.contains("Vulkan unavailable") { return } // the CPU backend ignores kernel options: covered by noDevice
+        #expect(status != 0)
+        #expect(stderr.contains("the fused merge loads 1 to 32 splits at once, not 40"), "\(stderr)")
     }
 }
