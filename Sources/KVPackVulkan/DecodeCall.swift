@@ -104,9 +104,8 @@ final class DecodeCall {
         let splits = splitBase
         let fused = splits > 1 && (options.fusedMerge ?? true)
         // The fused merge's chunk of splits (spec constant 12), chosen for the call's splits;
-        // calls without it keep the GPUs' 8 (or the CPU devices' 1) so they share pipelines.
-        let gpu = context.device.kind != .cpu
-        let chunk = options.mergeSplitChunk ?? (fused ? Self.mergeSplitChunk(splits: splits, gpu: gpu) : (gpu ? 8 : 1))
+        // calls without it take the rule's chunk for one split, so they share pipelines.
+        let chunk = options.mergeSplitChunk ?? Self.mergeSplitChunk(splits: fused ? splits : 1, gpu: context.device.kind != .cpu)
         var passes: [Pass] = []
         for (r, var p) in planned.enumerated() {
             p.launch.fusedMerge = fused

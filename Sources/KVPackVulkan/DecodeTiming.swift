@@ -32,6 +32,8 @@ extension VulkanDecodeAttention {
             try r.check("vkGetQueryPoolResults")
             return values
         }
+        /// Seconds between two timestamps.
+        func seconds(_ from: UInt64, _ to: UInt64) -> Double { Double(to &- from) * period * 1e-9 }
         /// GPU ticks per call of `n` back-to-back calls (each followed by a barrier), timed as a whole.
         func ticksPerCall(_ n: Int) throws(VulkanError) -> Double {
             try context.submit { (commands) throws(VulkanError) in
@@ -70,7 +72,7 @@ extension VulkanDecodeAttention {
             }
         }
         let stamps = try ticks(2 * iterations)
-        let seconds = (0..<iterations).map { Double(stamps[2 * $0 + 1] &- stamps[2 * $0]) * period * 1e-9 }
+        let calls = (0..<iterations).map { seconds(stamps[2 * $0], stamps[2 * $0 + 1]) }
         // The decode passes and the merge apart: a timestamp between them (in calls of their own,
         // so that the figures above carry no third timestamp).
         var decodePart: [Double] = [], mergePart: [Double] = []
@@ -86,15 +88,15 @@ extension VulkanDecodeAttention {
             }
             let three = try ticks(3 * iterations)
             for i in 0..<iterations {
-                decodePart.append(Double(three[3 * i + 1] &- three[3 * i]) * period * 1e-9)
-                mergePart.append(Double(three[3 * i + 2] &- three[3 * i + 1]) * period * 1e-9)
+                decodePart.append(seconds(three[3 * i], three[3 * i + 1]))
+                mergePart.append(seconds(three[3 * i + 1], three[3 * i + 2]))
             }
         }
         var perCall: [Double] = []
         for _ in 0..<batches {
             perCall.append(try ticksPerCall(batch) * period * 1e-9)
         }
-        return DecodeTiming(seconds: seconds, backToBackSeconds: perCall, callsPerBatch: batch,
+        return DecodeTiming(seconds: calls, backToBackSeconds: perCall, callsPerBatch: batch,
                             decodeSeconds: decodePart, mergeSeconds: mergePart, launch: call.launch)
     }
 }

@@ -147,6 +147,11 @@ extension Bench {
             if !(0..<1).contains(sparsity) { throw ValidationError("--sparsity must be in [0, 1); got \(sparsity)") }
         }
 
+        /// The median the rows report (the upper one of an even count); nil for no samples.
+        static func median(_ samples: [Double]) -> Double? {
+            samples.isEmpty ? nil : samples.sorted()[samples.count / 2]
+        }
+
         func run() throws {
             try failing {
                 let context: VulkanContext?
@@ -238,8 +243,7 @@ extension Bench {
                     let timing = try attention.time(device, queries: queries, options: options, iterations: iterations,
                                                     warmupSeconds: warmup)
                     let launch = timing.launch
-                    let sorted = timing.seconds.sorted()
-                    let median = sorted[sorted.count / 2]
+                    let median = Self.median(timing.seconds)!
                     row.kernel = launch.kernel
                     row.splits = launch.splits
                     row.pagesPerSplit = launch.pagesPerSplit
@@ -261,16 +265,11 @@ extension Bench {
                     let stats = try attention.kernelStatistics(device, queries: queries, options: options)
                     if !stats.isEmpty { row.kernelStatistics = Dictionary(stats.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }) }
                     row.medianSeconds = median
-                    row.minSeconds = sorted[0]
-                    if !timing.decodeSeconds.isEmpty {
-                        row.decodePassSeconds = timing.decodeSeconds.sorted()[timing.decodeSeconds.count / 2]
-                        row.mergePassSeconds = timing.mergeSeconds.sorted()[timing.mergeSeconds.count / 2]
-                    }
-                    let batches = timing.backToBackSeconds.sorted()
-                    if !batches.isEmpty {
-                        row.backToBackSeconds = batches[batches.count / 2]
-                        row.callsPerBatch = timing.callsPerBatch
-                    }
+                    row.minSeconds = timing.seconds.min()
+                    row.decodePassSeconds = Self.median(timing.decodeSeconds)
+                    row.mergePassSeconds = Self.median(timing.mergeSeconds)
+                    row.backToBackSeconds = Self.median(timing.backToBackSeconds)
+                    if row.backToBackSeconds != nil { row.callsPerBatch = timing.callsPerBatch }
                     row.terabytesPerSecond = Double(bytes) / median / 1e12
                     row.denseEquivalentTerabytesPerSecond = Double(synthetic.denseBytes) / median / 1e12
                 }
