@@ -1,0 +1,97 @@
+extension CacheSession {
+    /// Appends decode tokens to every head of `layer`: each token's key and value go, in f16, into
+    /// the head's open page (a new page from the pool when it is full); closed pages are never
+    /// touched. Several tokens at once (speculative decoding, chunked prefill) work the same way.
+    /// - Parameters:
+    ///   - keys, values: `[kvHeads, tokens, headDim]`.
+    ///   - positions: `[tokens]`, strictly increasing and after the layer's last position.
+    /// - Throws: `SessionError` for wrong shapes, positions, NaN / infinity, a closed session or a
+    ///   pool without room; the session is then unchanged.
+    public func append(layer l: Int, keys: HeadTensor<Float16>, values: HeadTensor<Float16>, positions: [Int]) throws(SessionError) {
+        let t = positions.count, d = headDim
+        for (what, x) in [("appended keys", keys), ("appended values", values)] {
+            guard x.shape == [model.kvHeads, t, d], t > 0 else {
+                throw .wrongShape(what: what, expected: [model.kvHeads, max(1, t), d], found: x.shape)
+            }
+            try CacheSession.checkFinite(x, what: what)
+        }
+        try state.withLock { (s: inout State) throws(SessionError) in
+            guard !s.closed else { throw .closed }
+            guard s.layers.indices.contains(l) else { throw .layerOutOfRange(layer: l, layers: s.layers.count) }
+            var last = s.lastPosition[l]
+            for p in positions {
+                guard p > last else { throw .positionsNotIncreasing(layer: l, position: p, after: last) }
+                last = p
+            }
+            let pageSize = self.pageSize
+            // Slots needed: per head, a copy of a shared open page, then new pages for the rest.
+            var copies: [Int] = [], newPages: [Int] = []
+            for (h, head) in s.layers[l].enumerated() {
+                var room = 0
+                if let open = head.pages.last, open.slotClass == .f16, open.tokens < pageSize {
+                    room = open.tokens < pageSize ? pageSize - open.tokens : 0
+                    if pool.referenceCount(open.slot) > 1 { copies.append(h) }
+                }
+                newPages.append(max(0, t - room + pageSize - 1) / pageSize)
+            }
+            let slots: [PageSlot]
+            do throws(PoolError) { slots = try pool.allocate(Array(repeating: .f16, count: copies.count + newPages.reduce(0, +))) } catch { throw .pool(error) }
+            var next = 0, shared: [PageSlot] = []
+            let slotBytes = pool.slotBytes(.f16)
+            for h in copies {
+                let open = s.layers[l][h].pages.removeLast()
+                shared.append(open.slot)
+                s.layers[l][h].pages.append(open.copy(to: slots[next], slotBytes: slotBytes))
+                next += 1
+            }
+            keys.withUnsafeBufferPointer { k in
+                values.withUnsafeBufferPointer { v in
+                    for h in s.layers[l].indices {
+                        let source = h / s.repeatFactor
+                        for i in 0..<t {
+                            if let open = s.layers[l][h].pages.last, open.slotClass == .f16, open.tokens < pageSize {
+                            } else {
+                                s.layers[l][h].pages.append(.openF16(slots[next], pageSize: pageSize, dim: d))
+                                next += 1
+                            }
+                            let row = (source * t + i) * d
+                            s.layers[l][h].pages[s.layers[l][h].pages.count - 1].appendRow(
+                                position: Int32(positions[i]), key: k.baseAddress! + row, value: v.baseAddress! + row, dim: d)
+                        }
+                    }
+                }
+            }
+            s.lastPosition[l] = last
+            s.originalTokens[l] += t
+            pool.release(shared)
+        }
+    }
+
+    /// `append`, waiting for room when the pool's admission is `.wait`.
+    public func append(layer: Int, keys: HeadTensor<Float16>, values: HeadTensor<Float16>, positions: [Int]) async throws(SessionError) {
+        try await waitingForRoom { () throws(SessionError) in try append(layer: layer, keys: keys, values: values, positions: positions) }
+    }
+
+    /// `prefill`, waiting for room when the pool's admission is `.wait`.
+    public func prefill(_ prompt: SessionPrompt) async throws(SessionError) {
+        try await waitingForRoom { () throws(SessionError) in try prefill(prompt) }
+    }
+
+    /// Runs `body` until it does not fail for want of room, waiting for pages to be given back in
+    /// between (pool admission `.wait`; with `.reject` the first failure is thrown).
+    func waitingForRoom<R>(_ body: () throws(SessionError) -> R) async throws(SessionError) -> R {
+        while true {
+            let generation = pool.releaseGeneration
+            do {
+                return try body()
+            } catch .pool(.exhausted(let req, let used, let budget)) {
+                guard pool.configuration.admission == .wait else {
+                    throw .pool(.exhausted(requestedBytes: req, inUseBytes: used, budgetBytes: budget))
+                }
+                if Task.isCancelled { throw .pool(.cancelled) }
+                await pool.waitForRelease(after: generation)
+                if Task.isCancelled { throw .pool(.cancelled) }
+            }
+        }
+    }
+}

@@ -1,0 +1,114 @@
+/// One page of a live session: a slot of the pool holding up to `pageSize` tokens of one KV head,
+/// their positions, keys and values (`SlotClass` layout).
+struct LivePage: Sendable, Hashable {
+    var slot: PageSlot
+    var slotClass: SlotClass
+    var tokens: Int
+    /// Nonzeros of the key / value payloads (bitmap; 0 otherwise).
+    var keyNonzeros: Int
+    var valueNonzeros: Int
+    let keyOffset: Int
+    let valueOffset: Int
+
+    var positions: UnsafeMutablePointer<Int32> { slot.base.assumingMemoryBound(to: Int32.self) }
+
+    func keyBytes(dim: Int) -> Int { EncodedRows.byteCount(slotClass.keyEncoding, rows: tokens, dim: dim, nonzeros: keyNonzeros) }
+    func valueBytes(dim: Int) -> Int { EncodedRows.byteCount(slotClass.valueEncoding, rows: tokens, dim: dim, nonzeros: valueNonzeros) }
+
+    /// Exact layout bytes (as `Page.byteCount`): table entry, positions, key and value payloads.
+    func byteCount(dim: Int) -> Int { Page.tableEntryBytes + 4 * tokens + keyBytes(dim: dim) + valueBytes(dim: dim) }
+
+    func keysView(dim: Int) -> RowsView {
+        RowsView(encoding: slotClass.keyEncoding, rows: tokens, dim: dim, base: UnsafeRawPointer(slot.base + keyOffset))
+    }
+
+    func valuesView(dim: Int) -> RowsView {
+        RowsView(encoding: slotClass.valueEncoding, rows: tokens, dim: dim, base: UnsafeRawPointer(slot.base + valueOffset))
+    }
+
+    /// The page's keys, copied out of the slot.
+    func keys(dim: Int) -> EncodedRows {
+        EncodedRows(unchecked: slotClass.keyEncoding, rows: tokens, dim: dim, nonzeros: keyNonzeros,
+                    payload: Array(UnsafeRawBufferPointer(start: slot.base + keyOffset, count: keyBytes(dim: dim))))
+    }
+
+    func values(dim: Int) -> EncodedRows {
+        EncodedRows(unchecked: slotClass.valueEncoding, rows: tokens, dim: dim, nonzeros: valueNonzeros,
+                    payload: Array(UnsafeRawBufferPointer(start: slot.base + valueOffset, count: valueBytes(dim: dim))))
+    }
+
+    /// The page as a `Page` value (copied).
+    func page(dim: Int) -> Page {
+        try! Page(positions: Array(UnsafeBufferPointer(start: positions, count: tokens)), keys: keys(dim: dim), values: values(dim: dim))
+    }
+
+    /// Writes `page` into `slot` (which must be of `slotClass` and hold `page`'s rows).
+    static func write(_ page: Page, into slot: PageSlot, slotClass: SlotClass, pageSize: Int, dim: Int) -> LivePage {
+        let live = LivePage(slot: slot, slotClass: slotClass, tokens: page.tokenCount, keyNonzeros: page.keys.nonzeros,
+                            valueNonzeros: page.values.nonzeros, keyOffset: SlotClass.keyOffset(pageSize: pageSize),
+                            valueOffset: slotClass.valueOffset(pageSize: pageSize, dim: dim))
+        page.positions.withUnsafeBufferPointer { live.positions.update(from: $0.baseAddress!, count: page.tokenCount) }
+        page.keys.payload.withUnsafeBytes { (slot.base + live.keyOffset).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        page.values.payload.withUnsafeBytes { (slot.base + live.valueOffset).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        return live
+    }
+
+    /// An empty f16 page in `slot`.
+    static func openF16(_ slot: PageSlot, pageSize: Int, dim: Int) -> LivePage {
+        LivePage(slot: slot, slotClass: .f16, tokens: 0, keyNonzeros: 0, valueNonzeros: 0,
+                 keyOffset: SlotClass.keyOffset(pageSize: pageSize), valueOffset: SlotClass.f16.valueOffset(pageSize: pageSize, dim: dim))
+    }
+
+    /// Appends one f16 key and value row at `position` (an f16 page with room, held alone).
+    mutating func appendRow(position: Int32, key: UnsafePointer<Float16>, value: UnsafePointer<Float16>, dim: Int) {
+        positions[tokens] = position
+        (slot.base + keyOffset + 2 * dim * tokens).copyMemory(from: key, byteCount: 2 * dim)
+        (slot.base + valueOffset + 2 * dim * tokens).copyMemory(from: value, byteCount: 2 * dim)
+        tokens += 1
+    }
+
+    /// Copies this page's bytes into `slot` (copy-on-write of a shared page).
+    func copy(to slot: PageSlot, slotBytes: Int) -> LivePage {
+        slot.base.copyMemory(from: self.slot.base, byteCount: slotBytes)
+        var p = self
+        p.slot = slot
+        return p
+    }
+}
+
+/// The pages of one stored head of one layer of a live session, in position order.
+struct LiveHead: Sendable, Hashable {
+    var pages: [LivePage] = []
+
+    var tokenCount: Int { pages.reduce(0) { $0 + $1.tokens } }
+
+    var positions: [Int] {
+        var out: [Int] = []
+        out.reserveCapacity(tokenCount)
+        for p in pages { for i in 0..<p.tokens { out.append(Int(p.positions[i])) } }
+        return out
+    }
+
+    var lastPosition: Int? { pages.last.map { Int($0.positions[$0.tokens - 1]) } }
+
+    /// Exact layout bytes (as `HeadPages.byteCount`).
+    func byteCount(dim: Int) -> Int { HeadPages.directoryEntryBytes + pages.reduce(0) { $0 + $1.byteCount(dim: dim) } }
+
+    /// Per token: its page and row.
+    var tokenPages: [(page: Int, row: Int)] {
+        pages.indices.flatMap { p in (0..<pages[p].tokens).map { (p, $0) } }
+    }
+}
+
+/// A live head as attention reads it.
+struct LiveHeadRows: PageRowsSource {
+    let head: LiveHead
+    let dim: Int
+
+    var tokenCount: Int { head.tokenCount }
+    var maxPageTokens: Int { head.pages.map(\.tokens).max() ?? 0 }
+
+    func forEachPage(_ body: (RowsView, RowsView) -> Void) {
+        for p in head.pages { body(p.keysView(dim: dim), p.valuesView(dim: dim)) }
+    }
+}

@@ -1,0 +1,205 @@
+import Synchronization
+
+/// Page slots shared by every `CacheSession` of one device: one arena of fixed-size slots per
+/// `SlotClass` (a page's key and value encodings), grown in chunks, with free lists, reference
+/// counts (pages shared by forked sessions) and a byte budget with admission control.
+///
+/// The budget bounds the slot bytes in use: a request that does not fit is refused with
+/// `PoolError.exhausted` (admission `.reject`), or waits until pages are given back (`.wait`,
+/// through the `async` session calls). The pool never over-commits. Chunk capacity beyond the
+/// budget (at most one partly used chunk per class) is allocated but never handed out past it.
+///
+/// Thread-safe: every bookkeeping change happens under one lock; slot bytes are written only by
+/// the session that holds the slot alone.
+public final class PagePool: Sendable {
+    public enum Admission: String, Sendable, Hashable, CaseIterable {
+        /// A request that does not fit fails at once with `PoolError.exhausted`.
+        case reject
+        /// An `async` request that does not fit waits until enough pages are given back.
+        case wait
+    }
+
+    public struct Configuration: Sendable, Hashable {
+        /// Most slot bytes in use at once.
+        public var budgetBytes: Int
+        /// Elements per key / value row of every page.
+        public var headDim: Int
+        /// Most tokens per page.
+        public var pageSize: Int
+        /// Slots allocated at once when a class runs out.
+        public var slotsPerChunk: Int
+        public var admission: Admission
+
+        public init(budgetBytes: Int, headDim: Int, pageSize: Int = 16, slotsPerChunk: Int = 256, admission: Admission = .reject) {
+            self.budgetBytes = budgetBytes
+            self.headDim = headDim
+            self.pageSize = pageSize
+            self.slotsPerChunk = slotsPerChunk
+            self.admission = admission
+        }
+    }
+
+    public let configuration: Configuration
+    private let state: Mutex<State>
+
+    private struct Waiter {
+        let id: UInt64
+        let continuation: CheckedContinuation<Void, Never>
+    }
+
+    private struct State: ~Copyable {
+        var arenas: [SlotArena] = []
+        var classIndex: [SlotClass: Int] = [:]
+        var inUse = 0
+        var peak = 0
+        var sessions = 0
+        var evictedPages = 0
+        var waiters: [Waiter] = []
+        var nextWaiter: UInt64 = 0
+        var cancelledWaiters: Set<UInt64> = []
+        /// Counts the releases that freed a slot.
+        var releases: UInt64 = 0
+
+        deinit { for a in arenas { a.deallocateAll() } }
+    }
+
+    /// - Throws: `PoolError.invalidConfiguration` for a non-positive budget, an odd or
+    ///   non-positive head dim, a page size outside 1...65535 or a chunk of no slots.
+    public init(_ configuration: Configuration) throws(PoolError) {
+        guard configuration.budgetBytes > 0 else { throw .invalidConfiguration("budget must be positive bytes") }
+        guard configuration.headDim > 0, configuration.headDim % 2 == 0 else {
+            throw .invalidConfiguration("head dim must be positive and even; got \(configuration.headDim)")
+        }
+        guard (1...65535).contains(configuration.pageSize) else {
+            throw .invalidConfiguration("page size must be in 1...65535; got \(configuration.pageSize)")
+        }
+        guard configuration.slotsPerChunk > 0 else { throw .invalidConfiguration("slots per chunk must be positive") }
+        self.configuration = configuration
+        state = Mutex(State())
+    }
+
+    public var pageSize: Int { configuration.pageSize }
+    public var headDim: Int { configuration.headDim }
+
+    /// Bytes of one slot of `slotClass`.
+    public func slotBytes(_ slotClass: SlotClass) -> Int { slotClass.slotBytes(pageSize: pageSize, dim: headDim) }
+
+    public var statistics: PoolStatistics {
+        state.withLock { s in
+            var byKind: [PageEncodingKind: Int] = [:], byClass: [String: Int] = [:]
+            var pages = 0
+            for a in s.arenas where a.slotsInUse > 0 {
+                let used = a.slotsInUse
+                pages += used
+                byClass[a.slotClass.description, default: 0] += used
+                let valueStart = a.slotClass.valueOffset(pageSize: pageSize, dim: headDim)
+                byKind[a.slotClass.keyEncoding.kind, default: 0] += used * valueStart
+                byKind[a.slotClass.valueEncoding.kind, default: 0] += used * (a.slotBytes - valueStart)
+            }
+            return PoolStatistics(budgetBytes: configuration.budgetBytes, inUseBytes: s.inUse, peakInUseBytes: s.peak,
+                                  capacityBytes: s.arenas.reduce(0) { $0 + $1.capacityBytes }, pagesInUse: pages,
+                                  sessions: s.sessions, evictedPages: s.evictedPages,
+                                  inUseBytesByEncoding: byKind, pagesByClass: byClass)
+        }
+    }
+
+    /// One slot for each element of `classes`, all or none.
+    /// - Throws: `PoolError.neverFits` / `.exhausted` when they do not fit in the budget.
+    func allocate(_ classes: [SlotClass]) throws(PoolError) -> [PageSlot] {
+        let bytes = classes.reduce(0) { $0 + slotBytes($1) }
+        let budget = configuration.budgetBytes
+        guard bytes <= budget else { throw .neverFits(requestedBytes: bytes, budgetBytes: budget) }
+        return try state.withLock { (s: inout State) throws(PoolError) -> [PageSlot] in
+            guard s.inUse + bytes <= budget else {
+                throw .exhausted(requestedBytes: bytes, inUseBytes: s.inUse, budgetBytes: budget)
+            }
+            var out: [PageSlot] = []
+            out.reserveCapacity(classes.count)
+            for c in classes {
+                let ci: Int
+                if let i = s.classIndex[c] {
+                    ci = i
+                } else {
+                    ci = s.arenas.count
+                    s.arenas.append(SlotArena(c, slotBytes: slotBytes(c), slotsPerChunk: configuration.slotsPerChunk))
+                    s.classIndex[c] = ci
+                }
+                if s.arenas[ci].free.isEmpty { s.arenas[ci].grow() }
+                let index = s.arenas[ci].free.removeLast()
+                s.arenas[ci].refcounts[Int(index)] = 1
+                out.append(PageSlot(classIndex: Int32(ci), index: index, base: s.arenas[ci].base(of: index)))
+            }
+            s.inUse += bytes
+            s.peak = max(s.peak, s.inUse)
+            return out
+        }
+    }
+
+    /// How many releases have freed slots so far (read before a request that may have to wait).
+    var releaseGeneration: UInt64 { state.withLock { $0.releases } }
+
+    /// Suspends (without blocking a thread) until pages are given back after `generation`
+    /// (`releaseGeneration` read before the request that failed), or the task is cancelled.
+    func waitForRelease(after generation: UInt64) async {
+        let id = state.withLock { s -> UInt64 in
+            s.nextWaiter += 1
+            return s.nextWaiter
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { s -> Bool in
+                    if s.cancelledWaiters.remove(id) != nil || s.releases != generation { return true }
+                    s.waiters.append(Waiter(id: id, continuation: c))
+                    return false
+                }
+                if resumeNow { c.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { s -> Waiter? in
+                if let i = s.waiters.firstIndex(where: { $0.id == id }) { return s.waiters.remove(at: i) }
+                s.cancelledWaiters.insert(id)
+                return nil
+            }
+            waiter?.continuation.resume()
+        }
+    }
+
+    /// Adds a reference to each slot (a fork sharing them).
+    func retain(_ slots: some Sequence<PageSlot>) {
+        state.withLock { s in
+            for slot in slots { s.arenas[Int(slot.classIndex)].refcounts[Int(slot.index)] += 1 }
+        }
+    }
+
+    /// Drops a reference to each slot; slots no one holds go back to their free list and waiting
+    /// requests retry. `evicted`: count them as evicted pages in the statistics.
+    func release(_ slots: some Sequence<PageSlot>, evicted: Bool = false) {
+        let woken = state.withLock { s -> [Waiter] in
+            var freed = 0
+            for slot in slots {
+                let c = Int(slot.classIndex), i = Int(slot.index)
+                s.arenas[c].refcounts[i] -= 1
+                if s.arenas[c].refcounts[i] == 0 {
+                    s.arenas[c].free.append(slot.index)
+                    s.inUse -= s.arenas[c].slotBytes
+                    freed += 1
+                }
+            }
+            if evicted { s.evictedPages += freed }
+            guard freed > 0 else { return [] }
+            s.releases &+= 1
+            let w = s.waiters
+            s.waiters.removeAll()
+            return w
+        }
+        for w in woken { w.continuation.resume() }
+    }
+
+    /// References held on `slot` (1: one session holds it alone).
+    func referenceCount(_ slot: PageSlot) -> Int {
+        state.withLock { Int($0.arenas[Int(slot.classIndex)].refcounts[Int(slot.index)]) }
+    }
+
+    func sessionOpened() { state.withLock { $0.sessions += 1 } }
+    func sessionClosed() { state.withLock { $0.sessions -= 1 } }
+}
