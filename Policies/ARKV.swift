@@ -183,6 +183,8 @@ public struct ARKV: KVPolicy {
         }
     }
 
+    public var actsAtDecode: Bool { true }
+
     public func decodeStep(_ plan: inout CompressionPlan, step: DecodeStep) throws(PolicyError) {
         let (s, l) = (step.sequence, step.layer)
         let quantized = tier(step.model)

@@ -58,6 +58,12 @@ public struct CompressionPlan: Sendable {
         }
     }
 
+    init(pageSize: Int, heads: [[[Head]]], repeatFactor: Int) {
+        self.pageSize = pageSize
+        self.heads = heads
+        self.repeatFactor = repeatFactor
+    }
+
     /// The KV head that stored head `h` reads.
     public func sourceHead(_ h: Int) -> Int { h / repeatFactor }
 

@@ -1,10 +1,11 @@
 import KVPack
 
-/// Decodes a capture's probe tokens through a compressed cache, the way a server would: the
+/// Decodes a capture's probe tokens through a live `CacheSession`, the way a server does: the
 /// prompt is compressed at prefill, then each probe token's key and value are appended (f16) to
-/// every head of every layer, its query attends over the cache as it stands, and every stage's
-/// decode step runs (PagedEviction evicts a block, ARKV re-tiers, Mustafar prunes the token
-/// leaving its dense window).
+/// every head of every layer, its query attends over the session's pages, and every stage's
+/// decode step runs on the live pages (PagedEviction evicts a block, ARKV re-tiers, Mustafar
+/// prunes the token leaving its dense window). The dense reference keeps every token: it is what
+/// the session is compared with, not part of it.
 public struct DecodeSimulation: Sendable {
     /// Attention output of probe `i` over the compressed cache, per layer: `[layer][probe]`,
     /// each `[queryHeads, 1, headDim]`.
@@ -13,51 +14,77 @@ public struct DecodeSimulation: Sendable {
     public var reference: [[HeadTensor<Float>]]
     /// Tokens each stored head held when probe `i` attended: `[layer][probe][head]`.
     public var keptCounts: [[[Int]]]
-    /// The cache after the last step.
-    public var finalPlan: CompressionPlan
+    /// What each stored head holds after the last step, `[layer][storedHead]`: `kept` indexes the
+    /// sequence's tokens (prompt, then probes).
+    public var finalHeads: [[HeadSelection]]
     /// Bytes of the cache after the last step (exact layout accounting).
     public var finalBytes: Int
+    /// The session's cache after the last step.
+    public var finalSequence: CompressedSequence
 
     /// Runs sequence `sequence` of `capture` (which must have probe queries, keys and values).
     public static func run(_ pipeline: PolicyPipeline, capture: Capture, sequence s: Int = 0,
                            pageSize: Int = 16) throws(PolicyError) -> DecodeSimulation {
-        var plan = try pipeline.plan(capture, pageSize: pageSize)
         let seq = capture.sequences[s], m = capture.model
-        var outputs: [[HeadTensor<Float>]] = [], reference: [[HeadTensor<Float>]] = [], kept: [[[Int]]] = []
-        var finalBytes = 0
-        for (l, layer) in seq.layers.enumerated() {
-            guard let pq = layer.probeQueries, let pk = layer.probeKeys, let pv = layer.probeValues else {
-                throw .badValue(policy: "decode", argument: "capture", value: "layer \(l)",
-                                expected: "probe queries, keys and values (capture with --probes)")
-            }
-            var keys = layer.keys, values = layer.values, positions = seq.positions.tokens
-            var layerOut: [HeadTensor<Float>] = [], layerRef: [HeadTensor<Float>] = [], layerKept: [[Int]] = []
-            for i in 0..<pq.tokens {
-                keys = keys.appendingTokens(of: pk.slicingTokens(i..<i + 1))
-                values = values.appendingTokens(of: pv.slicingTokens(i..<i + 1))
-                positions.append(seq.positions.probes[i])
-                for h in plan.heads[s][l].indices { plan.heads[s][l][h].append(keys.tokens - 1) }
-                let q = pq.slicingTokens(i..<i + 1)
-                let window = m.layerKinds[l].windowSize
-                let heads = try plan.buildLayer(s, l, keys: keys, values: values, positions: positions)
-                do throws(AttentionError) {
-                    layerOut.append(try CompressedAttention.attend(queries: q.floats(), heads: heads,
-                                                                   queryPositions: [positions.last!], window: window))
-                    let mask = try AttentionMask(keyPositions: positions, queryPositions: [positions.last!], window: window)
-                    layerRef.append(try DenseAttention.attend(queries: q.floats(), keys: keys, values: values, mask: mask).output)
-                } catch {
-                    throw .badValue(policy: "decode", argument: "probe", value: "\(i)", expected: "attention to work: \(error)")
-                }
-                layerKept.append(plan.heads[s][l].map(\.kept.count))
-                let step = DecodeStep(sequence: s, layer: l, keys: keys, values: values, positions: positions, query: q, model: m)
-                for stage in pipeline.stages { try stage.decodeStep(&plan, step: step) }
-            }
-            let last = try plan.buildLayer(s, l, keys: keys, values: values, positions: positions)
-            finalBytes += last.reduce(0) { $0 + $1.byteCount }
-            outputs.append(layerOut)
-            reference.append(layerRef)
-            kept.append(layerKept)
+        for (l, layer) in seq.layers.enumerated() where layer.probeQueries == nil || layer.probeKeys == nil || layer.probeValues == nil {
+            throw .badValue(policy: "decode", argument: "capture", value: "layer \(l)",
+                            expected: "probe queries, keys and values (capture with --probes)")
         }
-        return DecodeSimulation(outputs: outputs, reference: reference, keptCounts: kept, finalPlan: plan, finalBytes: finalBytes)
+        do throws(SessionError) {
+            let pool: PagePool
+            do throws(PoolError) {
+                pool = try PagePool(.init(budgetBytes: 1 << 50, headDim: m.headDim, pageSize: pageSize))
+            } catch {
+                throw .pool(error)
+            }
+            let session = try CacheSession(pool: pool, model: m, policy: pipeline)
+            defer { session.close() }
+            try session.prefill(SessionPrompt(positions: seq.positions.tokens, layers: seq.layers.map {
+                .init(keys: $0.keys, values: $0.values, windowQueries: $0.queries.tokens > 0 ? $0.queries : nil)
+            }))
+            let all = seq.positions.tokens + seq.positions.probes
+            let index = Dictionary(uniqueKeysWithValues: all.enumerated().map { ($1, $0) })
+            var outputs: [[HeadTensor<Float>]] = [], reference: [[HeadTensor<Float>]] = [], kept: [[[Int]]] = []
+            var finalHeads: [[HeadSelection]] = []
+            for (l, layer) in seq.layers.enumerated() {
+                let pq = layer.probeQueries!, pk = layer.probeKeys!, pv = layer.probeValues!
+                var keys = layer.keys, values = layer.values, positions = seq.positions.tokens
+                var layerOut: [HeadTensor<Float>] = [], layerRef: [HeadTensor<Float>] = [], layerKept: [[Int]] = []
+                let window = m.layerKinds[l].windowSize
+                for i in 0..<pq.tokens {
+                    let k = pk.slicingTokens(i..<i + 1), v = pv.slicingTokens(i..<i + 1), p = seq.positions.probes[i]
+                    try session.append(layer: l, keys: k, values: v, positions: [p])
+                    keys = keys.appendingTokens(of: k)
+                    values = values.appendingTokens(of: v)
+                    positions.append(p)
+                    layerKept.append(try session.tokenCounts(layer: l))
+                    let q = pq.slicingTokens(i..<i + 1).floats()
+                    layerOut.append(try session.attend(layer: l, queries: q, positions: [p]))
+                    do throws(AttentionError) {
+                        let mask = try AttentionMask(keyPositions: positions, queryPositions: [p], window: window)
+                        layerRef.append(try DenseAttention.attend(queries: q, keys: keys, values: values, mask: mask).output)
+                    } catch {
+                        throw .attention(error)
+                    }
+                }
+                let snapshot = try session.snapshot()
+                finalHeads.append(snapshot.layers[l].map { head in
+                    let pages = head.pages
+                    return HeadSelection(kept: head.positions.map { index[$0]! },
+                                         keyEncodings: pages.flatMap { Array(repeating: $0.keys.encoding, count: $0.tokenCount) },
+                                         valueEncodings: pages.flatMap { Array(repeating: $0.values.encoding, count: $0.tokenCount) })
+                })
+                outputs.append(layerOut)
+                reference.append(layerRef)
+                kept.append(layerKept)
+            }
+            let final = try session.snapshot(id: seq.id)
+            return DecodeSimulation(outputs: outputs, reference: reference, keptCounts: kept, finalHeads: finalHeads,
+                                    finalBytes: final.byteCount, finalSequence: final)
+        } catch .policy(let e as PolicyError) {
+            throw e
+        } catch {
+            throw .session(error)
+        }
     }
 }

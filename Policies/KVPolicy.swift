@@ -16,12 +16,16 @@ public protocol KVPolicy: Sendable {
     /// The pipeline checks every head against it, so a stage that silently did nothing (or
     /// evicted too much) is an error, not a quiet wrong result.
     func expectedKept(available: Int, allocated: Int, sequence: SequenceCapture) -> ClosedRange<Int>
+    /// Whether `decodeStep` acts (a session skips stages that do not).
+    var actsAtDecode: Bool { get }
     /// Called after a decode token was appended (in f16) to every stored head of layer
-    /// `step.layer` of sequence `step.sequence`, and attended to.
+    /// `step.layer` of a live session, and attended to. The plan holds that layer: each stored
+    /// head's live tokens (`kept` indexes them) and their encodings.
     func decodeStep(_ plan: inout CompressionPlan, step: DecodeStep) throws(PolicyError)
 }
 
 extension KVPolicy {
+    public var actsAtDecode: Bool { false }
     public var budget: Budget? { nil }
     public func expectedKept(available: Int, allocated: Int, sequence: SequenceCapture) -> ClosedRange<Int> {
         allocated...allocated

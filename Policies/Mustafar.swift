@@ -58,6 +58,8 @@ public struct Mustafar: KVPolicy {
         } } }
     }
 
+    public var actsAtDecode: Bool { true }
+
     /// The token leaving the dense window is pruned.
     public func decodeStep(_ plan: inout CompressionPlan, step: DecodeStep) throws(PolicyError) {
         for h in plan.heads[step.sequence][step.layer].indices {

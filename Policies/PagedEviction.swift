@@ -78,11 +78,11 @@ public struct PagedEviction: KVPolicy {
         heads.allSatisfy({ $0.kept == heads[0].kept }) ? [Array(heads.indices)] : heads.indices.map { [$0] }
     }
 
-    func meanScores(_ plan: CompressionPlan, _ s: Int, _ l: Int, group: [Int], keys: HeadTensor<Float16>,
-                    values: HeadTensor<Float16>) -> [Float] {
+    /// Token scores averaged over the heads of `group` (`scores(h)`: head `h`'s, one per kept token).
+    func meanScores(_ plan: CompressionPlan, _ s: Int, _ l: Int, group: [Int], scores: (Int) -> [Float]) -> [Float] {
         var mean = [Float](repeating: 0, count: plan.heads[s][l][group[0]].kept.count)
         for h in group {
-            let sc = tokenScores(keys: keys, values: values, head: plan.sourceHead(h), kept: plan.heads[s][l][h].kept)
+            let sc = scores(h)
             for j in mean.indices { mean[j] += sc[j] / Float(group.count) }
         }
         return mean
@@ -106,7 +106,9 @@ public struct PagedEviction: KVPolicy {
                     }
                     let r = n % block
                     let middle = block..<(n - block - r)
-                    let scores = meanScores(plan, s, l, group: group, keys: layer.keys, values: layer.values)
+                    let scores = meanScores(plan, s, l, group: group) { h in
+                        tokenScores(keys: layer.keys, values: layer.values, head: plan.sourceHead(h), kept: plan.heads[s][l][h].kept)
+                    }
                     let chosen = topIndices(Array(scores[middle]), count: c - 2 * block).map { $0 + block }
                     for h in group { plan.heads[s][l][h].restrict(to: Array(0..<block) + chosen + Array(middle.upperBound..<n)) }
                 }
@@ -115,6 +117,8 @@ public struct PagedEviction: KVPolicy {
         plan.stageState["paged"] = budgets
     }
 
+    public var actsAtDecode: Bool { true }
+
     public func decodeStep(_ plan: inout CompressionPlan, step: DecodeStep) throws(PolicyError) {
         let (s, l) = (step.sequence, step.layer)
         guard let c = plan.stageState["paged"]?[s][l], c >= 3 * block else { return }
@@ -122,7 +126,11 @@ public struct PagedEviction: KVPolicy {
             let n = plan.heads[s][l][group[0]].kept.count
             guard n > c, n % block == 0 else { continue }
             let blocks = n / block
-            let scores = meanScores(plan, s, l, group: group, keys: step.keys, values: step.values)
+            // Scores from the live pages' rows (the same ‖V‖/‖K‖ each token had when it arrived).
+            let scores = meanScores(plan, s, l, group: group) { h in
+                let r = step.rows(head: h, kept: plan.heads[s][l][h].kept)
+                return tokenScores(keys: r.keys, values: r.values, head: 0, kept: Array(0..<r.keys.tokens))
+            }
             let upper = mode == .global ? blocks - 1 : min(blocks - 1, 1 + candidates)
             guard upper > 1 else { continue }
             var victim = 1, lowest = Float.infinity

@@ -7,6 +7,8 @@ public enum PolicyError: Error, Equatable, CustomStringConvertible {
     case unknownArgument(policy: String, argument: String, known: [String])
     case badValue(policy: String, argument: String, value: String, expected: String)
     case layout(LayoutError)
+    /// A live session refused a call (shapes, positions, pool room).
+    case session(SessionError)
     /// A byte budget below one f16 token per head.
     case budgetTooSmall(bytes: Int, minimum: Int)
     /// A budget the policy's own rules refuse (PagedEviction needs three blocks).
@@ -27,6 +29,8 @@ public enum PolicyError: Error, Equatable, CustomStringConvertible {
             return "\(policy): \(argument)=\(value) is invalid; expected \(expected)"
         case .layout(let e):
             return "compressed layout: \(e)"
+        case .session(let e):
+            return "session: \(e)"
         case .budgetTooSmall(let bytes, let minimum):
             return "a byte budget of \(bytes) B cannot hold one token per head; the smallest that can is \(minimum) B"
         case .budgetOutOfRange(let policy, let reason):

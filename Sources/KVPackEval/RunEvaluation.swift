@@ -122,8 +122,8 @@ public enum RunEvaluation {
                 bytes += sim.finalBytes
                 let seq = capture.sequences[s]
                 total += (seq.positions.tokens.count + seq.positions.probes.count) * m.kvHeads * m.layerCount
-                let stored = sim.finalPlan.heads[s].first?.count ?? m.kvHeads
-                kept += sim.finalPlan.heads[s].reduce(0) { $0 + $1.reduce(0) { $0 + $1.kept.count } } * m.kvHeads / stored
+                let stored = sim.finalHeads.first?.count ?? m.kvHeads
+                kept += sim.finalHeads.reduce(0) { $0 + $1.reduce(0) { $0 + $1.kept.count } } * m.kvHeads / stored
                 for l in 0..<m.layerCount {
                     for (out, ref) in zip(sim.outputs[l], sim.reference[l]) {
                         for qh in 0..<m.queryHeads {

@@ -66,8 +66,8 @@ struct ARKVTests {
         // Prefill 24; probe 1 makes 25 > 24: keep ⌊0.75·17⌋ = 12 + 8 = 20; then 21, 22, 23, 24, 25 -> 20 ...
         let lengths = sim.keptCounts[0].map { $0[0] }
         #expect(lengths == [25, 21, 22, 23, 24, 25])
-        #expect(sim.finalPlan.heads[0][0][0].kept.count == 20)
-        let head = sim.finalPlan.heads[0][0][0]
+        #expect(sim.finalHeads[0][0].kept.count == 20)
+        let head = sim.finalHeads[0][0]
         #expect(head.keyEncodings.suffix(8).allSatisfy { $0 == .f16 })
     }
 }

@@ -41,7 +41,7 @@ struct MustafarTests {
         let cap = try syntheticCapture(tokens: 20, probes: 5, d: 8, window: 1, key: { _, t, c in noise(t, c) }, value: { _, t, c in noise(t, c, 3) },
                                        query: { _, i, c in noise(i, c, 5) })
         let sim = try DecodeSimulation.run(try PolicyPipeline(parsing: "mustafar(recent=4)"), capture: cap)
-        let head = sim.finalPlan.heads[0][0][0]
+        let head = sim.finalHeads[0][0]
         #expect(head.kept.count == 25)
         #expect(head.keyEncodings.filter { $0 == .f16 }.count == 4)
         #expect(head.keyEncodings.prefix(21).allSatisfy { $0 == .bitmap })

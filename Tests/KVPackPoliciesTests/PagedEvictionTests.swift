@@ -51,7 +51,7 @@ struct PagedEvictionTests {
         }
         #expect(lengths == expected)
         #expect(lengths.allSatisfy { (17...20).contains($0) })
-        let final = sim.finalPlan.heads[0][0][0].kept
+        let final = sim.finalHeads[0][0].kept
         #expect(Array(final.prefix(4)) == [0, 1, 2, 3], "the sink block stays")
         #expect(!final.contains(46), "the block holding the lowest score was evicted")
         #expect(final.contains(63), "the newest token stays")

@@ -75,11 +75,11 @@ extension CacheSession {
     private func pack(_ prompt: SessionPrompt, plan: SessionPlan) throws(SessionError) -> [[[Page]]] {
         let stored = model.kvHeads * plan.repeatFactor, t = prompt.positions.count
         guard plan.repeatFactor >= 1, plan.layers.count == model.layerCount else {
-            throw .policy("prefill gave \(plan.layers.count) layers (repeat \(plan.repeatFactor)); the model has \(model.layerCount)")
+            throw .policy(SessionPolicyMessage("prefill gave \(plan.layers.count) layers (repeat \(plan.repeatFactor)); the model has \(model.layerCount)"))
         }
         var out: [[[Page]]] = []
         for (l, heads) in plan.layers.enumerated() {
-            guard heads.count == stored else { throw .policy("prefill gave \(heads.count) heads for layer \(l); expected \(stored)") }
+            guard heads.count == stored else { throw .policy(SessionPolicyMessage("prefill gave \(heads.count) heads for layer \(l); expected \(stored)")) }
             var layerPages: [[Page]] = []
             for (h, sel) in heads.enumerated() {
                 try CacheSession.check(sel, tokens: t, layer: l)
@@ -102,10 +102,10 @@ extension CacheSession {
     /// its two encodings.
     static func check(_ sel: HeadSelection, tokens: Int, layer: Int) throws(SessionError) {
         guard !sel.kept.isEmpty, sel.keyEncodings.count == sel.kept.count, sel.valueEncodings.count == sel.kept.count else {
-            throw .policy("layer \(layer): a head must keep at least one token, with an encoding for each (kept \(sel.kept.count))")
+            throw .policy(SessionPolicyMessage("layer \(layer): a head must keep at least one token, with an encoding for each (kept \(sel.kept.count))"))
         }
         for (i, k) in sel.kept.enumerated() where k < 0 || k >= tokens || (i > 0 && k <= sel.kept[i - 1]) {
-            throw .policy("layer \(layer): kept token \(k) is out of 0..<\(tokens) or out of order")
+            throw .policy(SessionPolicyMessage("layer \(layer): kept token \(k) is out of 0..<\(tokens) or out of order"))
         }
     }
 }

@@ -21,7 +21,7 @@ extension CacheSession {
     func reshape(_ s: inout State, layer l: Int, selections: [HeadSelection]) throws(SessionError) {
         let heads = s.layers[l]
         guard selections.count == heads.count else {
-            throw .policy("decode step gave \(selections.count) heads for layer \(l); it has \(heads.count)")
+            throw .policy(SessionPolicyMessage("decode step gave \(selections.count) heads for layer \(l); it has \(heads.count)"))
         }
         var plans: [[Planned]?] = []
         for (h, head) in heads.enumerated() {

@@ -1,5 +1,7 @@
 /// A live-session call that cannot be done. The session is left exactly as it was before the call.
 public enum SessionError: Error, Equatable, CustomStringConvertible {
+    public static func == (a: SessionError, b: SessionError) -> Bool { a.description == b.description }
+
     /// The session was closed; it holds no pages.
     case closed
     case layerOutOfRange(layer: Int, layers: Int)
@@ -16,8 +18,8 @@ public enum SessionError: Error, Equatable, CustomStringConvertible {
     case pool(PoolError)
     case attention(AttentionError)
     case layout(LayoutError)
-    /// The session's policy refused (its message).
-    case policy(String)
+    /// The session's policy refused: its error (a `PolicyError` for spec pipelines) or message.
+    case policy(any Error & CustomStringConvertible)
 
     public var description: String {
         switch self {
@@ -32,7 +34,13 @@ public enum SessionError: Error, Equatable, CustomStringConvertible {
         case .pool(let e): return e.description
         case .attention(let e): return e.description
         case .layout(let e): return e.description
-        case .policy(let why): return "policy: \(why)"
+        case .policy(let why): return why.description
         }
     }
+}
+
+/// A policy's refusal given as a message.
+public struct SessionPolicyMessage: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
