@@ -68,12 +68,12 @@ extension CacheSession {
     }
 
     /// `append`, waiting for room when the pool's admission is `.wait`.
-    public func append(layer: Int, keys: HeadTensor<Float16>, values: HeadTensor<Float16>, positions: [Int]) async throws(SessionError) {
+    public func appendAwaitingRoom(layer: Int, keys: HeadTensor<Float16>, values: HeadTensor<Float16>, positions: [Int]) async throws(SessionError) {
         try await waitingForRoom { () throws(SessionError) in try append(layer: layer, keys: keys, values: values, positions: positions) }
     }
 
     /// `prefill`, waiting for room when the pool's admission is `.wait`.
-    public func prefill(_ prompt: SessionPrompt) async throws(SessionError) {
+    public func prefillAwaitingRoom(_ prompt: SessionPrompt) async throws(SessionError) {
         try await waitingForRoom { () throws(SessionError) in try prefill(prompt) }
     }
 
