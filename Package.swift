@@ -25,6 +25,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // SHA-256 of capture files in evaluation reports.
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // Live sessions' logs and metrics: silent unless the application bootstraps a backend.
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     ],
     targets: [
         // MARK: - System libraries (tiny modulemaps over pkg-config)
@@ -46,7 +49,12 @@ let package = Package(
 
         // MARK: - Core library
         .target(
-            name: "KVPack", dependencies: ["CKVPackHalf", "CZstd", "CLZ4"], path: "Sources/KVPack"),
+            name: "KVPack",
+            dependencies: [
+                "CKVPackHalf", "CZstd", "CLZ4", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            path: "Sources/KVPack"),
 
         // MARK: - Policies: one file per method, plus the shared plan, spec grammar and registry
         .target(name: "KVPackPolicies", dependencies: ["KVPack", "CKVPackHalf"], path: "Policies"),

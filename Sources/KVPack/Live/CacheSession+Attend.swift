@@ -18,6 +18,11 @@ extension CacheSession {
             throw .wrongShape(what: "queries", expected: [model.queryHeads, positions.count, headDim], found: queries.shape)
         }
         try CacheSession.checkFinite(queries, what: "queries")
+        let start = ContinuousClock.now
+        defer {
+            let (seconds, attoseconds) = (ContinuousClock.now - start).components
+            pool.metrics.attendSeconds.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        }
         return try state.withLock { (s: inout State) throws(SessionError) -> HeadTensor<Float> in
             guard !s.closed else { throw .closed }
             guard s.layers.indices.contains(l) else { throw .layerOutOfRange(layer: l, layers: s.layers.count) }

@@ -31,6 +31,12 @@ extension CacheSession {
             s.policyState = plan.state
             s.originalTokens = Array(repeating: prompt.positions.count, count: model.layerCount)
             s.lastPosition = Array(repeating: prompt.positions.last!, count: model.layerCount)
+            let bytes = s.layers.reduce(0) { $0 + $1.reduce(0) { $0 + $1.byteCount(dim: headDim) } }
+            let dense = 2 * 2 * prompt.positions.count * model.kvHeads * headDim * model.layerCount
+            pool.metrics.compressionRatio.record(Double(bytes) / Double(max(1, dense)))
+            LiveMetrics.sessionLogger.debug("prefill", metadata: [
+                "policy": "\(policy)", "tokens": "\(prompt.positions.count)", "bytes": "\(bytes)", "denseBytes": "\(dense)",
+            ])
         }
     }
 

@@ -70,6 +70,9 @@ extension CacheSession {
             s.layers[l][h] = LiveHead(pages: pages)
         }
         pool.release(freed, evicted: true)
+        LiveMetrics.sessionLogger.trace("decode step re-packed pages", metadata: [
+            "layer": "\(l)", "freed": "\(freed.count)", "written": "\(slots.count)",
+        ])
     }
 
     /// nil when the selection changes nothing.

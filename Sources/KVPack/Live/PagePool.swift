@@ -41,6 +41,7 @@ public final class PagePool: Sendable {
 
     public let configuration: Configuration
     private let state: Mutex<State>
+    let metrics = LiveMetrics()
 
     private struct Waiter {
         let id: UInt64
@@ -106,6 +107,18 @@ public final class PagePool: Sendable {
     /// One slot for each element of `classes`, all or none.
     /// - Throws: `PoolError.neverFits` / `.exhausted` when they do not fit in the budget.
     func allocate(_ classes: [SlotClass]) throws(PoolError) -> [PageSlot] {
+        do {
+            let slots = try take(classes)
+            metrics.publish(statistics)
+            return slots
+        } catch {
+            metrics.rejected.increment()
+            LiveMetrics.poolLogger.debug("page pool refused a request", metadata: ["error": "\(error)"])
+            throw error
+        }
+    }
+
+    private func take(_ classes: [SlotClass]) throws(PoolError) -> [PageSlot] {
         let bytes = classes.reduce(0) { $0 + slotBytes($1) }
         let budget = configuration.budgetBytes
         guard bytes <= budget else { throw .neverFits(requestedBytes: bytes, budgetBytes: budget) }
@@ -174,7 +187,7 @@ public final class PagePool: Sendable {
     /// Drops a reference to each slot; slots no one holds go back to their free list and waiting
     /// requests retry. `evicted`: count them as evicted pages in the statistics.
     func release(_ slots: some Sequence<PageSlot>, evicted: Bool = false) {
-        let woken = state.withLock { s -> [Waiter] in
+        let (woken, freed) = state.withLock { s -> ([Waiter], Int) in
             var freed = 0
             for slot in slots {
                 let c = Int(slot.classIndex), i = Int(slot.index)
@@ -186,12 +199,14 @@ public final class PagePool: Sendable {
                 }
             }
             if evicted { s.evictedPages += freed }
-            guard freed > 0 else { return [] }
+            guard freed > 0 else { return ([], 0) }
             s.releases &+= 1
             let w = s.waiters
             s.waiters.removeAll()
-            return w
+            return (w, freed)
         }
+        if evicted && freed > 0 { metrics.evictedPages.increment(by: freed) }
+        if freed > 0 { metrics.publish(statistics) }
         for w in woken { w.continuation.resume() }
     }
 
@@ -200,6 +215,13 @@ public final class PagePool: Sendable {
         state.withLock { Int($0.arenas[Int(slot.classIndex)].refcounts[Int(slot.index)]) }
     }
 
-    func sessionOpened() { state.withLock { $0.sessions += 1 } }
-    func sessionClosed() { state.withLock { $0.sessions -= 1 } }
+    func sessionOpened() {
+        state.withLock { $0.sessions += 1 }
+        metrics.publish(statistics)
+    }
+
+    func sessionClosed() {
+        state.withLock { $0.sessions -= 1 }
+        metrics.publish(statistics)
+    }
 }

@@ -1,0 +1,41 @@
+import Logging
+import Metrics
+
+/// The live cache's logs and metrics. Logs go to swift-log at debug and trace levels only, and
+/// metrics to swift-metrics, so both stay silent unless the application bootstraps a backend
+/// (`LoggingSystem.bootstrap` with a debug level, `MetricsSystem.bootstrap`).
+///
+/// Metrics (labels):
+/// - `kvpack_pool_bytes{encoding}`: slot bytes in use by encoding (`PoolStatistics.inUseBytesByEncoding`);
+/// - `kvpack_pool_pages`, `kvpack_pool_sessions`: slots in use, open sessions;
+/// - `kvpack_pool_evicted_pages_total`: pages given back by eviction or re-tiering;
+/// - `kvpack_pool_rejected_total`: requests refused for want of room;
+/// - `kvpack_session_compression_ratio`: a session's bytes over its dense f16 bytes, at prefill;
+/// - `kvpack_attend_seconds`: time of one `attend` call (one session, one layer).
+struct LiveMetrics: Sendable {
+    let poolBytes: [PageEncodingKind: Gauge]
+    let pages = Gauge(label: "kvpack_pool_pages")
+    let sessions = Gauge(label: "kvpack_pool_sessions")
+    let evictedPages = Counter(label: "kvpack_pool_evicted_pages_total")
+    let rejected = Counter(label: "kvpack_pool_rejected_total")
+    let compressionRatio = Recorder(label: "kvpack_session_compression_ratio")
+    let attendSeconds = Metrics.Timer(label: "kvpack_attend_seconds")
+
+    init() {
+        var bytes: [PageEncodingKind: Gauge] = [:]
+        for kind in PageEncodingKind.allCases {
+            bytes[kind] = Gauge(label: "kvpack_pool_bytes", dimensions: [("encoding", kind.description)])
+        }
+        poolBytes = bytes
+    }
+
+    /// Publishes a pool's statistics to the gauges.
+    func publish(_ s: PoolStatistics) {
+        for (kind, gauge) in poolBytes { gauge.record(s.inUseBytesByEncoding[kind] ?? 0) }
+        pages.record(s.pagesInUse)
+        sessions.record(s.sessions)
+    }
+
+    static let poolLogger = Logger(label: "kvpack.pool")
+    static let sessionLogger = Logger(label: "kvpack.session")
+}
