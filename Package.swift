@@ -90,7 +90,10 @@ let package = Package(
             path: "Tools/kvpack"),
 
         // MARK: - Tests (one target per library target, plus the CLI)
-        .testTarget(name: "KVPackTests", dependencies: ["KVPack"], path: "Tests/KVPackTests"),
+        .testTarget(
+            name: "KVPackTests",
+            dependencies: ["KVPack", .product(name: "MetricsTestKit", package: "swift-metrics")],
+            path: "Tests/KVPackTests"),
         .testTarget(
             name: "KVPackDatasetsTests", dependencies: ["KVPack", "KVPackDatasets"],
             path: "Tests/KVPackDatasetsTests", exclude: ["python"]),

@@ -5,7 +5,7 @@ import Metrics
 /// metrics to swift-metrics, so both stay silent unless the application bootstraps a backend
 /// (`LoggingSystem.bootstrap` with a debug level, `MetricsSystem.bootstrap`).
 ///
-/// Metrics (labels):
+/// Metrics (labels; every one has the dimension `pool`, the pool's `Configuration.name`):
 /// - `kvpack_pool_bytes{encoding}`: slot bytes in use by encoding (`PoolStatistics.inUseBytesByEncoding`);
 /// - `kvpack_pool_pages`, `kvpack_pool_sessions`: slots in use, open sessions;
 /// - `kvpack_pool_evicted_pages_total`: pages given back by eviction or re-tiering;
@@ -14,19 +14,26 @@ import Metrics
 /// - `kvpack_attend_seconds`: time of one `attend` call (one session, one layer).
 struct LiveMetrics: Sendable {
     let poolBytes: [PageEncodingKind: Gauge]
-    let pages = Gauge(label: "kvpack_pool_pages")
-    let sessions = Gauge(label: "kvpack_pool_sessions")
-    let evictedPages = Counter(label: "kvpack_pool_evicted_pages_total")
-    let rejected = Counter(label: "kvpack_pool_rejected_total")
-    let compressionRatio = Recorder(label: "kvpack_session_compression_ratio")
-    let attendSeconds = Metrics.Timer(label: "kvpack_attend_seconds")
+    let pages: Gauge
+    let sessions: Gauge
+    let evictedPages: Counter
+    let rejected: Counter
+    let compressionRatio: Recorder
+    let attendSeconds: Metrics.Timer
 
-    init() {
+    init(pool: String) {
+        let d = [("pool", pool)]
         var bytes: [PageEncodingKind: Gauge] = [:]
         for kind in PageEncodingKind.allCases {
-            bytes[kind] = Gauge(label: "kvpack_pool_bytes", dimensions: [("encoding", kind.description)])
+            bytes[kind] = Gauge(label: "kvpack_pool_bytes", dimensions: d + [("encoding", kind.description)])
         }
         poolBytes = bytes
+        pages = Gauge(label: "kvpack_pool_pages", dimensions: d)
+        sessions = Gauge(label: "kvpack_pool_sessions", dimensions: d)
+        evictedPages = Counter(label: "kvpack_pool_evicted_pages_total", dimensions: d)
+        rejected = Counter(label: "kvpack_pool_rejected_total", dimensions: d)
+        compressionRatio = Recorder(label: "kvpack_session_compression_ratio", dimensions: d)
+        attendSeconds = Metrics.Timer(label: "kvpack_attend_seconds", dimensions: d)
     }
 
     /// Publishes a pool's statistics to the gauges.

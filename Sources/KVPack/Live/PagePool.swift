@@ -29,8 +29,12 @@ public final class PagePool: Sendable {
         /// Slots allocated at once when a class runs out.
         public var slotsPerChunk: Int
         public var admission: Admission
+        /// The `pool` dimension of the pool's metrics.
+        public var name: String
 
-        public init(budgetBytes: Int, headDim: Int, pageSize: Int = 16, slotsPerChunk: Int = 256, admission: Admission = .reject) {
+        public init(budgetBytes: Int, headDim: Int, pageSize: Int = 16, slotsPerChunk: Int = 256, admission: Admission = .reject,
+                    name: String = "default") {
+            self.name = name
             self.budgetBytes = budgetBytes
             self.headDim = headDim
             self.pageSize = pageSize
@@ -41,7 +45,7 @@ public final class PagePool: Sendable {
 
     public let configuration: Configuration
     private let state: Mutex<State>
-    let metrics = LiveMetrics()
+    let metrics: LiveMetrics
 
     private struct Waiter {
         let id: UInt64
@@ -76,6 +80,7 @@ public final class PagePool: Sendable {
         }
         guard configuration.slotsPerChunk > 0 else { throw .invalidConfiguration("slots per chunk must be positive") }
         self.configuration = configuration
+        metrics = LiveMetrics(pool: configuration.name)
         state = Mutex(State())
     }
 
