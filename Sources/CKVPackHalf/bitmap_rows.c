@@ -1,7 +1,7 @@
 // Bitmap-sparse row kernels: walk each row's mask words and read only the packed nonzeros.
 #include "half_internal.h"
 
-#if defined(__x86_64__) && defined(__clang__) && defined(__ELF__)
+#if defined(__x86_64__) && defined(__clang__) && defined(__ELF__) && !defined(KVP_NO_IFUNC)
 #define KVP_CLONES_AVX2 __attribute__((target_clones("avx2", "default")))
 #else
 #define KVP_CLONES_AVX2

@@ -5,7 +5,13 @@
 #include <string.h>
 
 // Functions compiled for AVX-512, AVX2 and baseline x86-64, picked at load time (ifunc: ELF only).
-#if defined(__x86_64__) && defined(__clang__) && defined(__ELF__)
+// Not under the thread sanitizer: ifunc resolvers run before its runtime starts and crash it.
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define KVP_NO_IFUNC 1
+#endif
+#endif
+#if defined(__x86_64__) && defined(__clang__) && defined(__ELF__) && !defined(KVP_NO_IFUNC)
 #define KVP_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define KVP_CLONES

@@ -39,6 +39,14 @@ func failing<R>(_ body: () throws -> R) throws -> R {
         throw report(error, code: 73)
     } catch let error as VulkanError {
         throw report(error, code: 69)
+    } catch let error as SessionError {
+        switch error {
+        case .pool: throw report(error, code: 75)
+        case .policy: throw report(error, code: 64)
+        default: throw report(error, code: 65)
+        }
+    } catch let error as PoolError {
+        throw report(error, code: 64)
     } catch let error as KVPFileError {
         switch error {
         case .fileNotFound: throw report(error, code: 66)

@@ -1,0 +1,174 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import KVPack
+import KVPackPolicies
+import Synchronization
+
+extension Bench {
+    struct Session: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Decode steps of concurrent live sessions on one page pool.",
+            discussion: """
+                For each policy and session count S: S sessions on one page pool prefill N tokens of
+                every layer (Llama-3-8B layer shapes by default: 32 query heads over 8 KV heads, head
+                dim 128) through the policy, then M decode steps each append one token to every
+                layer of every session and attend it, one batched attend per layer. Reports decode
+                steps per second, step latency (p50, p99), host time per step, and the pool's bytes
+                against the dense f16 cache. The K/V are random (one prompt tensor reused by every
+                layer and session); only the shapes matter for the timing.
+                  kvpack bench session --sessions 1 8 --tokens 4096 --layers 4 --policy dense --policy "snapkv(keep=0.25)"
+                """)
+
+        @Option(parsing: .upToNextOption, help: "Concurrent sessions (one decode token each per step).") var sessions: [Int] = [1, 8]
+        @Option(help: "Prompt tokens per session.") var tokens = 4096
+        @Option(help: "Layers per session.") var layers = 4
+        @Option(help: "Decode steps timed.") var steps = 8
+        @Option(help: "Policy specs (repeat); default: dense, snapkv(keep=0.25), quant(bits=8).") var policy: [String] = []
+        @Option(name: .customLong("query-heads")) var queryHeads = 32
+        @Option(name: .customLong("kv-heads")) var kvHeads = 8
+        @Option(name: .customLong("head-dim")) var headDim = 128
+        @Option(name: .customLong("page-size")) var pageSize = 16
+        @Option(help: "Observation-window queries given at prefill.") var window = 32
+        @Option(help: "Backend: cpu (vulkan sessions are not built yet).") var backend = "cpu"
+        @Flag(help: "Print JSON.") var json = false
+        @Option(help: "Also write the JSON to this file.") var out: String?
+
+        func validate() throws {
+            for (name, v) in [("--tokens", tokens), ("--layers", layers), ("--steps", steps), ("--query-heads", queryHeads),
+                              ("--kv-heads", kvHeads), ("--head-dim", headDim), ("--page-size", pageSize)] where v <= 0 {
+                throw ValidationError("\(name) must be positive; got \(v)")
+            }
+            if sessions.isEmpty || sessions.contains(where: { $0 <= 0 }) { throw ValidationError("--sessions must be positive counts") }
+            if queryHeads % kvHeads != 0 { throw ValidationError("--query-heads must be a multiple of --kv-heads") }
+            if !(0...tokens).contains(window) { throw ValidationError("--window must be in 0...--tokens") }
+            if backend != "cpu" {
+                throw ValidationError("--backend \(backend): live sessions run on the cpu backend only for now (GPU sessions are not built yet)")
+            }
+        }
+
+        struct Row: Codable {
+            var backend: String
+            var policy: String
+            var sessions: Int, layers: Int, tokens: Int, steps: Int
+            var queryHeads: Int, kvHeads: Int, headDim: Int, pageSize: Int
+            var prefillSeconds: Double
+            var stepsPerSecond: Double
+            var p50StepSeconds: Double, p99StepSeconds: Double
+            /// Host time per step: on the CPU backend the whole step.
+            var hostSecondsPerStep: Double
+            /// Pool slot bytes in use after the last step, and the sessions' exact layout bytes.
+            var poolBytes: Int, layoutBytes: Int
+            /// Dense f16 K/V of every token (prompt and decoded) of every session and layer.
+            var denseBytes: Int
+            var threads: Int
+        }
+
+        func run() throws {
+            try failing {
+                let specs = policy.isEmpty ? ["dense", "snapkv(keep=0.25)", "quant(bits=8)"] : policy
+                let pipelines = try specs.map { try PolicyPipeline(parsing: $0) }
+                let model = try ModelFacts(name: "bench", queryHeads: queryHeads, kvHeads: kvHeads, headDim: headDim,
+                                           layerKinds: Array(repeating: .global, count: layers))
+                var rng = BenchRandom(seed: 11)
+                let keys = try HeadTensor(heads: kvHeads, tokens: tokens, headDim: headDim, storage: rng.halves(kvHeads * tokens * headDim))
+                let values = try HeadTensor(heads: kvHeads, tokens: tokens, headDim: headDim, storage: rng.halves(kvHeads * tokens * headDim))
+                let windowQueries = window > 0
+                    ? try HeadTensor(heads: queryHeads, tokens: window, headDim: headDim, storage: rng.halves(queryHeads * window * headDim)) : nil
+                let prompt = SessionPrompt(positions: Array(0..<tokens), layers: Array(
+                    repeating: .init(keys: keys, values: values, windowQueries: windowQueries), count: layers))
+                let stepKeys = try (0..<steps).map { _ in
+                    try HeadTensor(heads: kvHeads, tokens: 1, headDim: headDim, storage: rng.halves(kvHeads * headDim))
+                }
+                let stepValues = try (0..<steps).map { _ in
+                    try HeadTensor(heads: kvHeads, tokens: 1, headDim: headDim, storage: rng.halves(kvHeads * headDim))
+                }
+                let stepQueries = try (0..<steps).map { _ in
+                    try HeadTensor(heads: queryHeads, tokens: 1, headDim: headDim, storage: rng.halves(queryHeads * headDim)).floats()
+                }
+                var rows: [Row] = []
+                for (spec, pipeline) in zip(specs, pipelines) {
+                    for s in sessions {
+                        if !json { FileHandle.standardError.write(Data("bench session: \(spec), \(s) session(s)...\n".utf8)) }
+                        rows.append(try measure(pipeline, spec: spec, sessions: s, model: model, prompt: prompt,
+                                                stepKeys: stepKeys, stepValues: stepValues, stepQueries: stepQueries))
+                    }
+                }
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                let data = try encoder.encode(rows)
+                if let out { try data.write(to: URL(fileURLWithPath: out), options: .atomic) }
+                if json {
+                    print(String(decoding: data, as: UTF8.self))
+                } else {
+                    print("live sessions (\(backend)), \(layers) layers of \(queryHeads) query heads over \(kvHeads) KV heads, head dim \(headDim), \(tokens) prompt tokens, \(steps) decode steps")
+                    let width = max(6, rows.map(\.policy.count).max() ?? 0)
+                    print("  " + "policy".padding(toLength: width, withPad: " ", startingAt: 0)
+                          + "     S   prefill s   steps/s   p50 ms   p99 ms    pool MB   dense MB   ratio")
+                    for r in rows {
+                        print("  " + r.policy.padding(toLength: width, withPad: " ", startingAt: 0) + String(
+                            format: "  %4d   %9.2f   %7.2f   %6.1f   %6.1f   %8.1f   %8.1f   %.3f", r.sessions,
+                                     r.prefillSeconds, r.stepsPerSecond, r.p50StepSeconds * 1e3, r.p99StepSeconds * 1e3,
+                                     Double(r.poolBytes) / 1e6, Double(r.denseBytes) / 1e6, Double(r.layoutBytes) / Double(r.denseBytes)))
+                    }
+                }
+            }
+        }
+
+        private func measure(_ pipeline: PolicyPipeline, spec: String, sessions count: Int, model: ModelFacts, prompt: SessionPrompt,
+                             stepKeys: [HeadTensor<Float16>], stepValues: [HeadTensor<Float16>],
+                             stepQueries: [HeadTensor<Float>]) throws -> Row {
+            let budget = Int(Double(ProcessInfo.processInfo.physicalMemory) * 0.75)
+            let pool = try PagePool(.init(budgetBytes: budget, headDim: headDim, pageSize: pageSize, name: "bench"))
+            let sessions = try (0..<count).map { _ in try CacheSession(pool: pool, model: model, policy: pipeline) }
+            defer { for s in sessions { s.close() } }
+            let errors = Mutex<[SessionError]>([])
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            DispatchQueue.concurrentPerform(iterations: count) { i in
+                do throws(SessionError) { try sessions[i].prefill(prompt) } catch { errors.withLock { $0.append(error) } }
+            }
+            let prefill = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            if let e = errors.withLock({ $0.first }) { throw e }
+            var stepSeconds: [Double] = []
+            for m in 0..<steps {
+                let (k, v, q) = (stepKeys[m], stepValues[m], stepQueries[m])
+                let position = tokens + m
+                let start = DispatchTime.now().uptimeNanoseconds
+                for l in 0..<layers {
+                    DispatchQueue.concurrentPerform(iterations: count) { i in
+                        do throws(SessionError) {
+                            try sessions[i].append(layer: l, keys: k, values: v, positions: [position])
+                        } catch {
+                            errors.withLock { $0.append(error) }
+                        }
+                    }
+                    let results = CacheSession.attend(sessions.map { .init(session: $0, queries: q, positions: [position]) }, layer: l)
+                    for r in results { if case .failure(let e) = r { throw e } }
+                }
+                stepSeconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                if let e = errors.withLock({ $0.first }) { throw e }
+            }
+            let sorted = stepSeconds.sorted()
+            let median = sorted[sorted.count / 2]
+            let p99 = sorted[min(sorted.count - 1, Int((Double(sorted.count) * 0.99).rounded(.up)) - 1)]
+            let total = stepSeconds.reduce(0, +)
+            return Row(backend: backend, policy: pipeline.description, sessions: count, layers: layers, tokens: tokens, steps: steps,
+                       queryHeads: queryHeads, kvHeads: kvHeads, headDim: headDim, pageSize: pageSize, prefillSeconds: prefill,
+                       stepsPerSecond: Double(steps) / total, p50StepSeconds: median, p99StepSeconds: p99, hostSecondsPerStep: total / Double(steps),
+                       poolBytes: pool.statistics.inUseBytes, layoutBytes: sessions.reduce(0) { $0 + $1.byteCount },
+                       denseBytes: sessions.reduce(0) { $0 + $1.denseByteCount }, threads: ProcessInfo.processInfo.activeProcessorCount)
+        }
+    }
+}
+
+/// Deterministic random halves for benchmarks (an LCG; values in about ±4).
+struct BenchRandom {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func halves(_ n: Int) -> [Float16] {
+        (0..<n).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float16(Float(Int64(bitPattern: state) >> 40) / Float(1 << 21))
+        }
+    }
+}
