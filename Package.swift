@@ -28,6 +28,8 @@ let package = Package(
         // Live sessions' logs and metrics: silent unless the application bootstraps a backend.
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        // `swift package generate-documentation --target KVPack` (the DocC catalog in Sources/KVPack).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // MARK: - System libraries (tiny modulemaps over pkg-config)

@@ -3,7 +3,7 @@ import Foundation
 import KVPack
 
 /// `arkv(keep=1024, window=32, quant=token, gamma=263.81)`: ARKV (Lei & Ilager, arXiv 2603.08727;
-/// `../shared/reference/methods.md` section 3). Each token is original (f16), quantized
+/// reference code Large-scale-Sustainable-Computing-LSC/ARKV on GitHub). Each token is original (f16), quantized
 /// (`quant`, int8 or int4) or evicted.
 ///
 /// Prefill, per layer, from the observation window's attention `P` (the last `window` queries

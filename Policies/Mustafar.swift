@@ -1,7 +1,7 @@
 import KVPack
 
 /// `mustafar(k=0.5, v=0.5, recent=32)`: Mustafar (Joo et al., NeurIPS 2025, arXiv 2505.22913;
-/// `../shared/reference/methods.md` section 4): per-token magnitude pruning of keys and values
+/// reference code dhjoo98/mustafar on GitHub): per-token magnitude pruning of keys and values
 /// to separate sparsities, stored in the bitmap format; the most recent `recent` kept tokens of
 /// each head stay dense (the paper's accuracy runs keep the last 32 dense and prune each token
 /// as it leaves that window; at decode this stage does the same).

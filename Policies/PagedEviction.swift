@@ -2,7 +2,8 @@ import Foundation
 import KVPack
 
 /// `paged(keep=512, block=16, score=vk, mode=global)`: PagedEviction (Chitty-Venkata et al.,
-/// arXiv 2509.04377; `../shared/reference/methods.md` section 2). Attention-free: a token's score
+/// arXiv 2509.04377; the authors' code: krishnateja95/PagedEviction and their vLLM fork
+/// krishnateja95/vllm-Paged-Compression on GitHub). Attention-free: a token's score
 /// is `‖V‖/‖K‖` (`score=vk`, the paper's metric; `v` = ‖V‖ as the authors' vLLM fork does;
 /// `invk` = 1/‖K‖), higher keeps.
 ///

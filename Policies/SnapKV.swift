@@ -1,7 +1,7 @@
 import KVPack
 
 /// `snapkv(keep=0.25, window=32, kernel=5, pool=avg, gqa=mean)`: SnapKV (Li et al. 2024, arXiv
-/// 2404.14469; `../shared/reference/methods.md` section 1). The observation window's queries vote:
+/// 2404.14469; reference code FasterDecoding/SnapKV on GitHub). The observation window's queries vote:
 /// softmax over all kept keys (causal by position), summed over the window queries, on the prefix
 /// (the tokens before the window); the votes are pooled along the token axis (kernel `kernel`,
 /// stride 1, zero padding counted in averages as PyTorch's avg_pool1d does; max pooling pads

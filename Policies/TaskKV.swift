@@ -2,8 +2,8 @@ import Foundation
 import KVPack
 
 /// `taskkv(keep=0.4, sinks=16, recent=256, window=32, kernel=7, top=256, beta=0.25, m=1)`:
-/// Task-KV (He, Liu, Chen, arXiv 2501.15113; `../shared/reference/methods.md` section 5; no
-/// public code, so the details follow the secondary description and are marked there).
+/// Task-KV (He, Liu, Chen, arXiv 2501.15113; no public code: the details below follow a secondary
+/// description of the paper, not the paper's full text or code, and are unverified).
 ///
 /// Per layer: each head's semantic vector is `Σ_{j∈I} C_j V_j`, where `C` is the observation
 /// window's attention averaged over its queries (and the query heads of the group) and `I` its

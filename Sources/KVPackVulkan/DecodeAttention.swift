@@ -47,15 +47,15 @@ public enum DecodeKernel: String, Sendable, CaseIterable, Codable {
     }
 }
 
-/// How a decode call is launched.
+/// How a decode call is launched. nil fields take the device's defaults; `Kernels/README.md`
+/// gives the measurements behind the GPU defaults.
 public struct DecodeOptions: Sendable, Hashable {
     public var kernel: DecodeKernel = .automatic
     /// Pages each workgroup walks along a head (split-K). nil: chosen so that the grid has about
     /// `targetWorkgroups` workgroups; a value at or above the longest head means no split.
     public var pagesPerSplit: Int?
-    /// Workgroups the automatic split aims for (about one wave on a large GPU at the default
-    /// kernels' occupancy: on an H200, two workgroups per SM at 255 registers a thread, and
-    /// B=1 N=128K ran in 147 µs with 256 workgroups against 170 µs with 512 and 206 µs with 1024).
+    /// Workgroups the automatic split aims for: about one wave on a large GPU at the default
+    /// kernels' occupancy (the measurements behind this default: `Kernels/README.md`).
     public var targetWorkgroups = 256
     /// Invocations per workgroup on the subgroup path (a multiple of the subgroup size, at most
     /// the device's limit). It also bounds registers: a driver fits a whole workgroup on one SM,
@@ -71,8 +71,7 @@ public struct DecodeOptions: Sendable, Hashable {
     /// path and on CPU devices.
     public var tokensPerStep: Int?
     /// Load the next step's rows while this step's are used (the f16, int8 and int4 kernels; the
-    /// others ignore it). nil: on on GPUs (faster there in the H200 sweeps at 16 elements per lane
-    /// and f16 arithmetic), off on CPU devices (lavapipe), where loads do not stall.
+    /// others ignore it). nil: on on GPUs, off on CPU devices (lavapipe), where loads do not stall.
     public var pipelined: Bool?
     /// Packed f16 arithmetic where the kernel has it. Dense f16 pages: each lane's part of q·k in
     /// f16, and with `f16ValueSums` a step's value sums (the softmax and the accumulators stay
@@ -87,10 +86,9 @@ public struct DecodeOptions: Sendable, Hashable {
     /// Elements of a row each lane handles on the subgroup path: 8, 16 or 32 (`headDim / this`
     /// lanes share one token, so more elements per lane means fewer shuffles and softmax updates
     /// per token and more registers per lane). nil on GPUs: 16 up to 4 query heads per KV head
-    /// (every kernel was faster so in the H200 sweeps; int8 / int4 token groups smaller than that
-    /// run the raw-code kernels at 8) and 8 above (a lane holds GQA group x elements queries and
-    /// accumulators: at 8 x 16 every kernel spilled, 2-4x slower on an H200); on CPU devices 8
-    /// or `headDim / subgroupSize` where that is more. The portable path ignores it (one lane per
+    /// (int8 / int4 token groups smaller than that run the raw-code kernels at 8) and 8 above (a
+    /// lane holds GQA group x elements queries and accumulators); on CPU devices 8 or
+    /// `headDim / subgroupSize` where that is more. The portable path ignores it (one lane per
     /// token). A value the head dim or the subgroup cannot take is refused; with an explicit
     /// value, int8 / int4 token groups that do not cover a lane's slice run on the general kernel.
     public var elementsPerLane: Int?
@@ -111,25 +109,22 @@ public struct DecodeOptions: Sendable, Hashable {
     /// Bitmap pages on the subgroup path: a token group copies a page's masks and first-nonzero
     /// indices, then each step's nonzeros, into shared memory with 16-byte loads spread over its
     /// lanes, and each lane reads its elements from there at use, instead of each lane loading
-    /// its own nonzeros (2-byte reads at any alignment); 1.4-1.6x faster on an H200. nil: on
-    /// where the device has subgroup votes and shared memory for a page's header (the layer's
-    /// longest page) and a step's dense rows per token group, next to one merge slot (without a
-    /// `tokensPerStep`, the step shrinks until they fit). true where that is not the case is
-    /// refused; ignored by the other kernels.
+    /// its own nonzeros (2-byte reads at any alignment). nil: on where the device has subgroup
+    /// votes and shared memory for a page's header (the layer's longest page) and a step's dense
+    /// rows per token group, next to one merge slot (without a `tokensPerStep`, the step shrinks
+    /// until they fit). true where that is not the case is refused; ignored by the other kernels.
     public var stagedBitmap: Bool?
     /// Page-table entries of a split a workgroup copies into shared memory when it starts (32
     /// bytes each), so that a token group reaches its next page's offsets there instead of
     /// waiting on memory before it can load the page's rows; pages of the split past them are
     /// read from the table. nil: the split's pages, at most 256 (8 KiB), where each token group
     /// walks at least two pages of its split, else none, and only what the merge slots leave;
-    /// none for bitmap pages (slower with one on an H200). 0: none. A number asked for is kept
-    /// (refused when it leaves no merge slot); the staged bitmap loader's stage and the merge
-    /// slots get the shared memory left.
+    /// none for bitmap pages. 0: none. A number asked for is kept (refused when it leaves no merge
+    /// slot); the staged bitmap loader's stage and the merge slots get the shared memory left.
     public var pageCacheEntries: Int?
     /// Split-K calls: the last workgroup of each KV head to finish (counted with an atomic counter
     /// per head) merges the head's splits into the output, instead of a merge pass after a
-    /// barrier (a second dispatch). nil: on (it beat the merge pass at every shape on the H200,
-    /// `h200-quads`).
+    /// barrier (a second dispatch). nil: on.
     public var fusedMerge: Bool?
     /// At most this many token groups merged per barrier round (tests of the multi-round merge).
     var mergeSlotLimit: Int?

@@ -298,7 +298,7 @@ final class DecodeCall {
         let slots = { (bytes: Int) in max(leastSlots, min(groups, bytes / slotBytes, options.mergeSlotLimit ?? .max)) }
         let free = caps.maxSharedMemory - stageBytes - mergeFlagBytes // for the merge slots and the page cache
         // No default page cache for bitmap pages: with one (taking a merge slot's room) the staged
-        // kernel was 1-5% slower at each H200 grid shape it changed (`h200-longsplit` against `h200-final5`).
+        // kernel was slower (Kernels/README.md, "Defaults").
         let pageCache = askedCache ?? (kernel == .bitmap ? 0 : Self.defaultPageCache(
             pagesPerSplit: pagesPerSplit, tokenGroups: groups, room: free - slots(free - pageCacheBytes(0)) * slotBytes))
         let mergeSlots = slots(free - pageCacheBytes(pageCache))
@@ -320,10 +320,10 @@ final class DecodeCall {
     /// can load the next step while using this one, and have an f16-arithmetic build.
     static let rawSteps: Set<DecodeKernel> = [.f16, .int8, .int4]
 
-    /// Tokens per step, the best of the H200 sweeps (`Tools/bench/results/h200-lanes`, B=1 N=128K
-    /// and B=8 N=32K): 4 for the f16 and raw-code int8 / int4 kernels (16 elements per lane,
-    /// pipelined, f16 arithmetic); 2 for the kernels that expand rows to floats; 1 on the portable
-    /// path and on CPU devices (lavapipe), where it buys nothing and unrolled code compiles slowly.
+    /// Tokens per step, the best of the GPU sweeps (`Kernels/README.md`, "Defaults"): 4 for the f16
+    /// and raw-code int8 / int4 kernels (16 elements per lane, pipelined, f16 arithmetic); 2 for
+    /// the kernels that expand rows to floats; 1 on the portable path and on CPU devices
+    /// (lavapipe), where it buys nothing and unrolled code compiles slowly.
     static func defaultStep(_ kernel: DecodeKernel, subgroup: Bool, device: VulkanDeviceInfo.Kind) -> Int {
         guard subgroup, device != .cpu else { return 1 }
         return rawSteps.contains(kernel) ? 4 : 2

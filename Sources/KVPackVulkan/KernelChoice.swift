@@ -50,11 +50,10 @@ struct KernelChoice: Equatable {
         func rawCodes(_ elements: Int) -> Bool {
             groupings.allSatisfy { g in g.axis == .token && g.groupSize & (g.groupSize - 1) == 0 && g.groupSize % elements == 0 }
         }
-        // Elements per lane: the option, else on GPUs 16 for GQA groups up to 4 (every kernel was
-        // faster so in the H200 sweeps) and 8 for larger groups (a lane holds group x elements
-        // query and accumulator values: at 8 x 16 every kernel spilled 0.7-1.2 KB per thread on
-        // the H200, `h200-dims`), else the fewest a subgroup allows (8 at head dims up to 8 x
-        // subgroup size).
+        // Elements per lane: the option, else on GPUs 16 for GQA groups up to 4 and 8 for larger
+        // groups (a lane holds group x elements query and accumulator values: 8 x 16 spills; see
+        // Kernels/README.md, "Defaults"), else the fewest a subgroup allows (8 at head dims up
+        // to 8 x subgroup size).
         let fewest = subgroupSize.map { max(8, d / $0) } ?? d
         let gpuElements = queryGroup <= 4 ? 16 : 8
         if subgroupSize != nil, let e = options.elementsPerLane {

@@ -11,19 +11,15 @@ extension DecodeCall {
         /// At least this many, unless the target of workgroups is reached first.
         var minPagesPerGroup: Int
 
-        /// A call of one kernel: 1 to 32 pages. On an H200, short heads then fill the GPU (B=1
-        /// N=4K: 20.2 µs with 16 splits against 32.9 with 4), and long ones run one wave of long
-        /// workgroups instead of two (int8 B=8 N=32K 247.8 -> 238.6 µs with 4 splits instead of 8,
-        /// f16 / int4 2-4% faster there and at B=8 N=128K and B=32 N=32K;
-        /// `Tools/bench/results/h200-longsplit`).
+        /// A call of one kernel: 1 to 32 pages. Short heads then fill the GPU, and long ones run
+        /// one wave of long workgroups instead of two (measured: `Kernels/README.md`, "Defaults").
         static let oneKernel = SplitLimits(maxPagesPerGroup: 32, minPagesPerGroup: 1)
         /// Each pass of a call of several (a mixed layer's kernels): 4 to 16 pages (passes run one
         /// after another; more, shorter workgroups per pass were slower at B=1 N=32K).
         static let pass = SplitLimits(maxPagesPerGroup: 16, minPagesPerGroup: 4)
         /// A call of the bitmap kernel alone: 1 to 16 pages. It is bound by its work per element,
-        /// not by loads in flight, and two waves of shorter workgroups balanced better: B=8 N=32K
-        /// 1281.0 µs with 8 splits, 1397.6 with the 4 of `oneKernel` (`h200-longsplit` and
-        /// `h200-final6` grids; their page caches differed too, 79 and 14 entries).
+        /// not by loads in flight, and two waves of shorter workgroups balanced better (measured:
+        /// `Kernels/README.md`, "Defaults").
         static let bitmap = SplitLimits(maxPagesPerGroup: 16, minPagesPerGroup: 1)
     }
 
@@ -45,10 +41,10 @@ extension DecodeCall {
     static func pageCacheEntries(_ asked: Int, pagesPerSplit: Int) -> Int { max(0, min(asked, pagesPerSplit)) }
 
     /// The default page cache: the split's pages up to 256 where each token group walks at least
-    /// two pages (its page changes then save a wait on memory: on an H200 int4 B=8 N=32K 248.0 ->
-    /// 242.7 µs, f16 and mixed tiers 0.4-0.6% faster), none where it walks one (the copy and its
-    /// barrier only delay the first loads: f16 B=1 N=4K 19.7 -> 20.1 µs); and no more than `room`
-    /// bytes hold, the shared memory the merge slots (and a staged bitmap loader's stage) leave.
+    /// two pages (its page changes then save a wait on memory), none where it walks one (the copy
+    /// and its barrier only delay the first loads); and no more than `room` bytes hold, the shared
+    /// memory the merge slots (and a staged bitmap loader's stage) leave. Measured:
+    /// `Kernels/README.md`, "Defaults".
     static func defaultPageCache(pagesPerSplit: Int, tokenGroups groups: Int, room: Int) -> Int {
         pagesPerSplit >= 2 * groups ? min(256, pagesPerSplit, max(0, room) / Page.tableEntryBytes) : 0
     }
@@ -56,9 +52,8 @@ extension DecodeCall {
     /// Splits whose partials the fused merge's last workgroup loads at once (`SPLIT_CHUNK` in
     /// `Kernels/include/decode_merge.glsl`) for a call of `splits` splits: on GPUs the smallest of
     /// 8, 16 and 32 that covers them (one round trip), 32 above; 1 on CPU devices (unrolled loads
-    /// only cost their compile time there). On the H200 each beat the others where it covers the
-    /// splits in one round (`h200-quads`: B=8 N=4K, 4 splits: 8; B=1 N=4K, 16 splits: 16; B=1
-    /// N=32K / 128K, 32 splits: 32), and beat the merge pass at every shape.
+    /// only cost their compile time there). Each chunk was fastest where it covers the splits in
+    /// one round (measured: `Kernels/README.md`, "Defaults").
     static func mergeSplitChunk(splits: Int, gpu: Bool) -> Int {
         guard gpu else { return 1 }
         return [8, 16].first { splits <= $0 } ?? 32

@@ -1,5 +1,5 @@
 #!/bin/bash
-# One device call on the lent GPU (see ../shared/GPU.md and Tools/bench/results/h200-runs.md):
+# One device call on a GPU machine (see Tools/bench/README.md, "Running on a GPU machine"):
 # carry [".gl", ".carry"] with .carry/kvpack.gz (static, stripped, gzipped) and .carry/sdpa_reference.py
 # (a copy of Tools/bench/sdpa_reference.py), run `bash Tools/bench/gpu-call.sh PHASE...`, and unpack
 # the one tarball it leaves in $OUT (a call brings back at most 8 files; the tarball is rewritten
@@ -83,7 +83,7 @@ for phase in "$@"; do
       done
     done
     pack ;;
-  small) # B=1 at 4K and 32K tokens twice (the grid's B=1 N=32K row was slow in h200-defaults), bitmap and mixed at 8 elements
+  small) # B=1 at 4K and 32K tokens twice (the grid's B=1 N=32K row was slow in an earlier grid), bitmap and mixed at 8 elements
     for i in 1 2; do timeout 60 $K bench vulkan --batch 1 --tokens 4096 32768 --json $R/b1-small-$i.json > $R/b1-small-$i.txt 2>&1; echo "small $i rc=$? $(date +%s)" >> $R/progress.txt; done
     run b1-small-sparse-e8 "--batch 1 --tokens 4096 32768" "--encodings bitmap --mixed --lane-elements 8"
     pack ;;
@@ -333,7 +333,7 @@ for phase in "$@"; do
       alternate ${shape%%:*} 2 "${shape#*:}" "--encodings f16 int8/g32 int4/g32 --fused-merge false"
       pack
     done ;;
-  check) # the final binary (the fused merge's chunk a spec constant since h200-final7's cb26fca) twice at the short shapes where the fused merge (B=8 N=4K) or the merge pass (B=1 N=32K) runs, with the CPU check
+  check) # the final binary (the fused merge's chunk a spec constant since cb26fca) twice at the short shapes where the fused merge (B=8 N=4K) or the merge pass (B=1 N=32K) runs, with the CPU check
     throwaway
     for i in 1 2; do
       for shape in "${FOUR_SHAPES[3]}" "${FOUR_SHAPES[2]}"; do run ${shape%%:*}-$i "${shape#*:}" "--encodings f16 int8/g32 int4/g32 --mixed --cpu-max-tokens 32768"; done
@@ -356,7 +356,7 @@ for phase in "$@"; do
   mixedfused) # the mixed tiers (three passes: more splits than one kernel's 32) with the fused merge (the new default everywhere, chunks by the rule) against the merge pass, in turn twice, at B=1 N=128K, B=8 N=32K, B=1 N=32K, f16 beside them
     throwaway
     contrast_shapes 2 fused "--encodings f16 --mixed" pass "--encodings f16 --mixed --fused-merge false" "${FOUR_SHAPES[0]}" "${FOUR_SHAPES[1]}" "${FOUR_SHAPES[2]}" ;;
-  repeat8) # after h200-final8's grid: its one-off slow rows again (f16 B=8 N=32K, int8 B=1 N=128K); cuDNN and f16 in turn three times at the two shapes nearest the 0.9x line (B=1 N=32K, B=8 N=4K); B=1 N=32K with 16 and 64 splits (pages per split 128 / 32) under the fused merge
+  repeat8) # after the 5bc22f1 grid: its one-off slow rows again (f16 B=8 N=32K, int8 B=1 N=128K); cuDNN and f16 in turn three times at the two shapes nearest the 0.9x line (B=1 N=32K, B=8 N=4K); B=1 N=32K with 16 and 64 splits (pages per split 128 / 32) under the fused merge
     throwaway
     run b8n32k-f16-again "--batch 8 --tokens 32768" "--encodings f16"
     run b1n128k-int8-again "--batch 1 --tokens 131072" "--encodings int8/g32"
@@ -377,7 +377,7 @@ for phase in "$@"; do
       alternate ${shape%%:*} 2 "${shape#*:}" "--encodings int8/g32 int4/g32"
       pack
     done ;;
-  int4wide) # int8 / int4 at 32 elements per lane (4 lanes a token: half the lane sums; spilled in h200-lanes, before packed parameters and integer dot products) with steps of 2 / 4, pipelined or not, against the default (16), at B=1 N=128K and B=8 N=32K
+  int4wide) # int8 / int4 at 32 elements per lane (4 lanes a token: half the lane sums; spilled in the lanes phase, before packed parameters and integer dot products) with steps of 2 / 4, pipelined or not, against the default (16), at B=1 N=128K and B=8 N=32K
     for shape in "${FOUR_SHAPES[0]}" "${FOUR_SHAPES[1]}"; do
       n=${shape%%:*}; a=${shape#*:}; e="--encodings int8/g32 int4/g32"
       run $n-e16 "$a" "$e"

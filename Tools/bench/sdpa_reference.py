@@ -1,6 +1,6 @@
-# Dense decode attention on the GPU with PyTorch SDPA, on the shapes `kvpack bench vulkan` runs:
-# a copy of ../shared/tools/dense_sdpa_reference.py (same timing: mean of 50 back-to-back calls after
-# 10 warm-up calls, CUDA events) with the (batch, context) grid taken from the command line.
+# Dense decode attention on the GPU with PyTorch SDPA, on the shapes `kvpack bench vulkan` runs
+# (timing: mean of 50 back-to-back calls after 10 warm-up calls, CUDA events), with the
+# (batch, context) grid taken from the command line; see Tools/bench/README.md.
 # Run: python3 sdpa_reference.py --batch 1 8 32 --tokens 4096 32768 131072 > sdpa.json
 import argparse, json
 import torch

@@ -43,6 +43,7 @@ public struct LayerCapture: Sendable, Equatable {
     /// that every element is finite.
     /// - Parameters:
     ///   - layer: this layer's index, for error messages.
+    ///   - facts: the model facts the shapes must match.
     ///   - positions: the sequence's cached-token, window and probe position counts.
     /// - Throws: `CaptureError.shapeMismatch`, `.zeroTokens`, `.nonFinite` or
     ///   `.probeKeysWithoutValues`.

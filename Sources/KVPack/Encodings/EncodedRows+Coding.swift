@@ -1,8 +1,13 @@
 extension EncodedRows {
     /// Encodes `rows` rows of `dim` half values (`values.count == rows * dim`).
-    /// - Parameter sparsity: for `bitmap`, the share of each row pruned: each row keeps its
-    ///   `dim - floor(sparsity · dim)` largest-magnitude elements (at least one), ties to the
-    ///   lower index.
+    /// - Parameters:
+    ///   - values: the rows, `[rows, dim]`.
+    ///   - rows: how many rows.
+    ///   - dim: elements per row (even).
+    ///   - encoding: the encoding to write.
+    ///   - sparsity: for `bitmap`, the share of each row pruned: each row keeps its
+    ///     `dim - floor(sparsity · dim)` largest-magnitude elements (at least one), ties to the
+    ///     lower index.
     /// - Throws: `LayoutError` for bad parameters, a count mismatch, or NaN/infinity.
     public static func encode(_ values: [Float16], rows: Int, dim: Int, as encoding: PageEncoding,
                               sparsity: Double = 0.5) throws(LayoutError) -> EncodedRows {

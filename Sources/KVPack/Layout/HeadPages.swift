@@ -33,11 +33,15 @@ public struct HeadPages: Sendable, Hashable {
     /// Packs kept token rows into pages of at most `pageSize` tokens. Consecutive tokens with the
     /// same (key, value) encodings share pages; a change of encoding starts a new page.
     /// - Parameters:
-    ///   - keys, values: `[kvHeads, tokens, headDim]` source tensors.
+    ///   - keys: `[kvHeads, tokens, headDim]` source keys.
+    ///   - values: `[kvHeads, tokens, headDim]` source values.
     ///   - head: which KV head.
     ///   - kept: indices into the token axis, strictly increasing.
     ///   - positions: position of every source token, `[tokens]`.
     ///   - encodings: the (key, value) encoding of each kept token, `[kept.count]`.
+    ///   - pageSize: most tokens per page (1 ... 65535).
+    ///   - keySparsity: share of each key row a bitmap encoding prunes.
+    ///   - valueSparsity: share of each value row a bitmap encoding prunes.
     public static func pack(keys: HeadTensor<Float16>, values: HeadTensor<Float16>, head: Int, kept: [Int],
                             positions: [Int], encodings: [(PageEncoding, PageEncoding)], pageSize: Int,
                             keySparsity: Double = 0.5, valueSparsity: Double = 0.5) throws(LayoutError) -> HeadPages {

@@ -11,7 +11,9 @@ public enum WindowProbabilities {
     /// - Parameters:
     ///   - keys: `keyCount` f16 rows of `queries.headDim`, contiguous.
     ///   - queries: `[heads, tokens, headDim]`; every head attends to the same keys.
-    ///   - keyPositions, queryPositions: for the causal (and sliding-window) mask.
+    ///   - keyPositions: the keys' positions, for the causal (and sliding-window) mask.
+    ///   - queryPositions: the query tokens' positions, for the same mask.
+    ///   - window: sliding-window size, or nil for causal masking only.
     ///   - scale: default `1 / sqrt(headDim)`.
     public static func compute(keys: [Float16], queries: HeadTensor<Float>, keyPositions: [Int], queryPositions: [Int],
                                window: Int? = nil, scale: Float? = nil) -> [Float]? {
