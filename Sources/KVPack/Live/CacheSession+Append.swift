@@ -29,7 +29,7 @@ extension CacheSession {
             for (h, head) in s.layers[l].enumerated() {
                 var room = 0
                 if let open = head.pages.last, open.slotClass == .f16, open.tokens < pageSize {
-                    room = open.tokens < pageSize ? pageSize - open.tokens : 0
+                    room = pageSize - open.tokens
                     if pool.referenceCount(open.slot) > 1 { copies.append(h) }
                 }
                 newPages.append(max(0, t - room + pageSize - 1) / pageSize)
@@ -49,8 +49,8 @@ extension CacheSession {
                     for h in s.layers[l].indices {
                         let source = h / s.repeatFactor
                         for i in 0..<t {
-                            if let open = s.layers[l][h].pages.last, open.slotClass == .f16, open.tokens < pageSize {
-                            } else {
+                            let open = s.layers[l][h].pages.last
+                            if open == nil || open!.slotClass != .f16 || open!.tokens == pageSize {
                                 s.layers[l][h].pages.append(.openF16(slots[next], pageSize: pageSize, dim: d))
                                 next += 1
                             }

@@ -1,5 +1,4 @@
 import Dispatch
-import Synchronization
 
 extension CacheSession {
     /// Attention of `queries` over `layer`'s pages: softmax(q kᵀ · scale) v per query head over
@@ -90,9 +89,9 @@ extension CacheSession {
 
 /// Results written by concurrent workers, one slot each.
 final class ResultSlots<T: Sendable>: Sendable {
-    private let slots: Mutex<[Result<T, SessionError>?]>
+    private let slots: Locked<[Result<T, SessionError>?]>
 
-    init(count: Int) { slots = Mutex(Array(repeating: nil, count: count)) }
+    init(count: Int) { slots = Locked(Array(repeating: nil, count: count)) }
 
     func set(_ i: Int, _ r: Result<T, SessionError>) { slots.withLock { $0[i] = r } }
 

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// The live KV cache of one sequence, every layer, in a shared `PagePool`: `prefill` stores the
 /// prompt's kept tokens as the policy chose them, `append` writes decode tokens into each head's
 /// open f16 page, `attend` computes attention over the pages (and lets the policy evict or
@@ -12,7 +10,7 @@ public final class CacheSession: Sendable {
     /// The model's facts: layers, query and KV heads, head dim, sliding-window layers.
     public let model: ModelFacts
     public let policy: any SessionPolicy
-    let state: Mutex<State>
+    let state: Locked<State>
 
     struct State: Sendable {
         /// `[layer][storedHead]`.
@@ -42,7 +40,7 @@ public final class CacheSession: Sendable {
         self.pool = pool
         self.model = model
         self.policy = policy
-        state = Mutex(State(layers: Array(repeating: Array(repeating: LiveHead(), count: model.kvHeads), count: model.layerCount),
+        state = Locked(State(layers: Array(repeating: Array(repeating: LiveHead(), count: model.kvHeads), count: model.layerCount),
                             originalTokens: Array(repeating: 0, count: model.layerCount),
                             lastPosition: Array(repeating: -1, count: model.layerCount)))
         pool.sessionOpened()
@@ -52,7 +50,7 @@ public final class CacheSession: Sendable {
         pool = other.pool
         model = other.model
         policy = other.policy
-        state = Mutex(s)
+        state = Locked(s)
         pool.sessionOpened()
     }
 

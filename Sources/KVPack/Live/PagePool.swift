@@ -1,5 +1,3 @@
-import Synchronization
-
 /// Page slots shared by every `CacheSession` of one device: one arena of fixed-size slots per
 /// `SlotClass` (a page's key and value encodings), grown in chunks, with free lists, reference
 /// counts (pages shared by forked sessions) and a byte budget with admission control.
@@ -44,7 +42,7 @@ public final class PagePool: Sendable {
     }
 
     public let configuration: Configuration
-    private let state: Mutex<State>
+    private let state: Locked<State>
     let metrics: LiveMetrics
 
     private struct Waiter {
@@ -52,7 +50,7 @@ public final class PagePool: Sendable {
         let continuation: CheckedContinuation<Void, Never>
     }
 
-    private struct State: ~Copyable {
+    private struct State {
         var arenas: [SlotArena] = []
         var classIndex: [SlotClass: Int] = [:]
         var inUse = 0
@@ -64,8 +62,6 @@ public final class PagePool: Sendable {
         var cancelledWaiters: Set<UInt64> = []
         /// Counts the releases that freed a slot.
         var releases: UInt64 = 0
-
-        deinit { for a in arenas { a.deallocateAll() } }
     }
 
     /// - Throws: `PoolError.invalidConfiguration` for a non-positive budget, an odd or
@@ -81,8 +77,10 @@ public final class PagePool: Sendable {
         guard configuration.slotsPerChunk > 0 else { throw .invalidConfiguration("slots per chunk must be positive") }
         self.configuration = configuration
         metrics = LiveMetrics(pool: configuration.name)
-        state = Mutex(State())
+        state = Locked(State())
     }
+
+    deinit { state.withLock { s in for a in s.arenas { a.deallocateAll() } } }
 
     public var pageSize: Int { configuration.pageSize }
     public var headDim: Int { configuration.headDim }
