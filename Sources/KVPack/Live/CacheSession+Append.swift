@@ -3,7 +3,9 @@ extension CacheSession {
     /// the head's open page (a new page from the pool when it is full); closed pages are never
     /// touched. Several tokens at once (speculative decoding, chunked prefill) work the same way.
     /// - Parameters:
-    ///   - keys, values: `[kvHeads, tokens, headDim]`.
+    ///   - l: the layer.
+    ///   - keys: `[kvHeads, tokens, headDim]`.
+    ///   - values: `[kvHeads, tokens, headDim]`.
     ///   - positions: `[tokens]`, strictly increasing and after the layer's last position.
     /// - Throws: `SessionError` for wrong shapes, positions, NaN / infinity, a closed session or a
     ///   pool without room; the session is then unchanged.

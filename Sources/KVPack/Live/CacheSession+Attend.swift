@@ -6,9 +6,11 @@ extension CacheSession {
     /// window). Then the policy's decode stages act on the layer (with the last query), unless
     /// `runPolicy` is false.
     /// - Parameters:
+    ///   - l: the layer.
     ///   - queries: `[queryHeads, tokens, headDim]`.
     ///   - positions: `[tokens]`, the query tokens' positions.
     ///   - scale: logit scale, default `1 / sqrt(headDim)`.
+    ///   - runPolicy: whether the policy's decode stages act after the attention.
     /// - Returns: `[queryHeads, tokens, headDim]`, fp32.
     /// - Throws: `SessionError`; the session is unchanged when it throws.
     public func attend(layer l: Int, queries: HeadTensor<Float>, positions: [Int], scale: Float? = nil,
