@@ -84,7 +84,7 @@ struct SnapKVTests {
         // Even pooling kernels name the policy and ask for an odd number (SnapKV and Task-KV alike).
         for (spec, name) in [("snapkv(keep=0.5,kernel=4)", "snapkv"), ("taskkv(keep=0.5,kernel=6)", "taskkv")] {
             let r = Result { () throws(PolicyError) in try PolicyPipeline(parsing: spec) }
-            guard case .failure(.badValue(let policy, "kernel", _, "an odd number")) = r else { Issue.record("\(spec): \(r)"); continue }
+            guard case .failure(.badValue(let policy, "kernel", _, "an odd number", _)) = r else { Issue.record("\(spec): \(r)"); continue }
             #expect(policy == name)
         }
     }
