@@ -8,13 +8,26 @@ import Testing
 struct CompositionContractTests {
     static let int4 = PageEncoding.int4(QuantizationGrouping(groupSize: 32))
 
+    /// `name` alone and followed by `stage`, both compressed; fails when they keep other tokens.
+    struct Composition {
+        let capture: Capture
+        let alone: PolicyPipeline, composed: PolicyPipeline
+        let a: CompressedCache, c: CompressedCache
+
+        init(_ name: String, then stage: String) throws {
+            capture = try PolicyContracts.capture()
+            alone = try PolicyPipeline(parsing: PolicyContracts.spec(name))
+            composed = try PolicyPipeline(parsing: "\(alone) | \(stage)")
+            a = try alone.compress(capture)
+            c = try composed.compress(capture)
+            #expect(PolicyContracts.kept(c) == PolicyContracts.kept(a), "\(composed) kept other tokens than \(alone)")
+        }
+    }
+
     @Test("X | quant(bits=4): X's tokens, every one int4, fewer bytes", arguments: PolicyRegistry.names)
     func withQuant(name: String) throws {
-        let capture = try PolicyContracts.capture()
-        let alone = try PolicyPipeline(parsing: PolicyContracts.spec(name))
-        let composed = try PolicyPipeline(parsing: "\(alone) | quant(bits=4)")
-        let a = try alone.compress(capture), c = try composed.compress(capture)
-        #expect(PolicyContracts.kept(c) == PolicyContracts.kept(a), "\(composed) kept other tokens than \(alone)")
+        let pair = try Composition(name, then: "quant(bits=4)")
+        let (capture, alone, composed, a, c) = (pair.capture, pair.alone, pair.composed, pair.a, pair.c)
         #expect(PolicyContracts.encodings(c).joined().joined().allSatisfy { $0 == .init(Self.int4, Self.int4) })
         let aloneHasInt4 = PolicyContracts.encodings(a).joined().joined().contains { $0.key == Self.int4 || $0.value == Self.int4 }
         if !aloneHasInt4 { #expect(c.byteCount < a.byteCount, "\(composed): \(c.byteCount) bytes, \(alone): \(a.byteCount)") }
@@ -42,11 +55,8 @@ struct CompositionContractTests {
     @Test("X | mustafar(recent=8): X's tokens, all but each head's last 8 in bitmap, the last 8 as X left them",
           arguments: PolicyRegistry.names)
     func withMustafar(name: String) throws {
-        let capture = try PolicyContracts.capture()
-        let alone = try PolicyPipeline(parsing: PolicyContracts.spec(name))
-        let composed = try PolicyPipeline(parsing: "\(alone) | mustafar(recent=8)")
-        let a = try alone.compress(capture), c = try composed.compress(capture)
-        #expect(PolicyContracts.kept(c) == PolicyContracts.kept(a), "\(composed) kept other tokens than \(alone)")
+        let pair = try Composition(name, then: "mustafar(recent=8)")
+        let (capture, composed, a, c) = (pair.capture, pair.composed, pair.a, pair.c)
         for (l, (heads, before)) in zip(PolicyContracts.encodings(c), PolicyContracts.encodings(a)).enumerated() {
             for (h, (encodings, original)) in zip(heads, before).enumerated() {
                 let pruned = max(0, encodings.count - 8)
