@@ -92,23 +92,27 @@ let package = Package(
             path: "Tools/kvpack"),
 
         // MARK: - Tests (one target per library target, plus the CLI)
+        // What the test targets share: the seeded generator, synthetic captures, tolerance helpers
+        // and the CI rule for devices (a missing Vulkan device fails under CI, skips elsewhere).
+        .target(name: "KVPackTestSupport", dependencies: ["KVPack"], path: "Tests/KVPackTestSupport"),
         .testTarget(
             name: "KVPackTests",
-            dependencies: ["KVPack", .product(name: "MetricsTestKit", package: "swift-metrics")],
+            dependencies: ["KVPack", "KVPackTestSupport", .product(name: "MetricsTestKit", package: "swift-metrics")],
             path: "Tests/KVPackTests"),
         .testTarget(
-            name: "KVPackDatasetsTests", dependencies: ["KVPack", "KVPackDatasets"],
+            name: "KVPackDatasetsTests", dependencies: ["KVPack", "KVPackDatasets", "KVPackTestSupport"],
             path: "Tests/KVPackDatasetsTests", exclude: ["python"]),
         .testTarget(
-            name: "KVPackPoliciesTests", dependencies: ["KVPack", "KVPackPolicies", "KVPackDatasets"],
+            name: "KVPackPoliciesTests", dependencies: ["KVPack", "KVPackPolicies", "KVPackDatasets", "KVPackTestSupport"],
             path: "Tests/KVPackPoliciesTests"),
         .testTarget(
-            name: "KVPackEvalTests", dependencies: ["KVPack", "KVPackEval", "KVPackPolicies", "KVPackDatasets"],
+            name: "KVPackEvalTests", dependencies: ["KVPack", "KVPackEval", "KVPackPolicies", "KVPackDatasets", "KVPackTestSupport"],
             path: "Tests/KVPackEvalTests"),
         .testTarget(
-            name: "KVPackVulkanTests", dependencies: ["KVPackVulkan", "KVPack"], path: "Tests/KVPackVulkanTests"),
+            name: "KVPackVulkanTests", dependencies: ["KVPackVulkan", "KVPack", "KVPackTestSupport"],
+            path: "Tests/KVPackVulkanTests"),
         .testTarget(
-            name: "KVPackCLITests", dependencies: ["kvpack"], path: "Tests/KVPackCLITests"),
+            name: "KVPackCLITests", dependencies: ["kvpack", "KVPackTestSupport"], path: "Tests/KVPackCLITests"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -60,7 +60,7 @@ public struct ARKV: KVPolicy {
 
     public var spec: PolicySpec.Stage {
         PolicySpec.stage("arkv", [("keep", keep.description), ("window", "\(window)"), ("quant", quantized?.description ?? "token"),
-                                  ("gamma", "\(gamma)")])
+                                  ("gamma", "\(gamma)"), ("tau1", "\(tau.0)"), ("tau2", "\(tau.1)"), ("tau3", "\(tau.2)")])
     }
 
     public var budget: Budget? { keep }

@@ -46,6 +46,9 @@ public struct PolicyPipeline: Sendable, CustomStringConvertible {
 
     public init(parsing text: String) throws(PolicyError) { try self.init(PolicySpec(parsing: text)) }
 
+    /// A pipeline of stages built in code, e.g. `PolicyPipeline(stages: [UniformQuant(keys: .int4(g), values: .int8(g))])`.
+    public init(stages: [any KVPolicy]) { self.stages = stages }
+
     /// The canonical spec, defaults filled in: what reports and `.kvp` files record.
     public var description: String { PolicySpec.canonical(stages.map(\.spec)) }
 

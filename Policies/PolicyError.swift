@@ -4,8 +4,11 @@ import KVPack
 public enum PolicyError: Error, Equatable, CustomStringConvertible {
     case syntax(spec: String, column: Int, expected: String)
     case unknownPolicy(String, known: [String])
-    case unknownArgument(policy: String, argument: String, known: [String])
-    case badValue(policy: String, argument: String, value: String, expected: String)
+    /// `column`: where the argument's key stands in the spec text (0-based), when it came from one.
+    case unknownArgument(policy: String, argument: String, known: [String], column: Int? = nil)
+    /// `column`: where the value stands in the spec text (0-based; a missing argument: the
+    /// stage's name), when it came from one.
+    case badValue(policy: String, argument: String, value: String, expected: String, column: Int? = nil)
     case layout(LayoutError)
     /// A live session refused a call (shapes, positions, pool room).
     case session(SessionError)
@@ -23,10 +26,10 @@ public enum PolicyError: Error, Equatable, CustomStringConvertible {
             return "policy spec: expected \(expected) at column \(column + 1)\n  \(spec)\n  \(String(repeating: " ", count: column))^"
         case .unknownPolicy(let name, let known):
             return "unknown policy \"\(name)\"; known: \(known.joined(separator: ", "))"
-        case .unknownArgument(let policy, let argument, let known):
-            return "\(policy): unknown argument \"\(argument)\"; it takes \(known.isEmpty ? "none" : known.joined(separator: ", "))"
-        case .badValue(let policy, let argument, let value, let expected):
-            return "\(policy): \(argument)=\(value) is invalid; expected \(expected)"
+        case .unknownArgument(let policy, let argument, let known, let column):
+            return "\(policy): unknown argument \"\(argument)\"\(Self.at(column)); it takes \(known.isEmpty ? "none" : known.joined(separator: ", "))"
+        case .badValue(let policy, let argument, let value, let expected, let column):
+            return "\(policy): \(argument)=\(value) is invalid\(Self.at(column)); expected \(expected)"
         case .layout(let e):
             return "compressed layout: \(e)"
         case .session(let e):
@@ -38,6 +41,24 @@ public enum PolicyError: Error, Equatable, CustomStringConvertible {
         case .budgetNotMet(let stage, let s, let l, let h, let kept, let expected):
             let want = expected.lowerBound == expected.upperBound ? "\(expected.lowerBound)" : "\(expected.lowerBound)...\(expected.upperBound)"
             return "\(stage) kept \(kept) tokens in sequence \(s), layer \(l), head \(h) where its budget says \(want): the compression did not happen as specified (a bug; please report it with the spec)"
+        }
+    }
+
+    /// " at column N" (1-based, as `syntax` prints it), or nothing.
+    static func at(_ column: Int?) -> String { column.map { " at column \($0 + 1)" } ?? "" }
+
+    /// This error with the column of its argument in `stage` filled in (a stage's factory throws
+    /// without one: it sees values, not the text).
+    func located(in stage: PolicySpec.Stage) -> PolicyError {
+        switch self {
+        case .badValue(let policy, let argument, let value, let expected, nil) where policy == stage.name:
+            let column = stage.arguments.first { $0.key == argument }?.column ?? stage.column
+            return .badValue(policy: policy, argument: argument, value: value, expected: expected, column: column)
+        case .unknownArgument(let policy, let argument, let known, nil) where policy == stage.name:
+            let column = stage.arguments.first { $0.key == argument }?.keyColumn ?? stage.column
+            return .unknownArgument(policy: policy, argument: argument, known: known, column: column)
+        default:
+            return self
         }
     }
 }

@@ -3,7 +3,8 @@ import KVPack
 /// A stage's arguments, read with validation; unknown keys are refused by `finish()`.
 public struct StageArguments {
     let stage: PolicySpec.Stage
-    private var used: Set<String> = []
+    /// Keys the stage asked for, given or not.
+    private(set) var used: Set<String> = []
 
     init(_ stage: PolicySpec.Stage) { self.stage = stage }
 

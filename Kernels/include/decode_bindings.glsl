@@ -1,7 +1,8 @@
 // Shared by every decode-attention kernel: bindings, specialization constants, push constants and
 // the byte readers for the pools. The pools hold the bytes of `FlatCache.pools` (split into
 // windows at head boundaries when one binding cannot cover them); the page table is `FlatCache`'s
-// 32-byte entries with offsets into the head's window; the head directory has 16-byte entries.
+// 32-byte entries (page_entry.glsl) with offsets into the head's window; the head directory has
+// 16-byte entries.
 
 #extension GL_EXT_control_flow_attributes : enable
 #if KVP_SUBGROUP
@@ -23,6 +24,8 @@
 #else
 #define UNROLL [[dont_unroll]]
 #endif
+
+#include "page_entry.glsl"
 
 layout(local_size_x_id = 0) in;
 /// Head dim (64, 128 or 256).
@@ -108,28 +111,30 @@ struct PageEntry {
     uint keyOffset, valueOffset; // bytes into the kind's pool window (each at most maxStorageBufferRange)
 };
 
-/// A page-table entry from its words 0 ..< 8 (4 and 6 the key and value offsets; 5 and 7 unused).
-PageEntry decodePage(uint w0, uint w1, uint w2, uint w3, uint w4, uint w6) {
+/// A page-table entry from the words of its fields (page_entry.glsl): the positions offset; the
+/// token count and both kinds; both group sizes; the axes; the key and value offsets.
+PageEntry decodePage(uint positions, uint tokensAndKinds, uint groups, uint axes, uint keyOffset, uint valueOffset) {
     PageEntry e;
-    e.positionsOffset = w0;
-    e.tokens = w1 & 0xFFFFu;
-    e.keyKind = (w1 >> 16) & 0xFFu;
-    e.valueKind = w1 >> 24;
-    e.keyGroup = w2 & 0xFFFFu;
-    e.valueGroup = w2 >> 16;
+    e.positionsOffset = positions;
+    e.tokens = (tokensAndKinds >> PAGE_TOKENS_SHIFT) & PAGE_TOKENS_MASK;
+    e.keyKind = (tokensAndKinds >> PAGE_KEY_KIND_SHIFT) & PAGE_KIND_MASK;
+    e.valueKind = (tokensAndKinds >> PAGE_VALUE_KIND_SHIFT) & PAGE_KIND_MASK;
+    e.keyGroup = (groups >> PAGE_KEY_GROUP_SHIFT) & PAGE_GROUP_MASK;
+    e.valueGroup = (groups >> PAGE_VALUE_GROUP_SHIFT) & PAGE_GROUP_MASK;
     e.keyShift = e.keyGroup != 0u && (e.keyGroup & (e.keyGroup - 1u)) == 0u ? uint(findLSB(e.keyGroup)) : 32u;
     e.valueShift = e.valueGroup != 0u && (e.valueGroup & (e.valueGroup - 1u)) == 0u ? uint(findLSB(e.valueGroup)) : 32u;
-    e.keyByChannel = (w3 & 1u) != 0u;
-    e.valueByChannel = (w3 & 2u) != 0u;
-    e.keyOffset = w4;
-    e.valueOffset = w6;
+    e.keyByChannel = ((axes >> PAGE_AXES_SHIFT) & PAGE_KEY_BY_CHANNEL) != 0u;
+    e.valueByChannel = ((axes >> PAGE_AXES_SHIFT) & PAGE_VALUE_BY_CHANNEL) != 0u;
+    e.keyOffset = keyOffset;
+    e.valueOffset = valueOffset;
     return e;
 }
 
-PageEntry readPage(uint page) {
-    uint b = page * 8u;
-    return decodePage(table[b], table[b + 1u], table[b + 2u], table[b + 3u], table[b + 4u], table[b + 6u]);
-}
+/// The entry whose words start at `b` of the uint array `words` (the table, or a shared copy).
+#define DECODE_PAGE_AT(words, b) decodePage(words[(b) + PAGE_POSITIONS_WORD], words[(b) + PAGE_TOKENS_WORD], \
+    words[(b) + PAGE_KEY_GROUP_WORD], words[(b) + PAGE_AXES_WORD], words[(b) + PAGE_KEY_OFFSET_WORD], words[(b) + PAGE_VALUE_OFFSET_WORD])
+
+PageEntry readPage(uint page) { return DECODE_PAGE_AT(table, page * PAGE_ENTRY_WORDS); }
 
 const uint KIND_F16 = 0u, KIND_INT8 = 1u, KIND_INT4 = 2u, KIND_BITMAP = 3u;
 

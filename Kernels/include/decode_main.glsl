@@ -56,16 +56,13 @@ const float NEG_BIG = -1.0e30; // finite: exp(NEG_BIG - NEG_BIG) stays 1 with l 
 /// reads the entry there instead of waiting on memory before it can issue that page's loads.
 /// Pages of the split past them are read from the table.
 layout(constant_id = 11) const uint PAGE_CACHE = 0;
-shared uint pageCache[(PAGE_CACHE > 0u ? PAGE_CACHE : 1u) * 8u];
+shared uint pageCache[(PAGE_CACHE > 0u ? PAGE_CACHE : 1u) * PAGE_ENTRY_WORDS];
 /// The table index of the split's first page (set in main).
 uint splitFirstPage = 0u;
 
 /// Page i of the workgroup's split.
 PageEntry splitPage(uint i) {
-    if (i < PAGE_CACHE) {
-        uint b = i * 8u;
-        return decodePage(pageCache[b], pageCache[b + 1u], pageCache[b + 2u], pageCache[b + 3u], pageCache[b + 4u], pageCache[b + 6u]);
-    }
+    if (i < PAGE_CACHE) return DECODE_PAGE_AT(pageCache, i * PAGE_ENTRY_WORDS);
     return readPage(splitFirstPage + i);
 }
 
@@ -190,8 +187,8 @@ void main() {
     const uint p0 = split * pc.pagesPerSplit, p1 = min(pageCount, p0 + pc.pagesPerSplit);
     splitFirstPage = firstPage + p0;
     if (PAGE_CACHE > 0u) {
-        uint cached = p1 > p0 ? min(p1 - p0, PAGE_CACHE) * 8u : 0u;
-        for (uint i = gl_LocalInvocationIndex; i < cached; i += gl_WorkGroupSize.x) pageCache[i] = table[splitFirstPage * 8u + i];
+        uint cached = p1 > p0 ? min(p1 - p0, PAGE_CACHE) * PAGE_ENTRY_WORDS : 0u;
+        for (uint i = gl_LocalInvocationIndex; i < cached; i += gl_WorkGroupSize.x) pageCache[i] = table[splitFirstPage * PAGE_ENTRY_WORDS + i];
         barrier();
     }
 

@@ -49,7 +49,8 @@ public final class DeviceKVCache: @unchecked Sendable {
     /// - Throws: `VulkanError.tooLarge` before allocating anything when one head's pages of a
     ///   kind or the page table exceed `maxStorageBufferRange`, a pool needs more than
     ///   `PoolWindows.maximum` windows, or the whole cache exceeds the device-local heap;
-    ///   `VulkanError.unsupported` for a head dim the kernels do not cover.
+    ///   `VulkanError.unsupported` for a head dim the kernels do not cover, or a quantization group
+    ///   size a page-table entry cannot hold (over 65535).
     public convenience init(_ context: VulkanContext, flat: FlatCache) throws(VulkanError) {
         try self.init(context, flat: flat, windowLimit: nil)
     }
@@ -84,23 +85,18 @@ public final class DeviceKVCache: @unchecked Sendable {
             order += byClass.joined()
             headClassCounts.append(byClass.map(\.count))
         }
-        var table: [UInt32] = []
-        table.reserveCapacity(8 * flat.pages.count)
+        // The page table as the file has it (one codec, `PageTableEntry`), offsets counted from
+        // each page's pool window.
+        var table: [UInt8] = []
+        table.reserveCapacity(Page.tableEntryBytes * flat.pages.count)
         for i in order {
-            let p = flat.pages[i]
-            let k = p.keyEncoding.grouping, v = p.valueEncoding.grouping
-            let axes = (k?.axis == .channel ? 1 : 0) | (v?.axis == .channel ? 2 : 0)
-            let keyOffset = p.keyOffset - UInt64(windows.ranges[Int(p.keyEncoding.kind.rawValue)][pageWindow[i]].lowerBound)
-            let valueOffset = p.valueOffset - UInt64(windows.ranges[Int(p.valueEncoding.kind.rawValue)][pageWindow[i]].lowerBound)
-            for (kind, offset) in [(p.keyEncoding.kind, keyOffset), (p.valueEncoding.kind, valueOffset)] where kind == .int8 || kind == .int4 {
+            var p = flat.pages[i]
+            p.keyOffset -= UInt64(windows.ranges[Int(p.keyEncoding.kind.rawValue)][pageWindow[i]].lowerBound)
+            p.valueOffset -= UInt64(windows.ranges[Int(p.valueEncoding.kind.rawValue)][pageWindow[i]].lowerBound)
+            for (kind, offset) in [(p.keyEncoding.kind, p.keyOffset), (p.valueEncoding.kind, p.valueOffset)] where kind == .int8 || kind == .int4 {
                 while offset % UInt64(layers[pageLayer[i]].codeAlignment) != 0 { layers[pageLayer[i]].codeAlignment /= 2 }
             }
-            table += [p.positionsOffset,
-                      UInt32(p.tokens) | UInt32(p.keyEncoding.kind.rawValue) << 16 | UInt32(p.valueEncoding.kind.rawValue) << 24,
-                      UInt32(k?.groupSize ?? 0) | UInt32(v?.groupSize ?? 0) << 16,
-                      UInt32(axes),
-                      UInt32(truncatingIfNeeded: keyOffset), UInt32(truncatingIfNeeded: keyOffset >> 32),
-                      UInt32(truncatingIfNeeded: valueOffset), UInt32(truncatingIfNeeded: valueOffset >> 32)]
+            do { try p.append(to: &table) } catch { throw .unsupported("page \(i): \(error)") }
         }
         self.headClassCounts = headClassCounts
         self.hostDirectory = directory

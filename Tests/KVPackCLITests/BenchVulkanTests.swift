@@ -1,4 +1,5 @@
 import Foundation
+import KVPackTestSupport
 import Testing
 
 /// `kvpack bench vulkan` end to end: on the machine's device (lavapipe on CI) and without one.
@@ -37,6 +38,11 @@ struct BenchVulkanTests {
         return (process.terminationStatus, String(decoding: e, as: UTF8.self), output)
     }
 
+    /// The line of `stderr` that says why Vulkan is unavailable.
+    static func unavailable(_ stderr: String) -> String {
+        stderr.split(separator: "\n").first { $0.contains("Vulkan unavailable") }.map(String.init) ?? stderr
+    }
+
     static let small = ["--tokens", "100", "--batch", "2", "--query-heads", "8", "--kv-heads", "2", "--head-dim", "128",
                         "--iterations", "2", "--warmup", "0"]
 
@@ -56,7 +62,7 @@ struct BenchVulkanTests {
         let (status, stderr, output) = try bench(Self.small)
         #expect(status == 0, "\(stderr)")
         let out = try #require(output)
-        if out.backend == "cpu" { return } // no Vulkan on this machine: covered by noDevice
+        if out.backend == "cpu" { try TestEnvironment.deviceMissing("Vulkan", why: Self.unavailable(stderr)) }
         #expect(out.rows.count == 5)
         for row in out.rows {
             #expect(row.medianSeconds != nil, "\(row.encoding)")
@@ -70,7 +76,8 @@ struct BenchVulkanTests {
     @Test("a fused merge chunk outside 1 ... 32 is refused with a message, before any pipeline")
     func badChunk() throws {
         let (status, stderr, _) = try bench(Self.small + ["--encodings", "f16", "--no-mixed", "--merge-split-chunk", "40"])
-        if stderr.contains("Vulkan unavailable") { return } // the CPU backend ignores kernel options: covered by noDevice
+        // The CPU backend ignores kernel options (noDevice covers it): this needs the device.
+        if stderr.contains("Vulkan unavailable") { try TestEnvironment.deviceMissing("Vulkan", why: Self.unavailable(stderr)) }
         #expect(status != 0)
         #expect(stderr.contains("the fused merge loads 1 to 32 splits at once, not 40"), "\(stderr)")
     }

@@ -1,4 +1,5 @@
 import Foundation
+import KVPackTestSupport
 import Testing
 
 @Suite("kvpack eval", .serialized)
@@ -97,12 +98,18 @@ struct EvalCLITests {
         defer { try? FileManager.default.removeItem(at: dir) }
         // One of the two layers slides (window 40): its probes attend on the GPU with a position mask.
         let cap = try capture(dir, headDim: 64, slidingWindow: 40)
+        var stderr = ""
         func json(_ extra: [String]) throws -> [String: Any] {
             let r = try KVPackRun(arguments: ["eval", cap, "--policy", "snapkv", "--policy", "quant(bits=4)", "--budgets", "0.5", "--json"] + extra)
             #expect(r.status == 0, "\(r.stderr)")
+            stderr = r.stderr
             return try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         }
         let cpu = try json([]), gpu = try json(["--backend", "vulkan"])
+        // Without a device the CPU would stand in and the comparison below would pass vacuously.
+        if let line = stderr.split(separator: "\n").first(where: { $0.contains("Vulkan unavailable") }) {
+            try TestEnvironment.deviceMissing("Vulkan", why: String(line))
+        }
         let settings = try #require(gpu["settings"] as? [String: Any])
         #expect(settings["backend"] as? String == "vulkan")
         let a = try #require(cpu["runs"] as? [[String: Any]]), b = try #require(gpu["runs"] as? [[String: Any]])

@@ -1,5 +1,6 @@
 import Foundation
 import KVPack
+import KVPackTestSupport
 import Testing
 @testable import KVPackPolicies
 

@@ -1,21 +1,12 @@
 import KVPack
+import KVPackTestSupport
 import Testing
 @testable import KVPackPolicies
 
 /// A one-layer capture whose key rows have chosen norms.
 func capture(tokens: Int, kvHeads: Int = 1, d: Int = 8, norms: ((Int, Int) -> Float)? = nil) throws -> Capture {
-    let facts = try ModelFacts(name: "t", queryHeads: kvHeads, kvHeads: kvHeads, headDim: d, layerKinds: [.global])
-    var keys = HeadTensor<Float16>(zeros: kvHeads, tokens, d)
-    var values = HeadTensor<Float16>(zeros: kvHeads, tokens, d)
-    for h in 0..<kvHeads {
-        for t in 0..<tokens {
-            keys[h, t, 0] = Float16(norms?(h, t) ?? Float(t % 7 + 1))
-            for c in 0..<d { values[h, t, c] = Float16(Float(t) / 8 + Float(c)) }
-        }
-    }
-    let seq = try SequenceCapture(id: "0", facts: facts, positions: .contiguous(tokens: tokens, window: 0, probes: 0),
-                                  layers: [LayerCapture(keys: keys, values: values, queries: HeadTensor(zeros: kvHeads, 0, d))])
-    return try Capture(model: facts, sequences: [seq])
+    try syntheticCapture(tokens: tokens, qHeads: kvHeads, kvHeads: kvHeads, d: d,
+                         key: { h, t, c in c == 0 ? norms?(h, t) ?? Float(t % 7 + 1) : 0 }, value: { _, t, c in Float(t) / 8 + Float(c) })
 }
 
 func kept(_ cache: CompressedCache, head: Int = 0) -> [Int] { cache.sequences[0].layers[0][head].positions }

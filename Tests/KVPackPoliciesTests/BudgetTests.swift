@@ -1,4 +1,5 @@
 import KVPack
+import KVPackTestSupport
 import Testing
 @testable import KVPackPolicies
 
@@ -51,8 +52,8 @@ struct BudgetTests {
     @Test("top indices equal a full comparator sort (score down, index up, NaN last) on random scores with ties",
           arguments: [1, 2, 17, 500, 4095, 4096, 5000])
     func topIndicesProperty(count: Int) {
-        var state: UInt64 = UInt64(count) &* 0x9E3779B97F4A7C15
-        func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 33 }
+        var rng = TestRandom(state: UInt64(count) &* 0x9E3779B97F4A7C15)
+        func next() -> UInt64 { rng.bits() >> 33 }
         // Few distinct values (many ties), some NaN, signed zeros and infinities.
         let palette: [Float] = [0, -0.0, 1, -1, 0.5, 2, .infinity, -.infinity, .nan, 3.25, -7]
         let scores = (0..<4096).map { _ in palette[Int(next() % UInt64(palette.count))] + (next() % 4 == 0 ? Float(next() % 100) / 8 : 0) }

@@ -1,4 +1,5 @@
 @testable import KVPack
+import KVPackTestSupport
 import Testing
 @testable import KVPackPolicies
 

@@ -1,4 +1,5 @@
 import KVPack
+import KVPackTestSupport
 import Testing
 @testable import KVPackPolicies
 

@@ -35,7 +35,7 @@ struct PolicySpecTests {
     @Test("unknown policies and arguments, and bad values, are typed errors")
     func semantics() {
         #expect(throws: PolicyError.unknownPolicy("snapkvv", known: PolicyRegistry.names)) { try PolicyPipeline(parsing: "snapkvv") }
-        #expect(throws: PolicyError.unknownArgument(policy: "knorm", argument: "budget", known: ["keep"])) {
+        #expect(throws: PolicyError.unknownArgument(policy: "knorm", argument: "budget", known: ["keep"], column: 15)) {
             try PolicyPipeline(parsing: "knorm(keep=0.5,budget=3)")
         }
         for bad in ["knorm(keep=1.5)", "knorm(keep=0)", "knorm(keep=0.0)", "knorm", "quant(bits=5)", "quant(keys=int3)",

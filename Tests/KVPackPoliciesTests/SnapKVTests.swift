@@ -1,21 +1,15 @@
 import Foundation
 import KVPack
+import KVPackTestSupport
 import Testing
 @testable import KVPackPolicies
 
 @Suite("SnapKV")
 struct SnapKVTests {
-    /// A capture with chosen keys and window queries.
+    /// A capture with chosen keys (the values equal them) and window queries.
     func capture(tokens: Int, qHeads: Int, kvHeads: Int, d: Int, window: Int,
                  key: (Int, Int, Int) -> Float, query: (Int, Int, Int) -> Float) throws -> Capture {
-        let facts = try ModelFacts(name: "t", queryHeads: qHeads, kvHeads: kvHeads, headDim: d, layerKinds: [.global])
-        var keys = HeadTensor<Float16>(zeros: kvHeads, tokens, d)
-        var queries = HeadTensor<Float16>(zeros: qHeads, window, d)
-        for h in 0..<kvHeads { for t in 0..<tokens { for c in 0..<d { keys[h, t, c] = Float16(key(h, t, c)) } } }
-        for h in 0..<qHeads { for i in 0..<window { for c in 0..<d { queries[h, i, c] = Float16(query(h, i, c)) } } }
-        let seq = try SequenceCapture(id: "0", facts: facts, positions: .contiguous(tokens: tokens, window: window, probes: 0),
-                                      layers: [LayerCapture(keys: keys, values: keys, queries: queries)])
-        return try Capture(model: facts, sequences: [seq])
+        try syntheticCapture(tokens: tokens, qHeads: qHeads, kvHeads: kvHeads, d: d, window: window, key: key, value: key, query: query)
     }
 
     @Test("hand-worked: each window query votes for the key it matches")
@@ -67,12 +61,11 @@ struct SnapKVTests {
 
     @Test("kept sets equal a float64 reference (GQA-mean), avg and max pooling", arguments: [false, true])
     func matchesReference(maxPool: Bool) throws {
-        var state: UInt64 = maxPool ? 11 : 5
-        func r() -> Float {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Int64(bitPattern: state) >> 40) / Float(1 << 22)
-        }
-        let cap = try capture(tokens: 120, qHeads: 8, kvHeads: 2, d: 16, window: 8, key: { _, _, _ in r() }, query: { _, _, _ in r() })
+        // Keys, then window queries, uniform in [-2, 2).
+        var rng = TestRandom(state: maxPool ? 11 : 5)
+        let keys = rng.signedFloats(2 * 120 * 16, scale: 2), queries = rng.signedFloats(8 * 8 * 16, scale: 2)
+        let cap = try capture(tokens: 120, qHeads: 8, kvHeads: 2, d: 16, window: 8, key: { h, t, c in keys[(h * 120 + t) * 16 + c] },
+                              query: { h, i, c in queries[(h * 8 + i) * 16 + c] })
         let c = try PolicyPipeline(parsing: "snapkv(keep=40,window=8,kernel=5,pool=\(maxPool ? "max" : "avg"))").compress(cap)
         for h in 0..<2 {
             let got = Set(c.sequences[0].layers[0][h].positions)
@@ -91,7 +84,7 @@ struct SnapKVTests {
         // Even pooling kernels name the policy and ask for an odd number (SnapKV and Task-KV alike).
         for (spec, name) in [("snapkv(keep=0.5,kernel=4)", "snapkv"), ("taskkv(keep=0.5,kernel=6)", "taskkv")] {
             let r = Result { () throws(PolicyError) in try PolicyPipeline(parsing: spec) }
-            guard case .failure(.badValue(let policy, "kernel", _, "an odd number")) = r else { Issue.record("\(spec): \(r)"); continue }
+            guard case .failure(.badValue(let policy, "kernel", _, "an odd number", _)) = r else { Issue.record("\(spec): \(r)"); continue }
             #expect(policy == name)
         }
     }

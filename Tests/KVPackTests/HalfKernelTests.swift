@@ -1,6 +1,7 @@
 import CKVPackHalf
 import Testing
 @testable import KVPack
+import KVPackTestSupport
 
 @Suite("Half-precision kernels", .serialized)
 struct HalfKernelTests {
@@ -61,7 +62,7 @@ struct HalfKernelTests {
                 for c in 0..<d {
                     var sum = 1.0
                     for r in 0..<rows { sum += Double(w[qi * rows + r]) * Double(k[r * d + c]) }
-                    #expect(abs(Double(acc[qi * d + c]) - sum) < 1e-4 * max(1, abs(sum)))
+                    #expect(isClose(Double(acc[qi * d + c]), sum, relative: 1e-4))
                 }
             }
         }
@@ -94,7 +95,7 @@ struct HalfKernelTests {
         for (i, r) in rows.enumerated() {
             var sum = 0.0
             for c in 0..<d { let x = Double(t[2, r, c]); sum += x * x }
-            #expect(abs(Double(got[i]) - sum.squareRoot()) <= 1e-5 * sum.squareRoot(), "row \(r)")
+            #expect(isClose(Double(got[i]), sum.squareRoot(), relative: 1e-5, floor: 0), "row \(r)")
         }
         #expect(t.rowNorms(head: 0, tokens: []).isEmpty)
     }
@@ -123,9 +124,10 @@ struct HalfKernelTests {
             let s = 0.5 + col.reduce(0, +)
             let e = -0.25 - col.reduce(0) { $0 + $1 * Foundation.log(Double(Float($1) + 1e-10)) }
             let c2 = col.reduce(0) { $0 + pow($1 - Double(mean[j]), 2) }, c4 = col.reduce(0) { $0 + pow($1 - Double(mean[j]), 4) }
-            #expect(abs(Double(sum[j]) - s) <= 1e-6 * max(1, abs(s)), "sum column \(j)")
-            #expect(abs(Double(h[j]) - e) <= 2e-6 * max(1, abs(e)), "entropy column \(j): \(h[j]) vs \(e)")
-            #expect(abs(Double(m2[j]) - c2) <= 1e-5 * max(1e-3, c2) && abs(Double(m4[j]) - c4) <= 1e-5 * max(1e-3, c4), "moments column \(j)")
+            #expect(isClose(Double(sum[j]), s, relative: 1e-6), "sum column \(j)")
+            #expect(isClose(Double(h[j]), e, relative: 2e-6), "entropy column \(j): \(h[j]) vs \(e)")
+            #expect(isClose(Double(m2[j]), c2, relative: 1e-5, floor: 1e-3) && isClose(Double(m4[j]), c4, relative: 1e-5, floor: 1e-3),
+                    "moments column \(j)")
         }
     }
 

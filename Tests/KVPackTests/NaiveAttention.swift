@@ -1,6 +1,7 @@
 import CKVPackHalf
 import Foundation
 import KVPack
+import KVPackTestSupport
 
 /// Every kernel level this CPU runs (0 = portable C, 1 = AVX2/F16C/FMA, 2 = AVX-512F).
 let kernelLevels: [Int32] = Array(0...kvp_half_max_level())
@@ -31,19 +32,5 @@ func naiveAttention(queries: HeadTensor<Float>, keys: HeadTensor<Float16>, value
     return out
 }
 
-/// Random `[heads, tokens, dim]` tensors from a seeded generator.
-struct TestRandom {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed &+ 0x1234_5678 }
-    mutating func next() -> Double {
-        state = state &* 6364136223846793005 &+ 1442695040888963407
-        return Double(state >> 11) / Double(1 << 53)
-    }
-    mutating func normal() -> Float { Float((-2 * log(max(next(), 1e-12))).squareRoot() * cos(2 * .pi * next())) }
-    mutating func halves(_ h: Int, _ t: Int, _ d: Int, scale: Float = 1) -> HeadTensor<Float16> {
-        try! HeadTensor(heads: h, tokens: t, headDim: d, storage: (0..<h * t * d).map { _ in Float16(normal() * scale) })
-    }
-    mutating func floats(_ h: Int, _ t: Int, _ d: Int, scale: Float = 1) -> HeadTensor<Float> {
-        try! HeadTensor(heads: h, tokens: t, headDim: d, storage: (0..<h * t * d).map { _ in normal() * scale })
-    }
-}
+/// The shared seeded generator (KVPackTestSupport), under the name this target's files use.
+typealias TestRandom = KVPackTestSupport.TestRandom

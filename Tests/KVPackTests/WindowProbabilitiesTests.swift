@@ -1,5 +1,6 @@
 import CKVPackHalf
 import KVPack
+import KVPackTestSupport
 import Testing
 
 @Suite("Window probabilities")
@@ -7,10 +8,9 @@ struct WindowProbabilitiesTests {
     @Test("equal the dense reference's softmax rows (causal and sliding masks, ragged key counts)",
           arguments: [(64, 37, 3, 5, nil as Int?), (128, 1000, 4, 32, nil), (256, 300, 2, 7, 64), (16, 17, 1, 1, nil)])
     func matchesDense(d: Int, n: Int, heads: Int, tokens: Int, window: Int?) throws {
-        var s: UInt64 = UInt64(d * 31 + n)
-        func r() -> Float { s = s &* 6364136223846793005 &+ 1442695040888963407; return Float(Int64(bitPattern: s) >> 40) / Float(1 << 23) }
-        let keys = (0..<n * d).map { _ in Float16(r()) }
-        let q = try HeadTensor<Float>(heads: heads, tokens: tokens, headDim: d, storage: (0..<heads * tokens * d).map { _ in r() * 3 })
+        var rng = TestRandom(state: UInt64(d * 31 + n))
+        let keys = rng.signedHalves(n * d)
+        let q = try HeadTensor<Float>(heads: heads, tokens: tokens, headDim: d, storage: rng.signedFloats(heads * tokens * d, scale: 3))
         let keyPositions = (0..<n).map { $0 * 2 } // gaps, as after eviction
         let queryPositions = (0..<tokens).map { 2 * n - tokens + $0 }
         let mine = try #require(WindowProbabilities.compute(keys: keys, queries: q, keyPositions: keyPositions,
@@ -20,7 +20,7 @@ struct WindowProbabilitiesTests {
         let dense = try DenseAttention.attend(queries: q, keys: kt, values: kt, mask: mask, keepProbabilities: true)
         let reference = try #require(dense.probabilities)
         #expect(mine.count == reference.count)
-        let worst = zip(mine, reference).map { abs($0 - $1) }.max() ?? 0
+        let worst = maxAbsoluteDifference(mine, reference)
         #expect(worst < 1e-5, "max |difference| \(worst)")
     }
 
@@ -29,11 +29,10 @@ struct WindowProbabilitiesTests {
     func scoreKernel(level: Int32) {
         kvp_half_set_level(level)
         defer { kvp_half_set_level(99) }
-        var s: UInt64 = UInt64(level) + 7
-        func r() -> Float { s = s &* 6364136223846793005 &+ 1442695040888963407; return Float(Int64(bitPattern: s) >> 40) / Float(1 << 23) }
+        var rng = TestRandom(state: UInt64(level) + 7)
         for (n, d, m) in [(45, 64, 13), (32, 128, 8), (70, 256, 3), (5, 16, 9)] {
-            let keys = (0..<n * d).map { _ in Float16(r()) }
-            let q = (0..<m * d).map { _ in r() * 2 }
+            let keys = rng.signedHalves(n * d)
+            let q = rng.signedFloats(m * d, scale: 2)
             let stride = n + 3
             var out = [Float](repeating: .nan, count: m * stride)
             keys.withUnsafeBufferPointer { k in

@@ -18,7 +18,7 @@ struct BadInputTests {
     }
 
     @Test("a device selector that matches nothing names the devices there are",
-          .enabled(if: SharedContext.context != nil))
+          .vulkanDevice)
     func noSuchDevice() {
         let result = Result { () throws(VulkanError) in try VulkanContext(selector: .name("no such GPU 9000")) }
         guard case .failure(.deviceNotFound(let selector, let available)) = result else {
@@ -77,7 +77,8 @@ struct BadInputTests {
         }
     }
 
-    @Test("a device lost during a dispatch (injected) is VulkanError.deviceLost and releases the call's buffers and descriptors")
+    @Test("a device lost during a dispatch (injected) is VulkanError.deviceLost and releases the call's buffers and descriptors",
+          .vulkanDevice)
     func deviceLost() throws {
         // Its own context, so that no other test's calls move the counts.
         let context = try VulkanContext()

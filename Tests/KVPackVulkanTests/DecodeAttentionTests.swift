@@ -4,7 +4,7 @@ import Testing
 
 /// Every decode kernel against `CompressedAttention` (the CPU ground truth) on the same
 /// compressed cache, on whatever device the machine has (lavapipe on CI).
-@Suite("Vulkan decode attention vs the CPU over compressed pages", .enabled(if: SharedContext.context != nil))
+@Suite("Vulkan decode attention vs the CPU over compressed pages", .vulkanDevice)
 struct DecodeAttentionTests {
     static let int8t = PageEncoding.int8(.init(groupSize: 32))
     static let int8c = PageEncoding.int8(.init(groupSize: 16, axis: .channel))

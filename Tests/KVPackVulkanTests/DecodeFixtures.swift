@@ -1,23 +1,7 @@
 import KVPack
+import KVPackTestSupport
 import Testing
 @testable import KVPackVulkan
-
-/// A deterministic generator (tests must not depend on the run).
-struct FixtureRandom {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 | 1 }
-    mutating func next() -> Float {
-        state = state &* 6364136223846793005 &+ 1442695040888963407
-        return Float(Int64(bitPattern: state) >> 40) / Float(1 << 23)
-    }
-    mutating func halves(_ n: Int, scale: Float = 1) -> [Float16] { (0..<n).map { _ in Float16(next() * scale) } }
-    mutating func floats(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in next() * scale } }
-}
-
-/// The one Vulkan context the tests share (lavapipe on CI); nil when the machine has no Vulkan.
-enum SharedContext {
-    static let context: VulkanContext? = try? VulkanContext()
-}
 
 /// A cache of `sequences` sequences of one layer, with `plan(sequence, head)` giving the kept
 /// tokens and their (key, value) encodings per KV head.
@@ -28,12 +12,12 @@ struct DecodeFixture {
 
     init(qHeads: Int, kvHeads: Int, d: Int, tokens: Int, sequences: Int, pageSize: Int = 16, seed: UInt64 = 1,
          keySparsity: Double = 0.5, valueSparsity: Double = 0.7, plan: (Int, Int) -> Plan) throws {
-        var rng = FixtureRandom(seed &+ UInt64(qHeads * 131 + d * 7 + tokens))
+        var rng = TestRandom(state: (seed &+ UInt64(qHeads * 131 + d * 7 + tokens)) &* 0x9E37_79B9_7F4A_7C15 | 1)
         let model = try ModelFacts(name: "fixture", queryHeads: qHeads, kvHeads: kvHeads, headDim: d, layerKinds: [.global])
         var seqs: [CompressedSequence] = []
         for s in 0..<sequences {
-            let keys = try HeadTensor(heads: kvHeads, tokens: tokens, headDim: d, storage: rng.halves(kvHeads * tokens * d))
-            let values = try HeadTensor(heads: kvHeads, tokens: tokens, headDim: d, storage: rng.halves(kvHeads * tokens * d))
+            let keys = try HeadTensor(heads: kvHeads, tokens: tokens, headDim: d, storage: rng.signedHalves(kvHeads * tokens * d))
+            let values = try HeadTensor(heads: kvHeads, tokens: tokens, headDim: d, storage: rng.signedHalves(kvHeads * tokens * d))
             var heads: [HeadPages] = []
             for h in 0..<kvHeads {
                 let p = plan(s, h)
@@ -43,7 +27,7 @@ struct DecodeFixture {
             seqs.append(CompressedSequence(id: "\(s)", originalTokens: tokens, layers: [heads]))
         }
         cache = try CompressedCache(model: model, pageSize: pageSize, policy: "fixture", sequences: seqs)
-        queries = rng.floats(sequences * qHeads * d, scale: 4)
+        queries = rng.signedFloats(sequences * qHeads * d, scale: 4)
     }
 
     /// The CPU ground truth, `[sequences, qHeads, d]`, masked like `mask` when given.

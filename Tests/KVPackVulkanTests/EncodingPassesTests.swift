@@ -4,7 +4,7 @@ import Testing
 
 /// A layer mixing encodings (ARKV tiers) decodes in one pass per kernel, merged by the split-K
 /// merge (the fused one by default): each pass against `CompressedAttention` on the same compressed cache.
-@Suite("Vulkan decode: one pass per kernel over mixed encodings", .enabled(if: SharedContext.context != nil))
+@Suite("Vulkan decode: one pass per kernel over mixed encodings", .vulkanDevice)
 struct EncodingPassesTests {
     typealias Tests = DecodeAttentionTests
     static let int4t = PageEncoding.int4(.init(groupSize: 32))

@@ -5,7 +5,7 @@ import Testing
 /// Split-K merged by the last workgroup of each KV head (`DecodeOptions.fusedMerge`, counted with
 /// an atomic counter per head) or by the merge pass after a barrier: the same outputs as the CPU,
 /// and the counters back at zero after every call.
-@Suite("Vulkan split-K merge: by the last workgroup of a head, or by a merge pass", .enabled(if: SharedContext.context != nil))
+@Suite("Vulkan split-K merge: by the last workgroup of a head, or by a merge pass", .vulkanDevice)
 struct FusedMergeTests {
     /// Ragged heads (a head's last split short, one head ending before the others' last split),
     /// two sequences, every encoding of `PageCacheTests.plans` (the ARKV tiers run as three passes).

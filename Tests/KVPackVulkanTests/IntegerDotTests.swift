@@ -4,7 +4,7 @@ import Testing
 
 /// q·k as packed 8-bit integer dot products on raw int8 / int4 codes (the `_intdot` kernels),
 /// against `CompressedAttention` on the same compressed cache.
-@Suite("Vulkan decode: integer dot products on raw codes", .enabled(if: SharedContext.context != nil))
+@Suite("Vulkan decode: integer dot products on raw codes", .vulkanDevice)
 struct IntegerDotTests {
     typealias Tests = DecodeAttentionTests
 

@@ -4,7 +4,7 @@ import Testing
 
 /// Fewer lanes per token (more elements of a row per lane), the raw-code kernels' load widths and
 /// f16 value sums, each against `CompressedAttention` on the same compressed cache.
-@Suite("Vulkan decode: elements per lane, code load widths, f16 value sums", .enabled(if: SharedContext.context != nil))
+@Suite("Vulkan decode: elements per lane, code load widths, f16 value sums", .vulkanDevice)
 struct LaneElementsTests {
     typealias Tests = DecodeAttentionTests
 

@@ -5,7 +5,7 @@ import Testing
 /// The split's page-table entries in shared memory (`DecodeOptions.pageCacheEntries`): the same
 /// outputs as reading the table, whether a split's pages are all cached, partly (the rest read
 /// from the table) or not at all.
-@Suite("Vulkan page-table entries cached in shared memory", .enabled(if: SharedContext.context != nil))
+@Suite("Vulkan page-table entries cached in shared memory", .vulkanDevice)
 struct PageCacheTests {
     static let int8t = PageEncoding.int8(.init(groupSize: 32))
     static let int4t = PageEncoding.int4(.init(groupSize: 64))

@@ -7,7 +7,7 @@ import Testing
 /// against `CompressedAttention` on the same cache, over head dims, lanes per token (several token
 /// groups per subgroup), steps, sparsities (dense rows: the largest steps; nearly empty rows) and
 /// page sizes (odd ones put pages and rows at every 2-byte alignment).
-@Suite("Vulkan decode: staged bitmap rows", .enabled(if: SharedContext.context != nil))
+@Suite("Vulkan decode: staged bitmap rows", .vulkanDevice)
 struct StagedBitmapTests {
     static var available: Bool {
         guard let caps = SharedContext.context?.capabilities else { return false }

@@ -71,32 +71,20 @@ extension KVPFile {
             heads.append(entry)
             pageCount += Int(entry.pageCount)
         }
-        let pageBytes = try load(.pages, expected: UInt64(32 * pageCount)...UInt64(32 * pageCount))
+        let entryBytes = PageTableEntry.Layout.byteCount
+        let pageBytes = try load(.pages, expected: UInt64(entryBytes * pageCount)...UInt64(entryBytes * pageCount))
         var pages: [PageTableEntry] = []
         var tokenCount = 0
         var poolLimit = [Int](repeating: 0, count: PageEncodingKind.allCases.count)
-        var pr = ByteReader(pageBytes[...], section: "pages")
         for i in 0..<pageCount {
-            let positionsOffset = try pr.read(UInt32.self), tokens = try pr.read(UInt16.self)
-            let kKind = try pr.read(UInt8.self), vKind = try pr.read(UInt8.self)
-            let kGroup = try pr.read(UInt16.self), vGroup = try pr.read(UInt16.self), axes = try pr.read(UInt8.self)
-            _ = try pr.read(UInt16.self); _ = try pr.read(UInt8.self)
-            let kOffset = try pr.read(UInt64.self), vOffset = try pr.read(UInt64.self)
-            func encoding(_ kind: UInt8, _ group: UInt16, channel: Bool) throws(KVPFileError) -> PageEncoding {
-                let g = QuantizationGrouping(groupSize: Int(group), axis: channel ? .channel : .token)
-                switch PageEncodingKind(rawValue: kind) {
-                case .f16: return .f16
-                case .int8: return .int8(g)
-                case .int4: return .int4(g)
-                case .bitmap: return .bitmap
-                case nil: throw .corrupt(section: "pages", reason: "page \(i): unknown encoding \(kind)")
-                }
+            let entry: PageTableEntry
+            do { entry = try PageTableEntry(bytes: pageBytes, at: i * PageTableEntry.Layout.byteCount) } catch {
+                throw .corrupt(section: "pages", reason: "page \(i): \(error)")
             }
-            let ke = try encoding(kKind, kGroup, channel: axes & 1 != 0), ve = try encoding(vKind, vGroup, channel: axes & 2 != 0)
-            pages.append(PageTableEntry(positionsOffset: positionsOffset, tokens: tokens, keyEncoding: ke, valueEncoding: ve,
-                                        keyOffset: kOffset, valueOffset: vOffset))
+            pages.append(entry)
+            let tokens = entry.tokens
             tokenCount += Int(tokens)
-            for e in [ke, ve] {
+            for e in [entry.keyEncoding, entry.valueEncoding] {
                 // The most bytes this page's rows can take in the pool (bitmap: every element kept).
                 let most = e == .bitmap ? Int(tokens) * (8 * ((m.headDim + 63) / 64) + 4 + 2 * m.headDim)
                     : EncodedRows.byteCount(e, rows: Int(tokens), dim: m.headDim)

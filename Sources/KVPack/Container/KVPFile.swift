@@ -51,21 +51,12 @@ public enum KVPFile {
         var heads = ByteWriter()
         for h in flat.heads { heads.write(h.firstPage); heads.write(h.pageCount) }
         raw.append((.heads, heads.bytes))
-        var pages = ByteWriter()
+        var pages: [UInt8] = []
+        pages.reserveCapacity(flat.pages.count * PageTableEntry.Layout.byteCount)
         for p in flat.pages {
-            pages.write(p.positionsOffset)
-            pages.write(p.tokens)
-            pages.write(p.keyEncoding.kind.rawValue)
-            pages.write(p.valueEncoding.kind.rawValue)
-            pages.write(UInt16(p.keyEncoding.grouping?.groupSize ?? 0))
-            pages.write(UInt16(p.valueEncoding.grouping?.groupSize ?? 0))
-            let axes = (p.keyEncoding.grouping?.axis == .channel ? 1 : 0) | (p.valueEncoding.grouping?.axis == .channel ? 2 : 0)
-            pages.write(UInt8(axes))
-            pages.write([0, 0, 0])
-            pages.write(p.keyOffset)
-            pages.write(p.valueOffset)
+            do { try p.append(to: &pages) } catch { throw .invalidCache(error) }
         }
-        raw.append((.pages, pages.bytes))
+        raw.append((.pages, pages))
         var positions = ByteWriter()
         for p in flat.positions { positions.write(UInt32(bitPattern: p)) }
         raw.append((.positions, positions.bytes))

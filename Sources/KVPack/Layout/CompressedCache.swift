@@ -77,7 +77,8 @@ public struct CompressedSequence: Sendable, Hashable {
 
 extension CompressedCache {
     /// Every token of every head of `capture`, all pages in one (key, value) encoding: the
-    /// uniform layout (dense f16, uniform int8/int4, uniform bitmap).
+    /// uniform layout (dense f16, uniform int8/int4, uniform bitmap). It records `policy`, by
+    /// default `uniformPolicy(...)`: the spec of the pipeline that builds the same cache.
     public static func uniform(_ capture: Capture, keys keyEncoding: PageEncoding, values valueEncoding: PageEncoding,
                                pageSize: Int = 16, keySparsity: Double = 0.5, valueSparsity: Double = 0.5,
                                policy: String? = nil) throws(LayoutError) -> CompressedCache {
@@ -98,6 +99,19 @@ extension CompressedCache {
             sequences.append(CompressedSequence(id: seq.id, originalTokens: seq.positions.tokens.count, layers: layers))
         }
         return try CompressedCache(model: capture.model, pageSize: pageSize,
-                                   policy: policy ?? "uniform(k=\(keyEncoding),v=\(valueEncoding))", sequences: sequences)
+                                   policy: policy ?? uniformPolicy(keys: keyEncoding, values: valueEncoding, keySparsity: keySparsity,
+                                                                   valueSparsity: valueSparsity),
+                                   sequences: sequences)
+    }
+
+    /// The policy spec of a uniform cache: KVPackPolicies' `quant` stage, which keeps every token
+    /// in these encodings, e.g. `quant(keys=int4/c16,values=int8/g32)`; a bitmap side adds its
+    /// sparsity (`key_sparsity=0.6`). It parses, and compresses to the same cache.
+    public static func uniformPolicy(keys: PageEncoding, values: PageEncoding, keySparsity: Double = 0.5,
+                                     valueSparsity: Double = 0.5) -> String {
+        var arguments = ["keys=\(keys)", "values=\(values)"]
+        if keys == .bitmap { arguments.append("key_sparsity=\(keySparsity)") }
+        if values == .bitmap { arguments.append("value_sparsity=\(valueSparsity)") }
+        return "quant(" + arguments.joined(separator: ",") + ")"
     }
 }

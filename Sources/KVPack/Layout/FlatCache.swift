@@ -1,18 +1,3 @@
-/// One page's entry in the page table: 32 bytes when serialized (`Page.tableEntryBytes`).
-///
-/// Byte layout (little-endian): positionsOffset u32 | tokens u16 | keyKind u8 | valueKind u8 |
-/// keyGroup u16 | valueGroup u16 | axes u8 (bit 0: key groups along channels, bit 1: value) |
-/// 3 reserved bytes (0) | keyOffset u64 | valueOffset u64. Offsets are bytes into the pool of
-/// the entry's encoding kind; `positionsOffset` indexes the positions pool.
-public struct PageTableEntry: Sendable, Hashable {
-    public var positionsOffset: UInt32
-    public var tokens: UInt16
-    public var keyEncoding: PageEncoding
-    public var valueEncoding: PageEncoding
-    public var keyOffset: UInt64
-    public var valueOffset: UInt64
-}
-
 /// One head's run of pages in the page table: 8 bytes (`HeadPages.directoryEntryBytes`).
 public struct HeadDirectoryEntry: Sendable, Hashable {
     public var firstPage: UInt32

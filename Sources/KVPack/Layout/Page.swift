@@ -31,7 +31,7 @@ public struct Page: Sendable, Hashable {
     public var tokenCount: Int { positions.count }
 
     /// Bytes of one page-table entry (see `PageTableEntry`).
-    public static let tableEntryBytes = 32
+    public static let tableEntryBytes = PageTableEntry.Layout.byteCount
 
     /// Exact bytes this page occupies: its page-table entry, 4 bytes per token position, and the
     /// key and value payloads.

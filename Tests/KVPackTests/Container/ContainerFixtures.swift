@@ -1,19 +1,12 @@
 import Foundation
 @testable import KVPack
+import KVPackTestSupport
 
 /// Small caches for container tests: a uniform one per encoding and a mixed, ragged one.
 enum ContainerFixtures {
     static func capture(tokens: Int = 37, kvHeads: Int = 2, d: Int = 64, layers: Int = 2) throws -> Capture {
-        var rng = TestRandom(UInt64(tokens * 7 + d))
-        let facts = try ModelFacts(name: "fixture", queryHeads: 2 * kvHeads, kvHeads: kvHeads, headDim: d,
-                                   ropeTheta: 10000, layerKinds: Array(repeating: .global, count: layers))
-        let positions = SequencePositions.contiguous(tokens: tokens, window: 0, probes: 0)
-        let layerCaptures = (0..<layers).map { _ in
-            LayerCapture(keys: rng.halves(kvHeads, tokens, d), values: rng.halves(kvHeads, tokens, d),
-                         queries: HeadTensor(zeros: 2 * kvHeads, 0, d))
-        }
-        let seq = try SequenceCapture(id: "0", facts: facts, positions: positions, layers: layerCaptures)
-        return try Capture(model: facts, sequences: [seq])
+        try randomCapture(tokens: tokens, qHeads: 2 * kvHeads, kvHeads: kvHeads, d: d, layers: Array(repeating: .global, count: layers),
+                          ropeTheta: 10000, seed: UInt64(tokens * 7 + d))
     }
 
     static let encodings: [(PageEncoding, PageEncoding)] = [

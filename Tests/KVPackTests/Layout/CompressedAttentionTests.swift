@@ -1,5 +1,6 @@
 import Testing
 @testable import KVPack
+import KVPackTestSupport
 
 @Suite("CPU attention over compressed pages")
 struct CompressedAttentionTests {
@@ -84,12 +85,7 @@ struct CompressedAttentionTests {
     func byteAccounting() throws {
         // 1 layer, 1 KV head, d 64, 20 tokens, pages of 16 (16 + 4 tokens), f16 keys and values:
         // directory 8 + page 1 (32 + 16*4 + 2 * 16*64*2) + page 2 (32 + 4*4 + 2 * 4*64*2) = 5272.
-        var rng = TestRandom(5)
-        let facts = try ModelFacts(name: "t", queryHeads: 1, kvHeads: 1, headDim: 64, layerKinds: [.global])
-        let seq = try SequenceCapture(id: "0", facts: facts, positions: .contiguous(tokens: 20, window: 0, probes: 0),
-                                      layers: [LayerCapture(keys: rng.halves(1, 20, 64), values: rng.halves(1, 20, 64),
-                                                            queries: HeadTensor(zeros: 1, 0, 64))])
-        let capture = try Capture(model: facts, sequences: [seq])
+        let capture = try randomCapture(tokens: 20, d: 64, seed: 5)
         let dense = try CompressedCache.uniform(capture, keys: .f16, values: .f16)
         #expect(dense.byteCount == 5272)
         #expect(dense.denseByteCount == 2 * 2 * 20 * 64)

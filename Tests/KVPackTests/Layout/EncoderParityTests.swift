@@ -1,4 +1,5 @@
 @testable import KVPack
+import KVPackTestSupport
 import Testing
 
 /// The C encoders write exactly the bytes of the Swift reference encoders.
@@ -6,9 +7,9 @@ import Testing
 struct EncoderParityTests {
     /// Rows mixing magnitudes, signs, exact ties, zeros (±0), subnormals and large values.
     static func rows(_ rows: Int, _ dim: Int, seed: UInt64) -> [Float16] {
-        var s = seed
+        var rng = TestRandom(state: seed)
         return (0..<rows * dim).map { i in
-            s = s &* 6364136223846793005 &+ 1442695040888963407
+            let s = rng.bits()
             let r = Int(s >> 58) // 0..63
             switch r {
             case 0: return 0
