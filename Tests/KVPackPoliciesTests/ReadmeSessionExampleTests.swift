@@ -1,6 +1,7 @@
 import Foundation
 import KVPack
 import KVPackPolicies
+import KVPackTestSupport
 import Testing
 
 /// The README's server decode loop ("As a library"), compiled and run: the code between the
