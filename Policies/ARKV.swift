@@ -34,13 +34,17 @@ public struct ARKV: KVPolicy {
     public var quantized: PageEncoding?
     public var gamma: Double
     public var tau: (Double, Double, Double)
+    /// Whether `window` was given (else the default adapts to a capture with fewer queries).
+    var windowGiven: Bool
 
     public static let defaultTau = (7.774380648611771, 5.407015096778621, 5.527702582901318)
 
-    public init(keep: Budget, window: Int = 32, quantized: PageEncoding? = nil,
+    /// - Parameter window: nil for the default: 32, or all the capture's window queries if fewer.
+    public init(keep: Budget, window: Int? = nil, quantized: PageEncoding? = nil,
                 gamma: Double = 263.8108280337562, tau: (Double, Double, Double) = ARKV.defaultTau) {
         self.keep = keep
-        self.window = window
+        self.window = window ?? 32
+        windowGiven = window != nil
         self.quantized = quantized
         self.gamma = gamma
         self.tau = tau
@@ -51,7 +55,8 @@ public struct ARKV: KVPolicy {
         if let q, q.kind != .int8 && q.kind != .int4 {
             throw .badValue(policy: "arkv", argument: "quant", value: q.description, expected: "token (int8, a scale per token) or an int8 or int4 encoding")
         }
-        self.init(keep: try a.budget(), window: try a.int("window", default: 32, range: 1...1_000_000), quantized: q,
+        let window = try a.int("window", default: 32, range: 1...1_000_000)
+        self.init(keep: try a.budget(), window: a.given("window") ? window : nil, quantized: q,
                   gamma: try a.double("gamma", default: 263.8108280337562, range: 0..<1e9),
                   tau: (try a.double("tau1", default: ARKV.defaultTau.0, range: 1e-6..<1e6),
                         try a.double("tau2", default: ARKV.defaultTau.1, range: 1e-6..<1e6),
@@ -59,8 +64,19 @@ public struct ARKV: KVPolicy {
     }
 
     public var spec: PolicySpec.Stage {
-        PolicySpec.stage("arkv", [("keep", keep.description), ("window", "\(window)"), ("quant", quantized?.description ?? "token"),
-                                  ("gamma", "\(gamma)")])
+        var args = [("keep", keep.description), ("window", "\(window)"), ("quant", quantized?.description ?? "token"), ("gamma", "\(gamma)")]
+        // The temperatures when they are not the defaults, so that the spec says what ran.
+        for (name, value, standard) in [("tau1", tau.0, ARKV.defaultTau.0), ("tau2", tau.1, ARKV.defaultTau.1), ("tau3", tau.2, ARKV.defaultTau.2)]
+        where value != standard {
+            args.append((name, "\(value)"))
+        }
+        return PolicySpec.stage("arkv", args)
+    }
+
+    public func resolved(for model: ModelFacts, sequences: [SequencePositions], warnings: inout [String]) throws(PolicyError) -> any KVPolicy {
+        var r = self
+        r.window = try ObservationWindow.resolve(window, given: windowGiven, policy: "arkv", sequences: sequences, warnings: &warnings)
+        return r
     }
 
     public var budget: Budget? { keep }
@@ -163,6 +179,9 @@ public struct ARKV: KVPolicy {
                     let n = plan.heads[s][l][h].kept.count
                     let c = allocation[s][l][h]
                     let wn = min(w, n)
+                    if c < wn && c < n {
+                        throw .budgetBelowArgument(policy: "arkv", keep: keep.description, kept: c, argument: "window", value: window)
+                    }
                     let pastBudget = max(0, c - wn)
                     let origin = min(pastBudget, max(0, n - wn), Int((share * Double(pastBudget)).rounded()))
                     originBudgets[s][l] = origin

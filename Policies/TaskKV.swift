@@ -25,13 +25,17 @@ public struct TaskKV: KVPolicy {
     public var top: Int
     public var beta: Double
     public var m: Double
+    /// Whether `window` was given (else the default adapts to a capture with fewer queries).
+    var windowGiven: Bool
 
-    public init(keep: Budget, sinks: Int = 16, recent: Int = 256, window: Int = 32, kernel: Int = 7, top: Int = 256,
+    /// - Parameter window: nil for the default: 32, or all the capture's window queries if fewer.
+    public init(keep: Budget, sinks: Int = 16, recent: Int = 256, window: Int? = nil, kernel: Int = 7, top: Int = 256,
                 beta: Double = 0.25, m: Double = 1) {
         self.keep = keep
         self.sinks = sinks
         self.recent = recent
-        self.window = window
+        self.window = window ?? 32
+        windowGiven = window != nil
         self.kernel = kernel
         self.top = top
         self.beta = beta
@@ -40,9 +44,10 @@ public struct TaskKV: KVPolicy {
 
     init(_ a: inout StageArguments) throws(PolicyError) {
         let kernel = try a.oddInt("kernel", default: 7, range: 1...1023)
+        let window = try a.int("window", default: 32, range: 1...1_000_000)
         self.init(keep: try a.budget(), sinks: try a.int("sinks", default: 16, range: 0...1_000_000),
                   recent: try a.int("recent", default: 256, range: 0...1_000_000),
-                  window: try a.int("window", default: 32, range: 1...1_000_000), kernel: kernel,
+                  window: a.given("window") ? window : nil, kernel: kernel,
                   top: try a.int("top", default: 256, range: 1...10_000_000),
                   beta: try a.double("beta", default: 0.25, range: 0..<1.0000001),
                   m: try a.double("m", default: 1, range: 0..<1_000_000))
@@ -55,6 +60,12 @@ public struct TaskKV: KVPolicy {
     }
 
     public var budget: Budget? { keep }
+
+    public func resolved(for model: ModelFacts, sequences: [SequencePositions], warnings: inout [String]) throws(PolicyError) -> any KVPolicy {
+        var r = self
+        r.window = try ObservationWindow.resolve(window, given: windowGiven, policy: "taskkv", sequences: sequences, warnings: &warnings)
+        return r
+    }
 
     public func expectedKept(available n: Int, allocated: Int, sequence: SequenceCapture) -> ClosedRange<Int> {
         sequence.positions.window.isEmpty ? n...n : min(n, 1)...n
@@ -122,6 +133,9 @@ public struct TaskKV: KVPolicy {
                     guard b < n else { continue }
                     let k0 = min(sinks, b)
                     let r = min(recent, b - k0)
+                    if k0 < sinks || r < recent {
+                        plan.warn("taskkv: sinks=\(sinks) and recent=\(recent) do not fit the tokens some heads keep at keep=\(keep); they were cut to fit, sinks first")
+                    }
                     let middle = k0..<(n - r)
                     let pooled = pool1d(averaged[h], kernel: kernel)
                     let chosen = topIndices(Array(pooled[middle]), count: b - r - k0).map { $0 + k0 }

@@ -37,6 +37,8 @@ func failing<R>(_ body: () throws -> R) throws -> R {
     } catch let error as ReportDirectoryError {
         if case .notFound = error { throw report(error, code: 66) }
         throw report(error, code: 73)
+    } catch let error as OutputPathError {
+        throw report(error, code: 73)
     } catch let error as VulkanError {
         throw report(error, code: 69)
     } catch let error as KVPFileError {
@@ -51,4 +53,9 @@ func failing<R>(_ body: () throws -> R) throws -> R {
 private func report(_ error: some Error & CustomStringConvertible, code: Int32) -> ExitCode {
     FileHandle.standardError.write(Data("kvpack: error: \(error.description)\n".utf8))
     return ExitCode(code)
+}
+
+/// Prints a one-line warning on standard error.
+func warn(_ message: String) {
+    FileHandle.standardError.write(Data("kvpack: warning: \(message)\n".utf8))
 }

@@ -112,7 +112,7 @@ extension KVPFile {
         for kind in PageEncodingKind.allCases {
             pools.append(try load(.pool(kind), expected: 0...UInt64(poolLimit[Int(kind.rawValue)])))
         }
-        let flat = FlatCache(model: m, pageSize: meta.pageSize, policy: meta.policy, sequences: meta.sequences,
+        let flat = FlatCache(model: m, denseKVHeads: meta.denseKVHeads ?? m.kvHeads, pageSize: meta.pageSize, policy: meta.policy, sequences: meta.sequences,
                              heads: heads, pages: pages, positions: positions, pools: pools)
         do {
             return try CompressedCache(flat: flat)

@@ -36,6 +36,9 @@ public enum KVPFile {
         var pageSize: Int
         var policy: String
         var sequences: [FlatCache.SequenceInfo]
+        /// The model's KV heads when the stored heads repeat them; absent in files written before
+        /// it was recorded (then the stored heads).
+        var denseKVHeads: Int?
     }
 
     /// The file's bytes.
@@ -45,7 +48,7 @@ public enum KVPFile {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let meta = Metadata(kvpackVersion: kvpackVersion, model: flat.model, pageSize: flat.pageSize, policy: flat.policy,
-                            sequences: flat.sequences)
+                            sequences: flat.sequences, denseKVHeads: flat.denseKVHeads)
         guard let json = try? encoder.encode(meta) else { throw .codec(section: "metadata", reason: "JSON encoding failed") }
         raw.append((.metadata, [UInt8](json)))
         var heads = ByteWriter()
@@ -104,27 +107,28 @@ public enum KVPFile {
         return out.bytes
     }
 
-    /// Writes `cache` to `path` atomically (temporary file, then rename).
+    /// Writes `cache` to `path` atomically: a temporary file beside it (`TemporaryFiles`, removed on
+    /// an error or an interrupt), renamed into place with interrupts held off.
     public static func write(_ cache: CompressedCache, to path: String, codec: SectionCodec = .zstd,
                              overwrite: Bool = false, kvpackVersion: String = "0.1.0") throws(KVPFileError) {
         if !overwrite && FileManager.default.fileExists(atPath: path) { throw .outputExists(path) }
         let bytes = try encode(cache, codec: codec, kvpackVersion: kvpackVersion)
-        let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let temporary = TemporaryFiles.path(beside: path)
+        let token = TemporaryFiles.register(temporary)
         do {
-            try Data(bytes).write(to: temporary)
+            try Data(bytes).write(to: URL(fileURLWithPath: temporary))
         } catch {
+            TemporaryFiles.remove(token)
             throw .cannotCreate(file: path, reason: (error as NSError).localizedDescription)
         }
-        if !overwrite && FileManager.default.fileExists(atPath: path) {
-            unlink(temporary.path)
-            throw .outputExists(path)
-        }
-        guard rename(temporary.path, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary.path)
-            throw .cannotCreate(file: path, reason: reason)
+        do {
+            try TemporaryFiles.holdingSignals(releasing: token) { () throws(KVPFileError) in
+                if !overwrite && FileManager.default.fileExists(atPath: path) { throw .outputExists(path) }
+                guard rename(temporary, path) == 0 else { throw .cannotCreate(file: path, reason: String(cString: strerror(errno))) }
+            }
+        } catch {
+            TemporaryFiles.remove(token)
+            throw error
         }
     }
 
