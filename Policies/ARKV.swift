@@ -34,17 +34,13 @@ public struct ARKV: KVPolicy {
     public var quantized: PageEncoding?
     public var gamma: Double
     public var tau: (Double, Double, Double)
-    /// Whether `window` was given (else the default adapts to a capture with fewer queries).
-    var windowGiven: Bool
 
     public static let defaultTau = (7.774380648611771, 5.407015096778621, 5.527702582901318)
 
-    /// - Parameter window: nil for the default: 32, or all the capture's window queries if fewer.
-    public init(keep: Budget, window: Int? = nil, quantized: PageEncoding? = nil,
+    public init(keep: Budget, window: Int = 32, quantized: PageEncoding? = nil,
                 gamma: Double = 263.8108280337562, tau: (Double, Double, Double) = ARKV.defaultTau) {
         self.keep = keep
-        self.window = window ?? 32
-        windowGiven = window != nil
+        self.window = window
         self.quantized = quantized
         self.gamma = gamma
         self.tau = tau
@@ -55,8 +51,7 @@ public struct ARKV: KVPolicy {
         if let q, q.kind != .int8 && q.kind != .int4 {
             throw .badValue(policy: "arkv", argument: "quant", value: q.description, expected: "token (int8, a scale per token) or an int8 or int4 encoding")
         }
-        let window = try a.int("window", default: 32, range: 1...1_000_000)
-        self.init(keep: try a.budget(), window: a.given("window") ? window : nil, quantized: q,
+        self.init(keep: try a.budget(), window: try a.int("window", default: ObservationWindow.defaultWindow, range: 1...1_000_000), quantized: q,
                   gamma: try a.double("gamma", default: 263.8108280337562, range: 0..<1e9),
                   tau: (try a.double("tau1", default: ARKV.defaultTau.0, range: 1e-6..<1e6),
                         try a.double("tau2", default: ARKV.defaultTau.1, range: 1e-6..<1e6),
@@ -75,7 +70,7 @@ public struct ARKV: KVPolicy {
 
     public func resolved(for model: ModelFacts, sequences: [SequencePositions], warnings: inout [String]) throws(PolicyError) -> any KVPolicy {
         var r = self
-        r.window = try ObservationWindow.resolve(window, given: windowGiven, policy: "arkv", sequences: sequences, warnings: &warnings)
+        r.window = try ObservationWindow.resolve(window, policy: "arkv", sequences: sequences, warnings: &warnings)
         return r
     }
 

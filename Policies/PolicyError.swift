@@ -47,7 +47,7 @@ public enum PolicyError: Error, Equatable, CustomStringConvertible {
         case .windowBeyondCapture(let policy, let window, let available):
             return "\(policy): window=\(window) needs \(window) window queries; the capture has \(available): use window=\(available) or less, or capture more (--window)"
         case .budgetBelowArgument(let policy, let keep, let kept, let argument, let value):
-            return "\(policy): keep=\(keep) leaves a head \(kept) tokens, fewer than \(argument)=\(value), which it always keeps: raise keep or lower \(argument)"
+            return "\(policy): keep=\(keep) leaves a head \(kept) token\(kept == 1 ? "" : "s"), fewer than \(argument)=\(value), which it always keeps: raise keep or lower \(argument)"
         case .argumentUnused(let policy, let argument, let reason):
             return "\(policy): \(argument) is not used: \(reason)"
         }

@@ -8,7 +8,8 @@ import KVPack
 /// with -inf); each head keeps its top `keep − window` prefix tokens plus every window token.
 /// Ties keep the lower position. A head whose kept tokens already fit the budget is left alone;
 /// a budget below the window is an error (the window tokens are always kept), and so is a
-/// `window` longer than the capture's window queries (left out, it is 32 or all there are).
+/// `window` longer than the capture's window queries, unless it is the default 32 (then all there
+/// are, with a warning).
 ///
 /// Grouped-query attention: `gqa=mean` (default) averages the pooled votes over the query heads
 /// of each KV head and selects per KV head (the GQA saving is kept; kvpress's choice).
@@ -24,14 +25,10 @@ public struct SnapKV: KVPolicy {
     public var kernel: Int
     public var pooling: Pooling
     public var gqa: GroupMode
-    /// Whether `window` was given (else the default adapts to a capture with fewer queries).
-    var windowGiven: Bool
 
-    /// - Parameter window: nil for the default: 32, or all the capture's window queries if fewer.
-    public init(keep: Budget, window: Int? = nil, kernel: Int = 5, pooling: Pooling = .avg, gqa: GroupMode = .mean) {
+    public init(keep: Budget, window: Int = 32, kernel: Int = 5, pooling: Pooling = .avg, gqa: GroupMode = .mean) {
         self.keep = keep
-        self.window = window ?? 32
-        windowGiven = window != nil
+        self.window = window
         self.kernel = kernel
         self.pooling = pooling
         self.gqa = gqa
@@ -47,13 +44,13 @@ public struct SnapKV: KVPolicy {
         guard let gqa = GroupMode(rawValue: gqaText) else {
             throw .badValue(policy: "snapkv", argument: "gqa", value: gqaText, expected: "mean or repeat")
         }
-        let window = try a.int("window", default: 32, range: 1...1_000_000)
-        self.init(keep: try a.budget(), window: a.given("window") ? window : nil, kernel: kernel, pooling: pool, gqa: gqa)
+        self.init(keep: try a.budget(), window: try a.int("window", default: ObservationWindow.defaultWindow, range: 1...1_000_000),
+                  kernel: kernel, pooling: pool, gqa: gqa)
     }
 
     public func resolved(for model: ModelFacts, sequences: [SequencePositions], warnings: inout [String]) throws(PolicyError) -> any KVPolicy {
         var r = self
-        r.window = try ObservationWindow.resolve(window, given: windowGiven, policy: "snapkv", sequences: sequences, warnings: &warnings)
+        r.window = try ObservationWindow.resolve(window, policy: "snapkv", sequences: sequences, warnings: &warnings)
         return r
     }
 

@@ -25,17 +25,13 @@ public struct TaskKV: KVPolicy {
     public var top: Int
     public var beta: Double
     public var m: Double
-    /// Whether `window` was given (else the default adapts to a capture with fewer queries).
-    var windowGiven: Bool
 
-    /// - Parameter window: nil for the default: 32, or all the capture's window queries if fewer.
-    public init(keep: Budget, sinks: Int = 16, recent: Int = 256, window: Int? = nil, kernel: Int = 7, top: Int = 256,
+    public init(keep: Budget, sinks: Int = 16, recent: Int = 256, window: Int = 32, kernel: Int = 7, top: Int = 256,
                 beta: Double = 0.25, m: Double = 1) {
         self.keep = keep
         self.sinks = sinks
         self.recent = recent
-        self.window = window ?? 32
-        windowGiven = window != nil
+        self.window = window
         self.kernel = kernel
         self.top = top
         self.beta = beta
@@ -44,10 +40,9 @@ public struct TaskKV: KVPolicy {
 
     init(_ a: inout StageArguments) throws(PolicyError) {
         let kernel = try a.oddInt("kernel", default: 7, range: 1...1023)
-        let window = try a.int("window", default: 32, range: 1...1_000_000)
         self.init(keep: try a.budget(), sinks: try a.int("sinks", default: 16, range: 0...1_000_000),
                   recent: try a.int("recent", default: 256, range: 0...1_000_000),
-                  window: a.given("window") ? window : nil, kernel: kernel,
+                  window: try a.int("window", default: ObservationWindow.defaultWindow, range: 1...1_000_000), kernel: kernel,
                   top: try a.int("top", default: 256, range: 1...10_000_000),
                   beta: try a.double("beta", default: 0.25, range: 0..<1.0000001),
                   m: try a.double("m", default: 1, range: 0..<1_000_000))
@@ -63,7 +58,7 @@ public struct TaskKV: KVPolicy {
 
     public func resolved(for model: ModelFacts, sequences: [SequencePositions], warnings: inout [String]) throws(PolicyError) -> any KVPolicy {
         var r = self
-        r.window = try ObservationWindow.resolve(window, given: windowGiven, policy: "taskkv", sequences: sequences, warnings: &warnings)
+        r.window = try ObservationWindow.resolve(window, policy: "taskkv", sequences: sequences, warnings: &warnings)
         return r
     }
 

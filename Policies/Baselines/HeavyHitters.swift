@@ -10,26 +10,21 @@ public struct HeavyHitters: KVPolicy {
     public var keep: Budget
     public var recent: Double
     public var window: Int
-    /// Whether `window` was given (else the default adapts to a capture with fewer queries).
-    var windowGiven: Bool
 
-    /// - Parameter window: nil for the default: 32, or all the capture's window queries if fewer.
-    public init(keep: Budget, recent: Double = 0.5, window: Int? = nil) {
+    public init(keep: Budget, recent: Double = 0.5, window: Int = 32) {
         self.keep = keep
         self.recent = recent
-        self.window = window ?? 32
-        windowGiven = window != nil
+        self.window = window
     }
 
     init(_ a: inout StageArguments) throws(PolicyError) {
-        let window = try a.int("window", default: 32, range: 1...1_000_000)
         self.init(keep: try a.budget(), recent: try a.double("recent", default: 0.5, range: 0..<1.0000001),
-                  window: a.given("window") ? window : nil)
+                  window: try a.int("window", default: ObservationWindow.defaultWindow, range: 1...1_000_000))
     }
 
     public func resolved(for model: ModelFacts, sequences: [SequencePositions], warnings: inout [String]) throws(PolicyError) -> any KVPolicy {
         var r = self
-        r.window = try ObservationWindow.resolve(window, given: windowGiven, policy: "h2o", sequences: sequences, warnings: &warnings)
+        r.window = try ObservationWindow.resolve(window, policy: "h2o", sequences: sequences, warnings: &warnings)
         return r
     }
 

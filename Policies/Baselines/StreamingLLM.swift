@@ -3,24 +3,20 @@ import KVPack
 /// `streaming(sinks=4, keep=0.25)`: StreamingLLM (Xiao et al. 2023, arXiv 2309.17453): the first
 /// `sinks` tokens (attention sinks) plus the most recent ones, `keep` in all, per head.
 /// Sliding-window layers are treated like the rest: their recent tokens are what they attend to.
-/// A budget below `sinks` is an error when `sinks` was given; the default 4 sinks shrink to the
-/// budget with a warning.
+/// A budget below `sinks` is an error, unless `sinks` is the default 4: then the budget's tokens
+/// are all sinks, with a warning.
 public struct StreamingLLM: KVPolicy {
+    public static let defaultSinks = 4
     public var sinks: Int
     public var keep: Budget
-    /// Whether `sinks` was given (else the default shrinks to a smaller budget).
-    var sinksGiven: Bool
 
-    /// - Parameter sinks: nil for the default, 4.
-    public init(sinks: Int? = nil, keep: Budget) {
-        self.sinks = sinks ?? 4
-        sinksGiven = sinks != nil
+    public init(sinks: Int = StreamingLLM.defaultSinks, keep: Budget) {
+        self.sinks = sinks
         self.keep = keep
     }
 
     init(_ a: inout StageArguments) throws(PolicyError) {
-        let sinks = try a.int("sinks", default: 4, range: 0...1_000_000)
-        self.init(sinks: a.given("sinks") ? sinks : nil, keep: try a.budget())
+        self.init(sinks: try a.int("sinks", default: StreamingLLM.defaultSinks, range: 0...1_000_000), keep: try a.budget())
     }
 
     public var spec: PolicySpec.Stage { PolicySpec.stage("streaming", [("sinks", "\(sinks)"), ("keep", keep.description)]) }
@@ -33,7 +29,7 @@ public struct StreamingLLM: KVPolicy {
             let n = plan.heads[s][l][h].kept.count
             let total = allocation[s][l][h]
             if sinks > total && total < n {
-                if sinksGiven { throw .budgetBelowArgument(policy: "streaming", keep: keep.description, kept: total, argument: "sinks", value: sinks) }
+                if sinks != StreamingLLM.defaultSinks { throw .budgetBelowArgument(policy: "streaming", keep: keep.description, kept: total, argument: "sinks", value: sinks) }
                 plan.warn("streaming: keep=\(keep) leaves some heads fewer tokens than the default sinks=\(sinks); they keep that many sinks and no recent tokens")
             }
             let sinkCount = min(sinks, total)

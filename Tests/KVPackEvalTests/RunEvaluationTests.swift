@@ -142,7 +142,7 @@ struct RunEvaluationTests {
         #expect(try EvalReport.read(dir + "/report.json") == report)
         let file = dir + "/report.md/sub"
         let r = Result { () throws(ReportDirectoryError) in try ReportDirectory(file) }
-        guard case .failure(.cannotCreate) = r else { Issue.record("\(r)"); return }
+        guard case .failure(.output(.directoryIsFile)) = r else { Issue.record("\(r)"); return }
     }
 }
 

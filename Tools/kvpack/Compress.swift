@@ -14,7 +14,8 @@ struct Compress: ParsableCommand {
         discussion: """
             With --policy, a policy spec decides what is kept and how it is encoded:
 
-              kvpack compress capture.h5 -o c.kvp --policy "snapkv(keep=0.25) | quant(bits=4)"
+              kvpack compress capture.h5 -o c.kvp \\
+                  --policy "snapkv(keep=0.25) | quant(bits=4)"
 
             Policies (README "Policies" has the details):
               dense
@@ -24,14 +25,13 @@ struct Compress: ParsableCommand {
               paged(keep, block=16, score=vk|v|invk, mode=global|local, candidates=4)
               arkv(keep, window=32, quant=token|ENC, gamma=263.81, tau1, tau2, tau3)
               mustafar(k=0.5, v=0.5, recent=32)
-              taskkv(keep, sinks=16, recent=256, window=32, kernel=7, top=256, beta=0.25, m=1)
-              quant(bits=8|4, group=32 | keys=ENC, values=ENC, key_sparsity, value_sparsity)
-            keep is what stays: a share (0.25), a token count per head (512), or a cache size
-            (4MiB). `A | B` applies B to what A kept.
+              taskkv(keep, sinks=16, recent=256, window=32, kernel=7, top=256,
+                     beta=0.25, m=1)
+              quant(bits=8|4, group=32 | keys=ENC, values=ENC,
+                    key_sparsity, value_sparsity)
+            keep is what stays: a share (0.25), a token count per head (512), or a cache size (4MiB). `A | B` applies B to what A kept.
 
-            Without --policy every token is kept in one key and one value encoding: f16, int8,
-            int4 (token groups of 32, or int8/g64, int4/c16 for groups of 16 tokens per channel as
-            KIVI does for keys), bitmap (pruning at --key-sparsity / --value-sparsity).
+            Without --policy every token is kept in one key and one value encoding: f16, int8, int4 (token groups of 32, or int8/g64, int4/c16 for groups of 16 tokens per channel as KIVI does for keys), bitmap (pruning at --key-sparsity / --value-sparsity).
             """)
 
     @Argument(help: "An HDF5 capture.") var capture: String

@@ -11,14 +11,13 @@ struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure what each policy costs in accuracy for the memory it saves.",
         discussion: """
-            For each capture, policy and budget: compress the prompt's cache (the policy never sees
-            the probes), then compare the probe queries' attention over the compressed cache with
-            the dense one: memory ratio, output relative L2 (mean, p95, max), cosine, attention-mass
-            recall and top-k recall.
+            For each capture, policy and budget: compress the prompt's cache (the policy never sees the probes), then compare the probe queries' attention over the compressed cache with the dense one: memory ratio, output relative L2 (mean, p95, max), cosine, attention-mass recall and top-k recall.
 
               kvpack eval Datasets/samples/smollm2-135m-gpl3-2k.h5
-              kvpack eval cap.h5 --policy snapkv --policy "streaming(sinks=4)" --budgets 0.1,0.25 --out report/
-              kvpack eval cap.h5 --shard 3/8 --json > part3.json; kvpack eval merge part*.json --out report/
+              kvpack eval cap.h5 --policy snapkv --policy "streaming(sinks=4)" \\
+                  --budgets 0.1,0.25 --out report/
+              kvpack eval cap.h5 --shard 3/8 --json > part3.json
+              kvpack eval merge part*.json --out report/
 
             With no --policy, every seed policy and baseline runs at the default budgets.
             """,
@@ -196,6 +195,8 @@ extension ReportOutput {
                 FileHandle.standardError.write(Data("kvpack: note: plots written as SVG only; install librsvg2-bin (rsvg-convert) for PNG\n".utf8))
             }
         }
+        var warned: Set<String> = []
+        for line in report.runs.flatMap({ $0.warnings ?? [] }) where warned.insert(line).inserted { warn(line) }
         let failed = report.runs.filter { $0.error != nil }
         if !failed.isEmpty {
             FileHandle.standardError.write(Data("kvpack: warning: \(failed.count) of \(report.runs.count) runs failed; see the table\n".utf8))

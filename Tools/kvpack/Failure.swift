@@ -42,7 +42,7 @@ func failing<R>(_ body: () throws -> R) throws -> R {
     } catch let error as VulkanError {
         throw report(error, code: 69)
     } catch let error as KVPFileError {
-        switch error {
+        switch error.withoutFile {
         case .fileNotFound: throw report(error, code: 66)
         case .outputExists, .cannotCreate: throw report(error, code: 73)
         default: throw report(error, code: 65)

@@ -132,9 +132,13 @@ public enum KVPFile {
         }
     }
 
-    /// Reads a cache from `path`.
+    /// Reads a cache from `path`; errors name the file.
     public static func read(from path: String) throws(KVPFileError) -> CompressedCache {
         guard let data = FileManager.default.contents(atPath: path) else { throw .fileNotFound(path) }
-        return try decode([UInt8](data))
+        do {
+            return try decode([UInt8](data))
+        } catch {
+            throw .file(path, error)
+        }
     }
 }

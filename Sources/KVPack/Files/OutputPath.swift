@@ -4,6 +4,7 @@ import Foundation
 public enum OutputPathError: Error, Equatable, CustomStringConvertible {
     case exists(String)
     case directoryMissing(path: String, directory: String)
+    case directoryIsFile(path: String, directory: String)
     case notWritable(path: String, directory: String)
     case isDirectory(String)
     case notDirectory(String)
@@ -17,6 +18,8 @@ public enum OutputPathError: Error, Equatable, CustomStringConvertible {
             return "\(path): already exists (pass --force to overwrite)"
         case .directoryMissing(let path, let directory):
             return "\(path): cannot create: directory \(directory) does not exist"
+        case .directoryIsFile(let path, let directory):
+            return "\(path): cannot create: \(directory) is a file, not a directory"
         case .notWritable(let path, let directory):
             return "\(path): cannot create: directory \(directory) is not writable"
         case .isDirectory(let path):
@@ -71,7 +74,8 @@ public enum OutputPath {
     }
 
     static func checkDirectory(_ directory: String, for path: String) throws(OutputPathError) {
-        guard identity(directory)?.isDirectory == true else { throw .directoryMissing(path: path, directory: directory) }
+        guard let found = identity(directory) else { throw .directoryMissing(path: path, directory: directory) }
+        guard found.isDirectory else { throw .directoryIsFile(path: path, directory: directory) }
         guard access(directory, W_OK | X_OK) == 0 else { throw .notWritable(path: path, directory: directory) }
     }
 
