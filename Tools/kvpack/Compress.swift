@@ -82,7 +82,7 @@ struct Compress: ParsableCommand {
             let cache: CompressedCache
             if let pipeline {
                 let plan = try Progress.during("compress: planning \(pipeline)") { try pipeline.plan(capture, pageSize: pageSize) }
-                for line in plan.warnings { warn(line) }
+                for line in pipeline.warnings + plan.warnings { warn(line) }
                 cache = try Progress.during("compress: packing pages") { try plan.build(capture, policy: pipeline.description) }
             } else {
                 let k = keys ?? .f16, v = values ?? .f16
