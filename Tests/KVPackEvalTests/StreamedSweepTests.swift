@@ -6,22 +6,8 @@ import KVPackPolicies
 import Synchronization
 import Testing
 
-/// Two sequences of three layers (the middle one sliding), 4 query heads over 2 KV heads.
-func sweepCapture() throws -> Capture {
-    var spec = SyntheticCaptureSpec()
-    spec.layers = 3
-    spec.queryHeads = 4
-    spec.kvHeads = 2
-    spec.headDim = 16
-    spec.tokens = 160
-    spec.window = 8
-    spec.probes = 5
-    spec.sequences = 2
-    spec.slidingWindow = 48
-    spec.globalEvery = 2
-    spec.seed = 11
-    return try SyntheticCapture.make(spec)
-}
+/// Two sequences of three layers (the first and last sliding), 4 query heads over 2 KV heads.
+func sweepCapture() throws -> Capture { try smallCapture(sliding: 48, layers: 3, sequences: 2, globalEvery: 2) }
 
 @Suite("A sweep one layer at a time")
 struct StreamedSweepTests {

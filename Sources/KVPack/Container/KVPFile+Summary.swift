@@ -3,7 +3,7 @@ import Foundation
 /// What a `.kvp` file holds, read from its tables, its pools checked (sizes and checksums) in
 /// small chunks rather than decoded: what `kvpack inspect` prints. Byte counts are exact (the
 /// pools' sizes come from the section directory; a bitmap page's payload from its offsets).
-public struct KVPSummary: Sendable {
+public struct KVPSummary: Sendable, CacheMemory {
     public struct Head: Sendable {
         public var sequence: Int, layer: Int, head: Int
         public var tokens: Int, pages: Int, bytes: Int
@@ -25,15 +25,7 @@ public struct KVPSummary: Sendable {
     /// `CompressedCache.byteCount` of the cache the file holds.
     public var byteCount: Int { heads.reduce(0) { $0 + $1.bytes } }
 
-    /// `CompressedCache.denseByteCount`.
-    public var denseByteCount: Int {
-        var dense = model
-        dense.kvHeads = denseKVHeads
-        return sequences.reduce(0) { $0 + dense.denseKVBytes(tokens: $1.originalTokens) }
-    }
-
-    /// `CompressedCache.ratio`.
-    public var ratio: Double { Double(byteCount) / Double(max(1, denseByteCount)) }
+    public var originalTokenCounts: [Int] { sequences.map(\.originalTokens) }
 }
 
 extension KVPFile {

@@ -2,7 +2,7 @@
 ///
 /// Every head keeps at least one token: attention over an empty head is undefined, so a policy
 /// that would evict everything must keep a sink token (`LayoutError.emptyHead` otherwise).
-public struct CompressedCache: Sendable, Hashable {
+public struct CompressedCache: Sendable, Hashable, CacheMemory {
     /// The cache's shape: `kvHeads` counts the stored heads (the model's KV heads, or one copy per
     /// query head after `snapkv(gqa=repeat)`).
     public let model: ModelFacts
@@ -52,17 +52,8 @@ public struct CompressedCache: Sendable, Hashable {
     /// positions, key and value payloads). The same bytes the flattened pools and page table hold.
     public var byteCount: Int { sequences.reduce(0) { $0 + $1.byteCount } }
 
-    /// Bytes of the model's dense f16 cache of every original token (K and V, all layers and the
-    /// model's `denseKVHeads`): `ModelFacts.denseKVBytes`.
-    public var denseByteCount: Int {
-        var dense = model
-        dense.kvHeads = denseKVHeads
-        return sequences.reduce(0) { $0 + dense.denseKVBytes(tokens: $1.originalTokens) }
-    }
-
-    /// `byteCount / denseByteCount`: the share of the dense cache's memory this cache needs (the
-    /// one memory ratio of compress, inspect and eval).
-    public var ratio: Double { Double(byteCount) / Double(max(1, denseByteCount)) }
+    /// Tokens of each sequence's dense cache (the denominator of `ratio`, `CacheMemory`).
+    public var originalTokenCounts: [Int] { sequences.map(\.originalTokens) }
 
     /// Payload bytes per encoding kind (keys and values together).
     public var payloadBytesByEncoding: [PageEncodingKind: Int] {
