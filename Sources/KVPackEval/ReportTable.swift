@@ -41,7 +41,7 @@ public enum ReportTable {
             }
             out += "\n"
         }
-        out += "memory: compressed bytes / dense f16 bytes (exact, metadata included); tokens: share of tokens kept;\n"
+        out += "memory: compressed bytes (exact, metadata included) / the model's dense f16 KV cache; tokens: share of tokens kept;\n"
         out += "rel-L2, cosine: probe attention outputs vs dense; mass recall: dense attention mass on kept tokens;\n"
         out += "top-k: share of the dense top-\(report.settings.topK) tokens kept. Over every layer, query head and probe.\n"
         if report.settings.decode {
@@ -63,7 +63,7 @@ public enum ReportTable {
             out += "![Attention error vs memory](error-vs-memory\(stem).svg)\n\n"
             if ReportPlots.layerHeatMap(report, capture: index) != nil { out += "![Attention error per layer](layers\(stem).svg)\n\n" }
         }
-        out += "Memory: compressed bytes / dense f16 bytes. Errors are over every layer, query head and probe.\n"
+        out += "Memory: compressed bytes (exact, metadata included) / the model's dense f16 KV cache. Errors are over every layer, query head and probe.\n"
         let notes = report.runs.compactMap { r in r.warnings.map { (r.policy, $0) } }
         if !notes.isEmpty {
             out += "\nWarnings (what a policy adapted to the capture):\n\n"

@@ -8,7 +8,8 @@ import Foundation
 /// - the section directory, one zstd frame: per section kind u32, codec u32, offset u64 (from
 ///   the end of the directory frame), frame size u64, raw size u64 (32 bytes);
 /// - the sections, each one zstd (default) or lz4 frame carrying the codec's content checksum:
-///   `metadata` (JSON: KVPack version, model facts, page size, policy spec, sequences), `heads`
+///   `metadata` (JSON: KVPack version, model facts, page size, policy spec, sequences, and
+///   `denseKVHeads`, the model's KV heads when the stored heads repeat them), `heads`
 ///   (the head directory, 8 bytes a head), `pages` (the page table, 32 bytes a page),
 ///   `positions` (u32 a token), and one pool per encoding (`f16`, `int8`, `int4`, `bitmap`).
 ///

@@ -66,6 +66,8 @@ public enum TemporaryFiles {
 
     static let handledSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
     static let sources = Mutex<[DispatchSourceSignal]>([])
+    /// A serial queue of its own: it gets a thread even while parallel work fills the global pool.
+    static let signalQueue = DispatchQueue(label: "kvpack.signal-cleanup", qos: .userInteractive)
 
     /// From now on SIGINT, SIGTERM and SIGHUP remove every registered path, print one line and
     /// exit with 128 + the signal number (130 for Ctrl-C). Idempotent.
@@ -74,7 +76,7 @@ public enum TemporaryFiles {
             guard sources.isEmpty else { return }
             for sig in handledSignals {
                 signal(sig, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+                let source = DispatchSource.makeSignalSource(signal: sig, queue: signalQueue)
                 source.setEventHandler { interrupted(by: sig) }
                 source.resume()
                 sources.append(source)
