@@ -173,6 +173,8 @@ struct OfflineCLITests {
         #expect(r.status == 64 && r.stderr.contains("--decode"))
         r = try KVPackRun("eval", cap, "--policy", "dense", "--top-k", "500")
         #expect(r.status == 0 && r.stderr.contains("warning: --top-k 500 is more than the 300 prompt tokens"), "\(r.stderr)")
+        r = try KVPackRun("eval", cap, "--policy", "snapkv(keep=0.5,window=16)", "--budgets", "0.25")
+        #expect(r.status == 0 && r.stderr.contains("warning: --budgets is not used"), "\(r.stderr)")
         // The capture has 16 window queries: the default window of 32 becomes 16, said once, and recorded.
         r = try KVPackRun("compress", cap, "-o", out, "--policy", "snapkv(keep=0.5)")
         #expect(r.status == 0 && r.stderr.contains("warning: snapkv: the capture has 16 window queries"), "\(r.stderr)")

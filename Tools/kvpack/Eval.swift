@@ -36,8 +36,8 @@ struct EvalRun: ParsableCommand {
     @Argument(help: "HDF5 captures with probe queries.") var captures: [String]
     @Option(name: .customLong("policy"), help: "A policy spec; repeat for several. keep= may be left out: --budgets fill it in.")
     var policies: [String] = []
-    @Option(help: "Budgets for specs without keep=, comma-separated: shares in (0, 1], token counts, or sizes like 4MiB.")
-    var budgets: String = SweepPlan.defaultBudgets.joined(separator: ",")
+    @Option(help: "Budgets for specs without keep=, comma-separated: shares in (0, 1], token counts, or sizes like 4MiB (default \(SweepPlan.defaultBudgets.joined(separator: ","))).")
+    var budgets: String?
     @Option(name: .customLong("top-k"), help: "k of the top-k recall.") var topK = 8
     @Option(name: .customLong("page-size"), help: "Tokens per page.") var pageSize = 16
     @Option(help: "Detail in JSON: summary, layers (per layer) or heads (per layer and query head).") var detail: RunEvaluation.Detail = .summary
@@ -61,9 +61,13 @@ struct EvalRun: ParsableCommand {
     func run() throws {
         TemporaryFiles.installSignalCleanup()
         try failing {
-            let budgetList = budgets.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+            let budgetList = (budgets ?? SweepPlan.defaultBudgets.joined(separator: ",")).split(separator: ",")
+                .map { String($0).trimmingCharacters(in: .whitespaces) }
             let templates = policies.isEmpty ? SweepPlan.defaultTemplates : policies
             let plan = try SweepPlan(captures: captures.count, templates: templates, budgets: budgetList)
+            if budgets != nil && plan.runs.allSatisfy({ $0.keep == nil }) {
+                warn("--budgets is not used: every policy gives keep= or takes no budget")
+            }
             let part = try shard.map { s throws(EvalError) in try Shard(parsing: s) }
             let directory = try output.out.map { d throws(ReportDirectoryError) in try ReportDirectory(d, inputs: captures) }
             // Every capture opened and its probes checked before any work.

@@ -63,7 +63,8 @@ struct Inspect: ParsableCommand {
             let stored = m.kvHeads == cache.denseKVHeads ? "" : " (stored as \(m.kvHeads) heads, one per query head)"
             print("model:    \(m.name): \(m.layerCount) layers, \(m.queryHeads) query heads over \(cache.denseKVHeads) KV heads\(stored), head dim \(m.headDim)")
             print("pages:    up to \(cache.pageSize) tokens; sequences \(report.sequences.joined(separator: ", ")) of \(report.originalTokens.map(String.init).joined(separator: ", ")) tokens")
-            print(String(format: "bytes:    %d (the model's dense f16 cache: %d) -> ratio %.4f", report.bytes, report.denseBytes, report.ratio))
+            // Interpolated counts: `%d` reads 32 bits, and a 4 GiB dense cache printed as 0.
+            print("bytes:    \(report.bytes) (the model's dense f16 cache: \(report.denseBytes)) -> ratio \(String(format: "%.4f", report.ratio))")
             for (kind, bytes) in report.payloadBytesByEncoding.sorted(by: { $0.key < $1.key }) {
                 print("          \(kind) payload: \(bytes) bytes")
             }
