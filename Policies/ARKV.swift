@@ -51,7 +51,7 @@ public struct ARKV: KVPolicy {
         if let q, q.kind != .int8 && q.kind != .int4 {
             throw .badValue(policy: "arkv", argument: "quant", value: q.description, expected: "token (int8, a scale per token) or an int8 or int4 encoding")
         }
-        self.init(keep: try a.budget(), window: try a.int("window", default: 32, range: 1...1_000_000), quantized: q,
+        self.init(keep: try a.budget(), window: try a.int("window", default: ObservationWindow.defaultWindow, range: 1...1_000_000), quantized: q,
                   gamma: try a.double("gamma", default: 263.8108280337562, range: 0..<1e9),
                   tau: (try a.double("tau1", default: ARKV.defaultTau.0, range: 1e-6..<1e6),
                         try a.double("tau2", default: ARKV.defaultTau.1, range: 1e-6..<1e6),
@@ -59,8 +59,19 @@ public struct ARKV: KVPolicy {
     }
 
     public var spec: PolicySpec.Stage {
-        PolicySpec.stage("arkv", [("keep", keep.description), ("window", "\(window)"), ("quant", quantized?.description ?? "token"),
-                                  ("gamma", "\(gamma)"), ("tau1", "\(tau.0)"), ("tau2", "\(tau.1)"), ("tau3", "\(tau.2)")])
+        var args = [("keep", keep.description), ("window", "\(window)"), ("quant", quantized?.description ?? "token"), ("gamma", "\(gamma)")]
+        // The temperatures when they are not the defaults, so that the spec says what ran.
+        for (name, value, standard) in [("tau1", tau.0, ARKV.defaultTau.0), ("tau2", tau.1, ARKV.defaultTau.1), ("tau3", tau.2, ARKV.defaultTau.2)]
+        where value != standard {
+            args.append((name, "\(value)"))
+        }
+        return PolicySpec.stage("arkv", args)
+    }
+
+    public func resolved(for model: ModelFacts, sequences: [SequencePositions], warnings: inout [String]) throws(PolicyError) -> any KVPolicy {
+        var r = self
+        r.window = try ObservationWindow.resolve(window, policy: "arkv", sequences: sequences, warnings: &warnings)
+        return r
     }
 
     public var budget: Budget? { keep }
@@ -163,6 +174,9 @@ public struct ARKV: KVPolicy {
                     let n = plan.heads[s][l][h].kept.count
                     let c = allocation[s][l][h]
                     let wn = min(w, n)
+                    if c < wn && c < n {
+                        throw .budgetBelowArgument(policy: "arkv", keep: keep.description, kept: c, argument: "window", value: window)
+                    }
                     let pastBudget = max(0, c - wn)
                     let origin = min(pastBudget, max(0, n - wn), Int((share * Double(pastBudget)).rounded()))
                     originBudgets[s][l] = origin

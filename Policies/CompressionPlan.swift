@@ -44,6 +44,12 @@ public struct CompressionPlan: Sendable {
     public var stageState: [String: [[Int]]] = [:]
     /// Stored heads per KV head: 1, or the group size after `gqa=repeat`.
     public private(set) var repeatFactor = 1
+    /// What the stages adapted without failing (a default fitted to the capture, an argument
+    /// cut to fit a head), one line each, in order, without repeats.
+    public private(set) var warnings: [String] = []
+
+    /// Records a warning once.
+    mutating func warn(_ line: String) { if !warnings.contains(line) { warnings.append(line) } }
 
     /// Every token kept, in f16.
     public init(capture: Capture, pageSize: Int = 16) {
@@ -159,7 +165,8 @@ public struct CompressionPlan: Sendable {
             sequences.append(CompressedSequence(id: seq.id, originalTokens: seq.positions.tokens.count, layers: layers))
         }
         do {
-            return try CompressedCache(model: storedModel(capture.model), pageSize: pageSize, policy: policy, sequences: sequences)
+            return try CompressedCache(model: storedModel(capture.model), pageSize: pageSize, policy: policy, sequences: sequences,
+                                       denseKVHeads: capture.model.kvHeads)
         } catch {
             throw .layout(error)
         }
@@ -181,55 +188,5 @@ public struct CompressionPlan: Sendable {
         } catch {
             throw .layout(error)
         }
-    }
-}
-
-/// Indices of the `count` highest scores, highest first; equal scores go to the lower index (scores
-/// tie often in half precision, and the result must not depend on sort stability). NaN scores rank
-/// lowest. Works on 64-bit keys (order-preserving score bits, then the inverted index), all
-/// distinct: a selection moves the `count` largest to the front in linear time, and only those are
-/// sorted.
-public func topIndices(_ scores: [Float], count: Int) -> [Int] {
-    guard count > 0 else { return [] }
-    precondition(scores.count < Int(UInt32.max), "topIndices: too many scores")
-    var keys = [UInt64](unsafeUninitializedCapacity: scores.count) { out, initialized in
-        scores.withUnsafeBufferPointer { s in
-            for i in 0..<s.count {
-                let x = s[i] == 0 ? 0 : s[i] // -0 ranks with +0
-                // Order-preserving map of the float's bits (negatives flipped); NaN below -inf.
-                let bits = x.bitPattern
-                let ordered: UInt32 = x.isNaN ? 0 : (bits & 0x8000_0000 != 0 ? ~bits : bits | 0x8000_0000)
-                out[i] = UInt64(ordered) << 32 | UInt64(UInt32.max - UInt32(i))
-            }
-        }
-        initialized = scores.count
-    }
-    let k = min(count, keys.count)
-    keys.withUnsafeMutableBufferPointer { selectLargest($0, count: k) }
-    keys[0..<k].sort(by: >)
-    return keys.prefix(k).map { Int(UInt32.max - UInt32(truncatingIfNeeded: $0)) }
-}
-
-/// Reorders distinct `keys` so that the `count` largest come first, in no particular order
-/// (quickselect with Lomuto partitions around median-of-three pivots; expected linear time).
-func selectLargest(_ keys: UnsafeMutableBufferPointer<UInt64>, count: Int) {
-    var lo = 0, hi = keys.count - 1
-    guard count > 0, count < keys.count else { return }
-    let target = count - 1 // the index that must end holding the count-th largest
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2
-        // Median of three as the pivot, left at `hi`.
-        if keys[mid] > keys[lo] { keys.swapAt(mid, lo) }
-        if keys[hi] > keys[lo] { keys.swapAt(hi, lo) }
-        if keys[mid] > keys[hi] { keys.swapAt(mid, hi) }
-        let pivot = keys[hi]
-        var store = lo
-        for i in lo..<hi where keys[i] > pivot {
-            keys.swapAt(i, store)
-            store += 1
-        }
-        keys.swapAt(store, hi) // keys[lo..<store] > pivot == keys[store] > keys[store+1...hi]
-        if store == target { return }
-        if store < target { lo = store + 1 } else { hi = store - 1 }
     }
 }

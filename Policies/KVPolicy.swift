@@ -22,6 +22,10 @@ public protocol KVPolicy: Sendable {
     /// `step.layer` of a live session, and attended to. The plan holds that layer: each stored
     /// head's live tokens (`kept` indexes them) and their encodings.
     func decodeStep(_ plan: inout CompressionPlan, step: DecodeStep) throws(PolicyError)
+    /// The stage fitted to a capture of `model` whose sequences have `sequences` positions,
+    /// before `apply`: an argument the capture cannot honour is an error when the spec gave it,
+    /// a default is adapted with a line in `warnings`; the result's `spec` says what runs.
+    func resolved(for model: ModelFacts, sequences: [SequencePositions], warnings: inout [String]) throws(PolicyError) -> any KVPolicy
 }
 
 extension KVPolicy {
@@ -31,11 +35,16 @@ extension KVPolicy {
         allocated...allocated
     }
     public func decodeStep(_ plan: inout CompressionPlan, step: DecodeStep) throws(PolicyError) {}
+    public func resolved(for model: ModelFacts, sequences: [SequencePositions], warnings: inout [String]) throws(PolicyError) -> any KVPolicy {
+        self
+    }
 }
 
 /// A parsed pipeline of stages.
 public struct PolicyPipeline: Sendable, CustomStringConvertible {
-    public let stages: [any KVPolicy]
+    public private(set) var stages: [any KVPolicy]
+    /// What `resolved(for:sequences:)` adapted to the capture, one line each.
+    public private(set) var warnings: [String] = []
 
     /// Builds the stages of `spec` through the registry.
     public init(_ spec: PolicySpec) throws(PolicyError) {
@@ -49,13 +58,30 @@ public struct PolicyPipeline: Sendable, CustomStringConvertible {
     /// A pipeline of stages built in code, e.g. `PolicyPipeline(stages: [UniformQuant(keys: .int4(g), values: .int8(g))])`.
     public init(stages: [any KVPolicy]) { self.stages = stages }
 
+    /// Stages `range` of this pipeline, as a pipeline of their own (to plan a shared first stage
+    /// once and continue it with `plan(_:pageSize:continuing:)`).
+    public func stages(_ range: Range<Int>) -> PolicyPipeline { PolicyPipeline(stages: Array(stages[range])) }
+
     /// The canonical spec, defaults filled in: what reports and `.kvp` files record.
     public var description: String { PolicySpec.canonical(stages.map(\.spec)) }
 
-    /// Runs every stage at prefill, checking each against its budget.
-    public func plan(_ capture: Capture, pageSize: Int = 16) throws(PolicyError) -> CompressionPlan {
-        var plan = CompressionPlan(capture: capture, pageSize: pageSize)
-        for stage in stages {
+    /// Every stage fitted to a capture of `model` with `sequences` positions
+    /// (`KVPolicy.resolved`): its `description` is what runs there, its `warnings` what was
+    /// adapted. Planning resolves by itself; resolve first to record the spec that ran.
+    public func resolved(for model: ModelFacts, sequences: [SequencePositions]) throws(PolicyError) -> PolicyPipeline {
+        var out = self
+        out.stages = []
+        for stage in stages { out.stages.append(try stage.resolved(for: model, sequences: sequences, warnings: &out.warnings)) }
+        return out
+    }
+
+    /// Runs every stage at prefill, checking each against its budget; after the stages that made
+    /// `initial` when given (a plan of the same capture).
+    public func plan(_ capture: Capture, pageSize: Int = 16, continuing initial: CompressionPlan? = nil) throws(PolicyError) -> CompressionPlan {
+        var plan = initial ?? CompressionPlan(capture: capture, pageSize: pageSize)
+        let resolved = try self.resolved(for: capture.model, sequences: capture.sequences.map(\.positions))
+        for line in resolved.warnings { plan.warn(line) }
+        for stage in resolved.stages {
             var before = plan
             try stage.apply(to: &plan, capture: capture)
             if plan.repeatFactor > before.repeatFactor { before.repeatPerQueryHead(capture.model) }
@@ -64,9 +90,11 @@ public struct PolicyPipeline: Sendable, CustomStringConvertible {
         return plan
     }
 
-    /// Runs every stage and packs the result into pages.
+    /// Runs every stage and packs the result into pages; the cache records the spec that ran
+    /// (`resolved(for:sequences:)`).
     public func compress(_ capture: Capture, pageSize: Int = 16) throws(PolicyError) -> CompressedCache {
-        try plan(capture, pageSize: pageSize).build(capture, policy: description)
+        let resolved = try self.resolved(for: capture.model, sequences: capture.sequences.map(\.positions))
+        return try resolved.plan(capture, pageSize: pageSize).build(capture, policy: resolved.description)
     }
 
     static func check(_ stage: any KVPolicy, before: CompressionPlan, after: CompressionPlan, capture: Capture) throws(PolicyError) {

@@ -54,6 +54,9 @@ public struct Mustafar: KVPolicy {
         plan.keySparsity = Self.layoutSparsity(keySparsity, dim: d)
         plan.valueSparsity = Self.layoutSparsity(valueSparsity, dim: d)
         for s in plan.heads.indices { for l in plan.heads[s].indices { for h in plan.heads[s][l].indices {
+            if plan.heads[s][l][h].kept.count <= recent && (keySparsity > 0 || valueSparsity > 0) {
+                plan.warn("mustafar: recent=\(recent) covers every token of some heads, which stay dense; lower recent to prune them")
+            }
             prune(&plan.heads[s][l][h], upTo: plan.heads[s][l][h].kept.count - recent)
         } } }
     }

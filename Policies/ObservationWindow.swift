@@ -31,6 +31,23 @@ struct ObservationWindow {
         return ObservationWindow(probabilities: p, group: queryHeads.count, window: w, keys: kept.count)
     }
 
+    /// The observation window of SnapKV, H2O, ARKV and Task-KV when the spec does not say.
+    static let defaultWindow = 32
+
+    /// The window a stage scores with on `sequences`: `window`, when every sequence has that many
+    /// window queries. Fewer: an error (also when a sequence has none), unless `window` is the
+    /// default (a canonical spec spells every default, so a default cannot be told from one
+    /// given): then all there are, with a warning.
+    static func resolve(_ window: Int, policy: String, sequences: [SequencePositions],
+                        warnings: inout [String]) throws(PolicyError) -> Int {
+        let available = sequences.map(\.window.count).min() ?? 0
+        guard available > 0 else { throw .noWindowQueries(policy: policy) }
+        guard window > available else { return window }
+        if window != defaultWindow { throw .windowBeyondCapture(policy: policy, window: window, available: available) }
+        warnings.append("\(policy): the capture has \(available) window queries, fewer than the default window=\(window); window=\(available) runs")
+        return available
+    }
+
     /// Σ over the window queries of each query head: `[group][kept]`.
     func summedPerQueryHead(columns: Int? = nil) -> [[Float]] {
         let n = columns ?? keys

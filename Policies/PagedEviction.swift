@@ -48,6 +48,9 @@ public struct PagedEviction: KVPolicy {
         }
         self.init(keep: try a.budget(), block: try a.int("block", default: 16, range: 1...65535), score: score, mode: mode,
                   candidates: try a.int("candidates", default: 4, range: 2...1_000_000))
+        if mode == .global && a.given("candidates") {
+            throw .argumentUnused(policy: "paged", argument: "candidates", reason: "mode=global looks at every block; add mode=local or leave it out")
+        }
     }
 
     public var spec: PolicySpec.Stage {

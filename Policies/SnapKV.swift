@@ -6,7 +6,10 @@ import KVPack
 /// (the tokens before the window); the votes are pooled along the token axis (kernel `kernel`,
 /// stride 1, zero padding counted in averages as PyTorch's avg_pool1d does; max pooling pads
 /// with -inf); each head keeps its top `keep − window` prefix tokens plus every window token.
-/// Ties keep the lower position. A head whose kept tokens already fit the budget is left alone.
+/// Ties keep the lower position. A head whose kept tokens already fit the budget is left alone;
+/// a budget below the window is an error (the window tokens are always kept), and so is a
+/// `window` longer than the capture's window queries, unless it is the default 32 (then all there
+/// are, with a warning).
 ///
 /// Grouped-query attention: `gqa=mean` (default) averages the pooled votes over the query heads
 /// of each KV head and selects per KV head (the GQA saving is kept; kvpress's choice).
@@ -41,8 +44,14 @@ public struct SnapKV: KVPolicy {
         guard let gqa = GroupMode(rawValue: gqaText) else {
             throw .badValue(policy: "snapkv", argument: "gqa", value: gqaText, expected: "mean or repeat")
         }
-        self.init(keep: try a.budget(), window: try a.int("window", default: 32, range: 1...1_000_000), kernel: kernel,
-                  pooling: pool, gqa: gqa)
+        self.init(keep: try a.budget(), window: try a.int("window", default: ObservationWindow.defaultWindow, range: 1...1_000_000),
+                  kernel: kernel, pooling: pool, gqa: gqa)
+    }
+
+    public func resolved(for model: ModelFacts, sequences: [SequencePositions], warnings: inout [String]) throws(PolicyError) -> any KVPolicy {
+        var r = self
+        r.window = try ObservationWindow.resolve(window, policy: "snapkv", sequences: sequences, warnings: &warnings)
+        return r
     }
 
     public var spec: PolicySpec.Stage {
@@ -74,7 +83,10 @@ public struct SnapKV: KVPolicy {
                     let budget = allocation[s][l][h]
                     guard budget < n else { continue }
                     let prefix = head.kept.filter { seq.positions.tokens[$0] < firstWindow }.count
-                    let prefixBudget = max(0, budget - (n - prefix))
+                    guard budget >= n - prefix else {
+                        throw .budgetBelowArgument(policy: "snapkv", keep: keep.description, kept: budget, argument: "window", value: window)
+                    }
+                    let prefixBudget = budget - (n - prefix)
                     guard let scores = ObservationWindow.score(capture, plan, s, l, h, window: w) else { continue }
                     let votes = pooledVotes(scores, prefix: prefix)
                     let chosen = topIndices(votes, count: prefixBudget)

@@ -59,6 +59,9 @@ public struct StageArguments {
         return e
     }
 
+    /// Whether the spec gives `key` (rather than leaving the default).
+    func given(_ key: String) -> Bool { stage.arguments.contains { $0.key == key } }
+
     /// Refuses arguments the stage did not read.
     func finish() throws(PolicyError) {
         if let extra = stage.arguments.first(where: { !used.contains($0.key) }) {

@@ -42,7 +42,7 @@ public struct TaskKV: KVPolicy {
         let kernel = try a.oddInt("kernel", default: 7, range: 1...1023)
         self.init(keep: try a.budget(), sinks: try a.int("sinks", default: 16, range: 0...1_000_000),
                   recent: try a.int("recent", default: 256, range: 0...1_000_000),
-                  window: try a.int("window", default: 32, range: 1...1_000_000), kernel: kernel,
+                  window: try a.int("window", default: ObservationWindow.defaultWindow, range: 1...1_000_000), kernel: kernel,
                   top: try a.int("top", default: 256, range: 1...10_000_000),
                   beta: try a.double("beta", default: 0.25, range: 0..<1.0000001),
                   m: try a.double("m", default: 1, range: 0..<1_000_000))
@@ -55,6 +55,12 @@ public struct TaskKV: KVPolicy {
     }
 
     public var budget: Budget? { keep }
+
+    public func resolved(for model: ModelFacts, sequences: [SequencePositions], warnings: inout [String]) throws(PolicyError) -> any KVPolicy {
+        var r = self
+        r.window = try ObservationWindow.resolve(window, policy: "taskkv", sequences: sequences, warnings: &warnings)
+        return r
+    }
 
     public func expectedKept(available n: Int, allocated: Int, sequence: SequenceCapture) -> ClosedRange<Int> {
         sequence.positions.window.isEmpty ? n...n : min(n, 1)...n
@@ -122,6 +128,9 @@ public struct TaskKV: KVPolicy {
                     guard b < n else { continue }
                     let k0 = min(sinks, b)
                     let r = min(recent, b - k0)
+                    if k0 < sinks || r < recent {
+                        plan.warn("taskkv: sinks=\(sinks) and recent=\(recent) do not fit the tokens some heads keep at keep=\(keep); they were cut to fit, sinks first")
+                    }
                     let middle = k0..<(n - r)
                     let pooled = pool1d(averaged[h], kernel: kernel)
                     let chosen = topIndices(Array(pooled[middle]), count: b - r - k0).map { $0 + k0 }

@@ -19,7 +19,13 @@ public struct HeavyHitters: KVPolicy {
 
     init(_ a: inout StageArguments) throws(PolicyError) {
         self.init(keep: try a.budget(), recent: try a.double("recent", default: 0.5, range: 0..<1.0000001),
-                  window: try a.int("window", default: 32, range: 1...1_000_000))
+                  window: try a.int("window", default: ObservationWindow.defaultWindow, range: 1...1_000_000))
+    }
+
+    public func resolved(for model: ModelFacts, sequences: [SequencePositions], warnings: inout [String]) throws(PolicyError) -> any KVPolicy {
+        var r = self
+        r.window = try ObservationWindow.resolve(window, policy: "h2o", sequences: sequences, warnings: &warnings)
+        return r
     }
 
     public var spec: PolicySpec.Stage {

@@ -27,6 +27,14 @@ public struct UniformQuant: KVPolicy {
         self.init(keys: try a.encoding("keys", default: base), values: try a.encoding("values", default: base),
                   keySparsity: try a.double("key_sparsity", default: 0.5, range: 0..<1),
                   valueSparsity: try a.double("value_sparsity", default: 0.5, range: 0..<1))
+        if a.given("keys") && a.given("values") {
+            for name in ["bits", "group"] where a.given(name) {
+                throw .argumentUnused(policy: "quant", argument: name, reason: "keys= and values= give both encodings (write the group in them, e.g. int4/g64); leave \(name) out")
+            }
+        }
+        for (name, encoding) in [("key_sparsity", keys), ("value_sparsity", values)] where a.given(name) && encoding != .bitmap {
+            throw .argumentUnused(policy: "quant", argument: name, reason: "it prunes bitmap pages, and the \(name.hasPrefix("key") ? "keys" : "values") are \(encoding); add \(name.hasPrefix("key") ? "keys" : "values")=bitmap or leave it out")
+        }
     }
 
     public var spec: PolicySpec.Stage {

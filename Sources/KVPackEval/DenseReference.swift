@@ -1,7 +1,8 @@
 import KVPack
 
-/// The dense attention of a capture's probe queries over its prompt cache, computed once and
-/// shared by every run of a sweep: per sequence and layer, outputs `[queryHeads, probes,
+/// The dense attention of a capture's probe queries over its prompt cache, computed once for every
+/// layer and kept in memory (for `RunEvaluation.evaluate`; a sweep, `SweepEvaluation`, computes
+/// each layer's rows as it goes instead): per sequence and layer, outputs `[queryHeads, probes,
 /// headDim]` and softmax rows `[queryHeads, probes, tokens]`, with the layer's sliding window.
 public struct DenseReference: Sendable {
     public struct Layer: Sendable {
@@ -34,7 +35,9 @@ public struct DenseReference: Sendable {
                                                       mask: mask, keepProbabilities: true)
                     let n = seq.positions.tokens.count, rows = r.output.heads * r.output.tokens
                     let probs = r.probabilities!
-                    let top = (0..<rows).map { AttentionMetrics.topK(probs[$0 * n..<($0 + 1) * n], k: topK) }
+                    let top = probs.withUnsafeBufferPointer { p in
+                        (0..<rows).map { topIndices(UnsafeBufferPointer(rebasing: p[$0 * n..<($0 + 1) * n]), count: topK) }
+                    }
                     out.append(Layer(output: r.output, probabilities: probs, top: top))
                 } catch {
                     throw .noProbes(capture: "\(name) (layer \(l): \(error))")

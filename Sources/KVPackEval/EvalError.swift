@@ -10,6 +10,8 @@ public enum EvalError: Error, Equatable, CustomStringConvertible {
     case mergeMismatch(String)
     case mergeIncomplete(missing: [Int], duplicated: [Int])
     case unreadableReport(path: String, reason: String)
+    /// A capture's layer or positions could not be read (the reader's message).
+    case captureRead(String)
 
     public var description: String {
         switch self {
@@ -35,6 +37,8 @@ public enum EvalError: Error, Equatable, CustomStringConvertible {
             return parts.joined(separator: "; ")
         case .unreadableReport(let path, let reason):
             return "\(path) is not a kvpack eval JSON report: \(reason)"
+        case .captureRead(let message):
+            return message
         }
     }
 }

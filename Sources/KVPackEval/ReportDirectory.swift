@@ -1,38 +1,50 @@
 import Foundation
-import Synchronization
+import KVPack
 
 /// Why a report cannot be written or read.
 public enum ReportDirectoryError: Error, Equatable, CustomStringConvertible {
     case cannotCreate(path: String, reason: String)
     case notFound(String)
+    /// The directory cannot be replaced by a report (found before any work).
+    case output(OutputPathError)
 
     public var description: String {
         switch self {
         case .cannotCreate(let path, let reason): return "cannot write the report into \(path): \(reason)"
         case .notFound(let path): return "\(path) does not exist"
+        case .output(let error): return error.description
         }
     }
 }
 
-/// A directory that receives a report all at once: files are written into a hidden staging
-/// folder inside it and renamed into place only when all are complete, and an interrupt
-/// (Ctrl-C) while writing removes the staging folder, so a report is never half-written.
+/// A directory that receives a report all at once: the files are written into a sibling folder
+/// (`.NAME.tmp-PID-RANDOM`, a `TemporaryFiles` path), which then replaces the directory in one
+/// step with interrupts held off: an atomic exchange where the system has one (Linux
+/// `renameat2`, macOS `renamex_np`), else two renames back to back. A reader sees the old report
+/// or the new one, never a mix; an interrupt before the swap removes the sibling folder and leaves
+/// the old report as it was.
 public struct ReportDirectory: Sendable {
     public let path: String
 
-    /// Creates the directory if needed and checks it is writable (before any work is done).
-    public init(_ path: String) throws(ReportDirectoryError) {
+    /// Checks, before any work, that `path` can be replaced by a report: a new or empty
+    /// directory, or a previous report (only report files in it), holding none of `inputs`, with
+    /// a writable parent (created when missing).
+    public init(_ path: String, inputs: [String] = []) throws(ReportDirectoryError) {
         self.path = path
-        let fm = FileManager.default
-        var isDir: ObjCBool = false
-        if fm.fileExists(atPath: path, isDirectory: &isDir) {
-            guard isDir.boolValue else { throw .cannotCreate(path: path, reason: "it is a file, not a directory") }
-        } else {
-            do { try fm.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
-                throw .cannotCreate(path: path, reason: (error as NSError).localizedDescription)
-            }
+        do {
+            try OutputPath.prepareDirectory(path, inputs: inputs, replaceable: Self.isReportEntry)
+        } catch {
+            throw .output(error)
         }
-        guard fm.isWritableFile(atPath: path) else { throw .cannotCreate(path: path, reason: "it is not writable") }
+    }
+
+    /// Names a report directory holds: its files, their PNGs, and older versions' staging folders.
+    static func isReportEntry(_ name: String) -> Bool {
+        let stem = name.split(separator: ".").first.map(String.init) ?? ""
+        let ext = (name as NSString).pathExtension
+        if ["report.md", "report.json", "report.csv"].contains(name) { return true }
+        if name.hasPrefix(".kvpack-eval-partial-") { return true }
+        return ["svg", "png"].contains(ext) && (stem.hasPrefix("error-vs-memory") || stem.hasPrefix("layers"))
     }
 
     /// The report's files: Markdown, JSON, CSV, and per capture an error-vs-memory plot and a
@@ -41,47 +53,38 @@ public struct ReportDirectory: Sendable {
         var files: [(String, Data)] = [("report.md", Data(ReportTable.markdown(report).utf8)), ("report.json", report.json()),
                                        ("report.csv", Data(ReportTable.csv(report).utf8))]
         for c in report.captures.indices where report.runs.contains(where: { $0.run.capture == c }) {
-            let stem = report.captures.count == 1 ? "" : "-\(c)"
+            let stem = ReportPlots.stem(report, capture: c)
             files.append(("error-vs-memory\(stem).svg", Data(ReportPlots.errorVsMemory(report, capture: c).svg().utf8)))
             if let map = ReportPlots.layerHeatMap(report, capture: c) { files.append(("layers\(stem).svg", Data(map.svg().utf8))) }
         }
         return files
     }
 
-    static let staging = Mutex<String?>(nil)
-
-    /// Writes the report's files; returns their names (PNGs only when `rsvg-convert` ran).
+    /// Writes the report's files and swaps them in; returns their names (PNGs only when
+    /// `rsvg-convert` ran).
     @discardableResult
     public func write(_ report: EvalReport) throws(ReportDirectoryError) -> [String] {
         let fm = FileManager.default
-        let stage = (path as NSString).appendingPathComponent(".kvpack-eval-partial-\(getpid())")
-        ReportDirectory.installInterruptCleanup()
-        ReportDirectory.staging.withLock { $0 = stage }
-        defer {
-            ReportDirectory.staging.withLock { $0 = nil }
-            try? fm.removeItem(atPath: stage)
-        }
+        let stage = TemporaryFiles.path(beside: URL(fileURLWithPath: path).standardizedFileURL.path)
+        let token = TemporaryFiles.register(stage)
+        defer { TemporaryFiles.remove(token) } // the folder written, or after the swap the old report
         var names: [String] = []
         do {
-            try fm.createDirectory(atPath: stage, withIntermediateDirectories: true)
+            try fm.createDirectory(atPath: stage, withIntermediateDirectories: false)
             for (name, data) in Self.files(report) {
                 try data.write(to: URL(fileURLWithPath: (stage as NSString).appendingPathComponent(name)))
                 names.append(name)
             }
-            for svg in names where svg.hasSuffix(".svg") {
-                let png = String(svg.dropLast(4)) + ".png"
-                if Self.rasterize((stage as NSString).appendingPathComponent(svg), to: (stage as NSString).appendingPathComponent(png)) {
-                    names.append(png)
-                }
-            }
-            for name in names {
-                let target = (path as NSString).appendingPathComponent(name)
-                if fm.fileExists(atPath: target) { try fm.removeItem(atPath: target) }
-                try fm.moveItem(atPath: (stage as NSString).appendingPathComponent(name), toPath: target)
-            }
         } catch {
             throw .cannotCreate(path: path, reason: (error as NSError).localizedDescription)
         }
+        for svg in names where svg.hasSuffix(".svg") {
+            let png = String(svg.dropLast(4)) + ".png"
+            if Self.rasterize((stage as NSString).appendingPathComponent(svg), to: (stage as NSString).appendingPathComponent(png)) {
+                names.append(png)
+            }
+        }
+        try TemporaryFiles.holdingSignals { () throws(ReportDirectoryError) in try DirectorySwap.replace(path, with: stage) }
         return names
     }
 
@@ -97,24 +100,5 @@ public struct ReportDirectory: Sendable {
         do { try p.run() } catch { return false }
         p.waitUntilExit()
         return p.terminationStatus == 0
-    }
-
-    static let interruptSource = Mutex<DispatchSourceSignal?>(nil)
-
-    /// From now on, SIGINT (Ctrl-C) exits with status 130 after removing the staging folder of
-    /// a write under way (whatever SIGINT disposition the process inherited).
-    public static func installInterruptCleanup() {
-        interruptSource.withLock { source in
-            guard source == nil else { return }
-            signal(SIGINT, SIG_IGN)
-            let s = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-            s.setEventHandler {
-                if let stage = ReportDirectory.staging.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: stage) }
-                FileHandle.standardError.write(Data("kvpack: interrupted; no report written\n".utf8))
-                exit(130)
-            }
-            s.resume()
-            source = s
-        }
     }
 }

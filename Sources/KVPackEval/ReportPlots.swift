@@ -2,6 +2,9 @@ import Foundation
 
 /// The report's plots: error against memory per policy, and per-layer error per run.
 public enum ReportPlots {
+    /// What the plot files of capture `capture` add to their names: nothing with one capture, else `-INDEX`.
+    public static func stem(_ report: EvalReport, capture: Int) -> String { report.captures.count == 1 ? "" : "-\(capture)" }
+
     /// Mean relative L2 against memory ratio, one series per template (its budgets joined), for
     /// capture `capture`.
     public static func errorVsMemory(_ report: EvalReport, capture: Int) -> SVGChart {

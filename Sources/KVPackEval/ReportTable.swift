@@ -8,13 +8,14 @@ public enum ReportTable {
     static func f(_ x: Double, _ digits: Int = 3) -> String { x.isNaN ? "-" : String(format: "%.\(digits)f", x) }
 
     static func cells(_ r: RunResult) -> [String] {
-        if let e = r.error { return [r.run.policy, "failed: \(e)"] + Array(repeating: "", count: header.count - 2) }
-        return [r.run.policy, f(r.memoryRatio), f(r.tokenShare), f(r.relativeL2.mean), f(r.relativeL2.p95), f(r.relativeL2.max),
+        if let e = r.error { return [r.policy, "failed: \(e)"] + Array(repeating: "", count: header.count - 2) }
+        return [r.policy, f(r.memoryRatio), f(r.tokenShare), f(r.relativeL2.mean), f(r.relativeL2.p95), f(r.relativeL2.max),
                 f(r.cosine.mean, 4), f(r.massRecall.mean), f(r.topKRecall.mean)]
     }
 
-    static func grouped(_ report: EvalReport) -> [(EvalReport.CaptureInfo, [RunResult])] {
-        report.captures.enumerated().map { i, c in (c, report.runs.filter { $0.run.capture == i }) }.filter { !$0.1.isEmpty }
+    /// Captures with runs: index, description, runs.
+    static func grouped(_ report: EvalReport) -> [(index: Int, capture: EvalReport.CaptureInfo, runs: [RunResult])] {
+        report.captures.enumerated().map { i, c in (i, c, report.runs.filter { $0.run.capture == i }) }.filter { !$0.runs.isEmpty }
     }
 
     static func title(_ c: EvalReport.CaptureInfo, _ report: EvalReport) -> String {
@@ -24,10 +25,12 @@ public enum ReportTable {
     /// Columns padded for a terminal.
     public static func terminal(_ report: EvalReport) -> String {
         var out = ""
-        for (c, runs) in grouped(report) {
+        for (_, c, runs) in grouped(report) {
             out += title(c, report) + "\n"
             let rows = [header] + runs.map(cells)
-            let widths = header.indices.map { i in rows.map { $0[i].count }.max()! }
+            // A failed run's message spans the metric columns; only the policy column counts it.
+            let measured = rows.filter { !$0[1].hasPrefix("failed") }
+            let widths = header.indices.map { i in (i == 0 ? rows : measured).map { $0[i].count }.max()! }
             for (k, row) in rows.enumerated() {
                 if row[1].hasPrefix("failed") { out += "  " + row[0].padding(toLength: widths[0], withPad: " ", startingAt: 0) + "  " + row[1] + "\n"; continue }
                 out += "  " + row.enumerated().map { i, cell in
@@ -38,7 +41,7 @@ public enum ReportTable {
             }
             out += "\n"
         }
-        out += "memory: compressed bytes / dense f16 bytes (exact, metadata included); tokens: share of tokens kept;\n"
+        out += "memory: compressed bytes (exact, metadata included) / the model's dense f16 KV cache; tokens: share of tokens kept;\n"
         out += "rel-L2, cosine: probe attention outputs vs dense; mass recall: dense attention mass on kept tokens;\n"
         out += "top-k: share of the dense top-\(report.settings.topK) tokens kept. Over every layer, query head and probe.\n"
         if report.settings.decode {
@@ -51,13 +54,21 @@ public enum ReportTable {
     public static func markdown(_ report: EvalReport) -> String {
         var out = "# KVPack evaluation\n\nKVPack \(report.kvpackVersion); budgets \(report.settings.budgets.joined(separator: ", ")); "
         out += "top-k \(report.settings.topK); pages of \(report.settings.pageSize).\n\n"
-        for (c, runs) in grouped(report) {
+        for (index, c, runs) in grouped(report) {
             out += "## " + title(c, report) + "\n\n"
             out += "| " + header.joined(separator: " | ") + " |\n|" + header.map { _ in "---" }.joined(separator: "|") + "|\n"
             for r in runs { out += "| " + cells(r).map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |\n" }
             out += "\n"
+            let stem = ReportPlots.stem(report, capture: index)
+            out += "![Attention error vs memory](error-vs-memory\(stem).svg)\n\n"
+            if ReportPlots.layerHeatMap(report, capture: index) != nil { out += "![Attention error per layer](layers\(stem).svg)\n\n" }
         }
-        out += "Memory: compressed bytes / dense f16 bytes. Errors are over every layer, query head and probe.\n"
+        out += "Memory: compressed bytes (exact, metadata included) / the model's dense f16 KV cache. Errors are over every layer, query head and probe.\n"
+        let notes = report.runs.compactMap { r in r.warnings.map { (r.policy, $0) } }
+        if !notes.isEmpty {
+            out += "\nWarnings (what a policy adapted to the capture):\n\n"
+            for (policy, lines) in notes { for line in lines { out += "- `\(policy)`: \(line)\n" } }
+        }
         return out
     }
 

@@ -6,100 +6,47 @@ import KVPackPolicies
 public enum RunEvaluation {
     public enum Detail: String, Sendable, Codable { case summary, layers, heads }
 
-    /// Top-k recall uses the reference's k.
+    /// Top-k recall uses the reference's k. Measures as `SweepEvaluation` does, from the stored
+    /// reference.
     public static func evaluate(_ run: SweepPlan.Run, capture: Capture, reference: DenseReference,
                                 pageSize: Int, detail: Detail, backend: any ProbeAttentionBackend = CPUProbeAttention()) -> RunResult {
-        let empty = Summary([Double]())
-        var result = RunResult(run: run, bytes: 0, denseBytes: capture.denseKVBytes, memoryRatio: .nan, tokenShare: .nan,
-                               relativeL2: empty, cosine: empty, massRecall: empty, topKRecall: empty)
-        let cache: CompressedCache
-        do {
-            cache = try PolicyPipeline(parsing: run.policy).compress(capture, pageSize: pageSize)
-        } catch {
-            result.error = error.description
-            return result
+        var accumulator = RunAccumulator(run: run, model: capture.model, promptTokens: capture.sequences.map(\.positions.tokens.count),
+                                         detail: detail)
+        let prepared: any PreparedProbeAttention, cache: CompressedCache
+        let made = SweepEvaluation.pipeline(run, model: capture.model, sequences: capture.sequences.map(\.positions)).flatMap { pipeline in
+            accumulator.ran = pipeline.description
+            accumulator.warn(pipeline.warnings)
+            return SweepEvaluation.compress(pipeline, capture: capture, pageSize: pageSize)
+        }.flatMap { c in SweepEvaluation.prepare(c.cache, on: backend).map { (c, $0) } }
+        switch made {
+        case .failure(let failure):
+            accumulator.fail(failure)
+            return accumulator.result()
+        case .success(let (c, p)):
+            (cache, prepared) = (c.cache, p)
+            accumulator.warn(c.warnings)
         }
-        let prepared: any PreparedProbeAttention
-        do {
-            prepared = try backend.prepare(cache)
-        } catch {
-            result.error = "the \(backend.name) backend refused the cache: \(error)"
-            return result
-        }
-        let m = capture.model, d = m.headDim
-        let stored = cache.model.kvHeads, perStored = m.queryHeads / stored
-        var rel: [Double] = [], cos: [Double] = [], mass: [Double] = [], topk: [Double] = []
-        var layerRows: [[(rel: Double, mass: Double, head: Int)]] = Array(repeating: [], count: m.layerCount)
-        var keptTokens = 0, promptTokens = 0
-        var layerBytes = [Int](repeating: 0, count: m.layerCount)
+        let m = capture.model
         for (s, seq) in capture.sequences.enumerated() {
-            let n = seq.positions.tokens.count, probes = seq.positions.probes.count
             for l in 0..<m.layerCount {
-                let heads = cache.sequences[s].layers[l]
-                layerBytes[l] += heads.reduce(0) { $0 + $1.byteCount }
-                promptTokens += n * m.kvHeads
-                keptTokens += heads.reduce(0) { $0 + $1.tokenCount } * m.kvHeads / stored
-                let ref = reference.layers[s][l]
-                let out: HeadTensor<Float>
-                do {
-                    out = try prepared.attend(sequence: s, layer: l, queries: seq.layers[l].probeQueries!.floats(),
-                                              positions: seq.positions.probes, window: m.layerKinds[l].windowSize)
-                } catch {
-                    result.error = "attention over the compressed cache failed in layer \(l): \(error)"
-                    return result
-                }
-                // Kept-token masks per stored head, over the prompt's token indices.
-                let kept: [[Bool]] = heads.map { head in
-                    var mask = [Bool](repeating: false, count: n)
-                    for pos in head.positions { if let t = reference.tokenIndex[s][pos] { mask[t] = true } }
-                    return mask
-                }
-                for qh in 0..<m.queryHeads {
-                    let keptHere = kept[qh / perStored]
-                    for p in 0..<probes {
-                        let row = (qh * probes + p) * d
-                        let r = AttentionMetrics.relativeL2(reference: ref.output.storage[row..<row + d], approximation: out.storage[row..<row + d])
-                        let c = AttentionMetrics.cosineSimilarity(ref.output.storage[row..<row + d], out.storage[row..<row + d])
-                        let pr = (qh * probes + p) * n
-                        var mr = 0.0
-                        ref.probabilities.withUnsafeBufferPointer { probs in
-                            keptHere.withUnsafeBufferPointer { mask in
-                                for t in 0..<n where mask[t] { mr += Double(probs[pr + t]) }
-                            }
-                        }
-                        let top = ref.top[qh * probes + p]
-                        rel.append(r); cos.append(c); mass.append(mr)
-                        topk.append(top.isEmpty ? 1 : Double(top.filter { keptHere[$0] }.count) / Double(top.count))
-                        layerRows[l].append((r, mr, qh))
-                    }
+                let probes = seq.layers[l].probeQueries!.floats()
+                let measured = RunLayer.measure(heads: cache.sequences[s].layers[l], prepared: prepared, sequence: s, layer: l, reportedLayer: l,
+                                                probes: probes, probePositions: seq.positions.probes, window: m.layerKinds[l].windowSize,
+                                                tokenPositions: seq.positions.tokens)
+                switch measured {
+                case .failure(let failure):
+                    accumulator.fail(failure)
+                    return accumulator.result()
+                case .success(let layer):
+                    let ref = reference.layers[s][l]
+                    let block = ReferenceBlock(firstRow: 0, rows: probes.heads * probes.tokens, output: ref.output.storage,
+                                               probabilities: ref.probabilities, tokens: seq.positions.tokens.count, top: ref.top)
+                    accumulator.add(layer: l, tokens: seq.positions.tokens.count, probes: probes.tokens, layer,
+                                    rows: block.measure([layer], queryHeads: m.queryHeads, probes: probes.tokens, topK: reference.topK)[0])
                 }
             }
         }
-        result.bytes = cache.byteCount
-        result.memoryRatio = Double(cache.byteCount) / Double(max(1, capture.denseKVBytes))
-        result.tokenShare = Double(keptTokens) / Double(max(1, promptTokens))
-        result.relativeL2 = Summary(rel)
-        result.cosine = Summary(cos)
-        result.massRecall = Summary(mass)
-        result.topKRecall = Summary(topk)
-        if detail != .summary {
-            let denseLayer = capture.denseKVBytes / m.layerCount
-            result.layers = (0..<m.layerCount).map { l in
-                let rows = layerRows[l]
-                var heads: [RunResult.HeadResult]?
-                if detail == .heads {
-                    heads = (0..<m.queryHeads).map { qh in
-                        let mine = rows.filter { $0.head == qh }
-                        return RunResult.HeadResult(queryHead: qh, relativeL2: mine.reduce(0) { $0 + $1.rel } / Double(max(1, mine.count)),
-                                                    massRecall: mine.reduce(0) { $0 + $1.mass } / Double(max(1, mine.count)))
-                    }
-                }
-                return RunResult.LayerResult(layer: l, sourceLayer: m.sourceLayers[l], kind: m.layerKinds[l].description,
-                                             memoryRatio: Double(layerBytes[l]) / Double(max(1, denseLayer)),
-                                             relativeL2: Summary(rows.map(\.rel)), massRecall: Summary(rows.map(\.mass)), heads: heads)
-            }
-        }
-        return result
+        return accumulator.result()
     }
 
     /// Decode mode: the prompt is compressed, then the probe tokens are decoded one by one
@@ -110,7 +57,7 @@ public enum RunEvaluation {
     public static func evaluateDecode(_ run: SweepPlan.Run, capture: Capture, pageSize: Int, detail: Detail) -> RunResult {
         let empty = Summary([Double]())
         let m = capture.model, d = m.headDim
-        let denseBytes = capture.sequences.reduce(0) { $0 + 2 * 2 * ($1.positions.tokens.count + $1.positions.probes.count) * m.kvHeads * d * m.layerCount }
+        let denseBytes = capture.sequences.reduce(0) { $0 + m.denseKVBytes(tokens: $1.positions.tokens.count + $1.positions.probes.count) }
         var result = RunResult(run: run, bytes: 0, denseBytes: denseBytes, memoryRatio: .nan, tokenShare: .nan,
                                relativeL2: empty, cosine: empty, massRecall: empty, topKRecall: empty)
         var rel: [Double] = [], cos: [Double] = [], bytes = 0, kept = 0, total = 0

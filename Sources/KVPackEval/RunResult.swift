@@ -22,6 +22,14 @@ public struct RunResult: Sendable, Hashable, Codable {
     public var layers: [LayerResult]?
     /// Why the run failed (the policy refused the capture), instead of metrics.
     public var error: String?
+    /// The spec that ran, when fitting it to the capture changed it (a default window longer
+    /// than the capture's window queries); `warnings` says how.
+    public var ran: String?
+    /// What the policy adapted without failing, one line each.
+    public var warnings: [String]?
+
+    /// The spec that ran: `ran`, else the run's.
+    public var policy: String { ran ?? run.policy }
 
     public struct LayerResult: Sendable, Hashable, Codable {
         public var layer: Int

@@ -58,6 +58,15 @@ public struct SVGChart: Sendable {
         return (px, py)
     }
 
+    /// Tick positions (log10 of the values) of a log axis over whole decades `range`: each decade
+    /// boundary, and 2 and 5 times it when the axis spans at most three decades (so that an axis
+    /// of one or two decades reads at more than two points).
+    func logTicks(_ range: ClosedRange<Double>) -> [Double] {
+        let decades = Array(stride(from: range.lowerBound, through: range.upperBound, by: 1))
+        guard range.upperBound - range.lowerBound <= 3 else { return decades }
+        return decades.flatMap { d in [d, d + log10(2), d + log10(5)] }.filter { $0 <= range.upperBound + 1e-9 }
+    }
+
     static func escape(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
@@ -78,8 +87,7 @@ public struct SVGChart: Sendable {
             s += "<line x1=\"\(Self.n(px))\" y1=\"\(Self.n(plot.top))\" x2=\"\(Self.n(px))\" y2=\"\(Self.n(plot.top + h))\" stroke=\"#e0e0e0\"/>\n"
             s += "<text x=\"\(Self.n(px))\" y=\"\(Self.n(plot.top + h + 18))\" text-anchor=\"middle\">\(String(format: "%.2f", x))</text>\n"
         }
-        let yTicks: [Double] = logY ? Array(stride(from: r.y.lowerBound, through: r.y.upperBound, by: 1))
-            : (0...5).map { r.y.lowerBound + Double($0) / 5 * (r.y.upperBound - r.y.lowerBound) }
+        let yTicks: [Double] = logY ? logTicks(r.y) : (0...5).map { r.y.lowerBound + Double($0) / 5 * (r.y.upperBound - r.y.lowerBound) }
         for t in yTicks {
             let py = plot.top + h - (t - r.y.lowerBound) / (r.y.upperBound - r.y.lowerBound) * h
             let label = logY ? (t >= 0 ? String(format: "%.0f", pow(10, t)) : String(format: "%g", pow(10, t))) : String(format: "%.3g", t)
@@ -133,10 +141,13 @@ public struct SVGHeatMap: Sendable {
         return String(format: "#%02x%02x%02x", c[0], c[1], c[2])
     }
 
+    /// Steps of the colour scale drawn under the map.
+    public static let scaleSteps = 10
+
     public func svg() -> String {
         let cell = (w: 56.0, h: 20.0), top = 70.0
         let left = 20 + 6.8 * Double(rows.map(\.count).max() ?? 10)
-        let width = left + Double(columns.count) * cell.w + 40, height = top + Double(rows.count) * cell.h + 60
+        let width = max(left + Double(columns.count) * cell.w + 40, left + 360), height = top + Double(rows.count) * cell.h + 90
         let finite = values.flatMap { $0 }.filter { $0.isFinite && $0 > 0 }
         // At most three decades: smaller values (exact layers) take the lightest color.
         let hi = log10(finite.max() ?? 1), lo = max(log10(finite.min() ?? 1e-3), hi - 3)
@@ -156,6 +167,17 @@ public struct SVGHeatMap: Sendable {
                 let x = left + Double(j) * cell.w
                 s += "<rect x=\"\(SVGChart.n(x))\" y=\"\(SVGChart.n(y))\" width=\"\(SVGChart.n(cell.w))\" height=\"\(SVGChart.n(cell.h))\" fill=\"\(fill)\" stroke=\"white\"><title>\(SVGChart.escape(r)), \(SVGChart.escape(columns[j])): \(String(format: "%.4g", v))</title></rect>\n"
             }
+        }
+        // The colour scale: steps from the smallest value shown to the largest, log-spaced, labelled at both ends and the middle.
+        let scaleTop = top + Double(rows.count) * cell.h + 24, step = 32.0
+        s += "<text x=\"\(SVGChart.n(left - 6))\" y=\"\(SVGChart.n(scaleTop + 13))\" text-anchor=\"end\">colour scale</text>\n"
+        for k in 0..<Self.scaleSteps {
+            let t = (Double(k) + 0.5) / Double(Self.scaleSteps)
+            s += "<rect x=\"\(SVGChart.n(left + Double(k) * step))\" y=\"\(SVGChart.n(scaleTop))\" width=\"\(SVGChart.n(step))\" height=\"16\" fill=\"\(Self.color(t))\"/>\n"
+        }
+        for t in [0.0, 0.5, 1.0] {
+            let value = hi > lo ? pow(10, lo + t * (hi - lo)) : pow(10, hi)
+            s += "<text x=\"\(SVGChart.n(left + t * Double(Self.scaleSteps) * step))\" y=\"\(SVGChart.n(scaleTop + 30))\" text-anchor=\"middle\">\(t == 0 ? "≤ " : "")\(String(format: "%.3g", value))</text>\n"
         }
         return s + "</svg>\n"
     }

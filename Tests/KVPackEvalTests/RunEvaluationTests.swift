@@ -5,11 +5,13 @@ import KVPackEval
 import KVPackPolicies
 import Testing
 
-/// A small synthetic capture with probes: 2 layers (sliding-window ones unless `sliding` is
-/// nil), 4 query heads over 2 KV heads.
-func smallCapture(probes: Int = 6, sliding: Int? = 64) throws -> Capture {
+/// A small synthetic capture with probes: `layers` layers (sliding-window ones unless `sliding` is
+/// nil; every `globalEvery`-th is global), 4 query heads over 2 KV heads, `sequences` sequences.
+func smallCapture(probes: Int = 6, sliding: Int? = 64, layers: Int = 2, sequences: Int = 1, globalEvery: Int = 6) throws -> Capture {
     var spec = SyntheticCaptureSpec()
-    spec.layers = 2
+    spec.layers = layers
+    spec.sequences = sequences
+    spec.globalEvery = globalEvery
     spec.queryHeads = 4
     spec.kvHeads = 2
     spec.headDim = 16
@@ -142,7 +144,7 @@ struct RunEvaluationTests {
         #expect(try EvalReport.read(dir + "/report.json") == report)
         let file = dir + "/report.md/sub"
         let r = Result { () throws(ReportDirectoryError) in try ReportDirectory(file) }
-        guard case .failure(.cannotCreate) = r else { Issue.record("\(r)"); return }
+        guard case .failure(.output(.directoryIsFile)) = r else { Issue.record("\(r)"); return }
     }
 }
 

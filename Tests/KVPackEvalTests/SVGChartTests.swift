@@ -39,11 +39,27 @@ struct SVGChartTests {
         #expect(abs(top - 50) < 1e-9 && abs(bottom - (520 - 60)) < 1e-9)
     }
 
-    @Test("a heat map has one cell per value")
+    @Test("a heat map has one cell per value, and a colour scale labelled from its smallest to its largest value")
     func heatMap() throws {
         let map = SVGHeatMap(title: "t", rows: ["a", "b"], columns: ["L0", "L1", "L2"], values: [[0.1, 0.2, .nan], [0, 1, 2]], legend: "e")
-        let counts = try #require(ElementCounter.count(map.svg()))
-        #expect(counts["rect"] == 1 + 6) // background + cells
+        let svg = map.svg()
+        let counts = try #require(ElementCounter.count(svg))
+        #expect(counts["rect"] == 1 + 6 + SVGHeatMap.scaleSteps) // background + cells + the scale's steps
         #expect(counts["title"] == 6)
+        // Positive values span 0.1 ... 2: the scale's ends say so, its middle is their geometric mean.
+        #expect(svg.contains(">colour scale<") && svg.contains(">≤ 0.1<") && svg.contains(">2<") && svg.contains(">0.447<"))
+    }
+
+    @Test("a log axis spanning a decade or two is labelled at 1, 2 and 5 times each power of ten", arguments: [
+        ([0.03, 0.2], ["0.01", "0.02", "0.05", "0.1", "0.2", "0.5", "1"]),
+        ([0.0002, 0.5], ["0.0001", "0.001", "0.01", "0.1", "1"]), // four decades: powers of ten only
+    ])
+    func logTicks(ys: [Double], labels: [String]) throws {
+        let chart = SVGChart(title: "t", xLabel: "x", yLabel: "y", series: [.init(name: "s", points: ys.map { (0.5, $0) })], logY: true)
+        let svg = chart.svg()
+        // Tick labels sit right-aligned left of the plot.
+        let ticks = svg.components(separatedBy: "\n").filter { $0.contains("text-anchor=\"end\"") }
+            .compactMap { $0.split(separator: ">").dropFirst().first?.split(separator: "<").first.map(String.init) }
+        #expect(ticks == labels)
     }
 }

@@ -95,12 +95,17 @@ struct BudgetTests {
         }
         #expect(kept(try PolicyPipeline(parsing: spec("100")).compress(cap)) == Array(0..<12))
         #expect(kept(try PolicyPipeline(parsing: spec("1.0")).compress(cap)) == Array(0..<12))
-        let one = kept(try PolicyPipeline(parsing: spec("1")).compress(cap)).count
-        #expect(one == (policy.hasPrefix("snapkv") || policy.hasPrefix("arkv") ? 2 : 1), "\(policy) keeps \(one)") // the window stays
+        // SnapKV and ARKV always keep the window: a budget below it is refused (it used to keep the window silently).
+        let one = Result { () throws(PolicyError) in kept(try PolicyPipeline(parsing: spec("1")).compress(cap)).count }
+        if policy.hasPrefix("snapkv") || policy.hasPrefix("arkv") {
+            guard case .failure(.budgetBelowArgument(_, "1", 1, "window", 2)) = one else { Issue.record("\(policy): \(one)"); return }
+        } else {
+            #expect(try one.get() == 1, "\(policy)")
+        }
     }
 
-    @Test("a prompt shorter than the window and the budget is left whole", arguments: ["snapkv(keep=100,window=64)", "h2o(keep=100,window=64)",
-                                                                                       "arkv(keep=100,window=64)", "paged(keep=64)", "taskkv(keep=100)"])
+    @Test("a prompt shorter than the budget is left whole", arguments: ["snapkv(keep=100,window=3)", "h2o(keep=100,window=3)",
+                                                                        "arkv(keep=100,window=3)", "paged(keep=64)", "taskkv(keep=100)"])
     func shortPrompt(spec: String) throws {
         let cap = try syntheticCapture(tokens: 12, qHeads: 4, kvHeads: 2, d: 4, window: 3, key: { h, t, c in noise(h * 100 + t, c) },
                                        value: { h, t, c in noise(h * 100 + t, c, 2) }, query: { h, i, c in noise(h, i * 4 + c, 3) })

@@ -15,10 +15,7 @@ extension Bench {
         static let configuration = CommandConfiguration(
             abstract: "Throughput of the CPU dense reference attention, in GB/s of K/V read.",
             discussion: """
-                Runs decode attention (one query token per head by default) over one layer of
-                random f16 K/V of the given shape, and a plain multithreaded read of the same
-                bytes for comparison. Default shape: Llama-3-8B (32 query heads over 8 KV heads,
-                head dim 128), 32K tokens.
+                Runs decode attention (one query token per head by default) over one layer of random f16 K/V of the given shape, and a plain multithreaded read of the same bytes for comparison. Default shape: Llama-3-8B (32 query heads over 8 KV heads, head dim 128), 32K tokens.
                 """)
 
         @Option(help: "Cached tokens.") var tokens = 32_768

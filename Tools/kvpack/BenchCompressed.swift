@@ -8,11 +8,7 @@ extension Bench {
         static let configuration = CommandConfiguration(
             abstract: "CPU attention straight from compressed pages, per encoding, beside the dense reference.",
             discussion: """
-                One Llama-3-8B-shaped layer by default (32 query heads over 8 KV heads, head dim 128,
-                32K tokens), every token kept, one decode query per head. For each encoding: time per
-                call (median), the compressed bytes it reads (payloads, positions and page table), and
-                GB/s of those bytes; the dense reference on the same K/V and a plain read of its bytes
-                are the yardsticks.
+                One Llama-3-8B-shaped layer by default (32 query heads over 8 KV heads, head dim 128, 32K tokens), every token kept, one decode query per head. For each encoding: time per call (median), the compressed bytes it reads (payloads, positions and page table), and GB/s of those bytes; the dense reference on the same K/V and a plain read of its bytes are the yardsticks.
                 """)
 
         @Option(help: "Cached tokens.") var tokens = 32_768

@@ -10,10 +10,7 @@ extension Bench {
         static let configuration = CommandConfiguration(
             abstract: "Time each policy's compression of a synthetic prefill, beside a plain pass over the same bytes.",
             discussion: """
-                Builds a synthetic capture in memory (default: Llama-3-8B's shape, 32 layers, 32 query
-                heads over 8 KV heads, head dim 128, 32K tokens: 4 GiB of f16 K+V), then for each
-                policy times the plan (scoring and selection) and the packing into pages, and one
-                plain multithreaded read of all K/V bytes for comparison.
+                Builds a synthetic capture in memory (default: Llama-3-8B's shape, 32 layers, 32 query heads over 8 KV heads, head dim 128, 32K tokens: 4 GiB of f16 K+V), then for each policy times the plan (scoring and selection) and the packing into pages, and one plain multithreaded read of all K/V bytes for comparison.
                 """)
 
         @OptionGroup var shape: ShapeOptions

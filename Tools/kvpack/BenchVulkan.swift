@@ -9,19 +9,7 @@ extension Bench {
         static let configuration = CommandConfiguration(
             abstract: "Decode attention on a Vulkan GPU straight from compressed pages, per encoding and shape.",
             discussion: """
-                For each (batch, context) shape and encoding: a synthetic one-layer cache (every token
-                kept; pages from a 4096-token tile reused along each head, so building is fast), one
-                decode query per sequence and query head. Reports the GPU time per call (timestamp
-                queries around each call, median of --iterations after a warm-up; and back-to-back: the
-                time per call of batches of about 5 ms of calls, each followed by a barrier, timed as a
-                whole, as a CUDA-event loop times a PyTorch kernel), the bytes the kernel
-                reads (head directory, page table, key and value payloads), the effective bandwidth
-                (bytes read / time) and the dense-equivalent bandwidth (dense f16 K/V bytes / time).
-                Where affordable (batch x tokens <= --cpu-max-tokens) it also runs the CPU backend on
-                the same cache, reports its time, and checks the GPU output against it.
-                A pool over the device's maxStorageBufferRange is split at head boundaries into up to 6
-                buffers; a shape that still does not fit (or exceeds device memory) is reported as skipped.
-                Without Vulkan, it says why and runs the CPU backend only.
+                For each (batch, context) shape and encoding: a synthetic one-layer cache (every token kept; pages from a 4096-token tile reused along each head, so building is fast), one decode query per sequence and query head. Reports the GPU time per call (timestamp queries around each call, median of --iterations after a warm-up; and back-to-back: the time per call of batches of about 5 ms of calls, each followed by a barrier, timed as a whole, as a CUDA-event loop times a PyTorch kernel), the bytes the kernel reads (head directory, page table, key and value payloads), the effective bandwidth (bytes read / time) and the dense-equivalent bandwidth (dense f16 K/V bytes / time). Where affordable (batch x tokens <= --cpu-max-tokens) it also runs the CPU backend on the same cache, reports its time, and checks the GPU output against it. A pool over the device's maxStorageBufferRange is split at head boundaries into up to 6 buffers; a shape that still does not fit (or exceeds device memory) is reported as skipped. Without Vulkan, it says why and runs the CPU backend only.
                 """)
 
         @Option(parsing: .upToNextOption, help: "Context lengths (tokens per sequence).") var tokens: [Int] = [4096, 32768, 131072]

@@ -7,9 +7,7 @@ struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Turn .safetensors or a directory of .npy tensors into an HDF5 capture.",
         discussion: """
-            Tensors are named layers.<L>.keys / values / queries [/ probe_queries / probe_keys /
-            probe_values], optionally with positions, query_positions and probe_positions; see
-            Datasets/SCHEMA.md ("Importing tensors").
+            Tensors are named layers.<L>.keys / values / queries [/ probe_queries / probe_keys / probe_values], optionally with positions, query_positions and probe_positions; see Datasets/SCHEMA.md ("Importing tensors").
             """)
 
     @Argument(help: "A .safetensors file or a directory of .npy files.") var input: String
@@ -22,7 +20,9 @@ struct Convert: ParsableCommand {
     @Flag(help: "Overwrite the output if it exists.") var force = false
 
     func run() throws {
+        TemporaryFiles.installSignalCleanup()
         try failing {
+            try OutputPath.prepareFile(output, overwrite: force, inputs: [input])
             let options = CaptureImport.Options(modelName: modelName, ropeTheta: ropeTheta,
                                                 slidingWindows: slidingWindows.isEmpty ? nil : slidingWindows)
             let capture = try CaptureImport.capture(from: input, options: options)

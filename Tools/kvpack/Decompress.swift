@@ -7,11 +7,7 @@ struct Decompress: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write the tensors a .kvp file keeps as an HDF5 capture.",
         discussion: """
-            Each sequence's positions are the union of the positions any layer or head kept; a
-            head's rows at positions it did not keep are zeros, and each layer's `kept` dataset
-            ([kvHeads, tokens], 1 = kept) says which rows are real. Pruned bitmap elements are
-            zeros; quantized values are dequantized to f16. Window and probe queries are not part
-            of a compressed cache, so the capture has none.
+            Each sequence's positions are the union of the positions any layer or head kept; a head's rows at positions it did not keep are zeros, and each layer's `kept` dataset ([kvHeads, tokens], 1 = kept) says which rows are real. Pruned bitmap elements are zeros; quantized values are dequantized to f16. Window and probe queries are not part of a compressed cache, so the capture has none.
             """)
 
     @Argument(help: "A .kvp file.") var file: String
@@ -19,7 +15,9 @@ struct Decompress: ParsableCommand {
     @Flag(help: "Overwrite the output if it exists.") var force = false
 
     func run() throws {
+        TemporaryFiles.installSignalCleanup()
         try failing {
+            try OutputPath.prepareFile(output, overwrite: force, inputs: [file])
             let cache = try KVPFile.read(from: file)
             let m = cache.model, d = m.headDim
             let writer = try CaptureFileWriter(path: output, model: m,

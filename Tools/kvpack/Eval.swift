@@ -11,14 +11,13 @@ struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure what each policy costs in accuracy for the memory it saves.",
         discussion: """
-            For each capture, policy and budget: compress the prompt's cache (the policy never sees
-            the probes), then compare the probe queries' attention over the compressed cache with
-            the dense one: memory ratio, output relative L2 (mean, p95, max), cosine, attention-mass
-            recall and top-k recall.
+            For each capture, policy and budget: compress the prompt's cache (the policy never sees the probes), then compare the probe queries' attention over the compressed cache with the dense one: memory ratio, output relative L2 (mean, p95, max), cosine, attention-mass recall and top-k recall.
 
               kvpack eval Datasets/samples/smollm2-135m-gpl3-2k.h5
-              kvpack eval cap.h5 --policy snapkv --policy "streaming(sinks=4)" --budgets 0.1,0.25 --out report/
-              kvpack eval cap.h5 --shard 3/8 --json > part3.json; kvpack eval merge part*.json --out report/
+              kvpack eval cap.h5 --policy snapkv --policy "streaming(sinks=4)" \\
+                  --budgets 0.1,0.25 --out report/
+              kvpack eval cap.h5 --shard 3/8 --json > part3.json
+              kvpack eval merge part*.json --out report/
 
             With no --policy, every seed policy and baseline runs at the default budgets.
             """,
@@ -37,8 +36,8 @@ struct EvalRun: ParsableCommand {
     @Argument(help: "HDF5 captures with probe queries.") var captures: [String]
     @Option(name: .customLong("policy"), help: "A policy spec; repeat for several. keep= may be left out: --budgets fill it in.")
     var policies: [String] = []
-    @Option(help: "Budgets for specs without keep=, comma-separated: shares in (0, 1], token counts, or sizes like 4MiB.")
-    var budgets: String = SweepPlan.defaultBudgets.joined(separator: ",")
+    @Option(help: "Budgets for specs without keep=, comma-separated: shares in (0, 1], token counts, or sizes like 4MiB (default \(SweepPlan.defaultBudgets.joined(separator: ","))).")
+    var budgets: String?
     @Option(name: .customLong("top-k"), help: "k of the top-k recall.") var topK = 8
     @Option(name: .customLong("page-size"), help: "Tokens per page.") var pageSize = 16
     @Option(help: "Detail in JSON: summary, layers (per layer) or heads (per layer and query head).") var detail: RunEvaluation.Detail = .summary
@@ -54,28 +53,54 @@ struct EvalRun: ParsableCommand {
         if captures.isEmpty { throw ValidationError("give at least one capture") }
         if topK < 1 { throw ValidationError("--top-k must be at least 1; got \(topK)") }
         if !(1...65535).contains(pageSize) { throw ValidationError("--page-size must be in 1...65535; got \(pageSize)") }
+        if decode && backend == .vulkan {
+            throw ValidationError("--backend vulkan does not apply to --decode (decode steps run on the CPU); leave one out")
+        }
     }
 
     func run() throws {
-        ReportDirectory.installInterruptCleanup()
+        TemporaryFiles.installSignalCleanup()
         try failing {
-            let budgetList = budgets.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+            let budgetList = (budgets ?? SweepPlan.defaultBudgets.joined(separator: ",")).split(separator: ",")
+                .map { String($0).trimmingCharacters(in: .whitespaces) }
             let templates = policies.isEmpty ? SweepPlan.defaultTemplates : policies
             let plan = try SweepPlan(captures: captures.count, templates: templates, budgets: budgetList)
+            if budgets != nil && plan.runs.allSatisfy({ $0.keep == nil }) {
+                warn("--budgets is not used: every policy gives keep= or takes no budget")
+            }
             let part = try shard.map { s throws(EvalError) in try Shard(parsing: s) }
-            let directory = try output.out.map { d throws(ReportDirectoryError) in try ReportDirectory(d) }
-            var loaded: [Capture] = [], infos: [EvalReport.CaptureInfo] = [], references: [DenseReference] = []
+            let directory = try output.out.map { d throws(ReportDirectoryError) in try ReportDirectory(d, inputs: captures) }
+            // Every capture opened and its probes checked before any work.
+            var files: [CaptureFile] = []
             for path in captures {
-                let capture = try Capture.read(from: path)
-                references.append(try DenseReference(capture, name: path, topK: topK))
-                infos.append(try EvalReport.CaptureInfo(path: path, capture: capture))
-                loaded.append(capture)
+                let file = try CaptureFile.open(path)
+                for s in 0..<file.sequenceCount {
+                    let positions = try file.sequence(at: s).positions
+                    if positions.probes.isEmpty { throw EvalError.noProbes(capture: path) }
+                    if topK > positions.tokens.count {
+                        warn("--top-k \(topK) is more than the \(positions.tokens.count) prompt tokens of \(path); its top-k recall counts all of them")
+                    }
+                }
+                files.append(file)
             }
             let runs = plan.runs.filter { part?.contains($0.index) ?? true }
             let detail = output.out != nil && self.detail == .summary ? .layers : self.detail
-            let attention = backend == .vulkan && !decode ? Self.vulkanBackend() : nil
-            let results = Self.evaluate(runs, captures: loaded, references: references, pageSize: pageSize, detail: detail,
-                                        decode: decode, gpu: attention)
+            let attention = backend == .vulkan ? Self.vulkanBackend() : nil
+            var infos: [EvalReport.CaptureInfo] = [], results: [RunResult] = []
+            for (c, file) in files.enumerated() {
+                let mine = runs.filter { $0.capture == c }
+                let described = Self.describeInBackground(file)
+                if decode {
+                    results += Self.evaluateDecode(mine, capture: try file.wholeCapture(), pageSize: pageSize, detail: detail)
+                } else if !mine.isEmpty {
+                    let sweep = SweepEvaluation(topK: topK, pageSize: pageSize, detail: detail, backend: attention ?? CPUProbeAttention(),
+                                                wholeCapture: attention != nil)
+                    let progress = PhaseProgress()
+                    results += try sweep.evaluate(mine, source: file, name: file.path, progress: progress.update)
+                    progress.finish()
+                }
+                infos.append(try described())
+            }
             let report = EvalReport(kvpackVersion: KVPackVersion.string, captures: infos,
                                     settings: .init(templates: templates, budgets: budgetList, topK: topK, pageSize: pageSize, detail: detail, decode: decode,
                                                     backend: attention.map { _ in "vulkan" } ?? "cpu"),
@@ -98,27 +123,39 @@ struct EvalRun: ParsableCommand {
         }
     }
 
-    /// Runs in parallel (in turn on a GPU backend: one device queue), results in sweep order (so
-    /// the report does not depend on timing).
-    static func evaluate(_ runs: [SweepPlan.Run], captures: [Capture], references: [DenseReference], pageSize: Int,
-                         detail: RunEvaluation.Detail, decode: Bool, gpu: VulkanProbeAttention?) -> [RunResult] {
-        let state = Mutex((results: [RunResult?](repeating: nil, count: runs.count), progress: Progress("eval", total: runs.count), done: 0))
-        let one: @Sendable (Int) -> Void = { i in
-            let run = runs[i], capture = captures[run.capture]
-            let r = decode
-                ? RunEvaluation.evaluateDecode(run, capture: capture, pageSize: pageSize, detail: detail)
-                : RunEvaluation.evaluate(run, capture: capture, reference: references[run.capture], pageSize: pageSize, detail: detail,
-                                         backend: gpu ?? CPUProbeAttention())
+    /// The capture's report entry (its SHA-256 streams over the whole file), computed on another
+    /// thread while the sweep runs; the returned function waits for it.
+    static func describeInBackground(_ file: CaptureFile) -> () throws(EvalError) -> EvalReport.CaptureInfo {
+        let result = Mutex<Result<EvalReport.CaptureInfo, EvalError>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            let r = Result { () throws(EvalError) in
+                var positions: [SequencePositions] = []
+                for s in 0..<file.sequenceCount {
+                    do throws(CaptureFileError) { positions.append(try file.sequence(at: s).positions) } catch { throw .captureRead(error.description) }
+                }
+                return try EvalReport.CaptureInfo(path: file.path, model: file.model, sequences: positions)
+            }
+            result.withLock { $0 = r }
+            done.signal()
+        }
+        return { () throws(EvalError) in
+            done.wait()
+            return try result.withLock { $0! }.get()
+        }
+    }
+
+    /// Decode mode: each run decodes the probes through its compressed cache over the whole capture,
+    /// runs in parallel, results in sweep order.
+    static func evaluateDecode(_ runs: [SweepPlan.Run], capture: Capture, pageSize: Int, detail: RunEvaluation.Detail) -> [RunResult] {
+        let state = Mutex((results: [RunResult?](repeating: nil, count: runs.count), progress: Progress("eval --decode", total: runs.count), done: 0))
+        DispatchQueue.concurrentPerform(iterations: runs.count) { i in
+            let r = RunEvaluation.evaluateDecode(runs[i], capture: capture, pageSize: pageSize, detail: detail)
             state.withLock {
                 $0.results[i] = r
                 $0.done += 1
                 $0.progress.update($0.done)
             }
-        }
-        if gpu != nil {
-            for i in runs.indices { one(i) }
-        } else {
-            DispatchQueue.concurrentPerform(iterations: runs.count, execute: one)
         }
         return state.withLock {
             $0.progress.finish()
@@ -135,9 +172,9 @@ struct EvalMerge: ParsableCommand {
     @OptionGroup var output: ReportOutput
 
     func run() throws {
-        ReportDirectory.installInterruptCleanup()
+        TemporaryFiles.installSignalCleanup()
         try failing {
-            let directory = try output.out.map { d throws(ReportDirectoryError) in try ReportDirectory(d) }
+            let directory = try output.out.map { d throws(ReportDirectoryError) in try ReportDirectory(d, inputs: parts) }
             var reports: [EvalReport] = []
             for p in parts {
                 guard FileManager.default.fileExists(atPath: p) else { throw ReportDirectoryError.notFound(p) }
@@ -162,6 +199,8 @@ extension ReportOutput {
                 FileHandle.standardError.write(Data("kvpack: note: plots written as SVG only; install librsvg2-bin (rsvg-convert) for PNG\n".utf8))
             }
         }
+        var warned: Set<String> = []
+        for line in report.runs.flatMap({ $0.warnings ?? [] }) where warned.insert(line).inserted { warn(line) }
         let failed = report.runs.filter { $0.error != nil }
         if !failed.isEmpty {
             FileHandle.standardError.write(Data("kvpack: warning: \(failed.count) of \(report.runs.count) runs failed; see the table\n".utf8))

@@ -37,6 +37,8 @@ func failing<R>(_ body: () throws -> R) throws -> R {
     } catch let error as ReportDirectoryError {
         if case .notFound = error { throw report(error, code: 66) }
         throw report(error, code: 73)
+    } catch let error as OutputPathError {
+        throw report(error, code: 73)
     } catch let error as VulkanError {
         throw report(error, code: 69)
     } catch let error as SessionError {
@@ -48,7 +50,7 @@ func failing<R>(_ body: () throws -> R) throws -> R {
     } catch let error as PoolError {
         throw report(error, code: 64)
     } catch let error as KVPFileError {
-        switch error {
+        switch error.withoutFile {
         case .fileNotFound: throw report(error, code: 66)
         case .outputExists, .cannotCreate: throw report(error, code: 73)
         default: throw report(error, code: 65)
@@ -59,4 +61,9 @@ func failing<R>(_ body: () throws -> R) throws -> R {
 private func report(_ error: some Error & CustomStringConvertible, code: Int32) -> ExitCode {
     FileHandle.standardError.write(Data("kvpack: error: \(error.description)\n".utf8))
     return ExitCode(code)
+}
+
+/// Prints a one-line warning on standard error.
+func warn(_ message: String) {
+    FileHandle.standardError.write(Data("kvpack: warning: \(message)\n".utf8))
 }

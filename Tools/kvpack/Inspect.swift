@@ -4,7 +4,8 @@ import KVPack
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show what a .kvp file holds: policy, shape, tokens kept per head, bytes per encoding, ratio.")
+        abstract: "Show what a .kvp file holds: policy, shape, tokens kept per head, bytes per encoding, ratio.",
+        discussion: "Reads the file's tables (metadata, heads, pages, positions), not its pools, so a large file is summarized in little memory; `kvpack decompress` decodes and checks everything.")
 
     @Argument(help: "A .kvp file.") var file: String
     @Flag(help: "Print JSON.") var json = false
@@ -33,21 +34,16 @@ struct Inspect: ParsableCommand {
 
     func run() throws {
         try failing {
-            let cache = try KVPFile.read(from: file)
-            var heads: [HeadReport] = []
-            for seq in cache.sequences {
-                for (l, layer) in seq.layers.enumerated() {
-                    for (h, head) in layer.enumerated() {
-                        var r = HeadReport(layer: cache.model.sourceLayers[l], head: h, tokens: head.tokenCount,
-                                           pages: head.pages.count, bytes: head.byteCount)
-                        if positions {
-                            r.positions = head.positions
-                            r.keyEncodings = head.pages.flatMap { p in Array(repeating: p.keys.encoding.description, count: p.tokenCount) }
-                            r.valueEncodings = head.pages.flatMap { p in Array(repeating: p.values.encoding.description, count: p.tokenCount) }
-                        }
-                        heads.append(r)
-                    }
+            let cache = try KVPFile.summary(from: file)
+            let heads = cache.heads.map { head in
+                var r = HeadReport(layer: cache.model.sourceLayers[head.layer], head: head.head, tokens: head.tokens,
+                                   pages: head.pages, bytes: head.bytes)
+                if positions {
+                    r.positions = head.positions
+                    r.keyEncodings = head.keyEncodings.map(\.description)
+                    r.valueEncodings = head.valueEncodings.map(\.description)
                 }
+                return r
             }
             let report = Report(
                 file: file, policy: cache.policy, model: cache.model, pageSize: cache.pageSize,
@@ -64,9 +60,11 @@ struct Inspect: ParsableCommand {
             let m = cache.model
             print("file:     \(file)")
             print("policy:   \(cache.policy)")
-            print("model:    \(m.name): \(m.layerCount) layers, \(m.queryHeads) query heads over \(m.kvHeads) KV heads, head dim \(m.headDim)")
+            let stored = m.kvHeads == cache.denseKVHeads ? "" : " (stored as \(m.kvHeads) heads, one per query head)"
+            print("model:    \(m.name): \(m.layerCount) layers, \(m.queryHeads) query heads over \(cache.denseKVHeads) KV heads\(stored), head dim \(m.headDim)")
             print("pages:    up to \(cache.pageSize) tokens; sequences \(report.sequences.joined(separator: ", ")) of \(report.originalTokens.map(String.init).joined(separator: ", ")) tokens")
-            print(String(format: "bytes:    %d (dense f16: %d) -> ratio %.4f", report.bytes, report.denseBytes, report.ratio))
+            // Interpolated counts: `%d` reads 32 bits, and a 4 GiB dense cache printed as 0.
+            print("bytes:    \(report.bytes) (the model's dense f16 cache: \(report.denseBytes)) -> ratio \(String(format: "%.4f", report.ratio))")
             for (kind, bytes) in report.payloadBytesByEncoding.sorted(by: { $0.key < $1.key }) {
                 print("          \(kind) payload: \(bytes) bytes")
             }

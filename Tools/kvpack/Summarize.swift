@@ -7,11 +7,7 @@ struct Summarize: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print a capture's shape and its dense reference attention statistics per layer.",
         discussion: """
-            With no capture, summarizes every bundled sample in Datasets/samples/, or, when
-            none is there, a synthetic capture made on the fly. Statistics are over the probe
-            queries (the window queries when the capture has no probes), averaged over heads:
-            entropy (nats), attention on the first 4 tokens (sinks), on the last 64 positions
-            (recent), and on each row's top 1% of keys.
+            With no capture, summarizes every bundled sample in Datasets/samples/, or, when none is there, a synthetic capture made on the fly. Statistics are over the probe queries (the window queries when the capture has no probes), averaged over heads: entropy (nats), attention on the first 4 tokens (sinks), on the last 64 positions (recent), and on each row's top 1% of keys.
             """)
 
     @Argument(help: "An HDF5 capture (see Datasets/SCHEMA.md).") var capture: String?

@@ -7,9 +7,7 @@ struct Synth: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write a seeded synthetic capture with decoder-like statistics.",
         discussion: """
-            Keys and queries carry RoPE, attention sinks, outlier key channels, local and
-            retrieval heads, and GQA (see SyntheticCapture in Datasets/). Layers are generated
-            and written one at a time, so large shapes need memory for one layer only:
+            Keys and queries carry RoPE, attention sinks, outlier key channels, local and retrieval heads, and GQA (see SyntheticCapture in Datasets/). Layers are generated and written one at a time, so large shapes need memory for one layer only:
 
               kvpack synth --preset llama3-8b --tokens 32768 -o llama8b-32k.h5
             """)
@@ -19,7 +17,9 @@ struct Synth: ParsableCommand {
     @Flag(help: "Overwrite the output if it exists.") var force = false
 
     func run() throws {
+        TemporaryFiles.installSignalCleanup()
         try failing {
+            try OutputPath.prepareFile(output, overwrite: force, inputs: [])
             let spec = shape.spec()
             let facts = try spec.modelFacts()
             let positions = SequencePositions.contiguous(tokens: spec.tokens, window: spec.window, probes: spec.probes)

@@ -145,13 +145,16 @@ public final class CaptureFile: @unchecked Sendable {
         return layer
     }
 
-    /// Reads sequence `id`, all layers.
-    public func sequence(_ id: String) throws(CaptureFileError) -> SequenceCapture {
+    /// Reads sequence `id`, all layers, calling `layerRead` after each.
+    public func sequence(_ id: String, layerRead: () -> Void = {}) throws(CaptureFileError) -> SequenceCapture {
         hdf5Lock.lock()
         defer { hdf5Lock.unlock() }
         let positions = try readPositions(id)
         var layers: [LayerCapture] = []
-        for i in 0..<model.layerCount { layers.append(try readLayer(i, of: id, positions: positions)) }
+        for i in 0..<model.layerCount {
+            layers.append(try readLayer(i, of: id, positions: positions))
+            layerRead()
+        }
         do {
             return try SequenceCapture(id: id, facts: model, positions: positions, layers: layers)
         } catch {
@@ -159,10 +162,16 @@ public final class CaptureFile: @unchecked Sendable {
         }
     }
 
-    /// Reads the whole capture.
-    public func readCapture() throws(CaptureFileError) -> Capture {
-        var sequences: [SequenceCapture] = []
-        for id in sequenceIDs { sequences.append(try sequence(id)) }
+    /// Reads the whole capture, with `progress(layers read, layers in all)`.
+    public func readCapture(progress: (Int, Int) -> Void = { _, _ in }) throws(CaptureFileError) -> Capture {
+        var sequences: [SequenceCapture] = [], read = 0
+        let total = sequenceIDs.count * model.layerCount
+        for id in sequenceIDs {
+            sequences.append(try sequence(id) {
+                read += 1
+                progress(read, total)
+            })
+        }
         do {
             return try Capture(model: model, sequences: sequences, provenance: provenance)
         } catch {
@@ -176,4 +185,18 @@ extension Capture {
     public static func read(from path: String) throws(CaptureFileError) -> Capture {
         try CaptureFile.open(path).readCapture()
     }
+}
+
+extension CaptureFile: CaptureSource {
+    public var sequenceCount: Int { sequenceIDs.count }
+
+    public func sequence(at index: Int) throws(CaptureFileError) -> (id: String, positions: SequencePositions) {
+        (sequenceIDs[index], try positions(of: sequenceIDs[index]))
+    }
+
+    public func layer(_ layer: Int, ofSequence index: Int) throws(CaptureFileError) -> LayerCapture {
+        try self.layer(layer, of: sequenceIDs[index])
+    }
+
+    public func wholeCapture() throws(CaptureFileError) -> Capture { try readCapture() }
 }

@@ -2,13 +2,14 @@ import Foundation
 import KVPack
 
 /// Writes a capture to HDF5 one layer at a time, atomically: everything goes to a temporary
-/// file beside the destination, which `finish()` renames into place. A writer dropped before
-/// `finish()` (an error, an interrupted tool) removes its temporary file and leaves the
-/// destination untouched.
+/// file beside the destination (`TemporaryFiles`), which `finish()` renames into place with
+/// interrupts held off. A writer dropped before `finish()` (an error), or a tool interrupted by a
+/// signal, removes its temporary file and leaves the destination untouched.
 public final class CaptureFileWriter {
     public let path: String
     public let model: ModelFacts
     private let temporaryPath: String
+    private let temporary: TemporaryFiles.Token
     private let overwrite: Bool
     private var file: HDF5File?
     private var positions: [String: SequencePositions] = [:]
@@ -32,10 +33,17 @@ public final class CaptureFileWriter {
         self.path = path
         self.model = model
         self.overwrite = overwrite
-        self.temporaryPath = directory + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        self.temporaryPath = TemporaryFiles.path(beside: path)
+        temporary = TemporaryFiles.register(temporaryPath)
         hdf5Lock.lock()
         defer { hdf5Lock.unlock() }
-        let file = try HDF5File.create(temporaryPath, displayName: path)
+        let file: HDF5File
+        do {
+            file = try HDF5File.create(temporaryPath, displayName: path)
+        } catch {
+            TemporaryFiles.remove(temporary)
+            throw error
+        }
         self.file = file
         do {
             try file.setAttribute("/", "format", string: CaptureSchema.format)
@@ -59,7 +67,7 @@ public final class CaptureFileWriter {
             try file.createGroup(CaptureSchema.sequencesGroup)
         } catch {
             self.file = nil
-            unlink(temporaryPath)
+            TemporaryFiles.remove(temporary)
             throw error
         }
     }
@@ -67,7 +75,7 @@ public final class CaptureFileWriter {
     deinit {
         if file != nil {
             file = nil
-            unlink(temporaryPath)
+            TemporaryFiles.remove(temporary)
         }
     }
 
@@ -137,14 +145,14 @@ public final class CaptureFileWriter {
         hdf5Lock.lock()
         file = nil // closes the HDF5 file
         hdf5Lock.unlock()
-        if !overwrite && FileManager.default.fileExists(atPath: path) {
-            unlink(temporaryPath)
-            throw .outputExists(file: path)
-        }
-        guard rename(temporaryPath, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporaryPath)
-            throw .cannotCreate(file: path, reason: reason)
+        do {
+            try TemporaryFiles.holdingSignals(releasing: temporary) { () throws(CaptureFileError) in
+                if !overwrite && FileManager.default.fileExists(atPath: path) { throw .outputExists(file: path) }
+                guard rename(temporaryPath, path) == 0 else { throw .cannotCreate(file: path, reason: String(cString: strerror(errno))) }
+            }
+        } catch {
+            TemporaryFiles.remove(temporary)
+            throw error
         }
     }
 }

@@ -21,10 +21,9 @@ public struct Capture: Sendable, Equatable {
         self.provenance = provenance
     }
 
-    /// Bytes of cached keys and values in f16, over all sequences and layers (probes excluded).
+    /// Bytes of cached keys and values in f16, over all sequences and layers (probes excluded):
+    /// `ModelFacts.denseKVBytes` of every sequence's prompt.
     public var denseKVBytes: Int {
-        sequences.reduce(0) { acc, s in
-            acc + s.layers.reduce(0) { $0 + 2 * $1.keys.storage.count * MemoryLayout<Float16>.size }
-        }
+        sequences.reduce(0) { $0 + model.denseKVBytes(tokens: $1.positions.tokens.count) }
     }
 }

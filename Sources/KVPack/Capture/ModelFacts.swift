@@ -56,4 +56,8 @@ public struct ModelFacts: Sendable, Hashable, Codable {
     public var layerCount: Int { layerKinds.count }
     /// Query heads that share one KV head (1 for MHA).
     public var groupSize: Int { queryHeads / kvHeads }
+
+    /// Bytes of the dense f16 cache of `tokens` tokens: keys and values of every layer and KV
+    /// head. The denominator of every memory ratio KVPack reports.
+    public func denseKVBytes(tokens: Int) -> Int { 2 * 2 * tokens * kvHeads * headDim * layerCount }
 }

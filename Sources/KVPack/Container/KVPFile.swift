@@ -8,7 +8,8 @@ import Foundation
 /// - the section directory, one zstd frame: per section kind u32, codec u32, offset u64 (from
 ///   the end of the directory frame), frame size u64, raw size u64 (32 bytes);
 /// - the sections, each one zstd (default) or lz4 frame carrying the codec's content checksum:
-///   `metadata` (JSON: KVPack version, model facts, page size, policy spec, sequences), `heads`
+///   `metadata` (JSON: KVPack version, model facts, page size, policy spec, sequences, and
+///   `denseKVHeads`, the model's KV heads when the stored heads repeat them), `heads`
 ///   (the head directory, 8 bytes a head), `pages` (the page table, 32 bytes a page),
 ///   `positions` (u32 a token), and one pool per encoding (`f16`, `int8`, `int4`, `bitmap`).
 ///
@@ -36,6 +37,9 @@ public enum KVPFile {
         var pageSize: Int
         var policy: String
         var sequences: [FlatCache.SequenceInfo]
+        /// The model's KV heads when the stored heads repeat them; absent in files written before
+        /// it was recorded (then the stored heads).
+        var denseKVHeads: Int?
     }
 
     /// The file's bytes.
@@ -45,7 +49,7 @@ public enum KVPFile {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let meta = Metadata(kvpackVersion: kvpackVersion, model: flat.model, pageSize: flat.pageSize, policy: flat.policy,
-                            sequences: flat.sequences)
+                            sequences: flat.sequences, denseKVHeads: flat.denseKVHeads)
         guard let json = try? encoder.encode(meta) else { throw .codec(section: "metadata", reason: "JSON encoding failed") }
         raw.append((.metadata, [UInt8](json)))
         var heads = ByteWriter()
@@ -95,33 +99,38 @@ public enum KVPFile {
         return out.bytes
     }
 
-    /// Writes `cache` to `path` atomically (temporary file, then rename).
+    /// Writes `cache` to `path` atomically: a temporary file beside it (`TemporaryFiles`, removed on
+    /// an error or an interrupt), renamed into place with interrupts held off.
     public static func write(_ cache: CompressedCache, to path: String, codec: SectionCodec = .zstd,
                              overwrite: Bool = false, kvpackVersion: String = "0.1.0") throws(KVPFileError) {
         if !overwrite && FileManager.default.fileExists(atPath: path) { throw .outputExists(path) }
         let bytes = try encode(cache, codec: codec, kvpackVersion: kvpackVersion)
-        let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let temporary = TemporaryFiles.path(beside: path)
+        let token = TemporaryFiles.register(temporary)
         do {
-            try Data(bytes).write(to: temporary)
+            try Data(bytes).write(to: URL(fileURLWithPath: temporary))
         } catch {
+            TemporaryFiles.remove(token)
             throw .cannotCreate(file: path, reason: (error as NSError).localizedDescription)
         }
-        if !overwrite && FileManager.default.fileExists(atPath: path) {
-            unlink(temporary.path)
-            throw .outputExists(path)
-        }
-        guard rename(temporary.path, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary.path)
-            throw .cannotCreate(file: path, reason: reason)
+        do {
+            try TemporaryFiles.holdingSignals(releasing: token) { () throws(KVPFileError) in
+                if !overwrite && FileManager.default.fileExists(atPath: path) { throw .outputExists(path) }
+                guard rename(temporary, path) == 0 else { throw .cannotCreate(file: path, reason: String(cString: strerror(errno))) }
+            }
+        } catch {
+            TemporaryFiles.remove(token)
+            throw error
         }
     }
 
-    /// Reads a cache from `path`.
+    /// Reads a cache from `path`; errors name the file.
     public static func read(from path: String) throws(KVPFileError) -> CompressedCache {
         guard let data = FileManager.default.contents(atPath: path) else { throw .fileNotFound(path) }
-        return try decode([UInt8](data))
+        do {
+            return try decode([UInt8](data))
+        } catch {
+            throw .file(path, error)
+        }
     }
 }

@@ -1,6 +1,6 @@
 /// Why a `.kvp` file could not be read or written. Loading a damaged or foreign file gives one
 /// of these, never a crash, a silently wrong cache, or an allocation sized by an unchecked length.
-public enum KVPFileError: Error, Equatable, CustomStringConvertible {
+public indirect enum KVPFileError: Error, Equatable, CustomStringConvertible {
     case fileNotFound(String)
     case notKVP(reason: String)
     case newerVersion(found: UInt32, supported: UInt32)
@@ -11,6 +11,14 @@ public enum KVPFileError: Error, Equatable, CustomStringConvertible {
     case codec(section: String, reason: String)
     case cannotCreate(file: String, reason: String)
     case outputExists(String)
+    /// An error reading the file at a path (`KVPFile.read(from:)`, `summary(from:)`).
+    case file(String, KVPFileError)
+
+    /// The error without the file it came from.
+    public var withoutFile: KVPFileError {
+        if case .file(_, let inner) = self { return inner.withoutFile }
+        return self
+    }
 
     public var description: String {
         switch self {
@@ -25,6 +33,7 @@ public enum KVPFileError: Error, Equatable, CustomStringConvertible {
         case .codec(let s, let why): return "compressing section \(s) failed: \(why)"
         case .cannotCreate(let f, let why): return "\(f): cannot create: \(why)"
         case .outputExists(let f): return "\(f): already exists (pass --force to overwrite)"
+        case .file(let f, let inner): return "\(f): \(inner)"
         }
     }
 }

@@ -57,4 +57,32 @@ enum LZ4Frame {
         }
         return Array(out.prefix(rawSize))
     }
+
+    /// `ZstdFrame.verify` for an lz4 frame: decoded into a reused scratch buffer (the frame keeps
+    /// its own copy of the window it needs), size and checksum checked.
+    static func verify(rawSize: Int, section: String, next: () throws(KVPFileError) -> ArraySlice<UInt8>?) throws(KVPFileError) {
+        var dctx: OpaquePointer? = nil
+        guard LZ4F_isError(LZ4F_createDecompressionContext(&dctx, UInt32(LZ4F_VERSION))) == 0, let dctx else {
+            throw .codec(section: section, reason: "lz4: out of memory")
+        }
+        defer { LZ4F_freeDecompressionContext(dctx) }
+        var scratch = [UInt8](repeating: 0, count: 1 << 17)
+        var produced = 0, status = 1
+        while status != 0, let chunk = try next() {
+            var consumed = 0
+            while consumed < chunk.count && status != 0 {
+                var srcSize = chunk.count - consumed, dstSize = scratch.count
+                status = chunk.withUnsafeBytes { i in
+                    scratch.withUnsafeMutableBytes { o in LZ4F_decompress(dctx, o.baseAddress, &dstSize, i.baseAddress! + consumed, &srcSize, nil) }
+                }
+                guard LZ4F_isError(status) == 0 else {
+                    throw .checksumMismatch(section: section, reason: String(cString: LZ4F_getErrorName(status)))
+                }
+                consumed += srcSize
+                produced += dstSize
+            }
+        }
+        guard status == 0 else { throw .corrupt(section: section, reason: "lz4 frame is truncated") }
+        guard produced == rawSize else { throw .corrupt(section: section, reason: "lz4 frame decoded \(produced) of \(rawSize) bytes") }
+    }
 }

@@ -21,6 +21,18 @@ public enum SectionCodec: UInt32, Sendable, Hashable, CaseIterable, CustomString
         }
     }
 
+    /// Checks a frame handed over in chunks by `next` (nil at its end): it must decode to exactly
+    /// `rawSize` bytes with a matching checksum. Memory stays at a small scratch buffer.
+    func verify(rawSize: Int, frameSize: Int, section: String, next: () throws(KVPFileError) -> ArraySlice<UInt8>?) throws(KVPFileError) {
+        guard rawSize <= (frameSize + 64) * maxExpansion else {
+            throw .corrupt(section: section, reason: "claims \(rawSize) bytes from a \(frameSize)-byte \(self) frame")
+        }
+        switch self {
+        case .zstd: try ZstdFrame.verify(rawSize: rawSize, section: section, next: next)
+        case .lz4: try LZ4Frame.verify(rawSize: rawSize, section: section, next: next)
+        }
+    }
+
     /// The frame `data` decompressed, which must hold exactly `rawSize` bytes.
     func decompress(_ data: ArraySlice<UInt8>, rawSize: Int, section: String) throws(KVPFileError) -> [UInt8] {
         guard rawSize <= (data.count + 64) * maxExpansion else {

@@ -42,4 +42,36 @@ enum ZstdFrame {
         guard got == rawSize else { throw .corrupt(section: section, reason: "decompressed \(got) of \(rawSize) bytes") }
         return Array(out.prefix(rawSize))
     }
+
+    /// Decodes the frame that `next` hands over in chunks (nil at its end) into a small scratch
+    /// buffer it discards, and checks that it holds `rawSize` bytes and that its checksum matches:
+    /// a section verified without holding it.
+    static func verify(rawSize: Int, section: String, next: () throws(KVPFileError) -> ArraySlice<UInt8>?) throws(KVPFileError) {
+        guard let dctx = ZSTD_createDCtx() else { throw .codec(section: section, reason: "zstd: out of memory") }
+        defer { ZSTD_freeDCtx(dctx) }
+        var scratch = [UInt8](repeating: 0, count: 1 << 17)
+        var produced = 0, remaining = 1 // ZSTD_decompressStream's hint: 0 once the frame is complete and checked
+        while let chunk = try next() {
+            var consumed = 0
+            while consumed < chunk.count {
+                let status = chunk.withUnsafeBytes { i in
+                    scratch.withUnsafeMutableBytes { o in
+                        var input = ZSTD_inBuffer(src: i.baseAddress, size: i.count, pos: consumed)
+                        var output = ZSTD_outBuffer(dst: o.baseAddress, size: o.count, pos: 0)
+                        let r = ZSTD_decompressStream(dctx, &output, &input)
+                        consumed = input.pos
+                        produced += output.pos
+                        return r
+                    }
+                }
+                guard ZSTD_isError(status) == 0 else {
+                    throw .checksumMismatch(section: section, reason: String(cString: ZSTD_getErrorName(status)))
+                }
+                remaining = status
+                if status == 0 { break }
+            }
+        }
+        guard remaining == 0 else { throw .corrupt(section: section, reason: "zstd frame is truncated") }
+        guard produced == rawSize else { throw .corrupt(section: section, reason: "decompressed \(produced) of \(rawSize) bytes") }
+    }
 }

@@ -2,16 +2,28 @@
 ///
 /// Every head keeps at least one token: attention over an empty head is undefined, so a policy
 /// that would evict everything must keep a sink token (`LayoutError.emptyHead` otherwise).
-public struct CompressedCache: Sendable, Hashable {
+public struct CompressedCache: Sendable, Hashable, CacheMemory {
+    /// The cache's shape: `kvHeads` counts the stored heads (the model's KV heads, or one copy per
+    /// query head after `snapkv(gqa=repeat)`).
     public let model: ModelFacts
+    /// KV heads of the model's own dense cache, which this cache replaces: `model.kvHeads` unless
+    /// heads were repeated. Memory ratios are against the dense cache of these heads.
+    public let denseKVHeads: Int
     /// Most tokens per page.
     public let pageSize: Int
     /// The policy spec that made this cache (free text until the policy grammar exists).
     public var policy: String
     public private(set) var sequences: [CompressedSequence]
 
-    public init(model: ModelFacts, pageSize: Int = 16, policy: String, sequences: [CompressedSequence]) throws(LayoutError) {
+    /// - Parameter denseKVHeads: the model's KV heads when `model.kvHeads` counts repeated copies
+    ///   (a divisor of it); nil when they are the same.
+    public init(model: ModelFacts, pageSize: Int = 16, policy: String, sequences: [CompressedSequence],
+                denseKVHeads: Int? = nil) throws(LayoutError) {
         guard (1...65535).contains(pageSize) else { throw .invalidPageSize(pageSize) }
+        let denseHeads = denseKVHeads ?? model.kvHeads
+        guard denseHeads > 0, model.kvHeads % denseHeads == 0 else {
+            throw .payloadMismatch("\(model.kvHeads) stored heads are not whole copies of \(denseHeads) KV heads")
+        }
         for (s, seq) in sequences.enumerated() {
             guard seq.layers.count == model.layerCount else {
                 throw .shapeMismatch(expected: [model.layerCount], found: [seq.layers.count])
@@ -30,6 +42,7 @@ public struct CompressedCache: Sendable, Hashable {
             }
         }
         self.model = model
+        self.denseKVHeads = denseHeads
         self.pageSize = pageSize
         self.policy = policy
         self.sequences = sequences
@@ -39,13 +52,8 @@ public struct CompressedCache: Sendable, Hashable {
     /// positions, key and value payloads). The same bytes the flattened pools and page table hold.
     public var byteCount: Int { sequences.reduce(0) { $0 + $1.byteCount } }
 
-    /// Bytes of the dense f16 cache of every original token (K and V, all layers and heads).
-    public var denseByteCount: Int {
-        sequences.reduce(0) { $0 + 2 * 2 * $1.originalTokens * model.kvHeads * model.headDim * model.layerCount }
-    }
-
-    /// `byteCount / denseByteCount`: the share of the dense cache's memory this cache needs.
-    public var ratio: Double { Double(byteCount) / Double(max(1, denseByteCount)) }
+    /// Tokens of each sequence's dense cache (the denominator of `ratio`, `CacheMemory`).
+    public var originalTokenCounts: [Int] { sequences.map(\.originalTokens) }
 
     /// Payload bytes per encoding kind (keys and values together).
     public var payloadBytesByEncoding: [PageEncodingKind: Int] {

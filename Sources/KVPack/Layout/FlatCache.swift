@@ -9,6 +9,8 @@ public struct HeadDirectoryEntry: Sendable, Hashable {
 /// Its bytes equal `CompressedCache.byteCount` exactly.
 public struct FlatCache: Sendable, Hashable {
     public var model: ModelFacts
+    /// `CompressedCache.denseKVHeads`.
+    public var denseKVHeads: Int
     public var pageSize: Int
     public var policy: String
     public var sequences: [SequenceInfo]
@@ -33,7 +35,7 @@ public struct FlatCache: Sendable, Hashable {
 extension CompressedCache {
     /// Flattens the cache into pools, a page table and a head directory.
     public func flattened() -> FlatCache {
-        var flat = FlatCache(model: model, pageSize: pageSize, policy: policy,
+        var flat = FlatCache(model: model, denseKVHeads: denseKVHeads, pageSize: pageSize, policy: policy,
                              sequences: sequences.map { .init(id: $0.id, originalTokens: $0.originalTokens) },
                              heads: [], pages: [], positions: [], pools: Array(repeating: [], count: PageEncodingKind.allCases.count))
         for seq in sequences {
@@ -88,7 +90,7 @@ extension CompressedCache {
             }
             sequences.append(CompressedSequence(id: info.id, originalTokens: info.originalTokens, layers: layers))
         }
-        try self.init(model: m, pageSize: flat.pageSize, policy: flat.policy, sequences: sequences)
+        try self.init(model: m, pageSize: flat.pageSize, policy: flat.policy, sequences: sequences, denseKVHeads: flat.denseKVHeads)
     }
 
     private static func page(_ e: PageTableEntry, in flat: FlatCache) throws(LayoutError) -> Page {

@@ -68,15 +68,11 @@ public enum AttentionMetrics {
         return mass
     }
 
-    /// Indices of the `k` largest probabilities; ties go to the lower index.
+    /// Indices of the `k` largest probabilities, largest first; ties go to the lower index, NaN
+    /// ranks lowest (`topIndices`: a partial selection, not a sort of the row).
     public static func topK<C: RandomAccessCollection>(_ probabilities: C, k: Int) -> [Int]
     where C.Element == Float, C.Index == Int {
-        let n = probabilities.count
-        let order = (0..<n).sorted { a, b in
-            let pa = probabilities[probabilities.startIndex + a], pb = probabilities[probabilities.startIndex + b]
-            return pa != pb ? pa > pb : a < b
-        }
-        return Array(order.prefix(max(0, min(k, n))))
+        probabilities.withContiguousStorageIfAvailable { topIndices($0, count: k) } ?? topIndices(Array(probabilities), count: k)
     }
 
     /// |top-k of the dense attention ∩ kept| / k, with k capped at the number of tokens and ties
