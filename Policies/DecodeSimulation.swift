@@ -45,7 +45,6 @@ public struct DecodeSimulation: Sendable {
             let all = seq.positions.tokens + seq.positions.probes
             let index = Dictionary(uniqueKeysWithValues: all.enumerated().map { ($1, $0) })
             var outputs: [[HeadTensor<Float>]] = [], reference: [[HeadTensor<Float>]] = [], kept: [[[Int]]] = []
-            var finalHeads: [[HeadSelection]] = []
             for (l, layer) in seq.layers.enumerated() {
                 let pq = layer.probeQueries!, pk = layer.probeKeys!, pv = layer.probeValues!
                 var keys = layer.keys, values = layer.values, positions = seq.positions.tokens
@@ -67,18 +66,18 @@ public struct DecodeSimulation: Sendable {
                         throw .attention(error)
                     }
                 }
-                let snapshot = try session.snapshot()
-                finalHeads.append(snapshot.layers[l].map { head in
-                    let pages = head.pages
-                    return HeadSelection(kept: head.positions.map { index[$0]! },
-                                         keyEncodings: pages.flatMap { Array(repeating: $0.keys.encoding, count: $0.tokenCount) },
-                                         valueEncodings: pages.flatMap { Array(repeating: $0.values.encoding, count: $0.tokenCount) })
-                })
                 outputs.append(layerOut)
                 reference.append(layerRef)
                 kept.append(layerKept)
             }
             let final = try session.snapshot(id: seq.id)
+            let finalHeads = final.layers.map { heads in
+                heads.map { head in
+                    HeadSelection(kept: head.positions.map { index[$0]! },
+                                  keyEncodings: head.pages.flatMap { Array(repeating: $0.keys.encoding, count: $0.tokenCount) },
+                                  valueEncodings: head.pages.flatMap { Array(repeating: $0.values.encoding, count: $0.tokenCount) })
+                }
+            }
             return DecodeSimulation(outputs: outputs, reference: reference, keptCounts: kept, finalHeads: finalHeads,
                                     finalBytes: final.byteCount, finalSequence: final)
         } catch .policy(let e as PolicyError) {
