@@ -66,11 +66,13 @@ public struct ReportDirectory: Sendable {
     public func write(_ report: EvalReport) throws(ReportDirectoryError) -> [String] {
         let fm = FileManager.default
         let stage = TemporaryFiles.path(beside: URL(fileURLWithPath: path).standardizedFileURL.path)
-        let token = TemporaryFiles.register(stage)
+        let token: TemporaryFiles.Token
+        do { token = try TemporaryFiles.createDirectory(stage) } catch {
+            throw .cannotCreate(path: path, reason: (error as NSError).localizedDescription)
+        }
         defer { TemporaryFiles.remove(token) } // the folder written, or after the swap the old report
         var names: [String] = []
         do {
-            try fm.createDirectory(atPath: stage, withIntermediateDirectories: false)
             for (name, data) in Self.files(report) {
                 try data.write(to: URL(fileURLWithPath: (stage as NSString).appendingPathComponent(name)))
                 names.append(name)

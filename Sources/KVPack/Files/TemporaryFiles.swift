@@ -35,6 +35,17 @@ public enum TemporaryFiles {
         }
     }
 
+    /// Creates the folder `path` and registers it in one step under the registry's lock, so an
+    /// interrupt finds it either registered or not yet made (never made after the cleanup ran).
+    public static func createDirectory(_ path: String) throws -> Token {
+        try registry.withLock { r in
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+            r.next += 1
+            r.paths[r.next] = path
+            return Token(id: r.next)
+        }
+    }
+
     /// Forgets `token` without touching its path (it was renamed into place).
     public static func release(_ token: Token) {
         _ = registry.withLock { $0.paths.removeValue(forKey: token.id) }
@@ -84,18 +95,30 @@ public enum TemporaryFiles {
         }
     }
 
-    /// The handler: waits for a rename under way, removes the registered paths, exits.
+    /// The handler: waits for a rename under way, removes the registered paths and exits, holding
+    /// the registry's lock to the end (nothing new is registered or made by `createDirectory`
+    /// after the cleanup).
     static func interrupted(by sig: Int32) -> Never {
-        let removed = registry.withLock { r in
-            let paths = r.paths.values.sorted()
-            for path in paths { try? FileManager.default.removeItem(atPath: path) }
-            r.paths = [:]
-            return paths
+        registry.withLock { r in
+            let removed = r.paths.values.sorted()
+            for path in removed { removeWhole(path) }
+            let name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP"
+            let what = removed.isEmpty ? "" : "; removed the unfinished " + removed.map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")
+            FileHandle.standardError.write(Data("kvpack: interrupted by \(name)\(what)\n".utf8))
+            _exit(128 + sig)
         }
-        let name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP"
-        let what = removed.isEmpty ? "" : "; removed the unfinished " + removed.map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")
-        FileHandle.standardError.write(Data("kvpack: interrupted by \(name)\(what)\n".utf8))
-        _exit(128 + sig)
+    }
+
+    /// Removes a file or folder that another thread may still be writing into: a folder is first
+    /// renamed aside (later writes by its old path fail instead of landing in it), then removed,
+    /// retried while something is left.
+    static func removeWhole(_ path: String) {
+        let fm = FileManager.default
+        let aside = TemporaryFiles.path(beside: path)
+        let target = rename(path, aside) == 0 ? aside : path
+        for _ in 0..<5 where fm.fileExists(atPath: target) {
+            try? fm.removeItem(atPath: target)
+        }
     }
 
     /// The process id in a temporary name `.NAME.tmp-PID-RANDOM`, or nil for other names.
