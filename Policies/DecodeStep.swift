@@ -24,18 +24,13 @@ public struct DecodeStep: Sendable {
     /// Keys and values of stored head `h`'s tokens `kept` (indices into its live tokens), each
     /// `[1, kept.count, headDim]`, and their positions.
     func rows(head h: Int, kept: [Int]) -> (keys: HeadTensor<Float16>, values: HeadTensor<Float16>, positions: [Int]) {
-        let d = model.headDim
+        let d = model.headDim, all = live.positions(head: h)
         let (k, v) = live.rows(head: h)
-        let all = live.positions(head: h)
-        var keys: [Float16] = [], values: [Float16] = []
-        keys.reserveCapacity(kept.count * d)
-        values.reserveCapacity(kept.count * d)
-        for t in kept {
-            keys.append(contentsOf: k[t * d..<(t + 1) * d])
-            values.append(contentsOf: v[t * d..<(t + 1) * d])
-        }
-        return (try! HeadTensor(heads: 1, tokens: kept.count, headDim: d, storage: keys),
-                try! HeadTensor(heads: 1, tokens: kept.count, headDim: d, storage: values), kept.map { all[$0] })
+        let keys = try! HeadTensor(heads: 1, tokens: all.count, headDim: d, storage: k)
+        let values = try! HeadTensor(heads: 1, tokens: all.count, headDim: d, storage: v)
+        return (try! HeadTensor(heads: 1, tokens: kept.count, headDim: d, storage: keys.gatheringRows(head: 0, tokens: kept)),
+                try! HeadTensor(heads: 1, tokens: kept.count, headDim: d, storage: values.gatheringRows(head: 0, tokens: kept)),
+                kept.map { all[$0] })
     }
 
     /// Softmax of the new query (the query heads of stored head `h`) over the head's kept keys,

@@ -53,11 +53,8 @@ extension Bench {
             try failing {
                 let count = kvHeads * tokens * headDim
                 func random(_ n: Int, seed: UInt64) -> [Float16] {
-                    var s = seed
-                    return (0..<n).map { _ in
-                        s = s &* 6364136223846793005 &+ 1442695040888963407
-                        return Float16(Float(Int64(bitPattern: s) >> 40) / Float(1 << 23))
-                    }
+                    var rng = BenchRandom(seed: seed)
+                    return rng.halves(n, shift: 23)
                 }
                 let keys = try HeadTensor(heads: kvHeads, tokens: tokens, headDim: headDim, storage: random(count, seed: 1))
                 let values = try HeadTensor(heads: kvHeads, tokens: tokens, headDim: headDim, storage: random(count, seed: 2))

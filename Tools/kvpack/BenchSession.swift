@@ -160,15 +160,3 @@ extension Bench {
         }
     }
 }
-
-/// Deterministic random halves for benchmarks (an LCG; values in about ±4).
-struct BenchRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func halves(_ n: Int) -> [Float16] {
-        (0..<n).map { _ in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float16(Float(Int64(bitPattern: state) >> 40) / Float(1 << 21))
-        }
-    }
-}

@@ -15,15 +15,9 @@ struct SyntheticDecodeCache {
     init(queryHeads: Int, kvHeads: Int, headDim d: Int, tokens: Int, sequences: Int, pageSize: Int,
          pageEncodings: [(PageEncoding, PageEncoding)], sparsity: Double, tileTokens: Int = 4096, seed: UInt64 = 7) throws {
         let tile = min(tokens, tileTokens)
-        var state = seed
-        func random(_ n: Int) -> [Float16] {
-            (0..<n).map { _ in
-                state = state &* 6364136223846793005 &+ 1442695040888963407
-                return Float16(Float(Int64(bitPattern: state) >> 40) / Float(1 << 21))
-            }
-        }
-        let keys = try HeadTensor(heads: 1, tokens: tile, headDim: d, storage: random(tile * d))
-        let values = try HeadTensor(heads: 1, tokens: tile, headDim: d, storage: random(tile * d))
+        var rng = BenchRandom(seed: seed)
+        let keys = try HeadTensor(heads: 1, tokens: tile, headDim: d, storage: rng.halves(tile * d))
+        let values = try HeadTensor(heads: 1, tokens: tile, headDim: d, storage: rng.halves(tile * d))
         // Tile pages: consecutive runs of pageSize tokens, each run in the next encoding pair.
         var tilePages: [Page] = []
         var start = 0

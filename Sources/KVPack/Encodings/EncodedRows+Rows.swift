@@ -1,7 +1,7 @@
 extension EncodedRows {
     /// Whether each row's bytes stand alone (f16, token-axis int8 / int4, bitmap), so rows can
     /// move between pages without decoding; channel-axis groups span rows.
-    public var rowsStandAlone: Bool { encoding.grouping?.axis != .channel }
+    public var rowsStandAlone: Bool { encoding.rowsStandAlone }
 
     /// The rows `picks` (each an `EncodedRows` and a row of it) gathered into one `EncodedRows`
     /// without decoding: the same bytes per row. Every source must have `encoding` and `dim`, and
@@ -45,4 +45,10 @@ extension EncodedRows {
             return EncodedRows(unchecked: .bitmap, rows: n, dim: dim, nonzeros: running, payload: masks + offsets + values)
         }
     }
+}
+
+extension PageEncoding {
+    /// Whether each row's bytes stand alone (every encoding but channel-axis int8 / int4, whose
+    /// groups span rows).
+    public var rowsStandAlone: Bool { grouping?.axis != .channel }
 }

@@ -34,7 +34,7 @@ extension CacheSession {
                     room = pageSize - open.tokens
                     if pool.referenceCount(open.slot) > 1 { copies.append(h) }
                 }
-                newPages.append(max(0, t - room + pageSize - 1) / pageSize)
+                newPages.append((max(0, t - room) + pageSize - 1) / pageSize)
             }
             let slots: [PageSlot]
             do throws(PoolError) { slots = try pool.allocate(Array(repeating: .f16, count: copies.count + newPages.reduce(0, +))) } catch { throw .pool(error) }

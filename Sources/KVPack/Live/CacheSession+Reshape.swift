@@ -143,38 +143,39 @@ extension CacheSession {
             valueSources[t.page] = head.pages[t.page].values(dim: headDim)
         }
         do {
-            let keys = try CacheSession.assemble(run.map { (keySources[$0.page]!, $0.row) }, as: first.keyEncoding,
-                                                 dim: headDim, sparsity: s.keySparsity)
-            let values = try CacheSession.assemble(run.map { (valueSources[$0.page]!, $0.row) }, as: first.valueEncoding,
-                                                   dim: headDim, sparsity: s.valueSparsity)
+            let rows = run.map { (page: $0.page, row: $0.row) }
+            let keys = try CacheSession.assemble(rows, from: keySources, as: first.keyEncoding, dim: headDim, sparsity: s.keySparsity)
+            let values = try CacheSession.assemble(rows, from: valueSources, as: first.valueEncoding, dim: headDim,
+                                                   sparsity: s.valueSparsity)
             return try Page(positions: run.map { head.pages[$0.page].positions[$0.row] }, keys: keys, values: values)
         } catch {
             throw .layout(error)
         }
     }
 
-    /// Rows from their sources in `encoding`: moved as they are where they already have it and
-    /// stand alone, else decoded and encoded.
-    private static func assemble(_ picks: [(EncodedRows, Int)], as encoding: PageEncoding, dim: Int,
-                                 sparsity: Double) throws(LayoutError) -> EncodedRows {
-        let target = EncodedRows(unchecked: encoding, rows: 0, dim: dim, nonzeros: 0, payload: [])
-        if !target.rowsStandAlone {
+    /// Rows (a source page and a row of it) in `encoding`: moved as they are where they already
+    /// have it and stand alone, else decoded (each source page once) and encoded.
+    private static func assemble(_ picks: [(page: Int, row: Int)], from sources: [Int: EncodedRows], as encoding: PageEncoding,
+                                 dim: Int, sparsity: Double) throws(LayoutError) -> EncodedRows {
+        var decoded: [Int: [Float16]] = [:]
+        func row(_ page: Int, _ r: Int) -> ArraySlice<Float16> {
+            if decoded[page] == nil { decoded[page] = sources[page]!.decode() }
+            return decoded[page]![r * dim..<(r + 1) * dim]
+        }
+        if !encoding.rowsStandAlone {
             var rows: [Float16] = []
-            for (src, r) in picks { rows += decodedRow(src, r, dim: dim) }
+            for (page, r) in picks { rows += row(page, r) }
             return try EncodedRows.encode(rows, rows: picks.count, dim: dim, as: encoding, sparsity: sparsity)
         }
         var pieces: [(rows: EncodedRows, row: Int)] = []
-        for (src, r) in picks {
-            if src.encoding == encoding, src.rowsStandAlone {
+        for (page, r) in picks {
+            let src = sources[page]!
+            if src.encoding == encoding {
                 pieces.append((src, r))
             } else {
-                pieces.append((try EncodedRows.encode(decodedRow(src, r, dim: dim), rows: 1, dim: dim, as: encoding, sparsity: sparsity), 0))
+                pieces.append((try EncodedRows.encode(Array(row(page, r)), rows: 1, dim: dim, as: encoding, sparsity: sparsity), 0))
             }
         }
         return try EncodedRows.gathering(pieces, encoding: encoding, dim: dim)
-    }
-
-    private static func decodedRow(_ src: EncodedRows, _ r: Int, dim: Int) -> [Float16] {
-        Array(src.decode()[r * dim..<(r + 1) * dim])
     }
 }
