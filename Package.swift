@@ -109,7 +109,7 @@ let package = Package(
             name: "KVPackEvalTests", dependencies: ["KVPack", "KVPackEval", "KVPackPolicies", "KVPackDatasets", "KVPackTestSupport"],
             path: "Tests/KVPackEvalTests"),
         .testTarget(
-            name: "KVPackVulkanTests", dependencies: ["KVPackVulkan", "KVPack", "KVPackTestSupport"],
+            name: "KVPackVulkanTests", dependencies: ["KVPackVulkan", "KVPack", "KVPackPolicies", "KVPackTestSupport"],
             path: "Tests/KVPackVulkanTests"),
         .testTarget(
             name: "KVPackCLITests", dependencies: ["kvpack", "KVPackTestSupport"], path: "Tests/KVPackCLITests"),

@@ -20,18 +20,18 @@ final class DecodeCall {
     private let passDirectory: DeviceBuffer?
     private let merge: VkPipeline?
     private let layout: VkPipelineLayout
-    private let queries: DeviceBuffer
-    private let queryPositions: DeviceBuffer
-    private let outputBuffer: DeviceBuffer
-    private let partials: DeviceBuffer
-    private let descriptorPool: VkDescriptorPool
-    private let set: VkDescriptorSet
+    /// The per-call buffers and descriptor set (the caller's when it reuses them).
+    let buffers: DecodeCallBuffers
+    /// The query positions and zeroed split counters the call's `queryPositions` buffer holds.
+    let queryWords: [Int32]
     private let pushes: [[UInt32]]
     private let mergePush: [UInt32]
     private let kvHeads, group, sequences, headDim: Int
 
+    /// - Parameter reused: buffers kept across calls; the caller then copies `q` into
+    ///   `reused.queries` and `queryWords` into `reused.queryPositions` before recording.
     init(_ context: VulkanContext, cache: DeviceKVCache, layer: Int, queries q: [Float], mask: DecodeMask?,
-         options: DecodeOptions) throws(VulkanError) {
+         options: DecodeOptions, reusing reused: DecodeCallBuffers? = nil) throws(VulkanError) {
         let m = cache.model, d = m.headDim
         precondition((0..<m.layerCount).contains(layer), "layer \(layer) outside 0..<\(m.layerCount)")
         precondition(q.count == cache.sequenceCount * m.queryHeads * d,
@@ -133,68 +133,34 @@ final class DecodeCall {
         self.layout = layout
         self.mergePush = [UInt32(m.queryHeads), UInt32(splits)]
 
-        self.queries = try DeviceBuffer(context, contents: q)
         // Positions fit Int32 (FlatCache stores them so); clamped so that a far query stays far.
         // Then, for the fused merge, one split counter per sequence and KV head, zero.
         let positionsOfQueries = (mask?.queryPositions ?? Array(repeating: 0, count: cache.sequenceCount)).map { Int32(clamping: $0) }
-        self.queryPositions = try DeviceBuffer(context, contents: positionsOfQueries + Array(repeating: 0, count: fused ? cache.sequenceCount * m.kvHeads : 0),
-                                               minimumSize: 16)
-        self.outputBuffer = try DeviceBuffer(context, size: 4 * q.count)
-        self.partials = try DeviceBuffer(context, size: splits > 1 ? 4 * cache.sequenceCount * m.queryHeads * splits * Self.partialFloats(headDim: d) : 16)
-
-        let vk = context.vk, device = context.handle
-        var size = VkDescriptorPoolSize(type: VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, descriptorCount: UInt32(KernelLibrary.descriptors))
-        var poolInfo = VkDescriptorPoolCreateInfo()
-        poolInfo.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO
-        poolInfo.maxSets = 1
-        poolInfo.poolSizeCount = 1
-        var pool: VkDescriptorPool? = nil
-        let r = withUnsafePointer(to: &size) { s in
-            poolInfo.pPoolSizes = s
-            return vk.createDescriptorPool(device, &poolInfo, nil, &pool)
+        let queryWords = positionsOfQueries + Array(repeating: 0, count: fused ? cache.sequenceCount * m.kvHeads : 0)
+        let partialBytes = splits > 1 ? 4 * cache.sequenceCount * m.queryHeads * splits * Self.partialFloats(headDim: d) : 16
+        let buffers: DecodeCallBuffers
+        if let reused {
+            // The caller copies the queries and these words in with its own commands.
+            guard passes.count == 1 else { throw .unsupported("a reused call's buffers take one kernel pass; this layer needs \(passes.count)") }
+            try reused.reserve(queries: 4 * q.count, partials: partialBytes, queryPositions: 4 * queryWords.count)
+            buffers = reused
+        } else {
+            buffers = try DecodeCallBuffers(context)
+            try buffers.reserve(queries: 4 * q.count, partials: partialBytes, queryPositions: max(16, 4 * queryWords.count))
+            try q.withUnsafeBytes { raw in Result { () throws(VulkanError) in try buffers.queries.upload(raw) } }.get()
+            try queryWords.withUnsafeBytes { raw in Result { () throws(VulkanError) in try buffers.queryPositions.upload(raw) } }.get()
         }
-        try r.check("vkCreateDescriptorPool")
-        var set: VkDescriptorSet? = nil
-        var layouts: VkDescriptorSetLayout? = setLayout
-        let r2 = withUnsafePointer(to: &layouts) { l in
-            var allocate = VkDescriptorSetAllocateInfo()
-            allocate.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO
-            allocate.descriptorPool = pool
-            allocate.descriptorSetCount = 1
-            allocate.pSetLayouts = l
-            return vk.allocateDescriptorSets(device, &allocate, &set)
-        }
-        guard r2 == VK_SUCCESS, let set else {
-            vk.destroyDescriptorPool(device, pool, nil)
-            throw .call("vkAllocateDescriptorSets", code: r2.rawValue)
-        }
-        self.descriptorPool = pool!
-        self.set = set
-        context.live.change(descriptorPools: 1)
+        self.buffers = buffers
+        self.queryWords = queryWords
+        _ = setLayout
         // One array per binding; a pool's unused windows repeat its first (never read: no head names them).
         var perBinding: [[DeviceBuffer]] = [[passDirectory ?? cache.directory], [cache.table]]
         for windows in cache.pools {
             perBinding.append((0..<PoolWindows.maximum).map { (i: Int) -> DeviceBuffer in windows[i < windows.count ? i : 0] })
         }
-        let perCall: [DeviceBuffer] = [queries, outputBuffer, partials, cache.positions, queryPositions]
+        let perCall: [DeviceBuffer] = [buffers.queries, buffers.output, buffers.partials, cache.positions, buffers.queryPositions]
         perBinding += perCall.map { [$0] }
-        let infos = perBinding.flatMap { $0.map { VkDescriptorBufferInfo(buffer: $0.handle, offset: 0, range: VkDeviceSize($0.size)) } }
-        infos.withUnsafeBufferPointer { infoPointer in
-            var first = 0
-            var writes: [VkWriteDescriptorSet] = []
-            for (binding, buffers) in perBinding.enumerated() {
-                var w = VkWriteDescriptorSet()
-                w.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET
-                w.dstSet = set
-                w.dstBinding = UInt32(binding)
-                w.descriptorCount = UInt32(buffers.count)
-                w.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
-                w.pBufferInfo = infoPointer.baseAddress! + first
-                writes.append(w)
-                first += buffers.count
-            }
-            vk.updateDescriptorSets(device, UInt32(writes.count), &writes, 0, nil)
-        }
+        buffers.bindings.bind(perBinding)
     }
 
     /// The kernels a call over `layer` runs, each with the run of the layer's encoding classes
@@ -329,10 +295,6 @@ final class DecodeCall {
         return rawSteps.contains(kernel) ? 4 : 2
     }
 
-    deinit {
-        context.live.change(descriptorPools: -1)
-        context.vk.destroyDescriptorPool(context.handle, descriptorPool, nil)
-    }
 
     /// The driver's statistics of the decode kernel this call runs (of the first pass's, when several).
     var statistics: [KernelStatistic] { context.kernels.statistics(passes[0].pipeline, context) }
@@ -346,7 +308,7 @@ final class DecodeCall {
     /// records between them (a timestamp of the decode's end).
     func record(_ commands: VkCommandBuffer, afterDecode: ((VkCommandBuffer) -> Void)? = nil) {
         let vk = context.vk
-        var set: VkDescriptorSet? = self.set
+        var set: VkDescriptorSet? = buffers.bindings.set
         let stage = UInt32(VK_SHADER_STAGE_COMPUTE_BIT.rawValue)
         for (pass, push) in zip(passes, pushes) {
             vk.cmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, pass.pipeline)
@@ -378,8 +340,8 @@ final class DecodeCall {
     /// workgroup of a head resets its counter); empty without the fused merge.
     func splitCounters() throws(VulkanError) -> [UInt32] {
         guard launch.fusedMerge else { return [] }
-        var words = [UInt32](repeating: 0, count: queryPositions.size / 4)
-        let r = words.withUnsafeMutableBytes { raw in Result { () throws(VulkanError) in try queryPositions.download(into: raw) } }
+        var words = [UInt32](repeating: 0, count: buffers.queryPositions.size / 4)
+        let r = words.withUnsafeMutableBytes { raw in Result { () throws(VulkanError) in try buffers.queryPositions.download(into: raw) } }
         try r.get()
         return Array(words[sequences..<(sequences + sequences * kvHeads)])
     }
@@ -387,7 +349,7 @@ final class DecodeCall {
     /// The output, `[sequences, queryHeads, headDim]`.
     func output() throws(VulkanError) -> [Float] {
         var out = [Float](repeating: 0, count: sequences * kvHeads * group * headDim)
-        let r = out.withUnsafeMutableBytes { raw in Result { () throws(VulkanError) in try outputBuffer.download(into: raw) } }
+        let r = out.withUnsafeMutableBytes { raw in Result { () throws(VulkanError) in try buffers.output.download(into: raw) } }
         try r.get()
         return out
     }

@@ -44,6 +44,28 @@ public final class DeviceKVCache: @unchecked Sendable {
 
     /// Per head (directory order): its pages of each of its layer's `classes`, in that order.
     let headClassCounts: [[Int]]
+    /// The caller checked that each masked query sees a key (live views): `hasVisibleKey` is true.
+    var visibilityChecked = false
+
+    /// A view of live sessions' pages for one decode (`VulkanSessionPool`): one layer, the
+    /// sessions as sequences, every pool kind and the positions read from one bank buffer, the
+    /// page table a bank's table buffer whose regions `directory` points at.
+    init(liveView model: ModelFacts, sequences: Int, pageSize: Int, directory: DeviceBuffer, hostDirectory: [UInt32],
+         table: DeviceBuffer, bank: DeviceBuffer, facts: LayerFacts) {
+        self.model = model
+        self.sequenceCount = sequences
+        self.pageSize = pageSize
+        self.directory = directory
+        self.hostDirectory = hostDirectory
+        self.table = table
+        self.pools = Array(repeating: [bank], count: 4)
+        self.positions = bank
+        self.hostPositions = []
+        self.headPositions = []
+        self.layers = [facts]
+        self.headClassCounts = (0..<hostDirectory.count / 4).map { [Int(hostDirectory[4 * $0 + 1])] }
+        self.visibilityChecked = true
+    }
 
     /// Uploads `flat`.
     /// - Throws: `VulkanError.tooLarge` before allocating anything when one head's pages of a
@@ -131,6 +153,7 @@ public final class DeviceKVCache: @unchecked Sendable {
 
     /// Whether `mask` leaves head `kvHead` of `sequence` at `layer` at least one visible key.
     func hasVisibleKey(sequence: Int, layer: Int, kvHead: Int, query: Int, window: Int?) -> Bool {
+        if visibilityChecked { return true }
         let range = headPositions[(sequence * model.layerCount + layer) * model.kvHeads + kvHead]
         // Positions increase along a head: the last one at or before the query decides.
         var lo = range.lowerBound, hi = range.upperBound

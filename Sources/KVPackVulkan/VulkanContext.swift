@@ -241,6 +241,29 @@ public final class VulkanContext: @unchecked Sendable {
         }
     }
 
+    /// Submits recorded `commands` to the queue, signalling `fence` when they finish.
+    func submit(_ commands: VkCommandBuffer, fence: VkFence) throws(VulkanError) {
+        lock.lock()
+        defer { lock.unlock() }
+        var buffer: VkCommandBuffer? = commands
+        var submit = VkSubmitInfo()
+        submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO
+        submit.commandBufferCount = 1
+        let submitted = withUnsafePointer(to: &buffer) { p in
+            submit.pCommandBuffers = p
+            return vk.queueSubmit(queue, 1, &submit, fence)
+        }
+        try submitted.check("vkQueueSubmit")
+    }
+
+    /// Tests: takes the result injected for the next wait (`injectWaitResult`), if any.
+    func takeInjectedWaitResult() -> VkResult? {
+        lock.lock()
+        defer { lock.unlock() }
+        defer { injectedWaitResult = nil }
+        return injectedWaitResult
+    }
+
     /// A memory type index allowed by `bits` with all of `required`, preferring `preferred`.
     func memoryType(bits: UInt32, required: UInt32, preferred: UInt32 = 0) -> UInt32? {
         var props = memoryProperties

@@ -18,7 +18,7 @@ extension CacheSession {
             try CacheSession.checkFinite(x, what: what)
         }
         try state.withLock { (s: inout State) throws(SessionError) in
-            guard !s.closed else { throw .closed }
+            try s.checkWritable()
             guard s.layers.indices.contains(l) else { throw .layerOutOfRange(layer: l, layers: s.layers.count) }
             var last = s.lastPosition[l]
             for p in positions {
@@ -37,28 +37,36 @@ extension CacheSession {
                 newPages.append((max(0, t - room) + pageSize - 1) / pageSize)
             }
             let slots: [PageSlot]
-            do throws(PoolError) { slots = try pool.allocate(Array(repeating: .f16, count: copies.count + newPages.reduce(0, +))) } catch { throw .pool(error) }
+            do throws(PoolError) {
+                slots = try pool.allocate(Array(repeating: .f16, count: copies.count + newPages.reduce(0, +)), bank: banks[l])
+            } catch { throw .pool(error) }
             var next = 0, shared: [PageSlot] = []
             let slotBytes = pool.slotBytes(.f16)
             for h in copies {
                 let open = s.layers[l][h].pages.removeLast()
                 shared.append(open.slot)
                 s.layers[l][h].pages.append(open.copy(to: slots[next], slotBytes: slotBytes))
+                pool.noteWrite(slots[next], [0..<slotBytes])
                 next += 1
             }
             keys.withUnsafeBufferPointer { k in
                 values.withUnsafeBufferPointer { v in
                     for h in s.layers[l].indices {
                         let source = h / s.repeatFactor
+                        let open = s.layers[l][h].pages.last
+                        let hasRoom = open.map { $0.slotClass == .f16 && $0.tokens < pageSize } ?? false
+                        s.markDirty(layer: l, head: h, from: s.layers[l][h].pages.count - (hasRoom ? 1 : 0))
                         for i in 0..<t {
                             let open = s.layers[l][h].pages.last
                             if open == nil || open!.slotClass != .f16 || open!.tokens == pageSize {
                                 s.layers[l][h].pages.append(.openF16(slots[next], pageSize: pageSize, dim: d))
                                 next += 1
                             }
-                            let row = (source * t + i) * d
-                            s.layers[l][h].pages[s.layers[l][h].pages.count - 1].appendRow(
+                            let row = (source * t + i) * d, last = s.layers[l][h].pages.count - 1
+                            s.layers[l][h].pages[last].appendRow(
                                 position: Int32(positions[i]), key: k.baseAddress! + row, value: v.baseAddress! + row, dim: d)
+                            let page = s.layers[l][h].pages[last]
+                            pool.noteWrite(page.slot, page.rowRanges(page.tokens - 1, dim: d))
                         }
                     }
                 }

@@ -37,17 +37,22 @@ extension CacheSession {
             } catch {
                 throw .attention(error)
             }
-            if runPolicy, policy.hasDecodeStages, let last = positions.last {
-                let q = queries.slicingTokens(queries.tokens - 1..<queries.tokens)
-                let q16 = try! HeadTensor<Float16>(heads: q.heads, tokens: 1, headDim: headDim, storage: q.storage.map { Float16($0) })
-                var step = LiveDecodeStep(layer: l, model: model, query: q16, queryPosition: last, repeatFactor: s.repeatFactor,
-                                          state: s.policyState, heads: heads)
-                try policy.decodeStep(&step)
-                try reshape(&s, layer: l, selections: step.selections)
-                s.policyState = step.state
-            }
+            if runPolicy { try runDecodeStage(&s, layer: l, queries: queries, positions: positions) }
             return out
         }
+    }
+
+    /// The policy's decode stages on `layer` with the last of `queries` (after an attend).
+    func runDecodeStage(_ s: inout State, layer l: Int, queries: HeadTensor<Float>, positions: [Int]) throws(SessionError) {
+        guard policy.hasDecodeStages, let last = positions.last else { return }
+        try s.checkWritable()
+        let q = queries.slicingTokens(queries.tokens - 1..<queries.tokens)
+        let q16 = try! HeadTensor<Float16>(heads: q.heads, tokens: 1, headDim: headDim, storage: q.storage.map { Float16($0) })
+        var step = LiveDecodeStep(layer: l, model: model, query: q16, queryPosition: last, repeatFactor: s.repeatFactor,
+                                  state: s.policyState, heads: s.layers[l])
+        try policy.decodeStep(&step)
+        try reshape(&s, layer: l, selections: step.selections)
+        s.policyState = step.state
     }
 
     /// One query set for one session in a batched `attend`.

@@ -8,23 +8,27 @@ extension CacheSession {
     public func prefill(_ prompt: SessionPrompt) throws(SessionError) {
         try validate(prompt)
         try state.withLock { (s: inout State) throws(SessionError) in
-            guard !s.closed else { throw .closed }
+            try s.checkWritable()
             if let l = s.originalTokens.firstIndex(where: { $0 > 0 }) { throw .alreadyPrefilled(layer: l) }
             guard !prompt.positions.isEmpty else { return }
             let plan = try policy.prefill(prompt, model: model, pageSize: pageSize)
             let pages = try pack(prompt, plan: plan)
             let classes = pages.flatMap { $0.flatMap { $0.map { slotClass(of: $0, plan.keySparsity, plan.valueSparsity) } } }
+            let slotBanks = pages.enumerated().flatMap { l, heads in heads.flatMap { $0.map { _ in banks[l] } } }
             let slots: [PageSlot]
-            do throws(PoolError) { slots = try pool.allocate(classes) } catch { throw .pool(error) }
+            do throws(PoolError) { slots = try pool.allocate(classes, banks: slotBanks) } catch { throw .pool(error) }
             var next = 0
             s.layers = pages.map { heads in
                 heads.map { headPages in
                     LiveHead(pages: headPages.map { page in
                         defer { next += 1 }
-                        return LivePage.write(page, into: slots[next], slotClass: classes[next], pageSize: pageSize, dim: headDim)
+                        let live = LivePage.write(page, into: slots[next], slotClass: classes[next], pageSize: pageSize, dim: headDim)
+                        pool.noteWrite(live.slot, live.usedRanges(dim: headDim))
+                        return live
                     })
                 }
             }
+            s.deviceDirtyFrom = s.layers.map { $0.map { _ in 0 } }
             s.repeatFactor = plan.repeatFactor
             s.keySparsity = plan.keySparsity
             s.valueSparsity = plan.valueSparsity

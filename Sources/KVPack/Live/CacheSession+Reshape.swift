@@ -48,7 +48,7 @@ extension CacheSession {
             built.append(pages)
         }
         let slots: [PageSlot]
-        do throws(PoolError) { slots = try pool.allocate(classes) } catch { throw .pool(error) }
+        do throws(PoolError) { slots = try pool.allocate(classes, bank: banks[l]) } catch { throw .pool(error) }
         // Commit.
         var next = 0, freed: [PageSlot] = []
         for (h, p) in plans.enumerated() {
@@ -62,12 +62,15 @@ extension CacheSession {
                     pages.append(page)
                 case .build(let tokens):
                     for _ in CacheSession.runs(tokens, pageSize: pageSize) {
-                        pages.append(.write(b.next()!, into: slots[next], slotClass: classes[next], pageSize: pageSize, dim: headDim))
+                        let live = LivePage.write(b.next()!, into: slots[next], slotClass: classes[next], pageSize: pageSize, dim: headDim)
+                        pool.noteWrite(live.slot, live.usedRanges(dim: headDim))
+                        pages.append(live)
                         next += 1
                     }
                 }
             }
             s.layers[l][h] = LiveHead(pages: pages)
+            s.markDirty(layer: l, head: h, from: 0)
         }
         pool.release(freed, evicted: true)
         LiveMetrics.sessionLogger.trace("decode step re-packed pages", metadata: [

@@ -11,6 +11,10 @@ public final class CacheSession: Sendable {
     public let model: ModelFacts
     public let policy: any SessionPolicy
     let state: Locked<State>
+    /// The pool's id of this session (mirrors key what they keep per session by it).
+    package let id: UInt64
+    /// The pool bank of each layer's pages.
+    package let banks: [Int]
 
     struct State: Sendable {
         /// `[layer][storedHead]`.
@@ -23,8 +27,34 @@ public final class CacheSession: Sendable {
         var originalTokens: [Int]
         var lastPosition: [Int]
         var closed = false
+        /// `[layer][storedHead]`: the first page changed since a device mirror last read the
+        /// layer's page list (`Int.max`: none).
+        var deviceDirtyFrom: [[Int]]
+        /// Device calls reading the pages now; while any runs, calls that would change them throw
+        /// `SessionError.busy`, and `close` gives the pages back when the last one ends.
+        var deviceReaders = 0
+        /// `close` came while device calls read the pages: the last to end gives them back.
+        var releasePending = false
 
         var slots: [PageSlot] { layers.flatMap { $0.flatMap { $0.pages.map(\.slot) } } }
+
+        /// Empties every layer, returning the slots it held.
+        mutating func takeSlots() -> [PageSlot] {
+            let out = slots
+            layers = layers.map { $0.map { _ in LiveHead() } }
+            return out
+        }
+
+        /// Throws `SessionError.closed`, or `.busy` while a device call reads the pages.
+        func checkWritable() throws(SessionError) {
+            guard !closed else { throw .closed }
+            guard deviceReaders == 0 else { throw .busy }
+        }
+
+        /// Marks `layer`'s head `head` changed from page `page` on.
+        mutating func markDirty(layer: Int, head: Int, from page: Int) {
+            deviceDirtyFrom[layer][head] = min(deviceDirtyFrom[layer][head], page)
+        }
     }
 
     /// An empty session (no tokens) on `pool`.
@@ -42,16 +72,22 @@ public final class CacheSession: Sendable {
         self.policy = policy
         state = Locked(State(layers: Array(repeating: Array(repeating: LiveHead(), count: model.kvHeads), count: model.layerCount),
                             originalTokens: Array(repeating: 0, count: model.layerCount),
-                            lastPosition: Array(repeating: -1, count: model.layerCount)))
-        pool.sessionOpened()
+                            lastPosition: Array(repeating: -1, count: model.layerCount),
+                            deviceDirtyFrom: Array(repeating: Array(repeating: 0, count: model.kvHeads), count: model.layerCount)))
+        (id, banks) = pool.sessionOpened(layers: model.layerCount)
     }
 
     private init(copying s: State, of other: CacheSession) {
         pool = other.pool
         model = other.model
         policy = other.policy
+        var s = s
+        s.deviceReaders = 0
+        s.releasePending = false
+        s.deviceDirtyFrom = s.layers.map { $0.map { _ in 0 } }
         state = Locked(s)
-        pool.sessionOpened()
+        banks = other.banks
+        id = pool.forkOpened()
     }
 
     deinit { close() }
@@ -64,13 +100,16 @@ public final class CacheSession: Sendable {
         let slots = state.withLock { s -> [PageSlot]? in
             guard !s.closed else { return nil }
             s.closed = true
-            let out = s.slots
-            s.layers = s.layers.map { $0.map { _ in LiveHead() } }
-            return out
+            // A device call still reading the pages gives them back when it ends.
+            guard s.deviceReaders == 0 else {
+                s.releasePending = true
+                return nil
+            }
+            return s.takeSlots()
         }
         guard let slots else { return }
         pool.release(slots)
-        pool.sessionClosed()
+        pool.sessionClosed(id: id)
     }
 
     public var isClosed: Bool { state.withLock { $0.closed } }

@@ -1,22 +1,34 @@
 /// One page of a live session: a slot of the pool holding up to `pageSize` tokens of one KV head,
 /// their positions, keys and values (`SlotClass` layout).
-struct LivePage: Sendable, Hashable {
-    var slot: PageSlot
-    var slotClass: SlotClass
-    var tokens: Int
+package struct LivePage: Sendable, Hashable {
+    package var slot: PageSlot
+    package var slotClass: SlotClass
+    package var tokens: Int
     /// Nonzeros of the key / value payloads (bitmap; 0 otherwise).
     var keyNonzeros: Int
     var valueNonzeros: Int
-    let keyOffset: Int
-    let valueOffset: Int
+    /// Byte offsets of the key and value payloads in the slot.
+    package let keyOffset: Int
+    package let valueOffset: Int
 
-    var positions: UnsafeMutablePointer<Int32> { slot.base.assumingMemoryBound(to: Int32.self) }
+    /// The slot's bytes written by `write`: positions, key and value payloads.
+    func usedRanges(dim: Int) -> [Range<Int>] {
+        [0..<4 * tokens, keyOffset..<keyOffset + keyBytes(dim: dim), valueOffset..<valueOffset + valueBytes(dim: dim)]
+    }
+
+    /// The slot's bytes of f16 row `row`: its position, key and value.
+    func rowRanges(_ row: Int, dim: Int) -> [Range<Int>] {
+        [4 * row..<4 * row + 4, keyOffset + 2 * dim * row..<keyOffset + 2 * dim * (row + 1),
+         valueOffset + 2 * dim * row..<valueOffset + 2 * dim * (row + 1)]
+    }
+
+    package var positions: UnsafeMutablePointer<Int32> { slot.base.assumingMemoryBound(to: Int32.self) }
 
     func keyBytes(dim: Int) -> Int { EncodedRows.byteCount(slotClass.keyEncoding, rows: tokens, dim: dim, nonzeros: keyNonzeros) }
     func valueBytes(dim: Int) -> Int { EncodedRows.byteCount(slotClass.valueEncoding, rows: tokens, dim: dim, nonzeros: valueNonzeros) }
 
     /// Exact layout bytes (as `Page.byteCount`): table entry, positions, key and value payloads.
-    func byteCount(dim: Int) -> Int { Page.tableEntryBytes + 4 * tokens + keyBytes(dim: dim) + valueBytes(dim: dim) }
+    package func byteCount(dim: Int) -> Int { Page.tableEntryBytes + 4 * tokens + keyBytes(dim: dim) + valueBytes(dim: dim) }
 
     func keysView(dim: Int) -> RowsView {
         RowsView(encoding: slotClass.keyEncoding, rows: tokens, dim: dim, base: UnsafeRawPointer(slot.base + keyOffset))
@@ -77,12 +89,12 @@ struct LivePage: Sendable, Hashable {
 }
 
 /// The pages of one stored head of one layer of a live session, in position order.
-struct LiveHead: Sendable, Hashable {
-    var pages: [LivePage] = []
+package struct LiveHead: Sendable, Hashable {
+    package var pages: [LivePage] = []
 
-    var tokenCount: Int { pages.reduce(0) { $0 + $1.tokens } }
+    package var tokenCount: Int { pages.reduce(0) { $0 + $1.tokens } }
 
-    var positions: [Int] {
+    package var positions: [Int] {
         var out: [Int] = []
         out.reserveCapacity(tokenCount)
         for p in pages { for i in 0..<p.tokens { out.append(Int(p.positions[i])) } }

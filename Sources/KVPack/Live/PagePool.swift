@@ -29,10 +29,20 @@ public final class PagePool: Sendable {
         public var admission: Admission
         /// The `pool` dimension of the pool's metrics.
         public var name: String
+        /// Banks the slot chunks are placed in. All pages of one layer of one session lie in one
+        /// bank (`CacheSession` spreads its layers over the banks), so a device mirror can bind a
+        /// bank as one buffer (`maxStorageBufferRange` bounds one: 4 GiB on NVIDIA, 128 MiB on
+        /// lavapipe) and a decode reads each head's pages from one binding.
+        public var banks: Int
+        /// Most bytes of chunks one bank holds (nil: no limit, for host-only pools). A request
+        /// whose bank has no room for another chunk fails with `PoolError.bankFull`.
+        public var bankBytes: Int?
 
         public init(budgetBytes: Int, headDim: Int, pageSize: Int = 16, slotsPerChunk: Int = 256, admission: Admission = .reject,
-                    name: String = "default") {
+                    name: String = "default", banks: Int = 1, bankBytes: Int? = nil) {
             self.name = name
+            self.banks = banks
+            self.bankBytes = bankBytes
             self.budgetBytes = budgetBytes
             self.headDim = headDim
             self.pageSize = pageSize
@@ -50,9 +60,18 @@ public final class PagePool: Sendable {
         let continuation: CheckedContinuation<Void, Never>
     }
 
+    private struct ArenaKey: Hashable {
+        var slotClass: SlotClass
+        var bank: Int
+    }
+
     private struct State {
         var arenas: [SlotArena] = []
-        var classIndex: [SlotClass: Int] = [:]
+        var arenaIndex: [ArenaKey: Int] = [:]
+        /// Bytes of chunks placed in each bank.
+        var bankPlaced: [Int]
+        var nextSessionID: UInt64 = 0
+        var mirror: WeakMirror?
         var inUse = 0
         var peak = 0
         var sessions = 0
@@ -75,9 +94,11 @@ public final class PagePool: Sendable {
             throw .invalidConfiguration("page size must be in 1...65535; got \(configuration.pageSize)")
         }
         guard configuration.slotsPerChunk > 0 else { throw .invalidConfiguration("slots per chunk must be positive") }
+        guard configuration.banks > 0 else { throw .invalidConfiguration("banks must be positive; got \(configuration.banks)") }
+        if let b = configuration.bankBytes, b <= 0 { throw .invalidConfiguration("bank bytes must be positive; got \(b)") }
         self.configuration = configuration
         metrics = LiveMetrics(pool: configuration.name)
-        state = Locked(State())
+        state = Locked(State(bankPlaced: Array(repeating: 0, count: configuration.banks)))
     }
 
     deinit { state.withLock { s in for a in s.arenas { a.deallocateAll() } } }
@@ -107,11 +128,13 @@ public final class PagePool: Sendable {
         }
     }
 
-    /// One slot for each element of `classes`, all or none.
-    /// - Throws: `PoolError.neverFits` / `.exhausted` when they do not fit in the budget.
-    func allocate(_ classes: [SlotClass]) throws(PoolError) -> [PageSlot] {
+    /// One slot for each element of `classes`, all or none, in `bank` (or `banks[i]` for the
+    /// i-th when given).
+    /// - Throws: `PoolError.neverFits` / `.exhausted` when they do not fit in the budget,
+    ///   `.bankFull` when a bank has no room for a chunk they need.
+    func allocate(_ classes: [SlotClass], bank: Int = 0, banks: [Int]? = nil) throws(PoolError) -> [PageSlot] {
         do {
-            let slots = try take(classes)
+            let slots = try take(classes, banks: banks ?? Array(repeating: bank, count: classes.count))
             metrics.publish(statistics)
             return slots
         } catch {
@@ -121,7 +144,7 @@ public final class PagePool: Sendable {
         }
     }
 
-    private func take(_ classes: [SlotClass]) throws(PoolError) -> [PageSlot] {
+    private func take(_ classes: [SlotClass], banks: [Int]) throws(PoolError) -> [PageSlot] {
         let bytes = classes.reduce(0) { $0 + slotBytes($1) }
         let budget = configuration.budgetBytes
         guard bytes <= budget else { throw .neverFits(requestedBytes: bytes, budgetBytes: budget) }
@@ -131,19 +154,32 @@ public final class PagePool: Sendable {
             }
             var out: [PageSlot] = []
             out.reserveCapacity(classes.count)
-            for c in classes {
+            for (c, bank) in zip(classes, banks) {
+                let key = ArenaKey(slotClass: c, bank: bank)
                 let ci: Int
-                if let i = s.classIndex[c] {
+                if let i = s.arenaIndex[key] {
                     ci = i
                 } else {
                     ci = s.arenas.count
-                    s.arenas.append(SlotArena(c, slotBytes: slotBytes(c), slotsPerChunk: configuration.slotsPerChunk))
-                    s.classIndex[c] = ci
+                    s.arenas.append(SlotArena(c, bank: bank, slotBytes: slotBytes(c), slotsPerChunk: configuration.slotsPerChunk))
+                    s.arenaIndex[key] = ci
                 }
-                if s.arenas[ci].free.isEmpty { s.arenas[ci].grow() }
+                if s.arenas[ci].free.isEmpty {
+                    let chunk = s.arenas[ci].chunkBytes
+                    if let limit = configuration.bankBytes, s.bankPlaced[bank] + chunk > limit {
+                        // Undo this request's slots (all or none).
+                        for slot in out {
+                            s.arenas[Int(slot.classIndex)].refcounts[Int(slot.index)] = 0
+                            s.arenas[Int(slot.classIndex)].free.append(slot.index)
+                        }
+                        throw .bankFull(bank: bank, placedBytes: s.bankPlaced[bank], chunkBytes: chunk, bankBytes: limit)
+                    }
+                    s.arenas[ci].grow(bankOffset: s.bankPlaced[bank])
+                    s.bankPlaced[bank] += chunk
+                }
                 let index = s.arenas[ci].free.removeLast()
                 s.arenas[ci].refcounts[Int(index)] = 1
-                out.append(PageSlot(classIndex: Int32(ci), index: index, base: s.arenas[ci].base(of: index)))
+                out.append(s.arenas[ci].slot(index, arena: ci))
             }
             s.inUse += bytes
             s.peak = max(s.peak, s.inUse)
@@ -218,13 +254,77 @@ public final class PagePool: Sendable {
         state.withLock { Int($0.arenas[Int(slot.classIndex)].refcounts[Int(slot.index)]) }
     }
 
-    func sessionOpened() {
-        state.withLock { $0.sessions += 1 }
+    /// Opens a session: its id and the bank of each of its `layers` layers (spread round-robin,
+    /// each session starting one bank further).
+    func sessionOpened(layers: Int) -> (id: UInt64, banks: [Int]) {
+        let out = state.withLock { s -> (UInt64, [Int]) in
+            s.sessions += 1
+            s.nextSessionID += 1
+            let first = Int(s.nextSessionID % UInt64(configuration.banks))
+            return (s.nextSessionID, (0..<layers).map { (first + $0) % configuration.banks })
+        }
+        metrics.publish(statistics)
+        return out
+    }
+
+    /// Opens a fork of a session (same banks): its id.
+    func forkOpened() -> UInt64 {
+        let id = state.withLock { s -> UInt64 in
+            s.sessions += 1
+            s.nextSessionID += 1
+            return s.nextSessionID
+        }
+        metrics.publish(statistics)
+        return id
+    }
+
+    func sessionClosed(id: UInt64) {
+        let mirror = state.withLock { s -> (any PagePoolMirror)? in
+            s.sessions -= 1
+            return s.mirror?.mirror
+        }
+        mirror?.sessionClosed(id)
         metrics.publish(statistics)
     }
 
-    func sessionClosed() {
-        state.withLock { $0.sessions -= 1 }
-        metrics.publish(statistics)
+    /// Attaches `mirror` (at most one, held weakly) and gives it every byte written so far: each
+    /// chunk whole, under the pool's lock, so that no write is missed in between.
+    /// - Throws: `PoolError.invalidConfiguration` when a mirror is attached already.
+    package func attach(_ mirror: any PagePoolMirror) throws(PoolError) {
+        try state.withLock { (s: inout State) throws(PoolError) in
+            if s.mirror?.mirror != nil { throw .invalidConfiguration("the pool is mirrored already (one device pool per page pool)") }
+            s.mirror = WeakMirror(mirror: mirror)
+            for a in s.arenas {
+                for (chunk, offset) in zip(a.chunks, a.chunkOffsets) {
+                    mirror.wrote(bank: a.bank, offset: offset, bytes: UnsafeRawBufferPointer(start: chunk, count: a.chunkBytes))
+                }
+            }
+        }
     }
+
+    /// Bytes placed in each bank so far (chunks are never given back).
+    package var bankPlacedBytes: [Int] { state.withLock { $0.bankPlaced } }
+
+    /// Tells the mirror, if any, that `ranges` (byte ranges within the slot) of `slot` were
+    /// written (by the session holding it alone, right after the write).
+    func noteWrite(_ slot: PageSlot, _ ranges: [Range<Int>]) {
+        guard let mirror = state.withLock({ $0.mirror?.mirror }) else { return }
+        for r in ranges where !r.isEmpty {
+            mirror.wrote(bank: Int(slot.bank), offset: slot.bankOffset + r.lowerBound,
+                         bytes: UnsafeRawBufferPointer(start: slot.base + r.lowerBound, count: r.count))
+        }
+    }
+}
+
+/// A copy of a `PagePool`'s banks elsewhere (the Vulkan pool's device buffers): told of every
+/// byte written into a slot, right after the write.
+package protocol PagePoolMirror: AnyObject, Sendable {
+    /// `bytes` were written at `offset` of `bank`; copy them now (the slot may be reused later).
+    func wrote(bank: Int, offset: Int, bytes: UnsafeRawBufferPointer)
+    /// The session `id` was closed: whatever the mirror keeps for it can go.
+    func sessionClosed(_ id: UInt64)
+}
+
+private struct WeakMirror {
+    weak var mirror: (any PagePoolMirror)?
 }

@@ -8,6 +8,8 @@ public enum PoolError: Error, Equatable, CustomStringConvertible {
     case invalidConfiguration(String)
     /// Waiting for room was cancelled (the waiting task was cancelled).
     case cancelled
+    /// The bank the request's pages belong in has no room for another chunk of slots.
+    case bankFull(bank: Int, placedBytes: Int, chunkBytes: Int, bankBytes: Int)
 
     public var description: String {
         switch self {
@@ -20,6 +22,9 @@ public enum PoolError: Error, Equatable, CustomStringConvertible {
             return "invalid page pool configuration: \(why)"
         case .cancelled:
             return "waiting for room in the page pool was cancelled"
+        case .bankFull(let bank, let placed, let chunk, let limit):
+            return "bank \(bank) of the page pool holds \(placed) of \(limit) bytes of slot chunks and has no room for another (\(chunk) bytes); "
+                + "raise the pool's banks or bankBytes, or use fewer slots per chunk"
         }
     }
 }

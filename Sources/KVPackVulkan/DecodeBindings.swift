@@ -1,0 +1,107 @@
+import CVulkan
+
+/// One descriptor set of the decode kernels' layout with its own descriptor pool, rewritten only
+/// when the buffers bound to it change: a call made afresh owns one; the live sessions' batched
+/// attend keeps one per pool bank and reuses it call after call.
+final class DecodeBindings {
+    let context: VulkanContext
+    private let pool: VkDescriptorPool
+    let set: VkDescriptorSet
+    /// The buffers last written, per binding.
+    private var bound: [[ObjectIdentifier]] = []
+
+    init(_ context: VulkanContext) throws(VulkanError) {
+        let vk = context.vk, device = context.handle
+        let (setLayout, _) = try context.kernels.layouts(context)
+        var size = VkDescriptorPoolSize(type: VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, descriptorCount: UInt32(KernelLibrary.descriptors))
+        var poolInfo = VkDescriptorPoolCreateInfo()
+        poolInfo.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO
+        poolInfo.maxSets = 1
+        poolInfo.poolSizeCount = 1
+        var pool: VkDescriptorPool? = nil
+        let r = withUnsafePointer(to: &size) { s in
+            poolInfo.pPoolSizes = s
+            return vk.createDescriptorPool(device, &poolInfo, nil, &pool)
+        }
+        try r.check("vkCreateDescriptorPool")
+        var set: VkDescriptorSet? = nil
+        var layouts: VkDescriptorSetLayout? = setLayout
+        let r2 = withUnsafePointer(to: &layouts) { l in
+            var allocate = VkDescriptorSetAllocateInfo()
+            allocate.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO
+            allocate.descriptorPool = pool
+            allocate.descriptorSetCount = 1
+            allocate.pSetLayouts = l
+            return vk.allocateDescriptorSets(device, &allocate, &set)
+        }
+        guard r2 == VK_SUCCESS, let set else {
+            vk.destroyDescriptorPool(device, pool, nil)
+            throw .call("vkAllocateDescriptorSets", code: r2.rawValue)
+        }
+        self.context = context
+        self.pool = pool!
+        self.set = set
+        context.live.change(descriptorPools: 1)
+    }
+
+    deinit {
+        context.live.change(descriptorPools: -1)
+        context.vk.destroyDescriptorPool(context.handle, pool, nil)
+    }
+
+    /// Binds `perBinding[b]` (an array of buffers for the pools' windows, one buffer otherwise)
+    /// to binding `b`, writing the set only where it differs from what is bound.
+    func bind(_ perBinding: [[DeviceBuffer]]) {
+        let ids = perBinding.map { $0.map { ObjectIdentifier($0) } }
+        guard ids != bound else { return }
+        bound = ids
+        let infos = perBinding.flatMap { $0.map { VkDescriptorBufferInfo(buffer: $0.handle, offset: 0, range: VkDeviceSize($0.size)) } }
+        infos.withUnsafeBufferPointer { infoPointer in
+            var first = 0
+            var writes: [VkWriteDescriptorSet] = []
+            for (binding, buffers) in perBinding.enumerated() {
+                var w = VkWriteDescriptorSet()
+                w.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET
+                w.dstSet = set
+                w.dstBinding = UInt32(binding)
+                w.descriptorCount = UInt32(buffers.count)
+                w.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
+                w.pBufferInfo = infoPointer.baseAddress! + first
+                writes.append(w)
+                first += buffers.count
+            }
+            context.vk.updateDescriptorSets(context.handle, UInt32(writes.count), &writes, 0, nil)
+        }
+    }
+}
+
+/// The per-call buffers of a decode (queries, output, split partials, query positions with the
+/// fused merge's counters), kept and grown across calls by a caller that makes many.
+final class DecodeCallBuffers {
+    let context: VulkanContext
+    let bindings: DecodeBindings
+    private(set) var queries: DeviceBuffer
+    private(set) var output: DeviceBuffer
+    private(set) var partials: DeviceBuffer
+    private(set) var queryPositions: DeviceBuffer
+
+    init(_ context: VulkanContext) throws(VulkanError) {
+        self.context = context
+        bindings = try DecodeBindings(context)
+        queries = try DeviceBuffer(context, size: 16)
+        output = try DeviceBuffer(context, size: 16)
+        partials = try DeviceBuffer(context, size: 16)
+        queryPositions = try DeviceBuffer(context, size: 16)
+    }
+
+    /// Grows the buffers to hold a call's bytes (the contents are not kept).
+    func reserve(queries q: Int, partials p: Int, queryPositions qp: Int) throws(VulkanError) {
+        func grown(_ b: DeviceBuffer, _ bytes: Int) throws(VulkanError) -> DeviceBuffer {
+            b.size >= bytes ? b : try DeviceBuffer(context, size: max(bytes, 2 * b.size))
+        }
+        queries = try grown(queries, q)
+        output = try grown(output, q)
+        partials = try grown(partials, p)
+        queryPositions = try grown(queryPositions, qp)
+    }
+}

@@ -1,0 +1,72 @@
+import CVulkan
+import Foundation
+
+/// Waits on fences for async callers: one thread per device pool blocks in `vkWaitForFences` for
+/// the submissions in flight, one after another, and resumes each waiting task when its fence
+/// signals. The callers' tasks suspend; no thread of theirs blocks.
+final class FenceWaiter: @unchecked Sendable {
+    private let context: VulkanContext
+    private let condition = NSCondition()
+    private var queue: [(fence: VkFence, done: CheckedContinuation<VkResult, Never>)] = []
+    private var stopping = false
+
+    init(_ context: VulkanContext) {
+        self.context = context
+        let thread = Thread { [self] in run() }
+        thread.name = "kvpack.fence-waiter"
+        thread.start()
+    }
+
+    /// The fence's result once it signals (`VK_SUCCESS`, or `VK_ERROR_DEVICE_LOST`...).
+    func wait(_ fence: VkFence) async -> VkResult {
+        await withCheckedContinuation { c in
+            condition.lock()
+            queue.append((fence, c))
+            condition.signal()
+            condition.unlock()
+        }
+    }
+
+    /// Ends the thread once the fences queued so far are waited on.
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func run() {
+        while true {
+            condition.lock()
+            while queue.isEmpty && !stopping { condition.wait() }
+            if queue.isEmpty {
+                condition.unlock()
+                return
+            }
+            let (fence, done) = queue.removeFirst()
+            condition.unlock()
+            var f: VkFence? = fence
+            var result = context.vk.waitForFences(context.handle, 1, &f, VkBool32(VK_TRUE), UInt64.max)
+            if let injected = context.takeInjectedWaitResult() { result = injected }
+            done.resume(returning: result)
+        }
+    }
+}
+
+/// An async mutual exclusion: `enter` suspends (no thread blocked) until the holder `leave`s.
+actor AsyncGate {
+    private var held = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func enter() async {
+        guard held else {
+            held = true
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func leave() {
+        if waiters.isEmpty { held = false } else { waiters.removeFirst().resume() }
+    }
+}

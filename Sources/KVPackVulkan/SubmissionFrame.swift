@@ -1,0 +1,118 @@
+import CVulkan
+
+/// What one submission of the session pool reuses call after call: a command pool and buffer, a
+/// fence, a host-visible staging buffer (uploads) and a readback buffer (outputs), grown when a
+/// call needs more.
+final class SubmissionFrame {
+    let context: VulkanContext
+    private let commandPool: VkCommandPool
+    let commands: VkCommandBuffer
+    let fence: VkFence
+    private(set) var staging: DeviceBuffer
+    private(set) var readback: DeviceBuffer
+
+    init(_ context: VulkanContext) throws(VulkanError) {
+        let vk = context.vk, device = context.handle
+        var poolInfo = VkCommandPoolCreateInfo()
+        poolInfo.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO
+        poolInfo.flags = UInt32(VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT.rawValue)
+        poolInfo.queueFamilyIndex = context.queueFamily
+        var pool: VkCommandPool? = nil
+        try vk.createCommandPool(device, &poolInfo, nil, &pool).check("vkCreateCommandPool")
+        var allocate = VkCommandBufferAllocateInfo()
+        allocate.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO
+        allocate.commandPool = pool
+        allocate.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY
+        allocate.commandBufferCount = 1
+        var buffer: VkCommandBuffer? = nil
+        let allocated = vk.allocateCommandBuffers(device, &allocate, &buffer)
+        var fenceInfo = VkFenceCreateInfo()
+        fenceInfo.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO
+        var fence: VkFence? = nil
+        let created = allocated == VK_SUCCESS ? vk.createFence(device, &fenceInfo, nil, &fence) : allocated
+        guard created == VK_SUCCESS, let buffer, let fence else {
+            vk.destroyCommandPool(device, pool, nil)
+            throw .call(allocated == VK_SUCCESS ? "vkCreateFence" : "vkAllocateCommandBuffers", code: created.rawValue)
+        }
+        self.context = context
+        commandPool = pool!
+        commands = buffer
+        self.fence = fence
+        do {
+            staging = try DeviceBuffer(context, size: 1 << 20, location: .host)
+            readback = try DeviceBuffer(context, size: 1 << 16, location: .host)
+        } catch {
+            vk.destroyFence(device, fence, nil)
+            vk.destroyCommandPool(device, pool, nil)
+            throw error
+        }
+    }
+
+    deinit {
+        _ = context.vk.deviceWaitIdle(context.handle)
+        context.vk.destroyFence(context.handle, fence, nil)
+        context.vk.destroyCommandPool(context.handle, commandPool, nil)
+    }
+
+    /// Grows the staging and readback buffers to at least these bytes (contents not kept).
+    func reserve(staging s: Int, readback r: Int) throws(VulkanError) {
+        if staging.size < s { staging = try DeviceBuffer(context, size: max(s, 2 * staging.size), location: .host) }
+        if readback.size < r { readback = try DeviceBuffer(context, size: max(r, 2 * readback.size), location: .host) }
+    }
+
+    /// Resets the fence and starts recording.
+    func begin() throws(VulkanError) {
+        var f: VkFence? = fence
+        try context.vk.resetFences(context.handle, 1, &f).check("vkResetFences")
+        var begin = VkCommandBufferBeginInfo()
+        begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO
+        begin.flags = UInt32(VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT.rawValue)
+        try context.vk.beginCommandBuffer(commands, &begin).check("vkBeginCommandBuffer")
+    }
+
+    /// Ends recording and submits, the fence signalling completion.
+    func submit() throws(VulkanError) {
+        try context.vk.endCommandBuffer(commands).check("vkEndCommandBuffer")
+        try context.submit(commands, fence: fence)
+    }
+
+    /// A barrier from every earlier command's writes (`src` stages) to `dst` stages' reads and writes.
+    func barrier(from src: VkPipelineStageFlagBits, _ src2: VkPipelineStageFlagBits? = nil, to dst: VkPipelineStageFlagBits,
+                 _ dst2: VkPipelineStageFlagBits? = nil) {
+        var b = VkMemoryBarrier()
+        b.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER
+        b.srcAccessMask = UInt32(VK_ACCESS_SHADER_WRITE_BIT.rawValue | VK_ACCESS_TRANSFER_WRITE_BIT.rawValue
+                                 | VK_ACCESS_SHADER_READ_BIT.rawValue | VK_ACCESS_TRANSFER_READ_BIT.rawValue)
+        b.dstAccessMask = UInt32(VK_ACCESS_SHADER_READ_BIT.rawValue | VK_ACCESS_SHADER_WRITE_BIT.rawValue
+                                 | VK_ACCESS_TRANSFER_READ_BIT.rawValue | VK_ACCESS_TRANSFER_WRITE_BIT.rawValue
+                                 | VK_ACCESS_HOST_READ_BIT.rawValue)
+        let s = src.rawValue | (src2?.rawValue ?? 0), d = dst.rawValue | (dst2?.rawValue ?? 0)
+        context.vk.cmdPipelineBarrier(commands, UInt32(s), UInt32(d), 0, 1, &b, 0, nil, 0, nil)
+    }
+
+    /// Records copies from the staging buffer into `destination`.
+    func copy(into destination: DeviceBuffer, _ regions: [VkBufferCopy]) {
+        guard !regions.isEmpty else { return }
+        regions.withUnsafeBufferPointer { r in
+            context.vk.cmdCopyBuffer(commands, staging.handle, destination.handle, UInt32(r.count), r.baseAddress)
+        }
+    }
+}
+
+/// The reused buffers of one bank's decode: per-call buffers with their descriptor set, and the
+/// head directory.
+final class BankCall {
+    let buffers: DecodeCallBuffers
+    private(set) var directory: DeviceBuffer
+
+    init(_ context: VulkanContext) throws(VulkanError) {
+        buffers = try DecodeCallBuffers(context)
+        directory = try DeviceBuffer(context, size: 4096)
+    }
+
+    func reserve(directoryBytes: Int) throws(VulkanError) {
+        if directory.size < directoryBytes {
+            directory = try DeviceBuffer(buffers.context, size: max(directoryBytes, 2 * directory.size))
+        }
+    }
+}

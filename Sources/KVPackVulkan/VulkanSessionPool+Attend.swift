@@ -1,0 +1,338 @@
+import CVulkan
+import KVPack
+
+/// Why one request of a device attend failed: the session refused (its `SessionError`), or the
+/// device or kernels did (`VulkanError`). The session is left as it was before the call.
+public enum DeviceSessionError: Error, Equatable, CustomStringConvertible {
+    case session(SessionError)
+    case device(VulkanError)
+
+    public var description: String {
+        switch self {
+        case .session(let e): return e.description
+        case .device(let e): return e.description
+        }
+    }
+}
+
+extension VulkanSessionPool {
+    /// Attends a batch of sessions over `layer` in one submission: each request's one query
+    /// token per query head over its session's pages in this pool's banks, masked by position
+    /// (causal, and the layer's sliding window) where a kept key lies past the query or the
+    /// layer has a window. Then, with `runPolicy`, each session's decode stages act on the CPU,
+    /// as `CacheSession.attend` runs them.
+    ///
+    /// Suspends (no thread blocked) while the device runs; one call per pool runs at a time.
+    /// - Parameters:
+    ///   - batch: queries `[queryHeads, 1, headDim]` and their position, one request per session.
+    ///   - options: kernel options (`DecodeOptions`); a layer whose pages mix encodings runs the
+    ///     one kernel that reads them all.
+    /// - Returns: per request, in order, the output `[queryHeads, 1, headDim]` or why it failed
+    ///   (a failing request does not stop the others; a lost device fails them all).
+    public func attend(_ batch: [CacheSession.AttendRequest], layer: Int, scale: Float? = nil, runPolicy: Bool = true,
+                       options: DecodeOptions = .init()) async -> [Result<HeadTensor<Float>, DeviceSessionError>] {
+        await gate.enter()
+        let results = await attendHoldingGate(batch, layer: layer, scale: scale, runPolicy: runPolicy, options: options)
+        await gate.leave()
+        return results
+    }
+
+    private struct Active {
+        var index: Int
+        var read: CacheSession.DeviceLayerRead
+        var regions: [RegionDirectory.Region]
+        var masked: Bool
+    }
+
+    private struct GroupKey: Hashable {
+        var bank: Int
+        var queryHeads: Int
+        var kvHeads: Int
+    }
+
+    private func attendHoldingGate(_ batch: [CacheSession.AttendRequest], layer: Int, scale: Float?, runPolicy: Bool,
+                                   options: DecodeOptions) async -> [Result<HeadTensor<Float>, DeviceSessionError>] {
+        var results = [Result<HeadTensor<Float>, DeviceSessionError>?](repeating: nil, count: batch.count)
+        guard !lost else { return batch.map { _ in .failure(.device(.deviceLost)) } }
+        let entryBytes = Page.tableEntryBytes
+        var active: [Active] = []
+        var seen = Set<ObjectIdentifier>()
+        var tableBytes: [UInt8] = []
+        var tableCopies: [(bank: Int, copy: VkBufferCopy)] = []
+        func fail(_ a: Active, _ e: DeviceSessionError) {
+            batch[a.index].session.endDeviceRead(a.read, failed: true)
+            results[a.index] = .failure(e)
+        }
+        for (i, r) in batch.enumerated() {
+            let session = r.session, m = session.model, d = m.headDim
+            guard session.pool === pool else {
+                results[i] = .failure(.device(.unsupported("the session's page pool is not the one this device pool mirrors")))
+                continue
+            }
+            guard r.queries.heads == m.queryHeads, r.queries.headDim == d, r.queries.tokens == r.positions.count, r.positions.count == 1 else {
+                let found = r.queries.shape
+                results[i] = .failure(r.positions.count == 1 || r.queries.tokens != r.positions.count
+                    ? .session(.wrongShape(what: "queries", expected: [m.queryHeads, r.positions.count, d], found: found))
+                    : .device(.unsupported("the Vulkan attend takes one query token per session (decode); got \(r.positions.count): use CacheSession.attend for prompt chunks")))
+                continue
+            }
+            if let bad = r.queries.storage.firstIndex(where: { !$0.isFinite }) {
+                results[i] = .failure(.session(.nonFinite(what: "queries", token: (bad / d) % r.queries.tokens)))
+                continue
+            }
+            guard seen.insert(ObjectIdentifier(session)).inserted else {
+                results[i] = .failure(.session(.repeatedInBatch))
+                continue
+            }
+            let read: CacheSession.DeviceLayerRead
+            do { read = try session.beginDeviceRead(layer: layer) } catch {
+                results[i] = .failure(.session(error))
+                continue
+            }
+            var a = Active(index: i, read: read, regions: [], masked: false)
+            guard read.repeatFactor == 1 else {
+                fail(a, .device(.unsupported("a cache per query head (the policy stores \(read.repeatFactor) heads per KV head) is read by the CPU attend only")))
+                continue
+            }
+            // Every head must see a key; masking is needed where a kept key lies past the query or in a window.
+            let q = r.positions[0], window = m.layerKinds[layer].windowSize
+            var failure: DeviceSessionError?
+            for (h, head) in read.heads.enumerated() {
+                var lastVisible: Int?, last = Int.min
+                for page in head.pages {
+                    for t in 0..<page.tokens {
+                        let p = Int(page.positions[t])
+                        last = max(last, p)
+                        if p <= q { lastVisible = p }
+                    }
+                }
+                if lastVisible == nil || window.map({ lastVisible! <= q - $0 }) == true {
+                    failure = .device(.noVisibleKeys(sequence: i, layer: layer, kvHead: h, queryPosition: q, window: window))
+                    break
+                }
+                if last > q || window != nil { a.masked = true }
+            }
+            if let failure {
+                fail(a, failure)
+                continue
+            }
+            // Page-table regions: entries from the first changed page on (all of a moved region).
+            for (h, head) in read.heads.enumerated() {
+                let pages = head.pages
+                guard let (region, moved) = regions.region(.init(session: read.session, layer: layer, head: h), bank: read.bank,
+                                                           pages: pages.count) else {
+                    failure = .device(.tooLarge(what: "the page tables of bank \(read.bank)", bytes: pages.count * entryBytes,
+                                                limit: regions.capacity * entryBytes, limitName: "free entries of tableEntriesPerBank"))
+                    break
+                }
+                a.regions.append(region)
+                let from = moved ? 0 : min(read.dirtyFrom[h], pages.count)
+                guard from < pages.count else { continue }
+                let start = tableBytes.count
+                do {
+                    for p in pages[from...] {
+                        let base = p.slot.bankOffset
+                        try PageTableEntry(positionsOffset: UInt32(base / 4), tokens: UInt16(p.tokens), keyEncoding: p.slotClass.keyEncoding,
+                                           valueEncoding: p.slotClass.valueEncoding, keyOffset: UInt64(base + p.keyOffset),
+                                           valueOffset: UInt64(base + p.valueOffset)).append(to: &tableBytes)
+                    }
+                } catch {
+                    failure = .session(.layout(error))
+                    break
+                }
+                tableCopies.append((read.bank, VkBufferCopy(srcOffset: VkDeviceSize(start), dstOffset: VkDeviceSize((region.offset + from) * entryBytes),
+                                                            size: VkDeviceSize(tableBytes.count - start))))
+            }
+            if let failure {
+                fail(a, failure)
+                continue
+            }
+            active.append(a)
+        }
+
+        // One decode per bank (and model shape): the sessions as sequences.
+        var groups: [GroupKey: [Int]] = [:], order: [GroupKey] = []
+        for (k, a) in active.enumerated() {
+            let m = batch[a.index].session.model
+            let key = GroupKey(bank: a.read.bank, queryHeads: m.queryHeads, kvHeads: m.kvHeads)
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(k)
+        }
+        struct Planned {
+            var members: [Int]
+            var call: DecodeCall
+            var bankCall: BankCall
+            var directory: [UInt32]
+            var queries: [Float]
+        }
+        var planned: [Planned] = []
+        var failedActive = Set<Int>()
+        for (g, key) in order.enumerated() {
+            let members = groups[key]!
+            let model = batch[active[members[0]].index].session.model
+            do throws(VulkanError) {
+                while bankCalls.count <= g { bankCalls[bankCalls.count] = try BankCall(context) }
+                let bankCall = bankCalls[g]!
+                var directory: [UInt32] = [], queries: [Float] = [], positions: [Int] = []
+                var facts = DeviceKVCache.LayerFacts(kinds: [], groupings: [], maxPages: 0, bytesRead: 0)
+                facts.codeAlignment = 16
+                var masked = false
+                for k in members {
+                    let a = active[k], r = batch[a.index]
+                    queries += r.queries.storage
+                    positions.append(r.positions[0])
+                    masked = masked || a.masked
+                    for (h, head) in a.read.heads.enumerated() {
+                        directory += [UInt32(a.regions[h].offset), UInt32(head.pages.count), 0, 0]
+                        facts.maxPages = max(facts.maxPages, head.pages.count)
+                        facts.bytesRead += HeadPages.directoryEntryBytes
+                        for p in head.pages {
+                            let c = EncodingClass(key: p.slotClass.keyEncoding, value: p.slotClass.valueEncoding)
+                            if !facts.classes.contains(c) { facts.classes.append(c) }
+                            facts.kinds.insert(p.slotClass.keyEncoding.kind)
+                            facts.kinds.insert(p.slotClass.valueEncoding.kind)
+                            if let gr = p.slotClass.keyEncoding.grouping { facts.groupings.insert(gr) }
+                            if let gr = p.slotClass.valueEncoding.grouping { facts.groupings.insert(gr) }
+                            facts.maxPageTokens = max(facts.maxPageTokens, p.tokens)
+                            facts.bytesRead += p.byteCount(dim: model.headDim) - 4 * p.tokens
+                        }
+                    }
+                }
+                facts.classes.sort()
+                var opts = options
+                if facts.classes.count > 1, opts.kernel == .automatic { opts.kernel = DecodeKernel.choose(for: facts.kinds) }
+                if let scale { opts.scale = scale }
+                try bankCall.reserve(directoryBytes: 4 * directory.count)
+                let oneLayer: ModelFacts
+                do {
+                    oneLayer = try ModelFacts(name: model.name, queryHeads: model.queryHeads, kvHeads: model.kvHeads, headDim: model.headDim,
+                                              layerKinds: [model.layerKinds[layer]])
+                } catch { throw .unsupported("\(error)") }
+                let view = DeviceKVCache(liveView: oneLayer, sequences: members.count, pageSize: pool.pageSize, directory: bankCall.directory,
+                                         hostDirectory: directory, table: tables[key.bank], bank: banks[key.bank], facts: facts)
+                let window = model.layerKinds[layer].windowSize
+                let call = try DecodeCall(context, cache: view, layer: 0, queries: queries,
+                                          mask: masked ? DecodeMask(queryPositions: positions, window: window) : nil,
+                                          options: opts, reusing: bankCall.buffers)
+                planned.append(Planned(members: members, call: call, bankCall: bankCall, directory: directory, queries: queries))
+            } catch {
+                for k in members {
+                    failedActive.insert(k)
+                    fail(active[k], .device(error))
+                }
+            }
+        }
+
+        // Staging: pending slot bytes, table entries, then each decode's directory, queries and query words.
+        let pending = uploads.take()
+        var submitted = false
+        defer { if !submitted { uploads.putBack(pending) } }
+        if !planned.isEmpty || !pending.copies.isEmpty {
+            let perCall = planned.reduce(0) { $0 + 4 * ($1.directory.count + $1.queries.count + $1.call.queryWords.count) + 48 }
+            let outputs = planned.reduce(0) { $0 + 4 * $1.queries.count }
+            let result = await submit(pending: pending, tableBytes: tableBytes, tableCopies: tableCopies, planned: planned.map {
+                ($0.call, $0.bankCall, $0.directory, $0.queries)
+            }, stagingBytes: pending.bytes.count + tableBytes.count + perCall, outputBytes: outputs)
+            submitted = result.submitted
+            switch result.outputs {
+            case .success(let outputs):
+                for (p, out) in zip(planned, outputs) {
+                    let model = batch[active[p.members[0]].index].session.model
+                    let per = model.queryHeads * model.headDim
+                    for (j, k) in p.members.enumerated() {
+                        let a = active[k]
+                        let tensor = try! HeadTensor<Float>(heads: model.queryHeads, tokens: 1, headDim: model.headDim,
+                                                            storage: Array(out[j * per..<(j + 1) * per]))
+                        results[a.index] = .success(tensor)
+                    }
+                }
+            case .failure(let e):
+                for p in planned { for k in p.members where !failedActive.contains(k) { fail(active[k], .device(e)) } }
+                for k in active.indices where !failedActive.contains(k) && results[active[k].index] == nil {
+                    fail(active[k], .device(e))
+                }
+                return results.map { $0! }
+            }
+        }
+        // The reads end; then the policies act.
+        for (k, a) in active.enumerated() where !failedActive.contains(k) {
+            let r = batch[a.index]
+            r.session.endDeviceRead(a.read, failed: false)
+            if runPolicy, case .success = results[a.index] {
+                do { try r.session.runDecodeStage(layer: layer, queries: r.queries, positions: r.positions) } catch {
+                    results[a.index] = .failure(.session(error))
+                }
+            }
+        }
+        return results.map { $0! }
+    }
+
+    /// Records and submits one command buffer: the uploads, the decodes, the outputs' readback;
+    /// awaits it. `submitted`: the queue took the commands (the uploads are then consumed).
+    private func submit(pending: (bytes: [UInt8], copies: [PendingUploads.Copy]), tableBytes: [UInt8],
+                        tableCopies: [(bank: Int, copy: VkBufferCopy)],
+                        planned: [(call: DecodeCall, bankCall: BankCall, directory: [UInt32], queries: [Float])],
+                        stagingBytes: Int, outputBytes: Int) async -> (submitted: Bool, outputs: Result<[[Float]], VulkanError>) {
+        do throws(VulkanError) {
+            try frame.reserve(staging: stagingBytes, readback: max(16, outputBytes))
+            let staging = frame.staging.mapped!
+            var cursor = 0
+            func put(_ raw: UnsafeRawBufferPointer) -> Int {
+                let at = cursor
+                if raw.count > 0 { (staging + at).copyMemory(from: raw.baseAddress!, byteCount: raw.count) }
+                cursor = (cursor + raw.count + 15) & ~15
+                return at
+            }
+            let pendingBase = pending.bytes.withUnsafeBytes { put($0) }
+            let tableBase = tableBytes.withUnsafeBytes { put($0) }
+            try frame.begin()
+            frame.barrier(from: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_TRANSFER_BIT)
+            var byBank: [Int: [VkBufferCopy]] = [:]
+            for c in pending.copies {
+                byBank[c.bank, default: []].append(VkBufferCopy(srcOffset: VkDeviceSize(pendingBase + c.source), dstOffset: VkDeviceSize(c.destination),
+                                                                size: VkDeviceSize(c.count)))
+            }
+            for (bank, regions) in byBank { frame.copy(into: banks[bank], regions) }
+            var tablesByBank: [Int: [VkBufferCopy]] = [:]
+            for (bank, var c) in tableCopies {
+                c.srcOffset += VkDeviceSize(tableBase)
+                tablesByBank[bank, default: []].append(c)
+            }
+            for (bank, regions) in tablesByBank { frame.copy(into: tables[bank], regions) }
+            for p in planned {
+                let dir = p.directory.withUnsafeBytes { put($0) }
+                frame.copy(into: p.bankCall.directory, [VkBufferCopy(srcOffset: VkDeviceSize(dir), dstOffset: 0, size: VkDeviceSize(4 * p.directory.count))])
+                let q = p.queries.withUnsafeBytes { put($0) }
+                frame.copy(into: p.bankCall.buffers.queries, [VkBufferCopy(srcOffset: VkDeviceSize(q), dstOffset: 0, size: VkDeviceSize(4 * p.queries.count))])
+                let words = p.call.queryWords.withUnsafeBytes { put($0) }
+                frame.copy(into: p.bankCall.buffers.queryPositions,
+                           [VkBufferCopy(srcOffset: VkDeviceSize(words), dstOffset: 0, size: VkDeviceSize(4 * p.call.queryWords.count))])
+            }
+            frame.barrier(from: VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT)
+            for p in planned { p.call.record(frame.commands) }
+            frame.barrier(from: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, to: VK_PIPELINE_STAGE_TRANSFER_BIT)
+            var outputAt: [Int] = [], out = 0
+            for p in planned {
+                outputAt.append(out)
+                var region = VkBufferCopy(srcOffset: 0, dstOffset: VkDeviceSize(out), size: VkDeviceSize(4 * p.queries.count))
+                context.vk.cmdCopyBuffer(frame.commands, p.bankCall.buffers.output.handle, frame.readback.handle, 1, &region)
+                out += 4 * p.queries.count
+            }
+            frame.barrier(from: VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_HOST_BIT)
+            try frame.submit()
+            let waited = await waiter.wait(frame.fence)
+            guard waited == VK_SUCCESS else {
+                _ = context.vk.deviceWaitIdle(context.handle)
+                if waited == VK_ERROR_DEVICE_LOST { lost = true }
+                return (true, .failure(waited == VK_ERROR_DEVICE_LOST ? .deviceLost : .call("vkWaitForFences", code: waited.rawValue)))
+            }
+            let readback = frame.readback.mapped!
+            let outputs = zip(planned, outputAt).map { p, at in
+                Array(UnsafeBufferPointer(start: (readback + at).assumingMemoryBound(to: Float.self), count: p.queries.count))
+            }
+            return (true, .success(outputs))
+        } catch {
+            return (false, .failure(error))
+        }
+    }
+}

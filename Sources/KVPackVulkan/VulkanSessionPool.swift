@@ -1,0 +1,191 @@
+import CVulkan
+import Foundation
+import KVPack
+
+/// A `PagePool` on a Vulkan device: each of the pool's banks is one device buffer holding the
+/// bank's slots at the same offsets as on the host, each bank has a device page table whose
+/// regions (one per head of a session layer) point into it, and `attend` decodes a batch of
+/// sessions in one submission through those tables, awaited without blocking a thread.
+///
+/// The host pool stays the master copy (the policies' decode stages read and re-pack pages on
+/// the CPU): every byte a session writes into a slot is queued as it is written and copied to
+/// the device at the start of the next `attend`, and a head's table entries are rewritten from
+/// the first page that changed. So a decode step uploads the appended rows and one table entry
+/// per head, not the cache.
+///
+/// One `attend` runs at a time per pool (callers queue without blocking); sessions in flight
+/// refuse changes with `SessionError.busy` until it ends.
+public final class VulkanSessionPool: @unchecked Sendable {
+    public let context: VulkanContext
+    public let pool: PagePool
+    /// Device buffer of each bank (`bankBytes` + 16 bytes of padding: loaders read whole words
+    /// past a page's end).
+    let banks: [DeviceBuffer]
+    /// Device page table of each bank.
+    let tables: [DeviceBuffer]
+    let uploads = PendingUploads()
+    let regions: RegionDirectory
+    let waiter: FenceWaiter
+    let gate = AsyncGate()
+    let frame: SubmissionFrame
+    /// Per bank: the reused per-call buffers, descriptor set and directory.
+    var bankCalls: [Int: BankCall] = [:]
+    /// Set when the device was lost: every later call fails with `VulkanError.deviceLost`.
+    var lost = false
+
+    /// Mirrors `pool` on `context`'s device.
+    /// - Parameter tableEntriesPerBank: page-table entries each bank's table holds (32 bytes
+    ///   each); nil: one per KiB of bank bytes, at least 4096.
+    /// - Throws: `VulkanError.unsupported` for a pool without `bankBytes` or a head dim the
+    ///   kernels do not take; `.tooLarge` for banks beyond `maxStorageBufferRange` or the
+    ///   device-local heap; allocation errors. Nothing stays allocated when it throws.
+    public init(context: VulkanContext, pool: PagePool, tableEntriesPerBank: Int? = nil) throws(VulkanError) {
+        let config = pool.configuration, caps = context.capabilities
+        guard let bankBytes = config.bankBytes else {
+            throw .unsupported("a device pool needs the page pool's bankBytes (each bank becomes one buffer of at most maxStorageBufferRange = \(caps.maxStorageBufferRange) bytes)")
+        }
+        guard [64, 128, 256].contains(config.headDim) else { throw .unsupported("head dim \(config.headDim) (64, 128 and 256 are)") }
+        guard bankBytes + 16 <= caps.maxStorageBufferRange else {
+            throw .tooLarge(what: "one bank of the page pool", bytes: bankBytes + 16, limit: caps.maxStorageBufferRange, limitName: "maxStorageBufferRange")
+        }
+        let entries = tableEntriesPerBank ?? max(4096, bankBytes / 1024)
+        guard entries > 0, entries * Page.tableEntryBytes <= caps.maxStorageBufferRange else {
+            throw .tooLarge(what: "one bank's page table", bytes: entries * Page.tableEntryBytes, limit: caps.maxStorageBufferRange,
+                            limitName: "maxStorageBufferRange")
+        }
+        let total = config.banks * (bankBytes + 16 + entries * Page.tableEntryBytes)
+        guard caps.deviceLocalBytes == 0 || total <= caps.deviceLocalBytes else {
+            throw .tooLarge(what: "the page pool's \(config.banks) banks and tables", bytes: total, limit: caps.deviceLocalBytes,
+                            limitName: "device-local memory heap")
+        }
+        self.context = context
+        self.pool = pool
+        var banks: [DeviceBuffer] = [], tables: [DeviceBuffer] = []
+        for _ in 0..<config.banks {
+            banks.append(try DeviceBuffer(context, size: bankBytes + 16))
+            tables.append(try DeviceBuffer(context, size: entries * Page.tableEntryBytes))
+        }
+        self.banks = banks
+        self.tables = tables
+        regions = RegionDirectory(banks: config.banks, capacity: entries)
+        frame = try SubmissionFrame(context)
+        waiter = FenceWaiter(context)
+        do throws(PoolError) { try pool.attach(self) } catch {
+            waiter.stop()
+            throw .unsupported(error.description)
+        }
+    }
+
+    deinit { waiter.stop() }
+
+    /// Page-table entries in use in each bank's table (regions handed out).
+    public var tableEntriesInUse: [Int] { regions.inUse }
+}
+
+extension VulkanSessionPool: PagePoolMirror {
+    package func wrote(bank: Int, offset: Int, bytes: UnsafeRawBufferPointer) { uploads.add(bank: bank, offset: offset, bytes: bytes) }
+
+    package func sessionClosed(_ id: UInt64) { regions.dropSession(id) }
+}
+
+/// Bytes written into the host pool's slots, waiting to be copied into the banks.
+final class PendingUploads: @unchecked Sendable {
+    struct Copy {
+        var bank: Int
+        var destination: Int
+        var source: Int
+        var count: Int
+    }
+
+    private let lock = NSLock()
+    private var bytes: [UInt8] = []
+    private var copies: [Copy] = []
+
+    func add(bank: Int, offset: Int, bytes new: UnsafeRawBufferPointer) {
+        lock.lock()
+        defer { lock.unlock() }
+        // Rows written one after another in a slot often touch: extend the last copy.
+        if let last = copies.last, last.bank == bank, last.destination + last.count == offset, last.source + last.count == bytes.count {
+            copies[copies.count - 1].count += new.count
+        } else {
+            copies.append(Copy(bank: bank, destination: offset, source: bytes.count, count: new.count))
+        }
+        bytes.append(contentsOf: new)
+    }
+
+    /// Takes everything queued (in the order written: later copies overwrite earlier ones).
+    func take() -> (bytes: [UInt8], copies: [Copy]) {
+        lock.lock()
+        defer { lock.unlock() }
+        defer {
+            bytes = []
+            copies = []
+        }
+        return (bytes, copies)
+    }
+
+    /// Puts back what `take` returned (a submission that never ran), before anything queued since.
+    func putBack(_ taken: (bytes: [UInt8], copies: [Copy])) {
+        guard !taken.copies.isEmpty else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        let shift = taken.bytes.count
+        copies = taken.copies + copies.map { var c = $0; c.source += shift; return c }
+        bytes = taken.bytes + bytes
+    }
+}
+
+/// Where each head of each session layer has its page-table region, per bank.
+final class RegionDirectory: @unchecked Sendable {
+    struct Key: Hashable {
+        var session: UInt64
+        var layer: Int
+        var head: Int
+    }
+
+    struct Region {
+        var bank: Int
+        var offset: Int
+        var size: Int
+    }
+
+    private let lock = NSLock()
+    private var tables: [TableRegions]
+    private var regions: [Key: Region] = [:]
+
+    let capacity: Int
+
+    init(banks: Int, capacity: Int) {
+        self.capacity = capacity
+        tables = Array(repeating: TableRegions(capacity: capacity), count: banks)
+    }
+
+    /// The head's region, moved to a larger one when it holds fewer than `pages` entries
+    /// (`moved`: its entries must all be written). nil when the bank's table is full.
+    func region(_ key: Key, bank: Int, pages: Int) -> (region: Region, moved: Bool)? {
+        lock.lock()
+        defer { lock.unlock() }
+        if let r = regions[key], r.bank == bank, r.size >= pages { return (r, false) }
+        let size = TableRegions.size(for: pages)
+        guard let offset = tables[bank].allocate(size: size) else { return nil }
+        if let old = regions[key] { tables[old.bank].release(offset: old.offset, size: old.size) }
+        let r = Region(bank: bank, offset: offset, size: size)
+        regions[key] = r
+        return (r, true)
+    }
+
+    func dropSession(_ id: UInt64) {
+        lock.lock()
+        defer { lock.unlock() }
+        for (key, r) in regions where key.session == id {
+            tables[r.bank].release(offset: r.offset, size: r.size)
+            regions[key] = nil
+        }
+    }
+
+    var inUse: [Int] {
+        lock.lock()
+        defer { lock.unlock() }
+        return tables.map(\.inUse)
+    }
+}

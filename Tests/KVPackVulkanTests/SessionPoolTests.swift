@@ -1,0 +1,264 @@
+import CVulkan
+import KVPackPolicies
+import KVPackTestSupport
+import Testing
+@testable import KVPack
+@testable import KVPackVulkan
+
+/// Random prompts and decode tokens for a live session test.
+private struct SessionInputs {
+    let model: ModelFacts
+    var rng: TestRandom
+
+    init(_ model: ModelFacts, seed: UInt64) {
+        self.model = model
+        rng = TestRandom(seed)
+    }
+
+    mutating func prompt(tokens: Int, window: Int = 8) -> SessionPrompt {
+        let m = model
+        return SessionPrompt(positions: Array(0..<tokens), layers: (0..<m.layerCount).map { _ in
+            let wq = rng.halves(m.queryHeads, window, m.headDim, scale: 1.5)
+            return .init(keys: rng.halves(m.kvHeads, tokens, m.headDim), values: rng.halves(m.kvHeads, tokens, m.headDim), windowQueries: wq)
+        })
+    }
+
+    mutating func token() -> (keys: [HeadTensor<Float16>], values: [HeadTensor<Float16>], queries: [HeadTensor<Float>]) {
+        let m = model
+        return ((0..<m.layerCount).map { _ in rng.halves(m.kvHeads, 1, m.headDim) },
+                (0..<m.layerCount).map { _ in rng.halves(m.kvHeads, 1, m.headDim) },
+                (0..<m.layerCount).map { _ in rng.floats(m.queryHeads, 1, m.headDim, scale: 1.5) })
+    }
+}
+
+private func sessionModel(window: Int? = nil) -> ModelFacts {
+    try! ModelFacts(name: "device-session-test", queryHeads: 8, kvHeads: 2, headDim: 64,
+                    layerKinds: [.global, window.map { .slidingWindow(size: $0) } ?? .global])
+}
+
+/// A pool of `banks` small banks (so a batch spans several) and its host twin (one bank).
+private func pools(banks: Int = 3, bankBytes: Int = 1 << 20) throws -> (device: PagePool, host: PagePool) {
+    (try PagePool(.init(budgetBytes: 1 << 24, headDim: 64, pageSize: 16, slotsPerChunk: 8, banks: banks, bankBytes: bankBytes)),
+     try PagePool(.init(budgetBytes: 1 << 24, headDim: 64, pageSize: 16, slotsPerChunk: 8)))
+}
+
+private func policy(_ spec: String) throws -> any SessionPolicy {
+    spec == "dense" ? DenseSessionPolicy() : try PolicyPipeline(parsing: spec)
+}
+
+/// Largest |a - b| relative to the largest |b|.
+private func relativeError(_ a: [Float], _ b: [Float]) -> Float {
+    let scale = max(b.map(abs).max() ?? 1, 1e-6)
+    return zip(a, b).map { abs($0 - $1) }.max()! / scale
+}
+
+/// fp32 kernels where outputs are compared with the CPU.
+private let exact = DecodeOptions(f16Arithmetic: false)
+
+@Suite(.vulkanDevice)
+struct SessionPoolTests {
+    /// Sessions on the device pool and their twins on a host pool take the same prompts and
+    /// tokens; each decode step's batched device attend matches the CPU attend of the twins, the
+    /// policies act the same (same tokens kept), and the bytes agree.
+    @Test(arguments: ["dense", "snapkv(keep=0.25,window=8)", "knorm(keep=0.5) | quant(bits=8,group=16)", "quant(bits=4,group=16)",
+                      "arkv(keep=0.5,window=8)", "mustafar(k=0.5,v=0.5)", "paged(keep=0.5,block=4)"])
+    func batchedDeviceAttendMatchesTheCPU(spec: String) async throws {
+        let context = try #require(SharedContext.context)
+        let model = sessionModel()
+        let (devicePool, hostPool) = try pools()
+        let device = try VulkanSessionPool(context: context, pool: devicePool)
+        var inputs = (0..<4).map { SessionInputs(model, seed: 100 + UInt64($0)) }
+        var sessions: [CacheSession] = [], twins: [CacheSession] = []
+        for s in 0..<4 {
+            let prompt = inputs[s].prompt(tokens: 60 + 17 * s)
+            sessions.append(try CacheSession(pool: devicePool, model: model, policy: try policy(spec)))
+            twins.append(try CacheSession(pool: hostPool, model: model, policy: try policy(spec)))
+            try sessions[s].prefill(prompt)
+            try twins[s].prefill(prompt)
+        }
+        var worst: Float = 0
+        for step in 0..<5 {
+            var tokens: [(keys: [HeadTensor<Float16>], values: [HeadTensor<Float16>], queries: [HeadTensor<Float>])] = []
+            for s in 0..<4 { tokens.append(inputs[s].token()) }
+            for l in 0..<model.layerCount {
+                var batch: [CacheSession.AttendRequest] = []
+                for s in 0..<4 {
+                    let position = 60 + 17 * s + step
+                    try sessions[s].append(layer: l, keys: tokens[s].keys[l], values: tokens[s].values[l], positions: [position])
+                    try twins[s].append(layer: l, keys: tokens[s].keys[l], values: tokens[s].values[l], positions: [position])
+                    batch.append(.init(session: sessions[s], queries: tokens[s].queries[l], positions: [position]))
+                }
+                let results = await device.attend(batch, layer: l, options: exact)
+                for s in 0..<4 {
+                    let out = try results[s].get()
+                    let cpu = try twins[s].attend(layer: l, queries: tokens[s].queries[l], positions: [60 + 17 * s + step])
+                    worst = max(worst, relativeError(out.storage, cpu.storage))
+                    #expect(try sessions[s].tokenCounts(layer: l) == twins[s].tokenCounts(layer: l), "\(spec) step \(step) layer \(l)")
+                    #expect(try sessions[s].positions(layer: l) == twins[s].positions(layer: l))
+                }
+            }
+        }
+        // The CPU reads int8 / int4 pages through rows dequantized to f16 (about 5e-4 relative
+        // rounding); the kernels dequantize in fp32.
+        let quantized = spec.contains("quant") || spec.contains("arkv")
+        #expect(worst < (quantized ? 2e-3 : 2e-4), "\(spec): largest relative difference \(worst)")
+        for s in 0..<4 { #expect(sessions[s].byteCount == twins[s].byteCount) }
+        // The sessions' layers spread over the banks, so batches spanned several decodes.
+        #expect(Set(sessions.flatMap(\.banks)).count == 3)
+    }
+
+    /// A fork shares the prompt's pages; after both diverge, each still matches the CPU.
+    @Test func forksMatchTheCPUAfterDiverging() async throws {
+        let context = try #require(SharedContext.context)
+        let model = sessionModel()
+        let (devicePool, hostPool) = try pools()
+        let device = try VulkanSessionPool(context: context, pool: devicePool)
+        var inputs = SessionInputs(model, seed: 5)
+        let prompt = inputs.prompt(tokens: 40)
+        let parent = try CacheSession(pool: devicePool, model: model), twin = try CacheSession(pool: hostPool, model: model)
+        try parent.prefill(prompt)
+        try twin.prefill(prompt)
+        let child = try parent.fork(), childTwin = try twin.fork()
+        for step in 0..<3 {
+            let a = inputs.token(), b = inputs.token()
+            for l in 0..<2 {
+                try parent.append(layer: l, keys: a.keys[l], values: a.values[l], positions: [40 + step])
+                try twin.append(layer: l, keys: a.keys[l], values: a.values[l], positions: [40 + step])
+                try child.append(layer: l, keys: b.keys[l], values: b.values[l], positions: [40 + step])
+                try childTwin.append(layer: l, keys: b.keys[l], values: b.values[l], positions: [40 + step])
+                let r = await device.attend([.init(session: parent, queries: a.queries[l], positions: [40 + step]),
+                                             .init(session: child, queries: b.queries[l], positions: [40 + step])], layer: l, options: exact)
+                let p = try twin.attend(layer: l, queries: a.queries[l], positions: [40 + step])
+                let c = try childTwin.attend(layer: l, queries: b.queries[l], positions: [40 + step])
+                #expect(relativeError(try r[0].get().storage, p.storage) < 2e-4)
+                #expect(relativeError(try r[1].get().storage, c.storage) < 2e-4)
+            }
+        }
+    }
+
+    /// A sliding-window layer and queries before the last kept key decode masked, as the CPU does.
+    @Test func masksByPositionAndWindow() async throws {
+        let context = try #require(SharedContext.context)
+        let model = sessionModel(window: 24)
+        let (devicePool, hostPool) = try pools()
+        let device = try VulkanSessionPool(context: context, pool: devicePool)
+        var inputs = SessionInputs(model, seed: 9)
+        let prompt = inputs.prompt(tokens: 70)
+        let session = try CacheSession(pool: devicePool, model: model), twin = try CacheSession(pool: hostPool, model: model)
+        try session.prefill(prompt)
+        try twin.prefill(prompt)
+        let t = inputs.token()
+        for (l, position) in [(1, 69), (0, 50), (1, 41)] {
+            let r = await device.attend([.init(session: session, queries: t.queries[l], positions: [position])], layer: l, options: exact)
+            let cpu = try twin.attend(layer: l, queries: t.queries[l], positions: [position])
+            #expect(relativeError(try r[0].get().storage, cpu.storage) < 2e-4, "layer \(l) at \(position)")
+        }
+    }
+
+    /// Bad requests fail alone with typed errors; the others in the batch are answered.
+    @Test func badRequestsFailAloneWithTypedErrors() async throws {
+        let context = try #require(SharedContext.context)
+        let model = sessionModel()
+        let (devicePool, _) = try pools()
+        let device = try VulkanSessionPool(context: context, pool: devicePool)
+        var inputs = SessionInputs(model, seed: 11)
+        let good = try CacheSession(pool: devicePool, model: model), closed = try CacheSession(pool: devicePool, model: model)
+        try good.prefill(inputs.prompt(tokens: 20))
+        try closed.prefill(inputs.prompt(tokens: 20))
+        closed.close()
+        let q = inputs.token().queries[0]
+        var bad = q.storage
+        bad[3] = .nan
+        let nan = try HeadTensor(heads: 8, tokens: 1, headDim: 64, storage: bad)
+        let otherPool = try PagePool(.init(budgetBytes: 1 << 20, headDim: 64, bankBytes: 1 << 20))
+        let foreign = try CacheSession(pool: otherPool, model: model)
+        let batch: [CacheSession.AttendRequest] = [
+            .init(session: good, queries: q, positions: [20]),
+            .init(session: good, queries: q, positions: [20]),
+            .init(session: closed, queries: q, positions: [20]),
+            .init(session: foreign, queries: q, positions: [20]),
+            .init(session: good, queries: nan, positions: [20]),
+            .init(session: good, queries: HeadTensor(zeros: 8, 1, 32), positions: [20]),
+            .init(session: good, queries: HeadTensor(zeros: 8, 2, 64), positions: [20, 21]),
+        ]
+        let r = await device.attend(batch, layer: 0)
+        #expect(throws: Never.self) { try r[0].get() }
+        #expect(r[1].failureValue == .session(.repeatedInBatch))
+        #expect(r[2].failureValue == .session(.closed))
+        if case .device(.unsupported) = r[3].failureValue {} else { Issue.record("foreign pool: \(String(describing: r[3].failureValue))") }
+        if case .session(.nonFinite) = r[4].failureValue {} else { Issue.record("NaN: \(String(describing: r[4].failureValue))") }
+        if case .session(.wrongShape) = r[5].failureValue {} else { Issue.record("head dim: \(String(describing: r[5].failureValue))") }
+        if case .device(.unsupported) = r[6].failureValue {} else { Issue.record("two tokens: \(String(describing: r[6].failureValue))") }
+        let outOfRange = await device.attend([.init(session: good, queries: q, positions: [20])], layer: 5)
+        #expect(outOfRange[0].failureValue == .session(.layerOutOfRange(layer: 5, layers: 2)))
+    }
+
+    /// While a device read is in flight the session refuses changes (`busy`), and a close then
+    /// gives the pages back only when the read ends.
+    @Test func readsInFlightHoldThePages() throws {
+        let model = sessionModel()
+        let (pool, _) = try pools()
+        var inputs = SessionInputs(model, seed: 13)
+        let session = try CacheSession(pool: pool, model: model)
+        try session.prefill(inputs.prompt(tokens: 20))
+        let read = try session.beginDeviceRead(layer: 0)
+        let t = inputs.token()
+        #expect(throws: SessionError.busy) { try session.append(layer: 0, keys: t.keys[0], values: t.values[0], positions: [20]) }
+        let pages = pool.statistics.pagesInUse
+        session.close()
+        #expect(pool.statistics.pagesInUse == pages)
+        session.endDeviceRead(read, failed: false)
+        #expect(pool.statistics.pagesInUse == 0)
+        #expect(pool.statistics.sessions == 0)
+    }
+
+    /// A device lost mid-call fails every request with `deviceLost` and leaves the sessions as
+    /// they were (the CPU attend still answers; the tables are rewritten on a new device pool).
+    @Test func deviceLostLeavesSessionsAsBefore() async throws {
+        let context = try VulkanContext()
+        let model = sessionModel()
+        let (devicePool, hostPool) = try pools()
+        let device = try VulkanSessionPool(context: context, pool: devicePool)
+        var inputs = SessionInputs(model, seed: 17)
+        let prompt = inputs.prompt(tokens: 30)
+        let session = try CacheSession(pool: devicePool, model: model, policy: try policy("paged(keep=0.5,block=4)"))
+        let twin = try CacheSession(pool: hostPool, model: model, policy: try policy("paged(keep=0.5,block=4)"))
+        try session.prefill(prompt)
+        try twin.prefill(prompt)
+        let before = (try session.tokenCounts(layer: 0), session.byteCount)
+        let t = inputs.token()
+        context.injectWaitResult(VK_ERROR_DEVICE_LOST)
+        let r = await device.attend([.init(session: session, queries: t.queries[0], positions: [30])], layer: 0)
+        #expect(r[0].failureValue == .device(.deviceLost))
+        #expect(try session.tokenCounts(layer: 0) == before.0)
+        #expect(session.byteCount == before.1)
+        let again = await device.attend([.init(session: session, queries: t.queries[0], positions: [30])], layer: 0)
+        #expect(again[0].failureValue == .device(.deviceLost))
+        // The session still works: appends, and the CPU attend matches its twin's.
+        try session.append(layer: 0, keys: t.keys[0], values: t.values[0], positions: [30])
+        try twin.append(layer: 0, keys: t.keys[0], values: t.values[0], positions: [30])
+        let a = try session.attend(layer: 0, queries: t.queries[0], positions: [30])
+        let b = try twin.attend(layer: 0, queries: t.queries[0], positions: [30])
+        #expect(a.storage == b.storage)
+    }
+
+    /// A pool the kernels cannot bind is refused before anything is allocated.
+    @Test func refusesPoolsItCannotBind() throws {
+        let context = try #require(SharedContext.context)
+        let before = context.live.snapshot
+        let noBanks = try PagePool(.init(budgetBytes: 1 << 20, headDim: 64))
+        #expect(throws: VulkanError.self) { try VulkanSessionPool(context: context, pool: noBanks) }
+        let huge = try PagePool(.init(budgetBytes: 1 << 20, headDim: 64, bankBytes: context.capabilities.maxStorageBufferRange))
+        #expect(throws: VulkanError.self) { try VulkanSessionPool(context: context, pool: huge) }
+        let oddDim = try PagePool(.init(budgetBytes: 1 << 20, headDim: 48, bankBytes: 1 << 20))
+        #expect(throws: VulkanError.self) { try VulkanSessionPool(context: context, pool: oddDim) }
+        #expect(context.live.snapshot == before)
+    }
+}
+
+extension Result {
+    fileprivate var failureValue: Failure? {
+        if case .failure(let e) = self { return e }
+        return nil
+    }
+}
