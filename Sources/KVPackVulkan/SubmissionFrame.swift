@@ -10,6 +10,9 @@ final class SubmissionFrame {
     let fence: VkFence
     private(set) var staging: DeviceBuffer
     private(set) var readback: DeviceBuffer
+    /// Four timestamps per submission (start, uploads done, decodes done, end), where the queue
+    /// has timestamps.
+    let timestamps: VkQueryPool?
 
     init(_ context: VulkanContext) throws(VulkanError) {
         let vk = context.vk, device = context.handle
@@ -38,18 +41,50 @@ final class SubmissionFrame {
         commandPool = pool!
         commands = buffer
         self.fence = fence
+        var queries: VkQueryPool? = nil
+        if context.capabilities.timestampPeriod != nil {
+            var info = VkQueryPoolCreateInfo()
+            info.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO
+            info.queryType = VK_QUERY_TYPE_TIMESTAMP
+            info.queryCount = 4
+            if vk.createQueryPool(device, &info, nil, &queries) != VK_SUCCESS { queries = nil }
+        }
+        timestamps = queries
         do {
             staging = try DeviceBuffer(context, size: 1 << 20, location: .host)
             readback = try DeviceBuffer(context, size: 1 << 16, location: .host)
         } catch {
+            if let queries { vk.destroyQueryPool(device, queries, nil) }
             vk.destroyFence(device, fence, nil)
             vk.destroyCommandPool(device, pool, nil)
             throw error
         }
     }
 
+    /// Writes timestamp `index` (0 ..< 4) after the commands recorded so far (`bottom`) or before
+    /// those that follow.
+    func stamp(_ index: Int, bottom: Bool) {
+        guard let timestamps else { return }
+        if index == 0 { context.vk.cmdResetQueryPool(commands, timestamps, 0, 4) }
+        context.vk.cmdWriteTimestamp(commands, bottom ? VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT : VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT,
+                                     timestamps, UInt32(index))
+    }
+
+    /// Seconds between the submission's timestamps (after it finished): [uploads, decodes, whole].
+    func stampedSeconds() -> [Double]? {
+        guard let timestamps, let period = context.capabilities.timestampPeriod else { return nil }
+        var ticks = [UInt64](repeating: 0, count: 4)
+        let r = ticks.withUnsafeMutableBytes { raw in
+            context.vk.getQueryPoolResults(context.handle, timestamps, 0, 4, raw.count, raw.baseAddress, 8, UInt32(VK_QUERY_RESULT_64_BIT.rawValue))
+        }
+        guard r == VK_SUCCESS else { return nil }
+        let s = { (a: Int, b: Int) in Double(ticks[b] &- ticks[a]) * period * 1e-9 }
+        return [s(0, 1), s(1, 2), s(0, 3)]
+    }
+
     deinit {
         _ = context.vk.deviceWaitIdle(context.handle)
+        if let timestamps { context.vk.destroyQueryPool(context.handle, timestamps, nil) }
         context.vk.destroyFence(context.handle, fence, nil)
         context.vk.destroyCommandPool(context.handle, commandPool, nil)
     }

@@ -3,6 +3,22 @@ import KVPack
 
 /// Why one request of a device attend failed: the session refused (its `SessionError`), or the
 /// device or kernels did (`VulkanError`). The session is left as it was before the call.
+/// Where the time of the last device attend went (from the submission's timestamps).
+public struct SessionAttendTiming: Sendable, Hashable, Codable {
+    /// Device time of the copies in (written slot bytes, table entries, directories, queries).
+    public var uploadSeconds: Double
+    /// Device time of the decode dispatches (one per bank and model shape in the batch).
+    public var decodeSeconds: Double
+    /// Device time of the whole submission (uploads, decodes, the outputs' copy back).
+    public var deviceSeconds: Double
+    /// Host time from the submission to the caller's resumption.
+    public var waitSeconds: Double
+    /// Bytes copied in.
+    public var uploadBytes: Int
+    /// The decodes' launches.
+    public var launches: [DecodeLaunch]
+}
+
 public enum DeviceSessionError: Error, Equatable, CustomStringConvertible {
     case session(SessionError)
     case device(VulkanError)
@@ -40,7 +56,7 @@ extension VulkanSessionPool {
     private struct Active {
         var index: Int
         var read: CacheSession.DeviceLayerRead
-        var regions: [RegionDirectory.Region]
+        var mirrors: [RegionDirectory.HeadMirror]
         var masked: Bool
     }
 
@@ -60,6 +76,7 @@ extension VulkanSessionPool {
         var tableBytes: [UInt8] = []
         var tableCopies: [(bank: Int, copy: VkBufferCopy)] = []
         func fail(_ a: Active, _ e: DeviceSessionError) {
+            regions.forget(session: a.read.session, layer: layer, heads: a.read.heads.count)
             batch[a.index].session.endDeviceRead(a.read, failed: true)
             results[a.index] = .failure(e)
         }
@@ -89,24 +106,30 @@ extension VulkanSessionPool {
                 results[i] = .failure(.session(error))
                 continue
             }
-            var a = Active(index: i, read: read, regions: [], masked: false)
+            var a = Active(index: i, read: read, mirrors: [], masked: false)
             guard read.repeatFactor == 1 else {
                 fail(a, .device(.unsupported("a cache per query head (the policy stores \(read.repeatFactor) heads per KV head) is read by the CPU attend only")))
                 continue
             }
-            // Every head must see a key; masking is needed where a kept key lies past the query or in a window.
+            // Every head must see a key; masking is needed where a kept key lies past the query or in
+            // a window. Positions increase along a head's pages.
             let q = r.positions[0], window = m.layerKinds[layer].windowSize
             var failure: DeviceSessionError?
             for (h, head) in read.heads.enumerated() {
-                var lastVisible: Int?, last = Int.min
-                for page in head.pages {
-                    for t in 0..<page.tokens {
-                        let p = Int(page.positions[t])
-                        last = max(last, p)
-                        if p <= q { lastVisible = p }
+                let first = Int(head.pages[0].positions[0]), lastPage = head.pages[head.pages.count - 1]
+                let last = Int(lastPage.positions[lastPage.tokens - 1])
+                var visible = first <= q
+                if visible, let w = window {
+                    // The last kept position at or before the query must lie inside the window.
+                    visible = false
+                    search: for page in head.pages.reversed() {
+                        for t in stride(from: page.tokens - 1, through: 0, by: -1) where Int(page.positions[t]) <= q {
+                            visible = Int(page.positions[t]) > q - w
+                            break search
+                        }
                     }
                 }
-                if lastVisible == nil || window.map({ lastVisible! <= q - $0 }) == true {
+                if !visible {
                     failure = .device(.noVisibleKeys(sequence: i, layer: layer, kvHead: h, queryPosition: q, window: window))
                     break
                 }
@@ -119,14 +142,13 @@ extension VulkanSessionPool {
             // Page-table regions: entries from the first changed page on (all of a moved region).
             for (h, head) in read.heads.enumerated() {
                 let pages = head.pages
-                guard let (region, moved) = regions.region(.init(session: read.session, layer: layer, head: h), bank: read.bank,
-                                                           pages: pages.count) else {
+                guard let (mirror, from) = regions.update(.init(session: read.session, layer: layer, head: h), bank: read.bank, pages: pages,
+                                                          dirtyFrom: read.dirtyFrom[h], dim: d) else {
                     failure = .device(.tooLarge(what: "the page tables of bank \(read.bank)", bytes: pages.count * entryBytes,
                                                 limit: regions.capacity * entryBytes, limitName: "free entries of tableEntriesPerBank"))
                     break
                 }
-                a.regions.append(region)
-                let from = moved ? 0 : min(read.dirtyFrom[h], pages.count)
+                a.mirrors.append(mirror)
                 guard from < pages.count else { continue }
                 let start = tableBytes.count
                 do {
@@ -140,7 +162,7 @@ extension VulkanSessionPool {
                     failure = .session(.layout(error))
                     break
                 }
-                tableCopies.append((read.bank, VkBufferCopy(srcOffset: VkDeviceSize(start), dstOffset: VkDeviceSize((region.offset + from) * entryBytes),
+                tableCopies.append((read.bank, VkBufferCopy(srcOffset: VkDeviceSize(start), dstOffset: VkDeviceSize((mirror.region.offset + from) * entryBytes),
                                                             size: VkDeviceSize(tableBytes.count - start))))
             }
             if let failure {
@@ -182,22 +204,18 @@ extension VulkanSessionPool {
                     queries += r.queries.storage
                     positions.append(r.positions[0])
                     masked = masked || a.masked
-                    for (h, head) in a.read.heads.enumerated() {
-                        directory += [UInt32(a.regions[h].offset), UInt32(head.pages.count), 0, 0]
-                        facts.maxPages = max(facts.maxPages, head.pages.count)
-                        facts.bytesRead += HeadPages.directoryEntryBytes
-                        for p in head.pages {
-                            let c = EncodingClass(key: p.slotClass.keyEncoding, value: p.slotClass.valueEncoding)
-                            if !facts.classes.contains(c) { facts.classes.append(c) }
-                            facts.kinds.insert(p.slotClass.keyEncoding.kind)
-                            facts.kinds.insert(p.slotClass.valueEncoding.kind)
-                            if let gr = p.slotClass.keyEncoding.grouping { facts.groupings.insert(gr) }
-                            if let gr = p.slotClass.valueEncoding.grouping { facts.groupings.insert(gr) }
-                            facts.maxPageTokens = max(facts.maxPageTokens, p.tokens)
-                            facts.bytesRead += p.byteCount(dim: model.headDim) - 4 * p.tokens
+                    for mirror in a.mirrors {
+                        directory += [UInt32(mirror.region.offset), UInt32(mirror.pages.count), 0, 0]
+                        facts.maxPages = max(facts.maxPages, mirror.pages.count)
+                        facts.bytesRead += HeadPages.directoryEntryBytes + mirror.bytes
+                        for c in mirror.classCounts.keys where !facts.classes.contains(c) {
+                            facts.classes.append(c)
+                            facts.kinds.formUnion(c.kinds)
+                            facts.groupings.formUnion(c.groupings)
                         }
                     }
                 }
+                facts.maxPageTokens = pool.pageSize
                 facts.classes.sort()
                 var opts = options
                 if facts.classes.count > 1, opts.kernel == .automatic { opts.kernel = DecodeKernel.choose(for: facts.kinds) }
@@ -286,6 +304,7 @@ extension VulkanSessionPool {
             let pendingBase = pending.bytes.withUnsafeBytes { put($0) }
             let tableBase = tableBytes.withUnsafeBytes { put($0) }
             try frame.begin()
+            frame.stamp(0, bottom: false)
             frame.barrier(from: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_TRANSFER_BIT)
             var byBank: [Int: [VkBufferCopy]] = [:]
             for c in pending.copies {
@@ -309,7 +328,9 @@ extension VulkanSessionPool {
                            [VkBufferCopy(srcOffset: VkDeviceSize(words), dstOffset: 0, size: VkDeviceSize(4 * p.call.queryWords.count))])
             }
             frame.barrier(from: VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT)
+            frame.stamp(1, bottom: true)
             for p in planned { p.call.record(frame.commands) }
+            frame.stamp(2, bottom: true)
             frame.barrier(from: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, to: VK_PIPELINE_STAGE_TRANSFER_BIT)
             var outputAt: [Int] = [], out = 0
             for p in planned {
@@ -319,12 +340,21 @@ extension VulkanSessionPool {
                 out += 4 * p.queries.count
             }
             frame.barrier(from: VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_HOST_BIT)
+            frame.stamp(3, bottom: true)
             try frame.submit()
+            let submittedAt = ContinuousClock.now
             let waited = await waiter.wait(frame.fence)
+            let waitedFor = ContinuousClock.now - submittedAt
             guard waited == VK_SUCCESS else {
                 _ = context.vk.deviceWaitIdle(context.handle)
                 if waited == VK_ERROR_DEVICE_LOST { lost = true }
                 return (true, .failure(waited == VK_ERROR_DEVICE_LOST ? .deviceLost : .call("vkWaitForFences", code: waited.rawValue)))
+            }
+            if let stamps = frame.stampedSeconds() {
+                lastTiming = SessionAttendTiming(uploadSeconds: stamps[0], decodeSeconds: stamps[1], deviceSeconds: stamps[2],
+                                                 waitSeconds: Double(waitedFor.components.attoseconds) * 1e-18 + Double(waitedFor.components.seconds),
+                                                 uploadBytes: pending.bytes.count + tableBytes.count + cursor - tableBase - tableBytes.count,
+                                                 launches: planned.map(\.call.launch))
             }
             let readback = frame.readback.mapped!
             let outputs = zip(planned, outputAt).map { p, at in

@@ -32,6 +32,13 @@ public final class VulkanSessionPool: @unchecked Sendable {
     var bankCalls: [Int: BankCall] = [:]
     /// Set when the device was lost: every later call fails with `VulkanError.deviceLost`.
     var lost = false
+    private let timing = NSLock()
+    private var _lastTiming: SessionAttendTiming?
+    /// The last successful `attend`'s device timestamps (nil where the queue has none).
+    public internal(set) var lastTiming: SessionAttendTiming? {
+        get { timing.withLock { _lastTiming } }
+        set { timing.withLock { _lastTiming = newValue } }
+    }
 
     /// Mirrors `pool` on `context`'s device.
     /// - Parameter tableEntriesPerBank: page-table entries each bank's table holds (32 bytes
@@ -135,7 +142,9 @@ final class PendingUploads: @unchecked Sendable {
     }
 }
 
-/// Where each head of each session layer has its page-table region, per bank.
+/// Where each head of each session layer has its page-table region, per bank, and what its
+/// pages are (classes, bytes) as of the last call: kept up to date from the first changed page,
+/// so that a call costs the host the pages that changed, not every page.
 final class RegionDirectory: @unchecked Sendable {
     struct Key: Hashable {
         var session: UInt64
@@ -149,10 +158,33 @@ final class RegionDirectory: @unchecked Sendable {
         var size: Int
     }
 
+    /// A head as the device tables hold it.
+    struct HeadMirror {
+        var region: Region
+        /// Per page: its encoding class and the bytes a decode reads (table entry and payloads).
+        var pages: [(EncodingClass, Int)] = []
+        var classCounts: [EncodingClass: Int] = [:]
+        var bytes = 0
+
+        /// Replaces pages `from...` with `new`.
+        mutating func update(from: Int, _ new: some Collection<(EncodingClass, Int)>) {
+            for (c, b) in pages[from...] {
+                classCounts[c]! -= 1
+                if classCounts[c] == 0 { classCounts[c] = nil }
+                bytes -= b
+            }
+            pages.removeSubrange(from...)
+            for (c, b) in new {
+                classCounts[c, default: 0] += 1
+                bytes += b
+            }
+            pages += new
+        }
+    }
+
     private let lock = NSLock()
     private var tables: [TableRegions]
-    private var regions: [Key: Region] = [:]
-
+    private var heads: [Key: HeadMirror] = [:]
     let capacity: Int
 
     init(banks: Int, capacity: Int) {
@@ -160,26 +192,54 @@ final class RegionDirectory: @unchecked Sendable {
         tables = Array(repeating: TableRegions(capacity: capacity), count: banks)
     }
 
-    /// The head's region, moved to a larger one when it holds fewer than `pages` entries
-    /// (`moved`: its entries must all be written). nil when the bank's table is full.
-    func region(_ key: Key, bank: Int, pages: Int) -> (region: Region, moved: Bool)? {
+    /// Brings the head's mirror up to `pages` (changed from `dirtyFrom` on): its region, moved to
+    /// a larger one when too small, and its summaries. Returns the mirror and the first page whose
+    /// table entry must be written (all of them after a move). nil when the bank's table is full.
+    func update(_ key: Key, bank: Int, pages: [LivePage], dirtyFrom: Int, dim: Int) -> (mirror: HeadMirror, from: Int)? {
         lock.lock()
         defer { lock.unlock() }
-        if let r = regions[key], r.bank == bank, r.size >= pages { return (r, false) }
-        let size = TableRegions.size(for: pages)
-        guard let offset = tables[bank].allocate(size: size) else { return nil }
-        if let old = regions[key] { tables[old.bank].release(offset: old.offset, size: old.size) }
-        let r = Region(bank: bank, offset: offset, size: size)
-        regions[key] = r
-        return (r, true)
+        var from = min(dirtyFrom, pages.count)
+        var mirror: HeadMirror
+        if let m = heads[key], m.region.bank == bank, m.region.size >= pages.count {
+            mirror = m
+            from = min(from, m.pages.count)
+        } else {
+            let size = TableRegions.size(for: pages.count)
+            guard let offset = tables[bank].allocate(size: size) else { return nil }
+            var m = heads[key] ?? HeadMirror(region: Region(bank: bank, offset: offset, size: size))
+            if let old = heads[key] { tables[old.region.bank].release(offset: old.region.offset, size: old.region.size) }
+            m.region = Region(bank: bank, offset: offset, size: size)
+            mirror = m
+            from = 0
+        }
+        if from < mirror.pages.count || from < pages.count {
+            mirror.update(from: min(from, mirror.pages.count), pages[from...].map {
+                (EncodingClass(key: $0.slotClass.keyEncoding, value: $0.slotClass.valueEncoding), $0.byteCount(dim: dim) - 4 * $0.tokens)
+            })
+        }
+        heads[key] = mirror
+        return (mirror, from)
+    }
+
+    /// Forgets what the device tables hold for the session's `layer` (a call that failed after
+    /// the mirror was updated): the next call rewrites its heads.
+    func forget(session: UInt64, layer: Int, heads count: Int) {
+        lock.lock()
+        defer { lock.unlock() }
+        for h in 0..<count {
+            let key = Key(session: session, layer: layer, head: h)
+            heads[key]?.pages = []
+            heads[key]?.classCounts = [:]
+            heads[key]?.bytes = 0
+        }
     }
 
     func dropSession(_ id: UInt64) {
         lock.lock()
         defer { lock.unlock() }
-        for (key, r) in regions where key.session == id {
-            tables[r.bank].release(offset: r.offset, size: r.size)
-            regions[key] = nil
+        for (key, m) in heads where key.session == id {
+            tables[m.region.bank].release(offset: m.region.offset, size: m.region.size)
+            heads[key] = nil
         }
     }
 

@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import KVPack
 import KVPackPolicies
+import KVPackVulkan
 import Synchronization
 
 extension Bench {
@@ -30,7 +31,8 @@ extension Bench {
         @Option(name: .customLong("head-dim")) var headDim = 128
         @Option(name: .customLong("page-size")) var pageSize = 16
         @Option(help: "Observation-window queries given at prefill.") var window = 32
-        @Option(help: "Backend: cpu (vulkan sessions are not built yet).") var backend = "cpu"
+        @Option(help: "Backend: cpu, or vulkan (the pool's banks on the device, one submission per layer).") var backend = "cpu"
+        @Option(help: "Vulkan: bytes per pool bank (default: the device's maxStorageBufferRange less 64 KiB).") var bankBytes: Int?
         @Flag(help: "Print JSON.") var json = false
         @Option(help: "Also write the JSON to this file.") var out: String?
 
@@ -42,9 +44,8 @@ extension Bench {
             if sessions.isEmpty || sessions.contains(where: { $0 <= 0 }) { throw ValidationError("--sessions must be positive counts") }
             if queryHeads % kvHeads != 0 { throw ValidationError("--query-heads must be a multiple of --kv-heads") }
             if !(0...tokens).contains(window) { throw ValidationError("--window must be in 0...--tokens") }
-            if backend != "cpu" {
-                throw ValidationError("--backend \(backend): live sessions run on the cpu backend only for now (GPU sessions are not built yet)")
-            }
+            if backend != "cpu" && backend != "vulkan" { throw ValidationError("--backend must be cpu or vulkan; got \(backend)") }
+            if let b = bankBytes, b <= 0 { throw ValidationError("--bank-bytes must be positive") }
         }
 
         struct Row: Codable {
@@ -55,8 +56,16 @@ extension Bench {
             var prefillSeconds: Double
             var stepsPerSecond: Double
             var p50StepSeconds: Double, p99StepSeconds: Double
-            /// Host time per step: on the CPU backend the whole step.
+            /// Host time per step: on the CPU backend the whole step; on Vulkan the step less the
+            /// device time of its submissions.
             var hostSecondsPerStep: Double
+            /// Vulkan: device time per step of the decode dispatches (all layers), and of the whole
+            /// submissions (uploads, decodes, readback); bytes uploaded per step.
+            var kernelSecondsPerStep: Double?
+            var deviceSecondsPerStep: Double?
+            var uploadBytesPerStep: Double?
+            var kernels: [String]?
+            var device: String?
             /// Pool slot bytes in use after the last step, and the sessions' exact layout bytes.
             var poolBytes: Int, layoutBytes: Int
             /// Dense f16 K/V of every token (prompt and decoded) of every session and layer.
@@ -87,10 +96,11 @@ extension Bench {
                     try HeadTensor(heads: queryHeads, tokens: 1, headDim: headDim, storage: rng.halves(queryHeads * headDim)).floats()
                 }
                 var rows: [Row] = []
+                let context = backend == "vulkan" ? try VulkanContext() : nil
                 for (spec, pipeline) in zip(specs, pipelines) {
                     for s in sessions {
                         if !json { FileHandle.standardError.write(Data("bench session: \(spec), \(s) session(s)...\n".utf8)) }
-                        rows.append(try measure(pipeline, spec: spec, sessions: s, model: model, prompt: prompt,
+                        rows.append(try measure(pipeline, spec: spec, sessions: s, model: model, prompt: prompt, context: context,
                                                 stepKeys: stepKeys, stepValues: stepValues, stepQueries: stepQueries))
                     }
                 }
@@ -103,12 +113,14 @@ extension Bench {
                 } else {
                     print("live sessions (\(backend)), \(layers) layers of \(queryHeads) query heads over \(kvHeads) KV heads, head dim \(headDim), \(tokens) prompt tokens, \(steps) decode steps")
                     let width = max(6, rows.map(\.policy.count).max() ?? 0)
+                    if let d = rows.first?.device { print("  device: \(d)") }
                     print("  " + "policy".padding(toLength: width, withPad: " ", startingAt: 0)
-                          + "     S   prefill s   steps/s   p50 ms   p99 ms    pool MB   dense MB   ratio")
+                          + "     S   prefill s   steps/s   p50 ms   p99 ms   host ms  kernel ms    pool MB   dense MB   ratio")
                     for r in rows {
                         print("  " + r.policy.padding(toLength: width, withPad: " ", startingAt: 0) + String(
-                            format: "  %4d   %9.2f   %7.2f   %6.1f   %6.1f   %8.1f   %8.1f   %.3f", r.sessions,
+                            format: "  %4d   %9.2f   %7.2f   %6.2f   %6.2f   %7.3f   %8.3f   %8.1f   %8.1f   %.3f", r.sessions,
                                      r.prefillSeconds, r.stepsPerSecond, r.p50StepSeconds * 1e3, r.p99StepSeconds * 1e3,
+                                     r.hostSecondsPerStep * 1e3, (r.kernelSecondsPerStep ?? .nan) * 1e3,
                                      Double(r.poolBytes) / 1e6, Double(r.denseBytes) / 1e6, Double(r.layoutBytes) / Double(r.denseBytes)))
                     }
                 }
@@ -116,10 +128,21 @@ extension Bench {
         }
 
         private func measure(_ pipeline: PolicyPipeline, spec: String, sessions count: Int, model: ModelFacts, prompt: SessionPrompt,
-                             stepKeys: [HeadTensor<Float16>], stepValues: [HeadTensor<Float16>],
+                             context: VulkanContext?, stepKeys: [HeadTensor<Float16>], stepValues: [HeadTensor<Float16>],
                              stepQueries: [HeadTensor<Float>]) throws -> Row {
-            let budget = Int(Double(ProcessInfo.processInfo.physicalMemory) * 0.75)
-            let pool = try PagePool(.init(budgetBytes: budget, headDim: headDim, pageSize: pageSize, name: "bench"))
+            var budget = Int(Double(ProcessInfo.processInfo.physicalMemory) * 0.75)
+            var banks = 1, bank: Int? = nil
+            if let context {
+                // Banks of at most one binding each, as many as the device's memory (less a tenth) holds.
+                let caps = context.capabilities
+                let b = bankBytes ?? (caps.maxStorageBufferRange - (64 << 10))
+                let device = caps.deviceLocalBytes > 0 ? caps.deviceLocalBytes * 9 / 10 : 8 << 30
+                banks = max(1, min(device / (b + b / 1024 * 32), budget / b))
+                budget = min(budget, banks * b * 15 / 16)
+                bank = b
+            }
+            let pool = try PagePool(.init(budgetBytes: budget, headDim: headDim, pageSize: pageSize, name: "bench", banks: banks, bankBytes: bank))
+            let devicePool = try context.map { try VulkanSessionPool(context: $0, pool: pool) }
             let sessions = try (0..<count).map { _ in try CacheSession(pool: pool, model: model, policy: pipeline) }
             defer { for s in sessions { s.close() } }
             let errors = Mutex<[SessionError]>([])
@@ -129,7 +152,8 @@ extension Bench {
             }
             let prefill = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             if let e = errors.withLock({ $0.first }) { throw e }
-            var stepSeconds: [Double] = []
+            var stepSeconds: [Double] = [], kernelSeconds: [Double] = [], deviceSeconds: [Double] = [], uploaded: [Double] = []
+            var kernels: Set<String> = []
             for m in 0..<steps {
                 let (k, v, q) = (stepKeys[m], stepValues[m], stepQueries[m])
                 let position = tokens + m
@@ -142,8 +166,21 @@ extension Bench {
                             errors.withLock { $0.append(error) }
                         }
                     }
-                    let results = CacheSession.attend(sessions.map { .init(session: $0, queries: q, positions: [position]) }, layer: l)
-                    for r in results { if case .failure(let e) = r { throw e } }
+                    let batch: [CacheSession.AttendRequest] = sessions.map { .init(session: $0, queries: q, positions: [position]) }
+                    if let devicePool {
+                        let results = Self.blocking { await devicePool.attend(batch, layer: l) }
+                        for r in results { if case .failure(let e) = r { throw e } }
+                        if let t = devicePool.lastTiming {
+                            if l == 0 { kernelSeconds.append(0); deviceSeconds.append(0); uploaded.append(0) }
+                            kernelSeconds[m] += t.decodeSeconds
+                            deviceSeconds[m] += t.deviceSeconds
+                            uploaded[m] += Double(t.uploadBytes)
+                            kernels.formUnion(t.launches.map(\.kernel))
+                        }
+                    } else {
+                        let results = CacheSession.attend(batch, layer: l)
+                        for r in results { if case .failure(let e) = r { throw e } }
+                    }
                 }
                 stepSeconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
                 if let e = errors.withLock({ $0.first }) { throw e }
@@ -152,11 +189,31 @@ extension Bench {
             let median = sorted[sorted.count / 2]
             let p99 = sorted[min(sorted.count - 1, Int((Double(sorted.count) * 0.99).rounded(.up)) - 1)]
             let total = stepSeconds.reduce(0, +)
+            let n = Double(steps)
+            let device = deviceSeconds.count == steps ? deviceSeconds.reduce(0, +) / n : nil
             return Row(backend: backend, policy: pipeline.description, sessions: count, layers: layers, tokens: tokens, steps: steps,
                        queryHeads: queryHeads, kvHeads: kvHeads, headDim: headDim, pageSize: pageSize, prefillSeconds: prefill,
-                       stepsPerSecond: Double(steps) / total, p50StepSeconds: median, p99StepSeconds: p99, hostSecondsPerStep: total / Double(steps),
+                       stepsPerSecond: n / total, p50StepSeconds: median, p99StepSeconds: p99,
+                       hostSecondsPerStep: total / n - (device ?? 0),
+                       kernelSecondsPerStep: kernelSeconds.count == steps ? kernelSeconds.reduce(0, +) / n : nil,
+                       deviceSecondsPerStep: device, uploadBytesPerStep: uploaded.count == steps ? uploaded.reduce(0, +) / n : nil,
+                       kernels: kernels.isEmpty ? nil : kernels.sorted(), device: context?.device.name,
                        poolBytes: pool.statistics.inUseBytes, layoutBytes: sessions.reduce(0) { $0 + $1.byteCount },
                        denseBytes: sessions.reduce(0) { $0 + $1.denseByteCount }, threads: ProcessInfo.processInfo.activeProcessorCount)
+        }
+
+        /// Runs `body` to completion from synchronous code (the command's thread waits; the work
+        /// runs on the concurrency pool).
+        static func blocking<T: Sendable>(_ body: @escaping @Sendable () async -> T) -> T {
+            let box = Mutex<T?>(nil)
+            let done = DispatchSemaphore(value: 0)
+            Task {
+                let value = await body()
+                box.withLock { $0 = value }
+                done.signal()
+            }
+            done.wait()
+            return box.withLock { $0! }
         }
     }
 }

@@ -21,7 +21,7 @@ extension CacheSession {
         try state.withLock { (s: inout State) throws(SessionError) -> DeviceLayerRead in
             guard !s.closed else { throw .closed }
             guard s.layers.indices.contains(l) else { throw .layerOutOfRange(layer: l, layers: s.layers.count) }
-            guard s.layers[l].allSatisfy({ $0.tokenCount > 0 }) else { throw .empty(layer: l) }
+            guard s.layers[l].allSatisfy({ ($0.pages.first?.tokens ?? 0) > 0 }) else { throw .empty(layer: l) }
             s.deviceReaders += 1
             let read = DeviceLayerRead(session: id, layer: l, bank: banks[l], heads: s.layers[l], dirtyFrom: s.deviceDirtyFrom[l],
                                        repeatFactor: s.repeatFactor)
