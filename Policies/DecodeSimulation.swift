@@ -22,21 +22,20 @@ public struct DecodeSimulation: Sendable {
     /// The session's cache after the last step.
     public var finalSequence: CompressedSequence
 
-    /// Runs sequence `sequence` of `capture` (which must have probe queries, keys and values).
-    public static func run(_ pipeline: PolicyPipeline, capture: Capture, sequence s: Int = 0,
-                           pageSize: Int = 16) throws(PolicyError) -> DecodeSimulation {
+    /// Runs sequence `sequence` of `capture` (which must have probe queries, keys and values),
+    /// the session attending on `backend` (the CPU by default).
+    public static func run(_ pipeline: PolicyPipeline, capture: Capture, sequence s: Int = 0, pageSize: Int = 16,
+                           backend: any SessionAttendBackend = CPUSessionBackend()) throws(PolicyError) -> DecodeSimulation {
         let seq = capture.sequences[s], m = capture.model
         for (l, layer) in seq.layers.enumerated() where layer.probeQueries == nil || layer.probeKeys == nil || layer.probeValues == nil {
             throw .badValue(policy: "decode", argument: "capture", value: "layer \(l)",
                             expected: "probe queries, keys and values (capture with --probes)")
         }
         do throws(SessionError) {
-            let pool: PagePool
-            do throws(PoolError) {
-                pool = try PagePool(.init(budgetBytes: 1 << 50, headDim: m.headDim, pageSize: pageSize))
-            } catch {
-                throw .pool(error)
-            }
+            let tokens = seq.positions.tokens.count + seq.positions.probes.count
+            let pool = try backend.makePool(headDim: m.headDim, pageSize: pageSize,
+                                            expectedBytes: 2 * 2 * tokens * m.kvHeads * m.headDim * m.layerCount)
+            defer { backend.release(pool) }
             let session = try CacheSession(pool: pool, model: m, policy: pipeline)
             defer { session.close() }
             try session.prefill(SessionPrompt(positions: seq.positions.tokens, layers: seq.layers.map {
@@ -58,7 +57,7 @@ public struct DecodeSimulation: Sendable {
                     positions.append(p)
                     layerKept.append(try session.tokenCounts(layer: l))
                     let q = pq.slicingTokens(i..<i + 1).floats()
-                    layerOut.append(try session.attend(layer: l, queries: q, positions: [p]))
+                    layerOut.append(try backend.attend(session, layer: l, queries: q, positions: [p]))
                     do throws(AttentionError) {
                         let mask = try AttentionMask(keyPositions: positions, queryPositions: [p], window: window)
                         layerRef.append(try DenseAttention.attend(queries: q, keys: keys, values: values, mask: mask).output)

@@ -54,7 +54,9 @@ public enum RunEvaluation {
     /// re-tiering, pruning), against dense attention over the prompt and the probes so far.
     /// Memory is the cache after the last probe over the dense f16 bytes of prompt + probes;
     /// mass and top-k recall are not defined here (NaN).
-    public static func evaluateDecode(_ run: SweepPlan.Run, capture: Capture, pageSize: Int, detail: Detail) -> RunResult {
+    /// `backend`: where the session attends (the CPU by default).
+    public static func evaluateDecode(_ run: SweepPlan.Run, capture: Capture, pageSize: Int, detail: Detail,
+                                      backend: any SessionAttendBackend = CPUSessionBackend()) -> RunResult {
         let empty = Summary([Double]())
         let m = capture.model, d = m.headDim
         let denseBytes = capture.sequences.reduce(0) { $0 + m.denseKVBytes(tokens: $1.positions.tokens.count + $1.positions.probes.count) }
@@ -65,7 +67,7 @@ public enum RunEvaluation {
         do {
             let pipeline = try PolicyPipeline(parsing: run.policy)
             for s in capture.sequences.indices {
-                let sim = try DecodeSimulation.run(pipeline, capture: capture, sequence: s, pageSize: pageSize)
+                let sim = try DecodeSimulation.run(pipeline, capture: capture, sequence: s, pageSize: pageSize, backend: backend)
                 bytes += sim.finalBytes
                 let seq = capture.sequences[s]
                 total += (seq.positions.tokens.count + seq.positions.probes.count) * m.kvHeads * m.layerCount

@@ -242,7 +242,15 @@ extension VulkanSessionPool {
         }
 
         // Staging: pending slot bytes, table entries, then each decode's directory, queries and query words.
-        let pending = uploads.take()
+        // A large backlog (a prefill) goes first, in copy-only submissions of bounded staging.
+        var pending = uploads.take()
+        if pending.bytes.count > stagingChunk {
+            if let e = await uploadInChunks(pending) {
+                for (k, a) in active.enumerated() where !failedActive.contains(k) { fail(a, .device(e)) }
+                return results.map { $0! }
+            }
+            pending = ([], [])
+        }
         var submitted = false
         defer { if !submitted { uploads.putBack(pending) } }
         if !planned.isEmpty || !pending.copies.isEmpty {
@@ -283,6 +291,49 @@ extension VulkanSessionPool {
             }
         }
         return results.map { $0! }
+    }
+
+    /// Copies `pending` into the banks in submissions of at most `stagingChunk` bytes each,
+    /// awaiting each. Returns the error that stopped it, if any (the device is then lost, or
+    /// the bytes not all copied: the pool is marked lost, as its banks no longer match).
+    private func uploadInChunks(_ pending: (bytes: [UInt8], copies: [PendingUploads.Copy])) async -> VulkanError? {
+        var next = 0, offsetInCopy = 0
+        while next < pending.copies.count {
+            do throws(VulkanError) {
+                try frame.reserve(staging: stagingChunk, readback: 16)
+                let staging = frame.staging.mapped!
+                var used = 0
+                var byBank: [Int: [VkBufferCopy]] = [:]
+                while next < pending.copies.count, used < stagingChunk {
+                    let c = pending.copies[next]
+                    let n = min(c.count - offsetInCopy, stagingChunk - used)
+                    pending.bytes.withUnsafeBytes { raw in
+                        (staging + used).copyMemory(from: raw.baseAddress! + c.source + offsetInCopy, byteCount: n)
+                    }
+                    byBank[c.bank, default: []].append(VkBufferCopy(srcOffset: VkDeviceSize(used), dstOffset: VkDeviceSize(c.destination + offsetInCopy),
+                                                                    size: VkDeviceSize(n)))
+                    used += n
+                    offsetInCopy += n
+                    if offsetInCopy == c.count {
+                        next += 1
+                        offsetInCopy = 0
+                    }
+                }
+                try frame.begin()
+                frame.barrier(from: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_TRANSFER_BIT)
+                for (bank, regions) in byBank { frame.copy(into: banks[bank], regions) }
+                try frame.submit()
+                let waited = await waiter.wait(frame.fence)
+                guard waited == VK_SUCCESS else {
+                    lost = true
+                    return waited == VK_ERROR_DEVICE_LOST ? .deviceLost : .call("vkWaitForFences", code: waited.rawValue)
+                }
+            } catch {
+                lost = true
+                return error
+            }
+        }
+        return nil
     }
 
     /// Records and submits one command buffer: the uploads, the decodes, the outputs' readback;

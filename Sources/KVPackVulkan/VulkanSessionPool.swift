@@ -30,6 +30,9 @@ public final class VulkanSessionPool: @unchecked Sendable {
     let frame: SubmissionFrame
     /// Per bank: the reused per-call buffers, descriptor set and directory.
     var bankCalls: [Int: BankCall] = [:]
+    /// Staging bytes one copy-only submission takes, for a backlog of written slots larger than
+    /// that (a prefill): it goes in before the decode, in such submissions. Tests make it small.
+    var stagingChunk = 64 << 20
     /// Set when the device was lost: every later call fails with `VulkanError.deviceLost`.
     var lost = false
     private let timing = NSLock()

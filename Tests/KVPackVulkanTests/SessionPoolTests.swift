@@ -113,6 +113,7 @@ struct SessionPoolTests {
         let model = sessionModel()
         let (devicePool, hostPool) = try pools()
         let device = try VulkanSessionPool(context: context, pool: devicePool)
+        device.stagingChunk = 4096 // the prompt's pages go in as a backlog of small copy-only submissions
         var inputs = SessionInputs(model, seed: 5)
         let prompt = inputs.prompt(tokens: 40)
         let parent = try CacheSession(pool: devicePool, model: model), twin = try CacheSession(pool: hostPool, model: model)

@@ -43,7 +43,7 @@ struct EvalRun: ParsableCommand {
     @Option(help: "Detail in JSON: summary, layers (per layer) or heads (per layer and query head).") var detail: RunEvaluation.Detail = .summary
     @Flag(help: "Decode the probes through the compressed cache one by one (PagedEviction evicts, ARKV re-tiers, Mustafar prunes as they would in a server) and compare each step with dense attention over the prompt and the probes so far.")
     var decode = false
-    @Option(help: "Where the probes attend over the compressed cache: cpu, or vulkan (the GPU decode kernels, masked by position for sliding-window layers; without a device, the CPU with a log line).")
+    @Option(help: "Where the probes attend over the compressed cache: cpu, or vulkan (the GPU decode kernels, masked by position for sliding-window layers; with --decode, the live sessions' pages mirrored on the device; without a device, the CPU with a log line).")
     var backend: Backend = .cpu
     @Option(help: "Run part I of N of the sweep (0 <= I < N), for a cluster's job array; join with `kvpack eval merge`.")
     var shard: String?
@@ -53,9 +53,6 @@ struct EvalRun: ParsableCommand {
         if captures.isEmpty { throw ValidationError("give at least one capture") }
         if topK < 1 { throw ValidationError("--top-k must be at least 1; got \(topK)") }
         if !(1...65535).contains(pageSize) { throw ValidationError("--page-size must be in 1...65535; got \(pageSize)") }
-        if decode && backend == .vulkan {
-            throw ValidationError("--backend vulkan does not apply to --decode (decode steps run on the CPU); leave one out")
-        }
     }
 
     func run() throws {
@@ -91,7 +88,8 @@ struct EvalRun: ParsableCommand {
                 let mine = runs.filter { $0.capture == c }
                 let described = Self.describeInBackground(file)
                 if decode {
-                    results += Self.evaluateDecode(mine, capture: try file.wholeCapture(), pageSize: pageSize, detail: detail)
+                    let sessions: any SessionAttendBackend = attention.map { VulkanSessionBackend(context: $0.context) } ?? CPUSessionBackend()
+                    results += Self.evaluateDecode(mine, capture: try file.wholeCapture(), pageSize: pageSize, detail: detail, backend: sessions)
                 } else if !mine.isEmpty {
                     let sweep = SweepEvaluation(topK: topK, pageSize: pageSize, detail: detail, backend: attention ?? CPUProbeAttention(),
                                                 wholeCapture: attention != nil)
@@ -147,10 +145,11 @@ struct EvalRun: ParsableCommand {
 
     /// Decode mode: each run decodes the probes through its compressed cache over the whole capture,
     /// runs in parallel, results in sweep order.
-    static func evaluateDecode(_ runs: [SweepPlan.Run], capture: Capture, pageSize: Int, detail: RunEvaluation.Detail) -> [RunResult] {
+    static func evaluateDecode(_ runs: [SweepPlan.Run], capture: Capture, pageSize: Int, detail: RunEvaluation.Detail,
+                               backend: any SessionAttendBackend) -> [RunResult] {
         let state = Mutex((results: [RunResult?](repeating: nil, count: runs.count), progress: Progress("eval --decode", total: runs.count), done: 0))
         DispatchQueue.concurrentPerform(iterations: runs.count) { i in
-            let r = RunEvaluation.evaluateDecode(runs[i], capture: capture, pageSize: pageSize, detail: detail)
+            let r = RunEvaluation.evaluateDecode(runs[i], capture: capture, pageSize: pageSize, detail: detail, backend: backend)
             state.withLock {
                 $0.results[i] = r
                 $0.done += 1

@@ -20,6 +20,8 @@ public enum SessionError: Error, Equatable, CustomStringConvertible {
     case layout(LayoutError)
     /// The session's policy refused: its error (a `PolicyError` for spec pipelines) or message.
     case policy(any Error & CustomStringConvertible)
+    /// The device the session attends on failed (its error: a `VulkanError` for Vulkan).
+    case device(any Error & CustomStringConvertible)
     /// A device call (a batched Vulkan attend) is reading the session's pages; calls that would
     /// change them wait for it to end (await it first).
     case busy
@@ -40,6 +42,7 @@ public enum SessionError: Error, Equatable, CustomStringConvertible {
         case .attention(let e): return e.description
         case .layout(let e): return e.description
         case .policy(let why): return why.description
+        case .device(let why): return why.description
         case .busy: return "a device attend is reading this session's pages; await it before changing the session"
         case .repeatedInBatch: return "the session appears more than once in the batch; give each session at most one request per call"
         }

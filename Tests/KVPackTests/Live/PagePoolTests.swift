@@ -36,6 +36,30 @@ struct PagePoolTests {
         #expect(stats.inUseBytesByEncoding[.f16] == 4 * slot)
     }
 
+    @Test("banks: chunks placed back to back in their bank, offsets 16-aligned; a full bank refuses the whole request")
+    func banks() throws {
+        let slot = livePool().slotBytes(.f16)
+        let pool = try PagePool(.init(budgetBytes: 100 * slot, headDim: 16, pageSize: 4, slotsPerChunk: 2, banks: 2, bankBytes: 4 * slot))
+        let a = try pool.allocate(Array(repeating: .f16, count: 3), bank: 1)
+        #expect(a.map(\.bank) == [1, 1, 1])
+        #expect(a.map(\.bankOffset) == [0, slot, 2 * slot], "two chunks of two slots, back to back in bank 1")
+        #expect(a.allSatisfy { $0.bankOffset % 16 == 0 })
+        let b = try pool.allocate([.f16], bank: 0)
+        #expect(b[0].bank == 0 && b[0].bankOffset == 0)
+        #expect(pool.bankPlacedBytes == [2 * slot, 4 * slot])
+        // Bank 1 has one free slot and no room for another chunk: two slots are refused whole.
+        #expect(throws: PoolError.bankFull(bank: 1, placedBytes: 4 * slot, chunkBytes: 2 * slot, bankBytes: 4 * slot)) {
+            try pool.allocate(Array(repeating: .f16, count: 2), bank: 1)
+        }
+        #expect(pool.statistics.pagesInUse == 4, "nothing of the refused request was taken")
+        _ = try pool.allocate([.f16], bank: 1)
+        // Sessions spread their layers over the banks, each starting one bank further.
+        let model = liveModel(d: 16, layers: 3)
+        let s1 = try CacheSession(pool: pool, model: model), s2 = try CacheSession(pool: pool, model: model)
+        #expect(s1.banks.count == 3 && Set(s1.banks) == [0, 1] && s2.banks[0] == (s1.banks[0] + 1) % 2)
+        #expect(try s1.fork().banks == s1.banks)
+    }
+
     @Test("bad configurations are typed errors", arguments: [(0, 16, 16, 8), (100, 15, 16, 8), (100, 16, 0, 8), (100, 16, 16, 0)])
     func badConfiguration(budget: Int, d: Int, page: Int, chunk: Int) {
         #expect(throws: PoolError.self) {
