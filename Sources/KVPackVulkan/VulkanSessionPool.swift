@@ -203,16 +203,20 @@ final class RegionDirectory: @unchecked Sendable {
         defer { lock.unlock() }
         var from = min(dirtyFrom, pages.count)
         var mirror: HeadMirror
-        if let m = heads[key], m.region.bank == bank, m.region.size >= pages.count {
-            mirror = m
+        // Taken out of the dictionary so that its page list is updated in place, not copied.
+        var previous = heads.removeValue(forKey: key)
+        if let m = previous, m.region.bank == bank, m.region.size >= pages.count {
             from = min(from, m.pages.count)
+            mirror = previous!
+            previous = nil
         } else {
             let size = TableRegions.size(for: pages.count)
-            guard let offset = tables[bank].allocate(size: size) else { return nil }
-            var m = heads[key] ?? HeadMirror(region: Region(bank: bank, offset: offset, size: size))
-            if let old = heads[key] { tables[old.region.bank].release(offset: old.region.offset, size: old.region.size) }
-            m.region = Region(bank: bank, offset: offset, size: size)
-            mirror = m
+            guard let offset = tables[bank].allocate(size: size) else {
+                heads[key] = previous
+                return nil
+            }
+            if let old = previous { tables[old.region.bank].release(offset: old.region.offset, size: old.region.size) }
+            mirror = HeadMirror(region: Region(bank: bank, offset: offset, size: size))
             from = 0
         }
         if from < mirror.pages.count || from < pages.count {
