@@ -137,6 +137,46 @@ struct SessionPoolTests {
         }
     }
 
+    /// Many tasks create, fork, append, device-attend and close sessions on one device pool at
+    /// once: every device output matches the CPU attend over the same pages, and every page
+    /// comes back.
+    @Test func concurrentTasksShareOneDevicePool() async throws {
+        let context = try #require(SharedContext.context)
+        let model = sessionModel()
+        let (devicePool, _) = try pools()
+        let device = try VulkanSessionPool(context: context, pool: devicePool)
+        let worst = try await withThrowingTaskGroup(of: Float.self) { group in
+            for task in 0..<8 {
+                group.addTask {
+                    var inputs = SessionInputs(model, seed: 1000 + UInt64(task))
+                    var worst: Float = 0
+                    for round in 0..<3 {
+                        let session = try CacheSession(pool: devicePool, model: model, policy: try policy(round == 1 ? "paged(keep=0.5,block=4)" : "dense"))
+                        try session.prefill(inputs.prompt(tokens: 24 + 8 * task))
+                        let other = round == 2 ? try session.fork() : nil
+                        for step in 0..<3 {
+                            let t = inputs.token(), position = 24 + 8 * task + step
+                            for l in 0..<2 {
+                                try session.append(layer: l, keys: t.keys[l], values: t.values[l], positions: [position])
+                                let r = await device.attend([.init(session: session, queries: t.queries[l], positions: [position])],
+                                                            layer: l, runPolicy: false, options: exact)
+                                let cpu = try session.attend(layer: l, queries: t.queries[l], positions: [position], runPolicy: false)
+                                worst = max(worst, relativeError(try r[0].get().storage, cpu.storage))
+                            }
+                        }
+                        other?.close()
+                        session.close()
+                    }
+                    return worst
+                }
+            }
+            return try await group.reduce(0) { max($0, $1) }
+        }
+        #expect(worst < 2e-4)
+        #expect(devicePool.statistics.pagesInUse == 0 && devicePool.statistics.sessions == 0)
+        #expect(device.tableEntriesInUse.allSatisfy { $0 == 0 }, "closed sessions give their table regions back")
+    }
+
     /// A sliding-window layer and queries before the last kept key decode masked, as the CPU does.
     @Test func masksByPositionAndWindow() async throws {
         let context = try #require(SharedContext.context)
