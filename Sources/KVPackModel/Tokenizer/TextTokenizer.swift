@@ -1,7 +1,6 @@
 /// Text to token ids and back, with a model's own vocabulary.
 ///
-/// Build one from a GGUF file with `GGUFFile.tokenizer()`; it encodes exactly as KVPack's capture
-/// tool does (`Tools/capture/kvcapture/tokenizer.py`), so ids match the shipped captures'.
+/// `GGUFTokenizer` (from `GGUFFile.tokenizer()`) is the implementation for GGUF vocabularies.
 public protocol TextTokenizer: Sendable {
     /// Number of tokens in the vocabulary; ids run `0..<vocabularySize`.
     var vocabularySize: Int { get }
@@ -27,12 +26,7 @@ extension GGUFFile {
     /// The tokenizer of this file's vocabulary: byte-level BPE for `tokenizer.ggml.model` `gpt2`
     /// (SmolLM2), SentencePiece-style BPE by scores for `llama` (Gemma-3).
     /// - Throws: `TokenizerError` when the vocabulary is missing, malformed or of another kind.
-    public func tokenizer() throws(TokenizerError) -> any TextTokenizer {
-        let vocabulary = try GGUFVocabulary(metadata)
-        switch vocabulary.model {
-        case "gpt2": return try ByteLevelBPETokenizer(vocabulary)
-        case "llama": return try SentencePieceTokenizer(vocabulary)
-        default: throw .unsupportedModel(vocabulary.model)
-        }
+    public func tokenizer() throws(TokenizerError) -> GGUFTokenizer {
+        try GGUFTokenizer(GGUFVocabulary(metadata))
     }
 }

@@ -2,12 +2,7 @@
 /// is pre-tokenized (`GPT2PreTokenizer`), each piece's UTF-8 bytes become their byte-level
 /// alphabet tokens, and adjacent tokens merge by `tokenizer.ggml.merges` rank, lowest rank first
 /// and leftmost on ties, as Hugging Face `tokenizers`' BPE model does (the capture tool's reference).
-public struct ByteLevelBPETokenizer: TextTokenizer {
-    public let vocabularySize: Int
-    public let bosTokenID: Int?
-    public let eosTokenID: Int?
-    public let addsBOS: Bool
-
+struct ByteLevelBPE: Sendable {
     private let vocabulary: GGUFVocabulary
     /// The token of each single byte; nil for the bytes the vocabulary lacks (SmolLM2 has no
     /// token for some control bytes: like `tokenizers`' BPE without an unknown token, such
@@ -33,10 +28,6 @@ public struct ByteLevelBPETokenizer: TextTokenizer {
         self.vocabulary = vocabulary
         self.byteTokens = byteTokens
         self.merges = merges
-        vocabularySize = vocabulary.tokens.count
-        bosTokenID = vocabulary.bos
-        eosTokenID = vocabulary.eos
-        addsBOS = vocabulary.addBOS
     }
 
     private struct Candidate: Comparable {
@@ -44,8 +35,8 @@ public struct ByteLevelBPETokenizer: TextTokenizer {
         static func < (a: Candidate, b: Candidate) -> Bool { (a.rank, a.position) < (b.rank, b.position) }
     }
 
-    public func encode(_ text: String) throws(TokenizerError) -> [Int] {
-        var ids = addsBOS ? bosTokenID.map { [$0] } ?? [] : []
+    /// Appends the ids of `text` to `ids`.
+    func encode(_ text: String, into ids: inout [Int]) {
         let scalars = Array(text.unicodeScalars)
         var symbols = [Int](), next = [Int](), previous = [Int]()
         var queue = MergeQueue<Candidate>()
@@ -61,7 +52,6 @@ public struct ByteLevelBPETokenizer: TextTokenizer {
                 i = next[i]
             }
         }
-        return ids
     }
 
     /// Merges `symbols` in place (a linked list by `next`/`previous`; merged-away symbols are
@@ -92,22 +82,18 @@ public struct ByteLevelBPETokenizer: TextTokenizer {
         }
     }
 
-    public func decode(_ ids: [Int]) throws(TokenizerError) -> String {
-        var bytes = [UInt8]()
-        for id in ids {
-            guard id >= 0, id < vocabularySize else { throw .invalidTokenID(id, vocabularySize: vocabularySize) }
-            if vocabulary.isControl(id) { continue }
-            let token = vocabulary.tokens[id]
-            // Hugging Face's ByteLevel decoder: alphabet characters back to bytes; a token with a
-            // character outside the alphabet contributes its own UTF-8 bytes.
-            var mapped = [UInt8]()
-            var inAlphabet = true
-            for scalar in String(decoding: token, as: UTF8.self).unicodeScalars {
-                guard let b = ByteLevelAlphabet.bytes[scalar] else { inAlphabet = false; break }
-                mapped.append(b)
+    /// The bytes token `id` spells (Hugging Face's ByteLevel decoder: alphabet characters back to
+    /// bytes; a token with a character outside the alphabet gives its own UTF-8 bytes).
+    func decode(_ id: Int, into bytes: inout [UInt8]) {
+        let token = vocabulary.tokens[id]
+        let start = bytes.count
+        for scalar in String(decoding: token, as: UTF8.self).unicodeScalars {
+            guard let b = ByteLevelAlphabet.bytes[scalar] else {
+                bytes.removeSubrange(start...)
+                bytes += token
+                return
             }
-            bytes += inAlphabet ? mapped : token
+            bytes.append(b)
         }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -6,12 +6,7 @@
 ///    Unicode scalar is a symbol, and the adjacent pair whose concatenation is the
 ///    highest-scoring vocabulary token merges next (leftmost on ties), until none is in the vocabulary;
 /// 3. a symbol outside the vocabulary is spelled by its UTF-8 bytes' `<0xNN>` tokens.
-public struct SentencePieceTokenizer: TextTokenizer {
-    public let vocabularySize: Int
-    public let bosTokenID: Int?
-    public let eosTokenID: Int?
-    public let addsBOS: Bool
-
+struct SentencePieceBPE: Sendable {
     private let vocabulary: GGUFVocabulary
     private let index: [[UInt8]: Int]
     /// User-defined tokens as (UTF-8 bytes, id), longest (in Unicode scalars) first, then by id.
@@ -44,10 +39,6 @@ public struct SentencePieceTokenizer: TextTokenizer {
         self.userDefined = userDefined.map { ($0.0, $0.1) }
         self.byteTokens = byteTokens
         self.tokenBytes = tokenBytes
-        vocabularySize = vocabulary.tokens.count
-        bosTokenID = vocabulary.bos
-        eosTokenID = vocabulary.eos
-        addsBOS = vocabulary.addBOS
     }
 
     /// A fragment of the text: raw UTF-8 bytes, or a user-defined token already matched.
@@ -56,8 +47,9 @@ public struct SentencePieceTokenizer: TextTokenizer {
         case token(Int)
     }
 
-    public func encode(_ text: String) throws(TokenizerError) -> [Int] {
-        var ids = addsBOS ? bosTokenID.map { [$0] } ?? [] : []
+    /// Appends the ids of `text` to `ids`.
+    /// - Throws: `TokenizerError.noByteFallback` for a character the vocabulary cannot spell.
+    func encode(_ text: String, into ids: inout [Int]) throws(TokenizerError) {
         var fragments = [Fragment.text(Array(text.utf8))]
         for (piece, id) in userDefined {
             var out = [Fragment]()
@@ -79,7 +71,6 @@ public struct SentencePieceTokenizer: TextTokenizer {
             case .text(let bytes): try encodeFragment(bytes, into: &ids, &queue)
             }
         }
-        return ids
     }
 
     /// `bytes` split at each non-overlapping occurrence of `separator`, left to right (Python's `str.split`).
@@ -154,28 +145,22 @@ public struct SentencePieceTokenizer: TextTokenizer {
         }
     }
 
-    public func decode(_ ids: [Int]) throws(TokenizerError) -> String {
-        var bytes = [UInt8]()
-        for id in ids {
-            guard id >= 0, id < vocabularySize else { throw .invalidTokenID(id, vocabularySize: vocabularySize) }
-            if vocabulary.isControl(id) { continue }
-            if let b = tokenBytes[id], vocabulary.types[id] == GGUFVocabulary.TokenType.byte.rawValue {
-                bytes.append(b)
-                continue
-            }
-            let token = vocabulary.tokens[id]
-            var k = 0
-            while k < token.count {
-                if k + 3 <= token.count, token[k..<k + 3].elementsEqual(Self.lowerBlock) {
-                    bytes.append(0x20)
-                    k += 3
-                } else {
-                    bytes.append(token[k])
-                    k += 1
-                }
+    /// The bytes token `id` spells: a `<0xNN>` byte token its byte, any other its text with `▁` as a space.
+    func decode(_ id: Int, into bytes: inout [UInt8]) {
+        if let b = tokenBytes[id], vocabulary.types[id] == GGUFVocabulary.TokenType.byte.rawValue {
+            bytes.append(b)
+            return
+        }
+        let token = vocabulary.tokens[id]
+        var k = 0
+        while k < token.count {
+            if k + 3 <= token.count, token[k..<k + 3].elementsEqual(Self.lowerBlock) {
+                bytes.append(0x20)
+                k += 3
+            } else {
+                bytes.append(token[k])
+                k += 1
             }
         }
-        if vocabulary.addSpacePrefix, bytes.first == 0x20 { bytes.removeFirst() }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }
