@@ -13,6 +13,9 @@ public struct SessionAttendTiming: Sendable, Hashable, Codable {
     public var deviceSeconds: Double
     /// Host time from the submission to the caller's resumption.
     public var waitSeconds: Double
+    /// Host time of the whole call less `waitSeconds`: checks, page-table updates, recording,
+    /// reading the outputs back and the policies' decode stages.
+    public var hostSeconds: Double = 0
     /// Bytes copied in.
     public var uploadBytes: Int
     /// The decodes' launches.
@@ -48,7 +51,14 @@ extension VulkanSessionPool {
     public func attend(_ batch: [CacheSession.AttendRequest], layer: Int, scale: Float? = nil, runPolicy: Bool = true,
                        options: DecodeOptions = .init()) async -> [Result<HeadTensor<Float>, DeviceSessionError>] {
         await gate.enter()
+        let start = ContinuousClock.now
+        lastTiming = nil
         let results = await attendHoldingGate(batch, layer: layer, scale: scale, runPolicy: runPolicy, options: options)
+        if var t = lastTiming {
+            let (s, a) = (ContinuousClock.now - start).components
+            t.hostSeconds = Double(s) + Double(a) * 1e-18 - t.waitSeconds
+            lastTiming = t
+        }
         await gate.leave()
         return results
     }

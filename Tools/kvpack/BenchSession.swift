@@ -63,6 +63,8 @@ extension Bench {
             /// submissions (uploads, decodes, readback); bytes uploaded per step.
             var kernelSecondsPerStep: Double?
             var deviceSecondsPerStep: Double?
+            /// Vulkan: host time per step inside the attend calls (all but waiting for the device).
+            var attendHostSecondsPerStep: Double?
             var uploadBytesPerStep: Double?
             var kernels: [String]?
             var device: String?
@@ -86,13 +88,13 @@ extension Bench {
                     ? try HeadTensor(heads: queryHeads, tokens: window, headDim: headDim, storage: rng.halves(queryHeads * window * headDim)) : nil
                 let prompt = SessionPrompt(positions: Array(0..<tokens), layers: Array(
                     repeating: .init(keys: keys, values: values, windowQueries: windowQueries), count: layers))
-                let stepKeys = try (0..<steps).map { _ in
+                let stepKeys = try (0...steps).map { _ in
                     try HeadTensor(heads: kvHeads, tokens: 1, headDim: headDim, storage: rng.halves(kvHeads * headDim))
                 }
-                let stepValues = try (0..<steps).map { _ in
+                let stepValues = try (0...steps).map { _ in
                     try HeadTensor(heads: kvHeads, tokens: 1, headDim: headDim, storage: rng.halves(kvHeads * headDim))
                 }
-                let stepQueries = try (0..<steps).map { _ in
+                let stepQueries = try (0...steps).map { _ in
                     try HeadTensor(heads: queryHeads, tokens: 1, headDim: headDim, storage: rng.halves(queryHeads * headDim)).floats()
                 }
                 var rows: [Row] = []
@@ -153,10 +155,12 @@ extension Bench {
             let prefill = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             if let e = errors.withLock({ $0.first }) { throw e }
             var stepSeconds: [Double] = [], kernelSeconds: [Double] = [], deviceSeconds: [Double] = [], uploaded: [Double] = []
+            var attendHost: [Double] = []
             var kernels: Set<String> = []
-            for m in 0..<steps {
-                let (k, v, q) = (stepKeys[m], stepValues[m], stepQueries[m])
-                let position = tokens + m
+            // Step 0 warms up (pipelines compiled, buffers grown) and is not counted.
+            for step in 0...steps {
+                let (k, v, q) = (stepKeys[step], stepValues[step], stepQueries[step])
+                let position = tokens + step, m = step - 1
                 let start = DispatchTime.now().uptimeNanoseconds
                 for l in 0..<layers {
                     DispatchQueue.concurrentPerform(iterations: count) { i in
@@ -170,9 +174,10 @@ extension Bench {
                     if let devicePool {
                         let results = Self.blocking { await devicePool.attend(batch, layer: l) }
                         for r in results { if case .failure(let e) = r { throw e } }
-                        if let t = devicePool.lastTiming {
-                            if l == 0 { kernelSeconds.append(0); deviceSeconds.append(0); uploaded.append(0) }
+                        if step > 0, let t = devicePool.lastTiming {
+                            if l == 0 { kernelSeconds.append(0); deviceSeconds.append(0); uploaded.append(0); attendHost.append(0) }
                             kernelSeconds[m] += t.decodeSeconds
+                            attendHost[m] += t.hostSeconds
                             deviceSeconds[m] += t.deviceSeconds
                             uploaded[m] += Double(t.uploadBytes)
                             kernels.formUnion(t.launches.map(\.kernel))
@@ -182,7 +187,7 @@ extension Bench {
                         for r in results { if case .failure(let e) = r { throw e } }
                     }
                 }
-                stepSeconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                if step > 0 { stepSeconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
                 if let e = errors.withLock({ $0.first }) { throw e }
             }
             let sorted = stepSeconds.sorted()
@@ -196,7 +201,8 @@ extension Bench {
                        stepsPerSecond: n / total, p50StepSeconds: median, p99StepSeconds: p99,
                        hostSecondsPerStep: total / n - (device ?? 0),
                        kernelSecondsPerStep: kernelSeconds.count == steps ? kernelSeconds.reduce(0, +) / n : nil,
-                       deviceSecondsPerStep: device, uploadBytesPerStep: uploaded.count == steps ? uploaded.reduce(0, +) / n : nil,
+                       deviceSecondsPerStep: device,
+                       attendHostSecondsPerStep: attendHost.count == steps ? attendHost.reduce(0, +) / n : nil, uploadBytesPerStep: uploaded.count == steps ? uploaded.reduce(0, +) / n : nil,
                        kernels: kernels.isEmpty ? nil : kernels.sorted(), device: context?.device.name,
                        poolBytes: pool.statistics.inUseBytes, layoutBytes: sessions.reduce(0) { $0 + $1.byteCount },
                        denseBytes: sessions.reduce(0) { $0 + $1.denseByteCount }, threads: ProcessInfo.processInfo.activeProcessorCount)
