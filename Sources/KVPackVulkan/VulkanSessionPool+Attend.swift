@@ -264,7 +264,9 @@ extension VulkanSessionPool {
         var submitted = false
         defer { if !submitted { uploads.putBack(pending) } }
         if !planned.isEmpty || !pending.copies.isEmpty {
-            let perCall = planned.reduce(0) { $0 + 4 * ($1.directory.count + $1.queries.count + $1.call.queryWords.count) + 48 }
+            // Scatter records: 16 bytes a copy, per bank rounded up to 16.
+            let recordBytes = 16 * (pending.copies.count + tableCopies.count) + 16 * banks.count
+            let perCall = planned.reduce(0) { $0 + 4 * ($1.directory.count + $1.queries.count + $1.call.queryWords.count) + 48 } + recordBytes
             let outputs = planned.reduce(0) { $0 + 4 * $1.queries.count }
             let result = await submit(pending: pending, tableBytes: tableBytes, tableCopies: tableCopies, planned: planned.map {
                 ($0.call, $0.bankCall, $0.directory, $0.queries)
@@ -313,25 +315,28 @@ extension VulkanSessionPool {
                 try frame.reserve(staging: stagingChunk, readback: 16)
                 let staging = frame.staging.mapped!
                 var used = 0
-                var byBank: [Int: [VkBufferCopy]] = [:]
-                while next < pending.copies.count, used < stagingChunk {
+                var records = ScatterRecords(), recordCount = 0
+                while next < pending.copies.count {
+                    // The data and its records (16 bytes each, per bank rounded to 16) must fit the chunk.
+                    let room = stagingChunk - used - 16 * (recordCount + 1 + banks.count) - 16
                     let c = pending.copies[next]
-                    let n = min(c.count - offsetInCopy, stagingChunk - used)
+                    let n = min(c.count - offsetInCopy, room) & ~3
+                    guard n > 0 else { break }
+                    recordCount += 1
                     pending.bytes.withUnsafeBytes { raw in
                         (staging + used).copyMemory(from: raw.baseAddress! + c.source + offsetInCopy, byteCount: n)
                     }
-                    byBank[c.bank, default: []].append(VkBufferCopy(srcOffset: VkDeviceSize(used), dstOffset: VkDeviceSize(c.destination + offsetInCopy),
-                                                                    size: VkDeviceSize(n)))
-                    used += n
+                    records.add(bank: c.bank, table: false, destination: c.destination + offsetInCopy, source: used, count: n)
+                    used = (used + n + 3) & ~3
                     offsetInCopy += n
-                    if offsetInCopy == c.count {
+                    if offsetInCopy >= c.count {
                         next += 1
                         offsetInCopy = 0
                     }
                 }
+                used = (used + 15) & ~15
                 try frame.begin()
-                frame.barrier(from: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_TRANSFER_BIT)
-                for (bank, regions) in byBank { frame.copy(into: banks[bank], regions) }
+                try recordScatter(records, cursor: &used)
                 try frame.submit()
                 let waited = await waiter.wait(frame.fence)
                 guard waited == VK_SUCCESS else {
@@ -367,18 +372,14 @@ extension VulkanSessionPool {
             try frame.begin()
             frame.stamp(0, bottom: false)
             frame.barrier(from: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_TRANSFER_BIT)
-            var byBank: [Int: [VkBufferCopy]] = [:]
+            var records = ScatterRecords()
             for c in pending.copies {
-                byBank[c.bank, default: []].append(VkBufferCopy(srcOffset: VkDeviceSize(pendingBase + c.source), dstOffset: VkDeviceSize(c.destination),
-                                                                size: VkDeviceSize(c.count)))
+                records.add(bank: c.bank, table: false, destination: c.destination, source: pendingBase + c.source, count: c.count)
             }
-            for (bank, regions) in byBank { frame.copy(into: banks[bank], regions) }
-            var tablesByBank: [Int: [VkBufferCopy]] = [:]
-            for (bank, var c) in tableCopies {
-                c.srcOffset += VkDeviceSize(tableBase)
-                tablesByBank[bank, default: []].append(c)
+            for (bank, c) in tableCopies {
+                records.add(bank: bank, table: true, destination: Int(c.dstOffset), source: tableBase + Int(c.srcOffset), count: Int(c.size))
             }
-            for (bank, regions) in tablesByBank { frame.copy(into: tables[bank], regions) }
+            try recordScatter(records, cursor: &cursor)
             for p in planned {
                 let dir = p.directory.withUnsafeBytes { put($0) }
                 frame.copy(into: p.bankCall.directory, [VkBufferCopy(srcOffset: VkDeviceSize(dir), dstOffset: 0, size: VkDeviceSize(4 * p.directory.count))])

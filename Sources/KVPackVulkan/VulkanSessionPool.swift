@@ -30,6 +30,8 @@ public final class VulkanSessionPool: @unchecked Sendable {
     let frame: SubmissionFrame
     /// Per bank: the reused per-call buffers, descriptor set and directory.
     var bankCalls: [Int: BankCall] = [:]
+    /// Per bank: the descriptor set of the scatter copies into it.
+    var scatterSets: [Int: DecodeBindings] = [:]
     /// Staging bytes one copy-only submission takes, for a backlog of written slots larger than
     /// that (a prefill): it goes in before the decode, in such submissions. Tests make it small.
     var stagingChunk = 64 << 20
@@ -115,12 +117,15 @@ final class PendingUploads: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         // Rows written one after another in a slot often touch: extend the last copy.
-        if let last = copies.last, last.bank == bank, last.destination + last.count == offset, last.source + last.count == bytes.count {
+        if let last = copies.last, last.bank == bank, last.destination + last.count == offset, last.source + last.count == bytes.count,
+           last.count % 4 == 0 {
             copies[copies.count - 1].count += new.count
         } else {
             copies.append(Copy(bank: bank, destination: offset, source: bytes.count, count: new.count))
         }
         bytes.append(contentsOf: new)
+        // Sources stay word-aligned (the scatter copies words).
+        while bytes.count % 4 != 0 { bytes.append(0) }
     }
 
     /// Takes everything queued (in the order written: later copies overwrite earlier ones).

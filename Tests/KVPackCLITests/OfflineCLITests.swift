@@ -167,7 +167,7 @@ struct OfflineCLITests {
         let specs = ["--policy", "paged(keep=0.5,block=4)", "--policy", "arkv(keep=0.5,window=8)"]
         let cpu = try KVPackRun(arguments: ["eval", cap, "--decode", "--json"] + specs)
         let gpu = try KVPackRun(arguments: ["eval", cap, "--decode", "--backend", "vulkan", "--json"] + specs)
-        #expect(cpu.status == 0 && gpu.status == 0, "\(gpu.stderr)")
+        #expect(cpu.status == 0 && gpu.status == 0, "cpu: \(cpu.stderr) vulkan: \(gpu.stderr)")
         func runs(_ out: String) throws -> [[String: Any]] {
             try #require((try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])?["runs"] as? [[String: Any]])
         }

@@ -1,0 +1,61 @@
+import CVulkan
+
+/// Copies of words from the staging buffer into a bank or its page table, recorded as one
+/// `scatter_copy` dispatch per bank (`Kernels/scatter_copy.comp`) rather than one copy region each.
+struct ScatterRecords {
+    /// Per bank: records of 4 words (target 0 bank / 1 table, destination word, source word, words).
+    private(set) var byBank: [Int: [UInt32]] = [:]
+
+    var isEmpty: Bool { byBank.isEmpty }
+    var wordCount: Int { byBank.values.reduce(0) { $0 + $1.count } }
+
+    /// Bytes `count` from staging byte `source` to byte `destination` of the bank (or its table);
+    /// both offsets are multiples of 4, and `count` is rounded up to whole words (the bytes past it
+    /// up to the next word are padding in the slot or the pending bytes).
+    mutating func add(bank: Int, table: Bool, destination: Int, source: Int, count: Int) {
+        byBank[bank, default: []] += [table ? 1 : 0, UInt32(destination / 4), UInt32(source / 4), UInt32((count + 3) / 4)]
+    }
+}
+
+extension VulkanSessionPool {
+    /// Writes `records` into the staging buffer at `cursor` (advanced past them) and records one
+    /// `scatter_copy` dispatch per bank, between barriers from earlier commands and to later
+    /// compute and transfer work.
+    func recordScatter(_ records: ScatterRecords, cursor: inout Int) throws(VulkanError) {
+        guard !records.isEmpty else { return }
+        let pipeline = try context.kernels.pipeline(KernelKey(name: "scatter_copy", constants: []), context)
+        let (_, layout) = try context.kernels.layouts(context)
+        let vk = context.vk, commands = frame.commands, stage = UInt32(VK_SHADER_STAGE_COMPUTE_BIT.rawValue)
+        frame.barrier(from: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT)
+        vk.cmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline)
+        for (bank, words) in records.byBank.sorted(by: { $0.key < $1.key }) {
+            let base = cursor
+            words.withUnsafeBytes { (frame.staging.mapped! + base).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            cursor = (cursor + 4 * words.count + 15) & ~15
+            let bindings = try scatterBindings(bank)
+            var set: VkDescriptorSet? = bindings.set
+            vk.cmdBindDescriptorSets(commands, VK_PIPELINE_BIND_POINT_COMPUTE, layout, 0, 1, &set, 0, nil)
+            let count = words.count / 4, perRow = min(count, 65535)
+            let push: [UInt32] = [UInt32(count), UInt32(base / 4), UInt32(perRow)]
+            push.withUnsafeBytes { vk.cmdPushConstants(commands, layout, stage, 0, UInt32($0.count), $0.baseAddress) }
+            vk.cmdDispatch(commands, UInt32(perRow), UInt32((count + perRow - 1) / perRow), 1)
+        }
+        frame.barrier(from: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, to: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT)
+    }
+
+    /// The descriptor set the scatter into `bank` binds: the bank as every pool window, its table,
+    /// the staging buffer as the source (rebound when the staging buffer grows).
+    private func scatterBindings(_ bank: Int) throws(VulkanError) -> DecodeBindings {
+        let bindings: DecodeBindings
+        if let b = scatterSets[bank] { bindings = b } else {
+            bindings = try DecodeBindings(context)
+            scatterSets[bank] = bindings
+        }
+        let b = banks[bank]
+        var perBinding: [[DeviceBuffer]] = [[b], [tables[bank]]]
+        for _ in 0..<4 { perBinding.append(Array(repeating: b, count: PoolWindows.maximum)) }
+        perBinding += [[frame.staging], [b], [b], [b], [b]]
+        bindings.bind(perBinding)
+        return bindings
+    }
+}
