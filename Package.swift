@@ -45,6 +45,10 @@ let package = Package(
         // Vulkan headers only (libvulkan-dev puts them on the default include path); the loader is
         // dlopen'ed at run time, so pkg-config's `-lvulkan` must not reach the link line.
         .systemLibrary(name: "CVulkan", path: "Sources/CVulkan"),
+        // OpenBLAS's CBLAS (the model runtime's matrix products, on every core).
+        .systemLibrary(
+            name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]),
 
         // MARK: - Half-precision row kernels (C, runtime-dispatched F16C/AVX2)
         .target(name: "CKVPackHalf", path: "Sources/CKVPackHalf"),

@@ -1,0 +1,177 @@
+import KVPack
+
+extension LanguageModel {
+    /// Runs `tokens` at positions `start ..< start + tokens.count` through every layer: each
+    /// layer's post-RoPE keys and values are appended to `session` (f16) and the tokens' queries
+    /// attend over the session's pages, masked by position (causal, and the layer's sliding
+    /// window), with the policy's decode stages acting after each layer's attention. One token
+    /// is a decode step; several are a chunk of a prompt.
+    /// - Parameters:
+    ///   - tokens: token ids, each in `0 ..< vocabularySize`.
+    ///   - start: the first token's position; after every position the session already holds.
+    ///   - session: a session of this model (`makeSession(pool:policy:)`).
+    /// - Returns: the final normalized hidden states, `[tokens, d_model]`.
+    /// - Throws: `ModelError` for empty or out-of-range tokens, a session of another model, or a
+    ///   session refusing the tokens (positions not after its last, a full pool...).
+    public func forward(_ tokens: [Int], startingAt start: Int, session: CacheSession) throws(ModelError) -> HiddenStates {
+        try checkSession(session)
+        let scale = hyperparameters.attentionScale
+        return try run(tokens, startingAt: start) { (layer, queries, keys, values, positions) throws(ModelError) in
+            do throws(SessionError) {
+                try session.append(layer: layer, keys: keys, values: values, positions: positions)
+                return try session.attend(layer: layer, queries: queries, positions: positions, scale: scale)
+            } catch {
+                throw .session(error)
+            }
+        }
+    }
+
+    func checkSession(_ session: CacheSession) throws(ModelError) {
+        let m = session.model, f = facts
+        guard m.layerCount == f.layerCount, m.queryHeads == f.queryHeads, m.kvHeads == f.kvHeads, m.headDim == f.headDim,
+              m.layerKinds == f.layerKinds else {
+            throw .sessionOfAnotherModel(
+                expected: "\(f.layerCount) layers, \(f.queryHeads) query heads over \(f.kvHeads) KV heads, head dim \(f.headDim)",
+                found: "\(m.layerCount) layers, \(m.queryHeads) query heads over \(m.kvHeads) KV heads, head dim \(m.headDim)")
+        }
+    }
+
+    /// One layer's attention: `(layer, queries [Hq, T, hd] f32, keys [Hkv, T, hd] f16,
+    /// values [Hkv, T, hd] f16, positions [T]) -> output [Hq, T, hd]`.
+    typealias LayerAttention = (Int, HeadTensor<Float>, HeadTensor<Float16>, HeadTensor<Float16>, [Int]) throws(ModelError) -> HeadTensor<Float>
+
+    /// The decoder over `tokens` at `start...`, attention by `attend`.
+    func run(_ tokens: [Int], startingAt start: Int, attend: LayerAttention) throws(ModelError) -> HiddenStates {
+        let hp = hyperparameters
+        guard !tokens.isEmpty else { throw .noTokens }
+        guard start >= 0 else { throw .invalidPositions("the first position is \(start); positions start at 0") }
+        for (i, t) in tokens.enumerated() where !(0..<hp.vocabularySize).contains(t) {
+            throw .tokenOutOfRange(token: t, index: i, vocabulary: hp.vocabularySize)
+        }
+        let n = tokens.count, d = hp.embeddingLength, hd = hp.headDim
+        let qw = hp.queryWidth, kw = hp.kvWidth, qkvWidth = qw + 2 * kw, ffn = hp.feedForwardLength
+        let positions = Array(start..<start + n)
+        var rotary: [Double: RotaryTable] = [:]
+        for l in 0..<hp.layerCount where rotary[hp.ropeBase(layer: l)] == nil {
+            rotary[hp.ropeBase(layer: l)] = RotaryTable(headDim: hd, base: hp.ropeBase(layer: l), positions: start..<start + n)
+        }
+        let activation: GatedActivation = hp.architecture == .gemma3 ? .geluTanh : .silu
+
+        var h = embed(tokens)
+        var x = [Float](repeating: 0, count: n * d)
+        var qkv = [Float](repeating: 0, count: n * qkvWidth)
+        var attention = [Float](repeating: 0, count: n * qw)
+        var gateUp = [Float](repeating: 0, count: n * 2 * ffn)
+        var gated = [Float](repeating: 0, count: n * ffn)
+
+        for (l, w) in weights.layers.enumerated() {
+            // Attention block: norm, fused QKV product, (QK-norm), RoPE.
+            h.withUnsafeBufferPointer { hb in x.withUnsafeMutableBufferPointer { xb in
+                w.attentionNorm.apply(hb.baseAddress!, rows: n, into: xb.baseAddress!)
+            } }
+            x.withUnsafeBufferPointer { xb in qkv.withUnsafeMutableBufferPointer { qb in
+                w.queryKeyValue.apply(xb.baseAddress!, rows: n, into: qb.baseAddress!)
+            } }
+            let table = rotary[hp.ropeBase(layer: l)]!
+            qkv.withUnsafeMutableBufferPointer { qb in
+                let base = qb.baseAddress!
+                if let qn = w.queryNorm, let kn = w.keyNorm {
+                    for t in 0..<n {
+                        let row = base + t * qkvWidth
+                        qn.apply(row, rows: hp.queryHeads, into: row)
+                        kn.apply(row + qw, rows: hp.kvHeads, into: row + qw)
+                    }
+                }
+                table.apply(base, tokens: n, heads: hp.queryHeads, tokenStride: qkvWidth)
+                table.apply(base + qw, tokens: n, heads: hp.kvHeads, tokenStride: qkvWidth)
+            }
+            let queries = Self.heads(of: qkv, tokens: n, stride: qkvWidth, offset: 0, heads: hp.queryHeads, headDim: hd)
+            let keys = Self.heads(of: qkv, tokens: n, stride: qkvWidth, offset: qw, heads: hp.kvHeads, headDim: hd).halves()
+            let values = Self.heads(of: qkv, tokens: n, stride: qkvWidth, offset: qw + kw, heads: hp.kvHeads, headDim: hd).halves()
+            let output = try attend(l, queries, keys, values, positions)
+            Self.tokenRows(of: output, into: &attention)
+            attention.withUnsafeBufferPointer { ab in x.withUnsafeMutableBufferPointer { xb in
+                w.attentionOutput.apply(ab.baseAddress!, rows: n, into: xb.baseAddress!)
+                w.postAttentionNorm?.apply(xb.baseAddress!, rows: n, into: xb.baseAddress!)
+            } }
+            Self.add(x, to: &h)
+
+            // MLP block: norm, fused gate/up product, gated activation, down product.
+            h.withUnsafeBufferPointer { hb in x.withUnsafeMutableBufferPointer { xb in
+                w.feedForwardNorm.apply(hb.baseAddress!, rows: n, into: xb.baseAddress!)
+            } }
+            x.withUnsafeBufferPointer { xb in gateUp.withUnsafeMutableBufferPointer { gb in
+                w.gateUp.apply(xb.baseAddress!, rows: n, into: gb.baseAddress!)
+            } }
+            gateUp.withUnsafeBufferPointer { gb in gated.withUnsafeMutableBufferPointer { ob in
+                activation.apply(gateUp: gb.baseAddress!, rows: n, width: ffn, into: ob.baseAddress!)
+            } }
+            gated.withUnsafeBufferPointer { gb in x.withUnsafeMutableBufferPointer { xb in
+                w.down.apply(gb.baseAddress!, rows: n, into: xb.baseAddress!)
+                w.postFeedForwardNorm?.apply(xb.baseAddress!, rows: n, into: xb.baseAddress!)
+            } }
+            Self.add(x, to: &h)
+        }
+        h.withUnsafeMutableBufferPointer { hb in weights.outputNorm.apply(hb.baseAddress!, rows: n, into: hb.baseAddress!) }
+        return HiddenStates(tokens: n, width: d, values: h)
+    }
+
+    /// `[tokens, d]` embeddings of `tokens`, times the architecture's embedding scale.
+    private func embed(_ tokens: [Int]) -> [Float] {
+        let d = hyperparameters.embeddingLength, scale = hyperparameters.embeddingScale
+        var h = [Float](repeating: 0, count: tokens.count * d)
+        weights.embedding.values.withUnsafeBufferPointer { e in
+            h.withUnsafeMutableBufferPointer { hb in
+                for (t, id) in tokens.enumerated() {
+                    let src = e.baseAddress! + id * d, dst = hb.baseAddress! + t * d
+                    if scale == 1 {
+                        dst.update(from: src, count: d)
+                    } else {
+                        for i in 0..<d { dst[i] = src[i] * scale }
+                    }
+                }
+            }
+        }
+        return h
+    }
+
+    /// `[heads, tokens, headDim]` gathered from token rows `stride` floats apart, head `h` of
+    /// token `t` at `t × stride + offset + h × headDim`.
+    private static func heads(of rows: [Float], tokens: Int, stride: Int, offset: Int, heads: Int, headDim: Int) -> HeadTensor<Float> {
+        let out = [Float](unsafeUninitializedCapacity: heads * tokens * headDim) { o, count in
+            rows.withUnsafeBufferPointer { r in
+                for h in 0..<heads {
+                    for t in 0..<tokens {
+                        (o.baseAddress! + (h * tokens + t) * headDim)
+                            .initialize(from: r.baseAddress! + t * stride + offset + h * headDim, count: headDim)
+                    }
+                }
+            }
+            count = heads * tokens * headDim
+        }
+        return try! HeadTensor(heads: heads, tokens: tokens, headDim: headDim, storage: out)
+    }
+
+    /// `[heads, tokens, headDim]` written as token rows `[tokens, heads × headDim]`.
+    private static func tokenRows(of x: HeadTensor<Float>, into rows: inout [Float]) {
+        let heads = x.heads, tokens = x.tokens, hd = x.headDim
+        x.withUnsafeBufferPointer { src in
+            rows.withUnsafeMutableBufferPointer { dst in
+                for h in 0..<heads {
+                    for t in 0..<tokens {
+                        (dst.baseAddress! + t * heads * hd + h * hd).update(from: src.baseAddress! + (h * tokens + t) * hd, count: hd)
+                    }
+                }
+            }
+        }
+    }
+
+    /// `h += x`, elementwise.
+    private static func add(_ x: [Float], to h: inout [Float]) {
+        x.withUnsafeBufferPointer { xb in
+            h.withUnsafeMutableBufferPointer { hb in
+                for i in 0..<hb.count { hb[i] += xb[i] }
+            }
+        }
+    }
+}
