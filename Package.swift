@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "KVPackVulkan", targets: ["KVPackVulkan"]),
         .library(name: "KVPackPolicies", targets: ["KVPackPolicies"]),
         .library(name: "KVPackEval", targets: ["KVPackEval"]),
+        .library(name: "KVPackModel", targets: ["KVPackModel"]),
         .executable(name: "kvpack", targets: ["kvpack"]),
     ],
     dependencies: [
@@ -81,6 +82,9 @@ let package = Package(
             name: "KVPackVulkan", dependencies: ["CVulkan", "KVPack"], path: "Sources/KVPackVulkan",
             plugins: ["KernelCompiler"]),
 
+        // MARK: - Model runtime: GGUF reader, tokenizers (and the CPU forward pass) for the shipped models
+        .target(name: "KVPackModel", dependencies: ["KVPack"], path: "Sources/KVPackModel"),
+
         // MARK: - Datasets: HDF5 / npy / safetensors I/O, synthetic captures
         .target(
             name: "KVPackDatasets", dependencies: ["KVPack", "CHDF5"],
@@ -115,6 +119,9 @@ let package = Package(
         .testTarget(
             name: "KVPackVulkanTests", dependencies: ["KVPackVulkan", "KVPack", "KVPackTestSupport"],
             path: "Tests/KVPackVulkanTests"),
+        .testTarget(
+            name: "KVPackModelTests", dependencies: ["KVPackModel", "KVPackDatasets", "KVPackTestSupport"],
+            path: "Tests/KVPackModelTests", exclude: ["Fixtures"]),
         .testTarget(
             name: "KVPackCLITests", dependencies: ["kvpack", "KVPackTestSupport"], path: "Tests/KVPackCLITests"),
     ],

