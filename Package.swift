@@ -83,7 +83,7 @@ let package = Package(
             plugins: ["KernelCompiler"]),
 
         // MARK: - Model runtime: GGUF reader, tokenizers (and the CPU forward pass) for the shipped models
-        .target(name: "KVPackModel", dependencies: ["KVPack"], path: "Sources/KVPackModel"),
+        .target(name: "KVPackModel", dependencies: ["KVPack", "CBLAS"], path: "Sources/KVPackModel"),
 
         // MARK: - Datasets: HDF5 / npy / safetensors I/O, synthetic captures
         .target(
@@ -120,7 +120,7 @@ let package = Package(
             name: "KVPackVulkanTests", dependencies: ["KVPackVulkan", "KVPack", "KVPackTestSupport"],
             path: "Tests/KVPackVulkanTests"),
         .testTarget(
-            name: "KVPackModelTests", dependencies: ["KVPackModel", "KVPackDatasets", "KVPackTestSupport"],
+            name: "KVPackModelTests", dependencies: ["KVPackModel", "KVPack", "KVPackDatasets", "KVPackPolicies", "KVPackTestSupport"],
             path: "Tests/KVPackModelTests", exclude: ["Fixtures"]),
         .testTarget(
             name: "KVPackCLITests", dependencies: ["kvpack", "KVPackTestSupport"], path: "Tests/KVPackCLITests"),

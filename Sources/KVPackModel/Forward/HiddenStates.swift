@@ -7,10 +7,13 @@ public struct HiddenStates: Sendable {
     public let width: Int
     /// `tokens × width` floats.
     public let values: [Float]
+    /// Where the pass that made them spent its time.
+    public let profile: ForwardProfile
 
-    init(tokens: Int, width: Int, values: [Float]) {
+    init(tokens: Int, width: Int, values: [Float], profile: ForwardProfile) {
         self.tokens = tokens
         self.width = width
         self.values = values
+        self.profile = profile
     }
 }

@@ -56,6 +56,8 @@ extension LanguageModel {
             rotary[hp.ropeBase(layer: l)] = RotaryTable(headDim: hd, base: hp.ropeBase(layer: l), positions: start..<start + n)
         }
         let activation: GatedActivation = hp.architecture == .gemma3 ? .geluTanh : .silu
+        let started = ContinuousClock.now
+        var profile = ForwardProfile()
 
         var h = embed(tokens)
         var x = [Float](repeating: 0, count: n * d)
@@ -69,9 +71,11 @@ extension LanguageModel {
             h.withUnsafeBufferPointer { hb in x.withUnsafeMutableBufferPointer { xb in
                 w.attentionNorm.apply(hb.baseAddress!, rows: n, into: xb.baseAddress!)
             } }
-            x.withUnsafeBufferPointer { xb in qkv.withUnsafeMutableBufferPointer { qb in
-                w.queryKeyValue.apply(xb.baseAddress!, rows: n, into: qb.baseAddress!)
-            } }
+            profile.timeProduct(w.queryKeyValue, rows: n) {
+                x.withUnsafeBufferPointer { xb in qkv.withUnsafeMutableBufferPointer { qb in
+                    w.queryKeyValue.apply(xb.baseAddress!, rows: n, into: qb.baseAddress!)
+                } }
+            }
             let table = rotary[hp.ropeBase(layer: l)]!
             qkv.withUnsafeMutableBufferPointer { qb in
                 let base = qb.baseAddress!
@@ -88,32 +92,45 @@ extension LanguageModel {
             let queries = Self.heads(of: qkv, tokens: n, stride: qkvWidth, offset: 0, heads: hp.queryHeads, headDim: hd)
             let keys = Self.heads(of: qkv, tokens: n, stride: qkvWidth, offset: qw, heads: hp.kvHeads, headDim: hd).halves()
             let values = Self.heads(of: qkv, tokens: n, stride: qkvWidth, offset: qw + kw, heads: hp.kvHeads, headDim: hd).halves()
+            let attendStart = ContinuousClock.now
             let output = try attend(l, queries, keys, values, positions)
+            profile.attention += ContinuousClock.now - attendStart
             Self.tokenRows(of: output, into: &attention)
-            attention.withUnsafeBufferPointer { ab in x.withUnsafeMutableBufferPointer { xb in
-                w.attentionOutput.apply(ab.baseAddress!, rows: n, into: xb.baseAddress!)
-                w.postAttentionNorm?.apply(xb.baseAddress!, rows: n, into: xb.baseAddress!)
-            } }
+            profile.timeProduct(w.attentionOutput, rows: n) {
+                attention.withUnsafeBufferPointer { ab in x.withUnsafeMutableBufferPointer { xb in
+                    w.attentionOutput.apply(ab.baseAddress!, rows: n, into: xb.baseAddress!)
+                } }
+            }
+            if let post = w.postAttentionNorm {
+                x.withUnsafeMutableBufferPointer { xb in post.apply(xb.baseAddress!, rows: n, into: xb.baseAddress!) }
+            }
             Self.add(x, to: &h)
 
             // MLP block: norm, fused gate/up product, gated activation, down product.
             h.withUnsafeBufferPointer { hb in x.withUnsafeMutableBufferPointer { xb in
                 w.feedForwardNorm.apply(hb.baseAddress!, rows: n, into: xb.baseAddress!)
             } }
-            x.withUnsafeBufferPointer { xb in gateUp.withUnsafeMutableBufferPointer { gb in
-                w.gateUp.apply(xb.baseAddress!, rows: n, into: gb.baseAddress!)
-            } }
+            profile.timeProduct(w.gateUp, rows: n) {
+                x.withUnsafeBufferPointer { xb in gateUp.withUnsafeMutableBufferPointer { gb in
+                    w.gateUp.apply(xb.baseAddress!, rows: n, into: gb.baseAddress!)
+                } }
+            }
             gateUp.withUnsafeBufferPointer { gb in gated.withUnsafeMutableBufferPointer { ob in
                 activation.apply(gateUp: gb.baseAddress!, rows: n, width: ffn, into: ob.baseAddress!)
             } }
-            gated.withUnsafeBufferPointer { gb in x.withUnsafeMutableBufferPointer { xb in
-                w.down.apply(gb.baseAddress!, rows: n, into: xb.baseAddress!)
-                w.postFeedForwardNorm?.apply(xb.baseAddress!, rows: n, into: xb.baseAddress!)
-            } }
+            profile.timeProduct(w.down, rows: n) {
+                gated.withUnsafeBufferPointer { gb in x.withUnsafeMutableBufferPointer { xb in
+                    w.down.apply(gb.baseAddress!, rows: n, into: xb.baseAddress!)
+                } }
+            }
+            if let post = w.postFeedForwardNorm {
+                x.withUnsafeMutableBufferPointer { xb in post.apply(xb.baseAddress!, rows: n, into: xb.baseAddress!) }
+            }
             Self.add(x, to: &h)
         }
         h.withUnsafeMutableBufferPointer { hb in weights.outputNorm.apply(hb.baseAddress!, rows: n, into: hb.baseAddress!) }
-        return HiddenStates(tokens: n, width: d, values: h)
+        profile.total = ContinuousClock.now - started
+        return HiddenStates(tokens: n, width: d, values: h, profile: profile)
     }
 
     /// `[tokens, d]` embeddings of `tokens`, times the architecture's embedding scale.

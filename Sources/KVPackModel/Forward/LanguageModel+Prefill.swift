@@ -40,11 +40,15 @@ extension LanguageModel {
                 throw .session(error)
             }
         }
+        let start = ContinuousClock.now
         do throws(SessionError) {
             try session.prefill(SessionPrompt(positions: Array(0..<tokens.count), layers: layers))
         } catch {
             throw .session(error)
         }
-        return hidden
+        var profile = hidden.profile
+        profile.attention += ContinuousClock.now - start
+        profile.total += ContinuousClock.now - start
+        return HiddenStates(tokens: hidden.tokens, width: hidden.width, values: hidden.values, profile: profile)
     }
 }

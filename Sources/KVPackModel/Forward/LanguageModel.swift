@@ -6,7 +6,7 @@ import KVPack
 /// its queries attend over the session's pages, so a compressed session is a compressed model.
 ///
 /// ```swift
-/// let model = try LanguageModel(contentsOf: path)
+/// let model = try LanguageModel(contentsOf: try ModelLocator().locate(.smollm2))
 /// let pool = try PagePool(.init(budgetBytes: 1 << 30, headDim: model.hyperparameters.headDim))
 /// let session = try model.makeSession(pool: pool)
 /// let hidden = try model.forward(promptTokens, startingAt: 0, session: session)
@@ -38,6 +38,22 @@ public final class LanguageModel: Sendable {
 }
 
 extension LanguageModel {
+    /// Loads the GGUF model at `path`: hyperparameters from its metadata, every weight
+    /// dequantized to Float (about 4 bytes per parameter in memory: 0.5 GB for SmolLM2-135M,
+    /// 1.1 GB for Gemma-3-270m).
+    /// - Throws: `ModelError`: the file unreadable (`.file`), an unsupported architecture, a
+    ///   missing or malformed hyperparameter or tensor, an unsupported tensor type.
+    public convenience init(contentsOf path: String) throws(ModelError) {
+        let file: GGUFFile
+        do throws(GGUFError) { file = try GGUFFile(contentsOf: path) } catch { throw .file(error) }
+        try self.init(file: file)
+    }
+
+    /// Loads the model in an opened GGUF file (see `init(contentsOf:)`).
+    public convenience init(file: GGUFFile) throws(ModelError) {
+        try self.init(reading: file)
+    }
+
     /// Reads hyperparameters and weights from `source`.
     convenience init(reading source: some ModelSource) throws(ModelError) {
         let hp = try ModelHyperparameters(reading: source)

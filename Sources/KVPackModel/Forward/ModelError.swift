@@ -12,8 +12,8 @@ public enum ModelError: Error, CustomStringConvertible {
     case missingTensor(String)
     /// A weight tensor has another shape than the hyperparameters imply (`[out, in]` order).
     case wrongTensorShape(name: String, expected: [Int], found: [Int])
-    /// The file could not be read or a tensor not dequantized (the reader's message).
-    case file(String)
+    /// The GGUF file could not be read, or a tensor not dequantized.
+    case file(GGUFError)
     /// A token id outside `0..<vocabulary`.
     case tokenOutOfRange(token: Int, index: Int, vocabulary: Int)
     /// An empty token list where tokens are needed.
@@ -37,8 +37,8 @@ public enum ModelError: Error, CustomStringConvertible {
             return "tensor '\(name)' is missing from the model file"
         case .wrongTensorShape(let name, let expected, let found):
             return "tensor '\(name)' has shape \(found) ([out, in]); the hyperparameters need \(expected)"
-        case .file(let message):
-            return message
+        case .file(let error):
+            return "\(error)"
         case .tokenOutOfRange(let token, let index, let vocabulary):
             return "token \(index) has id \(token), outside the vocabulary 0..<\(vocabulary)"
         case .noTokens:
