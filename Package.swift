@@ -94,7 +94,8 @@ let package = Package(
         .executableTarget(
             name: "kvpack",
             dependencies: [
-                "KVPack", "KVPackDatasets", "KVPackPolicies", "KVPackEval", "KVPackVulkan", "CHDF5", "CZstd", "CLZ4",
+                "KVPack", "KVPackDatasets", "KVPackPolicies", "KVPackEval", "KVPackVulkan", "KVPackModel", "CBLAS", "CHDF5", "CZstd",
+                "CLZ4",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/kvpack"),
