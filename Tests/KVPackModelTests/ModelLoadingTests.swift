@@ -136,6 +136,9 @@ struct ModelLoadingTests {
             guard case .session(.positionsNotIncreasing) = error else { Issue.record("\(error)"); return }
         }
         #expect(try session.tokenCounts(layer: 1) == [3])
+        do { _ = try model.prefill([1, 2], session: session); Issue.record("prefill of a non-empty session accepted") } catch {
+            guard case .session(.alreadyPrefilled(layer: 0)) = error else { Issue.record("\(error)"); return }
+        }
         let other = try CacheSession(pool: pool, model: ModelFacts(name: "other", queryHeads: 2, kvHeads: 2, headDim: 4,
                                                                    layerKinds: [.global, .global]))
         do { _ = try model.forward([1], startingAt: 0, session: other); Issue.record("foreign session accepted") } catch {

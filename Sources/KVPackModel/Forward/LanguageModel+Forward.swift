@@ -12,7 +12,10 @@ extension LanguageModel {
     ///   - session: a session of this model (`makeSession(pool:policy:)`).
     /// - Returns: the final normalized hidden states, `[tokens, d_model]`.
     /// - Throws: `ModelError` for empty or out-of-range tokens, a session of another model, or a
-    ///   session refusing the tokens (positions not after its last, a full pool...).
+    ///   session refusing the tokens (positions not after its last, a full pool...). Bad tokens,
+    ///   sessions and positions are refused before anything is appended; a session that refuses at
+    ///   a later layer (a pool that fills up mid-pass) keeps the tokens of the layers before it, so
+    ///   the sequence cannot continue: close that session.
     public func forward(_ tokens: [Int], startingAt start: Int, session: CacheSession) throws(ModelError) -> HiddenStates {
         try checkSession(session)
         let scale = hyperparameters.attentionScale
@@ -42,6 +45,7 @@ extension LanguageModel {
 
     /// The decoder over `tokens` at `start...`, attention by `attend`.
     func run(_ tokens: [Int], startingAt start: Int, attend: LayerAttention) throws(ModelError) -> HiddenStates {
+        let started = ContinuousClock.now
         let hp = hyperparameters
         guard !tokens.isEmpty else { throw .noTokens }
         guard start >= 0 else { throw .invalidPositions("the first position is \(start); positions start at 0") }
@@ -56,7 +60,6 @@ extension LanguageModel {
             rotary[hp.ropeBase(layer: l)] = RotaryTable(headDim: hd, base: hp.ropeBase(layer: l), positions: start..<start + n)
         }
         let activation: GatedActivation = hp.architecture == .gemma3 ? .geluTanh : .silu
-        let started = ContinuousClock.now
         var profile = ForwardProfile()
 
         var h = embed(tokens)

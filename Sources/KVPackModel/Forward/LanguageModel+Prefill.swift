@@ -18,6 +18,14 @@ extension LanguageModel {
     public func prefill(_ tokens: [Int], session: CacheSession, window: Int = 32) throws(ModelError) -> HiddenStates {
         try checkSession(session)
         let hp = hyperparameters
+        // Refused before the forward pass rather than after it.
+        for layer in 0..<hp.layerCount {
+            do throws(SessionError) {
+                if try session.tokenCounts(layer: layer).contains(where: { $0 > 0 }) { throw .alreadyPrefilled(layer: layer) }
+            } catch {
+                throw .session(error)
+            }
+        }
         let pool: PagePool
         do throws(PoolError) {
             pool = try PagePool(.init(budgetBytes: 1 << 50, headDim: hp.headDim, pageSize: session.pool.pageSize, name: "prefill"))
@@ -46,9 +54,10 @@ extension LanguageModel {
         } catch {
             throw .session(error)
         }
+        let elapsed = ContinuousClock.now - start
         var profile = hidden.profile
-        profile.attention += ContinuousClock.now - start
-        profile.total += ContinuousClock.now - start
+        profile.attention += elapsed
+        profile.total += elapsed
         return HiddenStates(tokens: hidden.tokens, width: hidden.width, values: hidden.values, profile: profile)
     }
 }

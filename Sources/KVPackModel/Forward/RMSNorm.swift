@@ -8,17 +8,21 @@ struct RMSNorm: Sendable {
 
     var width: Int { weight.count }
 
-    /// Normalizes `rows` rows of `width` floats from `x` into `y` (which may be `x`).
+    /// Normalizes `rows` rows of `width` floats from `x` into `y` (which may be `x`); rows are
+    /// split over the cores.
     func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
-        let n = width
+        let n = width, epsilon = epsilon
         weight.withUnsafeBufferPointer { w in
-            let w = w.baseAddress!
-            for r in 0..<rows {
-                let src = x + r * n, dst = y + r * n
-                var sum: Double = 0
-                for i in 0..<n { let v = Double(src[i]); sum += v * v }
-                let inv = 1 / (Float(sum / Double(n)) + epsilon).squareRoot()
-                for i in 0..<n { dst[i] = src[i] * inv * w[i] }
+            let rowsIO = RowPointers(input: x, output: y), weights = RowPointers(input: w.baseAddress!, output: y)
+            RowPointers.forEachRowRange(rows: rows, width: n) { range in
+                let w = weights.input
+                for r in range {
+                    let src = rowsIO.input + r * n, dst = rowsIO.output + r * n
+                    var sum: Double = 0
+                    for i in 0..<n { let v = Double(src[i]); sum += v * v }
+                    let inv = 1 / (Float(sum / Double(n)) + epsilon).squareRoot()
+                    for i in 0..<n { dst[i] = src[i] * inv * w[i] }
+                }
             }
         }
     }
