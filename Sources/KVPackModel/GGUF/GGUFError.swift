@@ -54,7 +54,9 @@ public enum GGUFError: Error, Equatable, Sendable, CustomStringConvertible {
         case .cannotOpen(let path, let reason): return "\(path): cannot open (\(reason))"
         case .badMagic(let found):
             return "not a GGUF file: the first bytes are \(found.map { String($0, radix: 16) }) instead of 'GGUF'"
-        case .unsupportedVersion(let v): return "GGUF version \(v) is not supported (versions 2 and 3 are)"
+        case .unsupportedVersion(let v):
+            let bigEndian = [2, 3].contains(v.byteSwapped) ? "; a big-endian file? only little-endian GGUF is read" : ""
+            return "GGUF version \(v) is not supported (versions 2 and 3 are\(bigEndian))"
         case .truncated(let what, let offset, let needed):
             return "truncated file: \(what) at byte \(offset) needs \(needed) bytes past the end of the file"
         case .lengthBeyondFile(let what, let offset, let claimed):

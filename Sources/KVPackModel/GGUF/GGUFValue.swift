@@ -98,40 +98,26 @@ public enum GGUFArray: Sendable, Equatable {
     case array([GGUFArray])
 
     /// The element type.
-    public var elementType: GGUFValueType {
-        switch self {
-        case .uint8: .uint8
-        case .int8: .int8
-        case .uint16: .uint16
-        case .int16: .int16
-        case .uint32: .uint32
-        case .int32: .int32
-        case .uint64: .uint64
-        case .int64: .int64
-        case .float32: .float32
-        case .float64: .float64
-        case .bool: .bool
-        case .string: .string
-        case .array: .array
-        }
-    }
+    public var elementType: GGUFValueType { shape.type }
 
     /// Number of elements.
-    public var count: Int {
+    public var count: Int { shape.count }
+
+    private var shape: (type: GGUFValueType, count: Int) {
         switch self {
-        case .uint8(let a): a.count
-        case .int8(let a): a.count
-        case .uint16(let a): a.count
-        case .int16(let a): a.count
-        case .uint32(let a): a.count
-        case .int32(let a): a.count
-        case .uint64(let a): a.count
-        case .int64(let a): a.count
-        case .float32(let a): a.count
-        case .float64(let a): a.count
-        case .bool(let a): a.count
-        case .string(let a): a.count
-        case .array(let a): a.count
+        case .uint8(let a): (.uint8, a.count)
+        case .int8(let a): (.int8, a.count)
+        case .uint16(let a): (.uint16, a.count)
+        case .int16(let a): (.int16, a.count)
+        case .uint32(let a): (.uint32, a.count)
+        case .int32(let a): (.int32, a.count)
+        case .uint64(let a): (.uint64, a.count)
+        case .int64(let a): (.int64, a.count)
+        case .float32(let a): (.float32, a.count)
+        case .float64(let a): (.float64, a.count)
+        case .bool(let a): (.bool, a.count)
+        case .string(let a): (.string, a.count)
+        case .array(let a): (.array, a.count)
         }
     }
 
