@@ -70,15 +70,9 @@ extension LanguageModel {
         var gated = [Float](repeating: 0, count: n * ffn)
 
         for (l, w) in weights.layers.enumerated() {
-            // Attention block: norm, fused QKV product, (QK-norm), RoPE.
-            h.withUnsafeBufferPointer { hb in x.withUnsafeMutableBufferPointer { xb in
-                w.attentionNorm.apply(hb.baseAddress!, rows: n, into: xb.baseAddress!)
-            } }
-            profile.timeProduct(w.queryKeyValue, rows: n) {
-                x.withUnsafeBufferPointer { xb in qkv.withUnsafeMutableBufferPointer { qb in
-                    w.queryKeyValue.apply(xb.baseAddress!, rows: n, into: qb.baseAddress!)
-                } }
-            }
+            // Attention block: norm, fused QKV product, (QK-norm), RoPE, the session, output product.
+            Self.normalize(h, with: w.attentionNorm, rows: n, into: &x)
+            Self.project(x, through: w.queryKeyValue, rows: n, into: &qkv, profile: &profile)
             let table = rotary[hp.ropeBase(layer: l)]!
             qkv.withUnsafeMutableBufferPointer { qb in
                 let base = qb.baseAddress!
@@ -99,41 +93,39 @@ extension LanguageModel {
             let output = try attend(l, queries, keys, values, positions)
             profile.attention += ContinuousClock.now - attendStart
             Self.tokenRows(of: output, into: &attention)
-            profile.timeProduct(w.attentionOutput, rows: n) {
-                attention.withUnsafeBufferPointer { ab in x.withUnsafeMutableBufferPointer { xb in
-                    w.attentionOutput.apply(ab.baseAddress!, rows: n, into: xb.baseAddress!)
-                } }
-            }
-            if let post = w.postAttentionNorm {
-                x.withUnsafeMutableBufferPointer { xb in post.apply(xb.baseAddress!, rows: n, into: xb.baseAddress!) }
-            }
+            Self.project(attention, through: w.attentionOutput, rows: n, into: &x, then: w.postAttentionNorm, profile: &profile)
             Self.add(x, to: &h)
 
             // MLP block: norm, fused gate/up product, gated activation, down product.
-            h.withUnsafeBufferPointer { hb in x.withUnsafeMutableBufferPointer { xb in
-                w.feedForwardNorm.apply(hb.baseAddress!, rows: n, into: xb.baseAddress!)
-            } }
-            profile.timeProduct(w.gateUp, rows: n) {
-                x.withUnsafeBufferPointer { xb in gateUp.withUnsafeMutableBufferPointer { gb in
-                    w.gateUp.apply(xb.baseAddress!, rows: n, into: gb.baseAddress!)
-                } }
-            }
+            Self.normalize(h, with: w.feedForwardNorm, rows: n, into: &x)
+            Self.project(x, through: w.gateUp, rows: n, into: &gateUp, profile: &profile)
             gateUp.withUnsafeBufferPointer { gb in gated.withUnsafeMutableBufferPointer { ob in
                 activation.apply(gateUp: gb.baseAddress!, rows: n, width: ffn, into: ob.baseAddress!)
             } }
-            profile.timeProduct(w.down, rows: n) {
-                gated.withUnsafeBufferPointer { gb in x.withUnsafeMutableBufferPointer { xb in
-                    w.down.apply(gb.baseAddress!, rows: n, into: xb.baseAddress!)
-                } }
-            }
-            if let post = w.postFeedForwardNorm {
-                x.withUnsafeMutableBufferPointer { xb in post.apply(xb.baseAddress!, rows: n, into: xb.baseAddress!) }
-            }
+            Self.project(gated, through: w.down, rows: n, into: &x, then: w.postFeedForwardNorm, profile: &profile)
             Self.add(x, to: &h)
         }
         h.withUnsafeMutableBufferPointer { hb in weights.outputNorm.apply(hb.baseAddress!, rows: n, into: hb.baseAddress!) }
         profile.total = ContinuousClock.now - started
         return HiddenStates(tokens: n, width: d, values: h, profile: profile)
+    }
+
+    /// `output = norm(input)`, `rows` rows.
+    private static func normalize(_ input: [Float], with norm: RMSNorm, rows: Int, into output: inout [Float]) {
+        input.withUnsafeBufferPointer { i in
+            output.withUnsafeMutableBufferPointer { o in norm.apply(i.baseAddress!, rows: rows, into: o.baseAddress!) }
+        }
+    }
+
+    /// `output = input · mᵀ` for `rows` rows (timed into `profile`), then `norm` in place when given.
+    private static func project(_ input: [Float], through m: WeightMatrix, rows: Int, into output: inout [Float],
+                                then norm: RMSNorm? = nil, profile: inout ForwardProfile) {
+        input.withUnsafeBufferPointer { i in
+            output.withUnsafeMutableBufferPointer { o in
+                profile.timeProduct(m, rows: rows) { m.apply(i.baseAddress!, rows: rows, into: o.baseAddress!) }
+                norm?.apply(o.baseAddress!, rows: rows, into: o.baseAddress!)
+            }
+        }
     }
 
     /// `[tokens, d]` embeddings of `tokens`, times the architecture's embedding scale.
