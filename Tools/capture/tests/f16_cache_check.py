@@ -43,6 +43,9 @@ def main():
     with h5py.File(args.capture) as f:
         ids = f["sequences/0/token_ids"][: args.tokens + 1]
         stored = f["sequences/0/token_logprobs"][: args.tokens].astype(np.float64)
+        probes = f["sequences/0/probe_positions"][:]
+        top_ids = f["sequences/0/probe_logprobs/top_ids"][:]
+        top_lp = f["sequences/0/probe_logprobs/top_logprobs"][:].astype(np.float64)
     model = GGUFModel(path)
     dense = F.attention
 
@@ -53,14 +56,19 @@ def main():
             return dense(q, k, v, scale, window)
         F.attention = attention
         hidden, head, _ = F.Forward(model).run(ids[:-1], set())
-        out = []
+        out, top = [], 0.0
         for s, lp, _, _ in F.log_softmax_rows(hidden, head):
             out.extend(lp[np.arange(lp.shape[0]), ids[1 + s:1 + s + lp.shape[0]]])
-        return np.abs(np.array(out) - stored)
+            for r in range(lp.shape[0]):
+                hit = np.nonzero(probes == s + r)[0]
+                if len(hit):
+                    top = max(top, np.abs(lp[r, top_ids[hit[0]]] - top_lp[hit[0]]).max())
+        return np.abs(np.array(out) - stored), top
 
     for name, f16 in (("fp32 K/V", False), ("f16 K/V", True)):
-        d = run(f16)
-        print(f"{name}: max |Δ log p| {d.max():.6f} (position {d.argmax()}), mean {d.mean():.6f} over {len(d)} tokens")
+        d, top = run(f16)
+        print(f"{name}: max |Δ log p| {d.max():.6f} (position {d.argmax()}), mean {d.mean():.6f} over {len(d)} tokens; "
+              f"probes in range: top-k log-prob max |Δ| {top:.6f}")
 
 
 if __name__ == "__main__":
