@@ -42,8 +42,12 @@ extension Bench {
             var headSeconds: Double
             var productGigaflops: Double
             var aloneGigaflops: Double
-            /// Products' throughput in the pass over the same calls alone.
+            /// Products' throughput in the pass over the same calls alone (best trial of each).
             var productEfficiency: Double
+            /// The same ratio within each trial (the pass and the products alone run back to back),
+            /// and its median: steadier than the ratio of bests on a shared machine.
+            var productEfficiencyPerTrial: [Double]
+            var medianProductEfficiency: Double
         }
 
         struct Result: Codable {
@@ -72,19 +76,22 @@ extension Bench {
                     s.close()
                 }
                 let alone = AloneProducts(hp)
-                // The machine may be shared: each figure is the best of --repeats trials, the pass
-                // and the products alone interleaved.
+                // The machine may be shared: each time is the best of --repeats trials, the pass and
+                // the products alone interleaved; the efficiency also per trial, with its median.
                 var best: (prefill: Trial, decode: Trial)?
                 var bestAlone: (prefill: Double, decode: Double) = (.infinity, .infinity)
+                var ratios: (prefill: [Double], decode: [Double]) = ([], [])
                 for _ in 0..<repeats {
                     let t = try Self.trial(lm, ids: ids, pool: pool, decode: decode)
                     best = best.map { ($0.prefill.total < t.prefill.total ? $0.prefill : t.prefill,
                                        $0.decode.total < t.decode.total ? $0.decode : t.decode) } ?? t
                     let p = alone.seconds(rows: prompt, repeats: 1), d = alone.seconds(rows: 1, repeats: decode)
-                    bestAlone = (min(bestAlone.prefill, p.layers + alone.seconds(rows: 1, repeats: 1).head),
-                                 min(bestAlone.decode, d.layers + d.head))
+                    let prefillAlone = p.layers + alone.seconds(rows: 1, repeats: 1).head, decodeAlone = d.layers + d.head
+                    bestAlone = (min(bestAlone.prefill, prefillAlone), min(bestAlone.decode, decodeAlone))
+                    ratios.prefill.append(prefillAlone / (t.prefill.profile.matrixProducts + t.prefill.head).seconds)
+                    ratios.decode.append(decodeAlone / (t.decode.profile.matrixProducts + t.decode.head).seconds)
                 }
-                func phase(_ tokens: Int, _ t: Trial, repeats: Int, alone: Double) -> Phase {
+                func phase(_ tokens: Int, _ t: Trial, repeats: Int, alone: Double, ratios: [Double]) -> Phase {
                     let p = t.profile
                     let headFlops = 2 * Double(hp.vocabularySize * hp.embeddingLength) * Double(repeats)
                     let flops = p.matrixProductOperations + headFlops
@@ -93,12 +100,13 @@ extension Bench {
                                  productSeconds: p.matrixProducts.seconds, attentionSeconds: p.attention.seconds,
                                  otherSeconds: t.total.seconds - p.matrixProducts.seconds - p.attention.seconds - t.head.seconds,
                                  headSeconds: t.head.seconds, productGigaflops: flops / inPass / 1e9, aloneGigaflops: flops / alone / 1e9,
-                                 productEfficiency: alone / inPass)
+                                 productEfficiency: alone / inPass, productEfficiencyPerTrial: ratios,
+                                 medianProductEfficiency: ratios.sorted()[ratios.count / 2])
                 }
                 let result = Result(
                     model: hp.name, threads: Int(openblas_get_num_threads()), loadSeconds: loadSeconds,
-                    prefill: phase(prompt, best!.prefill, repeats: 1, alone: bestAlone.prefill),
-                    decode: phase(decode, best!.decode, repeats: decode, alone: bestAlone.decode))
+                    prefill: phase(prompt, best!.prefill, repeats: 1, alone: bestAlone.prefill, ratios: ratios.prefill),
+                    decode: phase(decode, best!.decode, repeats: decode, alone: bestAlone.decode, ratios: ratios.decode))
                 if json {
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -106,9 +114,11 @@ extension Bench {
                 } else {
                     print("\(hp.name) (\(hp.architecture), \(hp.layerCount) layers, d \(hp.embeddingLength)), OpenBLAS threads \(result.threads), load \(String(format: "%.2f", loadSeconds)) s")
                     for (name, p) in [("prefill", result.prefill), ("decode", result.decode)] {
-                        print(String(format: "  %@ %d tokens: %.2f s, %.1f tokens/s; products %.2f s, attention %.2f s, head %.2f s, other %.2f s; products %.1f GFLOP/s in the pass vs %.1f alone (%.0f%%)",
+                        print(String(format: "  %@ %d tokens: %.2f s, %.1f tokens/s; products %.2f s, attention %.2f s, head %.2f s, other %.2f s; products %.1f GFLOP/s in the pass vs %.1f alone (%.0f%%; per trial median %.0f%%: %@)",
                                      name, p.tokens, p.seconds, p.tokensPerSecond, p.productSeconds, p.attentionSeconds, p.headSeconds,
-                                     p.otherSeconds, p.productGigaflops, p.aloneGigaflops, 100 * p.productEfficiency))
+                                     p.otherSeconds, p.productGigaflops, p.aloneGigaflops, 100 * p.productEfficiency,
+                                     100 * p.medianProductEfficiency,
+                                     p.productEfficiencyPerTrial.map { String(format: "%.0f%%", 100 * $0) }.joined(separator: " ")))
                     }
                 }
             }
