@@ -115,6 +115,13 @@ struct ModelLoadingTests {
         }
 
         s = .tinyLlama()
+        s.reals["llama.rope.scaling.factor"] = 8
+        s.strings["llama.rope.scaling.type"] = "linear"
+        do { _ = try LanguageModel(reading: s); Issue.record("loaded a scaled RoPE") } catch {
+            #expect("\(error)".contains("RoPE scaling is not supported"))
+        }
+
+        s = .tinyLlama()
         s.integers["llama.attention.head_count_kv"] = 3
         do { _ = try LanguageModel(reading: s); Issue.record("loaded 2 heads over 3") } catch {
             #expect("\(error)".contains("head_count_kv = 3"))

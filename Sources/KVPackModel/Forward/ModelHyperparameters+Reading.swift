@@ -34,6 +34,15 @@ extension ModelHyperparameters {
             throw .invalidHyperparameter(name: "\(a).rope.dimension_count", value: "\(rotated)",
                                          expected: "the head dim \(headDim) (partial rotary embedding is not supported)")
         }
+        // Position schemes this pass does not implement are refused rather than run wrong.
+        if let factor = source.real("\(a).rope.scaling.factor"), factor != 1, source.string("\(a).rope.scaling.type") != "none" {
+            throw .invalidHyperparameter(name: "\(a).rope.scaling.factor", value: "\(factor)",
+                                         expected: "1 (RoPE scaling is not supported by this forward pass)")
+        }
+        if source.dimensions(of: "rope_freqs.weight") != nil {
+            throw .invalidHyperparameter(name: "rope_freqs.weight", value: "present",
+                                         expected: "absent (Llama-3.1-style RoPE frequency factors are not supported)")
+        }
         guard let embedding = source.dimensions(of: "token_embd.weight") else { throw .missingTensor("token_embd.weight") }
         guard embedding.count == 2, embedding[0] == width, embedding[1] > 0 else {
             throw .wrongTensorShape(name: "token_embd.weight", expected: [embedding.last ?? 0, width], found: embedding.reversed())
