@@ -46,6 +46,10 @@ let package = Package(
         // Vulkan headers only (libvulkan-dev puts them on the default include path); the loader is
         // dlopen'ed at run time, so pkg-config's `-lvulkan` must not reach the link line.
         .systemLibrary(name: "CVulkan", path: "Sources/CVulkan"),
+        // OpenBLAS's CBLAS (the model runtime's matrix products, on every core).
+        .systemLibrary(
+            name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]),
 
         // MARK: - Half-precision row kernels (C, runtime-dispatched F16C/AVX2)
         .target(name: "CKVPackHalf", path: "Sources/CKVPackHalf"),
@@ -79,7 +83,7 @@ let package = Package(
             plugins: ["KernelCompiler"]),
 
         // MARK: - Model runtime: GGUF reader, tokenizers (and the CPU forward pass) for the shipped models
-        .target(name: "KVPackModel", dependencies: ["KVPack"], path: "Sources/KVPackModel"),
+        .target(name: "KVPackModel", dependencies: ["KVPack", "CBLAS"], path: "Sources/KVPackModel"),
 
         // MARK: - Datasets: HDF5 / npy / safetensors I/O, synthetic captures
         .target(
@@ -90,7 +94,8 @@ let package = Package(
         .executableTarget(
             name: "kvpack",
             dependencies: [
-                "KVPack", "KVPackDatasets", "KVPackPolicies", "KVPackEval", "KVPackVulkan", "CHDF5", "CZstd", "CLZ4",
+                "KVPack", "KVPackDatasets", "KVPackPolicies", "KVPackEval", "KVPackVulkan", "KVPackModel", "CBLAS", "CHDF5", "CZstd",
+                "CLZ4",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/kvpack"),
@@ -116,7 +121,7 @@ let package = Package(
             name: "KVPackVulkanTests", dependencies: ["KVPackVulkan", "KVPack", "KVPackPolicies", "KVPackTestSupport"],
             path: "Tests/KVPackVulkanTests"),
         .testTarget(
-            name: "KVPackModelTests", dependencies: ["KVPackModel", "KVPackDatasets", "KVPackTestSupport"],
+            name: "KVPackModelTests", dependencies: ["KVPackModel", "KVPack", "KVPackDatasets", "KVPackPolicies", "KVPackTestSupport"],
             path: "Tests/KVPackModelTests", exclude: ["Fixtures"]),
         .testTarget(
             name: "KVPackCLITests", dependencies: ["kvpack", "KVPackTestSupport"], path: "Tests/KVPackCLITests"),

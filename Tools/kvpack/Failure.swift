@@ -3,6 +3,7 @@ import Foundation
 import KVPack
 import KVPackDatasets
 import KVPackEval
+import KVPackModel
 import KVPackPolicies
 import KVPackVulkan
 
@@ -49,6 +50,14 @@ func failing<R>(_ body: () throws -> R) throws -> R {
         }
     } catch let error as PoolError {
         throw report(error, code: 64)
+    } catch let error as ModelLocatorError {
+        throw report(error, code: 66)
+    } catch let error as ModelError {
+        switch error {
+        case .file(.cannotOpen): throw report(error, code: 66)
+        case .session(.pool): throw report(error, code: 75)
+        default: throw report(error, code: 65)
+        }
     } catch let error as KVPFileError {
         switch error.withoutFile {
         case .fileNotFound: throw report(error, code: 66)

@@ -12,7 +12,7 @@ struct KVPackCommand: ParsableCommand {
             Exit codes: 0 success, 64 bad usage, 65 bad input data, 66 input not found, 73 output cannot be created (or exists without --force), 1 anything else.
             """,
         version: KVPackVersion.string,
-        subcommands: [Eval.self, Summarize.self, Compress.self, Inspect.self, Decompress.self, Synth.self, Convert.self, Bench.self, Doctor.self])
+        subcommands: [Eval.self, Summarize.self, Compress.self, Inspect.self, Decompress.self, Synth.self, Convert.self, Bench.self, Doctor.self, ModelCheck.self])
 }
 
 enum KVPackVersion {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what KVPack needs and is missing, then returns. Safe to run again: it only installs
 # what is absent.
-#   Tools/scripts/setup.sh           build dependencies (Debian -dev packages, glslc, lavapipe)
+#   Tools/scripts/setup.sh           build dependencies (Debian -dev packages incl. OpenBLAS, glslc, lavapipe)
 #   Tools/scripts/setup.sh --tests   also the Python packages the test suite drives (h5py...) and
 #                                    the two GGUF models KVPackModel's tests read (330 MB)
 set -euo pipefail
@@ -16,6 +16,7 @@ pkg-config --exists hdf5 2>/dev/null || missing+=(libhdf5-dev)
 pkg-config --exists libzstd 2>/dev/null || missing+=(libzstd-dev)
 pkg-config --exists liblz4 2>/dev/null || missing+=(liblz4-dev)
 pkg-config --exists vulkan 2>/dev/null || missing+=(libvulkan-dev)
+pkg-config --exists openblas 2>/dev/null || missing+=(libopenblas-dev)
 command -v glslc >/dev/null || missing+=(glslc)
 ls /usr/share/vulkan/icd.d/lvp_icd.*.json >/dev/null 2>&1 || missing+=(mesa-vulkan-drivers)
 

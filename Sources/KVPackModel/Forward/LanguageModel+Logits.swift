@@ -1,0 +1,31 @@
+import Foundation
+import KVPack
+
+extension LanguageModel {
+    /// Next-token logits of `rows` of `hidden`: `hidden[rows] · outputᵀ` (soft-capped when the
+    /// model says so), `[rows.count, vocabularySize]`. Chunk the rows for long runs: one row of
+    /// Gemma-3's vocabulary is 1 MiB.
+    /// - Throws: `ModelError.invalidPositions` when `rows` is not within `0 ..< hidden.tokens`,
+    ///   `.wrongTensorShape` when `hidden` is not this model's width.
+    public func logits(_ hidden: HiddenStates, rows: Range<Int>) throws(ModelError) -> Logits {
+        let hp = hyperparameters
+        guard hidden.width == hp.embeddingLength else {
+            throw .wrongTensorShape(name: "hidden states", expected: [hidden.tokens, hp.embeddingLength], found: [hidden.tokens, hidden.width])
+        }
+        guard rows.lowerBound >= 0, rows.upperBound <= hidden.tokens else {
+            throw .invalidPositions("rows \(rows) are outside the \(hidden.tokens) hidden-state rows")
+        }
+        let v = hp.vocabularySize, d = hp.embeddingLength
+        var out = [Float](repeating: 0, count: rows.count * v)
+        guard !rows.isEmpty else { return Logits(rows: 0, vocabularySize: v, values: out) }
+        hidden.values.withUnsafeBufferPointer { hb in
+            out.withUnsafeMutableBufferPointer { ob in
+                weights.output.apply(hb.baseAddress! + rows.lowerBound * d, rows: rows.count, into: ob.baseAddress!)
+                if let cap = hp.finalLogitSoftcap {
+                    for i in 0..<ob.count { ob[i] = cap * tanhf(ob[i] / cap) }
+                }
+            }
+        }
+        return Logits(rows: rows.count, vocabularySize: v, values: out)
+    }
+}
