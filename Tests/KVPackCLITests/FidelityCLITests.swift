@@ -10,7 +10,7 @@ struct FidelityCLITests {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("report").path
-        let args = ["eval", "--model", "smollm2", "--context", "64", "--continuation", "4", "--policy", "dense", "--policy", "snapkv",
+        let args = ["eval", "--model", "smollm2", "--context", "64", "--continuation", "4", "--chunks", "1", "--policy", "dense", "--policy", "snapkv",
                     "--budgets", "0.5"]
         let json = try KVPackRun(arguments: args + ["--json", "--out", out])
         #expect(json.status == 0, "\(json.stderr)")
@@ -26,6 +26,37 @@ struct FidelityCLITests {
         let table = try KVPackRun(arguments: args)
         #expect(table.status == 0, "\(table.stderr)")
         #expect(table.stdout.contains("KLD mean ± SE") && table.stdout.contains("snapkv(keep=0.5"), "\(table.stdout)")
+    }
+
+    @Test("shards of a sweep merge into the whole sweep's report; the directory gets CSV and the KLD plot")
+    func shardAndMerge() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let args = ["eval", "--model", "smollm2", "--context", "96", "--continuation", "3", "--chunks", "1", "--policy", "dense",
+                    "--policy", "snapkv(keep=0.5)", "--policy", "quant(bits=8)", "--json"]
+        let whole = try KVPackRun(arguments: args)
+        #expect(whole.status == 0, "\(whole.stderr)")
+        var parts: [String] = []
+        for i in 0..<2 {
+            let part = try KVPackRun(arguments: args + ["--shard", "\(i)/2"])
+            #expect(part.status == 0, "\(part.stderr)")
+            let path = dir.appendingPathComponent("part\(i).json").path
+            try Data(part.stdout.utf8).write(to: URL(fileURLWithPath: path))
+            parts.append(path)
+        }
+        let out = dir.appendingPathComponent("merged").path
+        let merged = try KVPackRun(arguments: ["eval", "merge"] + parts + ["--json", "--out", out])
+        #expect(merged.status == 0, "\(merged.stderr)")
+        func runs(_ json: String) throws -> String {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+            return String(decoding: try JSONSerialization.data(withJSONObject: object["runs"] ?? [], options: [.sortedKeys]), as: UTF8.self)
+        }
+        #expect(try runs(merged.stdout) == runs(whole.stdout))
+        for name in ["report.md", "report.json", "report.csv", "kld-vs-memory.svg"] {
+            #expect(FileManager.default.fileExists(atPath: out + "/" + name), "\(name)")
+        }
+        let incomplete = try KVPackRun(arguments: ["eval", "merge", parts[0]])
+        #expect(incomplete.status == 65 && incomplete.stderr.contains("runs 1 are missing"), "\(incomplete.stderr)")
     }
 
     @Test("bad input is refused with what to do, and nothing is written")
@@ -47,7 +78,7 @@ struct FidelityCLITests {
         let short = dir.appendingPathComponent("short.txt")
         try Data("A short text of a few words.".utf8).write(to: short)
         let shortRun = try KVPackRun("eval", "--model", "smollm2", "--text", short.path, "--out", out)
-        #expect(shortRun.status == 65 && shortRun.stderr.contains("the text has") && shortRun.stderr.contains("tokens; 1 chunk of 1024"),
+        #expect(shortRun.status == 65 && shortRun.stderr.contains("the text has") && shortRun.stderr.contains("tokens; 2 chunks of 1024"),
                 "\(shortRun.stderr)")
         #expect(!FileManager.default.fileExists(atPath: out), "nothing written")
     }

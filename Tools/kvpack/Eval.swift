@@ -61,7 +61,7 @@ struct EvalRun: ParsableCommand {
                 throw ValidationError(
                     "--model runs the model over --text and compares next-token predictions; captures are for the probe evaluation: give captures or --model, not both")
             }
-            for (given, name) in [(decode, "--decode"), (backend != .cpu, "--backend"), (shard != nil, "--shard"), (detail != .summary, "--detail")] where given {
+            for (given, name) in [(decode, "--decode"), (backend != .cpu, "--backend"), (detail != .summary, "--detail"), (topK != 8, "--top-k")] where given {
                 throw ValidationError("\(name) applies to the probe evaluation of captures, not to --model (which always decodes through the session on the CPU)")
             }
             return
@@ -193,11 +193,13 @@ struct EvalMerge: ParsableCommand {
         TemporaryFiles.installSignalCleanup()
         try failing {
             let directory = try output.out.map { d throws(ReportDirectoryError) in try ReportDirectory(d, inputs: parts) }
-            var reports: [EvalReport] = []
-            for p in parts {
-                guard FileManager.default.fileExists(atPath: p) else { throw ReportDirectoryError.notFound(p) }
-                reports.append(try EvalReport.read(p))
+            for p in parts where !FileManager.default.fileExists(atPath: p) { throw ReportDirectoryError.notFound(p) }
+            // Parts of a `--model` (next-token fidelity) sweep.
+            if let fidelity = try? parts.map({ p throws(EvalError) in try FidelityReport.read(p) }) {
+                return try output.emit(try FidelityReport.merge(fidelity), to: directory)
             }
+            var reports: [EvalReport] = []
+            for p in parts { reports.append(try EvalReport.read(p)) }
             try output.emit(try EvalReport.merge(reports), to: directory)
         }
     }

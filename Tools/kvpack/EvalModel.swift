@@ -24,7 +24,7 @@ struct FidelityOptions: ParsableArguments {
     static let defaultText = "/usr/share/common-licenses/GPL-3"
     static let defaultContext = 1024
     static let defaultContinuation = 64
-    static let defaultChunks = 1
+    static let defaultChunks = 2
 
     /// Options given that only `--model` uses, by flag name.
     var modelOnlyOptionsGiven: [String] {
@@ -48,6 +48,8 @@ extension EvalRun {
         if budgets != nil && plan.runs.allSatisfy({ $0.keep == nil }) {
             warn("--budgets is not used: every policy gives keep= or takes no budget")
         }
+        let part = try shard.map { s throws(EvalError) in try Shard(parsing: s) }
+        let runs = plan.runs.filter { part?.contains($0.index) ?? true }
         let textPath = o.text ?? FidelityOptions.defaultText
         guard FileManager.default.fileExists(atPath: textPath) else { throw ReportDirectoryError.notFound(textPath) }
         let text: String
@@ -63,9 +65,9 @@ extension EvalRun {
         let chunks = try TextChunks(tokens: tokens, settings: settings, bos: loaded.chunkStart)
         // Checked once every input is known good, before the runs.
         let directory = try output.out.map { d throws(ReportDirectoryError) in try ReportDirectory(d, inputs: [textPath, modelPath]) }
-        var progress = Progress("eval --model \(modelArgument)", total: settings.chunks * (plan.runs.count + 1))
+        var progress = Progress("eval --model \(modelArgument)", total: settings.chunks * (runs.count + 1))
         var done = 0
-        let results = try fidelity.evaluate(plan.runs, chunks: chunks) { _ in
+        let results = try fidelity.evaluate(runs, chunks: chunks) { _ in
             done += 1
             progress.update(done)
         }
@@ -76,22 +78,30 @@ extension EvalRun {
             model: .init(name: hp.name, file: (modelPath as NSString).lastPathComponent, architecture: hp.architecture.rawValue,
                          vocabularySize: hp.vocabularySize, trainedContext: loaded.trainedContext),
             text: .init(file: (textPath as NSString).lastPathComponent, tokens: tokens.count),
-            settings: settings, templates: templates, budgets: budgetList, runs: results)
-        if let directory {
-            try directory.write(files: [("report.md", Data(FidelityTable.markdown(report).utf8)), ("report.json", report.json())])
-        }
-        if output.json {
+            settings: settings, templates: templates, budgets: budgetList, totalRuns: plan.runs.count, shard: part, runs: results)
+        let seconds = (ContinuousClock.now - started).seconds
+        FileHandle.standardError.write(Data("kvpack: eval --model: \(runs.count) runs x \(settings.chunks) chunks in \(String(format: "%.1f", seconds)) s\n".utf8))
+        try output.emit(report, to: directory)
+    }
+}
+
+extension ReportOutput {
+    /// Prints the fidelity table (or JSON) and writes the report directory; failed runs are
+    /// counted, and the exit code is 65 when every run failed.
+    func emit(_ report: FidelityReport, to directory: ReportDirectory?) throws {
+        if let directory { try directory.write(files: report.files) }
+        if json {
             FileHandle.standardOutput.write(report.json())
         } else {
-            print(FidelityTable.terminal(report), terminator: "")
-            if let directory { print("report: \(directory.path)/report.md (and report.json)") }
+            // Unbuffered, so the table and the warnings after it keep their order on one terminal.
+            var text = FidelityTable.terminal(report)
+            if let directory { text += "report: \(directory.path)/report.md (and .json, .csv, kld-vs-memory plot)\n" }
+            FileHandle.standardOutput.write(Data(text.utf8))
         }
-        let seconds = (ContinuousClock.now - started).seconds
-        FileHandle.standardError.write(Data("kvpack: eval --model: \(plan.runs.count) runs x \(settings.chunks) chunks in \(String(format: "%.1f", seconds)) s\n".utf8))
-        let failed = results.filter { $0.error != nil }
+        let failed = report.runs.filter { $0.error != nil }
         if !failed.isEmpty {
-            FileHandle.standardError.write(Data("kvpack: warning: \(failed.count) of \(results.count) runs failed; see the table\n".utf8))
-            if failed.count == results.count { throw ExitCode(65) }
+            FileHandle.standardError.write(Data("kvpack: warning: \(failed.count) of \(report.runs.count) runs failed; see the table\n".utf8))
+            if failed.count == report.runs.count { throw ExitCode(65) }
         }
     }
 }

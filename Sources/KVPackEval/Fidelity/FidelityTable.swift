@@ -45,6 +45,27 @@ public enum FidelityTable {
         return out + "\n" + legend + "\n"
     }
 
+    /// One row per run, every summary figure (empty for a failed run, with its error).
+    public static func csv(_ report: FidelityReport) -> String {
+        let columns = ["index", "template", "policy", "keep", "memory_ratio", "bytes", "dense_bytes", "positions", "kld_mean", "kld_se", "kld_median",
+                       "kld_p99", "kld_max", "same_top1", "same_top1_se", "delta_p_mean", "delta_p_se", "dense_ppl", "compressed_ppl",
+                       "ppl_ratio", "ln_ppl_ratio", "ln_ppl_ratio_se", "error"]
+        func quoted(_ x: String) -> String { x.contains(where: { ",\"\n".contains($0) }) ? "\"" + x.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : x }
+        var out = columns.joined(separator: ",") + "\n"
+        for r in report.runs {
+            var row = ["\(r.run.index)", r.run.template, r.run.policy, r.run.keep ?? "", "\(r.memoryRatio)", "\(r.bytes)", "\(r.denseBytes)"]
+            if let s = r.summary {
+                row += ["\(s.positions)"] + [s.meanKLD, s.meanKLDStandardError, s.medianKLD, s.p99KLD, s.maxKLD, s.sameTop1, s.sameTop1StandardError,
+                        s.meanDeltaProbability, s.meanDeltaProbabilityStandardError, s.densePerplexity, s.compressedPerplexity, s.perplexityRatio,
+                        s.logPerplexityRatio, s.logPerplexityRatioStandardError].map { "\($0)" } + [""]
+            } else {
+                row += Array(repeating: "", count: 15) + [r.error ?? ""]
+            }
+            out += row.map(quoted).joined(separator: ",") + "\n"
+        }
+        return out
+    }
+
     /// A Markdown document: title, table, legend.
     public static func markdown(_ report: FidelityReport) -> String {
         var out = "# Next-token fidelity\n\n" + title(report) + " (kvpack \(report.kvpackVersion)).\n\n"
