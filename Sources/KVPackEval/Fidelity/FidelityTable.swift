@@ -21,7 +21,7 @@ public enum FidelityTable {
     }
 
     static let legend = """
-        memory: session bytes / dense f16 bytes at the end of each chunk; KLD: KL(dense ‖ compressed) of the next-token \
+        memory: session bytes (page metadata included, so dense is a little over 1) / dense f16 bytes at the end of each chunk; KLD: KL(dense ‖ compressed) of the next-token \
         distributions, nats; same top-1: share of positions with the dense run's most likely token; Δp: mean change of the \
         reference token's probability; PPL ratio: compressed / dense perplexity of the continuation tokens.
         """
