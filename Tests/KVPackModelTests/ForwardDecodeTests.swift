@@ -65,4 +65,23 @@ struct ForwardDecodeTests {
         #expect(session.ratio < 0.4, "ratio \(session.ratio)")
         #expect(try session.tokenCounts(layer: 0).allSatisfy { $0 < 256 * 4 / 10 })
     }
+
+    @Test("a prompt prefilled in chunks gives the hidden states and the kept tokens of one piece")
+    func chunkedPrefill() throws {
+        let model = try ModelFixtures.model(.smollm2)
+        let prompt = Array(try ModelFixtures.reference(.smollm2).tokenIDs[0..<200])
+        let pool = try ModelFixtures.pool(for: model)
+        let policy = try PolicyPipeline(parsing: "snapkv(keep=0.25)")
+        let whole = try model.makeSession(pool: pool, policy: policy), chunked = try model.makeSession(pool: pool, policy: policy)
+        defer { whole.close(); chunked.close() }
+        // Chunks of 48: the 32 window queries span the last two chunks.
+        let a = try model.prefill(prompt, session: whole), b = try model.prefill(prompt, session: chunked, chunk: 48)
+        #expect(a.tokens == 200 && b.tokens == 200)
+        let diff = zip(a.values, b.values).map { abs($0 - $1) }.max() ?? 0
+        #expect(diff < 1e-3, "hidden states differ by \(diff)")
+        for layer in [0, 15, 29] {
+            #expect(try whole.positions(layer: layer) == chunked.positions(layer: layer), "layer \(layer)")
+        }
+        #expect(throws: ModelError.self) { try model.prefill(prompt, session: try model.makeSession(pool: pool), chunk: 0) }
+    }
 }

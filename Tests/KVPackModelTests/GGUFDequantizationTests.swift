@@ -30,7 +30,14 @@ struct GGUFDequantizationTests {
         #expect(file.tensors.map(\.name) == expected.map(\.name))
         for (t, e) in zip(file.tensors, expected) {
             #expect(t.type.description == e.type && t.shape == e.shape && file.dataOffset + t.offset == e.dataOffset, "\(t.name)")
+            #expect(try file.withRawData(of: t) { $0.count } == t.byteCount && t.byteCount == t.rowCount * t.bytesPerRow, "\(t.name)")
         }
+        // Raw F32 data is the little-endian floats gguf dequantizes to.
+        let f32 = try file.tensor(named: "random.F32")
+        let raw = try file.withRawData(of: f32) { bytes in
+            (0..<f32.elementCount).map { Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+        }
+        #expect(raw.map(\.bitPattern) == expected[0].values.map(\.bitPattern))
         // Every type the reader supports is covered by the fixture, and the models' types by real rows.
         let covered = Set(file.tensors.map(\.type))
         #expect(covered == Set(GGMLType.allCases.filter(\.isDequantizable)))

@@ -52,7 +52,9 @@ struct GGUFFuzzTests {
             _ = try? file.dequantize(tensor, rows: 0..<min(1, tensor.rowCount))
         }
         if let tokenizer = try? file.tokenizer() {
-            if let ids = try? tokenizer.encode("the ab a\n\n 123 é 🌍") { _ = try? tokenizer.decode(ids) }
+            for text in ["", " ", "a", "the ab a\n\n 123 é 🌍"] {
+                if let ids = try? tokenizer.encode(text) { _ = try? tokenizer.decode(ids) }
+            }
             _ = try? tokenizer.decode(Array(0..<min(tokenizer.vocabularySize, 300)))
         }
     }

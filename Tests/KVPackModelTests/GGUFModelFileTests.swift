@@ -34,6 +34,33 @@ struct GGUFModelFileTests {
         }
     }
 
+    @Test("every tensor dequantizes bit for bit as gguf does (checksums of the float32 bit patterns)",
+          arguments: ShippedModel.allCases)
+    func everyTensorBitExact(model: ShippedModel) throws {
+        let file = try ModelFiles.file(model)
+        guard let table = (try Fixtures.json("models.json")[model.rawValue] as? [String: Any])?["tensors"] as? [[String: Any]]
+        else { throw FixtureError(description: "models.json has no \(model)") }
+        #expect(table.count == file.tensors.count)
+        for (tensor, entry) in zip(file.tensors, table) {
+            guard let sum = (entry["bits_sum"] as? String).flatMap({ UInt64($0, radix: 16) }),
+                  let weighted = (entry["bits_weighted_sum"] as? String).flatMap({ UInt64($0, radix: 16) })
+            else { Issue.record("\(tensor.name): no checksums"); continue }
+            // In chunks of rows (the Gemma embedding alone is 167 M floats).
+            var ourSum: UInt64 = 0, ourWeighted: UInt64 = 0, index: UInt64 = 1
+            let chunk = max(1, (1 << 22) / max(tensor.rowLength, 1))
+            for first in stride(from: 0, to: tensor.rowCount, by: chunk) {
+                let values = try file.dequantize(tensor, rows: first..<min(first + chunk, tensor.rowCount))
+                for v in values {
+                    let bits = UInt64(v.bitPattern)
+                    ourSum &+= bits
+                    ourWeighted &+= bits &* index
+                    index += 1
+                }
+            }
+            #expect(ourSum == sum && ourWeighted == weighted, "\(model) \(tensor.name) (\(tensor.type))")
+        }
+    }
+
     @Test("an embedding row dequantized alone equals that row of the whole matrix", arguments: ShippedModel.allCases)
     func embeddingRow(model: ShippedModel) throws {
         let file = try ModelFiles.file(model)

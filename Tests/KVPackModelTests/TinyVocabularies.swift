@@ -26,11 +26,11 @@ enum TinyVocabularies {
 
     /// SentencePiece-style: control tokens, "▁", "a", "b", "ab" (score 5), "▁a" (score 3), the
     /// user-defined "\n\n", and byte tokens <0x00>...<0xFF> (ids 9...264). BOS = 2, added.
-    static func llama(byteTokens: Bool = true) -> GGUFBuilder {
+    static func llama(byteTokens: Bool = true, userDefined: Bool = true) -> GGUFBuilder {
         var b = GGUFBuilder()
         var tokens = ["<pad>", "<eos>", "<bos>", "▁", "a", "b", "ab", "▁a", "\n\n"]
         var scores: [Float] = [0, 0, 0, -1, -2, -2, 5, 3, 0]
-        var types: [Int32] = [3, 3, 3, 1, 1, 1, 1, 1, 4]
+        var types: [Int32] = [3, 3, 3, 1, 1, 1, 1, 1, userDefined ? 4 : 1]
         if byteTokens {
             for byte in 0..<256 {
                 tokens.append("<0x" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true) + ">")

@@ -6,7 +6,7 @@ import Testing
 
 /// The tokenizers built from the two models' GGUF vocabularies against the capture tool's
 /// (Tools/capture/kvcapture/tokenizer.py): the token ids stored in the shipped captures, and the
-/// ids it gives for hand-picked texts and the whole GPL-3 (fixture `tokenizer-cases.json`,
+/// ids it gives for hand-picked texts, real multilingual excerpts and the whole GPL-3 (fixture `tokenizer-cases.json`,
 /// written by Tools/capture/make_tokenizer_fixtures.py).
 @Suite("Tokenizers from GGUF vocabularies")
 struct TokenizerTests {
@@ -16,11 +16,15 @@ struct TokenizerTests {
         try ModelFiles.file(model).tokenizer()
     }
 
+    /// The capture tool's ids: hand-picked texts and real excerpts as (text, ids), and the whole GPL-3's ids.
     static func cases(_ model: ShippedModel) throws -> (cases: [(String, [Int])], gpl3: [Int]) {
-        guard let entry = try Fixtures.json("tokenizer-cases.json")[model.rawValue] as? [String: Any],
-              let cases = entry["cases"] as? [[String: Any]], let gpl3 = entry["gpl3_ids"] as? [Int]
+        let json = try Fixtures.json("tokenizer-cases.json")
+        guard let texts = json["cases"] as? [String], let excerpts = json["excerpts"] as? [[String: String]],
+              let entry = (json["models"] as? [String: Any])?[model.rawValue] as? [String: Any],
+              let caseIDs = entry["case_ids"] as? [[Int]], let excerptIDs = entry["excerpt_ids"] as? [[Int]],
+              let gpl3 = entry["gpl3_ids"] as? [Int], caseIDs.count == texts.count, excerptIDs.count == excerpts.count
         else { throw FixtureError(description: "tokenizer-cases.json has no \(model)") }
-        return (cases.compactMap { c in (c["text"] as? String).flatMap { t in (c["ids"] as? [Int]).map { (t, $0) } } }, gpl3)
+        return (Array(zip(texts + excerpts.map { $0["text"] ?? "" }, caseIDs + excerptIDs)), gpl3)
     }
 
     @Test("the shipped captures' token ids: GPL-3 tokens 0..<2113", arguments: [
@@ -38,11 +42,11 @@ struct TokenizerTests {
         }
     }
 
-    @Test("the capture tool's ids for hand-picked texts and the whole GPL-3", arguments: ShippedModel.allCases)
+    @Test("the capture tool's ids for hand-picked texts, multilingual excerpts and the whole GPL-3", arguments: ShippedModel.allCases)
     func captureToolCases(model: ShippedModel) throws {
         let tokenizer = try Self.tokenizer(model)
         let (cases, gpl3) = try Self.cases(model)
-        #expect(cases.count >= 19)
+        #expect(cases.count >= 25)
         for (text, expected) in cases {
             #expect(try tokenizer.encode(text) == expected, "\(model): \(text.debugDescription)")
         }

@@ -29,6 +29,10 @@ struct TokenizerVocabularyTests {
         // "b\n\nc": "\n\n" is cut out first; "c" (0x63) falls back to <0x63> = id 9 + 0x63.
         #expect(try t.encode("b\n\nc") == [2, 5, 8, 9 + 0x63])
         #expect(try t.decode([2, 6, 7, 8, 9 + 0x63]) == "ab a\n\nc")
+        // Empty texts, with and without user-defined tokens (which change how fragments form).
+        #expect(try t.encode("") == [2])
+        #expect(try tokenizer(TinyVocabularies.llama(userDefined: false)).encode("") == [2])
+        #expect(try tokenizer(TinyVocabularies.gpt2()).encode("") == [])
         let noBytes = try tokenizer(TinyVocabularies.llama(byteTokens: false))
         #expect(throws: TokenizerError.noByteFallback("c")) { try noBytes.encode("abc") }
     }

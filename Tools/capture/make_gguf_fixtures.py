@@ -14,7 +14,8 @@ KVPack).
   gguf's reader reads it back.
 - aligned64.gguf: general.alignment = 64, two tensors (the reader must honour the alignment).
 - models.json (with --models): the two model files' tensor tables (name, type, shape, data
-  offset) and, for the smallest tensor of each type, checksums of gguf's dequantization.
+  offset, and bit-exact checksums of every tensor's dequantization by gguf) and, for the smallest
+  tensor of each type, its sums and first and last values.
 """
 import argparse
 import json
@@ -174,6 +175,13 @@ def main():
                 checks.append({"name": t.name, "type": t.tensor_type.name, "sum": float(deq.astype(np.float64).sum()),
                                "abs_sum": float(np.abs(deq.astype(np.float64)).sum()),
                                "first": [float(x) for x in deq[:16]], "last": [float(x) for x in deq[-16:]]})
+            # Bit-exact checksums of every tensor's dequantization (float32 bit patterns b[i]:
+            # sum b[i] and sum (i + 1) b[i], both mod 2^64, in hexadecimal).
+            for entry, t in zip(table, reader.tensors):
+                bits = gguf.quants.dequantize(t.data, t.tensor_type).astype("<f4").reshape(-1).view(np.uint32).astype(np.uint64)
+                index = np.arange(1, bits.size + 1, dtype=np.uint64)
+                entry["bits_sum"] = f"{int(bits.sum(dtype=np.uint64)):016x}"
+                entry["bits_weighted_sum"] = f"{int((bits * index).sum(dtype=np.uint64)):016x}"
             models[model] = {"file": os.path.basename(model_path(model)), "version": int(reader.fields["GGUF.version"].contents()),
                              "metadata_count": len([k for k in reader.fields if not k.startswith("GGUF.")]),
                              "tensors": table, "checks": checks}

@@ -86,13 +86,13 @@ extension LanguageModel {
                 table.apply(base, tokens: n, heads: hp.queryHeads, tokenStride: qkvWidth)
                 table.apply(base + qw, tokens: n, heads: hp.kvHeads, tokenStride: qkvWidth)
             }
-            let queries = Self.heads(of: qkv, tokens: n, stride: qkvWidth, offset: 0, heads: hp.queryHeads, headDim: hd)
-            let keys = Self.heads(of: qkv, tokens: n, stride: qkvWidth, offset: qw, heads: hp.kvHeads, headDim: hd).halves()
-            let values = Self.heads(of: qkv, tokens: n, stride: qkvWidth, offset: qw + kw, heads: hp.kvHeads, headDim: hd).halves()
+            let queries = HeadTensor(gathering: qkv, tokens: n, stride: qkvWidth, offset: 0, heads: hp.queryHeads, headDim: hd)
+            let keys = HeadTensor(gathering: qkv, tokens: n, stride: qkvWidth, offset: qw, heads: hp.kvHeads, headDim: hd).halves()
+            let values = HeadTensor(gathering: qkv, tokens: n, stride: qkvWidth, offset: qw + kw, heads: hp.kvHeads, headDim: hd).halves()
             let attendStart = ContinuousClock.now
             let output = try attend(l, queries, keys, values, positions)
             profile.attention += ContinuousClock.now - attendStart
-            Self.tokenRows(of: output, into: &attention)
+            output.writeTokenRows(into: &attention)
             Self.project(attention, through: w.attentionOutput, rows: n, into: &x, then: w.postAttentionNorm, profile: &profile)
             Self.add(x, to: &h)
 
@@ -145,37 +145,6 @@ extension LanguageModel {
             }
         }
         return h
-    }
-
-    /// `[heads, tokens, headDim]` gathered from token rows `stride` floats apart, head `h` of
-    /// token `t` at `t × stride + offset + h × headDim`.
-    private static func heads(of rows: [Float], tokens: Int, stride: Int, offset: Int, heads: Int, headDim: Int) -> HeadTensor<Float> {
-        let out = [Float](unsafeUninitializedCapacity: heads * tokens * headDim) { o, count in
-            rows.withUnsafeBufferPointer { r in
-                for h in 0..<heads {
-                    for t in 0..<tokens {
-                        (o.baseAddress! + (h * tokens + t) * headDim)
-                            .initialize(from: r.baseAddress! + t * stride + offset + h * headDim, count: headDim)
-                    }
-                }
-            }
-            count = heads * tokens * headDim
-        }
-        return try! HeadTensor(heads: heads, tokens: tokens, headDim: headDim, storage: out)
-    }
-
-    /// `[heads, tokens, headDim]` written as token rows `[tokens, heads × headDim]`.
-    private static func tokenRows(of x: HeadTensor<Float>, into rows: inout [Float]) {
-        let heads = x.heads, tokens = x.tokens, hd = x.headDim
-        x.withUnsafeBufferPointer { src in
-            rows.withUnsafeMutableBufferPointer { dst in
-                for h in 0..<heads {
-                    for t in 0..<tokens {
-                        (dst.baseAddress! + t * heads * hd + h * hd).update(from: src.baseAddress! + (h * tokens + t) * hd, count: hd)
-                    }
-                }
-            }
-        }
     }
 
     /// `h += x`, elementwise.

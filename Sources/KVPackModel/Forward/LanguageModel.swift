@@ -10,7 +10,7 @@ import KVPack
 /// let pool = try PagePool(.init(budgetBytes: 1 << 30, headDim: model.hyperparameters.headDim))
 /// let session = try model.makeSession(pool: pool)
 /// let hidden = try model.forward(promptTokens, startingAt: 0, session: session)
-/// let next = model.logits(hidden, rows: hidden.tokens - 1..<hidden.tokens).argmax(row: 0)
+/// let next = try model.logits(hidden, rows: hidden.tokens - 1..<hidden.tokens).argmax(row: 0)
 /// ```
 ///
 /// A model is immutable and `Sendable`: many sessions run on one model at once.

@@ -18,6 +18,8 @@ public enum ModelError: Error, CustomStringConvertible {
     case tokenOutOfRange(token: Int, index: Int, vocabulary: Int)
     /// An empty token list where tokens are needed.
     case noTokens
+    /// A prompt chunk that is not a positive number of tokens.
+    case invalidChunk(Int)
     /// Positions that cannot be used (negative, or not after the session's last one).
     case invalidPositions(String)
     /// The session was made for a model of other shapes.
@@ -43,6 +45,8 @@ public enum ModelError: Error, CustomStringConvertible {
             return "token \(index) has id \(token), outside the vocabulary 0..<\(vocabulary)"
         case .noTokens:
             return "no tokens to run: pass at least one token id"
+        case .invalidChunk(let chunk):
+            return "the prompt chunk must be a positive number of tokens; got \(chunk)"
         case .invalidPositions(let why):
             return "invalid positions: \(why)"
         case .sessionOfAnotherModel(let expected, let found):

@@ -12,6 +12,8 @@
 /// ```
 /// Malformed files (truncated, lying lengths, unknown types, misaligned or out-of-bounds tensors)
 /// give a `GGUFError` naming the tensor, key or byte offset; nothing about a file's content traps.
+/// The file must not be truncated by another process while it is mapped (reading the lost pages
+/// would be a bus error, as for any memory map); replacing it by rename is safe.
 public struct GGUFFile: Sendable {
     /// The GGUF version (2 or 3).
     public let version: UInt32

@@ -26,8 +26,8 @@ struct GGUFLayout {
         _ = try cursor.read(UInt32.self, "magic")
         let version = try cursor.read(UInt32.self, "version")
         guard version == 2 || version == 3 else { throw .unsupportedVersion(version) }
-        // A tensor info takes at least 28 bytes (empty name, one dimension); a metadata entry 13.
-        let tensorCount = try cursor.readCount("tensor count", minimumItemSize: 28)
+        // A tensor info takes at least 32 bytes (empty name, one dimension); a metadata entry 13.
+        let tensorCount = try cursor.readCount("tensor count", minimumItemSize: 32)
         let entryCount = try cursor.readCount("metadata count", minimumItemSize: 13)
 
         var entries = [(String, GGUFValue)]()

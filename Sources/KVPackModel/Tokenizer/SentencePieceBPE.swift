@@ -109,6 +109,7 @@ struct SentencePieceBPE: Sendable {
         var start = [Int]()
         for (i, b) in bytes.enumerated() where b & 0xC0 != 0x80 { start.append(i) }
         let n = start.count
+        guard n > 0 else { return }
         start.append(bytes.count)
         var next = Array(1...n), previous = Array(-1..<n), alive = [Bool](repeating: true, count: n)
         func candidate(_ i: Int) -> Candidate? {

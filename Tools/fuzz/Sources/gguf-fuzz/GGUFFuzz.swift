@@ -11,8 +11,10 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     for tensor in file.tensors where tensor.type.isDequantizable && tensor.elementCount <= 1 << 20 {
         _ = try? file.dequantize(tensor)
     }
-    if let tokenizer = try? file.tokenizer(), let ids = try? tokenizer.encode("the ab a\n\n 123 é 🌍") {
-        _ = try? tokenizer.decode(ids)
+    if let tokenizer = try? file.tokenizer() {
+        for text in ["", " ", "a", "the ab a\n\n 123 é 🌍"] {
+            if let ids = try? tokenizer.encode(text) { _ = try? tokenizer.decode(ids) }
+        }
     }
     return 0
 }
