@@ -62,6 +62,16 @@ struct FidelityModelTests {
         #expect(measured.contains { $0.klDivergence > 0 })
     }
 
+    @Test("a policy that refuses the prompt reports why, and the other runs go on")
+    func refusedRun() throws {
+        let fidelity = try NextTokenFidelity(model: try FidelityFixtures.smollm2.get(),
+                                             settings: try FidelitySettings(context: 48, continuation: 2))
+        let plan = try SweepPlan(captures: 1, templates: ["snapkv(keep=0.5)", "quant(bits=8)"], budgets: [])
+        let results = try fidelity.evaluate(plan.runs, chunks: try fidelity.chunks(of: try FidelityFixtures.text()))
+        #expect(results[0].summary == nil && results[0].error?.contains("fewer than window=32") == true, "\(results[0])")
+        #expect(results[1].error == nil && results[1].summary?.positions == 2)
+    }
+
     @Test("a context beyond the trained 8192 tokens is refused unless forced; a short text says how many tokens it has")
     func badInput() throws {
         let loaded = try FidelityFixtures.smollm2.get()
