@@ -66,10 +66,11 @@ let package = Package(
         // MARK: - Policies: one file per method, plus the shared plan, spec grammar and registry
         .target(name: "KVPackPolicies", dependencies: ["KVPack", "CKVPackHalf"], path: "Policies"),
 
-        // MARK: - Evaluation: sweeps, metrics against the dense reference, reports and plots
+        // MARK: - Evaluation: sweeps, metrics against the dense reference, reports and plots; next-token
+        // fidelity with the model runtime in the loop (KVPackModel)
         .target(
             name: "KVPackEval",
-            dependencies: ["KVPack", "KVPackPolicies", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["KVPack", "KVPackPolicies", "KVPackModel", .product(name: "Crypto", package: "swift-crypto")],
             path: "Sources/KVPackEval"),
 
         // MARK: - Vulkan runtime (the loader is opened at run time; no link-time dependency) and the
@@ -115,7 +116,7 @@ let package = Package(
             name: "KVPackPoliciesTests", dependencies: ["KVPack", "KVPackPolicies", "KVPackDatasets", "KVPackTestSupport"],
             path: "Tests/KVPackPoliciesTests"),
         .testTarget(
-            name: "KVPackEvalTests", dependencies: ["KVPack", "KVPackEval", "KVPackPolicies", "KVPackDatasets", "KVPackTestSupport"],
+            name: "KVPackEvalTests", dependencies: ["KVPack", "KVPackEval", "KVPackPolicies", "KVPackDatasets", "KVPackModel", "KVPackTestSupport"],
             path: "Tests/KVPackEvalTests"),
         .testTarget(
             name: "KVPackVulkanTests", dependencies: ["KVPackVulkan", "KVPack", "KVPackPolicies", "KVPackTestSupport"],

@@ -4,7 +4,7 @@ import KVPack
 /// A sweep's results as JSON: what ran (version, captures by checksum, specs, settings) and
 /// what each run measured. Nothing in it depends on time or machine, so the same command gives
 /// byte-identical JSON; shards of a sweep merge into the report the whole sweep would give.
-public struct EvalReport: Sendable, Hashable, Codable {
+public struct EvalReport: ShardedReport, Hashable {
     public struct CaptureInfo: Sendable, Hashable, Codable {
         /// File name (not the path, which differs between machines).
         public var file: String
@@ -69,40 +69,11 @@ public struct EvalReport: Sendable, Hashable, Codable {
         self.runs = runs
     }
 
-    public func json() -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return try! encoder.encode(self) + Data("\n".utf8)
-    }
+    public static func index(of run: RunResult) -> Int { run.run.index }
 
-    public static func read(_ path: String) throws(EvalError) -> EvalReport {
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        do {
-            return try decoder.decode(EvalReport.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
-        } catch {
-            throw .unreadableReport(path: path, reason: "\(error)")
-        }
-    }
-
-    /// Joins shards of one sweep into the whole sweep's report.
-    public static func merge(_ parts: [EvalReport]) throws(EvalError) -> EvalReport {
-        guard let first = parts.first else { throw .mergeIncomplete(missing: [], duplicated: []) }
-        for p in parts.dropFirst() {
-            if p.kvpackVersion != first.kvpackVersion { throw .mergeMismatch("KVPack versions") }
-            if p.captures != first.captures { throw .mergeMismatch("captures (files or checksums)") }
-            if p.settings != first.settings { throw .mergeMismatch("policies, budgets or settings") }
-            if p.totalRuns != first.totalRuns { throw .mergeMismatch("sweep sizes") }
-        }
-        var seen: [Int: RunResult] = [:], duplicated: [Int] = []
-        for r in parts.flatMap(\.runs) {
-            if seen[r.run.index] != nil { duplicated.append(r.run.index) }
-            seen[r.run.index] = r
-        }
-        let missing = (0..<first.totalRuns).filter { seen[$0] == nil }
-        guard missing.isEmpty, duplicated.isEmpty else { throw .mergeIncomplete(missing: missing, duplicated: duplicated.sorted()) }
-        return EvalReport(kvpackVersion: first.kvpackVersion, captures: first.captures, settings: first.settings,
-                          totalRuns: first.totalRuns, shard: nil, runs: (0..<first.totalRuns).map { seen[$0]! })
+    public func mismatch(with other: EvalReport) -> String? {
+        if captures != other.captures { return "captures (files or checksums)" }
+        if settings != other.settings { return "policies, budgets or settings" }
+        return nil
     }
 }

@@ -38,13 +38,14 @@ public struct ReportDirectory: Sendable {
         }
     }
 
-    /// Names a report directory holds: its files, their PNGs, and older versions' staging folders.
+    /// Names a report directory holds: its files, their PNGs (the probe eval's and the fidelity
+    /// eval's), and older versions' staging folders.
     static func isReportEntry(_ name: String) -> Bool {
         let stem = name.split(separator: ".").first.map(String.init) ?? ""
         let ext = (name as NSString).pathExtension
         if ["report.md", "report.json", "report.csv"].contains(name) { return true }
         if name.hasPrefix(".kvpack-eval-partial-") { return true }
-        return ["svg", "png"].contains(ext) && (stem.hasPrefix("error-vs-memory") || stem.hasPrefix("layers"))
+        return ["svg", "png"].contains(ext) && (stem.hasPrefix("error-vs-memory") || stem.hasPrefix("layers") || stem.hasPrefix("kld-vs-memory"))
     }
 
     /// The report's files: Markdown, JSON, CSV, and per capture an error-vs-memory plot and a
@@ -64,7 +65,14 @@ public struct ReportDirectory: Sendable {
     /// `rsvg-convert` ran).
     @discardableResult
     public func write(_ report: EvalReport) throws(ReportDirectoryError) -> [String] {
-        let fm = FileManager.default
+        try write(files: Self.files(report))
+    }
+
+    /// Writes `files` (names among the report names: `report.md`, `report.json`, `report.csv`,
+    /// plots) and swaps them in; each SVG also as PNG when `rsvg-convert` is installed. Returns
+    /// the names written.
+    @discardableResult
+    public func write(files: [(name: String, data: Data)]) throws(ReportDirectoryError) -> [String] {
         let stage = TemporaryFiles.path(beside: URL(fileURLWithPath: path).standardizedFileURL.path)
         let token: TemporaryFiles.Token
         do { token = try TemporaryFiles.createDirectory(stage) } catch {
@@ -73,7 +81,7 @@ public struct ReportDirectory: Sendable {
         defer { TemporaryFiles.remove(token) } // the folder written, or after the swap the old report
         var names: [String] = []
         do {
-            for (name, data) in Self.files(report) {
+            for (name, data) in files {
                 try data.write(to: URL(fileURLWithPath: (stage as NSString).appendingPathComponent(name)))
                 names.append(name)
             }

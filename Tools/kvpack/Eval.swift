@@ -20,6 +20,11 @@ struct Eval: ParsableCommand {
               kvpack eval merge part*.json --out report/
 
             With no --policy, every seed policy and baseline runs at the default budgets.
+
+            With --model (and no captures), next-token fidelity with the model in the loop, as llama-perplexity --kl-divergence measures it: for each chunk of --text, the --context prompt tokens run densely and each policy compresses them at their end, then --continuation teacher-forced tokens decode one at a time through the compressed session (decode-time stages acting), compared with the dense run: KL divergence (mean ± SE, median, p99, max), same top-1, Δp of the reference token, perplexity ratio, memory ratio.
+
+              kvpack eval --model smollm2 --context 1024 --continuation 64 --chunks 2 \\
+                  --policy dense --policy snapkv --budgets 0.25,0.5
             """,
         subcommands: [EvalRun.self, EvalMerge.self], defaultSubcommand: EvalRun.self)
 }
@@ -33,7 +38,7 @@ struct ReportOutput: ParsableArguments {
 struct EvalRun: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "run", abstract: "Run a sweep (the default).")
 
-    @Argument(help: "HDF5 captures with probe queries.") var captures: [String]
+    @Argument(help: "HDF5 captures with probe queries (none with --model).") var captures: [String] = []
     @Option(name: .customLong("policy"), help: "A policy spec; repeat for several. keep= may be left out: --budgets fill it in.")
     var policies: [String] = []
     @Option(help: "Budgets for specs without keep=, comma-separated: shares in (0, 1], token counts, or sizes like 4MiB (default \(SweepPlan.defaultBudgets.joined(separator: ","))).")
@@ -48,15 +53,28 @@ struct EvalRun: ParsableCommand {
     @Option(help: "Run part I of N of the sweep (0 <= I < N), for a cluster's job array; join with `kvpack eval merge`.")
     var shard: String?
     @OptionGroup var output: ReportOutput
+    @OptionGroup(title: "Next-token fidelity (--model)") var fidelity: FidelityOptions
 
     func validate() throws {
-        if captures.isEmpty { throw ValidationError("give at least one capture") }
+        if fidelity.model != nil {
+            if !captures.isEmpty {
+                throw ValidationError(
+                    "--model runs the model over --text and compares next-token predictions; captures are for the probe evaluation: give captures or --model, not both")
+            }
+            for (given, name) in [(decode, "--decode"), (backend != .cpu, "--backend"), (detail != .summary, "--detail"), (topK != 8, "--top-k")] where given {
+                throw ValidationError("\(name) applies to the probe evaluation of captures, not to --model (which always decodes through the session on the CPU)")
+            }
+            return
+        }
+        if let option = fidelity.modelOnlyOptionsGiven.first { throw ValidationError("\(option) needs --model") }
+        if captures.isEmpty { throw ValidationError("give at least one capture, or --model for next-token fidelity") }
         if topK < 1 { throw ValidationError("--top-k must be at least 1; got \(topK)") }
         if !(1...65535).contains(pageSize) { throw ValidationError("--page-size must be in 1...65535; got \(pageSize)") }
     }
 
     func run() throws {
         TemporaryFiles.installSignalCleanup()
+        if let model = fidelity.model { return try failing { try runFidelity(model) } }
         try failing {
             let budgetList = (budgets ?? SweepPlan.defaultBudgets.joined(separator: ",")).split(separator: ",")
                 .map { String($0).trimmingCharacters(in: .whitespaces) }
@@ -174,11 +192,13 @@ struct EvalMerge: ParsableCommand {
         TemporaryFiles.installSignalCleanup()
         try failing {
             let directory = try output.out.map { d throws(ReportDirectoryError) in try ReportDirectory(d, inputs: parts) }
-            var reports: [EvalReport] = []
-            for p in parts {
-                guard FileManager.default.fileExists(atPath: p) else { throw ReportDirectoryError.notFound(p) }
-                reports.append(try EvalReport.read(p))
+            for p in parts where !FileManager.default.fileExists(atPath: p) { throw ReportDirectoryError.notFound(p) }
+            // Parts of a `--model` (next-token fidelity) sweep.
+            if let fidelity = try? parts.map({ p throws(EvalError) in try FidelityReport.read(p) }) {
+                return try output.emit(try FidelityReport.merge(fidelity), to: directory)
             }
+            var reports: [EvalReport] = []
+            for p in parts { reports.append(try EvalReport.read(p)) }
             try output.emit(try EvalReport.merge(reports), to: directory)
         }
     }
