@@ -95,7 +95,9 @@ public final class VulkanSessionPool: @unchecked Sendable {
 }
 
 extension VulkanSessionPool: PagePoolMirror {
-    package func wrote(bank: Int, offset: Int, bytes: UnsafeRawBufferPointer) { uploads.add(bank: bank, offset: offset, bytes: bytes) }
+    package func wrote(bank: Int, offset: Int, bytes: UnsafeRawBufferPointer) { uploads.add([(bank, offset, bytes)]) }
+
+    package func wrote(_ parts: [(bank: Int, offset: Int, bytes: UnsafeRawBufferPointer)]) { uploads.add(parts) }
 
     package func sessionClosed(_ id: UInt64) { regions.dropSession(id) }
 }
@@ -113,19 +115,22 @@ final class PendingUploads: @unchecked Sendable {
     private var bytes: [UInt8] = []
     private var copies: [Copy] = []
 
-    func add(bank: Int, offset: Int, bytes new: UnsafeRawBufferPointer) {
+    /// Queues each part's bytes for `offset` of `bank`, in order, under one lock.
+    func add(_ parts: [(bank: Int, offset: Int, bytes: UnsafeRawBufferPointer)]) {
         lock.lock()
         defer { lock.unlock() }
-        // Rows written one after another in a slot often touch: extend the last copy.
-        if let last = copies.last, last.bank == bank, last.destination + last.count == offset, last.source + last.count == bytes.count,
-           last.count % 4 == 0 {
-            copies[copies.count - 1].count += new.count
-        } else {
-            copies.append(Copy(bank: bank, destination: offset, source: bytes.count, count: new.count))
+        for (bank, offset, new) in parts {
+            // Rows written one after another in a slot often touch: extend the last copy.
+            if let last = copies.last, last.bank == bank, last.destination + last.count == offset, last.source + last.count == bytes.count,
+               last.count % 4 == 0 {
+                copies[copies.count - 1].count += new.count
+            } else {
+                copies.append(Copy(bank: bank, destination: offset, source: bytes.count, count: new.count))
+            }
+            bytes.append(contentsOf: new)
+            // Sources stay word-aligned (the scatter copies words).
+            while bytes.count % 4 != 0 { bytes.append(0) }
         }
-        bytes.append(contentsOf: new)
-        // Sources stay word-aligned (the scatter copies words).
-        while bytes.count % 4 != 0 { bytes.append(0) }
     }
 
     /// Takes everything queued (in the order written: later copies overwrite earlier ones).
@@ -175,7 +180,15 @@ final class RegionDirectory: @unchecked Sendable {
         var bytes = 0
 
         /// Replaces pages `from...` with `new`.
-        mutating func update(from: Int, _ new: some Collection<(EncodingClass, Int)>) {
+        mutating func update(from: Int, _ new: [(EncodingClass, Int)]) {
+            // The common case, a decode step: the open page grew (same class), maybe a page more.
+            var from = from, new = new[...]
+            while from < pages.count, let (c, b) = new.first, pages[from].0 == c {
+                bytes += b - pages[from].1
+                pages[from].1 = b
+                from += 1
+                new = new.dropFirst()
+            }
             for (c, b) in pages[from...] {
                 classCounts[c]! -= 1
                 if classCounts[c] == 0 { classCounts[c] = nil }

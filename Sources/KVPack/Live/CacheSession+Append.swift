@@ -28,25 +28,29 @@ extension CacheSession {
             let pageSize = self.pageSize
             // Slots needed: per head, a copy of a shared open page, then new pages for the rest.
             var copies: [Int] = [], newPages: [Int] = []
+            var openHeads: [Int] = [], openSlots: [PageSlot] = []
             for (h, head) in s.layers[l].enumerated() {
                 var room = 0
                 if let open = head.pages.last, open.slotClass == .f16, open.tokens < pageSize {
                     room = pageSize - open.tokens
-                    if pool.referenceCount(open.slot) > 1 { copies.append(h) }
+                    openHeads.append(h)
+                    openSlots.append(open.slot)
                 }
                 newPages.append((max(0, t - room) + pageSize - 1) / pageSize)
             }
+            for (h, references) in zip(openHeads, pool.referenceCounts(openSlots)) where references > 1 { copies.append(h) }
             let slots: [PageSlot]
             do throws(PoolError) {
                 slots = try pool.allocate(Array(repeating: .f16, count: copies.count + newPages.reduce(0, +)), bank: banks[l])
             } catch { throw .pool(error) }
             var next = 0, shared: [PageSlot] = []
+            var written: [(PageSlot, [Range<Int>])] = []
             let slotBytes = pool.slotBytes(.f16)
             for h in copies {
                 let open = s.layers[l][h].pages.removeLast()
                 shared.append(open.slot)
                 s.layers[l][h].pages.append(open.copy(to: slots[next], slotBytes: slotBytes))
-                pool.noteWrite(slots[next], [0..<slotBytes])
+                written.append((slots[next], [0..<slotBytes]))
                 next += 1
             }
             keys.withUnsafeBufferPointer { k in
@@ -66,11 +70,12 @@ extension CacheSession {
                             s.layers[l][h].pages[last].appendRow(
                                 position: Int32(positions[i]), key: k.baseAddress! + row, value: v.baseAddress! + row, dim: d)
                             let page = s.layers[l][h].pages[last]
-                            pool.noteWrite(page.slot, page.rowRanges(page.tokens - 1, dim: d))
+                            written.append((page.slot, page.rowRanges(page.tokens - 1, dim: d)))
                         }
                     }
                 }
             }
+            pool.noteWrites(written)
             s.lastPosition[l] = last
             s.originalTokens[l] += t
             pool.release(shared)

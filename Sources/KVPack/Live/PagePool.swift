@@ -307,12 +307,27 @@ public final class PagePool: Sendable {
 
     /// Tells the mirror, if any, that `ranges` (byte ranges within the slot) of `slot` were
     /// written (by the session holding it alone, right after the write).
-    func noteWrite(_ slot: PageSlot, _ ranges: [Range<Int>]) {
-        guard let mirror = state.withLock({ $0.mirror?.mirror }) else { return }
-        for r in ranges where !r.isEmpty {
-            mirror.wrote(bank: Int(slot.bank), offset: slot.bankOffset + r.lowerBound,
-                         bytes: UnsafeRawBufferPointer(start: slot.base + r.lowerBound, count: r.count))
+    func noteWrite(_ slot: PageSlot, _ ranges: [Range<Int>]) { noteWrites([(slot, ranges)]) }
+
+    /// `noteWrite` for several slots, the mirror told in one call.
+    func noteWrites(_ writes: [(PageSlot, [Range<Int>])]) {
+        guard !writes.isEmpty, let mirror = self.mirror else { return }
+        var parts: [(bank: Int, offset: Int, bytes: UnsafeRawBufferPointer)] = []
+        parts.reserveCapacity(3 * writes.count)
+        for (slot, ranges) in writes {
+            for r in ranges where !r.isEmpty {
+                parts.append((Int(slot.bank), slot.bankOffset + r.lowerBound, UnsafeRawBufferPointer(start: slot.base + r.lowerBound, count: r.count)))
+            }
         }
+        mirror.wrote(parts)
+    }
+
+    /// The attached mirror, if any.
+    var mirror: (any PagePoolMirror)? { state.withLock { $0.mirror?.mirror } }
+
+    /// References held on each of `slots`, in one lock.
+    func referenceCounts(_ slots: [PageSlot]) -> [Int] {
+        state.withLock { s in slots.map { Int(s.arenas[Int($0.classIndex)].refcounts[Int($0.index)]) } }
     }
 }
 
@@ -321,6 +336,8 @@ public final class PagePool: Sendable {
 package protocol PagePoolMirror: AnyObject, Sendable {
     /// `bytes` were written at `offset` of `bank`; copy them now (the slot may be reused later).
     func wrote(bank: Int, offset: Int, bytes: UnsafeRawBufferPointer)
+    /// Several writes at once (in order), as `wrote(bank:offset:bytes:)` each.
+    func wrote(_ parts: [(bank: Int, offset: Int, bytes: UnsafeRawBufferPointer)])
     /// The session `id` was closed: whatever the mirror keeps for it can go.
     func sessionClosed(_ id: UInt64)
 }
