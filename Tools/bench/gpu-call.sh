@@ -13,6 +13,11 @@
 set -u
 R=/tmp/kvpack-gpu-call; rm -rf $R; mkdir -p $R
 for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig
+# OpenBLAS (the model runtime links it) into a private prefix, not over the machine's own libraries.
+if ls .carry/blas/*.deb >/dev/null 2>&1; then
+  for f in .carry/blas/*.deb; do dpkg -x $f /opt/kvpack-blas; done
+  export LD_LIBRARY_PATH=/opt/kvpack-blas/usr/lib/x86_64-linux-gnu/openblas-pthread:/opt/kvpack-blas/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+fi
 if [ -f .carry/kvpack.xz ]; then xz -dc .carry/kvpack.xz > /tmp/kvpack; else gunzip -c .carry/kvpack.gz > /tmp/kvpack; fi; chmod +x /tmp/kvpack
 K=/tmp/kvpack
 $K doctor > $R/doctor.txt 2>&1
