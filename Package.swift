@@ -10,6 +10,11 @@ import PackageDescription
 // libvulkan-dev). Debian's HDF5 lives under its `serial` prefix; its `hdf5.pc` alternative
 // carries those paths, so no user flags are needed.
 
+// The hot loops (attention over pages, policies' scoring, dequantization, the model's forward
+// pass) are compiled optimized in debug builds too: the test suite runs them over real samples
+// and models, and unoptimized they took most of its time on 2 cores.
+let optimizedInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
 let package = Package(
     name: "KVPack",
     platforms: [.macOS(.v15)],
@@ -52,7 +57,7 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]),
 
         // MARK: - Half-precision row kernels (C, runtime-dispatched F16C/AVX2)
-        .target(name: "CKVPackHalf", path: "Sources/CKVPackHalf"),
+        .target(name: "CKVPackHalf", path: "Sources/CKVPackHalf", cSettings: [.unsafeFlags(["-O2"], .when(configuration: .debug))]),
 
         // MARK: - Core library
         .target(
@@ -61,17 +66,17 @@ let package = Package(
                 "CKVPackHalf", "CZstd", "CLZ4", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
-            path: "Sources/KVPack"),
+            path: "Sources/KVPack", swiftSettings: optimizedInDebug),
 
         // MARK: - Policies: one file per method, plus the shared plan, spec grammar and registry
-        .target(name: "KVPackPolicies", dependencies: ["KVPack", "CKVPackHalf"], path: "Policies"),
+        .target(name: "KVPackPolicies", dependencies: ["KVPack", "CKVPackHalf"], path: "Policies", swiftSettings: optimizedInDebug),
 
         // MARK: - Evaluation: sweeps, metrics against the dense reference, reports and plots; next-token
         // fidelity with the model runtime in the loop (KVPackModel)
         .target(
             name: "KVPackEval",
             dependencies: ["KVPack", "KVPackPolicies", "KVPackModel", .product(name: "Crypto", package: "swift-crypto")],
-            path: "Sources/KVPackEval"),
+            path: "Sources/KVPackEval", swiftSettings: optimizedInDebug),
 
         // MARK: - Vulkan runtime (the loader is opened at run time; no link-time dependency) and the
         // kernels: Kernels/*.comp compiled by glslc at build time and embedded (KernelCompiler).
@@ -84,7 +89,7 @@ let package = Package(
             plugins: ["KernelCompiler"]),
 
         // MARK: - Model runtime: GGUF reader, tokenizers (and the CPU forward pass) for the shipped models
-        .target(name: "KVPackModel", dependencies: ["KVPack", "CBLAS"], path: "Sources/KVPackModel"),
+        .target(name: "KVPackModel", dependencies: ["KVPack", "CBLAS"], path: "Sources/KVPackModel", swiftSettings: optimizedInDebug),
 
         // MARK: - Datasets: HDF5 / npy / safetensors I/O, synthetic captures
         .target(

@@ -222,14 +222,7 @@ public final class VulkanContext: @unchecked Sendable {
         var fence: VkFence? = nil
         try vk.createFence(handle, &fenceInfo, nil, &fence).check("vkCreateFence")
         defer { vk.destroyFence(handle, fence, nil) }
-        var submit = VkSubmitInfo()
-        submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO
-        submit.commandBufferCount = 1
-        let submitted = withUnsafePointer(to: &buffer) { p in
-            submit.pCommandBuffers = p
-            return vk.queueSubmit(queue, 1, &submit, fence)
-        }
-        try submitted.check("vkQueueSubmit")
+        try queueSubmit(commands, fence: fence!)
         var waited = vk.waitForFences(handle, 1, &fence, VkBool32(VK_TRUE), UInt64.max)
         if let injected = injectedWaitResult {
             injectedWaitResult = nil
@@ -245,6 +238,11 @@ public final class VulkanContext: @unchecked Sendable {
     func submit(_ commands: VkCommandBuffer, fence: VkFence) throws(VulkanError) {
         lock.lock()
         defer { lock.unlock() }
+        try queueSubmit(commands, fence: fence)
+    }
+
+    /// `vkQueueSubmit` of one command buffer (the caller holds `lock`).
+    private func queueSubmit(_ commands: VkCommandBuffer, fence: VkFence) throws(VulkanError) {
         var buffer: VkCommandBuffer? = commands
         var submit = VkSubmitInfo()
         submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO

@@ -75,12 +75,13 @@ struct EvalCLITests {
         let names = try FileManager.default.contentsOfDirectory(atPath: out)
         for name in ["report.md", "report.json", "report.csv", "error-vs-memory.svg", "layers.svg"] { #expect(names.contains(name)) }
 
-        // A longer sweep, interrupted after a moment.
-        let big = try capture(dir, probes: 32, tokens: 6000)
+        // A longer sweep (decoding 32 probes over 30K tokens with every default policy: several
+        // seconds), interrupted after a moment.
+        let big = try capture(dir, probes: 32, tokens: 30000)
         let out2 = dir.appendingPathComponent("interrupted").path
         let p = Process()
         p.executableURL = KVPackRun.executable
-        p.arguments = ["eval", big, "--out", out2]
+        p.arguments = ["eval", big, "--decode", "--out", out2]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()

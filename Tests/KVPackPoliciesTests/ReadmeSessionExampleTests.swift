@@ -46,13 +46,7 @@ struct ReadmeSessionExampleTests {
 
     @Test("the README shows this test's code verbatim")
     func readmeHasTheCode() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
-        let test = try String(contentsOf: URL(fileURLWithPath: #filePath), encoding: .utf8)
-        let begin = try #require(test.range(of: "        // README BEGIN\n")), end = try #require(test.range(of: "        // README END"))
-        let code = test[begin.upperBound..<end.lowerBound].split(separator: "\n", omittingEmptySubsequences: false)
-            .map { $0.hasPrefix("        ") ? String($0.dropFirst(8)) : String($0) }.joined(separator: "\n")
-        #expect(readme.contains(code), "README.md's decode loop differs from the code this test runs")
+        #expect(try ReadmeSnippet.readmeContainsSnippet(of: #filePath), "README.md's decode loop differs from the code this test runs")
     }
 }
 

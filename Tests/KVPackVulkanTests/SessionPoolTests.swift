@@ -285,7 +285,8 @@ struct SessionPoolTests {
 
     /// A pool the kernels cannot bind is refused before anything is allocated.
     @Test func refusesPoolsItCannotBind() throws {
-        let context = try #require(SharedContext.context)
+        // A context of its own: other suites allocate on the shared one meanwhile.
+        let context = try VulkanContext()
         let before = context.live.snapshot
         let noBanks = try PagePool(.init(budgetBytes: 1 << 20, headDim: 64))
         #expect(throws: VulkanError.self) { try VulkanSessionPool(context: context, pool: noBanks) }
