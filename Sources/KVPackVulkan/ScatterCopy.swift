@@ -7,7 +7,6 @@ struct ScatterRecords {
     private(set) var byBank: [Int: [UInt32]] = [:]
 
     var isEmpty: Bool { byBank.isEmpty }
-    var wordCount: Int { byBank.values.reduce(0) { $0 + $1.count } }
 
     /// Bytes `count` from staging byte `source` to byte `destination` of the bank (or its table);
     /// both offsets are multiples of 4, and `count` is rounded up to whole words (the bytes past it

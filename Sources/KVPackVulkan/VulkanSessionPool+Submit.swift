@@ -1,0 +1,127 @@
+import CVulkan
+import KVPack
+
+extension VulkanSessionPool {
+    /// Copies `pending` into the banks in submissions of at most `stagingChunk` bytes each,
+    /// awaiting each. Returns the error that stopped it, if any (the device is then lost, or
+    /// the bytes not all copied: the pool is marked lost, as its banks no longer match).
+    func uploadInChunks(_ pending: (bytes: [UInt8], copies: [PendingUploads.Copy])) async -> VulkanError? {
+        var next = 0, offsetInCopy = 0
+        while next < pending.copies.count {
+            do throws(VulkanError) {
+                try frame.reserve(staging: stagingChunk, readback: 16)
+                let staging = frame.staging.mapped!
+                var used = 0
+                var records = ScatterRecords(), recordCount = 0
+                while next < pending.copies.count {
+                    // The data and its records (16 bytes each, per bank rounded to 16) must fit the chunk.
+                    let room = stagingChunk - used - 16 * (recordCount + 1 + banks.count) - 16
+                    let c = pending.copies[next]
+                    let n = min(c.count - offsetInCopy, room) & ~3
+                    guard n > 0 else { break }
+                    recordCount += 1
+                    pending.bytes.withUnsafeBytes { raw in
+                        (staging + used).copyMemory(from: raw.baseAddress! + c.source + offsetInCopy, byteCount: n)
+                    }
+                    records.add(bank: c.bank, table: false, destination: c.destination + offsetInCopy, source: used, count: n)
+                    used = (used + n + 3) & ~3
+                    offsetInCopy += n
+                    if offsetInCopy >= c.count {
+                        next += 1
+                        offsetInCopy = 0
+                    }
+                }
+                used = (used + 15) & ~15
+                try frame.begin()
+                try recordScatter(records, cursor: &used)
+                try frame.submit()
+                let waited = await waiter.wait(frame.fence)
+                guard waited == VK_SUCCESS else {
+                    lost = true
+                    return waited == VK_ERROR_DEVICE_LOST ? .deviceLost : .call("vkWaitForFences", code: waited.rawValue)
+                }
+            } catch {
+                lost = true
+                return error
+            }
+        }
+        return nil
+    }
+
+    /// Records and submits one command buffer: the uploads, the decodes, the outputs' readback;
+    /// awaits it. `submitted`: the queue took the commands (the uploads are then consumed).
+    func submit(pending: (bytes: [UInt8], copies: [PendingUploads.Copy]), tableBytes: [UInt8],
+                        tableCopies: [(bank: Int, copy: VkBufferCopy)],
+                        planned: [(call: DecodeCall, bankCall: BankCall, directory: [UInt32], queries: [Float])],
+                        stagingBytes: Int, outputBytes: Int) async -> (submitted: Bool, outputs: Result<[[Float]], VulkanError>) {
+        do throws(VulkanError) {
+            try frame.reserve(staging: stagingBytes, readback: max(16, outputBytes))
+            let staging = frame.staging.mapped!
+            var cursor = 0
+            func put(_ raw: UnsafeRawBufferPointer) -> Int {
+                let at = cursor
+                if raw.count > 0 { (staging + at).copyMemory(from: raw.baseAddress!, byteCount: raw.count) }
+                cursor = (cursor + raw.count + 15) & ~15
+                return at
+            }
+            let pendingBase = pending.bytes.withUnsafeBytes { put($0) }
+            let tableBase = tableBytes.withUnsafeBytes { put($0) }
+            try frame.begin()
+            frame.stamp(0, bottom: false)
+            frame.barrier(from: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_TRANSFER_BIT)
+            var records = ScatterRecords()
+            for c in pending.copies {
+                records.add(bank: c.bank, table: false, destination: c.destination, source: pendingBase + c.source, count: c.count)
+            }
+            for (bank, c) in tableCopies {
+                records.add(bank: bank, table: true, destination: Int(c.dstOffset), source: tableBase + Int(c.srcOffset), count: Int(c.size))
+            }
+            try recordScatter(records, cursor: &cursor)
+            for p in planned {
+                let dir = p.directory.withUnsafeBytes { put($0) }
+                frame.copy(into: p.bankCall.directory, [VkBufferCopy(srcOffset: VkDeviceSize(dir), dstOffset: 0, size: VkDeviceSize(4 * p.directory.count))])
+                let q = p.queries.withUnsafeBytes { put($0) }
+                frame.copy(into: p.bankCall.buffers.queries, [VkBufferCopy(srcOffset: VkDeviceSize(q), dstOffset: 0, size: VkDeviceSize(4 * p.queries.count))])
+                let words = p.call.queryWords.withUnsafeBytes { put($0) }
+                frame.copy(into: p.bankCall.buffers.queryPositions,
+                           [VkBufferCopy(srcOffset: VkDeviceSize(words), dstOffset: 0, size: VkDeviceSize(4 * p.call.queryWords.count))])
+            }
+            frame.barrier(from: VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT)
+            frame.stamp(1, bottom: true)
+            for p in planned { p.call.record(frame.commands) }
+            frame.stamp(2, bottom: true)
+            frame.barrier(from: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, to: VK_PIPELINE_STAGE_TRANSFER_BIT)
+            var outputAt: [Int] = [], out = 0
+            for p in planned {
+                outputAt.append(out)
+                var region = VkBufferCopy(srcOffset: 0, dstOffset: VkDeviceSize(out), size: VkDeviceSize(4 * p.queries.count))
+                context.vk.cmdCopyBuffer(frame.commands, p.bankCall.buffers.output.handle, frame.readback.handle, 1, &region)
+                out += 4 * p.queries.count
+            }
+            frame.barrier(from: VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_HOST_BIT)
+            frame.stamp(3, bottom: true)
+            try frame.submit()
+            let submittedAt = ContinuousClock.now
+            let waited = await waiter.wait(frame.fence)
+            let waitedFor = ContinuousClock.now - submittedAt
+            guard waited == VK_SUCCESS else {
+                _ = context.vk.deviceWaitIdle(context.handle)
+                if waited == VK_ERROR_DEVICE_LOST { lost = true }
+                return (true, .failure(waited == VK_ERROR_DEVICE_LOST ? .deviceLost : .call("vkWaitForFences", code: waited.rawValue)))
+            }
+            if let stamps = frame.stampedSeconds() {
+                lastTiming = SessionAttendTiming(uploadSeconds: stamps[0], decodeSeconds: stamps[1], deviceSeconds: stamps[2],
+                                                 waitSeconds: Double(waitedFor.components.attoseconds) * 1e-18 + Double(waitedFor.components.seconds),
+                                                 uploadBytes: pending.bytes.count + tableBytes.count + cursor - tableBase - tableBytes.count,
+                                                 launches: planned.map(\.call.launch))
+            }
+            let readback = frame.readback.mapped!
+            let outputs = zip(planned, outputAt).map { p, at in
+                Array(UnsafeBufferPointer(start: (readback + at).assumingMemoryBound(to: Float.self), count: p.queries.count))
+            }
+            return (true, .success(outputs))
+        } catch {
+            return (false, .failure(error))
+        }
+    }
+}
