@@ -18,6 +18,8 @@ public struct SVGChart: Sendable {
     public var yLabel: String
     public var series: [Series]
     public var logY: Bool
+    /// A fixed linear y range (accuracy in percent: 0...100) instead of 0 to the largest y.
+    public var yRange: ClosedRange<Double>?
     public var width = 860.0, height = 520.0
     let plot = (left: 80.0, top: 50.0, right: 240.0, bottom: 60.0)
 
@@ -35,7 +37,8 @@ public struct SVGChart: Sendable {
     /// Finite points (positive y on a log scale).
     func usable(_ p: (x: Double, y: Double)) -> Bool { p.x.isFinite && p.y.isFinite && (!logY || p.y > 0) }
 
-    /// Data ranges: x from 0 to the largest x (at least 1), y padded to whole decades on a log scale.
+    /// Data ranges: x from 0 to the largest x (at least 1), y padded to whole decades on a log scale
+    /// (or `yRange`).
     var ranges: (x: ClosedRange<Double>, y: ClosedRange<Double>) {
         let pts = series.flatMap(\.points).filter(usable)
         let xMax = max(1, pts.map(\.x).max() ?? 1)
@@ -44,6 +47,7 @@ public struct SVGChart: Sendable {
             let lo = (ys.min() ?? -3).rounded(.down), hi = (ys.max() ?? 0).rounded(.up)
             return (0...xMax, lo...(hi > lo ? hi : lo + 1))
         }
+        if let yRange { return (0...xMax, yRange) }
         let yMax = max(pts.map(\.y).max() ?? 1, 1e-12)
         return (0...xMax, 0...yMax * 1.05)
     }

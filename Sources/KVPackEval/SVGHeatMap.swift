@@ -79,8 +79,10 @@ public struct SVGHeatMap: Sendable {
     public func svg() -> String {
         let cell = (w: 56.0, h: scale == .accuracy ? 28.0 : 20.0), top = 70.0
         let left = 20 + 6.8 * Double(rows.map(\.count).max() ?? 10)
-        let width = max(left + Double(columns.count) * cell.w + 40, left + 360), height = top + Double(rows.count) * cell.h + 90
         let p = placement
+        // Wide enough for the cells, the scale, the title (15 px) and the legend line (11 px).
+        let text = max(8.6 * Double(title.count), 6.3 * Double(legend.count + p.note.count + 3)) + 20
+        let width = max(left + Double(columns.count) * cell.w + 40, left + 360, text), height = top + Double(rows.count) * cell.h + 90
         var s = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         s += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"11\">\n"
         s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"

@@ -71,20 +71,23 @@ extension ReportOutput {
     /// Prints the fidelity table (or JSON) and writes the report directory; failed runs are
     /// counted, and the exit code is 65 when every run failed.
     func emit(_ report: FidelityReport, to directory: ReportDirectory?) throws {
-        if let directory { try directory.write(files: report.files) }
-        if json {
-            FileHandle.standardOutput.write(report.json())
-        } else {
-            // Unbuffered, so the table and the warnings after it keep their order on one terminal.
-            var text = FidelityTable.terminal(report)
-            if let directory { text += "report: \(directory.path)/report.md (and .json, .csv, kld-vs-memory plot)\n" }
-            FileHandle.standardOutput.write(Data(text.utf8))
-        }
-        try warnFailed(report.runs.filter { $0.error != nil }.count, of: report.runs.count)
+        try emit(files: report.files, json: report.json(), table: FidelityTable.terminal(report), extras: "kld-vs-memory plot",
+                 failed: report.runs.filter { $0.error != nil }.count, of: report.runs.count, to: directory)
     }
 
-    /// Warns of failed runs; exit code 65 when every run failed.
-    func warnFailed(_ failed: Int, of runs: Int) throws {
+    /// Writes `files` into the report directory, prints `table` (or `json`), and warns of failed
+    /// runs; exit code 65 when every run failed.
+    func emit(files: [(name: String, data: Data)], json data: Data, table: String, extras: String, failed: Int, of runs: Int,
+              to directory: ReportDirectory?) throws {
+        if let directory { try directory.write(files: files) }
+        if json {
+            FileHandle.standardOutput.write(data)
+        } else {
+            // Unbuffered, so the table and the warnings after it keep their order on one terminal.
+            var text = table
+            if let directory { text += "report: \(directory.path)/report.md (and .json, .csv, \(extras))\n" }
+            FileHandle.standardOutput.write(Data(text.utf8))
+        }
         guard failed > 0 else { return }
         FileHandle.standardError.write(Data("kvpack: warning: \(failed) of \(runs) runs failed; see the table\n".utf8))
         if failed == runs { throw ExitCode(65) }

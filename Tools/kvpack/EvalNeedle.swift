@@ -81,14 +81,7 @@ extension ReportOutput {
     /// Prints the retrieval table (or JSON) and writes the report directory; failed runs are
     /// counted, and the exit code is 65 when every run failed.
     func emit(_ report: RetrievalReport, to directory: ReportDirectory?) throws {
-        if let directory { try directory.write(files: RetrievalPlots.files(report)) }
-        if json {
-            FileHandle.standardOutput.write(report.json())
-        } else {
-            var text = RetrievalTable.terminal(report)
-            if let directory { text += "report: \(directory.path)/report.md (and .json, .csv, heat maps per policy)\n" }
-            FileHandle.standardOutput.write(Data(text.utf8))
-        }
-        try warnFailed(report.runs.filter { $0.error != nil }.count, of: report.runs.count)
+        try emit(files: RetrievalPlots.files(report), json: report.json(), table: RetrievalTable.terminal(report), extras: "heat maps per policy",
+                 failed: report.runs.filter { $0.error != nil }.count, of: report.runs.count, to: directory)
     }
 }

@@ -43,8 +43,10 @@ public enum RetrievalPlots {
             if points[name] == nil { order.append(name) }
             points[name, default: []].append((r.memoryRatio, 100 * report.accuracy(r)))
         }
-        return SVGChart(title: "Needle retrieval vs memory: \(report.model.name)", xLabel: "memory ratio (session / dense f16 bytes)",
-                        yLabel: "accuracy %, all tasks", series: order.map { SVGChart.Series(name: $0, points: points[$0]!) }, logY: false)
+        var chart = SVGChart(title: "Needle retrieval vs memory: \(report.model.name)", xLabel: "memory ratio (session / dense f16 bytes)",
+                             yLabel: "accuracy %, all tasks", series: order.map { SVGChart.Series(name: $0, points: points[$0]!) }, logY: false)
+        chart.yRange = 0...100
+        return chart
     }
 
     /// The report directory's files: Markdown, JSON, CSV, the heat maps and the accuracy plot.

@@ -34,22 +34,8 @@ public enum RetrievalTable {
 
     /// Columns padded for a terminal, with a title and a legend.
     public static func terminal(_ report: RetrievalReport) -> String {
-        let header = header(report)
-        let rows = [header] + report.allRuns.map { cells($0, in: report) }
-        let measured = rows.filter { $0.count == header.count }
-        let widths = header.indices.map { i in (i == 0 ? rows : measured).map { $0[i].count }.max()! }
-        var out = "Needle retrieval: " + title(report) + "\n"
-        for (k, row) in rows.enumerated() {
-            let line = row.count == header.count
-                ? row.enumerated().map { i, cell in
-                    i == 0 ? cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
-                           : String(repeating: " ", count: widths[i] - cell.count) + cell
-                }.joined(separator: "  ")
-                : row[0].padding(toLength: widths[0], withPad: " ", startingAt: 0) + "  " + row[1]
-            out += "  " + line + "\n"
-            if k == 0 { out += "  " + widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n" }
-        }
-        return out + "\n" + legend + "\n"
+        "Needle retrieval: " + title(report) + "\n" + TerminalTable.render(header: header(report), rows: report.allRuns.map { cells($0, in: report) })
+            + "\n" + legend + "\n"
     }
 
     /// A Markdown document: title, the table, the dense reference per depth and context, the
