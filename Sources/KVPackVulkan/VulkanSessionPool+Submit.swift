@@ -85,6 +85,11 @@ extension VulkanSessionPool {
                 let words = p.call.queryWords.withUnsafeBytes { put($0) }
                 frame.copy(into: p.bankCall.buffers.queryPositions,
                            [VkBufferCopy(srcOffset: VkDeviceSize(words), dstOffset: 0, size: VkDeviceSize(4 * p.call.queryWords.count))])
+                if !p.call.passDirectoryWords.isEmpty {
+                    let passes = p.call.passDirectoryWords.withUnsafeBytes { put($0) }
+                    frame.copy(into: p.bankCall.buffers.passDirectory,
+                               [VkBufferCopy(srcOffset: VkDeviceSize(passes), dstOffset: 0, size: VkDeviceSize(4 * p.call.passDirectoryWords.count))])
+                }
             }
             frame.barrier(from: VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT)
             frame.stamp(1, bottom: true)

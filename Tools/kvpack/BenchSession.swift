@@ -160,35 +160,41 @@ extension Bench {
             // Step 0 warms up (pipelines compiled, buffers grown) and is not counted.
             for step in 0...steps {
                 let (k, v, q) = (stepKeys[step], stepValues[step], stepQueries[step])
-                let position = tokens + step, m = step - 1
+                let position = tokens + step
                 let start = DispatchTime.now().uptimeNanoseconds
-                for l in 0..<layers {
-                    DispatchQueue.concurrentPerform(iterations: count) { i in
-                        do throws(SessionError) {
-                            try sessions[i].append(layer: l, keys: k, values: v, positions: [position])
-                        } catch {
-                            errors.withLock { $0.append(error) }
+                // The step as a server runs it: appends, then each layer's batched attend awaited
+                // (one hop to the concurrency pool per step, not per layer).
+                let outcome = Self.blocking { () async -> Result<[SessionAttendTiming?], Error> in
+                    var timings: [SessionAttendTiming?] = []
+                    for l in 0..<layers {
+                        let failures = Mutex<[SessionError]>([])
+                        DispatchQueue.concurrentPerform(iterations: count) { i in
+                            do throws(SessionError) {
+                                try sessions[i].append(layer: l, keys: k, values: v, positions: [position])
+                            } catch {
+                                failures.withLock { $0.append(error) }
+                            }
+                        }
+                        if let e = failures.withLock({ $0.first }) { return .failure(e) }
+                        let batch: [CacheSession.AttendRequest] = sessions.map { .init(session: $0, queries: q, positions: [position]) }
+                        if let devicePool {
+                            for r in await devicePool.attend(batch, layer: l) { if case .failure(let e) = r { return .failure(e) } }
+                            timings.append(devicePool.lastTiming)
+                        } else {
+                            for r in Self.attendOnCores(batch, layer: l) { if case .failure(let e) = r { return .failure(e) } }
                         }
                     }
-                    let batch: [CacheSession.AttendRequest] = sessions.map { .init(session: $0, queries: q, positions: [position]) }
-                    if let devicePool {
-                        let results = Self.blocking { await devicePool.attend(batch, layer: l) }
-                        for r in results { if case .failure(let e) = r { throw e } }
-                        if step > 0, let t = devicePool.lastTiming {
-                            if l == 0 { kernelSeconds.append(0); deviceSeconds.append(0); uploaded.append(0); attendHost.append(0) }
-                            kernelSeconds[m] += t.decodeSeconds
-                            attendHost[m] += t.hostSeconds
-                            deviceSeconds[m] += t.deviceSeconds
-                            uploaded[m] += Double(t.uploadBytes)
-                            kernels.formUnion(t.launches.map(\.kernel))
-                        }
-                    } else {
-                        let results = CacheSession.attend(batch, layer: l)
-                        for r in results { if case .failure(let e) = r { throw e } }
-                    }
+                    return .success(timings)
+                }
+                let timings = try outcome.get()
+                if step > 0, devicePool != nil, timings.allSatisfy({ $0 != nil }) {
+                    kernelSeconds.append(timings.reduce(0) { $0 + $1!.decodeSeconds })
+                    attendHost.append(timings.reduce(0) { $0 + $1!.hostSeconds })
+                    deviceSeconds.append(timings.reduce(0) { $0 + $1!.deviceSeconds })
+                    uploaded.append(timings.reduce(0) { $0 + Double($1!.uploadBytes) })
+                    for t in timings { kernels.formUnion(t!.launches.map(\.kernel)) }
                 }
                 if step > 0 { stepSeconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
-                if let e = errors.withLock({ $0.first }) { throw e }
             }
             let sorted = stepSeconds.sorted()
             let median = sorted[sorted.count / 2]
@@ -206,6 +212,11 @@ extension Bench {
                        kernels: kernels.isEmpty ? nil : kernels.sorted(), device: context?.device.name,
                        poolBytes: pool.statistics.inUseBytes, layoutBytes: sessions.reduce(0) { $0 + $1.byteCount },
                        denseBytes: sessions.reduce(0) { $0 + $1.denseByteCount }, threads: ProcessInfo.processInfo.activeProcessorCount)
+        }
+
+        /// The CPU backend's batched attend on the calling thread (its synchronous overload).
+        static func attendOnCores(_ batch: [CacheSession.AttendRequest], layer: Int) -> [Result<HeadTensor<Float>, SessionError>] {
+            CacheSession.attend(batch, layer: layer)
         }
 
         /// Runs `body` to completion from synchronous code (the command's thread waits; the work
