@@ -16,6 +16,12 @@ public struct SessionAttendTiming: Sendable, Hashable, Codable {
     /// Host time of the whole call less `waitSeconds`: checks, page-table updates, recording,
     /// reading the outputs back and the policies' decode stages.
     public var hostSeconds: Double = 0
+    /// Parts of `hostSeconds`: the requests checked, their page tables brought up to date and the
+    /// decodes planned; the staging copies and commands recorded up to the submission; after the
+    /// device: outputs read back, reads ended, the policies' decode stages.
+    public var prepareSeconds: Double = 0
+    public var recordSeconds: Double = 0
+    public var finishSeconds: Double = 0
     /// Bytes copied in.
     public var uploadBytes: Int
     /// The decodes' launches.
@@ -52,15 +58,29 @@ extension VulkanSessionPool {
                        options: DecodeOptions = .init()) async -> [Result<HeadTensor<Float>, DeviceSessionError>] {
         await gate.enter()
         let start = ContinuousClock.now
+        marks = CallMarks(start: start)
         lastTiming = nil
         let results = await attendHoldingGate(batch, layer: layer, scale: scale, runPolicy: runPolicy, options: options)
         if var t = lastTiming {
-            let (s, a) = (ContinuousClock.now - start).components
-            t.hostSeconds = Double(s) + Double(a) * 1e-18 - t.waitSeconds
+            let end = ContinuousClock.now
+            t.hostSeconds = (end - start).seconds - t.waitSeconds
+            if let prepared = marks.prepared, let submitted = marks.submitted, let resumed = marks.resumed {
+                t.prepareSeconds = (prepared - start).seconds
+                t.recordSeconds = (submitted - prepared).seconds
+                t.finishSeconds = (end - resumed).seconds
+            }
             lastTiming = t
         }
         await gate.leave()
         return results
+    }
+
+    /// When the phases of the call in progress ended (`SessionAttendTiming`'s parts).
+    struct CallMarks {
+        var start: ContinuousClock.Instant
+        var prepared: ContinuousClock.Instant?
+        var submitted: ContinuousClock.Instant?
+        var resumed: ContinuousClock.Instant?
     }
 
     private struct Active {
@@ -276,6 +296,7 @@ extension VulkanSessionPool {
             }
         }
 
+        marks.prepared = .now
         // Staging: pending slot bytes, table entries, then each decode's directory, queries and query words.
         // A large backlog (a prefill) goes first, in copy-only submissions of bounded staging.
         var pending = uploads.take()

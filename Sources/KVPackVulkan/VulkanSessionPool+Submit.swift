@@ -107,8 +107,10 @@ extension VulkanSessionPool {
             frame.stamp(3, bottom: true)
             try frame.submit()
             let submittedAt = ContinuousClock.now
+            marks.submitted = submittedAt
             let waited = await waiter.wait(frame.fence)
-            let waitedFor = ContinuousClock.now - submittedAt
+            marks.resumed = .now
+            let waitedFor = marks.resumed! - submittedAt
             guard waited == VK_SUCCESS else {
                 _ = context.vk.deviceWaitIdle(context.handle)
                 if waited == VK_ERROR_DEVICE_LOST { lost = true }
@@ -116,7 +118,7 @@ extension VulkanSessionPool {
             }
             if let stamps = frame.stampedSeconds() {
                 lastTiming = SessionAttendTiming(uploadSeconds: stamps[0], decodeSeconds: stamps[1], deviceSeconds: stamps[2],
-                                                 waitSeconds: Double(waitedFor.components.attoseconds) * 1e-18 + Double(waitedFor.components.seconds),
+                                                 waitSeconds: waitedFor.seconds,
                                                  uploadBytes: pending.bytes.count + tableBytes.count + cursor - tableBase - tableBytes.count,
                                                  launches: planned.map(\.call.launch))
             }

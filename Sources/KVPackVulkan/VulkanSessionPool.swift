@@ -37,6 +37,8 @@ public final class VulkanSessionPool: @unchecked Sendable {
     var stagingChunk = 64 << 20
     /// Set when the device was lost: every later call fails with `VulkanError.deviceLost`.
     var lost = false
+    /// Phase ends of the call in progress (one at a time, under `gate`).
+    var marks = CallMarks(start: .now)
     private let timing = NSLock()
     private var _lastTiming: SessionAttendTiming?
     /// The last successful `attend`'s device timestamps (nil where the queue has none).
