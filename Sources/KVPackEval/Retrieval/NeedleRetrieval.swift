@@ -69,7 +69,7 @@ public struct NeedleRetrieval: Sendable {
         for (t, task) in tasks.enumerated() {
             let start = ContinuousClock.now
             let (prompt, first) = try reference(task, pool: pool, tally: &dense)
-            progress(.reference(task: t, tasks: tasks.count, context: task.context, seconds: Self.seconds(since: start)))
+            progress(.reference(task: t, tasks: tasks.count, context: task.context, seconds: (ContinuousClock.now - start).seconds))
             for (r, run) in runs.enumerated() where tallies[r].error == nil {
                 let runStart = ContinuousClock.now
                 do {
@@ -80,7 +80,7 @@ public struct NeedleRetrieval: Sendable {
                 } catch {
                     tallies[r].error = "\(error)"
                 }
-                progress(.run(task: t, run: r, runs: runs.count, seconds: Self.seconds(since: runStart)))
+                progress(.run(task: t, run: r, runs: runs.count, seconds: (ContinuousClock.now - runStart).seconds))
             }
         }
         return (dense.result(run: nil), runs.indices.map { tallies[$0].result(run: runs[$0]) })
@@ -128,11 +128,6 @@ public struct NeedleRetrieval: Sendable {
                 throw .model(error)
             }
         }
-    }
-
-    static func seconds(since start: ContinuousClock.Instant) -> Double {
-        let d = ContinuousClock.now - start
-        return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
     }
 }
 
