@@ -8,7 +8,7 @@ import KVPackModel
 struct FidelityOptions: ParsableArguments {
     @Option(help: "Measure next-token fidelity with this model in the loop instead of probe attention on captures: smollm2, gemma3-270m, or a GGUF file.")
     var model: String?
-    @Option(help: "With --model: the text whose chunks run (default \(Self.defaultText), the shipped captures' text).")
+    @Option(help: "With --model: the text whose chunks run, or with --needle the filler text (default \(Self.defaultText), the shipped captures' text).")
     var text: String?
     @Option(help: "With --model: prompt tokens per chunk, run densely and compressed at their end (default \(Self.defaultContext)).")
     var context: Int?

@@ -20,7 +20,7 @@ struct NeedleOptions: ParsableArguments {
     @Option(name: .customLong("answer-tokens"), help: "With --needle: tokens generated at most per answer; each context keeps room for them.")
     var answerTokens = 12
 
-    static let defaultSamples = 2
+    static let defaultSamples = 1
 
     /// Options given that only `--needle` uses, by flag name.
     var needleOnlyOptionsGiven: [String] {

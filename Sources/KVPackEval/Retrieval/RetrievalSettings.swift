@@ -26,7 +26,7 @@ public struct RetrievalSettings: Sendable, Hashable, Codable {
 
     /// - Throws: `RetrievalError.nonPositive` naming the option that is not positive,
     ///   `.badList` for an empty list, `.depthOutOfRange`.
-    public init(contexts: [Int] = defaultContexts, depths: [Double] = defaultDepths, samples: Int = 2, seed: UInt64 = 0,
+    public init(contexts: [Int] = defaultContexts, depths: [Double] = defaultDepths, samples: Int = 1, seed: UInt64 = 0,
                 answerTokens: Int = 12, window: Int = 32, pageSize: Int = 16) throws(RetrievalError) {
         for (what, value) in [("--samples", samples), ("--answer-tokens", answerTokens), ("--window", window), ("--page-size", pageSize)]
         where value <= 0 {
