@@ -38,14 +38,15 @@ public struct ReportDirectory: Sendable {
         }
     }
 
-    /// Names a report directory holds: its files, their PNGs (the probe eval's and the fidelity
-    /// eval's), and older versions' staging folders.
+    /// Names a report directory holds: its files, their PNGs (the probe eval's, the fidelity
+    /// eval's and the needle-retrieval eval's), and older versions' staging folders.
     static func isReportEntry(_ name: String) -> Bool {
         let stem = name.split(separator: ".").first.map(String.init) ?? ""
         let ext = (name as NSString).pathExtension
         if ["report.md", "report.json", "report.csv"].contains(name) { return true }
         if name.hasPrefix(".kvpack-eval-partial-") { return true }
-        return ["svg", "png"].contains(ext) && (stem.hasPrefix("error-vs-memory") || stem.hasPrefix("layers") || stem.hasPrefix("kld-vs-memory"))
+        let plots = ["error-vs-memory", "layers", "kld-vs-memory", "needle-", "accuracy-vs-memory"]
+        return ["svg", "png"].contains(ext) && plots.contains { stem.hasPrefix($0) }
     }
 
     /// The report's files: Markdown, JSON, CSV, and per capture an error-vs-memory plot and a

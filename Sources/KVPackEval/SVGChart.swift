@@ -18,6 +18,8 @@ public struct SVGChart: Sendable {
     public var yLabel: String
     public var series: [Series]
     public var logY: Bool
+    /// A fixed linear y range (accuracy in percent: 0...100) instead of 0 to the largest y.
+    public var yRange: ClosedRange<Double>?
     public var width = 860.0, height = 520.0
     let plot = (left: 80.0, top: 50.0, right: 240.0, bottom: 60.0)
 
@@ -35,7 +37,8 @@ public struct SVGChart: Sendable {
     /// Finite points (positive y on a log scale).
     func usable(_ p: (x: Double, y: Double)) -> Bool { p.x.isFinite && p.y.isFinite && (!logY || p.y > 0) }
 
-    /// Data ranges: x from 0 to the largest x (at least 1), y padded to whole decades on a log scale.
+    /// Data ranges: x from 0 to the largest x (at least 1), y padded to whole decades on a log scale
+    /// (or `yRange`).
     var ranges: (x: ClosedRange<Double>, y: ClosedRange<Double>) {
         let pts = series.flatMap(\.points).filter(usable)
         let xMax = max(1, pts.map(\.x).max() ?? 1)
@@ -44,6 +47,7 @@ public struct SVGChart: Sendable {
             let lo = (ys.min() ?? -3).rounded(.down), hi = (ys.max() ?? 0).rounded(.up)
             return (0...xMax, lo...(hi > lo ? hi : lo + 1))
         }
+        if let yRange { return (0...xMax, yRange) }
         let yMax = max(pts.map(\.y).max() ?? 1, 1e-12)
         return (0...xMax, 0...yMax * 1.05)
     }
@@ -107,77 +111,6 @@ public struct SVGChart: Sendable {
             let ly = plot.top + 10 + Double(i) * 18
             s += "<rect x=\"\(Self.n(width - plot.right + 16))\" y=\"\(Self.n(ly - 8))\" width=\"10\" height=\"10\" fill=\"\(color)\"/>\n"
             s += "<text x=\"\(Self.n(width - plot.right + 32))\" y=\"\(Self.n(ly + 1))\">\(Self.escape(ser.name))</text>\n"
-        }
-        return s + "</svg>\n"
-    }
-}
-
-/// A heat map as SVG text: rows × columns of values, colored on a log scale (light = small).
-public struct SVGHeatMap: Sendable {
-    public var title: String
-    public var rows: [String]
-    public var columns: [String]
-    /// `[row][column]`; NaN cells are grey, zero cells take the lightest color.
-    public var values: [[Double]]
-    public var legend: String
-
-    public init(title: String, rows: [String], columns: [String], values: [[Double]], legend: String) {
-        self.title = title
-        self.rows = rows
-        self.columns = columns
-        self.values = values
-        self.legend = legend
-    }
-
-    /// Light yellow -> red -> dark purple.
-    static func color(_ t: Double) -> String {
-        let stops: [(Double, Double, Double)] = [(255, 255, 204), (253, 141, 60), (189, 0, 38), (63, 0, 90)]
-        let x = min(1, max(0, t)) * Double(stops.count - 1)
-        let i = min(stops.count - 2, Int(x)), f = x - Double(i)
-        let c = (0..<3).map { k -> Int in
-            let a = [stops[i].0, stops[i].1, stops[i].2][k], b = [stops[i + 1].0, stops[i + 1].1, stops[i + 1].2][k]
-            return Int((a + (b - a) * f).rounded())
-        }
-        return String(format: "#%02x%02x%02x", c[0], c[1], c[2])
-    }
-
-    /// Steps of the colour scale drawn under the map.
-    public static let scaleSteps = 10
-
-    public func svg() -> String {
-        let cell = (w: 56.0, h: 20.0), top = 70.0
-        let left = 20 + 6.8 * Double(rows.map(\.count).max() ?? 10)
-        let width = max(left + Double(columns.count) * cell.w + 40, left + 360), height = top + Double(rows.count) * cell.h + 90
-        let finite = values.flatMap { $0 }.filter { $0.isFinite && $0 > 0 }
-        // At most three decades: smaller values (exact layers) take the lightest color.
-        let hi = log10(finite.max() ?? 1), lo = max(log10(finite.min() ?? 1e-3), hi - 3)
-        var s = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        s += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"11\">\n"
-        s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-        s += "<text x=\"10\" y=\"24\" font-size=\"15\">\(SVGChart.escape(title))</text>\n"
-        s += "<text x=\"10\" y=\"44\">\(SVGChart.escape(legend)) (log color scale, \(String(format: "%.3g", pow(10, lo))) or less to \(String(format: "%.3g", pow(10, hi))))</text>\n"
-        for (j, c) in columns.enumerated() {
-            s += "<text x=\"\(SVGChart.n(left + (Double(j) + 0.5) * cell.w))\" y=\"\(SVGChart.n(top - 6))\" text-anchor=\"middle\">\(SVGChart.escape(c))</text>\n"
-        }
-        for (i, r) in rows.enumerated() {
-            let y = top + Double(i) * cell.h
-            s += "<text x=\"\(SVGChart.n(left - 6))\" y=\"\(SVGChart.n(y + 14))\" text-anchor=\"end\">\(SVGChart.escape(r))</text>\n"
-            for (j, v) in values[i].enumerated() {
-                let fill = !v.isFinite ? "#cccccc" : v <= 0 ? Self.color(0) : Self.color(hi > lo ? max(0, log10(v) - lo) / (hi - lo) : 0.5)
-                let x = left + Double(j) * cell.w
-                s += "<rect x=\"\(SVGChart.n(x))\" y=\"\(SVGChart.n(y))\" width=\"\(SVGChart.n(cell.w))\" height=\"\(SVGChart.n(cell.h))\" fill=\"\(fill)\" stroke=\"white\"><title>\(SVGChart.escape(r)), \(SVGChart.escape(columns[j])): \(String(format: "%.4g", v))</title></rect>\n"
-            }
-        }
-        // The colour scale: steps from the smallest value shown to the largest, log-spaced, labelled at both ends and the middle.
-        let scaleTop = top + Double(rows.count) * cell.h + 24, step = 32.0
-        s += "<text x=\"\(SVGChart.n(left - 6))\" y=\"\(SVGChart.n(scaleTop + 13))\" text-anchor=\"end\">colour scale</text>\n"
-        for k in 0..<Self.scaleSteps {
-            let t = (Double(k) + 0.5) / Double(Self.scaleSteps)
-            s += "<rect x=\"\(SVGChart.n(left + Double(k) * step))\" y=\"\(SVGChart.n(scaleTop))\" width=\"\(SVGChart.n(step))\" height=\"16\" fill=\"\(Self.color(t))\"/>\n"
-        }
-        for t in [0.0, 0.5, 1.0] {
-            let value = hi > lo ? pow(10, lo + t * (hi - lo)) : pow(10, hi)
-            s += "<text x=\"\(SVGChart.n(left + t * Double(Self.scaleSteps) * step))\" y=\"\(SVGChart.n(scaleTop + 30))\" text-anchor=\"middle\">\(t == 0 ? "≤ " : "")\(String(format: "%.3g", value))</text>\n"
         }
         return s + "</svg>\n"
     }

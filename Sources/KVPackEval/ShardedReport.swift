@@ -18,24 +18,11 @@ public protocol ShardedReport: Codable, Sendable {
 
 extension ShardedReport {
     /// Pretty-printed JSON with sorted keys, newline-terminated.
-    public func json() -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return try! encoder.encode(self) + Data("\n".utf8)
-    }
+    public func json() -> Data { ReportJSON.encode(self) }
 
     /// Reads a report written as JSON.
     /// - Throws: `EvalError.unreadableReport` naming the file and why.
-    public static func read(_ path: String) throws(EvalError) -> Self {
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        do {
-            return try decoder.decode(Self.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
-        } catch {
-            throw .unreadableReport(path: path, reason: "\(error)")
-        }
-    }
+    public static func read(_ path: String) throws(EvalError) -> Self { try ReportJSON.read(Self.self, from: path) }
 
     /// Joins shards of one sweep into the whole sweep's report.
     /// - Throws: `EvalError.mergeMismatch` for parts of different sweeps, `.mergeIncomplete` for
@@ -58,5 +45,28 @@ extension ShardedReport {
         whole.shard = nil
         whole.runs = (0..<first.totalRuns).map { seen[$0]! }
         return whole
+    }
+}
+
+/// The JSON of every report: pretty-printed, keys sorted, NaN and infinities as strings.
+enum ReportJSON {
+    /// `value` as JSON, newline-terminated.
+    static func encode(_ value: some Encodable) -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return try! encoder.encode(value) + Data("\n".utf8)
+    }
+
+    /// A report of type `type` read from the JSON file at `path`.
+    /// - Throws: `EvalError.unreadableReport` naming the file and why.
+    static func read<T: Decodable>(_ type: T.Type, from path: String) throws(EvalError) -> T {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        do {
+            return try decoder.decode(T.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            throw .unreadableReport(path: path, reason: "\(error)")
+        }
     }
 }

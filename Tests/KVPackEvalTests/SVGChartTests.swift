@@ -50,6 +50,19 @@ struct SVGChartTests {
         #expect(svg.contains(">colour scale<") && svg.contains(">≤ 0.1<") && svg.contains(">2<") && svg.contains(">0.447<"))
     }
 
+    @Test("an accuracy heat map: linear red (0) to green (1), each cell labelled in percent, the scale from 0 to 100")
+    func accuracyHeatMap() throws {
+        let map = SVGHeatMap(title: "t", rows: ["depth 0 %", "depth 100 %"], columns: ["1K", "2K"], values: [[0, 0.5], [1, .nan]], legend: "e",
+                             scale: .accuracy)
+        let svg = map.svg()
+        let counts = try #require(ElementCounter.count(svg))
+        #expect(counts["rect"] == 1 + 4 + SVGHeatMap.scaleSteps)
+        #expect(svg.contains("fill=\"#d73027\" stroke") && svg.contains("fill=\"#1a9850\" stroke") && svg.contains("fill=\"#fee08b\" stroke"))
+        #expect(svg.contains("fill=\"#cccccc\""), "NaN is grey")
+        for label in [">0<", ">50<", ">100<"] { #expect(svg.contains(label), "\(label)") }
+        #expect(svg.contains("linear colour scale, 0 to 100 %") && !svg.contains("≤"))
+    }
+
     @Test("a log axis spanning a decade or two is labelled at 1, 2 and 5 times each power of ten", arguments: [
         ([0.03, 0.2], ["0.01", "0.02", "0.05", "0.1", "0.2", "0.5", "1"]),
         ([0.0002, 0.5], ["0.0001", "0.001", "0.01", "0.1", "1"]), // four decades: powers of ten only

@@ -25,6 +25,11 @@ struct Eval: ParsableCommand {
 
               kvpack eval --model smollm2 --context 1024 --continuation 64 --chunks 2 \\
                   --policy dense --policy snapkv --budgets 0.25,0.5
+
+            With --model and --needle, long-context retrieval in the form of RULER's single-needle task: a 7-digit number stated once for a key at a --depths percentage of the --text filler (repeated as needed, cut at sentences), asked for at the end, in prompts of each --contexts length; the dense prompt runs once, each policy compresses it at its end (question included), and the answer decodes greedily through the compressed session; correct when it holds the number. Dense accuracy first (the ceiling), then each policy's accuracy and memory ratio; --out adds a depth x context heat map per policy.
+
+              kvpack eval --model smollm2 --needle --contexts 1K,2K,4K,8K \\
+                  --depths 0,25,50,75,100 --samples 2 --policy snapkv --out needle/
             """,
         subcommands: [EvalRun.self, EvalMerge.self], defaultSubcommand: EvalRun.self)
 }
@@ -54,6 +59,7 @@ struct EvalRun: ParsableCommand {
     var shard: String?
     @OptionGroup var output: ReportOutput
     @OptionGroup(title: "Next-token fidelity (--model)") var fidelity: FidelityOptions
+    @OptionGroup(title: "Long-context retrieval (--model --needle)") var needle: NeedleOptions
 
     func validate() throws {
         if fidelity.model != nil {
@@ -64,9 +70,19 @@ struct EvalRun: ParsableCommand {
             for (given, name) in [(decode, "--decode"), (backend != .cpu, "--backend"), (detail != .summary, "--detail"), (topK != 8, "--top-k")] where given {
                 throw ValidationError("\(name) applies to the probe evaluation of captures, not to --model (which always decodes through the session on the CPU)")
             }
+            if needle.needle {
+                let fidelityOnly = [("--context", fidelity.context != nil), ("--continuation", fidelity.continuation != nil),
+                                    ("--chunks", fidelity.chunks != nil), ("--shard", shard != nil)]
+                if let name = fidelityOnly.first(where: \.1)?.0 {
+                    throw ValidationError("\(name) applies to next-token fidelity, not to --needle (which takes --contexts, --depths and --samples)")
+                }
+            } else if let option = needle.needleOnlyOptionsGiven.first {
+                throw ValidationError("\(option) needs --needle")
+            }
             return
         }
-        if let option = fidelity.modelOnlyOptionsGiven.first { throw ValidationError("\(option) needs --model") }
+        if needle.needle { throw ValidationError("--needle needs --model: it runs the model over needle tasks made from --text") }
+        if let option = fidelity.modelOnlyOptionsGiven.first ?? needle.needleOnlyOptionsGiven.first { throw ValidationError("\(option) needs --model") }
         if captures.isEmpty { throw ValidationError("give at least one capture, or --model for next-token fidelity") }
         if topK < 1 { throw ValidationError("--top-k must be at least 1; got \(topK)") }
         if !(1...65535).contains(pageSize) { throw ValidationError("--page-size must be in 1...65535; got \(pageSize)") }
@@ -74,7 +90,7 @@ struct EvalRun: ParsableCommand {
 
     func run() throws {
         TemporaryFiles.installSignalCleanup()
-        if let model = fidelity.model { return try failing { try runFidelity(model) } }
+        if let model = fidelity.model { return try failing { needle.needle ? try runNeedle(model) : try runFidelity(model) } }
         try failing {
             let budgetList = (budgets ?? SweepPlan.defaultBudgets.joined(separator: ",")).split(separator: ",")
                 .map { String($0).trimmingCharacters(in: .whitespaces) }

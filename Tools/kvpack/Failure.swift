@@ -65,6 +65,13 @@ func failing<R>(_ body: () throws -> R) throws -> R {
         case .model(.session(.pool)): throw report(error, code: 75)
         default: throw report(error, code: 65)
         }
+    } catch let error as RetrievalError {
+        switch error {
+        case .nonPositive, .badList, .depthOutOfRange, .contextTooShort, .beyondTrainedContext: throw report(error, code: 64)
+        case .model(.file(.cannotOpen)): throw report(error, code: 66)
+        case .model(.session(.pool)): throw report(error, code: 75)
+        default: throw report(error, code: 65)
+        }
     } catch let error as KVPFileError {
         switch error.withoutFile {
         case .fileNotFound: throw report(error, code: 66)

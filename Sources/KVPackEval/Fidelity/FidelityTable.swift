@@ -28,21 +28,7 @@ public enum FidelityTable {
 
     /// Columns padded for a terminal, with a title and a legend.
     public static func terminal(_ report: FidelityReport) -> String {
-        let rows = [header] + report.runs.map(cells)
-        let measured = rows.filter { $0.count == header.count }
-        let widths = header.indices.map { i in (i == 0 ? rows : measured).map { $0[i].count }.max()! }
-        var out = title(report) + "\n"
-        for (k, row) in rows.enumerated() {
-            let line = row.count == header.count
-                ? row.enumerated().map { i, cell in
-                    i == 0 ? cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
-                           : String(repeating: " ", count: widths[i] - cell.count) + cell
-                }.joined(separator: "  ")
-                : row[0].padding(toLength: widths[0], withPad: " ", startingAt: 0) + "  " + row[1]
-            out += "  " + line + "\n"
-            if k == 0 { out += "  " + widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n" }
-        }
-        return out + "\n" + legend + "\n"
+        title(report) + "\n" + TerminalTable.render(header: header, rows: report.runs.map(cells)) + "\n" + legend + "\n"
     }
 
     /// One row per run, every summary figure (empty for a failed run, with its error).
