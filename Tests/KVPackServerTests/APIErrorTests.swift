@@ -1,0 +1,16 @@
+import Foundation
+import Testing
+@testable import KVPackServer
+
+@Suite("API errors")
+struct APIErrorTests {
+    @Test("the JSON body has OpenAI's error object")
+    func json() throws {
+        let e = APIError(status: 400, code: "unknown_field", message: "unknown field 'foo'", param: "foo")
+        let object = try JSONSerialization.jsonObject(with: e.json) as? [String: [String: Any]]
+        #expect(object?["error"]?["message"] as? String == "unknown field 'foo'")
+        #expect(object?["error"]?["type"] as? String == "invalid_request_error")
+        #expect(object?["error"]?["param"] as? String == "foo")
+        #expect(object?["error"]?["code"] as? String == "unknown_field")
+    }
+}
