@@ -163,12 +163,12 @@ struct ServerTests {
     @Test("a request whose cache does not fit waits for the one decoding; one that never fits is refused")
     func admission() async throws {
         // The tiny model: 2 layers of 2 KV heads, f16 pages of 16 tokens. One request of P prompt
-        // tokens and M new ones takes ceil(P/16) pages a head at once, and reserves ceil(M/16) + 2
+        // tokens and M new ones takes ceil(P/16) pages a head at once, and reserves ceil(M/16) + 1
         // more for its generation.
         let prompt = String(repeating: "the theory ", count: 12), maxTokens = 100
         let probe = try PagePool(.init(budgetBytes: 1 << 20, headDim: 16))
         let p = try ServerHarness.tokens(prompt)
-        let one = 4 * probe.slotBytes(.f16) * ((p + 15) / 16 + (maxTokens + 15) / 16 + 2)
+        let one = 4 * probe.slotBytes(.f16) * ((p + 15) / 16 + (maxTokens + 15) / 16 + 1)
         try await ServerHarness.with(poolBytes: one * 3 / 2) { h in
             let body = try JSONSerialization.data(withJSONObject: ["prompt": prompt, "max_tokens": maxTokens, "temperature": 0, "ignore_eos": true])
             async let a = h.post("/v1/completions", raw: body)

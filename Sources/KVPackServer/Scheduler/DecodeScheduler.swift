@@ -452,16 +452,29 @@ public actor DecodeScheduler {
 
     /// Whether `bytes` more fit beside what the active requests have reserved.
     private func hasRoom(_ bytes: Int) -> Bool {
-        let reserved = active.reduce(0) { $0 + growthBytes(tokens: $1.request.maxTokens - $1.generated, session: $1.session) }
-        return pool.statistics.freeBytes - reserved >= bytes
+        pool.statistics.freeBytes - active.reduce(0) { $0 + reservedBytes($1) } >= bytes
     }
 
-    /// Pool bytes `tokens` more tokens can take in `session`: f16 pages of every stored head of
-    /// every layer, two more per head than the tokens fill (the open page, and rounding).
+    /// Pool bytes `tokens` appended tokens can take in `session`: f16 pages of every stored head
+    /// of every layer, `ceil(tokens / pageSize)` a head (appends fill the open page, then new
+    /// ones), and one more for a decode stage re-encoding a page.
     private func growthBytes(tokens: Int, session: CacheSession) -> Int {
-        let hp = model.model.hyperparameters, pageSize = pool.pageSize
-        let pages = (max(0, tokens) + pageSize - 1) / pageSize + 2
-        return hp.layerCount * hp.kvHeads * session.repeatFactor * pages * pool.slotBytes(.f16)
+        let pageSize = pool.pageSize
+        return headPages(session) * ((max(0, tokens) + pageSize - 1) / pageSize + 1) * pool.slotBytes(.f16)
+    }
+
+    /// What an active request still holds in reserve: its `growthBytes` for `maxTokens` less the
+    /// pages its appended tokens have taken so far.
+    private func reservedBytes(_ seq: ActiveSequence) -> Int {
+        let pageSize = pool.pageSize, appended = seq.position - seq.request.prompt.count
+        let pages = (seq.request.maxTokens + pageSize - 1) / pageSize + 1 - (appended + pageSize - 1) / pageSize
+        return headPages(seq.session) * max(0, pages) * pool.slotBytes(.f16)
+    }
+
+    /// Stored heads of every layer: the pages one appended token can open.
+    private func headPages(_ session: CacheSession) -> Int {
+        let hp = model.model.hyperparameters
+        return hp.layerCount * hp.kvHeads * session.repeatFactor
     }
 
     // MARK: - Work off the actor
