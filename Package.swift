@@ -149,7 +149,7 @@ let package = Package(
             name: "KVPackEvalTests", dependencies: ["KVPack", "KVPackEval", "KVPackPolicies", "KVPackDatasets", "KVPackModel", "KVPackTestSupport"],
             path: "Tests/KVPackEvalTests"),
         .testTarget(
-            name: "KVPackVulkanTests", dependencies: ["KVPackVulkan", "KVPack", "KVPackPolicies", "KVPackTestSupport"],
+            name: "KVPackVulkanTests", dependencies: ["KVPackVulkan", "KVPack", "KVPackPolicies", "KVPackModel", "KVPackTestSupport"],
             path: "Tests/KVPackVulkanTests"),
         .testTarget(
             name: "KVPackModelTests", dependencies: ["KVPackModel", "KVPack", "KVPackDatasets", "KVPackPolicies", "KVPackTestSupport"],

@@ -23,7 +23,7 @@ public enum TinyModelFile {
     /// SmolLM2-135M-Instruct's chat template, verbatim.
     public static let chatML = "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
 
-    /// The model's GGUF bytes: `layers` blocks of width `width`, `heads` query heads over `kvHeads`
+    /// The model's GGUF bytes (keep them under 1 MiB, where `GGUFBuilder` places tensors): `layers` blocks of width `width`, `heads` query heads over `kvHeads`
     /// KV heads (head dim `width / heads`), MLP width `ffn`.
     public static func llama(layers: Int = 2, width: Int = 64, heads: Int = 4, kvHeads: Int = 2, ffn: Int = 96, seed: UInt64 = 11) -> GGUFBuilder {
         var b = GGUFBuilder()
