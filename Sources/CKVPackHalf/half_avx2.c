@@ -39,19 +39,35 @@ KVP_AVX static void rows_dot_avx(const uint16_t *rows, size_t rowCount, size_t d
         const uint16_t *row = rows + r * dim;
         size_t q = 0;
         for (; q + 4 <= nq; q += 4) {
+            // Two accumulators per query (even and odd runs of 8 channels), summed as the
+            // single-query loop below sums them: a query's score does not depend on which other
+            // queries share its call (a prompt in chunks scores as in one piece).
             const float *q0 = queries + q * dim, *q1 = q0 + dim, *q2 = q1 + dim, *q3 = q2 + dim;
-            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-            for (size_t c = 0; c < dim; c += 8) {
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+            size_t c = 0;
+            for (; c + 16 <= dim; c += 16) {
+                __m256 k = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + c)));
+                __m256 kb = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + c + 8)));
+                a0 = _mm256_fmadd_ps(k, _mm256_loadu_ps(q0 + c), a0);
+                a1 = _mm256_fmadd_ps(k, _mm256_loadu_ps(q1 + c), a1);
+                a2 = _mm256_fmadd_ps(k, _mm256_loadu_ps(q2 + c), a2);
+                a3 = _mm256_fmadd_ps(k, _mm256_loadu_ps(q3 + c), a3);
+                b0 = _mm256_fmadd_ps(kb, _mm256_loadu_ps(q0 + c + 8), b0);
+                b1 = _mm256_fmadd_ps(kb, _mm256_loadu_ps(q1 + c + 8), b1);
+                b2 = _mm256_fmadd_ps(kb, _mm256_loadu_ps(q2 + c + 8), b2);
+                b3 = _mm256_fmadd_ps(kb, _mm256_loadu_ps(q3 + c + 8), b3);
+            }
+            for (; c < dim; c += 8) {
                 __m256 k = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + c)));
                 a0 = _mm256_fmadd_ps(k, _mm256_loadu_ps(q0 + c), a0);
                 a1 = _mm256_fmadd_ps(k, _mm256_loadu_ps(q1 + c), a1);
                 a2 = _mm256_fmadd_ps(k, _mm256_loadu_ps(q2 + c), a2);
                 a3 = _mm256_fmadd_ps(k, _mm256_loadu_ps(q3 + c), a3);
             }
-            out[(q + 0) * outStride + r] = hsum256(a0) * scale;
-            out[(q + 1) * outStride + r] = hsum256(a1) * scale;
-            out[(q + 2) * outStride + r] = hsum256(a2) * scale;
-            out[(q + 3) * outStride + r] = hsum256(a3) * scale;
+            out[(q + 0) * outStride + r] = hsum256(_mm256_add_ps(a0, b0)) * scale;
+            out[(q + 1) * outStride + r] = hsum256(_mm256_add_ps(a1, b1)) * scale;
+            out[(q + 2) * outStride + r] = hsum256(_mm256_add_ps(a2, b2)) * scale;
+            out[(q + 3) * outStride + r] = hsum256(_mm256_add_ps(a3, b3)) * scale;
         }
         for (; q < nq; q++) {
             const float *q0 = queries + q * dim;

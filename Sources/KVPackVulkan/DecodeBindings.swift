@@ -84,6 +84,8 @@ final class DecodeCallBuffers {
     private(set) var output: DeviceBuffer
     private(set) var partials: DeviceBuffer
     private(set) var queryPositions: DeviceBuffer
+    /// The kernel passes' directories of a call with several passes.
+    private(set) var passDirectory: DeviceBuffer
 
     init(_ context: VulkanContext) throws(VulkanError) {
         self.context = context
@@ -92,6 +94,7 @@ final class DecodeCallBuffers {
         output = try DeviceBuffer(context, size: 16)
         partials = try DeviceBuffer(context, size: 16)
         queryPositions = try DeviceBuffer(context, size: 16)
+        passDirectory = try DeviceBuffer(context, size: 16)
     }
 
     /// Grows the buffers to hold a call's bytes (the contents are not kept).
@@ -103,5 +106,10 @@ final class DecodeCallBuffers {
         output = try grown(output, q)
         partials = try grown(partials, p)
         queryPositions = try grown(queryPositions, qp)
+    }
+
+    /// Grows the pass-directory buffer to `bytes` (the contents are not kept).
+    func reserve(passDirectory bytes: Int) throws(VulkanError) {
+        if passDirectory.size < bytes { passDirectory = try DeviceBuffer(context, size: max(bytes, 2 * passDirectory.size)) }
     }
 }

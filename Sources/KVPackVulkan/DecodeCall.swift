@@ -18,6 +18,9 @@ final class DecodeCall {
     private let passes: [Pass]
     /// The passes' directories when there are several (else the cache's directory serves).
     private let passDirectory: DeviceBuffer?
+    /// With reused buffers and several passes: the words the caller copies into
+    /// `buffers.passDirectory` before recording (empty otherwise).
+    let passDirectoryWords: [UInt32]
     private let merge: VkPipeline?
     private let layout: VkPipelineLayout
     /// The per-call buffers and descriptor set (the caller's when it reuses them).
@@ -29,7 +32,8 @@ final class DecodeCall {
     private let kvHeads, group, sequences, headDim: Int
 
     /// - Parameter reused: buffers kept across calls; the caller then copies `q` into
-    ///   `reused.queries` and `queryWords` into `reused.queryPositions` before recording.
+    ///   `reused.queries`, `queryWords` into `reused.queryPositions` and `passDirectoryWords`
+    ///   into `reused.passDirectory` before recording.
     init(_ context: VulkanContext, cache: DeviceKVCache, layer: Int, queries q: [Float], mask: DecodeMask?,
          options: DecodeOptions, reusing reused: DecodeCallBuffers? = nil) throws(VulkanError) {
         let m = cache.model, d = m.headDim
@@ -126,7 +130,15 @@ final class DecodeCall {
              scale.bitPattern, UInt32(mask?.window ?? 0), UInt32(pass.directoryBase), UInt32(pass.splitBase), fused ? 1 : 0]
         }
         self.passes = passes
-        self.passDirectory = passes.count > 1 ? try DeviceBuffer(context, contents: directory) : nil
+        if passes.count > 1, let reused {
+            // The caller copies these words in with its own commands, as the queries.
+            try reused.reserve(passDirectory: 4 * directory.count)
+            self.passDirectory = reused.passDirectory
+            self.passDirectoryWords = directory
+        } else {
+            self.passDirectory = passes.count > 1 ? try DeviceBuffer(context, contents: directory) : nil
+            self.passDirectoryWords = []
+        }
         self.merge = splits > 1 && !fused
             ? try context.kernels.pipeline(KernelKey(name: "split_merge", constants: [0, UInt32(d)]), context) : nil
         let (setLayout, layout) = try context.kernels.layouts(context)
@@ -141,7 +153,6 @@ final class DecodeCall {
         let buffers: DecodeCallBuffers
         if let reused {
             // The caller copies the queries and these words in with its own commands.
-            guard passes.count == 1 else { throw .unsupported("a reused call's buffers take one kernel pass; this layer needs \(passes.count)") }
             try reused.reserve(queries: 4 * q.count, partials: partialBytes, queryPositions: 4 * queryWords.count)
             buffers = reused
         } else {

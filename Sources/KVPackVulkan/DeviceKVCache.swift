@@ -50,8 +50,10 @@ public final class DeviceKVCache: @unchecked Sendable {
     /// A view of live sessions' pages for one decode (`VulkanSessionPool`): one layer, the
     /// sessions as sequences, every pool kind and the positions read from one bank buffer, the
     /// page table a bank's table buffer whose regions `directory` points at.
+    /// `headClassCounts`: per head, its pages of each of `facts.classes` (nil: one class, or the
+    /// mixed kernel reads them all as one run).
     init(liveView model: ModelFacts, sequences: Int, pageSize: Int, directory: DeviceBuffer, hostDirectory: [UInt32],
-         table: DeviceBuffer, bank: DeviceBuffer, facts: LayerFacts) {
+         table: DeviceBuffer, bank: DeviceBuffer, facts: LayerFacts, headClassCounts: [[Int]]? = nil) {
         self.model = model
         self.sequenceCount = sequences
         self.pageSize = pageSize
@@ -63,7 +65,7 @@ public final class DeviceKVCache: @unchecked Sendable {
         self.hostPositions = []
         self.headPositions = []
         self.layers = [facts]
-        self.headClassCounts = (0..<hostDirectory.count / 4).map { [Int(hostDirectory[4 * $0 + 1])] }
+        self.headClassCounts = headClassCounts ?? (0..<hostDirectory.count / 4).map { [Int(hostDirectory[4 * $0 + 1])] }
         self.visibilityChecked = true
     }
 

@@ -12,7 +12,10 @@ struct ScatterRecords {
     /// both offsets are multiples of 4, and `count` is rounded up to whole words (the bytes past it
     /// up to the next word are padding in the slot or the pending bytes).
     mutating func add(bank: Int, table: Bool, destination: Int, source: Int, count: Int) {
-        byBank[bank, default: []] += [table ? 1 : 0, UInt32(destination / 4), UInt32(source / 4), UInt32((count + 3) / 4)]
+        byBank[bank, default: []].append(table ? 1 : 0)
+        byBank[bank]!.append(UInt32(destination / 4))
+        byBank[bank]!.append(UInt32(source / 4))
+        byBank[bank]!.append(UInt32((count + 3) / 4))
     }
 }
 

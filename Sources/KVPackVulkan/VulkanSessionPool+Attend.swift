@@ -16,6 +16,12 @@ public struct SessionAttendTiming: Sendable, Hashable, Codable {
     /// Host time of the whole call less `waitSeconds`: checks, page-table updates, recording,
     /// reading the outputs back and the policies' decode stages.
     public var hostSeconds: Double = 0
+    /// Parts of `hostSeconds`: the requests checked, their page tables brought up to date and the
+    /// decodes planned; the staging copies and commands recorded up to the submission; after the
+    /// device: outputs read back, reads ended, the policies' decode stages.
+    public var prepareSeconds: Double = 0
+    public var recordSeconds: Double = 0
+    public var finishSeconds: Double = 0
     /// Bytes copied in.
     public var uploadBytes: Int
     /// The decodes' launches.
@@ -52,15 +58,29 @@ extension VulkanSessionPool {
                        options: DecodeOptions = .init()) async -> [Result<HeadTensor<Float>, DeviceSessionError>] {
         await gate.enter()
         let start = ContinuousClock.now
+        marks = CallMarks(start: start)
         lastTiming = nil
         let results = await attendHoldingGate(batch, layer: layer, scale: scale, runPolicy: runPolicy, options: options)
         if var t = lastTiming {
-            let (s, a) = (ContinuousClock.now - start).components
-            t.hostSeconds = Double(s) + Double(a) * 1e-18 - t.waitSeconds
+            let end = ContinuousClock.now
+            t.hostSeconds = (end - start).seconds - t.waitSeconds
+            if let prepared = marks.prepared, let submitted = marks.submitted, let resumed = marks.resumed {
+                t.prepareSeconds = (prepared - start).seconds
+                t.recordSeconds = (submitted - prepared).seconds
+                t.finishSeconds = (end - resumed).seconds
+            }
             lastTiming = t
         }
         await gate.leave()
         return results
+    }
+
+    /// When the phases of the call in progress ended (`SessionAttendTiming`'s parts).
+    struct CallMarks {
+        var start: ContinuousClock.Instant
+        var prepared: ContinuousClock.Instant?
+        var submitted: ContinuousClock.Instant?
+        var resumed: ContinuousClock.Instant?
     }
 
     private struct Active {
@@ -68,6 +88,13 @@ extension VulkanSessionPool {
         var read: CacheSession.DeviceLayerRead
         var mirrors: [RegionDirectory.HeadMirror]
         var masked: Bool
+    }
+
+    /// The class order every head's pages follow (`ClassOrder`), nil when there is none.
+    private static func classOrder(_ mirrors: some Sequence<RegionDirectory.HeadMirror>) -> [EncodingClass]? {
+        var order = ClassOrder()
+        for m in mirrors { order.add(runs: m.runs) }
+        return order.resolved()
     }
 
     private struct GroupKey: Hashable {
@@ -86,7 +113,7 @@ extension VulkanSessionPool {
         var tableBytes: [UInt8] = []
         var tableCopies: [(bank: Int, copy: VkBufferCopy)] = []
         func fail(_ a: Active, _ e: DeviceSessionError) {
-            regions.forget(session: a.read.session, layer: layer, heads: a.read.heads.count)
+            regions.forget(session: a.read.session, layer: layer)
             batch[a.index].session.endDeviceRead(a.read, failed: true)
             results[a.index] = .failure(e)
         }
@@ -103,8 +130,8 @@ extension VulkanSessionPool {
                     : .device(.unsupported("the Vulkan attend takes one query token per session (decode); got \(r.positions.count): use CacheSession.attend for prompt chunks")))
                 continue
             }
-            if let bad = r.queries.storage.firstIndex(where: { !$0.isFinite }) {
-                results[i] = .failure(.session(.nonFinite(what: "queries", token: (bad / d) % r.queries.tokens)))
+            if let bad = r.queries.firstNonFinite() {
+                results[i] = .failure(.session(.nonFinite(what: "queries", token: bad.token)))
                 continue
             }
             guard seen.insert(ObjectIdentifier(session)).inserted else {
@@ -150,15 +177,15 @@ extension VulkanSessionPool {
                 continue
             }
             // Page-table regions: entries from the first changed page on (all of a moved region).
-            for (h, head) in read.heads.enumerated() {
-                let pages = head.pages
-                guard let (mirror, from) = regions.update(.init(session: read.session, layer: layer, head: h), bank: read.bank, pages: pages,
-                                                          dirtyFrom: read.dirtyFrom[h], dim: d) else {
-                    failure = .device(.tooLarge(what: "the page tables of bank \(read.bank)", bytes: pages.count * entryBytes,
-                                                limit: regions.capacity * entryBytes, limitName: "free entries of tableEntriesPerBank"))
-                    break
-                }
+            guard let updated = regions.update(read, dim: d) else {
+                let pages = read.heads.reduce(0) { $0 + $1.pages.count }
+                fail(a, .device(.tooLarge(what: "the page tables of bank \(read.bank)", bytes: pages * entryBytes,
+                                          limit: regions.capacity * entryBytes, limitName: "free entries of tableEntriesPerBank")))
+                continue
+            }
+            for (h, (mirror, from)) in updated.enumerated() {
                 a.mirrors.append(mirror)
+                let pages = read.heads[h].pages
                 guard from < pages.count else { continue }
                 let start = tableBytes.count
                 do {
@@ -215,10 +242,13 @@ extension VulkanSessionPool {
                     positions.append(r.positions[0])
                     masked = masked || a.masked
                     for mirror in a.mirrors {
-                        directory += [UInt32(mirror.region.offset), UInt32(mirror.pages.count), 0, 0]
+                        directory.append(UInt32(mirror.region.offset))
+                        directory.append(UInt32(mirror.pages.count))
+                        directory.append(0)
+                        directory.append(0)
                         facts.maxPages = max(facts.maxPages, mirror.pages.count)
                         facts.bytesRead += HeadPages.directoryEntryBytes + mirror.bytes
-                        for c in mirror.classCounts.keys where !facts.classes.contains(c) {
+                        for (c, _) in mirror.classCounts where !facts.classes.contains(c) {
                             facts.classes.append(c)
                             facts.kinds.formUnion(c.kinds)
                             facts.groupings.formUnion(c.groupings)
@@ -226,9 +256,23 @@ extension VulkanSessionPool {
                     }
                 }
                 facts.maxPageTokens = pool.pageSize
-                facts.classes.sort()
                 var opts = options
-                if facts.classes.count > 1, opts.kernel == .automatic { opts.kernel = DecodeKernel.choose(for: facts.kinds) }
+                // Heads whose pages run class by class in one order (a quantized prompt, then the
+                // f16 pages appended since) get one pass per class; others, one kernel for all.
+                var headClassCounts: [[Int]]? = nil
+                if facts.classes.count > 1, let classOrder = Self.classOrder(members.lazy.flatMap { active[$0].mirrors }) {
+                    facts.classes = classOrder
+                    headClassCounts = members.flatMap { k in
+                        active[k].mirrors.map { m in
+                            var counts = Array(repeating: 0, count: classOrder.count)
+                            for (c, n) in m.runs { counts[classOrder.firstIndex(of: c)!] += n }
+                            return counts
+                        }
+                    }
+                } else {
+                    facts.classes.sort()
+                    if facts.classes.count > 1, opts.kernel == .automatic { opts.kernel = DecodeKernel.choose(for: facts.kinds) }
+                }
                 if let scale { opts.scale = scale }
                 try bankCall.reserve(directoryBytes: 4 * directory.count)
                 let oneLayer: ModelFacts
@@ -237,7 +281,8 @@ extension VulkanSessionPool {
                                               layerKinds: [model.layerKinds[layer]])
                 } catch { throw .unsupported("\(error)") }
                 let view = DeviceKVCache(liveView: oneLayer, sequences: members.count, pageSize: pool.pageSize, directory: bankCall.directory,
-                                         hostDirectory: directory, table: tables[key.bank], bank: banks[key.bank], facts: facts)
+                                         hostDirectory: directory, table: tables[key.bank], bank: banks[key.bank], facts: facts,
+                                         headClassCounts: headClassCounts)
                 let window = model.layerKinds[layer].windowSize
                 let call = try DecodeCall(context, cache: view, layer: 0, queries: queries,
                                           mask: masked ? DecodeMask(queryPositions: positions, window: window) : nil,
@@ -251,6 +296,7 @@ extension VulkanSessionPool {
             }
         }
 
+        marks.prepared = .now
         // Staging: pending slot bytes, table entries, then each decode's directory, queries and query words.
         // A large backlog (a prefill) goes first, in copy-only submissions of bounded staging.
         var pending = uploads.take()
@@ -266,7 +312,9 @@ extension VulkanSessionPool {
         if !planned.isEmpty || !pending.copies.isEmpty {
             // Scatter records: 16 bytes a copy, per bank rounded up to 16.
             let recordBytes = 16 * (pending.copies.count + tableCopies.count) + 16 * banks.count
-            let perCall = planned.reduce(0) { $0 + 4 * ($1.directory.count + $1.queries.count + $1.call.queryWords.count) + 48 } + recordBytes
+            let perCall = planned.reduce(0) {
+                $0 + 4 * ($1.directory.count + $1.queries.count + $1.call.queryWords.count + $1.call.passDirectoryWords.count) + 64
+            } + recordBytes
             let outputs = planned.reduce(0) { $0 + 4 * $1.queries.count }
             let result = await submit(pending: pending, tableBytes: tableBytes, tableCopies: tableCopies, planned: planned.map {
                 ($0.call, $0.bankCall, $0.directory, $0.queries)

@@ -85,6 +85,11 @@ extension VulkanSessionPool {
                 let words = p.call.queryWords.withUnsafeBytes { put($0) }
                 frame.copy(into: p.bankCall.buffers.queryPositions,
                            [VkBufferCopy(srcOffset: VkDeviceSize(words), dstOffset: 0, size: VkDeviceSize(4 * p.call.queryWords.count))])
+                if !p.call.passDirectoryWords.isEmpty {
+                    let passes = p.call.passDirectoryWords.withUnsafeBytes { put($0) }
+                    frame.copy(into: p.bankCall.buffers.passDirectory,
+                               [VkBufferCopy(srcOffset: VkDeviceSize(passes), dstOffset: 0, size: VkDeviceSize(4 * p.call.passDirectoryWords.count))])
+                }
             }
             frame.barrier(from: VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT)
             frame.stamp(1, bottom: true)
@@ -102,8 +107,10 @@ extension VulkanSessionPool {
             frame.stamp(3, bottom: true)
             try frame.submit()
             let submittedAt = ContinuousClock.now
+            marks.submitted = submittedAt
             let waited = await waiter.wait(frame.fence)
-            let waitedFor = ContinuousClock.now - submittedAt
+            marks.resumed = .now
+            let waitedFor = marks.resumed! - submittedAt
             guard waited == VK_SUCCESS else {
                 _ = context.vk.deviceWaitIdle(context.handle)
                 if waited == VK_ERROR_DEVICE_LOST { lost = true }
@@ -111,7 +118,7 @@ extension VulkanSessionPool {
             }
             if let stamps = frame.stampedSeconds() {
                 lastTiming = SessionAttendTiming(uploadSeconds: stamps[0], decodeSeconds: stamps[1], deviceSeconds: stamps[2],
-                                                 waitSeconds: Double(waitedFor.components.attoseconds) * 1e-18 + Double(waitedFor.components.seconds),
+                                                 waitSeconds: waitedFor.seconds,
                                                  uploadBytes: pending.bytes.count + tableBytes.count + cursor - tableBase - tableBytes.count,
                                                  launches: planned.map(\.call.launch))
             }

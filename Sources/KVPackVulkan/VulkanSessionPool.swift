@@ -37,6 +37,8 @@ public final class VulkanSessionPool: @unchecked Sendable {
     var stagingChunk = 64 << 20
     /// Set when the device was lost: every later call fails with `VulkanError.deviceLost`.
     var lost = false
+    /// Phase ends of the call in progress (one at a time, under `gate`).
+    var marks = CallMarks(start: .now)
     private let timing = NSLock()
     private var _lastTiming: SessionAttendTiming?
     /// The last successful `attend`'s device timestamps (nil where the queue has none).
@@ -152,125 +154,5 @@ final class PendingUploads: @unchecked Sendable {
         let shift = taken.bytes.count
         copies = taken.copies + copies.map { var c = $0; c.source += shift; return c }
         bytes = taken.bytes + bytes
-    }
-}
-
-/// Where each head of each session layer has its page-table region, per bank, and what its
-/// pages are (classes, bytes) as of the last call: kept up to date from the first changed page,
-/// so that a call costs the host the pages that changed, not every page.
-final class RegionDirectory: @unchecked Sendable {
-    struct Key: Hashable {
-        var session: UInt64
-        var layer: Int
-        var head: Int
-    }
-
-    struct Region {
-        var bank: Int
-        var offset: Int
-        var size: Int
-    }
-
-    /// A head as the device tables hold it.
-    struct HeadMirror {
-        var region: Region
-        /// Per page: its encoding class and the bytes a decode reads (table entry and payloads).
-        var pages: [(EncodingClass, Int)] = []
-        var classCounts: [EncodingClass: Int] = [:]
-        var bytes = 0
-
-        /// Replaces pages `from...` with `new`.
-        mutating func update(from: Int, _ new: [(EncodingClass, Int)]) {
-            // The common case, a decode step: the open page grew (same class), maybe a page more.
-            var from = from, new = new[...]
-            while from < pages.count, let (c, b) = new.first, pages[from].0 == c {
-                bytes += b - pages[from].1
-                pages[from].1 = b
-                from += 1
-                new = new.dropFirst()
-            }
-            for (c, b) in pages[from...] {
-                classCounts[c]! -= 1
-                if classCounts[c] == 0 { classCounts[c] = nil }
-                bytes -= b
-            }
-            pages.removeSubrange(from...)
-            for (c, b) in new {
-                classCounts[c, default: 0] += 1
-                bytes += b
-            }
-            pages += new
-        }
-    }
-
-    private let lock = NSLock()
-    private var tables: [TableRegions]
-    private var heads: [Key: HeadMirror] = [:]
-    let capacity: Int
-
-    init(banks: Int, capacity: Int) {
-        self.capacity = capacity
-        tables = Array(repeating: TableRegions(capacity: capacity), count: banks)
-    }
-
-    /// Brings the head's mirror up to `pages` (changed from `dirtyFrom` on): its region, moved to
-    /// a larger one when too small, and its summaries. Returns the mirror and the first page whose
-    /// table entry must be written (all of them after a move). nil when the bank's table is full.
-    func update(_ key: Key, bank: Int, pages: [LivePage], dirtyFrom: Int, dim: Int) -> (mirror: HeadMirror, from: Int)? {
-        lock.lock()
-        defer { lock.unlock() }
-        var from = min(dirtyFrom, pages.count)
-        var mirror: HeadMirror
-        // Taken out of the dictionary so that its page list is updated in place, not copied.
-        var previous = heads.removeValue(forKey: key)
-        if let m = previous, m.region.bank == bank, m.region.size >= pages.count {
-            from = min(from, m.pages.count)
-            mirror = previous!
-            previous = nil
-        } else {
-            let size = TableRegions.size(for: pages.count)
-            guard let offset = tables[bank].allocate(size: size) else {
-                heads[key] = previous
-                return nil
-            }
-            if let old = previous { tables[old.region.bank].release(offset: old.region.offset, size: old.region.size) }
-            mirror = HeadMirror(region: Region(bank: bank, offset: offset, size: size))
-            from = 0
-        }
-        if from < mirror.pages.count || from < pages.count {
-            mirror.update(from: min(from, mirror.pages.count), pages[from...].map {
-                (EncodingClass(key: $0.slotClass.keyEncoding, value: $0.slotClass.valueEncoding), $0.byteCount(dim: dim) - 4 * $0.tokens)
-            })
-        }
-        heads[key] = mirror
-        return (mirror, from)
-    }
-
-    /// Forgets what the device tables hold for the session's `layer` (a call that failed after
-    /// the mirror was updated): the next call rewrites its heads.
-    func forget(session: UInt64, layer: Int, heads count: Int) {
-        lock.lock()
-        defer { lock.unlock() }
-        for h in 0..<count {
-            let key = Key(session: session, layer: layer, head: h)
-            heads[key]?.pages = []
-            heads[key]?.classCounts = [:]
-            heads[key]?.bytes = 0
-        }
-    }
-
-    func dropSession(_ id: UInt64) {
-        lock.lock()
-        defer { lock.unlock() }
-        for (key, m) in heads where key.session == id {
-            tables[m.region.bank].release(offset: m.region.offset, size: m.region.size)
-            heads[key] = nil
-        }
-    }
-
-    var inUse: [Int] {
-        lock.lock()
-        defer { lock.unlock() }
-        return tables.map(\.inUse)
     }
 }

@@ -77,8 +77,12 @@ struct ForwardDecodeTests {
         // Chunks of 48: the 32 window queries span the last two chunks.
         let a = try model.prefill(prompt, session: whole), b = try model.prefill(prompt, session: chunked, chunk: 48)
         #expect(a.tokens == 200 && b.tokens == 200)
-        let diff = zip(a.values, b.values).map { abs($0 - $1) }.max() ?? 0
-        #expect(diff < 1e-3, "hidden states differ by \(diff)")
+        // Chunks change the order of float sums (the matrix products' blocking, which queries
+        // share a kernel call), and the keys and values are stored in f16, where such a last-bit
+        // difference can round to the next f16 value: the states agree to about two f16 steps of
+        // their largest magnitude after 30 layers (5e-4 on an AVX2 machine).
+        let diff = zip(a.values, b.values).map { abs($0 - $1) }.max() ?? 0, largest = a.values.map(abs).max() ?? 1
+        #expect(diff / largest < 2e-3, "hidden states differ by \(diff) (largest magnitude \(largest))")
         for layer in [0, 15, 29] {
             #expect(try whole.positions(layer: layer) == chunked.positions(layer: layer), "layer \(layer)")
         }

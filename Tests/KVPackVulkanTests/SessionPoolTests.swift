@@ -89,6 +89,11 @@ struct SessionPoolTests {
                     batch.append(.init(session: sessions[s], queries: tokens[s].queries[l], positions: [position]))
                 }
                 let results = await device.attend(batch, layer: l, options: exact)
+                if spec.hasPrefix("quant") || spec.contains("| quant") {
+                    // Quantized prompt pages, then the f16 pages appended: one kernel pass per class.
+                    let launches = try #require(device.lastTiming?.launches)
+                    #expect(launches.allSatisfy { $0.passes.count == 2 }, "\(spec): \(launches.map(\.kernel))")
+                }
                 for s in 0..<4 {
                     let out = try results[s].get()
                     let cpu = try twins[s].attend(layer: l, queries: tokens[s].queries[l], positions: [60 + 17 * s + step])

@@ -9,7 +9,8 @@
 # sums (f16 value sums on/off), small (B=1 at 4K and 32K, twice), again (f16 B=8 N=32K alone),
 # passes (integer dot products on/off; mixed tiers as passes vs the mixed kernel), wg (workgroup
 # sizes and split-K targets), staged / sparsity / expand / wide / scatter / sharedq (bitmap: staged against per-lane loads), streams (mixed tiers' passes on several queues; reverted), dims / gqa8 / gqa8check / gqa8steps (head dims 64 / 256, GQA 8), lanesums (reverted), pagecache / pagecache2 (page-table entries in shared memory on / off), splitfloor / floor (pages per split at short contexts), pagesize (pages of 16 / 32 / 64 tokens), longsplit (splits of 32 pages per token group), tgmerge (token groups merged by every invocation, the merge pass without barriers), short (options at B=1 N=32K and B=8 N=4K), fused (split-K merged by the last workgroup of a head), chunk32 (the merge pass's loads, 32 splits at once), quads (the fused merge in runs of 4 elements, chunks of 8 / 16 / 32), mixedfused (the mixed tiers, fused against the pass), repeat8 (the final grid's slow rows again; cuDNN and f16 in turn at the two short shapes), accum (int8 / int4 value sums token by token), int4wide (int8 / int4 at 32 elements per lane), check (the final binary at two short shapes, with the CPU check) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
-# the defaults), sessions (live sessions on the device pool, with cuDNN at the same lengths).
+# the defaults), sessions (live sessions on the device pool, with cuDNN at the same lengths), sessions2 (the same with
+# the host time's parts, appends serial against parallel).
 set -u
 R=/tmp/kvpack-gpu-call; rm -rf $R; mkdir -p $R
 for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig
@@ -397,6 +398,27 @@ for phase in "$@"; do
       timeout ${T:-280} $K bench session --backend vulkan --sessions $b --tokens 32768 --layers 2 --steps 16 --policy dense --policy "snapkv(keep=0.25)" --policy "quant(bits=8)" --out $R/session-b$b.json > $R/session-b$b.txt 2>&1
       echo "session-b$b rc=$? $(date +%s)" >> $R/progress.txt
       pack
+    done ;;
+  sessions2) # `sessions` with the host time's parts (prepare / record / finish, appends) and appends made on one thread against in parallel, at B = 8 and 32
+    timeout 120 python3 .carry/sdpa_reference.py --batch 8 32 --tokens 8192 32768 > $R/sdpa-sessions.json 2> $R/sdpa-sessions.err; echo "sdpa rc=$? $(date +%s)" >> $R/progress.txt
+    pack
+    for b in 8 32; do
+      for mode in parallel serial; do
+        timeout ${T:-280} $K bench session --backend vulkan --sessions $b --tokens 32768 --layers 2 --steps 16 --policy dense --policy "snapkv(keep=0.25)" --policy "quant(bits=8)" $([ $mode = serial ] && echo --serial-appends) --out $R/session-b$b-$mode.json > $R/session-b$b-$mode.txt 2>&1
+        echo "session-b$b-$mode rc=$? $(date +%s)" >> $R/progress.txt
+        pack
+      done
+    done ;;
+  sessionsint8) # int8 sessions: one pass per class against the mixed kernel, B = 8 and 32, alternating twice; dense once per B
+    for b in 8 32; do
+      timeout ${T:-200} $K bench session --backend vulkan --sessions $b --tokens 32768 --layers 2 --steps 16 --serial-appends --policy dense --out $R/int8-b$b-dense.json > $R/int8-b$b-dense.txt 2>&1
+      for i in 1 2; do
+        for k in automatic mixed; do
+          timeout ${T:-200} $K bench session --backend vulkan --sessions $b --tokens 32768 --layers 2 --steps 16 --serial-appends --policy "quant(bits=8)" --kernel $k --out $R/int8-b$b-$k-$i.json > $R/int8-b$b-$k-$i.txt 2>&1
+          echo "int8-b$b-$k-$i rc=$? $(date +%s)" >> $R/progress.txt
+          pack
+        done
+      done
     done ;;
   again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)
     run b8n32k-f16-again "--batch 8 --tokens 32768" "--encodings f16"

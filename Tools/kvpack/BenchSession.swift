@@ -33,6 +33,8 @@ extension Bench {
         @Option(help: "Observation-window queries given at prefill.") var window = 32
         @Option(help: "Backend: cpu, or vulkan (the pool's banks on the device, one submission per layer).") var backend = "cpu"
         @Option(help: "Vulkan: bytes per pool bank (default: the device's maxStorageBufferRange less 64 KiB).") var bankBytes: Int?
+        @Flag(help: "Append each layer's tokens session after session on one thread (default: sessions in parallel).") var serialAppends = false
+        @Option(help: "Vulkan decode kernel: automatic (one pass per encoding class where every head's pages run class by class) or mixed (one kernel over every class).") var kernel = "automatic"
         @Flag(help: "Print JSON.") var json = false
         @Option(help: "Also write the JSON to this file.") var out: String?
 
@@ -46,6 +48,7 @@ extension Bench {
             if !(0...tokens).contains(window) { throw ValidationError("--window must be in 0...--tokens") }
             if backend != "cpu" && backend != "vulkan" { throw ValidationError("--backend must be cpu or vulkan; got \(backend)") }
             if let b = bankBytes, b <= 0 { throw ValidationError("--bank-bytes must be positive") }
+            if kernel != "automatic" && kernel != "mixed" { throw ValidationError("--kernel must be automatic or mixed; got \(kernel)") }
         }
 
         struct Row: Codable {
@@ -63,8 +66,16 @@ extension Bench {
             /// submissions (uploads, decodes, readback); bytes uploaded per step.
             var kernelSecondsPerStep: Double?
             var deviceSecondsPerStep: Double?
-            /// Vulkan: host time per step inside the attend calls (all but waiting for the device).
+            /// Vulkan: host time per step inside the attend calls (all but waiting for the device),
+            /// and its parts (`SessionAttendTiming`): checks, page tables and plans; staging and
+            /// recording; after the device.
             var attendHostSecondsPerStep: Double?
+            var attendPrepareSecondsPerStep: Double?
+            var attendRecordSecondsPerStep: Double?
+            var attendFinishSecondsPerStep: Double?
+            /// Time per step of the appends (every layer of every session).
+            var appendSecondsPerStep: Double?
+            var serialAppends: Bool?
             var uploadBytesPerStep: Double?
             var kernels: [String]?
             var device: String?
@@ -155,45 +166,69 @@ extension Bench {
             let prefill = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             if let e = errors.withLock({ $0.first }) { throw e }
             var stepSeconds: [Double] = [], kernelSeconds: [Double] = [], deviceSeconds: [Double] = [], uploaded: [Double] = []
-            var attendHost: [Double] = []
+            var attendHost: [Double] = [], prepare: [Double] = [], record: [Double] = [], finish: [Double] = [], appends: [Double] = []
             var kernels: Set<String> = []
             // Step 0 warms up (pipelines compiled, buffers grown) and is not counted.
             for step in 0...steps {
                 let (k, v, q) = (stepKeys[step], stepValues[step], stepQueries[step])
-                let position = tokens + step, m = step - 1
+                let position = tokens + step
                 let start = DispatchTime.now().uptimeNanoseconds
-                for l in 0..<layers {
-                    DispatchQueue.concurrentPerform(iterations: count) { i in
-                        do throws(SessionError) {
-                            try sessions[i].append(layer: l, keys: k, values: v, positions: [position])
-                        } catch {
-                            errors.withLock { $0.append(error) }
+                let serial = serialAppends
+                let options = DecodeOptions(kernel: kernel == "mixed" ? .mixed : .automatic)
+                let appendTime = Mutex<Double>(0)
+                // The step as a server runs it: appends, then each layer's batched attend awaited
+                // (one hop to the concurrency pool per step, not per layer).
+                let outcome = Self.blocking { () async -> Result<[SessionAttendTiming?], Error> in
+                    var timings: [SessionAttendTiming?] = []
+                    for l in 0..<layers {
+                        let failures = Mutex<[SessionError]>([])
+                        let appendStart = ContinuousClock.now
+                        if serial {
+                            for s in sessions {
+                                do throws(SessionError) { try s.append(layer: l, keys: k, values: v, positions: [position]) } catch { return .failure(error) }
+                            }
+                        } else {
+                            DispatchQueue.concurrentPerform(iterations: count) { i in
+                                do throws(SessionError) {
+                                    try sessions[i].append(layer: l, keys: k, values: v, positions: [position])
+                                } catch {
+                                    failures.withLock { $0.append(error) }
+                                }
+                            }
+                        }
+                        appendTime.withLock { $0 += (ContinuousClock.now - appendStart).seconds }
+                        if let e = failures.withLock({ $0.first }) { return .failure(e) }
+                        let batch: [CacheSession.AttendRequest] = sessions.map { .init(session: $0, queries: q, positions: [position]) }
+                        if let devicePool {
+                            for r in await devicePool.attend(batch, layer: l, options: options) { if case .failure(let e) = r { return .failure(e) } }
+                            timings.append(devicePool.lastTiming)
+                        } else {
+                            for r in Self.attendOnCores(batch, layer: l) { if case .failure(let e) = r { return .failure(e) } }
                         }
                     }
-                    let batch: [CacheSession.AttendRequest] = sessions.map { .init(session: $0, queries: q, positions: [position]) }
-                    if let devicePool {
-                        let results = Self.blocking { await devicePool.attend(batch, layer: l) }
-                        for r in results { if case .failure(let e) = r { throw e } }
-                        if step > 0, let t = devicePool.lastTiming {
-                            if l == 0 { kernelSeconds.append(0); deviceSeconds.append(0); uploaded.append(0); attendHost.append(0) }
-                            kernelSeconds[m] += t.decodeSeconds
-                            attendHost[m] += t.hostSeconds
-                            deviceSeconds[m] += t.deviceSeconds
-                            uploaded[m] += Double(t.uploadBytes)
-                            kernels.formUnion(t.launches.map(\.kernel))
-                        }
-                    } else {
-                        let results = CacheSession.attend(batch, layer: l)
-                        for r in results { if case .failure(let e) = r { throw e } }
-                    }
+                    return .success(timings)
                 }
-                if step > 0 { stepSeconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
-                if let e = errors.withLock({ $0.first }) { throw e }
+                let timings = try outcome.get()
+                if step > 0, devicePool != nil, timings.allSatisfy({ $0 != nil }) {
+                    kernelSeconds.append(timings.reduce(0) { $0 + $1!.decodeSeconds })
+                    attendHost.append(timings.reduce(0) { $0 + $1!.hostSeconds })
+                    prepare.append(timings.reduce(0) { $0 + $1!.prepareSeconds })
+                    record.append(timings.reduce(0) { $0 + $1!.recordSeconds })
+                    finish.append(timings.reduce(0) { $0 + $1!.finishSeconds })
+                    deviceSeconds.append(timings.reduce(0) { $0 + $1!.deviceSeconds })
+                    uploaded.append(timings.reduce(0) { $0 + Double($1!.uploadBytes) })
+                    for t in timings { kernels.formUnion(t!.launches.map(\.kernel)) }
+                }
+                if step > 0 {
+                    stepSeconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                    appends.append(appendTime.withLock { $0 })
+                }
             }
             let sorted = stepSeconds.sorted()
             let median = sorted[sorted.count / 2]
             let p99 = sorted[min(sorted.count - 1, Int((Double(sorted.count) * 0.99).rounded(.up)) - 1)]
             let total = stepSeconds.reduce(0, +)
+            func mean(_ perStep: [Double]) -> Double? { perStep.count == steps ? perStep.reduce(0, +) / Double(steps) : nil }
             let n = Double(steps)
             let device = deviceSeconds.count == steps ? deviceSeconds.reduce(0, +) / n : nil
             return Row(backend: backend, policy: pipeline.description, sessions: count, layers: layers, tokens: tokens, steps: steps,
@@ -202,10 +237,17 @@ extension Bench {
                        hostSecondsPerStep: total / n - (device ?? 0),
                        kernelSecondsPerStep: kernelSeconds.count == steps ? kernelSeconds.reduce(0, +) / n : nil,
                        deviceSecondsPerStep: device,
-                       attendHostSecondsPerStep: attendHost.count == steps ? attendHost.reduce(0, +) / n : nil, uploadBytesPerStep: uploaded.count == steps ? uploaded.reduce(0, +) / n : nil,
+                       attendHostSecondsPerStep: mean(attendHost), attendPrepareSecondsPerStep: mean(prepare),
+                       attendRecordSecondsPerStep: mean(record), attendFinishSecondsPerStep: mean(finish),
+                       appendSecondsPerStep: mean(appends), serialAppends: serialAppends, uploadBytesPerStep: uploaded.count == steps ? uploaded.reduce(0, +) / n : nil,
                        kernels: kernels.isEmpty ? nil : kernels.sorted(), device: context?.device.name,
                        poolBytes: pool.statistics.inUseBytes, layoutBytes: sessions.reduce(0) { $0 + $1.byteCount },
                        denseBytes: sessions.reduce(0) { $0 + $1.denseByteCount }, threads: ProcessInfo.processInfo.activeProcessorCount)
+        }
+
+        /// The CPU backend's batched attend on the calling thread (its synchronous overload).
+        static func attendOnCores(_ batch: [CacheSession.AttendRequest], layer: Int) -> [Result<HeadTensor<Float>, SessionError>] {
+            CacheSession.attend(batch, layer: layer)
         }
 
         /// Runs `body` to completion from synchronous code (the command's thread waits; the work

@@ -84,6 +84,21 @@ extern "C" {
 extern "C" {
 #endif
 
+/// Whether `kvp_int8_rows_dot` / `kvp_int8_rows_accumulate` take int8 pages of `dim` channels in
+/// token-axis groups of `groupSize` (a multiple of 8 dividing `dim`).
+int kvp_int8_rows_supported(size_t dim, size_t groupSize);
+
+/// `kvp_half_rows_dot` over an int8 page (KVPack's payload: `[rows, dim]` codes, then an f16
+/// scale and zero per group of `groupSize` channels of a row), read from the codes in fp32:
+/// out[q*outStride + r] = scale * sum_c query[q][c] * (code[r][c] * groupScale + groupZero).
+void kvp_int8_rows_dot(const uint8_t *payload, size_t rowCount, size_t dim, size_t groupSize, const float *queries, size_t nq,
+                       float scale, float *out, size_t outStride);
+
+/// `kvp_half_rows_accumulate` over an int8 page (as `kvp_int8_rows_dot`):
+/// acc[q][c] += sum_r weights[q*weightStride + r] * (code[r][c] * groupScale + groupZero).
+void kvp_int8_rows_accumulate(const uint8_t *payload, size_t rowCount, size_t dim, size_t groupSize, const float *weights,
+                              size_t nq, size_t weightStride, float *acc);
+
 /// Dequantizes int8/int4 rows (KVPack's quantized page payload: codes, then an f16 scale and zero
 /// per group; bits 8 or 4, two codes a byte low nibble first; channelAxis 0 = groups of `groupSize`
 /// channels within a row, 1 = groups of `groupSize` rows within a channel) to half bits, `[rows, dim]`:

@@ -11,12 +11,8 @@ extension CacheSession {
     ///   pool without room; the session is then unchanged.
     public func append(layer l: Int, keys: HeadTensor<Float16>, values: HeadTensor<Float16>, positions: [Int]) throws(SessionError) {
         let t = positions.count, d = headDim
-        for (what, x) in [("appended keys", keys), ("appended values", values)] {
-            guard x.shape == [model.kvHeads, t, d], t > 0 else {
-                throw .wrongShape(what: what, expected: [model.kvHeads, max(1, t), d], found: x.shape)
-            }
-            try CacheSession.checkFinite(x, what: what)
-        }
+        try Self.checkAppended(keys, what: "appended keys", heads: model.kvHeads, tokens: t, dim: d)
+        try Self.checkAppended(values, what: "appended values", heads: model.kvHeads, tokens: t, dim: d)
         try state.withLock { (s: inout State) throws(SessionError) in
             try s.checkWritable()
             guard s.layers.indices.contains(l) else { throw .layerOutOfRange(layer: l, layers: s.layers.count) }
@@ -25,37 +21,41 @@ extension CacheSession {
                 guard p > last else { throw .positionsNotIncreasing(layer: l, position: p, after: last) }
                 last = p
             }
-            let pageSize = self.pageSize
+            let pageSize = self.pageSize, heads = s.layers[l].count
             // Slots needed: per head, a copy of a shared open page, then new pages for the rest.
-            var copies: [Int] = [], newPages: [Int] = []
+            var copies: [Int] = [], newPages = 0
             var openHeads: [Int] = [], openSlots: [PageSlot] = []
-            for (h, head) in s.layers[l].enumerated() {
+            openHeads.reserveCapacity(heads)
+            openSlots.reserveCapacity(heads)
+            for h in 0..<heads {
                 var room = 0
-                if let open = head.pages.last, open.slotClass == .f16, open.tokens < pageSize {
+                if let open = s.layers[l][h].pages.last, open.slotClass == .f16, open.tokens < pageSize {
                     room = pageSize - open.tokens
                     openHeads.append(h)
                     openSlots.append(open.slot)
                 }
-                newPages.append((max(0, t - room) + pageSize - 1) / pageSize)
+                newPages += (max(0, t - room) + pageSize - 1) / pageSize
             }
-            for (h, references) in zip(openHeads, pool.referenceCounts(openSlots)) where references > 1 { copies.append(h) }
+            if s.mayShare[l] {
+                for (h, references) in zip(openHeads, pool.referenceCounts(openSlots)) where references > 1 { copies.append(h) }
+            }
             let slots: [PageSlot]
             do throws(PoolError) {
-                slots = try pool.allocate(Array(repeating: .f16, count: copies.count + newPages.reduce(0, +)), bank: banks[l])
+                slots = try pool.allocate(Array(repeating: .f16, count: copies.count + newPages), bank: banks[l])
             } catch { throw .pool(error) }
             var next = 0, shared: [PageSlot] = []
-            var written: [(PageSlot, [Range<Int>])] = []
+            var written = SlotWrites(capacity: 3 * heads * t + copies.count)
             let slotBytes = pool.slotBytes(.f16)
             for h in copies {
                 let open = s.layers[l][h].pages.removeLast()
                 shared.append(open.slot)
                 s.layers[l][h].pages.append(open.copy(to: slots[next], slotBytes: slotBytes))
-                written.append((slots[next], [0..<slotBytes]))
+                written.add(slots[next], 0..<slotBytes)
                 next += 1
             }
             keys.withUnsafeBufferPointer { k in
                 values.withUnsafeBufferPointer { v in
-                    for h in s.layers[l].indices {
+                    for h in 0..<heads {
                         let source = h / s.repeatFactor
                         let open = s.layers[l][h].pages.last
                         let hasRoom = open.map { $0.slotClass == .f16 && $0.tokens < pageSize } ?? false
@@ -70,16 +70,25 @@ extension CacheSession {
                             s.layers[l][h].pages[last].appendRow(
                                 position: Int32(positions[i]), key: k.baseAddress! + row, value: v.baseAddress! + row, dim: d)
                             let page = s.layers[l][h].pages[last]
-                            written.append((page.slot, page.rowRanges(page.tokens - 1, dim: d)))
+                            written.addRow(page.tokens - 1, of: page, dim: d)
                         }
                     }
                 }
             }
+            s.mayShare[l] = false
             pool.noteWrites(written)
             s.lastPosition[l] = last
             s.originalTokens[l] += t
-            pool.release(shared)
+            if !shared.isEmpty { pool.release(shared) }
         }
+    }
+
+    /// Checks an appended tensor: `[heads, tokens, dim]` with `tokens > 0`, every element finite.
+    private static func checkAppended(_ x: HeadTensor<Float16>, what: String, heads: Int, tokens: Int, dim: Int) throws(SessionError) {
+        guard x.heads == heads, x.tokens == tokens, x.headDim == dim, tokens > 0 else {
+            throw .wrongShape(what: what, expected: [heads, max(1, tokens), dim], found: x.shape)
+        }
+        if let bad = x.firstNonFinite() { throw .nonFinite(what: what, token: bad.token) }
     }
 
     /// `append`, waiting for room when the pool's admission is `.wait`.

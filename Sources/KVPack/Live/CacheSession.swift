@@ -30,6 +30,9 @@ public final class CacheSession: Sendable {
         /// `[layer][storedHead]`: the first page changed since a device mirror last read the
         /// layer's page list (`Int.max`: none).
         var deviceDirtyFrom: [[Int]]
+        /// `[layer]`: an open page of the layer may be shared with a fork (false once an append
+        /// has checked and copied them; true again at the next fork).
+        var mayShare: [Bool]
         /// Device calls reading the pages now; while any runs, calls that would change them throw
         /// `SessionError.busy`, and `close` gives the pages back when the last one ends.
         var deviceReaders = 0
@@ -73,7 +76,8 @@ public final class CacheSession: Sendable {
         state = Locked(State(layers: Array(repeating: Array(repeating: LiveHead(), count: model.kvHeads), count: model.layerCount),
                             originalTokens: Array(repeating: 0, count: model.layerCount),
                             lastPosition: Array(repeating: -1, count: model.layerCount),
-                            deviceDirtyFrom: Array(repeating: Array(repeating: 0, count: model.kvHeads), count: model.layerCount)))
+                            deviceDirtyFrom: Array(repeating: Array(repeating: 0, count: model.kvHeads), count: model.layerCount),
+                            mayShare: Array(repeating: true, count: model.layerCount)))
         (id, banks) = pool.sessionOpened(layers: model.layerCount)
     }
 
@@ -121,6 +125,7 @@ public final class CacheSession: Sendable {
         let copy = try state.withLock { (s: inout State) throws(SessionError) -> State in
             guard !s.closed else { throw .closed }
             pool.retain(s.slots)
+            s.mayShare = s.mayShare.map { _ in true }
             return s
         }
         return CacheSession(copying: copy, of: self)

@@ -36,11 +36,12 @@ struct LiveMetrics: Sendable {
         attendSeconds = Metrics.Timer(label: "kvpack_attend_seconds", dimensions: d)
     }
 
-    /// Publishes a pool's statistics to the gauges.
-    func publish(_ s: PoolStatistics) {
-        for (kind, gauge) in poolBytes { gauge.record(s.inUseBytesByEncoding[kind] ?? 0) }
-        pages.record(s.pagesInUse)
-        sessions.record(s.sessions)
+    /// Publishes a pool's slot bytes by encoding (indexed by `PageEncodingKind.rawValue`), pages
+    /// and sessions to the gauges.
+    func publish(bytesByEncoding: [Int], pages: Int, sessions: Int) {
+        for (kind, gauge) in poolBytes { gauge.record(bytesByEncoding[Int(kind.rawValue)]) }
+        self.pages.record(pages)
+        self.sessions.record(sessions)
     }
 
     static let poolLogger = Logger(label: "kvpack.pool")

@@ -16,12 +16,6 @@ package struct LivePage: Sendable, Hashable {
         [0..<4 * tokens, keyOffset..<keyOffset + keyBytes(dim: dim), valueOffset..<valueOffset + valueBytes(dim: dim)]
     }
 
-    /// The slot's bytes of f16 row `row`: its position, key and value.
-    func rowRanges(_ row: Int, dim: Int) -> [Range<Int>] {
-        [4 * row..<4 * row + 4, keyOffset + 2 * dim * row..<keyOffset + 2 * dim * (row + 1),
-         valueOffset + 2 * dim * row..<valueOffset + 2 * dim * (row + 1)]
-    }
-
     package var positions: UnsafeMutablePointer<Int32> { slot.base.assumingMemoryBound(to: Int32.self) }
 
     func keyBytes(dim: Int) -> Int { EncodedRows.byteCount(slotClass.keyEncoding, rows: tokens, dim: dim, nonzeros: keyNonzeros) }

@@ -128,14 +128,31 @@ public final class PagePool: Sendable {
         }
     }
 
+    /// Publishes the gauges (`LiveMetrics`): bytes by encoding, pages, sessions. Cheaper than
+    /// `statistics` (no per-class names), as it runs on every allocation and release.
+    private func publishGauges() {
+        let (bytes, pages, sessions) = state.withLock { s -> ([Int], Int, Int) in
+            var bytes = Array(repeating: 0, count: PageEncodingKind.allCases.count), pages = 0
+            for a in s.arenas where a.slotsInUse > 0 {
+                let used = a.slotsInUse, valueStart = a.slotClass.valueOffset(pageSize: pageSize, dim: headDim)
+                pages += used
+                bytes[Int(a.slotClass.keyEncoding.kind.rawValue)] += used * valueStart
+                bytes[Int(a.slotClass.valueEncoding.kind.rawValue)] += used * (a.slotBytes - valueStart)
+            }
+            return (bytes, pages, s.sessions)
+        }
+        metrics.publish(bytesByEncoding: bytes, pages: pages, sessions: sessions)
+    }
+
     /// One slot for each element of `classes`, all or none, in `bank` (or `banks[i]` for the
     /// i-th when given).
     /// - Throws: `PoolError.neverFits` / `.exhausted` when they do not fit in the budget,
     ///   `.bankFull` when a bank has no room for a chunk they need.
     func allocate(_ classes: [SlotClass], bank: Int = 0, banks: [Int]? = nil) throws(PoolError) -> [PageSlot] {
+        guard !classes.isEmpty else { return [] }
         do {
             let slots = try take(classes, banks: banks ?? Array(repeating: bank, count: classes.count))
-            metrics.publish(statistics)
+            publishGauges()
             return slots
         } catch {
             metrics.rejected.increment()
@@ -245,7 +262,7 @@ public final class PagePool: Sendable {
             return (w, freed)
         }
         if evicted && freed > 0 { metrics.evictedPages.increment(by: freed) }
-        if freed > 0 { metrics.publish(statistics) }
+        if freed > 0 { publishGauges() }
         for w in woken { w.continuation.resume() }
     }
 
@@ -263,7 +280,7 @@ public final class PagePool: Sendable {
             let first = Int(s.nextSessionID % UInt64(configuration.banks))
             return (s.nextSessionID, (0..<layers).map { (first + $0) % configuration.banks })
         }
-        metrics.publish(statistics)
+        publishGauges()
         return out
     }
 
@@ -274,7 +291,7 @@ public final class PagePool: Sendable {
             s.nextSessionID += 1
             return s.nextSessionID
         }
-        metrics.publish(statistics)
+        publishGauges()
         return id
     }
 
@@ -284,7 +301,7 @@ public final class PagePool: Sendable {
             return s.mirror?.mirror
         }
         mirror?.sessionClosed(id)
-        metrics.publish(statistics)
+        publishGauges()
     }
 
     /// Attaches `mirror` (at most one, held weakly) and gives it every byte written so far: each
@@ -307,19 +324,16 @@ public final class PagePool: Sendable {
 
     /// Tells the mirror, if any, that `ranges` (byte ranges within the slot) of `slot` were
     /// written (by the session holding it alone, right after the write).
-    func noteWrite(_ slot: PageSlot, _ ranges: [Range<Int>]) { noteWrites([(slot, ranges)]) }
+    func noteWrite(_ slot: PageSlot, _ ranges: [Range<Int>]) {
+        var writes = SlotWrites()
+        for r in ranges { writes.add(slot, r) }
+        noteWrites(writes)
+    }
 
-    /// `noteWrite` for several slots, the mirror told in one call.
-    func noteWrites(_ writes: [(PageSlot, [Range<Int>])]) {
-        guard !writes.isEmpty, let mirror = self.mirror else { return }
-        var parts: [(bank: Int, offset: Int, bytes: UnsafeRawBufferPointer)] = []
-        parts.reserveCapacity(3 * writes.count)
-        for (slot, ranges) in writes {
-            for r in ranges where !r.isEmpty {
-                parts.append((Int(slot.bank), slot.bankOffset + r.lowerBound, UnsafeRawBufferPointer(start: slot.base + r.lowerBound, count: r.count)))
-            }
-        }
-        mirror.wrote(parts)
+    /// Tells the mirror, if any, of `writes`, in one call.
+    func noteWrites(_ writes: SlotWrites) {
+        guard !writes.parts.isEmpty, let mirror = self.mirror else { return }
+        mirror.wrote(writes.parts)
     }
 
     /// The attached mirror, if any.

@@ -2,8 +2,9 @@ import CKVPackHalf
 import Dispatch
 
 /// CPU decode attention straight from compressed pages, without expanding the cache: q·k per
-/// page in its encoding (bitmap pages touch only their nonzeros; a quantized page is dequantized
-/// to f16 in an L1-sized scratch by vectorized C and then read by the f16 kernels), one softmax across all pages of the head, and the
+/// page in its encoding (bitmap pages touch only their nonzeros; int8 pages in token-axis groups
+/// are read from their codes in fp32; other quantized pages are dequantized to f16 in an L1-sized
+/// scratch by vectorized C and then read by the f16 kernels), one softmax across all pages of the head, and the
 /// weighted sum of values. Grouped-query attention: each page is read once for every query head
 /// of its group and every query token.
 public enum CompressedAttention {
@@ -121,6 +122,8 @@ public enum CompressedAttention {
         switch rows.encoding {
         case .f16:
             kvp_half_rows_dot(rows.base.assumingMemoryBound(to: UInt16.self), rows.rows, rows.dim, queries, nq, scale, out, stride)
+        case .int8(let g) where g.axis == .token && kvp_int8_rows_supported(rows.dim, g.groupSize) != 0:
+            kvp_int8_rows_dot(rows.base.assumingMemoryBound(to: UInt8.self), rows.rows, rows.dim, g.groupSize, queries, nq, scale, out, stride)
         case .int8, .int4:
             // Dequantize the page (at most a page of rows, in L1) to f16, then the f16 kernels.
             rows.dequantize(into: scratch)
@@ -137,6 +140,8 @@ public enum CompressedAttention {
         switch rows.encoding {
         case .f16:
             kvp_half_rows_accumulate(rows.base.assumingMemoryBound(to: UInt16.self), rows.rows, rows.dim, weights, nq, stride, acc)
+        case .int8(let g) where g.axis == .token && kvp_int8_rows_supported(rows.dim, g.groupSize) != 0:
+            kvp_int8_rows_accumulate(rows.base.assumingMemoryBound(to: UInt8.self), rows.rows, rows.dim, g.groupSize, weights, nq, stride, acc)
         case .int8, .int4:
             rows.dequantize(into: scratch)
             kvp_half_rows_accumulate(UnsafeRawPointer(scratch.baseAddress!).assumingMemoryBound(to: UInt16.self), rows.rows, rows.dim,

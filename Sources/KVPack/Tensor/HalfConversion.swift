@@ -71,6 +71,28 @@ extension HeadTensor where Scalar == Float16 {
 }
 
 extension HeadTensor where Scalar == Float {
+    /// `[head, token, dim]` of the first NaN or infinity, or nil when every element is finite.
+    /// - Complexity: O(n), integer tests on the raw bits (vectorized as the `Float16` one).
+    public func firstNonFinite() -> (head: Int, token: Int, dim: Int)? {
+        let index: Int? = storage.withUnsafeBufferPointer { buf in
+            buf.withMemoryRebound(to: UInt32.self) { bits in
+                var start = 0
+                while start < bits.count {
+                    let end = min(bits.count, start + 512)
+                    var found: UInt32 = 0
+                    for i in start..<end { found |= ((bits[i] & 0x7F80_0000) &+ 0x0080_0000) & 0x8000_0000 }
+                    if found != 0 {
+                        for i in start..<end where bits[i] & 0x7F80_0000 == 0x7F80_0000 { return i }
+                    }
+                    start = end
+                }
+                return nil
+            }
+        }
+        guard let i = index else { return nil }
+        return (i / (tokens * headDim), (i / headDim) % tokens, i % headDim)
+    }
+
     /// This tensor rounded to `Float16`.
     public func halves() -> HeadTensor<Float16> {
         try! HeadTensor<Float16>(heads: heads, tokens: tokens, headDim: headDim,

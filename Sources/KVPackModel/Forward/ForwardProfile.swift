@@ -25,11 +25,3 @@ public struct ForwardProfile: Sendable, Hashable {
         matrixProductOperations += 2 * Double(rows) * Double(m.outputs) * Double(m.inputs)
     }
 }
-
-extension Duration {
-    /// The duration in seconds.
-    var seconds: Double {
-        let (s, atto) = components
-        return Double(s) + Double(atto) * 1e-18
-    }
-}
