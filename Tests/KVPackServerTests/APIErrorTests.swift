@@ -14,3 +14,16 @@ struct APIErrorTests {
         #expect(object?["error"]?["code"] as? String == "unknown_field")
     }
 }
+
+@Suite("Server-sent events")
+struct ServerSentEventReaderTests {
+    @Test("payloads come out once their event is complete, whatever the cuts")
+    func cuts() {
+        var r = ServerSentEventReader()
+        #expect(r.feed("data: {\"a\"") == [])
+        #expect(r.feed(":1}\n") == [])
+        #expect(r.feed("\ndata: [DO") == ["{\"a\":1}"])
+        #expect(r.feed("NE]\n\n: comment\n\ndata: x\n\ndata: y") == ["[DONE]", "x"])
+        #expect(r.remainder == "data: y")
+    }
+}

@@ -101,7 +101,7 @@ final class ServerHarness: Sendable {
     }
 
     private func send(_ r: HTTPClientRequest) async throws -> Answer {
-        let response = try await client.execute(r, timeout: .seconds(60))
+        let response = try await client.execute(r, timeout: .seconds(300))
         let body = try await response.body.collect(upTo: 16 << 20)
         var headers: [String: String] = [:]
         for h in response.headers { headers[h.name.lowercased()] = h.value }
@@ -115,15 +115,10 @@ final class ServerHarness: Sendable {
     }
 
     func stream(_ path: String, raw: Data, onEvent: ([String: Any]?) -> Bool = { _ in true }) async throws -> (status: Int, events: [[String: Any]?]) {
-        let response = try await client.execute(Self.request(base + path, raw), timeout: .seconds(60))
-        var events: [[String: Any]?] = [], pending = ""
+        let response = try await client.execute(Self.request(base + path, raw), timeout: .seconds(300))
+        var events: [[String: Any]?] = [], reader = ServerSentEventReader()
         read: for try await buffer in response.body {
-            pending += String(buffer: buffer)
-            while let end = pending.range(of: "\n\n") {
-                let event = String(pending[..<end.lowerBound])
-                pending.removeSubrange(..<end.upperBound)
-                guard event.hasPrefix("data: ") else { continue }
-                let payload = event.dropFirst(6)
+            for payload in reader.feed(String(buffer: buffer)) {
                 let object = payload == "[DONE]" ? nil : (try JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any])
                 events.append(object)
                 if !onEvent(object) { break read }

@@ -165,7 +165,7 @@ struct ServerTests {
         // The tiny model: 2 layers of 2 KV heads, f16 pages of 16 tokens. One request of P prompt
         // tokens and M new ones takes ceil(P/16) pages a head at once, and reserves ceil(M/16) + 1
         // more for its generation.
-        let prompt = String(repeating: "the theory ", count: 12), maxTokens = 100
+        let prompt = String(repeating: "the theory ", count: 12), maxTokens = 24
         let probe = try PagePool(.init(budgetBytes: 1 << 20, headDim: 16))
         let p = try ServerHarness.tokens(prompt)
         let one = 4 * probe.slotBytes(.f16) * ((p + 15) / 16 + (maxTokens + 15) / 16 + 1)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
+import KVPackServer
 import NIOCore
 import Synchronization
 
@@ -154,15 +155,9 @@ struct RequestSample: Sendable {
             let response = try await client.execute(request, timeout: .seconds(900))
             s.status = Int(response.status.code)
             s.retryAfter = response.headers.first(name: "retry-after").flatMap { Int($0) }
-            var pending = "", last: ContinuousClock.Instant?
+            var reader = ServerSentEventReader(), last: ContinuousClock.Instant?
             for try await buffer in response.body {
-                pending += String(buffer: buffer)
-                while let end = pending.range(of: "\n\n") {
-                    let event = String(pending[..<end.lowerBound])
-                    pending.removeSubrange(..<end.upperBound)
-                    guard event.hasPrefix("data: ") else { continue }
-                    let payload = event.dropFirst(6)
-                    if payload == "[DONE]" { continue }
+                for payload in reader.feed(String(buffer: buffer)) where payload != "[DONE]" {
                     guard let o = try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any] else { continue }
                     if let e = o["error"] as? [String: Any] { s.error = e["message"] as? String ?? "error" }
                     if let u = o["usage"] as? [String: Any] {
@@ -180,7 +175,7 @@ struct RequestSample: Sendable {
                     last = now
                 }
             }
-            if s.status != 200, s.error == nil { s.error = "HTTP \(s.status): \(pending.prefix(200))" }
+            if s.status != 200, s.error == nil { s.error = "HTTP \(s.status): \(reader.remainder.prefix(200))" }
         } catch {
             s.error = "\(error)"
         }
