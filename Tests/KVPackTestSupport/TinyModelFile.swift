@@ -61,10 +61,11 @@ public enum TinyModelFile {
         return b
     }
 
-    /// Writes `llama()` to a new file in the temporary directory and returns its path.
+    /// Writes `llama(layers:seed:)` to the temporary directory and returns its path: one file per
+    /// settings, rewritten whole (atomically) by every test process that asks, never left half-written.
     public static func write(layers: Int = 2, seed: UInt64 = 11) throws -> String {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("kvpack-tiny-\(UUID().uuidString).gguf")
-        try Data(llama(layers: layers, seed: seed).bytes()).write(to: url)
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("kvpack-tiny-llama-\(layers)-\(seed).gguf")
+        try Data(llama(layers: layers, seed: seed).bytes()).write(to: url, options: .atomic)
         return url.path
     }
 }
