@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "KVPackPolicies", targets: ["KVPackPolicies"]),
         .library(name: "KVPackEval", targets: ["KVPackEval"]),
         .library(name: "KVPackModel", targets: ["KVPackModel"]),
+        .library(name: "KVPackServer", targets: ["KVPackServer"]),
         .executable(name: "kvpack", targets: ["kvpack"]),
     ],
     dependencies: [
@@ -36,6 +37,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         // `swift package generate-documentation --target KVPack` (the DocC catalog in Sources/KVPack).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+        // `kvpack serve`: the HTTP server, its start-up and graceful shutdown, /metrics in Prometheus text;
+        // `kvpack loadtest` and the server's test: the HTTP client.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // MARK: - System libraries (tiny modulemaps over pkg-config)
@@ -91,6 +98,21 @@ let package = Package(
         // MARK: - Model runtime: GGUF reader, tokenizers (and the CPU forward pass) for the shipped models
         .target(name: "KVPackModel", dependencies: ["KVPack", "CBLAS"], path: "Sources/KVPackModel", swiftSettings: optimizedInDebug),
 
+        // MARK: - Text-generation server: batched decode scheduler, OpenAI-style HTTP API on Hummingbird
+        // (the KVPack library itself does not depend on Hummingbird)
+        .target(
+            name: "KVPackServer",
+            dependencies: [
+                "KVPack", "KVPackModel", "KVPackPolicies",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            path: "Sources/KVPackServer"),
+
         // MARK: - Datasets: HDF5 / npy / safetensors I/O, synthetic captures
         .target(
             name: "KVPackDatasets", dependencies: ["KVPack", "CHDF5"],
@@ -100,9 +122,12 @@ let package = Package(
         .executableTarget(
             name: "kvpack",
             dependencies: [
-                "KVPack", "KVPackDatasets", "KVPackPolicies", "KVPackEval", "KVPackVulkan", "KVPackModel", "CBLAS", "CHDF5", "CZstd",
-                "CLZ4",
+                "KVPack", "KVPackDatasets", "KVPackPolicies", "KVPackEval", "KVPackVulkan", "KVPackModel", "KVPackServer", "CBLAS", "CHDF5",
+                "CZstd", "CLZ4",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tools/kvpack"),
 
@@ -124,11 +149,18 @@ let package = Package(
             name: "KVPackEvalTests", dependencies: ["KVPack", "KVPackEval", "KVPackPolicies", "KVPackDatasets", "KVPackModel", "KVPackTestSupport"],
             path: "Tests/KVPackEvalTests"),
         .testTarget(
-            name: "KVPackVulkanTests", dependencies: ["KVPackVulkan", "KVPack", "KVPackPolicies", "KVPackTestSupport"],
+            name: "KVPackVulkanTests", dependencies: ["KVPackVulkan", "KVPack", "KVPackPolicies", "KVPackModel", "KVPackTestSupport"],
             path: "Tests/KVPackVulkanTests"),
         .testTarget(
             name: "KVPackModelTests", dependencies: ["KVPackModel", "KVPack", "KVPackDatasets", "KVPackPolicies", "KVPackTestSupport"],
             path: "Tests/KVPackModelTests", exclude: ["Fixtures"]),
+        .testTarget(
+            name: "KVPackServerTests",
+            dependencies: [
+                "KVPackServer", "KVPackModel", "KVPack", "KVPackTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "Tests/KVPackServerTests"),
         .testTarget(
             name: "KVPackCLITests", dependencies: ["kvpack", "KVPackTestSupport"], path: "Tests/KVPackCLITests"),
     ],

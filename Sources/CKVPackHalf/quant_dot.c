@@ -68,6 +68,18 @@ KVP_AVX static inline __m256 codes8(const uint8_t *c) {
     return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)c)));
 }
 
+// The f16 (scale, zero) pairs of `count` groups from `p`, as floats (F16C, eight halves a step).
+KVP_AVX static inline void params_avx(const uint8_t *p, size_t count, float *s, float *z) {
+    size_t i = 0;
+    float f[8];
+    for (; i + 4 <= count; i += 4) {
+        _mm256_storeu_ps(f, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + 4 * i))));
+        s[i] = f[0]; z[i] = f[1]; s[i + 1] = f[2]; z[i + 1] = f[3];
+        s[i + 2] = f[4]; z[i + 2] = f[5]; s[i + 3] = f[6]; z[i + 3] = f[7];
+    }
+    for (; i < count; i++) group_params(p, i, &s[i], &z[i]);
+}
+
 // Four queries at a time: the codes of a group are scaled once (codes * scale) and then shared
 // by the queries' FMAs; the zero terms use each query's per-group sums, formed once per call.
 KVP_AVX static void int8_rows_dot_avx(const uint8_t *payload, size_t rows, size_t dim, size_t g, const float *queries,
@@ -85,7 +97,7 @@ KVP_AVX static void int8_rows_dot_avx(const uint8_t *payload, size_t rows, size_
     for (size_t r = 0; r < rows; r++) {
         const uint8_t *row = payload + r * dim;
         float s[32], z[32];
-        for (size_t k = 0; k < groups; k++) group_params(p, r * groups + k, &s[k], &z[k]);
+        params_avx(p + 4 * r * groups, groups, s, z);
         size_t q = 0;
         for (; q + 4 <= nq; q += 4) {
             const float *q0 = queries + q * dim, *q1 = q0 + dim, *q2 = q1 + dim, *q3 = q2 + dim;
@@ -134,7 +146,7 @@ KVP_AVX static void int8_rows_accumulate_avx(const uint8_t *payload, size_t rows
     size_t groups = dim / g;
     float s[64 * 32], z[64 * 32];
     if (rows > 64 || groups > 32) { int8_rows_accumulate_portable(payload, rows, dim, g, weights, nq, stride, acc); return; }
-    for (size_t i = 0; i < rows * groups; i++) group_params(p, i, &s[i], &z[i]);
+    params_avx(p, rows * groups, s, z);
     for (size_t c = 0; c < dim; c += 8) {
         size_t k = c / g, q = 0;
         for (; q + 4 <= nq; q += 4) {

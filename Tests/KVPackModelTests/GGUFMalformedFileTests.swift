@@ -1,3 +1,4 @@
+import KVPackTestSupport
 import Foundation
 import KVPackModel
 import Testing

@@ -1,17 +1,10 @@
+import KVPackTestSupport
 import KVPackModel
 
 /// Small vocabularies written with `GGUFBuilder`, for tokenizer error paths and fuzzing.
 enum TinyVocabularies {
-    /// GPT-2's byte alphabet, in byte order (test-side copy of GPT-2's `bytes_to_unicode`).
-    static let alphabet: [String] = {
-        let printable = Set(Array(0x21...0x7E) + Array(0xA1...0xAC) + Array(0xAE...0xFF))
-        var next = 256
-        return (0..<256).map { b in
-            if printable.contains(b) { return String(UnicodeScalar(UInt8(b))) }
-            defer { next += 1 }
-            return String(UnicodeScalar(UInt16(next))!)
-        }
-    }()
+    /// GPT-2's byte alphabet, in byte order.
+    static let alphabet = TinyModelFile.byteAlphabet
 
     /// Byte-level BPE: the 256 byte tokens, then "Ġt", "he", "Ġthe"; BOS = 256 (not added).
     static func gpt2(pre: String = "smollm", merges: [String] = ["Ġ t", "h e", "Ġt he"]) -> GGUFBuilder {

@@ -1,3 +1,4 @@
+import KVPackTestSupport
 import KVPackModel
 import Testing
 

@@ -86,6 +86,22 @@ struct HalfKernelTests {
         #expect(try HeadTensor(heads: 1, tokens: 1, headDim: 4, storage: edge).firstNonFinite() == nil)
     }
 
+    @Test("firstNonFinite on Float tensors: the first infinity or NaN, in any block; none in finite ones",
+          arguments: [0, 511, 512, 6143])
+    func firstNonFiniteFloat(at index: Int) throws {
+        let finite = (0..<6144).map { Float($0 % 97) - 48 }
+        #expect(try HeadTensor(heads: 2, tokens: 48, headDim: 64, storage: finite).firstNonFinite() == nil)
+        for bad in [Float.infinity, -.infinity, .nan, Float(bitPattern: 0xFF80_0001)] {
+            var values = finite
+            values[index] = bad
+            if index + 700 < values.count { values[index + 700] = .nan }
+            let found = try #require(try HeadTensor(heads: 2, tokens: 48, headDim: 64, storage: values).firstNonFinite())
+            #expect(found.head * 48 * 64 + found.token * 64 + found.dim == index)
+        }
+        let edge = [Float.greatestFiniteMagnitude, -.greatestFiniteMagnitude, Float.leastNonzeroMagnitude, -Float.leastNormalMagnitude]
+        #expect(try HeadTensor(heads: 1, tokens: 1, headDim: 4, storage: edge).firstNonFinite() == nil)
+    }
+
     @Test("row norms equal float64 norms (16-lane sums with a tail), any row subset", arguments: [16, 64, 100, 128, 7])
     func rowNorms(d: Int) throws {
         var rng = TestRandom(UInt64(d))

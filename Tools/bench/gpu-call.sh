@@ -409,6 +409,17 @@ for phase in "$@"; do
         pack
       done
     done ;;
+  sessionsint8) # int8 sessions: one pass per class against the mixed kernel, B = 8 and 32, alternating twice; dense once per B
+    for b in 8 32; do
+      timeout ${T:-200} $K bench session --backend vulkan --sessions $b --tokens 32768 --layers 2 --steps 16 --serial-appends --policy dense --out $R/int8-b$b-dense.json > $R/int8-b$b-dense.txt 2>&1
+      for i in 1 2; do
+        for k in automatic mixed; do
+          timeout ${T:-200} $K bench session --backend vulkan --sessions $b --tokens 32768 --layers 2 --steps 16 --serial-appends --policy "quant(bits=8)" --kernel $k --out $R/int8-b$b-$k-$i.json > $R/int8-b$b-$k-$i.txt 2>&1
+          echo "int8-b$b-$k-$i rc=$? $(date +%s)" >> $R/progress.txt
+          pack
+        done
+      done
+    done ;;
   again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)
     run b8n32k-f16-again "--batch 8 --tokens 32768" "--encodings f16"
     pack ;;

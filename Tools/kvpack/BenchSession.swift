@@ -34,6 +34,7 @@ extension Bench {
         @Option(help: "Backend: cpu, or vulkan (the pool's banks on the device, one submission per layer).") var backend = "cpu"
         @Option(help: "Vulkan: bytes per pool bank (default: the device's maxStorageBufferRange less 64 KiB).") var bankBytes: Int?
         @Flag(help: "Append each layer's tokens session after session on one thread (default: sessions in parallel).") var serialAppends = false
+        @Option(help: "Vulkan decode kernel: automatic (one pass per encoding class where every head's pages run class by class) or mixed (one kernel over every class).") var kernel = "automatic"
         @Flag(help: "Print JSON.") var json = false
         @Option(help: "Also write the JSON to this file.") var out: String?
 
@@ -47,6 +48,7 @@ extension Bench {
             if !(0...tokens).contains(window) { throw ValidationError("--window must be in 0...--tokens") }
             if backend != "cpu" && backend != "vulkan" { throw ValidationError("--backend must be cpu or vulkan; got \(backend)") }
             if let b = bankBytes, b <= 0 { throw ValidationError("--bank-bytes must be positive") }
+            if kernel != "automatic" && kernel != "mixed" { throw ValidationError("--kernel must be automatic or mixed; got \(kernel)") }
         }
 
         struct Row: Codable {
@@ -172,6 +174,7 @@ extension Bench {
                 let position = tokens + step
                 let start = DispatchTime.now().uptimeNanoseconds
                 let serial = serialAppends
+                let options = DecodeOptions(kernel: kernel == "mixed" ? .mixed : .automatic)
                 let appendTime = Mutex<Double>(0)
                 // The step as a server runs it: appends, then each layer's batched attend awaited
                 // (one hop to the concurrency pool per step, not per layer).
@@ -197,7 +200,7 @@ extension Bench {
                         if let e = failures.withLock({ $0.first }) { return .failure(e) }
                         let batch: [CacheSession.AttendRequest] = sessions.map { .init(session: $0, queries: q, positions: [position]) }
                         if let devicePool {
-                            for r in await devicePool.attend(batch, layer: l) { if case .failure(let e) = r { return .failure(e) } }
+                            for r in await devicePool.attend(batch, layer: l, options: options) { if case .failure(let e) = r { return .failure(e) } }
                             timings.append(devicePool.lastTiming)
                         } else {
                             for r in Self.attendOnCores(batch, layer: l) { if case .failure(let e) = r { return .failure(e) } }

@@ -2,7 +2,7 @@ import ArgumentParser
 import KVPack
 
 @main
-struct KVPackCommand: ParsableCommand {
+struct KVPackCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kvpack",
         abstract: "Compress LLM key/value caches and measure what each saving costs in accuracy.",
@@ -12,7 +12,7 @@ struct KVPackCommand: ParsableCommand {
             Exit codes: 0 success, 64 bad usage, 65 bad input data, 66 input not found, 73 output cannot be created (or exists without --force), 1 anything else.
             """,
         version: KVPackVersion.string,
-        subcommands: [Eval.self, Summarize.self, Compress.self, Inspect.self, Decompress.self, Synth.self, Convert.self, Bench.self, Doctor.self, ModelCheck.self])
+        subcommands: [Eval.self, Summarize.self, Compress.self, Inspect.self, Decompress.self, Synth.self, Convert.self, Bench.self, Doctor.self, ModelCheck.self, Serve.self, LoadTest.self])
 }
 
 enum KVPackVersion {

@@ -48,54 +48,46 @@ extension HeadTensor where Scalar == Float16 {
     /// `[head, token, dim]` of the first NaN or infinity, or nil when every element is finite.
     /// - Complexity: O(n), integer tests on the raw bits.
     public func firstNonFinite() -> (head: Int, token: Int, dim: Int)? {
-        let index: Int? = storage.withUnsafeBufferPointer { buf in
-            buf.withMemoryRebound(to: UInt16.self) { bits in
-                // Blocks of 512 reduced without an early exit (the compiler vectorizes it); only a
-                // block that has a non-finite value is searched element by element.
-                var start = 0
-                while start < bits.count {
-                    let end = min(bits.count, start + 512)
-                    var found: UInt16 = 0
-                    for i in start..<end { found |= ((bits[i] & 0x7C00) &+ 0x0400) & 0x8000 }
-                    if found != 0 {
-                        for i in start..<end where bits[i] & 0x7C00 == 0x7C00 { return i }
-                    }
-                    start = end
-                }
-                return nil
-            }
-        }
-        guard let i = index else { return nil }
-        return (i / (tokens * headDim), (i / headDim) % tokens, i % headDim)
+        firstAllOnesExponent(UInt16.self, exponent: 0x7C00)
     }
 }
 
 extension HeadTensor where Scalar == Float {
     /// `[head, token, dim]` of the first NaN or infinity, or nil when every element is finite.
-    /// - Complexity: O(n), integer tests on the raw bits (vectorized as the `Float16` one).
+    /// - Complexity: O(n), integer tests on the raw bits.
     public func firstNonFinite() -> (head: Int, token: Int, dim: Int)? {
-        let index: Int? = storage.withUnsafeBufferPointer { buf in
-            buf.withMemoryRebound(to: UInt32.self) { bits in
-                var start = 0
-                while start < bits.count {
-                    let end = min(bits.count, start + 512)
-                    var found: UInt32 = 0
-                    for i in start..<end { found |= ((bits[i] & 0x7F80_0000) &+ 0x0080_0000) & 0x8000_0000 }
-                    if found != 0 {
-                        for i in start..<end where bits[i] & 0x7F80_0000 == 0x7F80_0000 { return i }
-                    }
-                    start = end
-                }
-                return nil
-            }
-        }
-        guard let i = index else { return nil }
-        return (i / (tokens * headDim), (i / headDim) % tokens, i % headDim)
+        firstAllOnesExponent(UInt32.self, exponent: 0x7F80_0000)
     }
 
     /// This tensor rounded to `Float16`.
     public func halves() -> HeadTensor<Float16> {
         try! HeadTensor<Float16>(heads: heads, tokens: tokens, headDim: headDim,
                                  storage: HalfConversion.halves(storage))
+    }
+}
+
+extension HeadTensor {
+    /// `[head, token, dim]` of the first element whose `exponent` bits are all set (NaN or
+    /// infinity), reading the storage as `Bits` (the scalar's bit pattern).
+    func firstAllOnesExponent<Bits: FixedWidthInteger & UnsignedInteger>(_: Bits.Type, exponent: Bits) -> (head: Int, token: Int, dim: Int)? {
+        // Adding the exponent's lowest bit carries into the sign bit only when every exponent bit
+        // is set: blocks of 512 are reduced that way without an early exit (the compiler
+        // vectorizes it); only a block that has a non-finite value is searched element by element.
+        let low = exponent & (~exponent &+ 1), sign = Bits(1) << (Bits.bitWidth - 1)
+        let index: Int? = storage.withUnsafeBufferPointer { buffer in buffer.withMemoryRebound(to: Bits.self) { bits in
+            var start = 0
+            while start < bits.count {
+                let end = min(bits.count, start + 512)
+                var found: Bits = 0
+                for i in start..<end { found |= ((bits[i] & exponent) &+ low) & sign }
+                if found != 0 {
+                    for i in start..<end where bits[i] & exponent == exponent { return i }
+                }
+                start = end
+            }
+            return nil
+        } }
+        guard let i = index else { return nil }
+        return (i / (tokens * headDim), (i / headDim) % tokens, i % headDim)
     }
 }

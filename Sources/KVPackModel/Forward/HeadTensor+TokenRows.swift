@@ -22,15 +22,15 @@ extension HeadTensor where Scalar == Float {
         try! self.init(heads: heads, tokens: tokens, headDim: headDim, storage: out)
     }
 
-    /// Writes the tensor as token rows `[tokens, heads × headDim]` into `rows` (which holds at
-    /// least that many floats).
-    func writeTokenRows(into rows: inout [Float]) {
+    /// Writes the tensor as token rows `[tokens, heads × headDim]` into `rows` from row
+    /// `firstRow` on (`rows` holds at least `firstRow + tokens` such rows).
+    func writeTokenRows(into rows: inout [Float], firstRow: Int = 0) {
         let heads = heads, tokens = tokens, hd = headDim
         withUnsafeBufferPointer { src in
             rows.withUnsafeMutableBufferPointer { dst in
                 for h in 0..<heads {
                     for t in 0..<tokens {
-                        (dst.baseAddress! + t * heads * hd + h * hd).update(from: src.baseAddress! + (h * tokens + t) * hd, count: hd)
+                        (dst.baseAddress! + (firstRow + t) * heads * hd + h * hd).update(from: src.baseAddress! + (h * tokens + t) * hd, count: hd)
                     }
                 }
             }

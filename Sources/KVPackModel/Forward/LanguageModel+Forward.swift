@@ -46,113 +46,31 @@ extension LanguageModel {
     /// The decoder over `tokens` at `start...`, attention by `attend`.
     func run(_ tokens: [Int], startingAt start: Int, attend: LayerAttention) throws(ModelError) -> HiddenStates {
         let started = ContinuousClock.now
-        let hp = hyperparameters
-        guard !tokens.isEmpty else { throw .noTokens }
         guard start >= 0 else { throw .invalidPositions("the first position is \(start); positions start at 0") }
-        for (i, t) in tokens.enumerated() where !(0..<hp.vocabularySize).contains(t) {
-            throw .tokenOutOfRange(token: t, index: i, vocabulary: hp.vocabularySize)
-        }
-        let n = tokens.count, d = hp.embeddingLength, hd = hp.headDim
-        let qw = hp.queryWidth, kw = hp.kvWidth, qkvWidth = qw + 2 * kw, ffn = hp.feedForwardLength
+        try checkTokens(tokens)
+        let n = tokens.count
         let positions = Array(start..<start + n)
-        var rotary: [Double: RotaryTable] = [:]
-        for l in 0..<hp.layerCount where rotary[hp.ropeBase(layer: l)] == nil {
-            rotary[hp.ropeBase(layer: l)] = RotaryTable(headDim: hd, base: hp.ropeBase(layer: l), positions: start..<start + n)
-        }
-        let activation: GatedActivation = hp.architecture == .gemma3 ? .geluTanh : .silu
-        var profile = ForwardProfile()
-
-        var h = embed(tokens)
-        var x = [Float](repeating: 0, count: n * d)
-        var qkv = [Float](repeating: 0, count: n * qkvWidth)
-        var attention = [Float](repeating: 0, count: n * qw)
-        var gateUp = [Float](repeating: 0, count: n * 2 * ffn)
-        var gated = [Float](repeating: 0, count: n * ffn)
-
-        for (l, w) in weights.layers.enumerated() {
-            // Attention block: norm, fused QKV product, (QK-norm), RoPE, the session, output product.
-            Self.normalize(h, with: w.attentionNorm, rows: n, into: &x)
-            Self.project(x, through: w.queryKeyValue, rows: n, into: &qkv, profile: &profile)
-            let table = rotary[hp.ropeBase(layer: l)]!
-            qkv.withUnsafeMutableBufferPointer { qb in
-                let base = qb.baseAddress!
-                if let qn = w.queryNorm, let kn = w.keyNorm {
-                    for t in 0..<n {
-                        let row = base + t * qkvWidth
-                        qn.apply(row, rows: hp.queryHeads, into: row)
-                        kn.apply(row + qw, rows: hp.kvHeads, into: row + qw)
-                    }
-                }
-                table.apply(base, tokens: n, heads: hp.queryHeads, tokenStride: qkvWidth)
-                table.apply(base + qw, tokens: n, heads: hp.kvHeads, tokenStride: qkvWidth)
-            }
-            let queries = HeadTensor(gathering: qkv, tokens: n, stride: qkvWidth, offset: 0, heads: hp.queryHeads, headDim: hd)
-            let keys = HeadTensor(gathering: qkv, tokens: n, stride: qkvWidth, offset: qw, heads: hp.kvHeads, headDim: hd).halves()
-            let values = HeadTensor(gathering: qkv, tokens: n, stride: qkvWidth, offset: qw + kw, heads: hp.kvHeads, headDim: hd).halves()
+        var pass = DecoderPass(model: self, tokens: tokens, positions: positions)
+        for l in 0..<hyperparameters.layerCount {
+            pass.attentionInputs(layer: l)
+            let (queries, keys, values) = pass.headTensors(rows: 0..<n)
             let attendStart = ContinuousClock.now
             let output = try attend(l, queries, keys, values, positions)
-            profile.attention += ContinuousClock.now - attendStart
-            output.writeTokenRows(into: &attention)
-            Self.project(attention, through: w.attentionOutput, rows: n, into: &x, then: w.postAttentionNorm, profile: &profile)
-            Self.add(x, to: &h)
-
-            // MLP block: norm, fused gate/up product, gated activation, down product.
-            Self.normalize(h, with: w.feedForwardNorm, rows: n, into: &x)
-            Self.project(x, through: w.gateUp, rows: n, into: &gateUp, profile: &profile)
-            gateUp.withUnsafeBufferPointer { gb in gated.withUnsafeMutableBufferPointer { ob in
-                activation.apply(gateUp: gb.baseAddress!, rows: n, width: ffn, into: ob.baseAddress!)
-            } }
-            Self.project(gated, through: w.down, rows: n, into: &x, then: w.postFeedForwardNorm, profile: &profile)
-            Self.add(x, to: &h)
+            pass.profile.attention += ContinuousClock.now - attendStart
+            pass.setAttentionOutput(output, firstRow: 0)
+            pass.finishLayer(l)
         }
-        h.withUnsafeMutableBufferPointer { hb in weights.outputNorm.apply(hb.baseAddress!, rows: n, into: hb.baseAddress!) }
-        profile.total = ContinuousClock.now - started
-        return HiddenStates(tokens: n, width: d, values: h, profile: profile)
+        let h = pass.finish()
+        pass.profile.total = ContinuousClock.now - started
+        return HiddenStates(tokens: n, width: hyperparameters.embeddingLength, values: h, profile: pass.profile)
     }
 
-    /// `output = norm(input)`, `rows` rows.
-    private static func normalize(_ input: [Float], with norm: RMSNorm, rows: Int, into output: inout [Float]) {
-        input.withUnsafeBufferPointer { i in
-            output.withUnsafeMutableBufferPointer { o in norm.apply(i.baseAddress!, rows: rows, into: o.baseAddress!) }
-        }
-    }
-
-    /// `output = input · mᵀ` for `rows` rows (timed into `profile`), then `norm` in place when given.
-    private static func project(_ input: [Float], through m: WeightMatrix, rows: Int, into output: inout [Float],
-                                then norm: RMSNorm? = nil, profile: inout ForwardProfile) {
-        input.withUnsafeBufferPointer { i in
-            output.withUnsafeMutableBufferPointer { o in
-                profile.timeProduct(m, rows: rows) { m.apply(i.baseAddress!, rows: rows, into: o.baseAddress!) }
-                norm?.apply(o.baseAddress!, rows: rows, into: o.baseAddress!)
-            }
-        }
-    }
-
-    /// `[tokens, d]` embeddings of `tokens`, times the architecture's embedding scale.
-    private func embed(_ tokens: [Int]) -> [Float] {
-        let d = hyperparameters.embeddingLength, scale = hyperparameters.embeddingScale
-        var h = [Float](repeating: 0, count: tokens.count * d)
-        weights.embedding.values.withUnsafeBufferPointer { e in
-            h.withUnsafeMutableBufferPointer { hb in
-                for (t, id) in tokens.enumerated() {
-                    let src = e.baseAddress! + id * d, dst = hb.baseAddress! + t * d
-                    if scale == 1 {
-                        dst.update(from: src, count: d)
-                    } else {
-                        for i in 0..<d { dst[i] = src[i] * scale }
-                    }
-                }
-            }
-        }
-        return h
-    }
-
-    /// `h += x`, elementwise.
-    private static func add(_ x: [Float], to h: inout [Float]) {
-        x.withUnsafeBufferPointer { xb in
-            h.withUnsafeMutableBufferPointer { hb in
-                for i in 0..<hb.count { hb[i] += xb[i] }
-            }
+    /// Refuses an empty token list or an id outside the vocabulary.
+    func checkTokens(_ tokens: [Int]) throws(ModelError) {
+        guard !tokens.isEmpty else { throw .noTokens }
+        let v = hyperparameters.vocabularySize
+        for (i, t) in tokens.enumerated() where !(0..<v).contains(t) {
+            throw .tokenOutOfRange(token: t, index: i, vocabulary: v)
         }
     }
 }

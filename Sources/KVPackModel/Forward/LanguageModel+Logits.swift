@@ -1,4 +1,3 @@
-import Foundation
 import KVPack
 
 extension LanguageModel {
@@ -15,17 +14,8 @@ extension LanguageModel {
         guard rows.lowerBound >= 0, rows.upperBound <= hidden.tokens else {
             throw .invalidPositions("rows \(rows) are outside the \(hidden.tokens) hidden-state rows")
         }
-        let v = hp.vocabularySize, d = hp.embeddingLength
-        var out = [Float](repeating: 0, count: rows.count * v)
-        guard !rows.isEmpty else { return Logits(rows: 0, vocabularySize: v, values: out) }
-        hidden.values.withUnsafeBufferPointer { hb in
-            out.withUnsafeMutableBufferPointer { ob in
-                weights.output.apply(hb.baseAddress! + rows.lowerBound * d, rows: rows.count, into: ob.baseAddress!)
-                if let cap = hp.finalLogitSoftcap {
-                    for i in 0..<ob.count { ob[i] = cap * tanhf(ob[i] / cap) }
-                }
-            }
-        }
-        return Logits(rows: rows.count, vocabularySize: v, values: out)
+        let v = hp.vocabularySize
+        guard !rows.isEmpty else { return Logits(rows: 0, vocabularySize: v, values: []) }
+        return Logits(rows: rows.count, vocabularySize: v, values: outputHead(hidden.values, rows: Array(rows)))
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Cosines and sines of rotary position embedding for a run of positions, in the "rotate half"
+/// Cosines and sines of rotary position embedding for a list of positions, in the "rotate half"
 /// pairing (element `i` with `i + headDim/2`, angle `position · base^(-2i/headDim)`): the angles
 /// in Double, then rounded to Float, as the capture tool computes them.
 struct RotaryTable: Sendable {
@@ -9,7 +9,9 @@ struct RotaryTable: Sendable {
     let cosines: [Float]
     let sines: [Float]
 
-    init(headDim: Int, base: Double, positions: Range<Int>) {
+    /// - Parameter positions: one per token row the table rotates (a run of a prompt, or the
+    ///   rows of a batched decode step, each at its own sequence's position).
+    init(headDim: Int, base: Double, positions: some Collection<Int>) {
         self.headDim = headDim
         let half = headDim / 2
         let inverse = (0..<half).map { pow(base, -Double(2 * $0) / Double(headDim)) }

@@ -38,8 +38,14 @@ public struct GGUFTokenizer: TextTokenizer {
     }
 
     public func encode(_ text: String) throws(TokenizerError) -> [Int] {
+        try encode(text, addingBOS: addsBOS)
+    }
+
+    /// The token ids of `text`, with BOS first only when `addingBOS` (and the vocabulary has one):
+    /// a piece of a longer prompt (a chat template's text between its special tokens).
+    public func encode(_ text: String, addingBOS: Bool) throws(TokenizerError) -> [Int] {
         var ids = [Int]()
-        if addsBOS, let bos = vocabulary.bos { ids.append(bos) }
+        if addingBOS, let bos = vocabulary.bos { ids.append(bos) }
         switch algorithm {
         case .byteLevelBPE(let bpe): bpe.encode(text, into: &ids)
         case .sentencePiece(let spm): try spm.encode(text, into: &ids)
@@ -59,6 +65,28 @@ public struct GGUFTokenizer: TextTokenizer {
         }
         if case .sentencePiece = algorithm, vocabulary.addSpacePrefix, bytes.first == 0x20 { bytes.removeFirst() }
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The bytes token `id` spells, as `decode` joins them (none for control tokens; no space
+    /// prefix removed): what a stream of generated tokens turns into text, a token at a time
+    /// (`IncrementalDetokenizer`).
+    /// - Throws: `TokenizerError.invalidTokenID`.
+    public func bytes(of id: Int) throws(TokenizerError) -> [UInt8] {
+        try check(id)
+        var bytes = [UInt8]()
+        if vocabulary.isControl(id) { return bytes }
+        switch algorithm {
+        case .byteLevelBPE(let bpe): bpe.decode(id, into: &bytes)
+        case .sentencePiece(let spm): spm.decode(id, into: &bytes)
+        }
+        return bytes
+    }
+
+    /// The id of the token whose vocabulary text is exactly `text` (`<|im_start|>`,
+    /// `<start_of_turn>`), nil when there is none. A linear search: look special tokens up once.
+    public func tokenID(of text: String) -> Int? {
+        let key = Array(text.utf8)
+        return vocabulary.tokens.firstIndex(of: key)
     }
 
     private func check(_ id: Int) throws(TokenizerError) {

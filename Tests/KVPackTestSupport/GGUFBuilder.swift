@@ -1,36 +1,45 @@
 import Foundation
-import KVPackTestSupport
 
 /// Writes GGUF bytes for tests, valid or deliberately broken: each field can be set to what a
 /// damaged or hostile file would hold. Independent of the reader (it only appends bytes).
-struct GGUFBuilder {
-    enum Value {
+public struct GGUFBuilder {
+    public enum Value {
         case u8(UInt8), u32(UInt32), i32(Int32), u64(UInt64), f32(Float), bool(Bool), string(String)
         case strings([String]), floats([Float]), ints([Int32])
         /// A value type id and the bytes that follow it, verbatim.
         case raw(type: UInt32, bytes: [UInt8])
     }
 
-    struct Tensor {
-        var name: String
-        var dims: [UInt64]
-        var type: UInt32
-        var data: [UInt8]
+    public struct Tensor {
+        public var name: String
+        public var dims: [UInt64]
+        public var type: UInt32
+        public var data: [UInt8]
         /// Data offset from the data section; nil places it after the previous tensor, aligned.
-        var offset: UInt64? = nil
+        public var offset: UInt64? = nil
+
+        public init(name: String, dims: [UInt64], type: UInt32, data: [UInt8], offset: UInt64? = nil) {
+            self.name = name
+            self.dims = dims
+            self.type = type
+            self.data = data
+            self.offset = offset
+        }
     }
 
-    var magic = Array("GGUF".utf8)
-    var version: UInt32 = 3
-    var metadata: [(String, Value)] = []
-    var tensors: [Tensor] = []
+    public var magic = Array("GGUF".utf8)
+    public var version: UInt32 = 3
+    public var metadata: [(String, Value)] = []
+    public var tensors: [Tensor] = []
     /// The padding used to place the data section and tensors (say so in `general.alignment` too).
-    var alignment = 32
+    public var alignment = 32
     /// Overrides the tensor and metadata counts written in the header.
-    var tensorCount: UInt64? = nil
-    var metadataCount: UInt64? = nil
+    public var tensorCount: UInt64? = nil
+    public var metadataCount: UInt64? = nil
 
-    func bytes() -> [UInt8] {
+    public init() {}
+
+    public func bytes() -> [UInt8] {
         var out = magic
         out.append(le: version)
         out.append(le: tensorCount ?? UInt64(tensors.count))
@@ -84,7 +93,7 @@ struct GGUFBuilder {
     }
 
     /// A small valid file: a few metadata entries and an F32, a Q8_0 and a Q4_K tensor.
-    static func sample() -> GGUFBuilder {
+    public static func sample() -> GGUFBuilder {
         var b = GGUFBuilder()
         b.metadata = [("general.architecture", .string("test")), ("test.count", .u32(7)),
                       ("test.names", .strings(["x", "yz"])), ("test.scale", .f32(0.5))]
@@ -99,14 +108,14 @@ struct GGUFBuilder {
 }
 
 extension Array where Element == UInt8 {
-    mutating func append<T: FixedWidthInteger>(le value: T) { self += value.leBytes }
-    mutating func append(string: String) {
+    public mutating func append<T: FixedWidthInteger>(le value: T) { self += value.leBytes }
+    public mutating func append(string: String) {
         append(le: UInt64(string.utf8.count))
         self += Array(string.utf8)
     }
 }
 
 extension FixedWidthInteger {
-    var leBytes: [UInt8] { withUnsafeBytes(of: littleEndian) { Array($0) } }
+    public var leBytes: [UInt8] { withUnsafeBytes(of: littleEndian) { Array($0) } }
 }
 
