@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import Synchronization
 
@@ -76,23 +75,56 @@ public enum TemporaryFiles {
     }
 
     static let handledSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
-    static let sources = Mutex<[DispatchSourceSignal]>([])
-    /// A serial queue of its own: it gets a thread even while parallel work fills the global pool.
-    static let signalQueue = DispatchQueue(label: "kvpack.signal-cleanup", qos: .userInteractive)
+    static let installed = Mutex(false)
 
     /// From now on SIGINT, SIGTERM and SIGHUP remove every registered path, print one line and
     /// exit with 128 + the signal number (130 for Ctrl-C). Idempotent.
+    ///
+    /// The signal handler only writes the signal's number to a pipe (async-signal-safe); a thread of
+    /// its own reads it and cleans up. Whichever thread the kernel picks takes the signal, so it is
+    /// never lost to a thread that does not block it (a dispatch signal source on Linux ignores the
+    /// signal and reads it from a signalfd, and the kernel discards an ignored signal when the
+    /// thread it picks does not block it).
     public static func installSignalCleanup() {
-        sources.withLock { sources in
-            guard sources.isEmpty else { return }
-            for sig in handledSignals {
-                signal(sig, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: sig, queue: signalQueue)
-                source.setEventHandler { interrupted(by: sig) }
-                source.resume()
-                sources.append(source)
+        installed.withLock { installed in
+            guard !installed else { return }
+            var fds: [Int32] = [0, 0]
+            guard pipe(&fds) == 0 else { return }
+            for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            signalPipe.store(fds[1], ordering: .sequentiallyConsistent)
+            let reader = fds[0]
+            let thread = Thread {
+                var byte: UInt8 = 0
+                while true {
+                    let n = read(reader, &byte, 1)
+                    if n == 1 { interrupted(by: Int32(byte)) }
+                    if n < 0 && errno == EINTR { continue }
+                    if n <= 0 { return }
+                }
             }
+            thread.name = "kvpack.signal-cleanup"
+            thread.start()
+            for sig in handledSignals {
+                var action = sigaction()
+                action.__sigaction_handler.sa_handler = forwardSignal
+                sigemptyset(&action.sa_mask)
+                action.sa_flags = SA_RESTART
+                sigaction(sig, &action, nil)
+            }
+            installed = true
         }
+    }
+
+    /// The write end of the pipe the handler writes signal numbers to; -1 before installation.
+    static let signalPipe = Atomic<Int32>(-1)
+
+    /// The signal handler: one byte, the signal's number, into the pipe (`write` is
+    /// async-signal-safe; errno is restored).
+    static let forwardSignal: @convention(c) (Int32) -> Void = { sig in
+        let saved = errno
+        var byte = UInt8(truncatingIfNeeded: sig)
+        _ = write(signalPipe.load(ordering: .relaxed), &byte, 1)
+        errno = saved
     }
 
     /// The handler: waits for a rename under way, removes the registered paths and exits, holding
