@@ -4,11 +4,18 @@ import Foundation
 /// Waits on fences for async callers: one thread per device pool blocks in `vkWaitForFences` for
 /// the submissions in flight, one after another, and resumes each waiting task when its fence
 /// signals. The callers' tasks suspend; no thread of theirs blocks.
+///
+/// The thread holds no reference that keeps the device alive: the owner calls `stop()`, which
+/// returns once the thread is done with the device, so the device is destroyed on the owner's
+/// thread when the owner lets go of it, never on this one (a device destroyed on a background
+/// thread while the process exits crashed `kvpack serve --backend vulkan` on an NVIDIA driver).
 final class FenceWaiter: @unchecked Sendable {
-    private let context: VulkanContext
+    private unowned let context: VulkanContext
     private let condition = NSCondition()
     private var queue: [(fence: VkFence, done: CheckedContinuation<VkResult, Never>)] = []
     private var stopping = false
+    private var finished = false
+    private var thread: pthread_t?
 
     init(_ context: VulkanContext) {
         self.context = context
@@ -22,24 +29,32 @@ final class FenceWaiter: @unchecked Sendable {
         await withCheckedContinuation { c in
             condition.lock()
             queue.append((fence, c))
-            condition.signal()
+            condition.broadcast()
             condition.unlock()
         }
     }
 
-    /// Ends the thread once the fences queued so far are waited on.
+    /// Ends the thread once the fences queued so far are waited on, and returns when it no longer
+    /// touches the device (at once when called on the thread itself).
     func stop() {
         condition.lock()
+        defer { condition.unlock() }
         stopping = true
-        condition.signal()
-        condition.unlock()
+        condition.broadcast()
+        if let thread, pthread_equal(thread, pthread_self()) != 0 { return }
+        while !finished { condition.wait() }
     }
 
     private func run() {
+        condition.lock()
+        thread = pthread_self()
+        condition.unlock()
         while true {
             condition.lock()
             while queue.isEmpty && !stopping { condition.wait() }
             if queue.isEmpty {
+                finished = true
+                condition.broadcast()
                 condition.unlock()
                 return
             }

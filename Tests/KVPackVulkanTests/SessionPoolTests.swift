@@ -112,6 +112,27 @@ struct SessionPoolTests {
         #expect(Set(sessions.flatMap(\.banks)).count == 3)
     }
 
+    /// The fence waiter's thread keeps no device alive: the device is destroyed when the last
+    /// owner lets go, on that owner's thread, not later on the waiter's thread while the process
+    /// may be exiting. (The earlier waiter held the device until its thread woke; here the pool's
+    /// own teardown usually outlasts that wake-up, so this checks the outcome, not the race.)
+    @Test func aDevicePoolLetGoOfDestroysItsDeviceAtOnce() async throws {
+        let model = sessionModel()
+        let (devicePool, _) = try pools()
+        var device: VulkanSessionPool? = try VulkanSessionPool(context: try VulkanContext(), pool: devicePool)
+        weak let released = device?.context
+        var inputs = SessionInputs(model, seed: 7)
+        let session = try CacheSession(pool: devicePool, model: model, policy: DenseSessionPolicy())
+        try session.prefill(inputs.prompt(tokens: 40))
+        let token = inputs.token()
+        try session.append(layer: 0, keys: token.keys[0], values: token.values[0], positions: [40])
+        for r in await device!.attend([.init(session: session, queries: token.queries[0], positions: [40])], layer: 0) { _ = try r.get() }
+        session.close()
+        #expect(released != nil)
+        device = nil
+        #expect(released == nil)
+    }
+
     /// A fork shares the prompt's pages; after both diverge, each still matches the CPU.
     @Test func forksMatchTheCPUAfterDiverging() async throws {
         let context = try #require(SharedContext.context)

@@ -16,8 +16,9 @@ set -u
 R=/tmp/kvpack-gpu-call; rm -rf $R; mkdir -p $R
 for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig
 # OpenBLAS (the model runtime links it) into a private prefix, not over the machine's own libraries.
-if ls .carry/blas/*.deb >/dev/null 2>&1; then
-  for f in .carry/blas/*.deb; do dpkg -x $f /opt/kvpack-blas; done
+blas=$(ls .carry/blas/*.deb .m1/blas/*.deb 2>/dev/null)
+if [ -n "$blas" ]; then
+  for f in $blas; do dpkg -x $f /opt/kvpack-blas; done
   export LD_LIBRARY_PATH=/opt/kvpack-blas/usr/lib/x86_64-linux-gnu/openblas-pthread:/opt/kvpack-blas/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 fi
 if [ -f .carry/kvpack.xz ]; then xz -dc .carry/kvpack.xz > /tmp/kvpack; else gunzip -c .carry/kvpack.gz > /tmp/kvpack; fi; chmod +x /tmp/kvpack
@@ -43,8 +44,8 @@ contrast_shapes() { local r=$1 la=$2 aa=$3 lb=$4 ab=$5; shift 5; for shape in "$
 # The SmolLM2 GGUF, too large for one call's carry, from its two parts (`model` and later phases).
 M=/tmp/smollm2.gguf
 model_file() {
-  [ -f $M ] && return
-  cat .carry/smollm2.part-a .m1/smollm2.part-b > $M
+  sha256sum -c --status .carry/smollm2.sha256 2>/dev/null && return
+  cat .carry/smollm2.xz.part-a .m1/smollm2.xz.part-b | xz -dc > $M
   sha256sum -c .carry/smollm2.sha256 >> $R/progress.txt 2>&1 || echo "model parts do not match" >> $R/progress.txt
 }
 echo "start $(date +%s)" > $R/progress.txt
@@ -428,7 +429,7 @@ for phase in "$@"; do
         done
       done
     done ;;
-  model) # SmolLM2 from parts carried over two calls (.carry/smollm2.part-a, .m1/smollm2.part-b; checked against .carry/smollm2.sha256, a line "HASH  /tmp/smollm2.gguf"): `bench model` on this machine's cores
+  model) # SmolLM2 from parts carried over two calls (an xz stream cut in two: .carry/smollm2.xz.part-a, .m1/smollm2.xz.part-b; checked against .carry/smollm2.sha256, a line "HASH  /tmp/smollm2.gguf"): `bench model` on this machine's cores
     model_file
     timeout ${T:-200} $K bench model --model $M --prompt 512 --decode 32 --json > $R/bench-model-smollm2.json 2> $R/bench-model-smollm2.err
     echo "bench-model rc=$? $(date +%s)" >> $R/progress.txt
@@ -440,8 +441,8 @@ for phase in "$@"; do
       l=${p%%(*}
       $K serve --model $M --policy "$p" --pool 128MiB --port $port --backend vulkan > $R/serve-$l.log 2>&1 &
       spid=$!
-      for i in $(seq 240); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.5; done
-      /usr/bin/time -v timeout ${T:-240} $K loadtest --url http://127.0.0.1:$port --clients 16 --requests 24 --duration 230 --max-tokens 128 --prompt-words 1200 \
+      for i in $(seq 240); do kill -0 $spid 2>/dev/null || break; (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.5; done
+      /usr/bin/time -v timeout ${T:-240} $K loadtest --url http://127.0.0.1:$port --clients 16 --requests 24 --duration ${D:-230} --max-tokens 128 --prompt-words 1200 \
         --text .carry/GPL-3 --label "$p" --out $R/loadtest-$l.json --metrics-out $R/metrics-$l.txt > $R/loadtest-$l.txt 2>&1
       echo "loadtest-$l rc=$? $(date +%s)" >> $R/progress.txt
       kill -INT $spid; wait $spid; echo "serve-$l rc=$? $(date +%s)" >> $R/progress.txt
