@@ -10,7 +10,8 @@
 # passes (integer dot products on/off; mixed tiers as passes vs the mixed kernel), wg (workgroup
 # sizes and split-K targets), staged / sparsity / expand / wide / scatter / sharedq (bitmap: staged against per-lane loads), streams (mixed tiers' passes on several queues; reverted), dims / gqa8 / gqa8check / gqa8steps (head dims 64 / 256, GQA 8), lanesums (reverted), pagecache / pagecache2 (page-table entries in shared memory on / off), splitfloor / floor (pages per split at short contexts), pagesize (pages of 16 / 32 / 64 tokens), longsplit (splits of 32 pages per token group), tgmerge (token groups merged by every invocation, the merge pass without barriers), short (options at B=1 N=32K and B=8 N=4K), fused (split-K merged by the last workgroup of a head), chunk32 (the merge pass's loads, 32 splits at once), quads (the fused merge in runs of 4 elements, chunks of 8 / 16 / 32), mixedfused (the mixed tiers, fused against the pass), repeat8 (the final grid's slow rows again; cuDNN and f16 in turn at the two short shapes), accum (int8 / int4 value sums token by token), int4wide (int8 / int4 at 32 elements per lane), check (the final binary at two short shapes, with the CPU check) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
 # the defaults), sessions (live sessions on the device pool, with cuDNN at the same lengths), sessions2 (the same with
-# the host time's parts, appends serial against parallel).
+# the host time's parts, appends serial against parallel), model / serve / needle / fidelity (SmolLM2 on this machine: bench model,
+# the load test through --backend vulkan, the needle and fidelity sweeps, timed).
 set -u
 R=/tmp/kvpack-gpu-call; rm -rf $R; mkdir -p $R
 for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig
@@ -39,6 +40,13 @@ alternate() { for i in $(seq $2); do K=/tmp/kvpack-old run $1-old-$i "$3" "$4"; 
 contrast() { for i in $(seq $2); do run $1-$4-$i "$3" "$5"; run $1-$6-$i "$3" "$7"; done; }
 # `contrast_shapes ROUNDS LABEL_A ARGS_A LABEL_B ARGS_B SHAPE...`: `contrast` at each "name:args" shape, packing after each.
 contrast_shapes() { local r=$1 la=$2 aa=$3 lb=$4 ab=$5; shift 5; for shape in "$@"; do contrast ${shape%%:*} $r "${shape#*:}" $la "$aa" $lb "$ab"; pack; done; }
+# The SmolLM2 GGUF, too large for one call's carry, from its two parts (`model` and later phases).
+M=/tmp/smollm2.gguf
+model_file() {
+  [ -f $M ] && return
+  cat .carry/smollm2.part-a .m1/smollm2.part-b > $M
+  sha256sum -c .carry/smollm2.sha256 >> $R/progress.txt 2>&1 || echo "model parts do not match" >> $R/progress.txt
+}
 echo "start $(date +%s)" > $R/progress.txt
 # A phase name defined twice runs only its first definition (the case takes the first match):
 # refuse it instead (a call once ran an older `merge` phase that way).
@@ -420,6 +428,37 @@ for phase in "$@"; do
         done
       done
     done ;;
+  model) # SmolLM2 from parts carried over two calls (.carry/smollm2.part-a, .m1/smollm2.part-b; checked against .carry/smollm2.sha256, a line "HASH  /tmp/smollm2.gguf"): `bench model` on this machine's cores
+    model_file
+    timeout ${T:-200} $K bench model --model $M --prompt 512 --decode 32 --json > $R/bench-model-smollm2.json 2> $R/bench-model-smollm2.err
+    echo "bench-model rc=$? $(date +%s)" >> $R/progress.txt
+    pack ;;
+  serve) # `kvpack serve --backend vulkan` + `kvpack loadtest` with SmolLM2: dense against snapkv(keep=0.25) at the 2-core run's pool and load (128 MiB, 16 clients, 24 requests of 1200 words, 128 tokens)
+    model_file
+    port=18091
+    for p in dense "snapkv(keep=0.25)"; do
+      l=${p%%(*}
+      $K serve --model $M --policy "$p" --pool 128MiB --port $port --backend vulkan > $R/serve-$l.log 2>&1 &
+      spid=$!
+      for i in $(seq 240); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.5; done
+      /usr/bin/time -v timeout ${T:-240} $K loadtest --url http://127.0.0.1:$port --clients 16 --requests 24 --duration 230 --max-tokens 128 --prompt-words 1200 \
+        --text .carry/GPL-3 --label "$p" --out $R/loadtest-$l.json --metrics-out $R/metrics-$l.txt > $R/loadtest-$l.txt 2>&1
+      echo "loadtest-$l rc=$? $(date +%s)" >> $R/progress.txt
+      kill -INT $spid; wait $spid; echo "serve-$l rc=$? $(date +%s)" >> $R/progress.txt
+      port=$((port + 1))
+      pack
+    done ;;
+  needle) # the README's SmolLM2 needle sweep (1K-8K, depths 0-100, dense and the 32 default runs) on this machine's cores, timed
+    model_file
+    /usr/bin/time -v timeout ${T:-420} $K eval --model $M --needle --contexts 1K,2K,4K,8K --depths 0,25,50,75,100 --samples 1 --text .carry/GPL-3 \
+      --out $R/needle-smollm2 > $R/needle-smollm2.txt 2>&1
+    echo "needle rc=$? $(date +%s)" >> $R/progress.txt
+    pack ;;
+  fidelity) # the default `kvpack eval --model` sweep with SmolLM2 (every seed policy and baseline, three budgets) on this machine's cores, timed
+    model_file
+    /usr/bin/time -v timeout ${T:-300} $K eval --model $M --text .carry/GPL-3 --out $R/fidelity-smollm2 > $R/fidelity-smollm2.txt 2>&1
+    echo "fidelity rc=$? $(date +%s)" >> $R/progress.txt
+    pack ;;
   again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)
     run b8n32k-f16-again "--batch 8 --tokens 32768" "--encodings f16"
     pack ;;
