@@ -148,9 +148,9 @@ struct RunEvaluationTests {
     }
 }
 
-@Suite("README library example")
-struct ReadmeExampleTests {
-    @Test("compress, decode and evaluate as the README shows")
+@Suite("Library article example")
+struct LibraryArticleExampleTests {
+    @Test("compress, decode and evaluate as the library article (LibraryUsage.md) shows")
     func example() throws {
         let capture = try smallCapture(sliding: nil)
         let pipeline = try PolicyPipeline(parsing: "snapkv(keep=0.25) | mustafar(k=0.5,v=0.5)")

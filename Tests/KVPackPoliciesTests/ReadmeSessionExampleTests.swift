@@ -11,7 +11,7 @@ struct ReadmeSessionExampleTests {
     @Test("the README's decode loop runs and compresses")
     func decodeLoop() throws {
         let promptLength = readmePromptLength
-        // README BEGIN
+        // DOC BEGIN
         // One pool per device; every session draws its pages from it. Llama-3-8B's shapes.
         let model = try ModelFacts(name: "llama-3-8b", queryHeads: 32, kvHeads: 8, headDim: 128,
                                    layerKinds: Array(repeating: .global, count: 32))
@@ -37,7 +37,7 @@ struct ReadmeSessionExampleTests {
         print(session.byteCount, session.ratio, pool.statistics.inUseBytes)
         let reply = try session.fork()  // shares every page copy-on-write (a second reply to one prompt)
         session.close()                 // its own pages go back to the pool
-        // README END
+        // DOC END
         #expect(try reply.tokenCounts(layer: 0) == Array(repeating: 64 + 16, count: 8), "a quarter of the prompt, then 16 decoded")
         #expect(reply.ratio < 0.6)
         reply.close()
@@ -46,7 +46,7 @@ struct ReadmeSessionExampleTests {
 
     @Test("the README shows this test's code verbatim")
     func readmeHasTheCode() throws {
-        #expect(try ReadmeSnippet.readmeContainsSnippet(of: #filePath), "README.md's decode loop differs from the code this test runs")
+        #expect(try DocumentSnippet.document("README.md", containsSnippetOf: #filePath), "README.md's decode loop differs from the code this test runs")
     }
 }
 

@@ -5,11 +5,12 @@ import KVPackTestSupport
 import Testing
 import KVPackVulkan
 
-/// The README's GPU decode loop ("As a library"), compiled and run on the machine's device
-/// (lavapipe on CI): the code between the markers is the README's, verbatim.
-@Suite("README: the device decode loop", .vulkanDevice)
-struct ReadmeDeviceExampleTests {
-    @Test("the README's device decode loop runs and matches the CPU attend")
+/// The device decode loop of the DocC article on live sessions (`LiveSessions.md`, "On a GPU"),
+/// compiled and run on the machine's device (lavapipe on CI): the code between the markers is the
+/// article's, verbatim.
+@Suite("Live sessions article: the device decode loop", .vulkanDevice)
+struct DeviceSessionExampleTests {
+    @Test("the article's device decode loop runs and matches the CPU attend")
     func deviceLoop() async throws {
         let model = try ModelFacts(name: "small", queryHeads: 8, kvHeads: 2, headDim: 128, layerKinds: [.global, .global])
         let policy = try PolicyPipeline(parsing: "snapkv(keep=0.25)")
@@ -26,7 +27,7 @@ struct ReadmeDeviceExampleTests {
         }
         var outputs: [String: HeadTensor<Float>] = [:]
         func feedForward(_ s: Int, _ layer: Int, _ attention: HeadTensor<Float>) { outputs["\(s) \(layer) \(outputs.count / 8 + 128)"] = attention }
-        // README BEGIN
+        // DOC BEGIN
         // On a GPU: each bank of the pool is one device buffer (at most one binding), host pages are
         // mirrored there as they are written, and one submission per layer attends every session
         // of the batch; the calling task suspends until it is done.
@@ -50,7 +51,7 @@ struct ReadmeDeviceExampleTests {
                 }
             }
         }
-        // README END
+        // DOC END
         // Each output against the CPU attend of the same session over the same pages (no policy
         // stage acts at decode for SnapKV, so attending again changes nothing).
         #expect(outputs.count == 4 * 2 * 4)
@@ -68,8 +69,9 @@ struct ReadmeDeviceExampleTests {
         #expect(sessions.allSatisfy { $0.ratio < 0.4 })
     }
 
-    @Test("the README shows this test's code verbatim")
-    func readmeHasTheCode() throws {
-        #expect(try ReadmeSnippet.readmeContainsSnippet(of: #filePath), "README.md's device decode loop differs from the code this test runs")
+    @Test("the article shows this test's code verbatim")
+    func articleHasTheCode() throws {
+        #expect(try DocumentSnippet.document("Sources/KVPack/KVPack.docc/LiveSessions.md", containsSnippetOf: #filePath),
+                "LiveSessions.md's device decode loop differs from the code this test runs")
     }
 }
