@@ -1,5 +1,5 @@
 import CKVPackHalf
-import KVPack
+@testable import KVPack
 import KVPackTestSupport
 import Testing
 
@@ -22,6 +22,22 @@ struct WindowProbabilitiesTests {
         #expect(mine.count == reference.count)
         let worst = maxAbsoluteDifference(mine, reference)
         #expect(worst < 1e-5, "max |difference| \(worst)")
+    }
+
+    /// A 16-core machine splits 4096 keys into 16 parts, and 100 rows into parts of 7: the last
+    /// part starts past the last row (once a range trap there).
+    @Test("more parts than row blocks: the same rows as one part", arguments: [16, 64])
+    func manyCores(cores: Int) throws {
+        let d = 64, n = 4096, heads = 4, tokens = 25
+        var rng = TestRandom(state: 99)
+        let keys = rng.signedHalves(n * d)
+        let q = try HeadTensor<Float>(heads: heads, tokens: tokens, headDim: d, storage: rng.signedFloats(heads * tokens * d, scale: 3))
+        let keyPositions = Array(0..<n), queryPositions = (0..<tokens).map { n - tokens + $0 }
+        let one = try #require(WindowProbabilities.compute(keys: keys, queries: q, keyPositions: keyPositions, queryPositions: queryPositions,
+                                                           window: nil, scale: nil, cores: 1))
+        let many = try #require(WindowProbabilities.compute(keys: keys, queries: q, keyPositions: keyPositions, queryPositions: queryPositions,
+                                                            window: nil, scale: nil, cores: cores))
+        #expect(many == one)
     }
 
     @Test("the score micro-kernel equals float64 dot products at every kernel level (16- and 32-key tiles, ragged tails)",

@@ -21,7 +21,7 @@ enum PlainRead {
                     let sums = Sums(count: threads)
                     DispatchQueue.concurrentPerform(iterations: threads) { k in
                         var acc = SIMD8<UInt64>()
-                        for i in k * per..<min(count, (k + 1) * per) { acc &+= base.base[i] }
+                        for i in min(count, k * per)..<min(count, (k + 1) * per) { acc &+= base.base[i] }
                         sums.store(k, acc.wrappedSum())
                     }
                     sink &+= sums.total()

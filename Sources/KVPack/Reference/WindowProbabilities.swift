@@ -17,6 +17,13 @@ public enum WindowProbabilities {
     ///   - scale: default `1 / sqrt(headDim)`.
     public static func compute(keys: [Float16], queries: HeadTensor<Float>, keyPositions: [Int], queryPositions: [Int],
                                window: Int? = nil, scale: Float? = nil) -> [Float]? {
+        compute(keys: keys, queries: queries, keyPositions: keyPositions, queryPositions: queryPositions, window: window, scale: scale,
+                cores: ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    /// `compute` split over at most `cores` parts (tests pass more than this machine has).
+    static func compute(keys: [Float16], queries: HeadTensor<Float>, keyPositions: [Int], queryPositions: [Int],
+                        window: Int?, scale: Float?, cores: Int) -> [Float]? {
         let d = queries.headDim, n = keyPositions.count, m = queries.heads * queries.tokens
         precondition(keys.count == n * d && queryPositions.count == queries.tokens && d <= 512, "WindowProbabilities: shapes")
         guard n > 0, m > 0 else { return m == 0 ? [] : nil }
@@ -26,7 +33,7 @@ public enum WindowProbabilities {
         guard ranges.allSatisfy({ !$0.isEmpty }) else { return nil }
         var out = [Float](repeating: 0, count: m * n)
         let s = scale ?? 1 / Float(d).squareRoot()
-        let parts = min(ProcessInfo.processInfo.activeProcessorCount, max(1, n / 256))
+        let parts = max(1, min(cores, n / 256))
         let per = ((n + parts - 1) / parts + 15) / 16 * 16
         out.withUnsafeMutableBufferPointer { o in
             keys.withUnsafeBufferPointer { k in
@@ -47,7 +54,8 @@ public enum WindowProbabilities {
             let oo = _DisjointWrites(base: o.baseAddress!)
             let rowsPer = (m + parts - 1) / parts
             DispatchQueue.concurrentPerform(iterations: parts) { p in
-                for row in p * rowsPer..<min(m, (p + 1) * rowsPer) {
+                // With more parts than rows a part may start past the last row.
+                for row in min(m, p * rowsPer)..<min(m, (p + 1) * rowsPer) {
                     let visible = ranges[row % queries.tokens]
                     let base = oo.base + row * n
                     for j in 0..<visible.lowerBound { base[j] = -.infinity }
