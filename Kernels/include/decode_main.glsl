@@ -31,6 +31,10 @@
 // (e.g. one per query instead of one per element) rescales them by c with `acc[g·E ..]`, and
 // adds them to `acc` before the token groups merge.
 //
+// OWN_CONSUME: the kernel uses a step its own way (e.g. as matrix products over a tile of tokens,
+// decode_f16_coopmat.comp) and declares `void consume(uint valid, uint visible);` before including
+// this file, defining it anywhere; the walk, the hooks above and the merges stay as they are.
+//
 // STEP_VALUE_SUMS (a constant expression; default false): the kernel's ACCUMULATE_STEP does the
 // value sums of a query-outer kernel, which then skips its own.
 #ifndef STEP_VALUE_SUMS
@@ -89,6 +93,7 @@ uint visibility(PageEntry page, uint t) {
     return bits;
 }
 
+#ifndef OWN_CONSUME
 /// Uses one step: scores of its U tokens (slots u >= `valid` are past the page's end, and with
 /// MASKED the slots whose bit in `visible` is clear: masked), the online-softmax rescale, and the
 /// value accumulation.
@@ -154,6 +159,8 @@ void consume(uint valid, uint visible) {
     }
 #endif
 }
+
+#endif // OWN_CONSUME
 
 #include "decode_merge.glsl"
 
