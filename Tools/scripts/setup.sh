@@ -32,6 +32,20 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# glslang with cooperative matrices (Tools/requirements-build.txt) for the kernels Debian's glslc
+# cannot compile. Optional: without it the build leaves those kernels out and says so.
+coopmat_glslang() {
+  for prefix in $(python3 -m cmeel cmake 2>/dev/null | tr ':' ' '); do
+    [ -x "$prefix/bin/glslangValidator" ] && [ -e "$prefix/lib/libSPIRV-Tools-shared.so" ] && return 0
+  done
+  return 1
+}
+if [ -z "${GLSLANG_VALIDATOR:-}" ] && ! coopmat_glslang; then
+  echo "setup: installing glslang with cooperative matrices (Tools/requirements-build.txt)" >&2
+  python3 -m pip install -q --disable-pip-version-check -r Tools/requirements-build.txt \
+    || echo "setup: could not install them; the build leaves the cooperative-matrix kernels out" >&2
+fi
+
 if [ $want_python -eq 1 ] && ! python3 -c 'import h5py, numpy, safetensors, gguf, tokenizers' 2>/dev/null; then
   echo "setup: installing Python test packages (Tools/requirements-test.txt)" >&2
   python3 -m pip install -q --disable-pip-version-check -r Tools/requirements-test.txt
