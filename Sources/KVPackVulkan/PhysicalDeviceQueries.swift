@@ -63,19 +63,21 @@ extension VulkanContext {
         var integerDotAccelerated = false
     }
 
-    static func optionalFeatures(_ loader: VulkanLoader, _ instance: VkInstance, _ device: VkPhysicalDevice) throws(VulkanError) -> OptionalFeatures {
+    /// The names of the device extensions the driver offers.
+    static func deviceExtensions(_ loader: VulkanLoader, _ instance: VkInstance, _ device: VkPhysicalDevice) throws(VulkanError) -> [String] {
         let enumerate = try loader.function("vkEnumerateDeviceExtensionProperties", instance: instance,
                                             as: PFN_vkEnumerateDeviceExtensionProperties.self)
         var count: UInt32 = 0
-        var names: [String] = []
-        if enumerate(device, nil, &count, nil) == VK_SUCCESS, count > 0 {
-            var list = [VkExtensionProperties](repeating: VkExtensionProperties(), count: Int(count))
-            if enumerate(device, nil, &count, &list) == VK_SUCCESS {
-                names = list.prefix(Int(count)).map { p in
-                    withUnsafeBytes(of: p.extensionName) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                }
-            }
+        guard enumerate(device, nil, &count, nil) == VK_SUCCESS, count > 0 else { return [] }
+        var list = [VkExtensionProperties](repeating: VkExtensionProperties(), count: Int(count))
+        guard enumerate(device, nil, &count, &list) == VK_SUCCESS else { return [] }
+        return list.prefix(Int(count)).map { p in
+            withUnsafeBytes(of: p.extensionName) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         }
+    }
+
+    static func optionalFeatures(_ loader: VulkanLoader, _ instance: VkInstance, _ device: VkPhysicalDevice) throws(VulkanError) -> OptionalFeatures {
+        let names = try deviceExtensions(loader, instance, device)
         let features2 = try loader.function("vkGetPhysicalDeviceFeatures2", instance: instance, as: PFN_vkGetPhysicalDeviceFeatures2.self)
         var statistics = VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR()
         statistics.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR

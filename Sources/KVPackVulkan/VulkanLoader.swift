@@ -99,22 +99,25 @@ public final class VulkanLoader: @unchecked Sendable {
 
     /// Every physical device the installed drivers expose.
     public func physicalDevices() throws(VulkanError) -> [VulkanDeviceInfo] {
+        try eachDevice { instance, device throws(VulkanError) in try VulkanContext.info(self, instance, device) }
+    }
+
+    /// Every physical device with the cooperative-matrix shapes it reports (empty for none: lavapipe),
+    /// in `physicalDevices()`' order (`kvpack doctor` prints them).
+    public func cooperativeMatrixShapes() throws(VulkanError) -> [(device: VulkanDeviceInfo, shapes: [CooperativeMatrixShape])] {
+        try eachDevice { instance, device throws(VulkanError) in
+            (device: try VulkanContext.info(self, instance, device), shapes: try VulkanContext.cooperativeMatrixShapes(self, instance, device))
+        }
+    }
+
+    /// `body` of each physical device, in the loader's order, on an instance created for the call.
+    private func eachDevice<T>(_ body: (VkInstance, VkPhysicalDevice) throws(VulkanError) -> T) throws(VulkanError) -> [T] {
         let instance = try createInstance()
         let destroy = try function("vkDestroyInstance", instance: instance, as: PFN_vkDestroyInstance.self)
         defer { destroy(instance, nil) }
-        let enumerate = try function("vkEnumeratePhysicalDevices", instance: instance, as: PFN_vkEnumeratePhysicalDevices.self)
-        let properties = try function("vkGetPhysicalDeviceProperties", instance: instance, as: PFN_vkGetPhysicalDeviceProperties.self)
-        var count: UInt32 = 0
-        var r = enumerate(instance, &count, nil)
-        guard r == VK_SUCCESS else { throw .call("vkEnumeratePhysicalDevices", code: r.rawValue) }
-        var devices = [VkPhysicalDevice?](repeating: nil, count: Int(count))
-        r = enumerate(instance, &count, &devices)
-        guard r == VK_SUCCESS || r == VK_INCOMPLETE else { throw .call("vkEnumeratePhysicalDevices", code: r.rawValue) }
-        return devices.prefix(Int(count)).compactMap { $0 }.map { device in
-            var p = VkPhysicalDeviceProperties()
-            properties(device, &p)
-            return VulkanDeviceInfo(p)
-        }
+        var results: [T] = []
+        for device in try VulkanContext.physicalDevices(self, instance) { results.append(try body(instance, device)) }
+        return results
     }
 
     static func versionString(_ v: UInt32) -> String {

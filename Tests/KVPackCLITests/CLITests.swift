@@ -120,6 +120,13 @@ struct CLITests {
         let run = try KVPackRun("doctor")
         #expect(run.status == 0)
         #expect(run.stdout.contains("HDF5") && run.stdout.contains("zstd") && run.stdout.contains("lz4"))
+        // Each Vulkan device's line is followed by its cooperative-matrix shapes: none on a CPU device (lavapipe).
+        let lines = run.stdout.split(separator: "\n").map(String.init)
+        for (i, line) in lines.enumerated() where line.hasPrefix("  device: ") {
+            let next = i + 1 < lines.count ? lines[i + 1] : ""
+            #expect(next.hasPrefix("    cooperative matrices: "), "\(line) / \(next)")
+            if line.contains("(cpu, ") { #expect(next == "    cooperative matrices: none") }
+        }
     }
 }
 

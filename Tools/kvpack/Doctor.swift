@@ -21,8 +21,11 @@ struct Doctor: ParsableCommand {
         do {
             let loader = try VulkanLoader()
             print("Vulkan loader \(try loader.instanceVersion())")
-            for device in try loader.physicalDevices() {
+            for (device, shapes) in try loader.cooperativeMatrixShapes() {
                 print("  device: \(device.name) (\(device.kind.rawValue), Vulkan \(device.apiVersion))")
+                // VK_KHR_cooperative_matrix's shapes; the cooperative decode kernel needs the 16x16x16 f16 -> f32 one.
+                let tile = "; decode tile 16x16x16 f16->f32: \(shapes.contains(where: \.isDecodeTile) ? "yes" : "no")"
+                print("    cooperative matrices: \(shapes.isEmpty ? "none" : shapes.map(\.description).joined(separator: ", ") + tile)")
             }
         } catch {
             print("Vulkan unavailable: \(error) -- the CPU backend is used")
