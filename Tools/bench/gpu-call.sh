@@ -10,8 +10,8 @@
 # passes (integer dot products on/off; mixed tiers as passes vs the mixed kernel), wg (workgroup
 # sizes and split-K targets), staged / sparsity / expand / wide / scatter / sharedq (bitmap: staged against per-lane loads), streams (mixed tiers' passes on several queues; reverted), dims / gqa8 / gqa8check / gqa8steps (head dims 64 / 256, GQA 8), lanesums (reverted), pagecache / pagecache2 (page-table entries in shared memory on / off), splitfloor / floor (pages per split at short contexts), pagesize (pages of 16 / 32 / 64 tokens), longsplit (splits of 32 pages per token group), tgmerge (token groups merged by every invocation, the merge pass without barriers), short (options at B=1 N=32K and B=8 N=4K), fused (split-K merged by the last workgroup of a head), chunk32 (the merge pass's loads, 32 splits at once), quads (the fused merge in runs of 4 elements, chunks of 8 / 16 / 32), mixedfused (the mixed tiers, fused against the pass), repeat8 (the final grid's slow rows again; cuDNN and f16 in turn at the two short shapes), accum (int8 / int4 value sums token by token), int4wide (int8 / int4 at 32 elements per lane), check (the final binary at two short shapes, with the CPU check) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
 # the defaults), sessions (live sessions on the device pool, with cuDNN at the same lengths), sessions2 (the same with
-# the host time's parts, appends serial against parallel), model / serve / needle / fidelity (SmolLM2 on this machine: bench model,
-# the load test through --backend vulkan, the needle and fidelity sweeps, timed).
+# the host time's parts, appends serial against parallel), model / serve / needle / fidelity / shutdown (SmolLM2 on this machine: bench model,
+# the load test through --backend vulkan, the needle and fidelity sweeps, timed; a served request and SIGINT's exit status).
 set -u
 R=/tmp/kvpack-gpu-call; rm -rf $R; mkdir -p $R
 for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig
@@ -449,6 +449,14 @@ for phase in "$@"; do
       port=$((port + 1))
       pack
     done ;;
+  shutdown) # `kvpack serve --backend vulkan`: one completion, then SIGINT; the exit status (0 once the device is torn down on the releasing thread; 139 before)
+    model_file
+    $K serve --model $M --policy "snapkv(keep=0.25)" --pool 128MiB --port 18099 --backend vulkan > $R/shutdown-serve.log 2>&1 &
+    spid=$!
+    for i in $(seq 240); do kill -0 $spid 2>/dev/null || break; (exec 3<>/dev/tcp/127.0.0.1/18099) 2>/dev/null && break; sleep 0.5; done
+    curl -s http://127.0.0.1:18099/v1/completions -H 'content-type: application/json' -d '{"prompt": "The quick brown fox", "max_tokens": 8, "temperature": 0}' > $R/shutdown-completion.json 2>&1
+    kill -INT $spid; wait $spid; echo "shutdown-serve rc=$? $(date +%s)" >> $R/progress.txt
+    pack ;;
   needle) # the README's SmolLM2 needle sweep (1K-8K, depths 0-100, dense and the 32 default runs) on this machine's cores, timed
     model_file
     /usr/bin/time -v timeout ${T:-420} $K eval --model $M --needle --contexts 1K,2K,4K,8K --depths 0,25,50,75,100 --samples 1 --text .carry/GPL-3 \
