@@ -48,6 +48,13 @@ model_file() {
   cat .carry/smollm2.xz.part-a .m1/smollm2.xz.part-b | xz -dc > $M
   sha256sum -c .carry/smollm2.sha256 >> $R/progress.txt 2>&1 || echo "model parts do not match" >> $R/progress.txt
 }
+# `start_server POLICY PORT NAME`: `kvpack serve --backend vulkan` with SmolLM2 in a 128 MiB pool, its
+# log in $R/NAME.log, pid in $spid; returns once it listens on PORT (or has exited).
+start_server() {
+  $K serve --model $M --policy "$1" --pool 128MiB --port $2 --backend vulkan > $R/$3.log 2>&1 &
+  spid=$!
+  for i in $(seq 240); do kill -0 $spid 2>/dev/null || break; (exec 3<>/dev/tcp/127.0.0.1/$2) 2>/dev/null && break; sleep 0.5; done
+}
 echo "start $(date +%s)" > $R/progress.txt
 # A phase name defined twice runs only its first definition (the case takes the first match):
 # refuse it instead (a call once ran an older `merge` phase that way).
@@ -439,9 +446,7 @@ for phase in "$@"; do
     port=18091
     for p in dense "snapkv(keep=0.25)"; do
       l=${p%%(*}
-      $K serve --model $M --policy "$p" --pool 128MiB --port $port --backend vulkan > $R/serve-$l.log 2>&1 &
-      spid=$!
-      for i in $(seq 240); do kill -0 $spid 2>/dev/null || break; (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.5; done
+      start_server "$p" $port serve-$l
       /usr/bin/time -v timeout ${T:-240} $K loadtest --url http://127.0.0.1:$port --clients 16 --requests 24 --duration ${D:-230} --max-tokens 128 --prompt-words 1200 \
         --text .carry/GPL-3 --label "$p" --out $R/loadtest-$l.json --metrics-out $R/metrics-$l.txt > $R/loadtest-$l.txt 2>&1
       echo "loadtest-$l rc=$? $(date +%s)" >> $R/progress.txt
@@ -451,9 +456,7 @@ for phase in "$@"; do
     done ;;
   shutdown) # `kvpack serve --backend vulkan`: one completion, then SIGINT; the exit status (0 once the device is torn down on the releasing thread; 139 before)
     model_file
-    $K serve --model $M --policy "snapkv(keep=0.25)" --pool 128MiB --port 18099 --backend vulkan > $R/shutdown-serve.log 2>&1 &
-    spid=$!
-    for i in $(seq 240); do kill -0 $spid 2>/dev/null || break; (exec 3<>/dev/tcp/127.0.0.1/18099) 2>/dev/null && break; sleep 0.5; done
+    start_server "snapkv(keep=0.25)" 18099 shutdown-serve
     curl -s http://127.0.0.1:18099/v1/completions -H 'content-type: application/json' -d '{"prompt": "The quick brown fox", "max_tokens": 8, "temperature": 0}' > $R/shutdown-completion.json 2>&1
     kill -INT $spid; wait $spid; echo "shutdown-serve rc=$? $(date +%s)" >> $R/progress.txt
     pack ;;
