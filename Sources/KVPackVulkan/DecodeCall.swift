@@ -34,11 +34,20 @@ final class DecodeCall {
     /// - Parameter reused: buffers kept across calls; the caller then copies `q` into
     ///   `reused.queries`, `queryWords` into `reused.queryPositions` and `passDirectoryWords`
     ///   into `reused.passDirectory` before recording.
-    init(_ context: VulkanContext, cache: DeviceKVCache, layer: Int, queries q: [Float], mask: DecodeMask?,
+    convenience init(_ context: VulkanContext, cache: DeviceKVCache, layer: Int, queries q: [Float], mask: DecodeMask?,
+                     options: DecodeOptions, reusing reused: DecodeCallBuffers? = nil) throws(VulkanError) {
+        try self.init(context, cache: cache, layer: layer, queryFloats: q.count, hostQueries: q, mask: mask, options: options, reusing: reused)
+    }
+
+    /// - Parameters:
+    ///   - queryFloats: the queries' floats, `[sequences, queryHeads, headDim]`.
+    ///   - hostQueries: the queries, uploaded here when the call does not reuse buffers; with
+    ///     `reused`, nil (the caller copies them into `reused.queries`).
+    init(_ context: VulkanContext, cache: DeviceKVCache, layer: Int, queryFloats: Int, hostQueries q: [Float]?, mask: DecodeMask?,
          options: DecodeOptions, reusing reused: DecodeCallBuffers? = nil) throws(VulkanError) {
         let m = cache.model, d = m.headDim
         precondition((0..<m.layerCount).contains(layer), "layer \(layer) outside 0..<\(m.layerCount)")
-        precondition(q.count == cache.sequenceCount * m.queryHeads * d,
+        precondition(queryFloats == cache.sequenceCount * m.queryHeads * d && (q == nil || q!.count == queryFloats) && (q != nil || reused != nil),
                      "queries must be [sequences, queryHeads, headDim] = [\(cache.sequenceCount), \(m.queryHeads), \(d)]")
         if let mask {
             precondition(mask.queryPositions.count == cache.sequenceCount, "one query position per sequence")
@@ -83,7 +92,7 @@ final class DecodeCall {
                 for h in 0..<heads {
                     var entry = Array(cache.hostDirectory[4 * h..<4 * h + 4])
                     if (h / m.kvHeads) % m.layerCount == layer {
-                        let counts = cache.headClassCounts[h]
+                        let counts = cache.classCounts(head: h)
                         entry[0] += UInt32(counts[..<run.classes.lowerBound].reduce(0, +))
                         entry[1] = UInt32(counts[run.classes].reduce(0, +))
                         most = max(most, Int(entry[1]))
@@ -153,12 +162,12 @@ final class DecodeCall {
         let buffers: DecodeCallBuffers
         if let reused {
             // The caller copies the queries and these words in with its own commands.
-            try reused.reserve(queries: 4 * q.count, partials: partialBytes, queryPositions: 4 * queryWords.count)
+            try reused.reserve(queries: 4 * queryFloats, partials: partialBytes, queryPositions: 4 * queryWords.count)
             buffers = reused
         } else {
             buffers = try DecodeCallBuffers(context)
-            try buffers.reserve(queries: 4 * q.count, partials: partialBytes, queryPositions: max(16, 4 * queryWords.count))
-            try q.withUnsafeBytes { raw in Result { () throws(VulkanError) in try buffers.queries.upload(raw) } }.get()
+            try buffers.reserve(queries: 4 * queryFloats, partials: partialBytes, queryPositions: max(16, 4 * queryWords.count))
+            try q!.withUnsafeBytes { raw in Result { () throws(VulkanError) in try buffers.queries.upload(raw) } }.get()
             try queryWords.withUnsafeBytes { raw in Result { () throws(VulkanError) in try buffers.queryPositions.upload(raw) } }.get()
         }
         self.buffers = buffers

@@ -43,7 +43,12 @@ public final class DeviceKVCache: @unchecked Sendable {
     }
 
     /// Per head (directory order): its pages of each of its layer's `classes`, in that order.
-    let headClassCounts: [[Int]]
+    private let headClassCounts: [[Int]]?
+
+    /// Head `h`'s pages per class, in the layer's class order (one class: its page count). A live
+    /// view of one class keeps no per-head arrays: they were an allocation per head and call.
+    func classCounts(head h: Int) -> [Int] { headClassCounts?[h] ?? [Int(hostDirectory[4 * h + 1])] }
+
     /// The caller checked that each masked query sees a key (live views): `hasVisibleKey` is true.
     var visibilityChecked = false
 
@@ -65,7 +70,7 @@ public final class DeviceKVCache: @unchecked Sendable {
         self.hostPositions = []
         self.headPositions = []
         self.layers = [facts]
-        self.headClassCounts = headClassCounts ?? (0..<hostDirectory.count / 4).map { [Int(hostDirectory[4 * $0 + 1])] }
+        self.headClassCounts = headClassCounts
         self.visibilityChecked = true
     }
 

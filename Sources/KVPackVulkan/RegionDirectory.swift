@@ -23,9 +23,9 @@ final class RegionDirectory: @unchecked Sendable {
         var bytes = 0
 
         /// Replaces pages `from...` with `new`.
-        mutating func update(from: Int, _ new: ArraySlice<(EncodingClass, Int)>) {
+        mutating func update<C: Collection>(from: Int, _ new: C) where C.Element == (EncodingClass, Int) {
             // The common case, a decode step: the open page grew (same class), maybe a page more.
-            var from = from, new = new
+            var from = from, new = new[...]
             while from < pages.count, let (c, b) = new.first, pages[from].0 == c {
                 bytes += b - pages[from].1
                 pages[from].1 = b
@@ -96,24 +96,32 @@ final class RegionDirectory: @unchecked Sendable {
         for (h, head) in read.heads.enumerated() {
             let pages = head.pages
             var from = min(read.dirtyFrom[h], pages.count)
-            if let m = mirrors[h], m.region.bank == read.bank, m.region.size >= pages.count {
+            // Taken out of the array so that its page list is updated in place (a copy of a
+            // long list per head and call was most of this function).
+            var taken: HeadMirror? = nil
+            swap(&taken, &mirrors[h])
+            var m: HeadMirror
+            if let t = taken, t.region.bank == read.bank, t.region.size >= pages.count {
+                m = t
+                taken = nil
                 from = min(from, m.pages.count)
             } else {
                 let size = TableRegions.size(for: pages.count)
-                guard let offset = tables[read.bank].allocate(size: size) else { return nil }
-                if let old = mirrors[h] { tables[old.region.bank].release(offset: old.region.offset, size: old.region.size) }
-                mirrors[h] = HeadMirror(region: Region(bank: read.bank, offset: offset, size: size))
+                guard let offset = tables[read.bank].allocate(size: size) else {
+                    swap(&taken, &mirrors[h])
+                    return nil
+                }
+                if let old = taken { tables[old.region.bank].release(offset: old.region.offset, size: old.region.size) }
+                m = HeadMirror(region: Region(bank: read.bank, offset: offset, size: size))
                 from = 0
             }
-            if from < mirrors[h]!.pages.count || from < pages.count {
-                var new: [(EncodingClass, Int)] = []
-                new.reserveCapacity(pages.count - from)
-                for p in pages[from...] {
-                    new.append((EncodingClass(key: p.slotClass.keyEncoding, value: p.slotClass.valueEncoding), p.byteCount(dim: dim) - 4 * p.tokens))
-                }
-                mirrors[h]!.update(from: from, new[...])
+            if from < m.pages.count || from < pages.count {
+                m.update(from: from, pages[from...].lazy.map { p in
+                    (EncodingClass(key: p.slotClass.keyEncoding, value: p.slotClass.valueEncoding), p.byteCount(dim: dim) - 4 * p.tokens)
+                })
             }
-            out.append((mirrors[h]!, from))
+            out.append((m, from))
+            mirrors[h] = m
         }
         return out
     }

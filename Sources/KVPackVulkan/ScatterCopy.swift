@@ -3,19 +3,25 @@ import CVulkan
 /// Copies of words from the staging buffer into a bank or its page table, recorded as one
 /// `scatter_copy` dispatch per bank (`Kernels/scatter_copy.comp`) rather than one copy region each.
 struct ScatterRecords {
-    /// Per bank: records of 4 words (target 0 bank / 1 table, destination word, source word, words).
-    private(set) var byBank: [Int: [UInt32]] = [:]
+    /// Per bank (by index): records of 4 words (target 0 bank / 1 table, destination word,
+    /// source word, words). An array per bank, not a dictionary: a decode step adds a record per
+    /// written row range and table run, thousands at B = 32.
+    private(set) var byBank: [[UInt32]]
+    private(set) var count = 0
 
-    var isEmpty: Bool { byBank.isEmpty }
+    init(banks: Int) { byBank = Array(repeating: [], count: banks) }
+
+    var isEmpty: Bool { count == 0 }
 
     /// Bytes `count` from staging byte `source` to byte `destination` of the bank (or its table);
     /// both offsets are multiples of 4, and `count` is rounded up to whole words (the bytes past it
     /// up to the next word are padding in the slot or the pending bytes).
     mutating func add(bank: Int, table: Bool, destination: Int, source: Int, count: Int) {
-        byBank[bank, default: []].append(table ? 1 : 0)
-        byBank[bank]!.append(UInt32(destination / 4))
-        byBank[bank]!.append(UInt32(source / 4))
-        byBank[bank]!.append(UInt32((count + 3) / 4))
+        byBank[bank].append(table ? 1 : 0)
+        byBank[bank].append(UInt32(destination / 4))
+        byBank[bank].append(UInt32(source / 4))
+        byBank[bank].append(UInt32((count + 3) / 4))
+        self.count += 1
     }
 }
 
@@ -30,7 +36,7 @@ extension VulkanSessionPool {
         let vk = context.vk, commands = frame.commands, stage = UInt32(VK_SHADER_STAGE_COMPUTE_BIT.rawValue)
         frame.barrier(from: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT)
         vk.cmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline)
-        for (bank, words) in records.byBank.sorted(by: { $0.key < $1.key }) {
+        for (bank, words) in records.byBank.enumerated() where !words.isEmpty {
             let base = cursor
             words.withUnsafeBytes { (frame.staging.mapped! + base).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
             cursor = (cursor + 4 * words.count + 15) & ~15

@@ -222,7 +222,9 @@ extension VulkanSessionPool {
             var call: DecodeCall
             var bankCall: BankCall
             var directory: [UInt32]
-            var queries: [Float]
+            /// Each member's queries `[queryHeads, 1, headDim]` (the requests' storage, not copied here).
+            var queries: [[Float]]
+            var floats: Int
         }
         var planned: [Planned] = []
         var failedActive = Set<Int>()
@@ -232,13 +234,15 @@ extension VulkanSessionPool {
             do throws(VulkanError) {
                 while bankCalls.count <= g { bankCalls[bankCalls.count] = try BankCall(context) }
                 let bankCall = bankCalls[g]!
-                var directory: [UInt32] = [], queries: [Float] = [], positions: [Int] = []
+                var directory: [UInt32] = [], queries: [[Float]] = [], positions: [Int] = []
+                queries.reserveCapacity(members.count)
+                directory.reserveCapacity(4 * members.count * model.kvHeads)
                 var facts = DeviceKVCache.LayerFacts(kinds: [], groupings: [], maxPages: 0, bytesRead: 0)
                 facts.codeAlignment = 16
                 var masked = false
                 for k in members {
                     let a = active[k], r = batch[a.index]
-                    queries += r.queries.storage
+                    queries.append(r.queries.storage)
                     positions.append(r.positions[0])
                     masked = masked || a.masked
                     for mirror in a.mirrors {
@@ -284,10 +288,11 @@ extension VulkanSessionPool {
                                          hostDirectory: directory, table: tables[key.bank], bank: banks[key.bank], facts: facts,
                                          headClassCounts: headClassCounts)
                 let window = model.layerKinds[layer].windowSize
-                let call = try DecodeCall(context, cache: view, layer: 0, queries: queries,
+                let floats = members.count * model.queryHeads * model.headDim
+                let call = try DecodeCall(context, cache: view, layer: 0, queryFloats: floats, hostQueries: nil,
                                           mask: masked ? DecodeMask(queryPositions: positions, window: window) : nil,
                                           options: opts, reusing: bankCall.buffers)
-                planned.append(Planned(members: members, call: call, bankCall: bankCall, directory: directory, queries: queries))
+                planned.append(Planned(members: members, call: call, bankCall: bankCall, directory: directory, queries: queries, floats: floats))
             } catch {
                 for k in members {
                     failedActive.insert(k)
@@ -313,22 +318,20 @@ extension VulkanSessionPool {
             // Scatter records: 16 bytes a copy, per bank rounded up to 16.
             let recordBytes = 16 * (pending.copies.count + tableCopies.count) + 16 * banks.count
             let perCall = planned.reduce(0) {
-                $0 + 4 * ($1.directory.count + $1.queries.count + $1.call.queryWords.count + $1.call.passDirectoryWords.count) + 64
+                $0 + 4 * ($1.directory.count + $1.floats + $1.call.queryWords.count + $1.call.passDirectoryWords.count) + 64
             } + recordBytes
-            let outputs = planned.reduce(0) { $0 + 4 * $1.queries.count }
+            let outputs = planned.reduce(0) { $0 + 4 * $1.floats }
             let result = await submit(pending: pending, tableBytes: tableBytes, tableCopies: tableCopies, planned: planned.map {
-                ($0.call, $0.bankCall, $0.directory, $0.queries)
+                ($0.call, $0.bankCall, $0.directory, $0.queries, $0.floats)
             }, stagingBytes: pending.bytes.count + tableBytes.count + perCall, outputBytes: outputs)
             submitted = result.submitted
             switch result.outputs {
             case .success(let outputs):
                 for (p, out) in zip(planned, outputs) {
                     let model = batch[active[p.members[0]].index].session.model
-                    let per = model.queryHeads * model.headDim
                     for (j, k) in p.members.enumerated() {
                         let a = active[k]
-                        let tensor = try! HeadTensor<Float>(heads: model.queryHeads, tokens: 1, headDim: model.headDim,
-                                                            storage: Array(out[j * per..<(j + 1) * per]))
+                        let tensor = try! HeadTensor<Float>(heads: model.queryHeads, tokens: 1, headDim: model.headDim, storage: out[j])
                         results[a.index] = .success(tensor)
                     }
                 }

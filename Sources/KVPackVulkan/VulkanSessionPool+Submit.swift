@@ -12,7 +12,7 @@ extension VulkanSessionPool {
                 try frame.reserve(staging: stagingChunk, readback: 16)
                 let staging = frame.staging.mapped!
                 var used = 0
-                var records = ScatterRecords(), recordCount = 0
+                var records = ScatterRecords(banks: banks.count), recordCount = 0
                 while next < pending.copies.count {
                     // The data and its records (16 bytes each, per bank rounded to 16) must fit the chunk.
                     let room = stagingChunk - used - 16 * (recordCount + 1 + banks.count) - 16
@@ -50,10 +50,12 @@ extension VulkanSessionPool {
 
     /// Records and submits one command buffer: the uploads, the decodes, the outputs' readback;
     /// awaits it. `submitted`: the queue took the commands (the uploads are then consumed).
+    /// Each planned decode's queries are its members' query arrays, copied once into staging;
+    /// its outputs come back as one array per member (`floats / queries.count` each).
     func submit(pending: (bytes: [UInt8], copies: [PendingUploads.Copy]), tableBytes: [UInt8],
                         tableCopies: [(bank: Int, copy: VkBufferCopy)],
-                        planned: [(call: DecodeCall, bankCall: BankCall, directory: [UInt32], queries: [Float])],
-                        stagingBytes: Int, outputBytes: Int) async -> (submitted: Bool, outputs: Result<[[Float]], VulkanError>) {
+                        planned: [(call: DecodeCall, bankCall: BankCall, directory: [UInt32], queries: [[Float]], floats: Int)],
+                        stagingBytes: Int, outputBytes: Int) async -> (submitted: Bool, outputs: Result<[[[Float]]], VulkanError>) {
         do throws(VulkanError) {
             try frame.reserve(staging: stagingBytes, readback: max(16, outputBytes))
             let staging = frame.staging.mapped!
@@ -69,7 +71,7 @@ extension VulkanSessionPool {
             try frame.begin()
             frame.stamp(0, bottom: false)
             frame.barrier(from: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_TRANSFER_BIT)
-            var records = ScatterRecords()
+            var records = ScatterRecords(banks: banks.count)
             for c in pending.copies {
                 records.add(bank: c.bank, table: false, destination: c.destination, source: pendingBase + c.source, count: c.count)
             }
@@ -80,8 +82,14 @@ extension VulkanSessionPool {
             for p in planned {
                 let dir = p.directory.withUnsafeBytes { put($0) }
                 frame.copy(into: p.bankCall.directory, [VkBufferCopy(srcOffset: VkDeviceSize(dir), dstOffset: 0, size: VkDeviceSize(4 * p.directory.count))])
-                let q = p.queries.withUnsafeBytes { put($0) }
-                frame.copy(into: p.bankCall.buffers.queries, [VkBufferCopy(srcOffset: VkDeviceSize(q), dstOffset: 0, size: VkDeviceSize(4 * p.queries.count))])
+                // The members' queries one after another (each a multiple of 16 bytes: headDim is).
+                let q = cursor
+                for member in p.queries {
+                    member.withUnsafeBytes { raw in (staging + cursor).copyMemory(from: raw.baseAddress!, byteCount: raw.count) }
+                    cursor += 4 * member.count
+                }
+                cursor = (cursor + 15) & ~15
+                frame.copy(into: p.bankCall.buffers.queries, [VkBufferCopy(srcOffset: VkDeviceSize(q), dstOffset: 0, size: VkDeviceSize(4 * p.floats))])
                 let words = p.call.queryWords.withUnsafeBytes { put($0) }
                 frame.copy(into: p.bankCall.buffers.queryPositions,
                            [VkBufferCopy(srcOffset: VkDeviceSize(words), dstOffset: 0, size: VkDeviceSize(4 * p.call.queryWords.count))])
@@ -99,9 +107,9 @@ extension VulkanSessionPool {
             var outputAt: [Int] = [], out = 0
             for p in planned {
                 outputAt.append(out)
-                var region = VkBufferCopy(srcOffset: 0, dstOffset: VkDeviceSize(out), size: VkDeviceSize(4 * p.queries.count))
+                var region = VkBufferCopy(srcOffset: 0, dstOffset: VkDeviceSize(out), size: VkDeviceSize(4 * p.floats))
                 context.vk.cmdCopyBuffer(frame.commands, p.bankCall.buffers.output.handle, frame.readback.handle, 1, &region)
-                out += 4 * p.queries.count
+                out += 4 * p.floats
             }
             frame.barrier(from: VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_HOST_BIT)
             frame.stamp(3, bottom: true)
@@ -124,7 +132,8 @@ extension VulkanSessionPool {
             }
             let readback = frame.readback.mapped!
             let outputs = zip(planned, outputAt).map { p, at in
-                Array(UnsafeBufferPointer(start: (readback + at).assumingMemoryBound(to: Float.self), count: p.queries.count))
+                let per = p.floats / p.queries.count, base = (readback + at).assumingMemoryBound(to: Float.self)
+                return (0..<p.queries.count).map { j in Array(UnsafeBufferPointer(start: base + j * per, count: per)) }
             }
             return (true, .success(outputs))
         } catch {

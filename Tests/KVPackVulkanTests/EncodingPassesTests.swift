@@ -78,11 +78,11 @@ struct EncodingPassesTests {
         let classes = device.layers[0].classes
         #expect(classes.map(\.key.kind) == [.f16, .int8, .int4])
         // Sequence 0, head 0: 61 tokens in 8 pages cycling f16, int8, int8, int4 -> 2, 4, 2 pages.
-        #expect(device.headClassCounts[0] == [2, 4, 2])
+        #expect(device.classCounts(head: 0) == [2, 4, 2])
         // Sequence 1, head 2: f16 only (5 pages of 8 and a tail of 7 -> 5 pages).
-        #expect(device.headClassCounts[5] == [5, 0, 0])
-        for (h, counts) in device.headClassCounts.enumerated() {
-            #expect(counts.reduce(0, +) == Int(flat.heads[h].pageCount))
+        #expect(device.classCounts(head: 5) == [5, 0, 0])
+        for h in flat.heads.indices {
+            #expect(device.classCounts(head: h).reduce(0, +) == Int(flat.heads[h].pageCount))
         }
     }
 
