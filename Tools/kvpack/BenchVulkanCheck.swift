@@ -121,8 +121,9 @@ extension Bench.Vulkan {
     }
 
     private func printCheckRow(_ r: CheckRow) {
-        var line = String(format: "check d=%-3d Hq=%-2d Hkv=%d  mask %-34@ split %-5@ %-7@", r.headDim, r.queryHeads, r.kvHeads,
-                          r.mask as NSString, r.split as NSString, r.kernel as NSString)
+        func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: max(n, s.count), withPad: " ", startingAt: 0) }
+        var line = String(format: "check d=%-3d Hq=%-2d Hkv=%d  ", r.headDim, r.queryHeads, r.kvHeads)
+            + "mask \(pad(r.mask, 34)) split \(pad(r.split, 5)) \(pad(r.kernel, 7))"
         if let k = r.launchKernel { line += " \(k) splits \(r.splits ?? 1) WG \(r.workgroupSize ?? 0)" }
         if let e = r.maxRelativeL2VsCPU { line += String(format: "  rel.L2 vs CPU %.2e", e) }
         if let n = r.nonFiniteOutputs { line += "  NON-FINITE GPU OUTPUTS: \(n)" }
