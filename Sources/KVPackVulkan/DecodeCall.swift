@@ -202,9 +202,17 @@ final class DecodeCall {
     /// kernel has them (a pass of several), instead of refusing a kernel without them.
     static func plan(_ choice: KernelChoice, maxPages: Int, context: VulkanContext, cache: DeviceKVCache, layer: Int,
                      masked: Bool, options: DecodeOptions, lenient: Bool) throws(VulkanError) -> (DecodeLaunch, KernelKey) {
-        let caps = context.capabilities, m = cache.model, d = m.headDim, group = m.groupSize
+        try plan(choice, maxPages: maxPages, capabilities: context.capabilities, device: context.device.kind, cache: cache, layer: layer,
+                 masked: masked, options: options, lenient: lenient)
+    }
+
+    /// The same for a device of `kind` with `caps` (tests plan GPU launches on lavapipe's caches).
+    static func plan(_ choice: KernelChoice, maxPages: Int, capabilities caps: VulkanCapabilities, device kind: VulkanDeviceInfo.Kind,
+                     cache: DeviceKVCache, layer: Int, masked: Bool, options: DecodeOptions,
+                     lenient: Bool) throws(VulkanError) -> (DecodeLaunch, KernelKey) {
+        let m = cache.model, d = m.headDim, group = m.groupSize
         let subgroup = KernelChoice.subgroupPath(caps, options)
-        let gpu = context.device.kind != .cpu
+        let gpu = kind != .cpu
         let kernel = choice.kernel, elements = choice.elementsPerLane
         let lanes = d / elements
         let coopmat = kernel == .coopmat
@@ -229,7 +237,7 @@ final class DecodeCall {
                                       limits: lenient ? .pass : kernel == .bitmap ? .bitmap : .oneKernel)
         let splits = max(1, (maxPages + pagesPerSplit - 1) / pagesPerSplit)
         // Spec constant 4 (U): the coopmat kernel's step is one tile of 16 tokens (its TILE).
-        var step = coopmat ? 16 : max(1, min(16, options.tokensPerStep ?? defaultStep(kernel, subgroup: subgroup, device: context.device.kind)))
+        var step = coopmat ? 16 : max(1, min(16, options.tokensPerStep ?? defaultStep(kernel, subgroup: subgroup, device: kind)))
         // The token groups' merge: slots of G·D floats, at least as many as the groups' (max, sum) stats need.
         let slotBytes = mergeSlotBytes(queryGroup: group, headDim: d)
         let leastSlots = leastMergeSlots(tokenGroups: groups, headDim: d)

@@ -117,6 +117,43 @@ struct CoopmatKernelTests {
         #expect(DecodeCall.coopmatWorkgroup(headDim: d, queryGroup: group, sharedMemory: shared, maxWorkgroup: 1024, asked: asked) == expected)
     }
 
+    /// The launch an H100-like device (`gpu()`) gets for a layer of f16 pages, planned on
+    /// lavapipe's upload of the cache (no pipeline is created): the spec constants by id, worked by
+    /// hand from the kernel's source. 0: 32 x subgroups; 1: D; 2: E = D / 32; 3: G; 4: U = 16
+    /// (one tile); 5: pipelined; 6: merge slots (what the tiles leave, at most one per subgroup);
+    /// 7: masked; 8 - 10 unused by the kernel (0, 1, 0); 11: page cache (none where a token group
+    /// walks fewer than 2 pages); 12: 0 (the call sets the fused merge's chunk).
+    @Test("its launch and spec constants on a GPU", .vulkanDevice, arguments: [
+        // (d, G, tokens, masked) -> splits, pages per split, constants
+        (128, 4, 512, false, 8, 4, [128, 128, 4, 4, 16, 1, 1, 0, 0, 1, 0, 0, 0] as [UInt32]),
+        // 96 invocations: 4352 + 3·10240 + 256 = 35328 bytes of tiles leave 3 slots of 4096.
+        (128, 8, 512, true, 8, 4, [96, 128, 4, 8, 16, 1, 3, 1, 0, 1, 0, 0, 0]),
+        // 256 pages: 32 splits of 8 pages, 2 per subgroup: a page cache of 8 entries fits in 1520 bytes.
+        (128, 4, 4096, false, 32, 8, [128, 128, 4, 4, 16, 1, 1, 0, 0, 1, 0, 8, 0]),
+        (64, 8, 512, false, 8, 4, [128, 64, 2, 8, 16, 1, 4, 0, 0, 1, 0, 0, 0]),
+        // One subgroup (32 invocations) at D = 256: 32 splits of one page.
+        (256, 4, 512, true, 32, 1, [32, 256, 8, 4, 16, 1, 1, 1, 0, 1, 0, 0, 0]),
+    ])
+    func launch(d: Int, group: Int, tokens: Int, masked: Bool, splits: Int, pagesPerSplit: Int, constants: [UInt32]) throws {
+        let context = try #require(SharedContext.context)
+        let fixture = try DecodeFixture(qHeads: 8 * group, kvHeads: 8, d: d, tokens: tokens, sequences: 1) { _, _ in
+            (Array(0..<tokens), Array(repeating: (.f16, .f16), count: tokens))
+        }
+        let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
+        let choice = try choose([.f16], d: d, group: group)
+        #expect(choice.kernel == .coopmat)
+        let (launch, key) = try DecodeCall.plan(choice, maxPages: device.layers[0].maxPages, capabilities: Self.gpu(), device: .discrete,
+                                                cache: device, layer: 0, masked: masked, options: .init(), lenient: false)
+        #expect(key.name == "decode_f16_coopmat")
+        #expect(key.constants == constants)
+        #expect(launch.splits == splits && launch.pagesPerSplit == pagesPerSplit, "\(launch)")
+        #expect(launch.lanesPerToken == 32 && launch.tokensPerStep == 16 && launch.pipelined && !launch.f16Arithmetic)
+        // Everything the kernel declares fits the device's shared memory.
+        let used = DecodeCall.coopmatSharedBytes(headDim: d, queryGroup: group, subgroups: Int(constants[0]) / 32,
+                                                 mergeSlots: Int(constants[6]), pageCacheEntries: Int(constants[11]))
+        #expect(used <= 49152)
+    }
+
     @Test("what a device lacks, in order", arguments: [
         (CooperativeMatrixSupport(), ["VK_KHR_cooperative_matrix"]),
         (CooperativeMatrixSupport(hasExtension: true, cooperativeMatrix: true, computeStage: true, vulkanMemoryModel: false, shaderFloat16: true,
