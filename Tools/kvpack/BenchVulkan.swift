@@ -278,13 +278,8 @@ extension Bench {
                 }
             }
             if b * n <= cpuMaxTokens {
-                var outputs: [Float] = []
                 let t0 = DispatchTime.now().uptimeNanoseconds
-                for (s, seq) in cache.sequences.enumerated() {
-                    let size = queryHeads * headDim
-                    let q = try HeadTensor(heads: queryHeads, tokens: 1, headDim: headDim, storage: Array(queries[s * size..<(s + 1) * size]))
-                    outputs += try CompressedAttention.attend(queries: q, heads: seq.layers[0]).storage
-                }
+                let outputs = try Self.cpuAttention(cache, queries: queries, mask: nil)
                 row.cpuSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
                 if let gpu = gpuOutput {
                     // A NaN error would vanish in max(): non-finite outputs are counted instead.
