@@ -181,11 +181,15 @@ void consume(uint valid, uint visible) {
     }
     vec4 w = vec4(0.0);
     UNROLL for (uint u = 0u; u < 4u; ++u) if (seen[u]) w[u] = exp(x[u] - refMax);
+    // The sum counts the weights as P·V uses them, rounded to f16 (those below f16's range as 0),
+    // so that the output's numerator and denominator agree.
+    f16vec4 weights = f16vec4(w);
+    w = vec4(weights);
     float sum = w.x + w.y + w.z + w.w;
     sum += subgroupShuffleXor(sum, 1u);
     sum += subgroupShuffleXor(sum, 2u);
     refSum += sum;
-    tileP[base + lane] = f16vec4(w);
+    tileP[base + lane] = weights;
     subgroupBarrier();
 
     coopmat<float16_t, gl_ScopeSubgroup, TILE, TILE, gl_MatrixUseA> p;

@@ -17,3 +17,21 @@ typedef struct KVPCooperativeMatrixProperties {
 typedef VkResult (VKAPI_PTR *KVPGetCooperativeMatrixProperties)(VkPhysicalDevice physicalDevice, uint32_t *count,
                                                                  KVPCooperativeMatrixProperties *properties);
 static const VkStructureType KVP_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES = (VkStructureType)1000506001;
+
+// VK_KHR_cooperative_matrix's feature and properties structs (Vulkan 1.3.255), under names of
+// their own for the same reason: `VkPhysicalDeviceCooperativeMatrixFeaturesKHR` (chained into
+// vkGetPhysicalDeviceFeatures2 to ask, into VkDeviceCreateInfo to enable) and
+// `VkPhysicalDeviceCooperativeMatrixPropertiesKHR` (the shader stages that may use them).
+typedef struct KVPCooperativeMatrixFeatures {
+    VkStructureType sType;
+    void *pNext;
+    VkBool32 cooperativeMatrix;
+    VkBool32 cooperativeMatrixRobustBufferAccess;
+} KVPCooperativeMatrixFeatures;
+typedef struct KVPCooperativeMatrixDeviceProperties {
+    VkStructureType sType;
+    void *pNext;
+    VkShaderStageFlags cooperativeMatrixSupportedStages;
+} KVPCooperativeMatrixDeviceProperties;
+static const VkStructureType KVP_STRUCTURE_TYPE_COOPERATIVE_MATRIX_FEATURES = (VkStructureType)1000506000;
+static const VkStructureType KVP_STRUCTURE_TYPE_COOPERATIVE_MATRIX_DEVICE_PROPERTIES = (VkStructureType)1000506002;

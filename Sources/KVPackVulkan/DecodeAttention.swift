@@ -19,6 +19,13 @@ public enum DecodeKernel: String, Sendable, CaseIterable, Codable {
     case bitmap
     /// Any mix of encodings (a per-page switch).
     case mixed
+    /// Dense f16 pages on cooperative matrices (tensor cores): q·K and P·V as 16x16x16 f16 tile
+    /// products with fp32 accumulators, the query-head group as the tiles' rows
+    /// (`Kernels/decode_f16_coopmat.comp`). Needs `VulkanCapabilities.cooperativeMatrix`,
+    /// subgroups of 32 lanes, a GQA group of at most 8 and head dim 64, 128 or 256. `.automatic`
+    /// takes it for a layer of f16 pages only where all of that holds and the options ask
+    /// nothing only the f16 kernel does (`KernelChoice`).
+    case coopmat
 
     static func choose(for kinds: Set<PageEncodingKind>) -> DecodeKernel {
         if kinds == [.f16] { return .f16 }
@@ -38,7 +45,7 @@ public enum DecodeKernel: String, Sendable, CaseIterable, Codable {
     func covers(_ kinds: Set<PageEncodingKind>) -> Bool {
         switch self {
         case .automatic, .mixed: return true
-        case .f16: return kinds == [.f16]
+        case .f16, .coopmat: return kinds == [.f16]
         case .quant: return kinds.isSubset(of: [.int8, .int4])
         case .int8: return kinds == [.int8]
         case .int4: return kinds == [.int4]

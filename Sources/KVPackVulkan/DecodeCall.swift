@@ -195,7 +195,7 @@ final class DecodeCall {
         if options.kernel == .automatic, facts.classes.count > 1 {
             for (i, c) in facts.classes.enumerated() {
                 let choice = try KernelChoice(context, kinds: c.kinds, groupings: c.groupings, headDim: cache.model.headDim,
-                                              queryGroup: cache.model.groupSize, options: options)
+                                              queryGroup: cache.model.groupSize, options: options, wholeLayer: false)
                 if let last = runs.last, last.choice == choice {
                     runs[runs.count - 1].classes = last.classes.lowerBound..<(i + 1)
                 } else {
@@ -211,12 +211,28 @@ final class DecodeCall {
     /// kernel has them (a pass of several), instead of refusing a kernel without them.
     static func plan(_ choice: KernelChoice, maxPages: Int, context: VulkanContext, cache: DeviceKVCache, layer: Int,
                      masked: Bool, options: DecodeOptions, lenient: Bool) throws(VulkanError) -> (DecodeLaunch, KernelKey) {
-        let caps = context.capabilities, m = cache.model, d = m.headDim, group = m.groupSize
+        try plan(choice, maxPages: maxPages, capabilities: context.capabilities, device: context.device.kind, cache: cache, layer: layer,
+                 masked: masked, options: options, lenient: lenient)
+    }
+
+    /// The same for a device of `kind` with `caps` (tests plan GPU launches on lavapipe's caches).
+    static func plan(_ choice: KernelChoice, maxPages: Int, capabilities caps: VulkanCapabilities, device kind: VulkanDeviceInfo.Kind,
+                     cache: DeviceKVCache, layer: Int, masked: Bool, options: DecodeOptions,
+                     lenient: Bool) throws(VulkanError) -> (DecodeLaunch, KernelKey) {
+        let m = cache.model, d = m.headDim, group = m.groupSize
         let subgroup = KernelChoice.subgroupPath(caps, options)
-        let gpu = context.device.kind != .cpu
+        let gpu = kind != .cpu
         let kernel = choice.kernel, elements = choice.elementsPerLane
         let lanes = d / elements
-        let workgroup = subgroup ? options.workgroupSize ?? max(128, caps.subgroupSize) : 32
+        let coopmat = kernel == .coopmat
+        // The cooperative-matrix kernel (KernelChoice checked it can run): the largest workgroup
+        // of 32-lane subgroups whose shared memory fits (LaunchSizing), or the one asked for.
+        let cooperativeWorkgroup = coopmat ? coopmatWorkgroup(headDim: d, queryGroup: group, sharedMemory: caps.maxSharedMemory,
+                                                          maxWorkgroup: caps.maxWorkgroupSize, asked: options.workgroupSize) : nil
+        if coopmat, cooperativeWorkgroup == nil || lanes != 32 || !subgroup {
+            throw .unsupported("the coopmat kernel has no workgroup that fits \(caps.maxSharedMemory) bytes of shared memory at head dim \(d), GQA \(group), or runs off the subgroup path")
+        }
+        let workgroup = cooperativeWorkgroup ?? (subgroup ? options.workgroupSize ?? max(128, caps.subgroupSize) : 32)
         guard workgroup % caps.subgroupSize == 0 || !subgroup, workgroup % lanes == 0, workgroup <= caps.maxWorkgroupSize, workgroup >= lanes else {
             throw .unsupported("a workgroup of \(workgroup) invocations: it must be a multiple of the subgroup size (\(caps.subgroupSize)) and of the \(lanes) lanes of a token, at most \(caps.maxWorkgroupSize)")
         }
@@ -229,11 +245,13 @@ final class DecodeCall {
             ?? automaticPagesPerSplit(maxPages: maxPages, tokenGroups: groups, heads: base, targetWorkgroups: options.targetWorkgroups,
                                       limits: lenient ? .pass : kernel == .bitmap ? .bitmap : .oneKernel)
         let splits = max(1, (maxPages + pagesPerSplit - 1) / pagesPerSplit)
-        var step = max(1, min(16, options.tokensPerStep ?? defaultStep(kernel, subgroup: subgroup, device: context.device.kind)))
+        // Spec constant 4 (U): the coopmat kernel's step is one tile of 16 tokens (its TILE).
+        var step = coopmat ? 16 : max(1, min(16, options.tokensPerStep ?? defaultStep(kernel, subgroup: subgroup, device: kind)))
         // The token groups' merge: slots of G·D floats, at least as many as the groups' (max, sum) stats need.
         let slotBytes = mergeSlotBytes(queryGroup: group, headDim: d)
         let leastSlots = leastMergeSlots(tokenGroups: groups, headDim: d)
         let mergeBytes = leastSlots * slotBytes + mergeFlagBytes
+            + (coopmat ? coopmatTileBytes(headDim: d, subgroups: groups) : 0) // the coopmat kernel's tiles and stages
         // Shared memory: the least merge slots, the page cache the caller asked for, the staged bitmap
         // loader's stage, more merge slots; then the default page cache in what is left.
         let askedCache = options.pageCacheEntries.map { Self.pageCacheEntries($0, pagesPerSplit: pagesPerSplit) }
@@ -272,15 +290,21 @@ final class DecodeCall {
                 throw .unsupported("integer dot products need the raw-code int8 / int4 kernel with f16 arithmetic and a device with VK_KHR_shader_integer_dot_product (this call: \(kernel) kernel, f16 arithmetic \(f16Arithmetic), integer dot products \(caps.integerDotProduct))")
             }
         }
-        let name = "decode_\(kernel.rawValue)\(stagedRows > 0 ? "_staged" : "")_\(subgroup ? "subgroup" : "portable")"
+        let name = coopmat ? "decode_f16_coopmat" // compiled once (subgroup path, KVP_COOPMAT)
+            : "decode_\(kernel.rawValue)\(stagedRows > 0 ? "_staged" : "")_\(subgroup ? "subgroup" : "portable")"
             + (f16Arithmetic ? "_f16math" : "") + (integerDot ? "_intdot" : "")
-        let pipelined = rawSteps.contains(kernel) && (options.pipelined ?? gpu)
+        guard !coopmat || KernelLibrary.embedsCoopmat else {
+            throw .unsupported("this build has no decode_f16_coopmat kernel (it was built without a glslangValidator that has GL_KHR_cooperative_matrix; see Kernels/README.md)")
+        }
+        // Spec constant 5 (PIPELINE): the coopmat kernel also has raw-word steps (TAKE_STEP).
+        let pipelined = (rawSteps.contains(kernel) || coopmat) && (options.pipelined ?? gpu)
         let f16ValueSums = kernel == .f16 && f16Arithmetic && (options.f16ValueSums ?? true)
         // Raw-code kernels load a lane's codes of a row in words of 4, 8 or 16 bytes, as wide as
         // the slice (elements × bits / 8 bytes) and the page offsets' alignment allow.
         let codeLoadBytes = kernel == .int8 || kernel == .int4
             ? min(16, elements * (kernel == .int8 ? 8 : 4) / 8, cache.layers[layer].codeAlignment) : 0
-        let stageBytes = stagedRows > 0 ? stagedBitmapBytes(rows: stagedRows, headDim: d, step: step, tokenGroups: groups) : 0
+        let stageBytes = stagedRows > 0 ? stagedBitmapBytes(rows: stagedRows, headDim: d, step: step, tokenGroups: groups)
+            : coopmat ? coopmatTileBytes(headDim: d, subgroups: groups) : 0
         let slots = { (bytes: Int) in max(leastSlots, min(groups, bytes / slotBytes, options.mergeSlotLimit ?? .max)) }
         let free = caps.maxSharedMemory - stageBytes - mergeFlagBytes // for the merge slots and the page cache
         // No default page cache for bitmap pages: with one (taking a merge slot's room) the staged

@@ -21,13 +21,18 @@ struct KernelChoice: Equatable {
                       queryGroup: cache.model.groupSize, options: options)
     }
 
-    /// The choice for pages of `kinds` and `groupings` on `context`'s device (as above).
+    /// The choice for pages of `kinds` and `groupings` on `context`'s device (as above);
+    /// `wholeLayer` false for one class of a layer of several (one pass of a mixed layer).
     init(_ context: VulkanContext, kinds: Set<PageEncodingKind>, groupings: Set<QuantizationGrouping>, headDim: Int,
-         queryGroup: Int, options: DecodeOptions) throws(VulkanError) {
-        let caps = context.capabilities
+         queryGroup: Int, options: DecodeOptions, wholeLayer: Bool = true) throws(VulkanError) {
+        var caps = context.capabilities
+        if caps.cooperativeMatrix, !KernelLibrary.embedsCoopmat {
+            caps.cooperativeMatrix = false
+            caps.cooperativeMatrixMissing = ["the decode_f16_coopmat kernel in this kvpack build (built without a glslangValidator that has GL_KHR_cooperative_matrix; Kernels/README.md)"]
+        }
         try self.init(kinds: kinds, groupings: groupings, headDim: headDim, queryGroup: queryGroup,
                       subgroupSize: Self.subgroupPath(caps, options) ? caps.subgroupSize : nil,
-                      gpu: context.device.kind != .cpu, options: options)
+                      gpu: context.device.kind != .cpu, options: options, capabilities: caps, wholeLayer: wholeLayer)
     }
 
     /// Whether a call runs the subgroup kernels (else the portable ones).
@@ -41,10 +46,15 @@ struct KernelChoice: Equatable {
     ///     accumulator values).
     ///   - subgroupSize: lanes of the subgroup path, or nil for the portable path (one lane per token).
     ///   - gpu: a GPU (not a CPU implementation such as lavapipe): defaults to 16 elements per lane.
+    ///   - capabilities: the device's, for the cooperative-matrix kernel (nil: not considered).
+    ///   - wholeLayer: the pages are the whole layer's (false for one pass of a mixed layer, which
+    ///     keeps the portable / subgroup kernels: `.coopmat` is chosen for all-f16 layers only).
     /// - Throws: `VulkanError.unsupported` for an elements-per-lane option the kernels cannot take,
-    ///   or a kernel option that does not cover the layer's encodings.
+    ///   a kernel option that does not cover the layer's encodings, or `.coopmat` asked for where
+    ///   it cannot run (naming what is missing).
     init(kinds: Set<PageEncodingKind>, groupings: Set<QuantizationGrouping>, headDim d: Int, queryGroup: Int = 4,
-         subgroupSize: Int?, gpu: Bool, options: DecodeOptions) throws(VulkanError) {
+         subgroupSize: Int?, gpu: Bool, options: DecodeOptions, capabilities: VulkanCapabilities? = nil,
+         wholeLayer: Bool = true) throws(VulkanError) {
         // The raw-code int8 / int4 kernels need token groups of a power of two that cover a lane's
         // slice of a row (so one (scale, zero) per row and lane).
         func rawCodes(_ elements: Int) -> Bool {
@@ -63,6 +73,15 @@ struct KernelChoice: Equatable {
         }
         let wide = subgroupSize == nil ? d : options.elementsPerLane ?? (gpu ? min(d, max(gpuElements, fewest)) : fewest)
         var kernel = options.kernel
+        // The cooperative-matrix kernel: on request, or for a layer of f16 pages where it can run
+        // and the options ask nothing only the f16 kernel does (a lane width, a step other than
+        // its 16 tokens, fp32 arithmetic).
+        let refusal = Self.cooperativeRefusal(capabilities, subgroupSize: subgroupSize, headDim: d, queryGroup: queryGroup, options: options)
+        if kernel == .coopmat, let refusal { throw .unsupported("the coopmat kernel (cooperative matrices) cannot run: \(refusal)") }
+        if kernel == .automatic, kinds == [.f16], wholeLayer, refusal == nil, options.elementsPerLane == nil,
+           options.f16Arithmetic != false {
+            kernel = .coopmat
+        }
         if kernel == .automatic {
             kernel = DecodeKernel.choose(for: kinds)
             if kernel == .quant, kinds.count == 1, rawCodes(wide) || (options.elementsPerLane == nil && rawCodes(fewest)) {
@@ -76,6 +95,36 @@ struct KernelChoice: Equatable {
             throw .unsupported("the \(kernel) kernel cannot read pages encoded \(kinds.map(\.description).sorted()) grouped \(groupings.map(\.description).sorted()) with \(elements) elements per lane")
         }
         self.kernel = kernel
-        self.elementsPerLane = elements
+        // The cooperative-matrix kernel: one 32-lane subgroup a token, E = D / 32 (decode_merge's layout).
+        self.elementsPerLane = kernel == .coopmat ? d / 32 : elements
+    }
+
+    /// Why the cooperative-matrix kernel cannot run a call (nil when it can): the device must have
+    /// it (`VulkanCapabilities.cooperativeMatrix`), the call run on the subgroup path with
+    /// subgroups of 32 lanes (one token group a subgroup), the GQA group be at most 8 (rows 0 ..< 8
+    /// of a 16-row tile), the head dim 64, 128 or 256, a step 16 tokens (one tile), and a
+    /// workgroup's shared memory fit the device's (`DecodeCall.coopmatWorkgroup`).
+    static func cooperativeRefusal(_ caps: VulkanCapabilities?, subgroupSize: Int?, headDim d: Int, queryGroup: Int,
+                                   options: DecodeOptions) -> String? {
+        guard let caps, caps.cooperativeMatrix else {
+            let missing = caps?.cooperativeMatrixMissing ?? []
+            return "lacking \(missing.isEmpty ? "cooperative matrices on this device" : missing.joined(separator: ", "))"
+        }
+        guard subgroupSize == 32 else {
+            return "it needs subgroups of 32 lanes on the subgroup path; this call: \(subgroupSize.map { "subgroups of \($0)" } ?? "the portable path")"
+        }
+        guard (1...8).contains(queryGroup) else { return "it takes GQA groups of 1 to 8 query heads per KV head; this layer: \(queryGroup)" }
+        guard [64, 128, 256].contains(d) else { return "it takes head dims 64, 128 and 256; this layer: \(d)" }
+        if let step = options.tokensPerStep, step != 16 { return "its steps are 16 tokens (one tile); asked: \(step)" }
+        if let e = options.elementsPerLane, e != d / 32 { return "it runs \(d / 32) elements per lane at head dim \(d); asked: \(e)" }
+        guard DecodeCall.coopmatWorkgroup(headDim: d, queryGroup: queryGroup, sharedMemory: caps.maxSharedMemory,
+                                          maxWorkgroup: caps.maxWorkgroupSize, asked: options.workgroupSize) != nil else {
+            let invocations = options.workgroupSize ?? 32
+            let least = DecodeCall.coopmatSharedBytes(headDim: d, queryGroup: queryGroup, subgroups: max(1, invocations / 32),
+                                                      mergeSlots: DecodeCall.leastMergeSlots(tokenGroups: max(1, invocations / 32), headDim: d),
+                                                      pageCacheEntries: 0)
+            return "a workgroup of \(invocations) invocations (a multiple of 32, at most \(caps.maxWorkgroupSize)) needs \(least) bytes of shared memory at head dim \(d), GQA \(queryGroup); the device has \(caps.maxSharedMemory)"
+        }
+        return nil
     }
 }

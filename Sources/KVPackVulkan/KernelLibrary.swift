@@ -41,6 +41,10 @@ final class KernelLibrary: @unchecked Sendable {
     /// Names of the embedded kernels.
     static var names: [String] { KernelBinaries.base64.keys.sorted() }
 
+    /// The build embeds the cooperative-matrix kernel (`decode_f16_coopmat`: the build found a
+    /// glslangValidator with GL_KHR_cooperative_matrix).
+    static var embedsCoopmat: Bool { KernelBinaries.base64["decode_f16_coopmat"] != nil }
+
     /// The descriptor-set layout and pipeline layout, created once.
     func layouts(_ context: VulkanContext) throws(VulkanError) -> (VkDescriptorSetLayout, VkPipelineLayout) {
         lock.lock()

@@ -98,4 +98,44 @@ extension DecodeCall {
             stagedBitmapBytes(rows: rows, headDim: d, step: $0, tokenGroups: groups) <= sharedMemory
         }
     }
+
+    /// Shared memory of the cooperative-matrix kernel's own arrays (`Kernels/decode_f16_coopmat.comp`)
+    /// for a workgroup of `subgroups` subgroups: the query tile `tileQ`, 16 rows of `ROW = D/4 + 2`
+    /// f16vec4 (8 bytes each: a row of D halves padded by 16 bytes); and per subgroup its key and
+    /// value stage (`stageK`, `stageV`: 16 such rows each), its S scratch (`scratch`: 16x16
+    /// floats, 1 KB) and its P (`tileP`: 16x16 halves, 512 B); plus 256 bytes of slack for the
+    /// alignment of the kernel's arrays. At D = 128: 4352 + 256 bytes and 10240 per subgroup.
+    static func coopmatTileBytes(headDim d: Int, subgroups: Int) -> Int {
+        let row = (d / 4 + 2) * 8
+        return 16 * row + subgroups * (2 * 16 * row + 16 * 16 * 4 + 16 * 16 * 2) + coopmatSlackBytes
+    }
+
+    /// Shared memory the host keeps free beside the coopmat kernel's arrays, against padding
+    /// between them (they are all multiples of 16 bytes but the fused merge's flag).
+    static let coopmatSlackBytes = 256
+
+    /// All the shared memory of the cooperative-matrix kernel: its tiles, `mergeSlots` merge slots
+    /// (`mergeBuffer`, G·D floats each), the fused merge's flag and the page cache (`pageCache`:
+    /// room for one entry when empty). E.g. D = 128, G = 4, 4 subgroups, one slot, no page cache:
+    /// 4352 + 4·10240 + 256 + 2048 + 16 + 32 = 47664 bytes (NVIDIA's limit: 49152).
+    static func coopmatSharedBytes(headDim d: Int, queryGroup group: Int, subgroups: Int, mergeSlots: Int, pageCacheEntries: Int) -> Int {
+        coopmatTileBytes(headDim: d, subgroups: subgroups) + mergeSlots * mergeSlotBytes(queryGroup: group, headDim: d)
+            + mergeFlagBytes + pageCacheBytes(pageCacheEntries)
+    }
+
+    /// The cooperative-matrix kernel's workgroup (a multiple of its 32-lane subgroups, one token
+    /// group each): `asked` when its shared memory fits with the fewest merge slots and no page
+    /// cache, else nil; without `asked`, the largest of 128, 96, 64 and 32 invocations (at most
+    /// `maxWorkgroup`) that fits, nil when none does. At `sharedMemory` = 49152: D = 64: 128
+    /// (G <= 8); D = 128: 128 up to G = 4, 96 at G = 8; D = 256: 32.
+    static func coopmatWorkgroup(headDim d: Int, queryGroup group: Int, sharedMemory: Int, maxWorkgroup: Int, asked: Int?) -> Int? {
+        func fits(_ invocations: Int) -> Bool {
+            let subgroups = invocations / 32
+            return invocations % 32 == 0 && subgroups >= 1 && invocations <= maxWorkgroup
+                && coopmatSharedBytes(headDim: d, queryGroup: group, subgroups: subgroups,
+                                      mergeSlots: leastMergeSlots(tokenGroups: subgroups, headDim: d), pageCacheEntries: 0) <= sharedMemory
+        }
+        if let asked { return fits(asked) ? asked : nil }
+        return [128, 96, 64, 32].first(where: fits)
+    }
 }

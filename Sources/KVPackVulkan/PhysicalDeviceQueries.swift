@@ -86,25 +86,20 @@ extension VulkanContext {
         var dot = VkPhysicalDeviceShaderIntegerDotProductFeatures()
         dot.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES
         let hasStatistics = names.contains(statisticsExtension), hasDot = names.contains(integerDotExtension)
+        // An extension's struct is chained only when the device has the extension.
+        let chain = PNextChain()
+        defer { withExtendedLifetime(chain) {} } // its structs are read after the call
+        let st = hasStatistics ? chain.link(statistics) : nil
+        let h = chain.link(half)
+        let d = hasDot ? chain.link(dot) : nil
         var all = VkPhysicalDeviceFeatures2()
         all.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2
-        withUnsafeMutablePointer(to: &statistics) { st in
-            withUnsafeMutablePointer(to: &half) { h in
-                withUnsafeMutablePointer(to: &dot) { d in
-                    // An extension's struct is chained only when the device has the extension.
-                    if hasStatistics { h.pointee.pNext = UnsafeMutableRawPointer(st) }
-                    if hasDot {
-                        d.pointee.pNext = h.pointee.pNext
-                        h.pointee.pNext = UnsafeMutableRawPointer(d)
-                    }
-                    all.pNext = UnsafeMutableRawPointer(h)
-                    features2(device, &all)
-                    all.pNext = nil
-                    h.pointee.pNext = nil
-                    d.pointee.pNext = nil
-                }
-            }
-        }
+        all.pNext = chain.head
+        features2(device, &all)
+        all.pNext = nil
+        if let st { statistics = st.pointee }
+        half = h.pointee
+        if let d { dot = d.pointee }
         var found = OptionalFeatures()
         found.statistics = hasStatistics && statistics.pipelineExecutableInfo != 0
         found.float16 = half.shaderFloat16 != 0

@@ -35,4 +35,14 @@ public struct VulkanCapabilities: Sendable, Hashable, Codable {
     public var subgroupVote: Bool = false
     /// The most invocations one compute workgroup may have (along x, and in all).
     public var maxWorkgroupSize: Int = 128
+    /// The device was opened with VK_KHR_cooperative_matrix (its `cooperativeMatrix` feature), the
+    /// Vulkan memory model (`vulkanMemoryModel`) and shaderFloat16 enabled, for compute shaders,
+    /// and reports the decode tile (16x16x16 f16·f16+f32->f32 at subgroup scope): the
+    /// cooperative-matrix kernel (`DecodeKernel.coopmat`) can run on it.
+    public var cooperativeMatrix: Bool = false
+    /// Where `cooperativeMatrix` is false: what the device lacks of it (e.g.
+    /// "VK_KHR_cooperative_matrix"), for the error that refuses the kernel; empty otherwise.
+    public var cooperativeMatrixMissing: [String] = []
+    /// The cooperative-matrix shapes the device reports (empty without VK_KHR_cooperative_matrix).
+    public var cooperativeMatrixShapes: [CooperativeMatrixShape] = []
 }

@@ -69,6 +69,10 @@ public final class VulkanContext: @unchecked Sendable {
         // the `_f16math` kernels, packed 8-bit dot products (VK_KHR_shader_integer_dot_product) for
         // the `_intdot` kernels.
         let optional = try Self.optionalFeatures(loader, instance, physicalDevice)
+        // Cooperative matrices (the `coopmat` kernel): VK_KHR_cooperative_matrix with its
+        // `cooperativeMatrix` feature and the Vulkan memory model, enabled only where the device
+        // has all the kernel needs (CooperativeMatrixSupport); other devices are created as before.
+        let cooperative = try Self.cooperativeMatrixSupport(loader, instance, physicalDevice, shaderFloat16: optional.float16)
         // Pool windows are arrays of buffers indexed per workgroup (shaderStorageBufferArrayDynamicIndexing).
         var coreFeatures = VkPhysicalDeviceFeatures()
         coreFeatures.shaderStorageBufferArrayDynamicIndexing = VkBool32(optional.dynamicIndexing ? VK_TRUE : VK_FALSE)
@@ -81,7 +85,15 @@ public final class VulkanContext: @unchecked Sendable {
         var dotFeature = VkPhysicalDeviceShaderIntegerDotProductFeatures()
         dotFeature.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES
         dotFeature.shaderIntegerDotProduct = VkBool32(VK_TRUE)
+        // Chain only what is enabled: [cooperative matrices, memory model] -> [dot products] -> [shaderFloat16] -> [statistics].
+        let chain = PNextChain()
+        defer { withExtendedLifetime(chain) {} } // read by vkCreateDevice below
+        if optional.statistics { chain.link(statisticsFeature) }
+        if optional.float16 { chain.link(float16Feature) }
+        if optional.integerDot { chain.link(dotFeature) }
+        if cooperative.usable { Self.enableCooperativeMatrix(cooperative, in: chain) }
         let extensionNames = (optional.statistics ? [Self.statisticsExtension] : []) + (optional.integerDot ? [Self.integerDotExtension] : [])
+            + (cooperative.usable ? [Self.cooperativeMatrixExtension] : [])
         let ownedNames = extensionNames.map { strdup($0) }
         defer { ownedNames.forEach { free($0) } }
         var extensions: [UnsafePointer<CChar>?] = ownedNames.map { UnsafePointer($0) }
@@ -100,30 +112,13 @@ public final class VulkanContext: @unchecked Sendable {
                 deviceInfo.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO
                 deviceInfo.queueCreateInfoCount = 1
                 deviceInfo.pQueueCreateInfos = q
-                return withUnsafeMutablePointer(to: &statisticsFeature) { feature in
-                    withUnsafeMutablePointer(to: &float16Feature) { half in
-                        withUnsafeMutablePointer(to: &dotFeature) { dot in
-                            extensions.withUnsafeMutableBufferPointer { names in
-                                // Chain only what is enabled: [dot products] -> [shaderFloat16] -> [statistics].
-                                var chain: UnsafeMutableRawPointer? = nil
-                                if optional.statistics { chain = UnsafeMutableRawPointer(feature) }
-                                if optional.float16 {
-                                    half.pointee.pNext = chain
-                                    chain = UnsafeMutableRawPointer(half)
-                                }
-                                if optional.integerDot {
-                                    dot.pointee.pNext = chain
-                                    chain = UnsafeMutableRawPointer(dot)
-                                }
-                                deviceInfo.enabledExtensionCount = UInt32(names.count)
-                                deviceInfo.ppEnabledExtensionNames = names.isEmpty ? nil : UnsafePointer(names.baseAddress)
-                                deviceInfo.pNext = UnsafeRawPointer(chain)
-                                return withUnsafePointer(to: &coreFeatures) { core in
-                                    deviceInfo.pEnabledFeatures = core
-                                    return createDevice(physicalDevice, &deviceInfo, nil, &deviceHandle)
-                                }
-                            }
-                        }
+                return extensions.withUnsafeMutableBufferPointer { names in
+                    deviceInfo.enabledExtensionCount = UInt32(names.count)
+                    deviceInfo.ppEnabledExtensionNames = names.isEmpty ? nil : UnsafePointer(names.baseAddress)
+                    deviceInfo.pNext = UnsafeRawPointer(chain.head)
+                    return withUnsafePointer(to: &coreFeatures) { core in
+                        deviceInfo.pEnabledFeatures = core
+                        return createDevice(physicalDevice, &deviceInfo, nil, &deviceHandle)
                     }
                 }
             }
@@ -183,7 +178,10 @@ public final class VulkanContext: @unchecked Sendable {
             integerDotProduct: optional.integerDot,
             integerDotProductAccelerated: optional.integerDotAccelerated,
             subgroupVote: computeSubgroup(VK_SUBGROUP_FEATURE_VOTE_BIT),
-            maxWorkgroupSize: Int(min(props.limits.maxComputeWorkGroupSize.0, props.limits.maxComputeWorkGroupInvocations)))
+            maxWorkgroupSize: Int(min(props.limits.maxComputeWorkGroupSize.0, props.limits.maxComputeWorkGroupInvocations)),
+            cooperativeMatrix: cooperative.usable,
+            cooperativeMatrixMissing: cooperative.missing,
+            cooperativeMatrixShapes: cooperative.shapes)
         self.kernels = KernelLibrary()
         ownsDevice = false
         ownsInstance = false

@@ -81,4 +81,47 @@ struct BenchVulkanTests {
         #expect(status != 0)
         #expect(stderr.contains("the fused merge loads 1 to 32 splits at once, not 40"), "\(stderr)")
     }
+
+    struct Check: Decodable {
+        struct Row: Decodable {
+            var headDim: Int, queryHeads: Int, kernel: String, mask: String, split: String
+            var splits: Int?
+            var maxRelativeL2VsCPU: Double?
+            var passed: Bool
+        }
+        var capabilities: Capabilities
+        var rows: [Row]
+        struct Capabilities: Decodable { var cooperativeMatrix: Bool }
+    }
+
+    @Test("--check: each case against the CPU, the largest error per case and kernel; coopmat where the device has it, else said")
+    func check() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let json = dir.appendingPathComponent("check.json")
+        let process = Process()
+        process.executableURL = KVPackRun.executable
+        process.arguments = ["bench", "vulkan", "--check", "--check-head-dims", "64", "--check-groups", "4", "--json", json.path]
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        if process.terminationStatus == 69 { try TestEnvironment.deviceMissing("Vulkan", why: stderr) }
+        #expect(process.terminationStatus == 0, "\(stderr)")
+        let check = try JSONDecoder().decode(Check.self, from: Data(contentsOf: json))
+        let kernels = check.capabilities.cooperativeMatrix ? ["f16", "coopmat"] : ["f16"]
+        // 2 masks x 3 splits per kernel, each within the tolerance; split-K really split.
+        #expect(check.rows.count == 6 * kernels.count)
+        #expect(Set(check.rows.map(\.kernel)) == Set(kernels))
+        for row in check.rows {
+            #expect(row.passed && (row.maxRelativeL2VsCPU ?? 1) < 2e-2, "\(row)")
+            if row.split != "none" { #expect((row.splits ?? 1) > 1, "\(row)") }
+        }
+        #expect(check.rows.contains { $0.mask != "none" })
+        #expect(printed.contains("rel.L2 vs CPU") && printed.contains("check: f16: 6 cases"), "\(printed)")
+        if !check.capabilities.cooperativeMatrix { #expect(printed.contains("coopmat kernel unavailable"), "\(printed)") }
+    }
 }

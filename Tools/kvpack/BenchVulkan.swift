@@ -51,7 +51,7 @@ extension Bench {
         var targetWorkgroups: Int?
         @Option(name: .customLong("workgroup-size"), help: "Invocations per workgroup on the subgroup path (a multiple of the subgroup size; more invocations bound registers lower); default: 128.")
         var workgroupSize: Int?
-        @Option(help: "Decode kernel: automatic (per encoding class, one pass per kernel a layer needs), f16, quant, int8, int4, bitmap or mixed (one kernel over any mix).")
+        @Option(help: "Decode kernel: automatic (per encoding class, one pass per kernel a layer needs; all-f16 layers on cooperative matrices where the device has them), f16, coopmat (f16 pages on cooperative matrices: VK_KHR_cooperative_matrix), quant, int8, int4, bitmap or mixed (one kernel over any mix).")
         var kernel: DecodeKernel = .automatic
         @Flag(help: "Use the portable kernels (no subgroup operations).") var portable = false
         @Option(help: "Vulkan device: an index or a name substring (default: KVPACK_VULKAN_DEVICE, else the best).")
@@ -59,6 +59,11 @@ extension Bench {
         @Option(name: .customLong("cpu-max-tokens"), help: "Run the CPU backend where batch x tokens is at most this.")
         var cpuMaxTokens = 32768
         @Option(help: "Also write the JSON to this file.") var json: String?
+        @Flag(help: "Check instead of timing: the f16 kernels (and the cooperative-matrix kernel where the device has it) against the CPU backend on small dense-f16 caches (2 sequences of 2005 and 1237 tokens, 2 KV heads, random rows per head), per head dim and GQA group, without and with a position mask (causal, sliding window), with one split, the automatic split-K (fused merge) and 8 pages per split (merge pass); prints the largest relative L2 error of an output vector per case and kernel, exits 1 when one is over 2e-2. --json writes the cases; the timing options are ignored.")
+        var check = false
+        @Option(name: .customLong("check-head-dims"), parsing: .upToNextOption, help: "--check: head dims.") var checkHeadDims: [Int] = [64, 128, 256]
+        @Option(name: .customLong("check-groups"), parsing: .upToNextOption, help: "--check: GQA groups (query heads per KV head; 2 KV heads).")
+        var checkGroups: [Int] = [4, 8]
 
         struct Row: Codable {
             var batch: Int, tokens: Int
@@ -133,6 +138,9 @@ extension Bench {
             }
             if queryHeads % kvHeads != 0 { throw ValidationError("--query-heads must be a multiple of --kv-heads") }
             if !(0..<1).contains(sparsity) { throw ValidationError("--sparsity must be in [0, 1); got \(sparsity)") }
+            if checkHeadDims.contains(where: { $0 <= 0 || $0 % 32 != 0 }) || checkGroups.contains(where: { $0 <= 0 }) {
+                throw ValidationError("--check-head-dims must be positive multiples of 32 and --check-groups positive")
+            }
         }
 
         /// The median the rows report (the upper one of an even count); nil for no samples.
@@ -142,6 +150,13 @@ extension Bench {
 
         func run() throws {
             try failing {
+                if check {
+                    // The check needs the device: without one, the typed error says why (exit 69).
+                    let context = try VulkanContext(selector: device.map(VulkanDeviceSelector.parse) ?? .environment)
+                    FileHandle.standardError.write(Data("kvpack: Vulkan device \(context.device.name), subgroup \(context.capabilities.subgroupSize), cooperative matrices \(context.capabilities.cooperativeMatrix ? "on" : "off")\n".utf8))
+                    try runCheck(context)
+                    return
+                }
                 let context: VulkanContext?
                 do {
                     context = try VulkanContext(selector: device.map(VulkanDeviceSelector.parse) ?? .environment)
@@ -151,7 +166,7 @@ extension Bench {
                 }
                 if let context {
                     let c = context.capabilities
-                    FileHandle.standardError.write(Data("kvpack: Vulkan device \(context.device.name), subgroup \(c.subgroupSize), maxStorageBufferRange \(c.maxStorageBufferRange)\n".utf8))
+                    FileHandle.standardError.write(Data("kvpack: Vulkan device \(context.device.name), subgroup \(c.subgroupSize), maxStorageBufferRange \(c.maxStorageBufferRange), cooperative matrices \(c.cooperativeMatrix ? "on" : "off (lacking \(c.cooperativeMatrixMissing.joined(separator: ", ")))")\n".utf8))
                 }
                 var cases: [(String, [(PageEncoding, PageEncoding)])] = encodings.map { e in
                     (e == .bitmap ? "bitmap(\(sparsity))" : e.description, [(e, e)])
@@ -263,13 +278,8 @@ extension Bench {
                 }
             }
             if b * n <= cpuMaxTokens {
-                var outputs: [Float] = []
                 let t0 = DispatchTime.now().uptimeNanoseconds
-                for (s, seq) in cache.sequences.enumerated() {
-                    let size = queryHeads * headDim
-                    let q = try HeadTensor(heads: queryHeads, tokens: 1, headDim: headDim, storage: Array(queries[s * size..<(s + 1) * size]))
-                    outputs += try CompressedAttention.attend(queries: q, heads: seq.layers[0]).storage
-                }
+                let outputs = try Self.cpuAttention(cache, queries: queries, mask: nil)
                 row.cpuSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
                 if let gpu = gpuOutput {
                     // A NaN error would vanish in max(): non-finite outputs are counted instead.
