@@ -425,6 +425,19 @@ for phase in "$@"; do
         pack
       done
     done ;;
+  sessionsab) # live sessions' host path: .carry/kvpack-old.xz against this binary, alternating twice, B = 8 and 32 at N = 32K, dense and SnapKV, serial appends; cuDNN at the same shapes first
+    timeout 120 python3 .carry/sdpa_reference.py --batch 8 32 --tokens 8192 32768 > $R/sdpa-sessionsab.json 2> $R/sdpa-sessionsab.err; echo "sdpa rc=$? $(date +%s)" >> $R/progress.txt
+    old_binary
+    for i in 1 2; do
+      for b in 32 8; do
+        for which in old new; do
+          bin=$K; [ $which = old ] && bin=/tmp/kvpack-old
+          timeout ${T:-150} $bin bench session --backend vulkan --sessions $b --tokens 32768 --layers 2 --steps 16 --serial-appends --policy dense --policy "snapkv(keep=0.25)" --out $R/sessionsab-b$b-$which-$i.json > $R/sessionsab-b$b-$which-$i.txt 2>&1
+          echo "sessionsab-b$b-$which-$i rc=$? $(date +%s)" >> $R/progress.txt
+          pack
+        done
+      done
+    done ;;
   sessionsint8) # int8 sessions: one pass per class against the mixed kernel, B = 8 and 32, alternating twice; dense once per B
     for b in 8 32; do
       timeout ${T:-200} $K bench session --backend vulkan --sessions $b --tokens 32768 --layers 2 --steps 16 --serial-appends --policy dense --out $R/int8-b$b-dense.json > $R/int8-b$b-dense.txt 2>&1
@@ -454,8 +467,8 @@ for phase in "$@"; do
       port=$((port + 1))
       pack
     done ;;
-  shutdown) # `kvpack serve --backend vulkan`: one completion, then SIGINT; the exit status (0 once the device is torn down on the releasing thread; 139 before)
-    model_file
+  shutdown) # `kvpack serve --backend vulkan`: one completion, then SIGINT; the exit status (0 once the device is torn down on the releasing thread; 139 before). SmolLM2, or .carry/tiny.gguf where carried (a random Llama of head dim 64 written by Tests/KVPackDatasetsTests/python/tiny_gguf.py, so the check needs no model parts)
+    if [ -f .carry/tiny.gguf ]; then M=.carry/tiny.gguf; else model_file; fi
     start_server "snapkv(keep=0.25)" 18099 shutdown-serve
     curl -s http://127.0.0.1:18099/v1/completions -H 'content-type: application/json' -d '{"prompt": "The quick brown fox", "max_tokens": 8, "temperature": 0}' > $R/shutdown-completion.json 2>&1
     kill -INT $spid; wait $spid; echo "shutdown-serve rc=$? $(date +%s)" >> $R/progress.txt
