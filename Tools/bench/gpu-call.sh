@@ -426,10 +426,10 @@ for phase in "$@"; do
       done
     done ;;
   sessionsab) # live sessions' host path: .carry/kvpack-old.xz against this binary, alternating twice, B = 8 and 32 at N = 32K, dense and SnapKV, serial appends; cuDNN at the same shapes first
-    timeout 120 python3 .carry/sdpa_reference.py --batch 8 32 --tokens 8192 32768 > $R/sdpa-sessionsab.json 2> $R/sdpa-sessionsab.err; echo "sdpa rc=$? $(date +%s)" >> $R/progress.txt
+    [ -n "${QUICK:-}" ] || timeout 120 python3 .carry/sdpa_reference.py --batch 8 32 --tokens 8192 32768 > $R/sdpa-sessionsab.json 2> $R/sdpa-sessionsab.err; echo "sdpa rc=$? $(date +%s)" >> $R/progress.txt
     old_binary
-    for i in 1 2; do
-      for b in 32 8; do
+    for i in $(seq ${ROUNDS:-2}); do
+      for b in ${BS:-32 8}; do
         for which in old new; do
           bin=$K; [ $which = old ] && bin=/tmp/kvpack-old
           timeout ${T:-150} $bin bench session --backend vulkan --sessions $b --tokens 32768 --layers 2 --steps 16 --serial-appends --policy dense --policy "snapkv(keep=0.25)" --out $R/sessionsab-b$b-$which-$i.json > $R/sessionsab-b$b-$which-$i.txt 2>&1
@@ -496,8 +496,8 @@ for phase in "$@"; do
     for shape in "g4-b1n32k:--batch 1 --tokens 32768" "g4-b1n128k:--batch 1 --tokens 131072" "g4-b8n32k:--batch 8 --tokens 32768" \
                  "g8-b1n32k:--batch 1 --tokens 32768 --query-heads 64" "g8-b1n128k:--batch 1 --tokens 131072 --query-heads 64" "g8-b8n32k:--batch 8 --tokens 32768 --query-heads 64"; do
       n=${shape%%:*}; a=${shape#*:}
-      contrast $n 2 "$a" f16 "--encodings f16 --kernel f16" coopmat "--encodings f16 --kernel coopmat"
-      run $n-coopmat-wg64 "$a" "--encodings f16 --kernel coopmat --workgroup-size 64"
+      contrast $n ${ROUNDS:-2} "$a" f16 "--encodings f16 --kernel f16" coopmat "--encodings f16 --kernel coopmat"
+      [ -n "${QUICK:-}" ] || run $n-coopmat-wg64 "$a" "--encodings f16 --kernel coopmat --workgroup-size 64"
       pack
     done ;;
   again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)
