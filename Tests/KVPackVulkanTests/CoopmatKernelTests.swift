@@ -25,7 +25,7 @@ struct CoopmatKernelTests {
                 subgroup: Int? = 32, caps: VulkanCapabilities = gpu(), options: DecodeOptions = .init(),
                 wholeLayer: Bool = true) throws(VulkanError) -> KernelChoice {
         try KernelChoice(kinds: kinds, groupings: groupings, headDim: d, queryGroup: group, subgroupSize: subgroup, gpu: true,
-                         options: options, capabilities: caps, wholeLayer: wholeLayer)
+                         options: options, capabilities: caps, wholeLayer: wholeLayer, coopmatAutomatically: true)
     }
 
     @Test("f16 pages at GQA 4 and 8, head dims 64 / 128 / 256, on a device with the tile: the coopmat kernel, D / 32 elements per lane",
@@ -34,6 +34,17 @@ struct CoopmatKernelTests {
         #expect(try choose([.f16], d: d, group: group) == KernelChoice(kernel: .coopmat, elementsPerLane: d / 32))
         // GQA 1 and 2 too (rows of the 16-row tile are padding).
         #expect(try choose([.f16], d: d, group: 1).kernel == .coopmat)
+    }
+
+    @Test("until it is checked on a GPU, the automatic choice keeps the f16 kernel even where the coopmat kernel could run; on request it runs")
+    func heldBackByDefault() throws {
+        let caps = Self.gpu()
+        let automatic = try KernelChoice(kinds: [.f16], groupings: [], headDim: 128, queryGroup: 8, subgroupSize: 32, gpu: true,
+                                         options: .init(), capabilities: caps)
+        #expect(automatic == KernelChoice(kernel: .f16, elementsPerLane: 8))
+        let asked = try KernelChoice(kinds: [.f16], groupings: [], headDim: 128, queryGroup: 8, subgroupSize: 32, gpu: true,
+                                     options: .init(kernel: .coopmat), capabilities: caps)
+        #expect(asked == KernelChoice(kernel: .coopmat, elementsPerLane: 4))
     }
 
     /// (case, expected): where the coopmat kernel is not chosen, today's kernel and lane width are.
