@@ -25,7 +25,7 @@
 // l·E ..< l·E + E of each query at the end); U (id 4) = 16 (one tile of tokens a step); G (id 3)
 // at most 8. PIPELINE (id 5) 1 keeps the next step's rows in registers (2·D/16 16-byte words a lane:
 // 64 registers at D = 128); the shared memory is
-//   16·(D/4 + 2)·8 bytes (queries) + subgroups · (2·16·(D/4 + 2)·8 + 1024 + 512) bytes (the
+//   16·(D/8 + 1)·16 bytes (queries) + subgroups · (2·16·(D/8 + 1)·16 + 1024 + 512) bytes (the
 //   subgroup's key and value stage, S, P) + decode_merge's slots and decode_main's page cache,
 // e.g. 29 KB at D = 128 with 2 subgroups, G = 8 and no page cache.
 //
@@ -49,23 +49,34 @@ const uint TILE = 16u;
 /// Lanes a subgroup (the host runs this kernel only where subgroups have 32).
 const uint LANES = 32u;
 const uint SUBGROUPS = gl_WorkGroupSize.x / LANES;
-/// A staged row of D halves in f16vec4 units, padded by 16 bytes so that the 16-byte rows a
-/// matrix load reads from consecutive rows fall in different banks.
-const uint ROW = D / 4u + 2u;
+/// A staged row of D halves in 16-byte words (uvec4, 8 halves each), padded by one word so that
+/// the 16-byte rows a matrix load reads from consecutive rows fall in different banks.
+const uint ROW = D / 8u + 1u;
 /// 16-byte words of one matrix (key or value) of a step each lane loads.
 const uint CHUNKS = TILE * D / 8u / LANES;
 /// Natural-log units a row's max may exceed its reference before the accumulators are rescaled.
 const float RESCALE_MARGIN = 8.0;
 
+// Every array a matrix load or store reads or writes has a 16-byte element type (uvec4 holding 8
+// halves, vec4), so its start is 16-byte aligned wherever the driver places it: the Vulkan spec
+// (VUID-RuntimeSpirv-OpCooperativeMatrixLoadKHR-08986) requires a matrix load's or store's
+// pointer and stride aligned to 16 bytes. An f16vec4 array is only 8-byte aligned: placed after
+// an array of odd 4-byte length (decode_merge's `lastOfHead`), its tiles start 8 bytes off 16,
+// and NVIDIA's shared-memory matrix loads (16-byte rows) then read rows shifted by 4 halves,
+// taking in the never-written padding of the row before. Element offsets and strides below are
+// in 16-byte words.
 /// The group's scaled queries as f16, rows G ..< 16 zero: the A operand of S = Q·Kᵀ.
-shared f16vec4 tileQ[TILE * ROW];
+shared uvec4 tileQ[TILE * ROW];
 /// Each subgroup's step: 16 key rows and 16 value rows ([token][element], padded rows).
-shared f16vec4 stageK[SUBGROUPS * TILE * ROW];
-shared f16vec4 stageV[SUBGROUPS * TILE * ROW];
+shared uvec4 stageK[SUBGROUPS * TILE * ROW];
+shared uvec4 stageV[SUBGROUPS * TILE * ROW];
 /// Each subgroup's 16x16 fp32 scratch (S; an accumulator tile being rescaled or read out), row-major.
 shared vec4 scratch[SUBGROUPS * TILE * TILE / 4u];
-/// Each subgroup's P (16x16 f16, row-major): rows 0 ..< 8 written each step, rows 8 ..< 16 zero.
-shared f16vec4 tileP[SUBGROUPS * TILE * TILE / 4u];
+/// Each subgroup's P (16x16 f16, row-major, 2 words a row): rows 0 ..< 8 written each step,
+/// rows 8 ..< 16 zero.
+shared uvec4 tileP[SUBGROUPS * TILE * TILE / 8u];
+/// Words of one subgroup's P.
+const uint P_WORDS = TILE * TILE / 8u;
 
 #define ACC_TILE coopmat<float, gl_ScopeSubgroup, TILE, TILE, gl_MatrixUseAccumulator>
 /// The subgroup's output accumulators: O[16 queries][D], tile j holding elements 16j ..< 16j + 16.
@@ -89,17 +100,15 @@ void loadRows(PageEntry p, uint t, uint lane) {
     }
 }
 
-/// Writes the loaded step to the subgroup's stage (after its previous step's matrix loads).
+/// Writes the loaded step to the subgroup's stage (after its previous step's matrix loads): the
+/// words as loaded (8 halves each, in element order).
 void stageStep() {
     const uint base = gl_SubgroupID * TILE * ROW, lane = gl_SubgroupInvocationID;
     subgroupBarrier();
     UNROLL for (uint i = 0u; i < CHUNKS; ++i) {
-        uint j = i * LANES + lane, at = base + (j / (D / 8u)) * ROW + 2u * (j % (D / 8u));
-        uvec4 k = raw[i], v = raw[CHUNKS + i];
-        stageK[at] = f16vec4(unpackFloat2x16(k.x), unpackFloat2x16(k.y));
-        stageK[at + 1u] = f16vec4(unpackFloat2x16(k.z), unpackFloat2x16(k.w));
-        stageV[at] = f16vec4(unpackFloat2x16(v.x), unpackFloat2x16(v.y));
-        stageV[at + 1u] = f16vec4(unpackFloat2x16(v.z), unpackFloat2x16(v.w));
+        uint j = i * LANES + lane, at = base + (j / (D / 8u)) * ROW + j % (D / 8u);
+        stageK[at] = raw[i];
+        stageV[at] = raw[CHUNKS + i];
     }
     subgroupBarrier();
 }
@@ -114,19 +123,29 @@ void consume(uint valid, uint visible);
 
 #include "include/decode_main.glsl"
 
-/// Once per workgroup, after the queries' loads (decode_main's PREPARE_QUERIES): the query tile,
-/// the zero rows of each P, the accumulators.
+/// Once per workgroup, after the queries' loads (decode_main's PREPARE_QUERIES): the query tile
+/// (its padding words too), the zero rows of each P, the padding words of each stage (no matrix
+/// load reads them; zero, so that no leftover of another dispatch is ever in a tile), the
+/// accumulators.
 void prepareTiles() {
     const uint qHeads = pc.kvHeads * G;
     const uint q0 = (gl_WorkGroupID.z * qHeads + gl_WorkGroupID.y * G) * D;
-    for (uint i = gl_LocalInvocationIndex; i < TILE * D / 4u; i += gl_WorkGroupSize.x) {
-        uint r = i / (D / 4u), c = i % (D / 4u);
-        vec4 x = vec4(0.0);
-        if (r < G) x = vec4(queries[q0 + r * D + 4u * c], queries[q0 + r * D + 4u * c + 1u],
-                            queries[q0 + r * D + 4u * c + 2u], queries[q0 + r * D + 4u * c + 3u]) * pc.scale;
-        tileQ[r * ROW + c] = f16vec4(x);
+    for (uint i = gl_LocalInvocationIndex; i < TILE * ROW; i += gl_WorkGroupSize.x) {
+        uint r = i / ROW, c = i % ROW; // word c < D / 8 holds elements 8c ..< 8c + 8; c = D / 8 pads
+        uvec4 word = uvec4(0u);
+        if (r < G && c < D / 8u) {
+            uint at = q0 + r * D + 8u * c;
+            UNROLL for (uint h = 0u; h < 4u; ++h)
+                word[h] = packFloat2x16(f16vec2(vec2(queries[at + 2u * h], queries[at + 2u * h + 1u]) * pc.scale));
+        }
+        tileQ[i] = word;
     }
-    tileP[gl_SubgroupID * 64u + 32u + gl_SubgroupInvocationID] = f16vec4(0.0hf); // rows 8 ..< 16
+    const uint lane = gl_SubgroupInvocationID, stage = gl_SubgroupID * TILE * ROW;
+    if (lane < TILE) {
+        tileP[gl_SubgroupID * P_WORDS + P_WORDS / 2u + lane] = uvec4(0u); // rows 8 ..< 16
+        stageK[stage + lane * ROW + D / 8u] = uvec4(0u);
+        stageV[stage + lane * ROW + D / 8u] = uvec4(0u);
+    }
     UNROLL for (uint j = 0u; j < D / TILE; ++j) o[j] = ACC_TILE(0.0);
     barrier();
 }
@@ -148,12 +167,13 @@ void rescaleRows(float c) {
 /// bit in `visible` is clear are masked): S = Q·Kᵀ, the rows' weights, O += P·V.
 void consume(uint valid, uint visible) {
     const uint kv = gl_SubgroupID * TILE * ROW, base = gl_SubgroupID * 64u, lane = gl_SubgroupInvocationID;
+    const uint pBase = gl_SubgroupID * P_WORDS;
     ACC_TILE s = ACC_TILE(0.0);
     UNROLL for (uint c = 0u; c < D / TILE; ++c) {
         coopmat<float16_t, gl_ScopeSubgroup, TILE, TILE, gl_MatrixUseA> q;
         coopmat<float16_t, gl_ScopeSubgroup, TILE, TILE, gl_MatrixUseB> k;
-        coopMatLoad(q, tileQ, 4u * c, ROW, gl_CooperativeMatrixLayoutRowMajor);
-        coopMatLoad(k, stageK, kv + 4u * c, ROW, gl_CooperativeMatrixLayoutColumnMajor); // Kᵀ: [element][token]
+        coopMatLoad(q, tileQ, 2u * c, ROW, gl_CooperativeMatrixLayoutRowMajor);
+        coopMatLoad(k, stageK, kv + 2u * c, ROW, gl_CooperativeMatrixLayoutColumnMajor); // Kᵀ: [element][token]
         s = coopMatMulAdd(q, k, s);
     }
     subgroupBarrier(); // the scratch's last readers are done
@@ -189,14 +209,17 @@ void consume(uint valid, uint visible) {
     sum += subgroupShuffleXor(sum, 1u);
     sum += subgroupShuffleXor(sum, 2u);
     refSum += sum;
-    tileP[base + lane] = weights;
+    // Row r's halves 4·quarter ..< 4·quarter + 4: the low or high half of the row's word quarter / 2.
+    const uint pAt = pBase + 2u * r + (lane % 4u) / 2u, part = 2u * (lane % 2u);
+    tileP[pAt][part] = packFloat2x16(weights.xy);
+    tileP[pAt][part + 1u] = packFloat2x16(weights.zw);
     subgroupBarrier();
 
     coopmat<float16_t, gl_ScopeSubgroup, TILE, TILE, gl_MatrixUseA> p;
-    coopMatLoad(p, tileP, base, TILE / 4u, gl_CooperativeMatrixLayoutRowMajor);
+    coopMatLoad(p, tileP, pBase, TILE / 8u, gl_CooperativeMatrixLayoutRowMajor);
     UNROLL for (uint j = 0u; j < D / TILE; ++j) {
         coopmat<float16_t, gl_ScopeSubgroup, TILE, TILE, gl_MatrixUseB> v;
-        coopMatLoad(v, stageV, kv + 4u * j, ROW, gl_CooperativeMatrixLayoutRowMajor); // V: [token][element]
+        coopMatLoad(v, stageV, kv + 2u * j, ROW, gl_CooperativeMatrixLayoutRowMajor); // V: [token][element]
         o[j] = coopMatMulAdd(p, v, o[j]);
     }
 }

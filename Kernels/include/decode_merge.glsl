@@ -119,6 +119,22 @@ const uint MERGE_RUN_ROUNDS = (MERGE_RUNS + INVOCATIONS - 1u) / INVOCATIONS;
 /// a running max, total and sums (as split_merge.comp).
 void mergeSplits(uint seq, uint kvHead) {
     const uint qHeads = pc.kvHeads * G;
+#ifdef KVP_COOPMAT
+    // A module on the Vulkan memory model (glslang declares it for cooperative matrices): there
+    // barrier() orders shared memory only and atomics are relaxed, so the partials' order is
+    // explicit: every invocation's partials before the count (a workgroup barrier over buffer
+    // memory, a releasing count), the count before the last workgroup's reads (an acquiring
+    // count, the same barrier).
+    controlBarrier(gl_ScopeWorkgroup, gl_ScopeQueueFamily, gl_StorageSemanticsBuffer | gl_StorageSemanticsShared, gl_SemanticsAcquireRelease);
+    if (gl_LocalInvocationIndex == 0u) {
+        uint counter = gl_NumWorkGroups.z + seq * pc.kvHeads + kvHead;
+        uint arrived = atomicAdd(callWords[counter], 1u, gl_ScopeQueueFamily, gl_StorageSemanticsBuffer, gl_SemanticsAcquireRelease) + 1u;
+        lastOfHead = arrived == pc.splits ? 1u : 0u;
+        if (arrived == pc.splits) atomicExchange(callWords[counter], 0u); // ready for the next call
+    }
+    controlBarrier(gl_ScopeWorkgroup, gl_ScopeQueueFamily, gl_StorageSemanticsBuffer | gl_StorageSemanticsShared, gl_SemanticsAcquireRelease);
+    if (lastOfHead == 0u) return;
+#else
     memoryBarrierBuffer(); // this invocation's partials, before the count
     barrier();             // every invocation's, before the count
     if (gl_LocalInvocationIndex == 0u) {
@@ -130,6 +146,7 @@ void mergeSplits(uint seq, uint kvHead) {
     barrier();
     if (lastOfHead == 0u) return;
     memoryBarrierBuffer();
+#endif
     UNROLL for (uint r = 0u; r < MERGE_RUN_ROUNDS; ++r) {
         uint run = gl_LocalInvocationIndex + r * INVOCATIONS;
         uint qh = seq * qHeads + kvHead * G + min(run, MERGE_RUNS - 1u) * 4u / D; // past the runs: read, not written

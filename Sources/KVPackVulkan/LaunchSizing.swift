@@ -100,13 +100,13 @@ extension DecodeCall {
     }
 
     /// Shared memory of the cooperative-matrix kernel's own arrays (`Kernels/decode_f16_coopmat.comp`)
-    /// for a workgroup of `subgroups` subgroups: the query tile `tileQ`, 16 rows of `ROW = D/4 + 2`
-    /// f16vec4 (8 bytes each: a row of D halves padded by 16 bytes); and per subgroup its key and
+    /// for a workgroup of `subgroups` subgroups: the query tile `tileQ`, 16 rows of `ROW = D/8 + 1`
+    /// uvec4 words (16 bytes each: a row of D halves padded by 16 bytes); and per subgroup its key and
     /// value stage (`stageK`, `stageV`: 16 such rows each), its S scratch (`scratch`: 16x16
     /// floats, 1 KB) and its P (`tileP`: 16x16 halves, 512 B); plus 256 bytes of slack for the
     /// alignment of the kernel's arrays. At D = 128: 4352 + 256 bytes and 10240 per subgroup.
     static func coopmatTileBytes(headDim d: Int, subgroups: Int) -> Int {
-        let row = (d / 4 + 2) * 8
+        let row = (d / 8 + 1) * 16
         return 16 * row + subgroups * (2 * 16 * row + 16 * 16 * 4 + 16 * 16 * 2) + coopmatSlackBytes
     }
 

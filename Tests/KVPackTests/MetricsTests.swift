@@ -19,6 +19,18 @@ struct MetricsTests {
         #expect(AttentionMetrics.worstRelativeL2(reference: [], approximation: [], length: 4) == 0)
     }
 
+    @Test func nonFiniteRuns() {
+        // Vectors of 4: [1, nan, inf, 2] -> runs 1..<3; [0, 0, 0, 0] -> none; [nan, 0, -inf, nan] -> 0, 2..<4.
+        let values: [Float] = [1, .nan, .infinity, 2, 0, 0, 0, 0, .nan, 0, -.infinity, .nan]
+        #expect(AttentionMetrics.nonFiniteRuns(values, length: 4) == [
+            NonFiniteVector(vector: 0, runs: [1..<3]), NonFiniteVector(vector: 2, runs: [0..<1, 2..<4]),
+        ])
+        #expect(AttentionMetrics.nonFiniteRuns([1, 2, 3, 4], length: 2).isEmpty)
+        #expect(AttentionMetrics.nonFiniteRuns([.nan], length: 0).isEmpty)
+        // A trailing partial vector of 1: vector 1, element 0.
+        #expect(AttentionMetrics.nonFiniteRuns([1, 2, .nan], length: 2) == [NonFiniteVector(vector: 1, runs: [0..<1])])
+    }
+
     @Test func cosine() {
         // cos((1,0), (1,1)) = 1/√2
         #expect(abs(AttentionMetrics.cosineSimilarity([1, 0] as [Float], [1, 1] as [Float]) - 0.5.squareRoot()) < 1e-12)

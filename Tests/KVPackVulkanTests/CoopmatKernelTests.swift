@@ -97,14 +97,14 @@ struct CoopmatKernelTests {
 
     // Shared memory, worked from the kernel's arrays (`decode_f16_coopmat.comp`; the same totals
     // as its SPIR-V specialized with spirv-opt, but for 256 bytes of slack and the 16-byte flag):
-    // D = 128: tileQ 16·(32 + 2)·8 = 4352; per subgroup stageK + stageV 2·16·34·8 = 8704, scratch
-    // 1024, tileP 512.
+    // D = 128: tileQ 16 rows of 16 + 1 uvec4 words, 16·17·16 = 4352; per subgroup stageK + stageV
+    // 2·16·17·16 = 8704, scratch 1024, tileP 512.
     @Test("shared memory of its workgroups")
     func sharedBytes() {
         #expect(DecodeCall.coopmatTileBytes(headDim: 128, subgroups: 4) == 4352 + 4 * 10240 + 256)
         // + one merge slot of G·D floats (4·128·4 = 2048), the merge flag (16) and an empty page cache (32).
         #expect(DecodeCall.coopmatSharedBytes(headDim: 128, queryGroup: 4, subgroups: 4, mergeSlots: 1, pageCacheEntries: 0) == 47664)
-        // D = 64: tileQ 16·18·8 = 2304, per subgroup 2·16·18·8 + 1536 = 6144; D = 256: 8448 and 18432.
+        // D = 64: tileQ 16·9·16 = 2304, per subgroup 2·16·9·16 + 1536 = 6144; D = 256: 8448 and 18432.
         #expect(DecodeCall.coopmatTileBytes(headDim: 64, subgroups: 4) == 2304 + 4 * 6144 + 256)
         #expect(DecodeCall.coopmatTileBytes(headDim: 256, subgroups: 1) == 8448 + 18432 + 256)
         #expect(DecodeCall.coopmatSharedBytes(headDim: 256, queryGroup: 8, subgroups: 1, mergeSlots: 1, pageCacheEntries: 10) == 8448 + 18432 + 256 + 8192 + 16 + 320)

@@ -26,6 +26,9 @@ extension Bench.Vulkan {
         var workgroupSize: Int?
         var maxRelativeL2VsCPU: Double?
         var nonFiniteOutputs: Int?
+        /// Where the non-finite outputs are (`nonFiniteSummary`): the first few query heads with any,
+        /// each with its runs of non-finite elements.
+        var nonFiniteWhere: String?
         /// Why the case did not run (a typed error from the call), or why the kernel is unavailable.
         var error: String?
         /// Within `checkTolerance` (false for an error on an available kernel, or non-finite output).
@@ -85,6 +88,7 @@ extension Bench.Vulkan {
                                 let nonFinite = out.count { !$0.isFinite }
                                 if nonFinite > 0 {
                                     row.nonFiniteOutputs = nonFinite
+                                    row.nonFiniteWhere = Self.nonFiniteSummary(out, queryHeads: queryHeads, group: group, headDim: d)
                                 } else {
                                     let error = AttentionMetrics.worstRelativeL2(reference: expected, approximation: out, length: d)
                                     row.maxRelativeL2VsCPU = error
@@ -126,10 +130,24 @@ extension Bench.Vulkan {
             + "mask \(pad(r.mask, 34)) split \(pad(r.split, 5)) \(pad(r.kernel, 7))"
         if let k = r.launchKernel { line += " \(k) splits \(r.splits ?? 1) WG \(r.workgroupSize ?? 0)" }
         if let e = r.maxRelativeL2VsCPU { line += String(format: "  rel.L2 vs CPU %.2e", e) }
-        if let n = r.nonFiniteOutputs { line += "  NON-FINITE GPU OUTPUTS: \(n)" }
+        if let n = r.nonFiniteOutputs { line += "  NON-FINITE GPU OUTPUTS: \(n)" + (r.nonFiniteWhere.map { " at \($0)" } ?? "") }
         if let e = r.error { line += "  ERROR: \(e)" }
         line += r.passed ? "  ok" : "  FAIL"
         print(line)
+    }
+
+    /// Where the non-finite values of `out` (`[sequences, queryHeads, headDim]`) are: for the first
+    /// `limit` query vectors that have any, "s<sequence> h<query head> (kv <KV head> row <row in
+    /// the GQA group of `group`>) e[<runs of element indices>]", then how many vectors have any,
+    /// e.g. `s0 h1 (kv 0 row 1) e[0..<4, 8]; 1 of 16 query vectors (sequence, head) have any`.
+    static func nonFiniteSummary(_ out: [Float], queryHeads: Int, group: Int, headDim d: Int, limit: Int = 6) -> String {
+        let found = AttentionMetrics.nonFiniteRuns(out, length: d)
+        let shown = found.prefix(limit).map { v in
+            let (s, h) = v.vector.quotientAndRemainder(dividingBy: queryHeads)
+            let runs = v.runs.prefix(8).map { $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)..<\($0.upperBound)" }
+            return "s\(s) h\(h) (kv \(h / group) row \(h % group)) e[\(runs.joined(separator: ", "))\(v.runs.count > 8 ? ", ..." : "")]"
+        }
+        return (shown + ["\(found.count) of \(out.count / d) query vectors (sequence, head) have any"]).joined(separator: "; ")
     }
 
     /// A one-layer cache of dense f16 pages with its own random keys and values for every
