@@ -22,34 +22,40 @@ final class RegionDirectory: @unchecked Sendable {
         var runs: [(EncodingClass, Int)] = []
         var bytes = 0
 
-        /// Replaces pages `from...` with `new`.
+        /// Replaces pages `from...` with `new`. In place and element by element: a decode step
+        /// changes the open page and perhaps adds one, so this costs those, not the head's pages.
         mutating func update<C: Collection>(from: Int, _ new: C) where C.Element == (EncodingClass, Int) {
+            var from = from
+            var it = new.makeIterator()
+            var next = it.next()
             // The common case, a decode step: the open page grew (same class), maybe a page more.
-            var from = from, new = new[...]
-            while from < pages.count, let (c, b) = new.first, pages[from].0 == c {
+            while from < pages.count, let (c, b) = next, pages[from].0 == c {
                 bytes += b - pages[from].1
                 pages[from].1 = b
                 from += 1
-                new = new.dropFirst()
+                next = it.next()
             }
-            for (c, b) in pages[from...] {
-                count(c, by: -1)
-                bytes -= b
+            if from < pages.count {
+                for i in from..<pages.count {
+                    count(pages[i].0, by: -1)
+                    bytes -= pages[i].1
+                }
+                var removed = pages.count - from
+                while removed > 0, let last = runs.last {
+                    let n = min(removed, last.1)
+                    runs[runs.count - 1].1 -= n
+                    if runs[runs.count - 1].1 == 0 { runs.removeLast() }
+                    removed -= n
+                }
+                pages.removeSubrange(from...)
             }
-            var removed = pages.count - from
-            while removed > 0, let last = runs.last {
-                let n = min(removed, last.1)
-                runs[runs.count - 1].1 -= n
-                if runs[runs.count - 1].1 == 0 { runs.removeLast() }
-                removed -= n
-            }
-            pages.removeSubrange(from...)
-            for (c, b) in new {
+            while let (c, b) = next {
                 count(c, by: 1)
                 bytes += b
                 if let last = runs.last, last.0 == c { runs[runs.count - 1].1 += 1 } else { runs.append((c, 1)) }
+                pages.append((c, b))
+                next = it.next()
             }
-            pages += new
         }
 
         private mutating func count(_ c: EncodingClass, by delta: Int) {

@@ -116,6 +116,10 @@ final class PendingUploads: @unchecked Sendable {
     private let lock = NSLock()
     private var bytes: [UInt8] = []
     private var copies: [Copy] = []
+    /// The arrays of an earlier `take`, emptied and given back (`recycle`): the next queue grows
+    /// into their capacity instead of allocating (and the allocator unmapping) them call after call.
+    private var spareBytes: [UInt8] = []
+    private var spareCopies: [Copy] = []
 
     /// Queues each part's bytes for `offset` of `bank`, in order, under one lock.
     func add(_ parts: [(bank: Int, offset: Int, bytes: UnsafeRawBufferPointer)]) {
@@ -139,11 +143,25 @@ final class PendingUploads: @unchecked Sendable {
     func take() -> (bytes: [UInt8], copies: [Copy]) {
         lock.lock()
         defer { lock.unlock() }
-        defer {
-            bytes = []
-            copies = []
-        }
-        return (bytes, copies)
+        let taken = (bytes, copies)
+        bytes = spareBytes
+        copies = spareCopies
+        spareBytes = []
+        spareCopies = []
+        return taken
+    }
+
+    /// Gives back the arrays `take` returned once their contents were copied out, for reuse
+    /// (those of a decode step's size: a prefill's backlog, over 16 MiB, is let go).
+    func recycle(_ taken: (bytes: [UInt8], copies: [Copy])) {
+        var (b, c) = taken
+        guard b.capacity <= 16 << 20 else { return }
+        b.removeAll(keepingCapacity: true)
+        c.removeAll(keepingCapacity: true)
+        lock.lock()
+        defer { lock.unlock() }
+        if b.capacity > spareBytes.capacity { spareBytes = b }
+        if c.capacity > spareCopies.capacity { spareCopies = c }
     }
 
     /// Puts back what `take` returned (a submission that never ran), before anything queued since.

@@ -66,7 +66,7 @@ struct Serve: AsyncParsableCommand {
         // The library's own metrics (kvpack_pool_*, kvpack_attend_seconds) go to the same registry
         // as the server's, so /metrics shows both.
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        MetricsSystem.bootstrap(ServeMetrics.libraryMetricsFactory(registry: registry))
         let logger = Logger(label: "kvpack.serve")
         let server: GenerationServer
         let served: ServedModel
