@@ -1,0 +1,62 @@
+import Foundation
+import Testing
+
+/// The cooperative-matrix kernel's matrix loads and stores need a 16-byte-aligned pointer and
+/// stride (VUID-RuntimeSpirv-OpCooperativeMatrixLoadKHR-08986). A shared array is only as aligned
+/// as its element type, and the driver places it: so every array a `coopMatLoad` / `coopMatStore`
+/// of `Kernels/decode_f16_coopmat.comp` reads or writes must have a 16-byte element type (`uvec4`
+/// or `vec4`). Its first GPU run used 8-byte `f16vec4` tiles and failed every case.
+@Suite("Cooperative-matrix kernel source: 16-byte-aligned matrix buffers")
+struct CoopmatAlignmentTests {
+    static func source() throws -> String {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Kernels/decode_f16_coopmat.comp")
+        return try String(contentsOf: url, encoding: .utf8)
+    }
+
+    /// The second argument of each `coopMatLoad(` / `coopMatStore(` call: the buffer.
+    static func matrixBuffers(_ text: String) -> [String] {
+        var names: [String] = []
+        for call in ["coopMatLoad(", "coopMatStore("] {
+            for piece in text.components(separatedBy: call).dropFirst() {
+                let arguments = piece.split(separator: ",", maxSplits: 2)
+                if arguments.count > 1 { names.append(arguments[1].trimmingCharacters(in: .whitespaces)) }
+            }
+        }
+        return names
+    }
+
+    /// The element type of `shared TYPE name[...]`, nil when there is no such declaration.
+    static func sharedElementType(_ name: String, in text: String) -> String? {
+        for line in text.split(separator: "\n") {
+            let words = line.split(separator: " ", maxSplits: 2)
+            if words.count == 3, words[0] == "shared", words[2].hasPrefix("\(name)[") { return String(words[1]) }
+        }
+        return nil
+    }
+
+    @Test("every buffer of a matrix load or store is a shared array of uvec4 or vec4")
+    func aligned() throws {
+        let text = try Self.source()
+        let buffers = Set(Self.matrixBuffers(text))
+        // Q, the key and value stages, P, and the fp32 scratch of S and the accumulators.
+        #expect(buffers == ["tileQ", "stageK", "stageV", "tileP", "scratch"])
+        for name in buffers {
+            let type = Self.sharedElementType(name, in: text)
+            #expect(type == "uvec4" || type == "vec4", "\(name): shared \(type ?? "(none)")")
+        }
+    }
+
+    @Test("the parsing, on a hand-written kernel with an 8-byte-aligned tile")
+    func parsing() {
+        let text = """
+            shared f16vec4 tileA[64];
+            shared vec4 out[64];
+            void f() { coopMatLoad(a, tileA, 4u * c, ROW, gl_CooperativeMatrixLayoutRowMajor); coopMatStore(s, out, 0u, 4u, 0); }
+            """
+        #expect(Self.matrixBuffers(text) == ["tileA", "out"])
+        #expect(Self.sharedElementType("tileA", in: text) == "f16vec4")
+        #expect(Self.sharedElementType("out", in: text) == "vec4")
+        #expect(Self.sharedElementType("missing", in: text) == nil)
+    }
+}
