@@ -40,11 +40,12 @@ struct KernelChoice: Equatable {
         caps.subgroupShuffle && !options.portable && caps.subgroupSize >= 2
     }
 
-    /// Whether `.automatic` picks the cooperative-matrix kernel where it can run. Off until the
-    /// kernel has been checked against the CPU on a GPU that has cooperative matrices (lavapipe
-    /// has none, so CI cannot): until then it runs on request only (`DecodeKernel.coopmat`,
-    /// `--kernel coopmat`), and `kvpack bench vulkan --check` checks it.
-    static let coopmatChosenAutomatically = false
+    /// Whether `.automatic` picks the cooperative-matrix kernel where it can run, by GQA group:
+    /// from 8 query heads per KV head on. Checked against the CPU on an NVIDIA H100 (36 cases,
+    /// relative L2 at most 1.7e-3) and timed there against the f16 kernel: at GQA 8 it was
+    /// 1.04-1.14x faster (B=1 N=32K / 128K, B=8 N=32K), at GQA 4 up to 3.6% slower, so GQA 4 keeps
+    /// the f16 kernel (`Tools/bench/README.md`, "Cooperative matrices on the H100").
+    static func coopmatChosenAutomatically(queryGroup: Int) -> Bool { queryGroup >= 8 }
 
     /// - Parameters:
     ///   - kinds / groupings: the encodings and int8 / int4 groupings of the layer's pages.
@@ -55,14 +56,14 @@ struct KernelChoice: Equatable {
     ///   - capabilities: the device's, for the cooperative-matrix kernel (nil: not considered).
     ///   - wholeLayer: the pages are the whole layer's (false for one pass of a mixed layer, which
     ///     keeps the portable / subgroup kernels: `.coopmat` is chosen for all-f16 layers only).
-    ///   - coopmatAutomatically: `.automatic` may pick `.coopmat` (default
-    ///     `coopmatChosenAutomatically`).
+    ///   - coopmatAutomatically: whether `.automatic` may pick `.coopmat` (nil:
+    ///     `coopmatChosenAutomatically(queryGroup:)`).
     /// - Throws: `VulkanError.unsupported` for an elements-per-lane option the kernels cannot take,
     ///   a kernel option that does not cover the layer's encodings, or `.coopmat` asked for where
     ///   it cannot run (naming what is missing).
     init(kinds: Set<PageEncodingKind>, groupings: Set<QuantizationGrouping>, headDim d: Int, queryGroup: Int = 4,
          subgroupSize: Int?, gpu: Bool, options: DecodeOptions, capabilities: VulkanCapabilities? = nil,
-         wholeLayer: Bool = true, coopmatAutomatically: Bool = Self.coopmatChosenAutomatically) throws(VulkanError) {
+         wholeLayer: Bool = true, coopmatAutomatically: Bool? = nil) throws(VulkanError) {
         // The raw-code int8 / int4 kernels need token groups of a power of two that cover a lane's
         // slice of a row (so one (scale, zero) per row and lane).
         func rawCodes(_ elements: Int) -> Bool {
@@ -86,7 +87,7 @@ struct KernelChoice: Equatable {
         // its 16 tokens, fp32 arithmetic).
         let refusal = Self.cooperativeRefusal(capabilities, subgroupSize: subgroupSize, headDim: d, queryGroup: queryGroup, options: options)
         if kernel == .coopmat, let refusal { throw .unsupported("the coopmat kernel (cooperative matrices) cannot run: \(refusal)") }
-        if kernel == .automatic, coopmatAutomatically, kinds == [.f16], wholeLayer, refusal == nil, options.elementsPerLane == nil,
+        if kernel == .automatic, coopmatAutomatically ?? Self.coopmatChosenAutomatically(queryGroup: queryGroup), kinds == [.f16], wholeLayer, refusal == nil, options.elementsPerLane == nil,
            options.f16Arithmetic != false {
             kernel = .coopmat
         }

@@ -36,15 +36,20 @@ struct CoopmatKernelTests {
         #expect(try choose([.f16], d: d, group: 1).kernel == .coopmat)
     }
 
-    @Test("until it is checked on a GPU, the automatic choice keeps the f16 kernel even where the coopmat kernel could run; on request it runs")
-    func heldBackByDefault() throws {
+    @Test("by default the automatic choice takes the coopmat kernel at GQA 8 (faster on the H100) and keeps the f16 kernel at GQA 4 (slower there); on request it runs at GQA 4")
+    func automaticByGroup() throws {
         let caps = Self.gpu()
-        let automatic = try KernelChoice(kinds: [.f16], groupings: [], headDim: 128, queryGroup: 8, subgroupSize: 32, gpu: true,
-                                         options: .init(), capabilities: caps)
-        #expect(automatic == KernelChoice(kernel: .f16, elementsPerLane: 8))
-        let asked = try KernelChoice(kinds: [.f16], groupings: [], headDim: 128, queryGroup: 8, subgroupSize: 32, gpu: true,
-                                     options: .init(kernel: .coopmat), capabilities: caps)
-        #expect(asked == KernelChoice(kernel: .coopmat, elementsPerLane: 4))
+        func automatic(_ group: Int, _ options: DecodeOptions = .init()) throws -> KernelChoice {
+            try KernelChoice(kinds: [.f16], groupings: [], headDim: 128, queryGroup: group, subgroupSize: 32, gpu: true,
+                             options: options, capabilities: caps)
+        }
+        #expect(try automatic(8) == KernelChoice(kernel: .coopmat, elementsPerLane: 4))
+        #expect(try automatic(4) == KernelChoice(kernel: .f16, elementsPerLane: 16))
+        #expect(try automatic(4, .init(kernel: .coopmat)) == KernelChoice(kernel: .coopmat, elementsPerLane: 4))
+        // Without the tile, GQA 8 keeps the f16 kernel.
+        let none = try KernelChoice(kinds: [.f16], groupings: [], headDim: 128, queryGroup: 8, subgroupSize: 32, gpu: true,
+                                    options: .init(), capabilities: Self.gpu(tile: false))
+        #expect(none == KernelChoice(kernel: .f16, elementsPerLane: 8))
     }
 
     /// (case, expected): where the coopmat kernel is not chosen, today's kernel and lane width are.
