@@ -313,7 +313,7 @@ extension VulkanSessionPool {
             pending = ([], [])
         }
         var submitted = false
-        defer { if !submitted { uploads.putBack(pending) } else { uploads.recycle(pending) } }
+        defer { if !submitted { uploads.putBack(pending) } else { uploads.recycle(&pending) } }
         if !planned.isEmpty || !pending.copies.isEmpty {
             // Scatter records: 16 bytes a copy, per bank rounded up to 16.
             let recordBytes = 16 * (pending.copies.count + tableCopies.count) + 16 * banks.count

@@ -152,9 +152,12 @@ final class PendingUploads: @unchecked Sendable {
     }
 
     /// Gives back the arrays `take` returned once their contents were copied out, for reuse
-    /// (those of a decode step's size: a prefill's backlog, over 16 MiB, is let go).
-    func recycle(_ taken: (bytes: [UInt8], copies: [Copy])) {
-        var (b, c) = taken
+    /// (those of a decode step's size: a prefill's backlog, over 16 MiB, is let go). Moves them
+    /// out of `taken` (left empty), so that they are emptied in place rather than copied.
+    func recycle(_ taken: inout (bytes: [UInt8], copies: [Copy])) {
+        var b: [UInt8] = [], c: [Copy] = []
+        swap(&b, &taken.bytes)
+        swap(&c, &taken.copies)
         guard b.capacity <= 16 << 20 else { return }
         b.removeAll(keepingCapacity: true)
         c.removeAll(keepingCapacity: true)
