@@ -69,9 +69,10 @@ extension VulkanContext {
 
     /// The cooperative-matrix shapes the device reports (vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR);
     /// empty where it lacks VK_KHR_cooperative_matrix (lavapipe) or the loader cannot reach the query.
-    static func cooperativeMatrixShapes(_ loader: VulkanLoader, _ instance: VkInstance,
-                                        _ device: VkPhysicalDevice) throws(VulkanError) -> [CooperativeMatrixShape] {
-        guard try deviceExtensions(loader, instance, device).contains(cooperativeMatrixExtension),
+    /// `extensions`: the device's (`deviceExtensions`).
+    static func cooperativeMatrixShapes(_ loader: VulkanLoader, _ instance: VkInstance, _ device: VkPhysicalDevice,
+                                        extensions: [String]) -> [CooperativeMatrixShape] {
+        guard extensions.contains(cooperativeMatrixExtension),
               let get = try? loader.function("vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR", instance: instance,
                                              as: KVPGetCooperativeMatrixProperties.self) else { return [] }
         var count: UInt32 = 0

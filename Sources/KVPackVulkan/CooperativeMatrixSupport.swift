@@ -43,10 +43,10 @@ extension VulkanContext {
     /// `optionalFeatures` found it). Structs of VK_KHR_cooperative_matrix and the Vulkan 1.2
     /// memory model are chained into the queries only where the device has the extension and
     /// reports Vulkan 1.2, so other devices (lavapipe) are asked exactly what they were before.
-    static func cooperativeMatrixSupport(_ loader: VulkanLoader, _ instance: VkInstance, _ device: VkPhysicalDevice,
+    static func cooperativeMatrixSupport(_ loader: VulkanLoader, _ instance: VkInstance, _ device: VkPhysicalDevice, extensions: [String],
                                          shaderFloat16: Bool) throws(VulkanError) -> CooperativeMatrixSupport {
         var support = CooperativeMatrixSupport(shaderFloat16: shaderFloat16)
-        guard try deviceExtensions(loader, instance, device).contains(cooperativeMatrixExtension) else { return support }
+        guard extensions.contains(cooperativeMatrixExtension) else { return support }
         support.hasExtension = true
         var stages = KVPCooperativeMatrixDeviceProperties()
         stages.sType = KVP_STRUCTURE_TYPE_COOPERATIVE_MATRIX_DEVICE_PROPERTIES
@@ -69,7 +69,7 @@ extension VulkanContext {
         support.cooperativeMatrix = cooperative.pointee.cooperativeMatrix != 0
         support.vulkanMemoryModel = memoryModel.map { $0.pointee.vulkanMemoryModel != 0 } ?? false
         support.vulkanMemoryModelDeviceScope = memoryModel.map { $0.pointee.vulkanMemoryModelDeviceScope != 0 } ?? false
-        support.shapes = try cooperativeMatrixShapes(loader, instance, device)
+        support.shapes = cooperativeMatrixShapes(loader, instance, device, extensions: extensions)
         return support
     }
 

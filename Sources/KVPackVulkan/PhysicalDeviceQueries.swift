@@ -76,8 +76,9 @@ extension VulkanContext {
         }
     }
 
-    static func optionalFeatures(_ loader: VulkanLoader, _ instance: VkInstance, _ device: VkPhysicalDevice) throws(VulkanError) -> OptionalFeatures {
-        let names = try deviceExtensions(loader, instance, device)
+    /// `names`: the device's extensions (`deviceExtensions`).
+    static func optionalFeatures(_ loader: VulkanLoader, _ instance: VkInstance, _ device: VkPhysicalDevice,
+                                 extensions names: [String]) throws(VulkanError) -> OptionalFeatures {
         let features2 = try loader.function("vkGetPhysicalDeviceFeatures2", instance: instance, as: PFN_vkGetPhysicalDeviceFeatures2.self)
         var statistics = VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR()
         statistics.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR

@@ -68,11 +68,12 @@ public final class VulkanContext: @unchecked Sendable {
         // instructions: VK_KHR_pipeline_executable_properties), f16 arithmetic (shaderFloat16) for
         // the `_f16math` kernels, packed 8-bit dot products (VK_KHR_shader_integer_dot_product) for
         // the `_intdot` kernels.
-        let optional = try Self.optionalFeatures(loader, instance, physicalDevice)
+        let offered = try Self.deviceExtensions(loader, instance, physicalDevice)
+        let optional = try Self.optionalFeatures(loader, instance, physicalDevice, extensions: offered)
         // Cooperative matrices (the `coopmat` kernel): VK_KHR_cooperative_matrix with its
         // `cooperativeMatrix` feature and the Vulkan memory model, enabled only where the device
         // has all the kernel needs (CooperativeMatrixSupport); other devices are created as before.
-        let cooperative = try Self.cooperativeMatrixSupport(loader, instance, physicalDevice, shaderFloat16: optional.float16)
+        let cooperative = try Self.cooperativeMatrixSupport(loader, instance, physicalDevice, extensions: offered, shaderFloat16: optional.float16)
         // Pool windows are arrays of buffers indexed per workgroup (shaderStorageBufferArrayDynamicIndexing).
         var coreFeatures = VkPhysicalDeviceFeatures()
         coreFeatures.shaderStorageBufferArrayDynamicIndexing = VkBool32(optional.dynamicIndexing ? VK_TRUE : VK_FALSE)

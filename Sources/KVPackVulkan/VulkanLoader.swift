@@ -106,7 +106,8 @@ public final class VulkanLoader: @unchecked Sendable {
     /// in `physicalDevices()`' order (`kvpack doctor` prints them).
     public func cooperativeMatrixShapes() throws(VulkanError) -> [(device: VulkanDeviceInfo, shapes: [CooperativeMatrixShape])] {
         try eachDevice { instance, device throws(VulkanError) in
-            (device: try VulkanContext.info(self, instance, device), shapes: try VulkanContext.cooperativeMatrixShapes(self, instance, device))
+            (device: try VulkanContext.info(self, instance, device),
+             shapes: VulkanContext.cooperativeMatrixShapes(self, instance, device, extensions: try VulkanContext.deviceExtensions(self, instance, device)))
         }
     }
 
