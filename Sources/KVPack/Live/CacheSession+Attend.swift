@@ -30,10 +30,14 @@ extension CacheSession {
             let heads = s.layers[l]
             guard heads.allSatisfy({ $0.tokenCount > 0 }) else { throw .empty(layer: l) }
             let out: HeadTensor<Float>
+            let window = model.layerKinds[l].windowSize
+            // A decode query past every kept key of a layer without a window sees them all: no
+            // mask (the heads' position lists are not gathered).
+            let seesAll = window == nil && positions.min().map { q in heads.allSatisfy { ($0.lastPosition ?? .max) <= q } } == true
             do throws(AttentionError) {
                 out = try CompressedAttention.attend(
                     queries: queries, sources: heads.map { LiveHeadRows(head: $0, dim: headDim) }, keyPositions: { heads[$0].positions },
-                    queryPositions: positions, window: model.layerKinds[l].windowSize, scale: scale)
+                    queryPositions: seesAll ? nil : positions, window: window, scale: scale)
             } catch {
                 throw .attention(error)
             }
