@@ -15,6 +15,10 @@
 // coopMatStore only read and write memory); the output accumulators stay in the subgroup's
 // accumulator tiles for the whole walk.
 //
+// The tiles and their products (below) are include/coopmat_tiles.glsl and coopmat_steps.glsl,
+// shared with decode_int8_coopmat.comp and decode_int4_coopmat.comp; this file is the f16 row
+// loader (the stage holds the loaded words as they are).
+//
 // The walk is decode_main's (token groups walking the pages of a split, U tokens a step, the
 // next step's rows loading into registers while this step is used), with T = 32 lanes a token
 // group, i.e. one token group per subgroup, so that every cooperative-matrix operation runs in
