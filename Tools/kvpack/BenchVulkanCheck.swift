@@ -28,6 +28,8 @@ extension Bench.Vulkan {
         var launchKernel: String?
         var splits: Int?
         var workgroupSize: Int?
+        /// int8 / int4 kernels: bytes per code load (16, or 8 / 4 where page offsets are less aligned).
+        var codeLoadBytes: Int?
         var maxRelativeL2VsCPU: Double?
         var nonFiniteOutputs: Int?
         /// Where the non-finite outputs are (`nonFiniteSummary`): the first few query heads with any,
@@ -98,6 +100,7 @@ extension Bench.Vulkan {
                                     row.launchKernel = launch.kernel
                                     row.splits = launch.splits
                                     row.workgroupSize = launch.workgroupSize
+                                    row.codeLoadBytes = launch.codeLoadBytes > 0 ? launch.codeLoadBytes : nil
                                     let nonFinite = out.count { !$0.isFinite }
                                     if nonFinite > 0 {
                                         row.nonFiniteOutputs = nonFinite
@@ -147,7 +150,7 @@ extension Bench.Vulkan {
         func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: max(n, s.count), withPad: " ", startingAt: 0) }
         var line = String(format: "check d=%-3d Hq=%-2d Hkv=%d  ", r.headDim, r.queryHeads, r.kvHeads)
             + "\(pad(r.encoding, 8)) mask \(pad(r.mask, 34)) split \(pad(r.split, 5)) \(pad(r.kernel, 7))"
-        if let k = r.launchKernel { line += " \(k) splits \(r.splits ?? 1) WG \(r.workgroupSize ?? 0)" }
+        if let k = r.launchKernel { line += " \(k) splits \(r.splits ?? 1) WG \(r.workgroupSize ?? 0)" + (r.codeLoadBytes.map { " loads \($0)B" } ?? "") }
         if let e = r.maxRelativeL2VsCPU { line += String(format: "  rel.L2 vs CPU %.2e", e) }
         if let n = r.nonFiniteOutputs { line += "  NON-FINITE GPU OUTPUTS: \(n)" + (r.nonFiniteWhere.map { " at \($0)" } ?? "") }
         if let e = r.error { line += "  ERROR: \(e)" }
