@@ -21,6 +21,14 @@
 
 #include "code_windows.glsl"
 
+// The stage a lane writes is its subgroup's, between barriers of the subgroup; a probe on a
+// device without 32-lane subgroups (stage_probe.glsl, lavapipe) runs one workgroup of 32 as one.
+#ifndef STAGE_GROUP
+#define STAGE_GROUP gl_SubgroupID
+#define STAGE_LANE gl_SubgroupInvocationID
+#define STAGE_SYNC() subgroupBarrier()
+#endif
+
 /// Bytes of one row's codes, and its 16-byte code words.
 const uint CODE_BYTES = D * BITS / 8u;
 const uint ROW_CODE_WORDS = CODE_BYTES / 16u;
@@ -97,8 +105,8 @@ void dequantizeWord(uvec4 w, uint param, out uvec4 words[STAGE_WORDS]) {
 /// Dequantizes the loaded step into the subgroup's stage (after its previous step's matrix
 /// loads): code word (row r, c) becomes stage words c·STAGE_WORDS ..< (c + 1)·STAGE_WORDS of row r.
 void stageStep() {
-    const uint base = gl_SubgroupID * TILE * ROW, lane = gl_SubgroupInvocationID;
-    subgroupBarrier();
+    const uint base = STAGE_GROUP * TILE * ROW, lane = STAGE_LANE;
+    STAGE_SYNC();
     UNROLL for (uint i = 0u; i < CODE_CHUNKS; ++i) {
         uint j = i * LANES + lane, at = base + (j / ROW_CODE_WORDS) * ROW + (j % ROW_CODE_WORDS) * STAGE_WORDS;
         uvec4 k[STAGE_WORDS], v[STAGE_WORDS];
@@ -109,5 +117,5 @@ void stageStep() {
             stageV[at + s] = v[s];
         }
     }
-    subgroupBarrier();
+    STAGE_SYNC();
 }
