@@ -99,6 +99,24 @@ void kvp_int8_rows_dot(const uint8_t *payload, size_t rowCount, size_t dim, size
 void kvp_int8_rows_accumulate(const uint8_t *payload, size_t rowCount, size_t dim, size_t groupSize, const float *weights,
                               size_t nq, size_t weightStride, float *acc);
 
+/// Asks the memory system for `bytes` bytes from `p` (cache-line prefetches; reads nothing).
+void kvp_prefetch(const void *p, size_t bytes);
+
+/// Bytes of `nq` queries of `dim` channels prepared for `kvp_int8_rows_dot_prepared` with groups
+/// of `groupSize` channels; 0 where that path does not take the layout (groups of a multiple of
+/// 16 channels, at most 1024, dividing `dim`): use `kvp_int8_rows_dot`.
+size_t kvp_int8_queries_bytes(size_t nq, size_t dim, size_t groupSize);
+
+/// Rounds `queries` (`[nq, dim]`, finite) to int16 (one step per query: its largest |element| is
+/// 32767 steps) with their per-group sums, into `prepared` (`kvp_int8_queries_bytes` bytes).
+void kvp_int8_queries_prepare(const float *queries, size_t nq, size_t dim, size_t groupSize, void *prepared);
+
+/// `kvp_int8_rows_dot` with integer products on prepared queries: each score is the rounded
+/// query's exact dot with the dequantized row (off from the fp32 query's by at most half a step
+/// times the sum of |k|), in fp32.
+void kvp_int8_rows_dot_prepared(const uint8_t *payload, size_t rowCount, size_t dim, size_t groupSize, const void *prepared,
+                                size_t nq, float scale, float *out, size_t outStride);
+
 /// Dequantizes int8/int4 rows (KVPack's quantized page payload: codes, then an f16 scale and zero
 /// per group; bits 8 or 4, two codes a byte low nibble first; channelAxis 0 = groups of `groupSize`
 /// channels within a row, 1 = groups of `groupSize` rows within a channel) to half bits, `[rows, dim]`:

@@ -1,3 +1,4 @@
+import CKVPackHalf
 /// One page of a live session: a slot of the pool holding up to `pageSize` tokens of one KV head,
 /// their positions, keys and values (`SlotClass` layout).
 package struct LivePage: Sendable, Hashable {
@@ -114,7 +115,17 @@ struct LiveHeadRows: PageRowsSource {
     var tokenCount: Int { head.tokenCount }
     var maxPageTokens: Int { head.pages.map(\.tokens).max() ?? 0 }
 
-    func forEachPage(_ body: (RowsView, RowsView) -> Void) {
-        for p in head.pages { body(p.keysView(dim: dim), p.valuesView(dim: dim)) }
+    func forEachPage(prefetch: PagePart, _ body: (RowsView, RowsView) -> Void) {
+        let pages = head.pages
+        for (i, p) in pages.enumerated() {
+            if i + 1 < pages.count {
+                let next = pages[i + 1]
+                switch prefetch {
+                case .keys: kvp_prefetch(next.slot.base + next.keyOffset, next.keyBytes(dim: dim))
+                case .values: kvp_prefetch(next.slot.base + next.valueOffset, next.valueBytes(dim: dim))
+                }
+            }
+            body(p.keysView(dim: dim), p.valuesView(dim: dim))
+        }
     }
 }

@@ -3,7 +3,8 @@ import Dispatch
 
 /// CPU decode attention straight from compressed pages, without expanding the cache: q·k per
 /// page in its encoding (bitmap pages touch only their nonzeros; int8 pages in token-axis groups
-/// are read from their codes in fp32; other quantized pages are dequantized to f16 in an L1-sized
+/// are read from their codes, q·k as integer products with the query rounded to int16 once per
+/// head (`PreparedInt8Queries`), values in fp32; other quantized pages are dequantized to f16 in an L1-sized
 /// scratch by vectorized C and then read by the f16 kernels), one softmax across all pages of the head, and the
 /// weighted sum of values. Grouped-query attention: each page is read once for every query head
 /// of its group and every query token.
@@ -100,14 +101,16 @@ public enum CompressedAttention {
         }
         // Pass 1: scores, page by page, in each page's encoding.
         var offset = 0
-        head.forEachPage { keys, _ in
-            rowsDot(keys, scratch: scratch, queries: qbuf, nq: m, scale: scale, out: scores + offset, stride: tokens)
+        var prepared = PreparedInt8Queries(queries: qbuf, count: m, dim: d)
+        defer { prepared.release() }
+        head.forEachPage(prefetch: .keys) { keys, _ in
+            rowsDot(keys, scratch: scratch, queries: qbuf, prepared: &prepared, nq: m, scale: scale, out: scores + offset, stride: tokens)
             offset += keys.rows
         }
         maskedSoftmax(scores: scores, tokens: tokens, vectors: vectors, ranges: ranges, n: n)
         // Pass 2: weighted values.
         offset = 0
-        head.forEachPage { _, values in
+        head.forEachPage(prefetch: .values) { _, values in
             rowsAccumulate(values, scratch: scratch, weights: scores + offset, stride: tokens, nq: m, acc: acc)
             offset += values.rows
         }
@@ -118,10 +121,13 @@ public enum CompressedAttention {
     }
 
     private static func rowsDot(_ rows: RowsView, scratch: UnsafeMutableBufferPointer<Float16>, queries: UnsafePointer<Float>,
-                                nq: Int, scale: Float, out: UnsafeMutablePointer<Float>, stride: Int) {
+                                prepared: inout PreparedInt8Queries, nq: Int, scale: Float, out: UnsafeMutablePointer<Float>, stride: Int) {
         switch rows.encoding {
         case .f16:
             kvp_half_rows_dot(rows.base.assumingMemoryBound(to: UInt16.self), rows.rows, rows.dim, queries, nq, scale, out, stride)
+        case .int8(let g) where g.axis == .token && prepared.prepare(groupSize: g.groupSize) != nil:
+            kvp_int8_rows_dot_prepared(rows.base.assumingMemoryBound(to: UInt8.self), rows.rows, rows.dim, g.groupSize,
+                                       prepared.prepare(groupSize: g.groupSize)!, nq, scale, out, stride)
         case .int8(let g) where g.axis == .token && kvp_int8_rows_supported(rows.dim, g.groupSize) != 0:
             kvp_int8_rows_dot(rows.base.assumingMemoryBound(to: UInt8.self), rows.rows, rows.dim, g.groupSize, queries, nq, scale, out, stride)
         case .int8, .int4:

@@ -32,8 +32,15 @@ protocol PageRowsSource: Sendable {
     var tokenCount: Int { get }
     /// The most tokens of one page.
     var maxPageTokens: Int { get }
-    /// Calls `body` with each page's keys and values, in position order.
-    func forEachPage(_ body: (RowsView, RowsView) -> Void)
+    /// Calls `body` with each page's keys and values, in position order; where the source's
+    /// pages stay in place (a live session's pool slots), the next page's `prefetch` part is
+    /// requested from memory before `body` runs on this one.
+    func forEachPage(prefetch: PagePart, _ body: (RowsView, RowsView) -> Void)
+}
+
+/// Which payload of a page a pass over the pages reads next.
+enum PagePart {
+    case keys, values
 }
 
 extension EncodedRows {
@@ -46,7 +53,7 @@ extension EncodedRows {
 extension HeadPages: PageRowsSource {
     var maxPageTokens: Int { pages.map(\.tokenCount).max() ?? 0 }
 
-    func forEachPage(_ body: (RowsView, RowsView) -> Void) {
+    func forEachPage(prefetch: PagePart, _ body: (RowsView, RowsView) -> Void) {
         for page in pages { page.keys.withView { k in page.values.withView { v in body(k, v) } } }
     }
 }
