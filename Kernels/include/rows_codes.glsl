@@ -26,12 +26,8 @@ uint cparams[2u * U];
 #define KEY(u, e) fma(codeToFloat((craw[(u) * WORDS + (e) * BITS / 32u] >> (((e) * BITS) % 32u)) & ((1u << BITS) - 1u)), PARAMS(u).x, PARAMS(u).y)
 #define VALUE(u, e) fma(codeToFloat((craw[(U + (u)) * WORDS + (e) * BITS / 32u] >> (((e) * BITS) % 32u)) & ((1u << BITS) - 1u)), PARAMS(U + (u)).x, PARAMS(U + (u)).y)
 
-/// Words per code load (1, 2 or 4; at most WORDS): the host picks the widest that the layer's
-/// page offsets are aligned to.
-layout(constant_id = 9) const uint LOAD_WORDS = 1;
-// The same pool windows read 8 or 16 bytes at a time.
-layout(std430, binding = CODE_BINDING) readonly buffer CodePairs { uvec2 words[]; } codePairWindows[POOL_WINDOWS];
-layout(std430, binding = CODE_BINDING) readonly buffer CodeQuads { uvec4 words[]; } codeQuadWindows[POOL_WINDOWS];
+// LOAD_WORDS (1, 2 or 4 words per code load; at most WORDS) and the pool read as uvec2 / uvec4.
+#include "code_windows.glsl"
 
 void loadCodeRows(uint first, uint offset, uint n, uint t0, uint lane, uint shift) {
     uint paramsBase = (offset + n * D * BITS / 8u) >> 2;

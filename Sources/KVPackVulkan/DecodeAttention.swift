@@ -19,12 +19,15 @@ public enum DecodeKernel: String, Sendable, CaseIterable, Codable {
     case bitmap
     /// Any mix of encodings (a per-page switch).
     case mixed
-    /// Dense f16 pages on cooperative matrices (tensor cores): q·K and P·V as 16x16x16 f16 tile
-    /// products with fp32 accumulators, the query-head group as the tiles' rows
-    /// (`Kernels/decode_f16_coopmat.comp`). Needs `VulkanCapabilities.cooperativeMatrix`,
-    /// subgroups of 32 lanes, a GQA group of at most 8 and head dim 64, 128 or 256. `.automatic`
-    /// takes it for a layer of f16 pages only where all of that holds and the options ask
-    /// nothing only the f16 kernel does (`KernelChoice`).
+    /// Cooperative matrices (tensor cores): q·K and P·V as 16x16x16 f16 tile products with fp32
+    /// accumulators, the query-head group as the tiles' rows, over a layer whose pages are all
+    /// f16 (`Kernels/decode_f16_coopmat.comp`), all int8 or all int4 (`decode_int8_coopmat.comp`,
+    /// `decode_int4_coopmat.comp`: codes dequantized into the f16 tiles in shared memory; token
+    /// groups of a power of two of at least 16 (int8) / 32 (int4) channels). Needs
+    /// `VulkanCapabilities.cooperativeMatrix`, subgroups of 32 lanes, a GQA group of at most 8 and
+    /// head dim 64, 128 or 256. `.automatic` takes it for a layer of f16 pages only (at GQA 8),
+    /// where all of that holds and the options ask nothing only the f16 kernel does
+    /// (`KernelChoice`); int8 / int4 layers run on it on request.
     case coopmat
 
     static func choose(for kinds: Set<PageEncodingKind>) -> DecodeKernel {
@@ -45,7 +48,8 @@ public enum DecodeKernel: String, Sendable, CaseIterable, Codable {
     func covers(_ kinds: Set<PageEncodingKind>) -> Bool {
         switch self {
         case .automatic, .mixed: return true
-        case .f16, .coopmat: return kinds == [.f16]
+        case .f16: return kinds == [.f16]
+        case .coopmat: return kinds.count == 1 && KernelLibrary.coopmatKinds.contains(kinds.first!)
         case .quant: return kinds.isSubset(of: [.int8, .int4])
         case .int8: return kinds == [.int8]
         case .int4: return kinds == [.int4]
@@ -194,8 +198,8 @@ public struct DecodeLaunch: Sendable, Hashable, Codable {
     public var f16Arithmetic: Bool
     /// Dense f16 pages with f16 arithmetic: value sums of a step in f16 too.
     public var f16ValueSums: Bool
-    /// Raw-code int8 / int4 kernels: bytes per code load (4, 8 or 16; the widest the layer's page
-    /// offsets allow); 0 for the other kernels.
+    /// Raw-code int8 / int4 kernels and the int8 / int4 cooperative-matrix kernels: bytes per
+    /// code load (4, 8 or 16; the widest the layer's page offsets allow); 0 for the other kernels.
     public var codeLoadBytes: Int
     /// Raw-code int8 / int4 kernels: q·k as packed 8-bit integer dot products (the `_intdot` kernel).
     public var integerDot: Bool = false

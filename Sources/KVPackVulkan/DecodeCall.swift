@@ -290,19 +290,27 @@ final class DecodeCall {
                 throw .unsupported("integer dot products need the raw-code int8 / int4 kernel with f16 arithmetic and a device with VK_KHR_shader_integer_dot_product (this call: \(kernel) kernel, f16 arithmetic \(f16Arithmetic), integer dot products \(caps.integerDotProduct))")
             }
         }
-        let name = coopmat ? "decode_f16_coopmat" // compiled once (subgroup path, KVP_COOPMAT)
-            : "decode_\(kernel.rawValue)\(stagedRows > 0 ? "_staged" : "")_\(subgroup ? "subgroup" : "portable")"
+        // The cooperative-matrix kernel of the layer's one page kind (KernelChoice checked it),
+        // compiled once (subgroup path, KVP_COOPMAT).
+        let coopmatKind = coopmat ? cache.layers[layer].kinds.first ?? .f16 : nil
+        let name = coopmatKind.map(KernelLibrary.coopmatName)
+            ?? "decode_\(kernel.rawValue)\(stagedRows > 0 ? "_staged" : "")_\(subgroup ? "subgroup" : "portable")"
             + (f16Arithmetic ? "_f16math" : "") + (integerDot ? "_intdot" : "")
-        guard !coopmat || KernelLibrary.embedsCoopmat else {
-            throw .unsupported("this build has no decode_f16_coopmat kernel (it was built without a glslangValidator that has GL_KHR_cooperative_matrix; see Kernels/README.md)")
+        guard !coopmat || KernelLibrary.embeds(name) else {
+            throw .unsupported("this build has no \(name) kernel (it was built without a glslangValidator that has GL_KHR_cooperative_matrix; see Kernels/README.md)")
         }
         // Spec constant 5 (PIPELINE): the coopmat kernel also has raw-word steps (TAKE_STEP).
         let pipelined = (rawSteps.contains(kernel) || coopmat) && (options.pipelined ?? gpu)
         let f16ValueSums = kernel == .f16 && f16Arithmetic && (options.f16ValueSums ?? true)
         // Raw-code kernels load a lane's codes of a row in words of 4, 8 or 16 bytes, as wide as
-        // the slice (elements × bits / 8 bytes) and the page offsets' alignment allow.
-        let codeLoadBytes = kernel == .int8 || kernel == .int4
-            ? min(16, elements * (kernel == .int8 ? 8 : 4) / 8, cache.layers[layer].codeAlignment) : 0
+        // the slice (elements × bits / 8 bytes) and the page offsets' alignment allow; the int8 /
+        // int4 coopmat kernels read 16-byte code words in loads as wide as the alignment allows.
+        let alignment = cache.layers[layer].codeAlignment
+        let codeLoadBytes = kernel == .int8 || kernel == .int4 ? min(16, elements * (kernel == .int8 ? 8 : 4) / 8, alignment)
+            : coopmatKind == .int8 || coopmatKind == .int4 ? min(16, alignment) : 0
+        if coopmat, codeLoadBytes > 0, codeLoadBytes < 4 {
+            throw .unsupported("the coopmat kernel reads int8 / int4 codes in 4-byte words at least; this layer's page offsets are \(alignment)-byte aligned")
+        }
         let stageBytes = stagedRows > 0 ? stagedBitmapBytes(rows: stagedRows, headDim: d, step: step, tokenGroups: groups)
             : coopmat ? coopmatTileBytes(headDim: d, subgroups: groups) : 0
         let slots = { (bytes: Int) in max(leastSlots, min(groups, bytes / slotBytes, options.mergeSlotLimit ?? .max)) }

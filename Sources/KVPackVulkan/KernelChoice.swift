@@ -26,9 +26,10 @@ struct KernelChoice: Equatable {
     init(_ context: VulkanContext, kinds: Set<PageEncodingKind>, groupings: Set<QuantizationGrouping>, headDim: Int,
          queryGroup: Int, options: DecodeOptions, wholeLayer: Bool = true) throws(VulkanError) {
         var caps = context.capabilities
-        if caps.cooperativeMatrix, !KernelLibrary.embedsCoopmat {
+        let coopmatName = kinds.count == 1 && KernelLibrary.coopmatKinds.contains(kinds.first!) ? KernelLibrary.coopmatName(kinds.first!) : nil
+        if caps.cooperativeMatrix, let coopmatName, !KernelLibrary.embeds(coopmatName) {
             caps.cooperativeMatrix = false
-            caps.cooperativeMatrixMissing = ["the decode_f16_coopmat kernel in this kvpack build (built without a glslangValidator that has GL_KHR_cooperative_matrix; Kernels/README.md)"]
+            caps.cooperativeMatrixMissing = ["the \(coopmatName) kernel in this kvpack build (built without a glslangValidator that has GL_KHR_cooperative_matrix; Kernels/README.md)"]
         }
         try self.init(kinds: kinds, groupings: groupings, headDim: headDim, queryGroup: queryGroup,
                       subgroupSize: Self.subgroupPath(caps, options) ? caps.subgroupSize : nil,
@@ -82,11 +83,13 @@ struct KernelChoice: Equatable {
         }
         let wide = subgroupSize == nil ? d : options.elementsPerLane ?? (gpu ? min(d, max(gpuElements, fewest)) : fewest)
         var kernel = options.kernel
-        // The cooperative-matrix kernel: on request, or for a layer of f16 pages where it can run
-        // and the options ask nothing only the f16 kernel does (a lane width, a step other than
-        // its 16 tokens, fp32 arithmetic).
+        // The cooperative-matrix kernel: on request (f16, int8 or int4 pages), or for a layer of
+        // f16 pages where it can run and the options ask nothing only the f16 kernel does (a lane
+        // width, a step other than its 16 tokens, fp32 arithmetic).
         let refusal = Self.cooperativeRefusal(capabilities, subgroupSize: subgroupSize, headDim: d, queryGroup: queryGroup, options: options)
-        if kernel == .coopmat, let refusal { throw .unsupported("the coopmat kernel (cooperative matrices) cannot run: \(refusal)") }
+        if kernel == .coopmat, let why = refusal ?? Self.coopmatPagesRefusal(kinds: kinds, groupings: groupings) {
+            throw .unsupported("the coopmat kernel (cooperative matrices) cannot run: \(why)")
+        }
         if kernel == .automatic, coopmatAutomatically ?? Self.coopmatChosenAutomatically(queryGroup: queryGroup), kinds == [.f16], wholeLayer, refusal == nil, options.elementsPerLane == nil,
            options.f16Arithmetic != false {
             kernel = .coopmat
@@ -106,6 +109,23 @@ struct KernelChoice: Equatable {
         self.kernel = kernel
         // The cooperative-matrix kernel: one 32-lane subgroup a token, E = D / 32 (decode_merge's layout).
         self.elementsPerLane = kernel == .coopmat ? d / 32 : elements
+    }
+
+    /// Why the cooperative-matrix kernels cannot read a layer's pages (nil when one can): all f16,
+    /// or all int8 or all int4 (keys and values) in token groups of a power of two that cover a
+    /// 16-byte code word, 16 int8 or 32 int4 channels (`Kernels/include/coopmat_codes.glsl`: each
+    /// lane dequantizes whole words with one (scale, zero)); anything else keeps the other kernels.
+    static func coopmatPagesRefusal(kinds: Set<PageEncodingKind>, groupings: Set<QuantizationGrouping>) -> String? {
+        guard kinds.count == 1, let kind = kinds.first, KernelLibrary.coopmatKinds.contains(kind) else {
+            return "it reads layers whose pages are all f16, all int8 or all int4; this layer: \(kinds.map(\.description).sorted().joined(separator: ", "))"
+        }
+        guard kind != .f16 else { return nil }
+        let word = kind == .int8 ? 16 : 32 // channels of one 16-byte code word
+        let unread = groupings.filter { g in g.axis != .token || g.groupSize < word || g.groupSize & (g.groupSize - 1) != 0 }
+        guard unread.isEmpty else {
+            return "its \(kind) pages need token groups of a power of two, at least \(word) channels (one scale and zero per 16-byte code word); this layer: \(unread.map(\.description).sorted().joined(separator: ", "))"
+        }
+        return nil
     }
 
     /// Why the cooperative-matrix kernel cannot run a call (nil when it can): the device must have

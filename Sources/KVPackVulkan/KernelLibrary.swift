@@ -1,5 +1,6 @@
 import CVulkan
 import Foundation
+import KVPack
 
 /// A compute pipeline's identity: the kernel and its specialization constants.
 struct KernelKey: Hashable, Sendable {
@@ -41,9 +42,19 @@ final class KernelLibrary: @unchecked Sendable {
     /// Names of the embedded kernels.
     static var names: [String] { KernelBinaries.base64.keys.sorted() }
 
-    /// The build embeds the cooperative-matrix kernel (`decode_f16_coopmat`: the build found a
-    /// glslangValidator with GL_KHR_cooperative_matrix).
-    static var embedsCoopmat: Bool { KernelBinaries.base64["decode_f16_coopmat"] != nil }
+    /// The build embeds the cooperative-matrix kernel for f16 pages (`decode_f16_coopmat`: the
+    /// build found a glslangValidator with GL_KHR_cooperative_matrix, which compiles all of them).
+    static var embedsCoopmat: Bool { embeds(coopmatName(.f16)) }
+
+    /// Page kinds a cooperative-matrix kernel reads (a layer of one of them).
+    static let coopmatKinds: Set<PageEncodingKind> = [.f16, .int8, .int4]
+
+    /// The cooperative-matrix kernel of a layer of `kind` pages (`Kernels/decode_<kind>_coopmat.comp`,
+    /// compiled once).
+    static func coopmatName(_ kind: PageEncodingKind) -> String { "decode_\(kind)_coopmat" }
+
+    /// The build embeds the kernel `name`.
+    static func embeds(_ name: String) -> Bool { KernelBinaries.base64[name] != nil }
 
     /// The descriptor-set layout and pipeline layout, created once.
     func layouts(_ context: VulkanContext) throws(VulkanError) -> (VkDescriptorSetLayout, VkPipelineLayout) {

@@ -84,24 +84,26 @@ struct BenchVulkanTests {
 
     struct Check: Decodable {
         struct Row: Decodable {
-            var headDim: Int, queryHeads: Int, kernel: String, mask: String, split: String
+            var headDim: Int, queryHeads: Int, kernel: String, mask: String, split: String, encoding: String
             var splits: Int?
             var maxRelativeL2VsCPU: Double?
             var passed: Bool
         }
         var capabilities: Capabilities
         var rows: [Row]
+        var coopmatSkipped: String?
         struct Capabilities: Decodable { var cooperativeMatrix: Bool }
     }
 
-    @Test("--check: each case against the CPU, the largest error per case and kernel; coopmat where the device has it, else said")
+    @Test("--check: each case against the CPU, the largest error per case and kernel; f16 and int8 pages; coopmat where the device has it, else said skipped")
     func check() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let json = dir.appendingPathComponent("check.json")
         let process = Process()
         process.executableURL = KVPackRun.executable
-        process.arguments = ["bench", "vulkan", "--check", "--check-head-dims", "64", "--check-groups", "4", "--json", json.path]
+        process.arguments = ["bench", "vulkan", "--check", "--check-head-dims", "64", "--check-groups", "4", "--check-encodings", "f16", "int8/g32",
+                             "--json", json.path]
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -112,16 +114,26 @@ struct BenchVulkanTests {
         if process.terminationStatus == 69 { try TestEnvironment.deviceMissing("Vulkan", why: stderr) }
         #expect(process.terminationStatus == 0, "\(stderr)")
         let check = try JSONDecoder().decode(Check.self, from: Data(contentsOf: json))
-        let kernels = check.capabilities.cooperativeMatrix ? ["f16", "coopmat"] : ["f16"]
-        // 2 masks x 3 splits per kernel, each within the tolerance; split-K really split.
-        #expect(check.rows.count == 6 * kernels.count)
-        #expect(Set(check.rows.map(\.kernel)) == Set(kernels))
+        let coopmat = check.capabilities.cooperativeMatrix
+        // Each encoding's own kernel, and coopmat where the device has it.
+        let pairs: Set<String> = coopmat ? ["f16 f16", "int8/g32 int8", "f16 coopmat", "int8/g32 coopmat"] : ["f16 f16", "int8/g32 int8"]
+        // 2 masks x 3 splits per encoding and kernel, each within the tolerance; split-K really split.
+        #expect(check.rows.count == 6 * pairs.count)
+        #expect(Set(check.rows.map { "\($0.encoding) \($0.kernel)" }) == pairs)
         for row in check.rows {
             #expect(row.passed && (row.maxRelativeL2VsCPU ?? 1) < 2e-2, "\(row)")
             if row.split != "none" { #expect((row.splits ?? 1) > 1, "\(row)") }
         }
         #expect(check.rows.contains { $0.mask != "none" })
-        #expect(printed.contains("rel.L2 vs CPU") && printed.contains("check: f16: 6 cases"), "\(printed)")
-        if !check.capabilities.cooperativeMatrix { #expect(printed.contains("coopmat kernel unavailable"), "\(printed)") }
+        #expect(printed.contains("rel.L2 vs CPU") && printed.contains("check: f16 pages, f16 kernel: 6 cases")
+                && printed.contains("check: int8/g32 pages, int8 kernel: 6 cases"), "\(printed)")
+        if !coopmat {
+            // On lavapipe: the coopmat cases are said to be skipped, and the others still pass.
+            #expect(printed.contains("coopmat kernel unavailable") && printed.contains("12 cases (f16, int8/g32 pages) are SKIPPED"), "\(printed)")
+            #expect(printed.contains("check: coopmat: SKIPPED"), "\(printed)")
+            #expect(check.coopmatSkipped?.contains("VK_KHR_cooperative_matrix") == true)
+        } else {
+            #expect(check.coopmatSkipped == nil)
+        }
     }
 }

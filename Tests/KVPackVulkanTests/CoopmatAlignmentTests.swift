@@ -4,14 +4,19 @@ import Testing
 /// The cooperative-matrix kernel's matrix loads and stores need a 16-byte-aligned pointer and
 /// stride (VUID-RuntimeSpirv-OpCooperativeMatrixLoadKHR-08986). A shared array is only as aligned
 /// as its element type, and the driver places it: so every array a `coopMatLoad` / `coopMatStore`
-/// of `Kernels/decode_f16_coopmat.comp` reads or writes must have a 16-byte element type (`uvec4`
+/// of the cooperative-matrix kernels (`Kernels/decode_*_coopmat.comp` and their includes) reads or writes must have a 16-byte element type (`uvec4`
 /// or `vec4`). Its first GPU run used 8-byte `f16vec4` tiles and failed every case.
 @Suite("Cooperative-matrix kernel source: 16-byte-aligned matrix buffers")
 struct CoopmatAlignmentTests {
+    /// The cooperative-matrix kernels' sources: the three kernels and the includes they share (the
+    /// tiles in `coopmat_tiles.glsl`, the matrix loads in `coopmat_steps.glsl`, the int8 / int4 stager).
+    static let files = ["decode_f16_coopmat.comp", "decode_int8_coopmat.comp", "decode_int4_coopmat.comp",
+                        "include/coopmat_tiles.glsl", "include/coopmat_steps.glsl", "include/coopmat_codes.glsl"]
+
     static func source() throws -> String {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Kernels/decode_f16_coopmat.comp")
-        return try String(contentsOf: url, encoding: .utf8)
+        let kernels = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Kernels")
+        return try files.map { try String(contentsOf: kernels.appendingPathComponent($0), encoding: .utf8) }.joined(separator: "\n")
     }
 
     /// The second argument of each `coopMatLoad(` / `coopMatStore(` call: the buffer.

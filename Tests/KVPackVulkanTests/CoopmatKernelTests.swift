@@ -4,7 +4,7 @@ import KVPackTestSupport
 import Testing
 @testable import KVPackVulkan
 
-/// The cooperative-matrix kernel's choice and launch sizing, hand-worked (no GPU needed: lavapipe
+/// The cooperative-matrix kernels' choice (f16, int8 and int4 pages) and launch sizing, hand-worked (no GPU needed: lavapipe
 /// has no cooperative matrices, so the kernel itself runs only on a GPU, under
 /// `kvpack bench vulkan --check`); and on lavapipe, that asking for it is a typed error.
 @Suite("Cooperative-matrix kernel: choice, sizing, refusal")
@@ -92,12 +92,64 @@ struct CoopmatKernelTests {
         #expect(why.contains("coopmat") && why.contains(names), "\(why)")
     }
 
-    @Test("asked for on other encodings: refused")
-    func wrongPages() {
-        let result = Result { () throws(VulkanError) in
-            try choose([.int8], [QuantizationGrouping(groupSize: 32)], options: .init(kernel: .coopmat))
+    @Test("int8 / int4 layers whose token groups cover a 16-byte code word: the coopmat kernel on request, D / 32 elements per lane",
+          arguments: [PageEncodingKind.int8, .int4], [4, 8])
+    func quantizedOnRequest(kind: PageEncodingKind, group: Int) throws {
+        let sizes = kind == .int8 ? [16, 32, 64, 128] : [32, 64, 128]
+        for d in [64, 128, 256] {
+            for size in sizes where size <= d {
+                let choice = try choose([kind], [QuantizationGrouping(groupSize: size)], d: d, group: group, options: .init(kernel: .coopmat))
+                #expect(choice == KernelChoice(kernel: .coopmat, elementsPerLane: d / 32), "\(kind)/g\(size) d=\(d)")
+            }
         }
-        guard case .failure(.unsupported) = result else { Issue.record("\(result)"); return }
+    }
+
+    @Test("the automatic choice keeps the int8 / int4 kernels for int8 / int4 layers, even where it takes coopmat for f16 (not measured yet)",
+          arguments: [4, 8])
+    func quantizedNotAutomatic(group: Int) throws {
+        let g32 = QuantizationGrouping(groupSize: 32)
+        let elements = group <= 4 ? 16 : 8
+        // With the f16 rule forced on (`coopmatAutomatically: true`) and with the default rule.
+        #expect(try choose([.int8], [g32], group: group) == KernelChoice(kernel: .int8, elementsPerLane: elements))
+        #expect(try choose([.int4], [g32], group: group) == KernelChoice(kernel: .int4, elementsPerLane: elements))
+        let automatic = try KernelChoice(kinds: [.int4], groupings: [g32], headDim: 128, queryGroup: group, subgroupSize: 32, gpu: true,
+                                         options: .init(), capabilities: Self.gpu())
+        #expect(automatic == KernelChoice(kernel: .int4, elementsPerLane: elements))
+    }
+
+    /// (kinds, groupings, what the refusal names): pages the coopmat kernels cannot read.
+    @Test("asked for on pages it cannot read: a typed error naming why", arguments: [
+        ([PageEncodingKind.int8], [QuantizationGrouping(groupSize: 8)], "at least 16"),          // a code word spans 2 groups
+        ([.int4], [QuantizationGrouping(groupSize: 16)], "at least 32"),
+        ([.int8], [QuantizationGrouping(groupSize: 16, axis: .channel)], "token groups"),         // KIVI-style channel groups
+        ([.int4], [QuantizationGrouping(groupSize: 32), QuantizationGrouping(groupSize: 32, axis: .channel)], "c32"),
+        ([.int8, .int4], [QuantizationGrouping(groupSize: 32)], "all int8"),                      // keys int8, values int4
+        ([.f16, .int8], [QuantizationGrouping(groupSize: 32)], "all f16"),                        // a mixed layer
+        ([.bitmap], [], "bitmap"),
+    ] as [([PageEncodingKind], [QuantizationGrouping], String)])
+    func wrongPages(kinds: [PageEncodingKind], groupings: [QuantizationGrouping], names: String) {
+        let result = Result { () throws(VulkanError) in
+            try choose(Set(kinds), Set(groupings), options: .init(kernel: .coopmat))
+        }
+        guard case .failure(.unsupported(let why)) = result else { Issue.record("\(result)"); return }
+        #expect(why.contains("coopmat") && why.contains(names), "\(why)")
+    }
+
+    @Test("which pages the coopmat kernels read, by hand")
+    func pagesRefusal() {
+        func reads(_ kinds: Set<PageEncodingKind>, _ groupings: [QuantizationGrouping] = []) -> Bool {
+            KernelChoice.coopmatPagesRefusal(kinds: kinds, groupings: Set(groupings)) == nil
+        }
+        #expect(reads([.f16]))
+        #expect(reads([.int8], [.init(groupSize: 16)]) && reads([.int8], [.init(groupSize: 32), .init(groupSize: 128)]))
+        #expect(!reads([.int8], [.init(groupSize: 8)]))
+        #expect(reads([.int4], [.init(groupSize: 32)]) && !reads([.int4], [.init(groupSize: 16)]))
+        #expect(!reads([.int8], [.init(groupSize: 48)])) // not a power of two (the encoder allows it where D divides)
+        #expect(!reads([.int8], [.init(groupSize: 32, axis: .channel)]))
+        #expect(!reads([.int8, .int4], [.init(groupSize: 32)]) && !reads([.f16, .int4], [.init(groupSize: 32)]))
+        #expect(!reads([.bitmap]) && !reads([]))
+        #expect(DecodeKernel.coopmat.covers([.int8]) && DecodeKernel.coopmat.covers([.int4]) && DecodeKernel.coopmat.covers([.f16]))
+        #expect(!DecodeKernel.coopmat.covers([.int8, .int4]) && !DecodeKernel.coopmat.covers([.bitmap]))
     }
 
     // Shared memory, worked from the kernel's arrays (`decode_f16_coopmat.comp`; the same totals
@@ -170,6 +222,38 @@ struct CoopmatKernelTests {
         #expect(used <= 49152)
     }
 
+    /// The launch for int8 / int4 pages, as `launch` above: the same tiles, stage and sizing as
+    /// f16 pages (the codes are dequantized into the f16 stage), the kernel of the pages' kind,
+    /// and 9: words per 16-byte code load, by the page offsets' alignment. Full int8 pages at
+    /// D = 128 are 16·128 + 16·4·4 = 2304 bytes (16-byte aligned: 4 words); at D = 64 with 515
+    /// tokens a head's last page has 3 tokens, 3·64 + 3·2·4 = 216 bytes, so the next head's pages
+    /// are 8 bytes off 16 (2 words). 515 tokens: 33 pages, 8 splits wanted (256 workgroups over 8
+    /// heads; 33 / 4 groups caps them at 8), 5 pages each, 7 splits; no page cache (5 < 2 x 4 groups).
+    @Test("its launch and spec constants for int8 / int4 pages on a GPU", .vulkanDevice, arguments: [
+        // (encoding, d, G, tokens, masked) -> splits, pages per split, code load bytes, constants
+        (PageEncoding.int8(.init(groupSize: 32)), 128, 4, 512, false, 8, 4, 16, [128, 128, 4, 4, 16, 1, 1, 0, 0, 4, 0, 0, 0] as [UInt32]),
+        (.int4(.init(groupSize: 32)), 128, 8, 512, true, 8, 4, 16, [96, 128, 4, 8, 16, 1, 3, 1, 0, 4, 0, 0, 0]),
+        (.int8(.init(groupSize: 32)), 64, 8, 515, false, 7, 5, 8, [128, 64, 2, 8, 16, 1, 4, 0, 0, 2, 0, 0, 0]),
+    ])
+    func quantizedLaunch(encoding: PageEncoding, d: Int, group: Int, tokens: Int, masked: Bool, splits: Int, pagesPerSplit: Int,
+                         loadBytes: Int, constants: [UInt32]) throws {
+        let context = try #require(SharedContext.context)
+        let fixture = try DecodeFixture(qHeads: 8 * group, kvHeads: 8, d: d, tokens: tokens, sequences: 1) { _, _ in
+            (Array(0..<tokens), Array(repeating: (encoding, encoding), count: tokens))
+        }
+        let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
+        let choice = try choose([encoding.kind], [encoding.grouping!], d: d, group: group, options: .init(kernel: .coopmat))
+        let (launch, key) = try DecodeCall.plan(choice, maxPages: device.layers[0].maxPages, capabilities: Self.gpu(), device: .discrete,
+                                                cache: device, layer: 0, masked: masked, options: .init(kernel: .coopmat), lenient: false)
+        #expect(key.name == "decode_\(encoding.kind)_coopmat")
+        #expect(key.constants == constants)
+        #expect(launch.splits == splits && launch.pagesPerSplit == pagesPerSplit && launch.codeLoadBytes == loadBytes, "\(launch)")
+        #expect(launch.lanesPerToken == 32 && launch.tokensPerStep == 16 && launch.pipelined && !launch.f16Arithmetic && !launch.integerDot)
+        let used = DecodeCall.coopmatSharedBytes(headDim: d, queryGroup: group, subgroups: Int(constants[0]) / 32,
+                                                 mergeSlots: Int(constants[6]), pageCacheEntries: Int(constants[11]))
+        #expect(used <= 49152)
+    }
+
     @Test("what a device lacks, in order", arguments: [
         (CooperativeMatrixSupport(), ["VK_KHR_cooperative_matrix"]),
         (CooperativeMatrixSupport(hasExtension: true, cooperativeMatrix: true, computeStage: true, vulkanMemoryModel: false, shaderFloat16: true,
@@ -205,6 +289,18 @@ struct CoopmatKernelTests {
         #expect(why.contains("VK_KHR_cooperative_matrix"), "\(why)")
         // The automatic choice keeps today's f16 kernel there.
         #expect(try attention.kernel(for: device) == .f16)
+        // int8 pages: refused the same way; the automatic choice keeps the int8 kernel.
+        let g32 = PageEncoding.int8(.init(groupSize: 32))
+        let int8 = try DecodeFixture(qHeads: 8, kvHeads: 2, d: 128, tokens: 40, sequences: 1) { _, _ in
+            (Array(0..<40), Array(repeating: (g32, g32), count: 40))
+        }
+        let quantized = try DeviceKVCache(context, flat: int8.cache.flattened())
+        let refused = Result { () throws(VulkanError) in
+            try attention.attend(quantized, queries: int8.queries, options: .init(kernel: .coopmat))
+        }
+        guard case .failure(.unsupported(let reason)) = refused else { Issue.record("\(refused)"); return }
+        #expect(reason.contains("VK_KHR_cooperative_matrix"), "\(reason)")
+        #expect(try attention.kernel(for: quantized) == .int8)
     }
 
     /// The build embeds the kernel wherever it found a glslangValidator with the extension (as the
@@ -217,11 +313,15 @@ struct CoopmatKernelTests {
             try Test.cancel("no glslangValidator here (\(Self.glslangSearch)); the build left the coopmat kernel out")
         }
         #expect(KernelLibrary.embedsCoopmat, "the build found \(compiler) but did not embed decode_f16_coopmat")
-        let words = try #require(KernelLibrary.spirv("decode_f16_coopmat"))
-        #expect(words.first == 0x0723_0203) // the SPIR-V magic number
-        // OpCapability (17, 2 words) CooperativeMatrixKHR (6022) and VulkanMemoryModel (5345).
-        let capabilities = Set(stride(from: 5, to: words.count - 1, by: 1).compactMap { i in words[i] == (2 << 16 | 17) ? words[i + 1] : nil })
-        #expect(capabilities.isSuperset(of: [6022, 5345, 9]), "\(capabilities.sorted())") // 9: Float16
+        for name in ["decode_f16_coopmat", "decode_int8_coopmat", "decode_int4_coopmat"] {
+            #expect(KernelLibrary.embeds(name), "\(name)")
+            let words = try #require(KernelLibrary.spirv(name))
+            #expect(words.first == 0x0723_0203) // the SPIR-V magic number
+            // OpCapability (17, 2 words) CooperativeMatrixKHR (6022) and VulkanMemoryModel (5345).
+            let capabilities = Set(stride(from: 5, to: words.count - 1, by: 1).compactMap { i in words[i] == (2 << 16 | 17) ? words[i + 1] : nil })
+            #expect(capabilities.isSuperset(of: [6022, 5345, 9]), "\(name): \(capabilities.sorted())") // 9: Float16
+        }
+        #expect(KernelLibrary.coopmatName(.int4) == "decode_int4_coopmat")
     }
 
     static let glslangSearch = "GLSLANG_VALIDATOR, or bin/glslangValidator under `python3 -m cmeel cmake`"

@@ -9,7 +9,7 @@
 # sums (f16 value sums on/off), small (B=1 at 4K and 32K, twice), again (f16 B=8 N=32K alone),
 # passes (integer dot products on/off; mixed tiers as passes vs the mixed kernel), wg (workgroup
 # sizes and split-K targets), staged / sparsity / expand / wide / scatter / sharedq (bitmap: staged against per-lane loads), streams (mixed tiers' passes on several queues; reverted), dims / gqa8 / gqa8check / gqa8steps (head dims 64 / 256, GQA 8), lanesums (reverted), pagecache / pagecache2 (page-table entries in shared memory on / off), splitfloor / floor (pages per split at short contexts), pagesize (pages of 16 / 32 / 64 tokens), longsplit (splits of 32 pages per token group), tgmerge (token groups merged by every invocation, the merge pass without barriers), short (options at B=1 N=32K and B=8 N=4K), fused (split-K merged by the last workgroup of a head), chunk32 (the merge pass's loads, 32 splits at once), quads (the fused merge in runs of 4 elements, chunks of 8 / 16 / 32), mixedfused (the mixed tiers, fused against the pass), repeat8 (the final grid's slow rows again; cuDNN and f16 in turn at the two short shapes), accum (int8 / int4 value sums token by token), int4wide (int8 / int4 at 32 elements per lane), check (the final binary at two short shapes, with the CPU check) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
-# the defaults), coopmat (the cooperative-matrix f16 kernel: --check against the CPU, then timed against the f16 kernel and cuDNN at GQA 4 and 8), sessions (live sessions on the device pool, with cuDNN at the same lengths), sessions2 (the same with
+# the defaults), coopmat (the cooperative-matrix kernels on f16, int8/g32 and int4/g32 pages: --check against the CPU, then timed against the default kernels and cuDNN at GQA 4 and 8), sessions (live sessions on the device pool, with cuDNN at the same lengths), sessions2 (the same with
 # the host time's parts, appends serial against parallel), model / serve / needle / fidelity / shutdown (SmolLM2 on this machine: bench model,
 # the load test through --backend vulkan, the needle and fidelity sweeps, timed; a served request and SIGINT's exit status).
 set -u
@@ -484,20 +484,31 @@ for phase in "$@"; do
     /usr/bin/time -v timeout ${T:-300} $K eval --model $M --text .carry/GPL-3 --out $R/fidelity-smollm2 > $R/fidelity-smollm2.txt 2>&1
     echo "fidelity rc=$? $(date +%s)" >> $R/progress.txt
     pack ;;
-  coopmat) # issue 21: the cooperative-matrix f16 kernel (decode_f16_coopmat). cuDNN SDPA at GQA 4 and 8 first; `bench vulkan --check` (f16 and coopmat kernels against the CPU: head dims 64 / 128 / 256, GQA 4 / 8, with and without a position mask, one split / split-K fused / merge pass); then f16 pages, head dim 128, the subgroup f16 kernel (--kernel f16) against the coopmat kernel (--kernel coopmat) in turn twice, and coopmat with workgroups of 64, at B=1 N=32K / 128K and B=8 N=32K, GQA 4 (32 query heads over 8) and GQA 8 (64 over 8). A device without the tile says so (coopmat-available.txt, progress.txt) and the rest still runs (its coopmat runs fail with the typed error)
+  coopmat) # issue 21: the cooperative-matrix kernels (decode_f16_coopmat, decode_int8_coopmat, decode_int4_coopmat). cuDNN SDPA at GQA 4 and 8 first; `bench vulkan --check` (each encoding's own kernel and the coopmat kernel against the CPU: f16, int8/g32 and int4/g32 pages, head dims 64 / 128 / 256, GQA 4 / 8, with and without a position mask, one split / split-K fused / merge pass), one process per encoding at once (coopmat-check-f16 / -int8 / -int4 .txt and .json, and int8/g64 at head dim 64, whose codes load 4 bytes at a time: coopmat-check-int8g64-d64); then head dim 128 at B=1 N=32K / 128K and B=8 N=32K, GQA 4 (32 query heads over 8) and GQA 8 (64 over 8), in turn ROUNDS times (default 2): f16 pages on the f16 kernel (--kernel f16: SHAPE-f16-i), int8/g32 and int4/g32 pages on their default kernels (SHAPE-int-i), and f16, int8/g32 and int4/g32 pages on the coopmat kernel (--kernel coopmat: SHAPE-coopmat-i); once, int8/g32 and int4/g32 on coopmat with split-K aiming at 1024 workgroups (SHAPE-coopmat-t1024); without QUICK also coopmat with workgroups of 64 (SHAPE-coopmat-wg64). With QUICK=1 ROUNDS=1 about 3 minutes on an H100. A device without the tile says so (coopmat-available.txt, progress.txt) and the rest still runs (its coopmat runs fail with the typed error)
     timeout 120 python3 .carry/sdpa_reference.py --batch 1 8 --tokens 32768 131072 > $R/sdpa-coopmat-g4.json 2> $R/sdpa-coopmat-g4.err; echo "sdpa-coopmat-g4 rc=$? $(date +%s)" >> $R/progress.txt
     timeout 120 python3 .carry/sdpa_reference.py --batch 1 8 --tokens 32768 131072 --query-heads 64 > $R/sdpa-coopmat-g8.json 2> $R/sdpa-coopmat-g8.err; echo "sdpa-coopmat-g8 rc=$? $(date +%s)" >> $R/progress.txt
     pack
     if grep -q "decode tile 16x16x16 f16->f32: yes" $R/doctor.txt; then grep -i "cooperative" $R/doctor.txt > $R/coopmat-available.txt
     else echo "no 16x16x16 f16->f32 cooperative-matrix tile on this device (doctor.txt): coopmat cases report it unavailable" | tee $R/coopmat-available.txt >> $R/progress.txt; fi
-    timeout 300 $K bench vulkan --check --json $R/coopmat-check.json > $R/coopmat-check.txt 2>&1; echo "coopmat-check rc=$? $(date +%s)" >> $R/progress.txt
+    # The check's time is mostly the driver compiling pipelines (CPU): the three encodings at once.
+    coopmat_check() { timeout 240 $K bench vulkan --check --check-encodings $2 --json $R/coopmat-check-$1.json > $R/coopmat-check-$1.txt 2>&1; echo "coopmat-check-$1 rc=$? $(date +%s)" >> $R/progress.txt; }
+    # int8/g64 at head dim 64: pages of 5 tokens leave offsets 4 bytes off 8, so the codes load 4 bytes at a time (LOAD_WORDS 1;
+    # g32 pages at d = 64 load 8 bytes, at 128 / 256 16 bytes).
+    coopmat_check f16 f16 & c1=$!; coopmat_check int8 int8/g32 & c2=$!; coopmat_check int4 int4/g32 & c3=$!
+    coopmat_check int8g64-d64 "int8/g64 --check-head-dims 64" & c4=$!; wait $c1 $c2 $c3 $c4
     pack
     throwaway coopmat-warmup-throwaway
     for shape in "g4-b1n32k:--batch 1 --tokens 32768" "g4-b1n128k:--batch 1 --tokens 131072" "g4-b8n32k:--batch 8 --tokens 32768" \
                  "g8-b1n32k:--batch 1 --tokens 32768 --query-heads 64" "g8-b1n128k:--batch 1 --tokens 131072 --query-heads 64" "g8-b8n32k:--batch 8 --tokens 32768 --query-heads 64"; do
       n=${shape%%:*}; a=${shape#*:}
-      contrast $n ${ROUNDS:-2} "$a" f16 "--encodings f16 --kernel f16" coopmat "--encodings f16 --kernel coopmat"
-      [ -n "${QUICK:-}" ] || run $n-coopmat-wg64 "$a" "--encodings f16 --kernel coopmat --workgroup-size 64"
+      for i in $(seq ${ROUNDS:-2}); do
+        run $n-f16-$i "$a" "--encodings f16 --kernel f16"
+        run $n-int-$i "$a" "--encodings int8/g32 int4/g32"
+        run $n-coopmat-$i "$a" "--encodings f16 int8/g32 int4/g32 --kernel coopmat"
+      done
+      # More workgroups in flight for the int pages (fewer bytes a step than f16): split-K aiming at 1024.
+      run $n-coopmat-t1024 "$a" "--encodings int8/g32 int4/g32 --kernel coopmat --target-workgroups 1024"
+      [ -n "${QUICK:-}" ] || run $n-coopmat-wg64 "$a" "--encodings f16 int8/g32 int4/g32 --kernel coopmat --workgroup-size 64"
       pack
     done ;;
   again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)

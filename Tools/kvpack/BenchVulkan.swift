@@ -51,7 +51,7 @@ extension Bench {
         var targetWorkgroups: Int?
         @Option(name: .customLong("workgroup-size"), help: "Invocations per workgroup on the subgroup path (a multiple of the subgroup size; more invocations bound registers lower); default: 128.")
         var workgroupSize: Int?
-        @Option(help: "Decode kernel: automatic (per encoding class, one pass per kernel a layer needs; all-f16 layers on cooperative matrices where the device has them), f16, coopmat (f16 pages on cooperative matrices: VK_KHR_cooperative_matrix), quant, int8, int4, bitmap or mixed (one kernel over any mix).")
+        @Option(help: "Decode kernel: automatic (per encoding class, one pass per kernel a layer needs; all-f16 layers at GQA 8 on cooperative matrices where the device has them), f16, coopmat (all-f16, all-int8 or all-int4 layers on cooperative matrices: VK_KHR_cooperative_matrix; int8 / int4 token groups of at least 16 / 32), quant, int8, int4, bitmap or mixed (one kernel over any mix).")
         var kernel: DecodeKernel = .automatic
         @Flag(help: "Use the portable kernels (no subgroup operations).") var portable = false
         @Option(help: "Vulkan device: an index or a name substring (default: KVPACK_VULKAN_DEVICE, else the best).")
@@ -59,11 +59,13 @@ extension Bench {
         @Option(name: .customLong("cpu-max-tokens"), help: "Run the CPU backend where batch x tokens is at most this.")
         var cpuMaxTokens = 32768
         @Option(help: "Also write the JSON to this file.") var json: String?
-        @Flag(help: "Check instead of timing: the f16 kernels (and the cooperative-matrix kernel where the device has it) against the CPU backend on small dense-f16 caches (2 sequences of 2005 and 1237 tokens, 2 KV heads, random rows per head), per head dim and GQA group, without and with a position mask (causal, sliding window), with one split, the automatic split-K (fused merge) and 8 pages per split (merge pass); prints the largest relative L2 error of an output vector per case and kernel, exits 1 when one is over 2e-2. --json writes the cases; the timing options are ignored.")
+        @Flag(help: "Check instead of timing: each encoding's kernel (f16; int8 / int4 as the automatic choice picks them) and the cooperative-matrix kernel (where the device has it; else its cases are reported skipped) against the CPU backend on small caches of each --check-encodings encoding (2 sequences of 2005 and 1237 tokens, 2 KV heads, random rows per head), per head dim and GQA group, without and with a position mask (causal, sliding window), with one split, the automatic split-K (fused merge) and 8 pages per split (merge pass); prints the largest relative L2 error of an output vector per case and kernel, exits 1 when one is over 2e-2. --json writes the cases; the timing options are ignored.")
         var check = false
         @Option(name: .customLong("check-head-dims"), parsing: .upToNextOption, help: "--check: head dims.") var checkHeadDims: [Int] = [64, 128, 256]
         @Option(name: .customLong("check-groups"), parsing: .upToNextOption, help: "--check: GQA groups (query heads per KV head; 2 KV heads).")
         var checkGroups: [Int] = [4, 8]
+        @Option(name: .customLong("check-encodings"), parsing: .upToNextOption, help: "--check: page encodings (each for keys and values).")
+        var checkEncodings: [PageEncoding] = [.f16, .int8(.init(groupSize: 32)), .int4(.init(groupSize: 32))]
 
         struct Row: Codable {
             var batch: Int, tokens: Int

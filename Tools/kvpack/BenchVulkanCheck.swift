@@ -3,10 +3,12 @@ import Foundation
 import KVPack
 import KVPackVulkan
 
-/// `kvpack bench vulkan --check`: the f16 decode kernels on the device against the CPU backend
-/// (`CompressedAttention`) on small dense-f16 caches, over head dims, GQA groups, position masks
-/// and split-K; the cooperative-matrix kernel wherever the device has it (else a line saying why
-/// not). One line per case and kernel with the largest relative L2 error of an output vector.
+/// `kvpack bench vulkan --check`: the decode kernels on the device against the CPU backend
+/// (`CompressedAttention`) on small caches of one encoding each (f16, int8/g32, int4/g32 by
+/// default), over head dims, GQA groups, position masks and split-K: each encoding's own kernel
+/// (f16; int8 / int4 as `.automatic` picks them) and the cooperative-matrix kernel wherever the
+/// device has it (else a line saying its cases are skipped). One line per case and kernel with
+/// the largest relative L2 error of an output vector.
 extension Bench.Vulkan {
     /// One case and kernel of the check.
     struct CheckRow: Codable {
@@ -15,15 +17,19 @@ extension Bench.Vulkan {
         var tokens: [Int]
         /// "none", or "causal q=[...] window W".
         var mask: String
+        /// The pages' encoding (keys and values), e.g. `int8/g32`.
+        var encoding: String
         /// "none" (one split), "fused" (the automatic split-K, merged by the last workgroup of a
         /// head) or "pass" (8 pages per split, merged by the merge pass).
         var split: String
-        /// The kernel asked for (`f16` or `coopmat`).
+        /// The kernel asked for (`coopmat`, or the encoding's own: `f16`, `int8`, `int4`, ...).
         var kernel: String
         /// The kernel that ran (the launch's name), its splits and workgroup.
         var launchKernel: String?
         var splits: Int?
         var workgroupSize: Int?
+        /// int8 / int4 kernels: bytes per code load (16, or 8 / 4 where page offsets are less aligned).
+        var codeLoadBytes: Int?
         var maxRelativeL2VsCPU: Double?
         var nonFiniteOutputs: Int?
         /// Where the non-finite outputs are (`nonFiniteSummary`): the first few query heads with any,
@@ -40,6 +46,8 @@ extension Bench.Vulkan {
         var capabilities: VulkanCapabilities
         var tolerance: Double
         var rows: [CheckRow]
+        /// Why the coopmat cases did not run (the device lacks cooperative matrices); nil when they ran.
+        var coopmatSkipped: String?
     }
 
     /// Relative L2 error of an output vector against the CPU above which a case fails: f16
@@ -52,69 +60,83 @@ extension Bench.Vulkan {
         let caps = context.capabilities
         let kvHeads = 2, lengths = [2005, 1237] // 126 and 78 pages of 16, the last ones partial
         let positions = [1500, 900], window = 700 // the masked case: pages before the window and after the query hidden
-        var kernels: [DecodeKernel] = [.f16]
-        if caps.cooperativeMatrix {
-            kernels.append(.coopmat)
-        } else {
+        let attention = VulkanDecodeAttention(context: context)
+        var skipped: String?
+        if !caps.cooperativeMatrix {
             let why = caps.cooperativeMatrixMissing.isEmpty ? "no cooperative matrices" : caps.cooperativeMatrixMissing.joined(separator: ", ")
-            print("check: coopmat kernel unavailable on \(context.device.name) (lacking \(why)); checking the f16 kernel only")
+            let cases = checkHeadDims.count * checkGroups.count * checkEncodings.count * 6
+            skipped = "lacking \(why)"
+            print("check: coopmat kernel unavailable on \(context.device.name) (\(skipped!)): its \(cases) cases (\(checkEncodings.map(\.description).joined(separator: ", ")) pages) are SKIPPED; checking the other kernels only")
         }
         var rows: [CheckRow] = []
         for d in checkHeadDims {
             for group in checkGroups {
                 let queryHeads = kvHeads * group
-                let (cache, queries) = try Self.checkCache(headDim: d, queryHeads: queryHeads, kvHeads: kvHeads, lengths: lengths, pageSize: pageSize)
-                let device = try DeviceKVCache(context, flat: cache.flattened())
-                for mask in [nil, DecodeMask(queryPositions: positions, window: window)] {
-                    let expected = try Self.cpuAttention(cache, queries: queries, mask: mask)
-                    let maskName = mask.map { "causal q=\($0.queryPositions) window \($0.window ?? 0)" } ?? "none"
-                    for split in ["none", "fused", "pass"] {
-                        for kernel in kernels {
-                            var options = DecodeOptions(kernel: kernel)
-                            switch split {
-                            case "none": options.pagesPerSplit = 1 << 20
-                            case "pass":
-                                options.pagesPerSplit = 8
-                                options.fusedMerge = false
-                            default: break
-                            }
-                            var row = CheckRow(headDim: d, queryHeads: queryHeads, kvHeads: kvHeads, tokens: lengths, mask: maskName,
-                                               split: split, kernel: kernel.rawValue, passed: false)
-                            do {
-                                let (out, launch) = try VulkanDecodeAttention(context: context).attend(device, queries: queries, mask: mask, options: options)
-                                row.launchKernel = launch.kernel
-                                row.splits = launch.splits
-                                row.workgroupSize = launch.workgroupSize
-                                let nonFinite = out.count { !$0.isFinite }
-                                if nonFinite > 0 {
-                                    row.nonFiniteOutputs = nonFinite
-                                    row.nonFiniteWhere = Self.nonFiniteSummary(out, queryHeads: queryHeads, group: group, headDim: d)
-                                } else {
-                                    let error = AttentionMetrics.worstRelativeL2(reference: expected, approximation: out, length: d)
-                                    row.maxRelativeL2VsCPU = error
-                                    row.passed = error <= Self.checkTolerance
+                for encoding in checkEncodings {
+                    let (cache, queries) = try Self.checkCache(headDim: d, queryHeads: queryHeads, kvHeads: kvHeads, lengths: lengths,
+                                                               pageSize: pageSize, encoding: encoding)
+                    let device = try DeviceKVCache(context, flat: cache.flattened())
+                    // The encoding's own kernel (f16 pages: the f16 kernel, which `.automatic` replaces by
+                    // coopmat at GQA 8), then the coopmat kernel.
+                    var kernels = try [encoding == .f16 ? DecodeKernel.f16 : attention.kernel(for: device)]
+                    if caps.cooperativeMatrix { kernels.append(.coopmat) }
+                    for mask in [nil, DecodeMask(queryPositions: positions, window: window)] {
+                        let expected = try Self.cpuAttention(cache, queries: queries, mask: mask)
+                        let maskName = mask.map { "causal q=\($0.queryPositions) window \($0.window ?? 0)" } ?? "none"
+                        for split in ["none", "fused", "pass"] {
+                            for kernel in kernels {
+                                var options = DecodeOptions(kernel: kernel)
+                                switch split {
+                                case "none": options.pagesPerSplit = 1 << 20
+                                case "pass":
+                                    options.pagesPerSplit = 8
+                                    options.fusedMerge = false
+                                default: break
                                 }
-                            } catch {
-                                row.error = "\(error)"
+                                var row = CheckRow(headDim: d, queryHeads: queryHeads, kvHeads: kvHeads, tokens: lengths, mask: maskName,
+                                                   encoding: encoding.description, split: split, kernel: kernel.rawValue, passed: false)
+                                do {
+                                    let (out, launch) = try attention.attend(device, queries: queries, mask: mask, options: options)
+                                    row.launchKernel = launch.kernel
+                                    row.splits = launch.splits
+                                    row.workgroupSize = launch.workgroupSize
+                                    row.codeLoadBytes = launch.codeLoadBytes > 0 ? launch.codeLoadBytes : nil
+                                    let nonFinite = out.count { !$0.isFinite }
+                                    if nonFinite > 0 {
+                                        row.nonFiniteOutputs = nonFinite
+                                        row.nonFiniteWhere = Self.nonFiniteSummary(out, queryHeads: queryHeads, group: group, headDim: d)
+                                    } else {
+                                        let error = AttentionMetrics.worstRelativeL2(reference: expected, approximation: out, length: d)
+                                        row.maxRelativeL2VsCPU = error
+                                        row.passed = error <= Self.checkTolerance
+                                    }
+                                } catch {
+                                    row.error = "\(error)"
+                                }
+                                rows.append(row)
+                                printCheckRow(row)
                             }
-                            rows.append(row)
-                            printCheckRow(row)
                         }
                     }
                 }
             }
         }
-        // The largest error per kernel over all cases.
-        for kernel in kernels {
-            let mine = rows.filter { $0.kernel == kernel.rawValue }
+        // The largest error per encoding and kernel over all cases.
+        var seen: [String] = []
+        for row in rows where !seen.contains(row.encoding + " " + row.kernel) { seen.append(row.encoding + " " + row.kernel) }
+        for pair in seen {
+            let mine = rows.filter { $0.encoding + " " + $0.kernel == pair }
             let worst = mine.compactMap(\.maxRelativeL2VsCPU).max()
             let failed = mine.filter { !$0.passed }.count
-            print("check: \(kernel.rawValue): \(mine.count) cases, largest rel.L2 vs CPU \(worst.map { String(format: "%.2e", $0) } ?? "-"), \(failed == 0 ? "all within" : "\(failed) FAILED (over") \(String(format: "%.0e", Self.checkTolerance))\(failed == 0 ? "" : ", errors or non-finite)")")
+            let (encoding, kernel) = (mine[0].encoding, mine[0].kernel)
+            print("check: \(encoding) pages, \(kernel) kernel: \(mine.count) cases, largest rel.L2 vs CPU \(worst.map { String(format: "%.2e", $0) } ?? "-"), \(failed == 0 ? "all within" : "\(failed) FAILED (over") \(String(format: "%.0e", Self.checkTolerance))\(failed == 0 ? "" : ", errors or non-finite)")")
         }
+        if let skipped { print("check: coopmat: SKIPPED (\(skipped))") }
         if let json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            let result = CheckResult(device: context.device.name, capabilities: caps, tolerance: Self.checkTolerance, rows: rows)
+            let result = CheckResult(device: context.device.name, capabilities: caps, tolerance: Self.checkTolerance, rows: rows,
+                                     coopmatSkipped: skipped)
             try encoder.encode(result).write(to: URL(fileURLWithPath: json), options: .atomic)
         }
         let failed = rows.filter { !$0.passed }.count
@@ -127,8 +149,8 @@ extension Bench.Vulkan {
     private func printCheckRow(_ r: CheckRow) {
         func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: max(n, s.count), withPad: " ", startingAt: 0) }
         var line = String(format: "check d=%-3d Hq=%-2d Hkv=%d  ", r.headDim, r.queryHeads, r.kvHeads)
-            + "mask \(pad(r.mask, 34)) split \(pad(r.split, 5)) \(pad(r.kernel, 7))"
-        if let k = r.launchKernel { line += " \(k) splits \(r.splits ?? 1) WG \(r.workgroupSize ?? 0)" }
+            + "\(pad(r.encoding, 8)) mask \(pad(r.mask, 34)) split \(pad(r.split, 5)) \(pad(r.kernel, 7))"
+        if let k = r.launchKernel { line += " \(k) splits \(r.splits ?? 1) WG \(r.workgroupSize ?? 0)" + (r.codeLoadBytes.map { " loads \($0)B" } ?? "") }
         if let e = r.maxRelativeL2VsCPU { line += String(format: "  rel.L2 vs CPU %.2e", e) }
         if let n = r.nonFiniteOutputs { line += "  NON-FINITE GPU OUTPUTS: \(n)" + (r.nonFiniteWhere.map { " at \($0)" } ?? "") }
         if let e = r.error { line += "  ERROR: \(e)" }
@@ -150,17 +172,18 @@ extension Bench.Vulkan {
         return (shown + ["\(found.count) of \(out.count / d) query vectors (sequence, head) have any"]).joined(separator: "; ")
     }
 
-    /// A one-layer cache of dense f16 pages with its own random keys and values for every
-    /// sequence and KV head (so a kernel reading the wrong head or sequence shows), and queries
-    /// `[sequences, queryHeads, d]`.
-    static func checkCache(headDim d: Int, queryHeads: Int, kvHeads: Int, lengths: [Int], pageSize: Int) throws -> (CompressedCache, [Float]) {
+    /// A one-layer cache of `encoding` pages (keys and values) with its own random keys and values
+    /// for every sequence and KV head (so a kernel reading the wrong head or sequence shows), and
+    /// queries `[sequences, queryHeads, d]`.
+    static func checkCache(headDim d: Int, queryHeads: Int, kvHeads: Int, lengths: [Int], pageSize: Int,
+                           encoding: PageEncoding = .f16) throws -> (CompressedCache, [Float]) {
         var rng = BenchRandom(seed: UInt64(1000 + d + queryHeads))
         let sequences = try lengths.enumerated().map { s, n in
             let heads = try (0..<kvHeads).map { _ in
                 let keys = try HeadTensor(heads: 1, tokens: n, headDim: d, storage: rng.halves(n * d))
                 let values = try HeadTensor(heads: 1, tokens: n, headDim: d, storage: rng.halves(n * d))
                 return try HeadPages.pack(keys: keys, values: values, head: 0, kept: Array(0..<n), positions: Array(0..<n),
-                                          encodings: Array(repeating: (.f16, .f16), count: n), pageSize: pageSize)
+                                          encodings: Array(repeating: (encoding, encoding), count: n), pageSize: pageSize)
             }
             return CompressedSequence(id: "\(s)", originalTokens: n, layers: [heads])
         }
