@@ -1,5 +1,4 @@
 import CVulkan
-import Dispatch
 import KVPack
 
 /// Why one request of a device attend failed: the session refused (its `SessionError`), or the
@@ -84,7 +83,7 @@ extension VulkanSessionPool {
         var resumed: ContinuousClock.Instant?
     }
 
-    private struct Active: Sendable {
+    private struct Active {
         var index: Int
         var read: CacheSession.DeviceLayerRead
         var mirrors: [RegionDirectory.HeadMirror]
@@ -108,6 +107,7 @@ extension VulkanSessionPool {
                                    options: DecodeOptions) async -> [Result<HeadTensor<Float>, DeviceSessionError>] {
         var results = [Result<HeadTensor<Float>, DeviceSessionError>?](repeating: nil, count: batch.count)
         guard !lost else { return batch.map { _ in .failure(.device(.deviceLost)) } }
+        let entryBytes = Page.tableEntryBytes
         var active: [Active] = []
         var seen = Set<ObjectIdentifier>()
         var tableBytes: [UInt8] = []
@@ -117,44 +117,96 @@ extension VulkanSessionPool {
             batch[a.index].session.endDeviceRead(a.read, failed: true)
             results[a.index] = .failure(e)
         }
-        // Requests are checked and sessions repeated in the batch refused first (before any read
-        // begins), then each session is read and its page tables brought up to date: in parallel over the cores
-        // for a large batch (each session locks its own state; the region directory locks).
-        var distinct: [Int] = []
-        distinct.reserveCapacity(batch.count)
         for (i, r) in batch.enumerated() {
-            if let e = refusal(of: r) {
-                results[i] = .failure(e)
-            } else if seen.insert(ObjectIdentifier(r.session)).inserted {
-                distinct.append(i)
-            } else {
+            let session = r.session, m = session.model, d = m.headDim
+            guard session.pool === pool else {
+                results[i] = .failure(.device(.unsupported("the session's page pool is not the one this device pool mirrors")))
+                continue
+            }
+            guard r.queries.heads == m.queryHeads, r.queries.headDim == d, r.queries.tokens == r.positions.count, r.positions.count == 1 else {
+                let found = r.queries.shape
+                results[i] = .failure(r.positions.count == 1 || r.queries.tokens != r.positions.count
+                    ? .session(.wrongShape(what: "queries", expected: [m.queryHeads, r.positions.count, d], found: found))
+                    : .device(.unsupported("the Vulkan attend takes one query token per session (decode); got \(r.positions.count): use CacheSession.attend for prompt chunks")))
+                continue
+            }
+            if let bad = r.queries.firstNonFinite() {
+                results[i] = .failure(.session(.nonFinite(what: "queries", token: bad.token)))
+                continue
+            }
+            guard seen.insert(ObjectIdentifier(session)).inserted else {
                 results[i] = .failure(.session(.repeatedInBatch))
+                continue
             }
-        }
-        let preps = ParallelSlots<RequestPrep>(count: distinct.count)
-        if distinct.count >= Self.parallelPrepareBatch {
-            let indices = distinct
-            DispatchQueue.concurrentPerform(iterations: indices.count) { k in
-                preps.set(k, prepareRequest(index: indices[k], batch[indices[k]], layer: layer))
+            let read: CacheSession.DeviceLayerRead
+            do { read = try session.beginDeviceRead(layer: layer) } catch {
+                results[i] = .failure(.session(error))
+                continue
             }
-        } else {
-            for (k, i) in distinct.enumerated() { preps.set(k, prepareRequest(index: i, batch[i], layer: layer)) }
-        }
-        for prep in preps.values {
-            switch prep {
-            case .failed(let i, let e):
-                results[i] = .failure(e)
-            case .readFailed(let a, let e):
-                fail(a, e)
-            case .ready(let a, let bytes, let copies):
-                let base = tableBytes.count
-                tableBytes.append(contentsOf: bytes)
-                for c in copies {
-                    tableCopies.append((c.bank, VkBufferCopy(srcOffset: VkDeviceSize(base + c.source), dstOffset: VkDeviceSize(c.destination),
-                                                             size: VkDeviceSize(c.count))))
+            var a = Active(index: i, read: read, mirrors: [], masked: false)
+            guard read.repeatFactor == 1 else {
+                fail(a, .device(.unsupported("a cache per query head (the policy stores \(read.repeatFactor) heads per KV head) is read by the CPU attend only")))
+                continue
+            }
+            // Every head must see a key; masking is needed where a kept key lies past the query or in
+            // a window. Positions increase along a head's pages.
+            let q = r.positions[0], window = m.layerKinds[layer].windowSize
+            var failure: DeviceSessionError?
+            for (h, head) in read.heads.enumerated() {
+                let first = Int(head.pages[0].positions[0]), lastPage = head.pages[head.pages.count - 1]
+                let last = Int(lastPage.positions[lastPage.tokens - 1])
+                var visible = first <= q
+                if visible, let w = window {
+                    // The last kept position at or before the query must lie inside the window.
+                    visible = false
+                    search: for page in head.pages.reversed() {
+                        for t in stride(from: page.tokens - 1, through: 0, by: -1) where Int(page.positions[t]) <= q {
+                            visible = Int(page.positions[t]) > q - w
+                            break search
+                        }
+                    }
                 }
-                active.append(a)
+                if !visible {
+                    failure = .device(.noVisibleKeys(sequence: i, layer: layer, kvHead: h, queryPosition: q, window: window))
+                    break
+                }
+                if last > q || window != nil { a.masked = true }
             }
+            if let failure {
+                fail(a, failure)
+                continue
+            }
+            // Page-table regions: entries from the first changed page on (all of a moved region).
+            guard let updated = regions.update(read, dim: d) else {
+                let pages = read.heads.reduce(0) { $0 + $1.pages.count }
+                fail(a, .device(.tooLarge(what: "the page tables of bank \(read.bank)", bytes: pages * entryBytes,
+                                          limit: regions.capacity * entryBytes, limitName: "free entries of tableEntriesPerBank")))
+                continue
+            }
+            for (h, (mirror, from)) in updated.enumerated() {
+                a.mirrors.append(mirror)
+                let pages = read.heads[h].pages
+                guard from < pages.count else { continue }
+                let start = tableBytes.count
+                do {
+                    for p in pages[from...] {
+                        let base = p.slot.bankOffset
+                        try PageTableEntry(positionsOffset: UInt32(base / 4), tokens: UInt16(p.tokens), keyEncoding: p.slotClass.keyEncoding,
+                                           valueEncoding: p.slotClass.valueEncoding, keyOffset: UInt64(base + p.keyOffset),
+                                           valueOffset: UInt64(base + p.valueOffset)).append(to: &tableBytes)
+                    }
+                } catch {
+                    failure = .session(.layout(error))
+                    break
+                }
+                tableCopies.append((read.bank, VkBufferCopy(srcOffset: VkDeviceSize(start), dstOffset: VkDeviceSize((mirror.region.offset + from) * entryBytes),
+                                                            size: VkDeviceSize(tableBytes.count - start))))
+            }
+            if let failure {
+                fail(a, failure)
+                continue
+            }
+            active.append(a)
         }
 
         // One decode per bank (and model shape): the sessions as sequences.
@@ -291,129 +343,16 @@ extension VulkanSessionPool {
                 return results.map { $0! }
             }
         }
-        // The reads end; then the policies act (in parallel over the sessions for a large batch).
-        let finishing = active.indices.filter { !failedActive.contains($0) }.map { (active[$0], results[active[$0].index]!) }
-        let finished = ParallelSlots<Result<HeadTensor<Float>, DeviceSessionError>>(count: finishing.count)
-        let finish: @Sendable (Int) -> Void = { k in
-            let (a, result) = finishing[k], r = batch[a.index]
+        // The reads end; then the policies act.
+        for (k, a) in active.enumerated() where !failedActive.contains(k) {
+            let r = batch[a.index]
             r.session.endDeviceRead(a.read, failed: false)
-            var out = result
-            if runPolicy, case .success = result {
-                do throws(SessionError) { try r.session.runDecodeStage(layer: layer, queries: r.queries, positions: r.positions) } catch {
-                    out = .failure(.session(error))
+            if runPolicy, case .success = results[a.index] {
+                do { try r.session.runDecodeStage(layer: layer, queries: r.queries, positions: r.positions) } catch {
+                    results[a.index] = .failure(.session(error))
                 }
             }
-            finished.set(k, out)
         }
-        if finishing.count >= Self.parallelPrepareBatch {
-            DispatchQueue.concurrentPerform(iterations: finishing.count, execute: finish)
-        } else {
-            for k in finishing.indices { finish(k) }
-        }
-        for ((a, _), out) in zip(finishing, finished.values) { results[a.index] = out }
         return results.map { $0! }
     }
-
-    /// Batches of at least this many sessions are prepared and finished in parallel over the cores.
-    static let parallelPrepareBatch = 8
-
-    /// What preparing one request gave: a failure before its read began, a failure after (the
-    /// read is ended by `fail`), or the read with its page-table bytes and their copies (offsets
-    /// into those bytes).
-    private enum RequestPrep: Sendable {
-        struct TableCopy: Sendable {
-            var bank: Int
-            var source: Int
-            var destination: Int
-            var count: Int
-        }
-        case failed(Int, DeviceSessionError)
-        case readFailed(Active, DeviceSessionError)
-        case ready(Active, [UInt8], [TableCopy])
-    }
-
-    /// The checks a request fails alone, before its session is read: pool, shape, finite queries.
-    private func refusal(of r: CacheSession.AttendRequest) -> DeviceSessionError? {
-        let session = r.session, m = session.model, d = m.headDim
-        guard session.pool === pool else {
-            return .device(.unsupported("the session's page pool is not the one this device pool mirrors"))
-        }
-        guard r.queries.heads == m.queryHeads, r.queries.headDim == d, r.queries.tokens == r.positions.count, r.positions.count == 1 else {
-            let found = r.queries.shape
-            return r.positions.count == 1 || r.queries.tokens != r.positions.count
-                ? .session(.wrongShape(what: "queries", expected: [m.queryHeads, r.positions.count, d], found: found))
-                : .device(.unsupported("the Vulkan attend takes one query token per session (decode); got \(r.positions.count): use CacheSession.attend for prompt chunks"))
-        }
-        if let bad = r.queries.firstNonFinite() { return .session(.nonFinite(what: "queries", token: bad.token)) }
-        return nil
-    }
-
-    /// One request's read and page-table entries (the changed pages'), for `attendHoldingGate`.
-    private func prepareRequest(index i: Int, _ r: CacheSession.AttendRequest, layer: Int) -> RequestPrep {
-        let entryBytes = Page.tableEntryBytes
-        var tableBytes: [UInt8] = []
-        var tableCopies: [RequestPrep.TableCopy] = []
-        let session = r.session, m = session.model, d = m.headDim
-        let read: CacheSession.DeviceLayerRead
-        do { read = try session.beginDeviceRead(layer: layer) } catch {
-            return .failed(i, .session(error))
-        }
-        var a = Active(index: i, read: read, mirrors: [], masked: false)
-        guard read.repeatFactor == 1 else {
-            return .readFailed(a, .device(.unsupported("a cache per query head (the policy stores \(read.repeatFactor) heads per KV head) is read by the CPU attend only")))
-        }
-        // Every head must see a key; masking is needed where a kept key lies past the query or in
-        // a window. Positions increase along a head's pages.
-        let q = r.positions[0], window = m.layerKinds[layer].windowSize
-        var failure: DeviceSessionError?
-        for (h, head) in read.heads.enumerated() {
-            let first = Int(head.pages[0].positions[0]), lastPage = head.pages[head.pages.count - 1]
-            let last = Int(lastPage.positions[lastPage.tokens - 1])
-            var visible = first <= q
-            if visible, let w = window {
-                // The last kept position at or before the query must lie inside the window.
-                visible = false
-                search: for page in head.pages.reversed() {
-                    for t in stride(from: page.tokens - 1, through: 0, by: -1) where Int(page.positions[t]) <= q {
-                        visible = Int(page.positions[t]) > q - w
-                        break search
-                    }
-                }
-            }
-            if !visible {
-                failure = .device(.noVisibleKeys(sequence: i, layer: layer, kvHead: h, queryPosition: q, window: window))
-                break
-            }
-            if last > q || window != nil { a.masked = true }
-        }
-        if let failure { return .readFailed(a, failure) }
-        // Page-table regions: entries from the first changed page on (all of a moved region).
-        guard let updated = regions.update(read, dim: d) else {
-            let pages = read.heads.reduce(0) { $0 + $1.pages.count }
-            return .readFailed(a, .device(.tooLarge(what: "the page tables of bank \(read.bank)", bytes: pages * entryBytes,
-                                                    limit: regions.capacity * entryBytes, limitName: "free entries of tableEntriesPerBank")))
-        }
-        for (h, (mirror, from)) in updated.enumerated() {
-            a.mirrors.append(mirror)
-            let pages = read.heads[h].pages
-            guard from < pages.count else { continue }
-            let start = tableBytes.count
-            do {
-                for p in pages[from...] {
-                    let base = p.slot.bankOffset
-                    try PageTableEntry(positionsOffset: UInt32(base / 4), tokens: UInt16(p.tokens), keyEncoding: p.slotClass.keyEncoding,
-                                       valueEncoding: p.slotClass.valueEncoding, keyOffset: UInt64(base + p.keyOffset),
-                                       valueOffset: UInt64(base + p.valueOffset)).append(to: &tableBytes)
-                }
-            } catch {
-                failure = .session(.layout(error))
-                break
-            }
-            tableCopies.append(RequestPrep.TableCopy(bank: read.bank, source: start, destination: (mirror.region.offset + from) * entryBytes,
-                                                     count: tableBytes.count - start))
-        }
-        if let failure { return .readFailed(a, failure) }
-        return .ready(a, tableBytes, tableCopies)
-    }
-
 }
