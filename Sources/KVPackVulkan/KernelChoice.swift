@@ -41,11 +41,13 @@ struct KernelChoice: Equatable {
         caps.subgroupShuffle && !options.portable && caps.subgroupSize >= 2
     }
 
-    /// Whether `.automatic` picks the cooperative-matrix kernel where it can run, by GQA group:
-    /// from 8 query heads per KV head on. Checked against the CPU on an NVIDIA H100 (36 cases,
-    /// relative L2 at most 1.7e-3) and timed there against the f16 kernel: at GQA 8 it was
-    /// 1.04-1.14x faster (B=1 N=32K / 128K, B=8 N=32K), at GQA 4 up to 3.6% slower, so GQA 4 keeps
-    /// the f16 kernel (`Tools/bench/README.md`, "Cooperative matrices on the H100").
+    /// Whether `.automatic` picks the cooperative-matrix kernels where they can run, by GQA group:
+    /// from 8 query heads per KV head on. Checked against the CPU on an NVIDIA H100 (f16, int8/g32
+    /// and int4/g32 pages, 36 cases each, relative L2 at most 2.6e-3) and timed there against the
+    /// portable kernels of the same pages: at GQA 8 f16 was 1.04-1.15x faster, int8 1.25-1.42x and
+    /// int4 1.31-1.52x (B=1 N=32K / 128K, B=8 N=32K); at GQA 4 f16 up to 3.6% slower and int8 /
+    /// int4 up to 18% slower, so GQA 4 keeps the portable kernels (`Tools/bench/README.md`,
+    /// "Cooperative matrices on the H100").
     static func coopmatChosenAutomatically(queryGroup: Int) -> Bool { queryGroup >= 8 }
 
     /// - Parameters:
@@ -83,14 +85,15 @@ struct KernelChoice: Equatable {
         }
         let wide = subgroupSize == nil ? d : options.elementsPerLane ?? (gpu ? min(d, max(gpuElements, fewest)) : fewest)
         var kernel = options.kernel
-        // The cooperative-matrix kernel: on request (f16, int8 or int4 pages), or for a layer of
-        // f16 pages where it can run and the options ask nothing only the f16 kernel does (a lane
-        // width, a step other than its 16 tokens, fp32 arithmetic).
+        // The cooperative-matrix kernel: on request, or automatically for a layer of f16, int8 or
+        // int4 pages it reads where it can run and the options ask nothing only the other kernels
+        // do (a lane width, a step other than its 16 tokens, fp32 arithmetic).
         let refusal = Self.cooperativeRefusal(capabilities, subgroupSize: subgroupSize, headDim: d, queryGroup: queryGroup, options: options)
         if kernel == .coopmat, let why = refusal ?? Self.coopmatPagesRefusal(kinds: kinds, groupings: groupings) {
             throw .unsupported("the coopmat kernel (cooperative matrices) cannot run: \(why)")
         }
-        if kernel == .automatic, coopmatAutomatically ?? Self.coopmatChosenAutomatically(queryGroup: queryGroup), kinds == [.f16], wholeLayer, refusal == nil, options.elementsPerLane == nil,
+        if kernel == .automatic, coopmatAutomatically ?? Self.coopmatChosenAutomatically(queryGroup: queryGroup),
+           Self.coopmatPagesRefusal(kinds: kinds, groupings: groupings) == nil, wholeLayer, refusal == nil, options.elementsPerLane == nil,
            options.f16Arithmetic != false {
             kernel = .coopmat
         }
