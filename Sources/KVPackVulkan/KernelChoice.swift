@@ -46,7 +46,7 @@ struct KernelChoice: Equatable {
     /// and int4/g32 pages, 36 cases each, relative L2 at most 2.6e-3) and timed there against the
     /// portable kernels of the same pages: at GQA 8 f16 was 1.04-1.15x faster, int8 1.25-1.42x and
     /// int4 1.31-1.52x (B=1 N=32K / 128K, B=8 N=32K); at GQA 4 f16 up to 3.6% slower and int8 /
-    /// int4 up to 18% slower, so GQA 4 keeps the portable kernels (`Tools/bench/README.md`,
+    /// int4 up to 20% slower, so GQA 4 keeps the portable kernels (`Tools/bench/README.md`,
     /// "Cooperative matrices on the H100").
     static func coopmatChosenAutomatically(queryGroup: Int) -> Bool { queryGroup >= 8 }
 
