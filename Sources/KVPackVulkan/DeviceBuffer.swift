@@ -12,9 +12,14 @@ final class DeviceBuffer: @unchecked Sendable {
     /// Mapped pointer when the memory is host-visible.
     let mapped: UnsafeMutableRawPointer?
 
-    enum Location { case device, host }
+    /// Where a buffer's memory lies: `.device` for data the kernels read or write; `.host` for
+    /// staging the host writes (any host-visible, coherent type: on discrete GPUs the first is
+    /// write-combined, fast to write and slow to read); `.readback` for what the host reads
+    /// back, in a host-cached type where the device has one (NVIDIA lists it after the
+    /// write-combined one, whose every read goes uncached over the bus).
+    enum Location { case device, host, readback }
 
-    /// - Parameter location: `.device` for data the kernels read or write; `.host` for staging.
+    /// - Parameter location: where the memory lies (`Location`).
     init(_ context: VulkanContext, size requested: Int, location: Location = .device) throws(VulkanError) {
         let size = max(16, (requested + 15) / 16 * 16)
         let vk = context.vk, device = context.handle
@@ -40,10 +45,13 @@ final class DeviceBuffer: @unchecked Sendable {
                 ?? context.memoryType(bits: requirements.memoryTypeBits, required: local)
         case .host:
             type = context.memoryType(bits: requirements.memoryTypeBits, required: visible)
+        case .readback:
+            type = context.memoryType(bits: requirements.memoryTypeBits, required: visible,
+                                      preferred: UInt32(VK_MEMORY_PROPERTY_HOST_CACHED_BIT.rawValue))
         }
         guard let type else {
             vk.destroyBuffer(device, buffer, nil)
-            throw .noMemoryType(location == .host ? "staging buffers" : "device buffers")
+            throw .noMemoryType(location == .device ? "device buffers" : "staging buffers")
         }
         var allocate = VkMemoryAllocateInfo()
         allocate.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO
@@ -111,7 +119,7 @@ final class DeviceBuffer: @unchecked Sendable {
             out.baseAddress!.copyMemory(from: mapped, byteCount: out.count)
             return
         }
-        let staging = try DeviceBuffer(context, size: min(out.count, Self.stagingChunk), location: .host)
+        let staging = try DeviceBuffer(context, size: min(out.count, Self.stagingChunk), location: .readback)
         var done = 0
         while done < out.count {
             let n = min(Self.stagingChunk, out.count - done)

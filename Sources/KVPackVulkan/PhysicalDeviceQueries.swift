@@ -136,11 +136,15 @@ extension VulkanContext {
     }
 
     static func hasUnifiedMemory(_ memory: VkPhysicalDeviceMemoryProperties) -> Bool {
+        hasMemoryType(memory, with: UInt32(VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT.rawValue | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue))
+    }
+
+    /// Whether a memory type has all of `flags`.
+    static func hasMemoryType(_ memory: VkPhysicalDeviceMemoryProperties, with flags: UInt32) -> Bool {
         var m = memory
-        let both = UInt32(VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT.rawValue | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue)
         return withUnsafeBytes(of: &m.memoryTypes) { raw in
             let types = raw.bindMemory(to: VkMemoryType.self)
-            return (0..<Int(m.memoryTypeCount)).contains { types[$0].propertyFlags & both == both }
+            return (0..<Int(m.memoryTypeCount)).contains { types[$0].propertyFlags & flags == flags }
         }
     }
 }

@@ -52,7 +52,7 @@ final class SubmissionFrame {
         timestamps = queries
         do {
             staging = try DeviceBuffer(context, size: 1 << 20, location: .host)
-            readback = try DeviceBuffer(context, size: 1 << 16, location: .host)
+            readback = try DeviceBuffer(context, size: 1 << 16, location: .readback)
         } catch {
             if let queries { vk.destroyQueryPool(device, queries, nil) }
             vk.destroyFence(device, fence, nil)
@@ -92,7 +92,7 @@ final class SubmissionFrame {
     /// Grows the staging and readback buffers to at least these bytes (contents not kept).
     func reserve(staging s: Int, readback r: Int) throws(VulkanError) {
         if staging.size < s { staging = try DeviceBuffer(context, size: max(s, 2 * staging.size), location: .host) }
-        if readback.size < r { readback = try DeviceBuffer(context, size: max(r, 2 * readback.size), location: .host) }
+        if readback.size < r { readback = try DeviceBuffer(context, size: max(r, 2 * readback.size), location: .readback) }
     }
 
     /// Resets the fence and starts recording.

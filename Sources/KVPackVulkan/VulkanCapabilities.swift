@@ -45,4 +45,7 @@ public struct VulkanCapabilities: Sendable, Hashable, Codable {
     public var cooperativeMatrixMissing: [String] = []
     /// The cooperative-matrix shapes the device reports (empty without VK_KHR_cooperative_matrix).
     public var cooperativeMatrixShapes: [CooperativeMatrixShape] = []
+    /// Outputs are read back from host-cached memory (`DeviceBuffer.Location.readback`): the
+    /// device offers a host-visible, coherent and cached memory type.
+    public var cachedReadback: Bool = false
 }

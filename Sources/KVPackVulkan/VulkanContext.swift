@@ -182,7 +182,10 @@ public final class VulkanContext: @unchecked Sendable {
             maxWorkgroupSize: Int(min(props.limits.maxComputeWorkGroupSize.0, props.limits.maxComputeWorkGroupInvocations)),
             cooperativeMatrix: cooperative.usable,
             cooperativeMatrixMissing: cooperative.missing,
-            cooperativeMatrixShapes: cooperative.shapes)
+            cooperativeMatrixShapes: cooperative.shapes,
+            cachedReadback: Self.hasMemoryType(memory, with: UInt32(VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue
+                                                                    | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT.rawValue
+                                                                    | VK_MEMORY_PROPERTY_HOST_CACHED_BIT.rawValue)))
         self.kernels = KernelLibrary()
         ownsDevice = false
         ownsInstance = false
@@ -263,15 +266,23 @@ public final class VulkanContext: @unchecked Sendable {
 
     /// A memory type index allowed by `bits` with all of `required`, preferring `preferred`.
     func memoryType(bits: UInt32, required: UInt32, preferred: UInt32 = 0) -> UInt32? {
+        Self.memoryType(flags: memoryTypeFlags, bits: bits, required: required, preferred: preferred)
+    }
+
+    /// Each memory type's property flags, in index order.
+    var memoryTypeFlags: [UInt32] {
         var props = memoryProperties
-        return withUnsafeBytes(of: &props.memoryTypes) { raw -> UInt32? in
-            let types = raw.bindMemory(to: VkMemoryType.self)
-            let candidates = (0..<Int(props.memoryTypeCount)).filter {
-                bits & (1 << UInt32($0)) != 0 && types[$0].propertyFlags & required == required
-            }
-            let best = candidates.first { types[$0].propertyFlags & preferred == preferred } ?? candidates.first
-            return best.map(UInt32.init)
+        return withUnsafeBytes(of: &props.memoryTypes) { raw in
+            raw.bindMemory(to: VkMemoryType.self).prefix(Int(props.memoryTypeCount)).map(\.propertyFlags)
         }
+    }
+
+    /// The first of the types `flags` allowed by `bits` that has all of `required` and all of
+    /// `preferred`, else the first with `required`.
+    static func memoryType(flags: [UInt32], bits: UInt32, required: UInt32, preferred: UInt32 = 0) -> UInt32? {
+        let candidates = flags.indices.filter { $0 < 32 && bits & (1 << UInt32($0)) != 0 && flags[$0] & required == required }
+        let best = candidates.first { flags[$0] & preferred == preferred } ?? candidates.first
+        return best.map(UInt32.init)
     }
 
     func memoryFlags(_ type: UInt32) -> UInt32 {

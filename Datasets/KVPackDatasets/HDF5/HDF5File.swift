@@ -2,8 +2,11 @@ import CHDF5
 import Foundation
 import KVPack
 
-/// libhdf5 as Debian ships it is not thread-safe: every call goes through this lock.
-let hdf5Lock = NSLock()
+/// libhdf5 as Debian ships it is not thread-safe: every call goes through this lock. Recursive,
+/// because an `HDF5File` closes its file in `deinit`, which runs wherever its last reference
+/// goes: inside a locked section (a writer dropping its file) or on any thread outside one (a
+/// reader released after its last read), and the close must be serialized as well.
+let hdf5Lock = NSRecursiveLock()
 
 /// What HDF5 says a dataset holds.
 struct HDF5DatasetInfo {
@@ -37,7 +40,11 @@ final class HDF5File {
         self.name = name
     }
 
-    deinit { H5Fclose(id) }
+    deinit {
+        hdf5Lock.lock()
+        H5Fclose(id)
+        hdf5Lock.unlock()
+    }
 
     /// Opens an existing file read-only.
     static func openReadOnly(_ path: String) throws(CaptureFileError) -> HDF5File {
