@@ -31,7 +31,8 @@ struct CoopmatStageTests {
         (.int8(.init(groupSize: 32)), 256, 43, 16),
         (.int4(.init(groupSize: 256)), 256, 41, 4),
     ], [16, 32])
-    func stage(encoding: PageEncoding, d: Int, tokens: Int, loadBytes: Int, step: Int) throws {
+    func stage(shape: (PageEncoding, Int, Int, Int), step: Int) throws {
+        let (encoding, d, tokens, loadBytes) = shape
         let context = try #require(SharedContext.context)
         guard context.capabilities.shaderFloat16 else { try Test.cancel("the probe needs shaderFloat16") }
         let pageSize = 40
