@@ -19,21 +19,19 @@
 // shared with decode_int8_coopmat.comp and decode_int4_coopmat.comp; this file is the f16 row
 // loader (the stage holds the loaded words as they are).
 //
-// The walk is decode_main's tiled walk (token groups walking the pages of a split, U = 16 or 32
-// tokens a step as one or two tiles of 16 tokens, each tile a run of one page, the next step's
-// rows loading into registers while this step is used), with T = 32 lanes a token group, i.e. one
-// token group per subgroup, so that every cooperative-matrix operation runs in control flow
-// uniform over its subgroup. Only the use of a step is this kernel's (OWN_CONSUME, TILED_STEPS).
+// The walk is decode_main's (token groups walking the pages of a split, U tokens a step, the
+// next step's rows loading into registers while this step is used), with T = 32 lanes a token
+// group, i.e. one token group per subgroup, so that every cooperative-matrix operation runs in
+// control flow uniform over its subgroup. Only the use of a step is this kernel's (OWN_CONSUME).
 //
 // The host must set: workgroup size a multiple of 32 on a device whose subgroups are 32 lanes;
 // E (id 2) = D / 32 (so T = 32 and decode_merge's layout holds: lane l keeps elements
-// l·E ..< l·E + E of each query at the end); U (id 4) = 16 or 32 (one or two tiles of tokens a
-// step); G (id 3) at most 8. PIPELINE (id 5) 1 keeps the next step's rows in registers (2·D/16
-// 16-byte words a lane and tile: 64 registers at D = 128 and U = 16, 128 at U = 32); the shared
-// memory is
-//   16·(D/8 + 1)·16 bytes (queries) + subgroups · (2·U·(D/8 + 1)·16 + 64·U + 32·U) bytes (the
+// l·E ..< l·E + E of each query at the end); U (id 4) = 16 (one tile of tokens a step); G (id 3)
+// at most 8. PIPELINE (id 5) 1 keeps the next step's rows in registers (2·D/16 16-byte words a lane:
+// 64 registers at D = 128); the shared memory is
+//   16·(D/8 + 1)·16 bytes (queries) + subgroups · (2·16·(D/8 + 1)·16 + 1024 + 512) bytes (the
 //   subgroup's key and value stage, S, P) + decode_merge's slots and decode_main's page cache,
-// e.g. 29 KB at D = 128 with 2 subgroups, U = 16, G = 8 and no page cache.
+// e.g. 29 KB at D = 128 with 2 subgroups, G = 8 and no page cache.
 //
 // Online softmax with a lazy rescale: each query row keeps a reference max m; a step's weights are
 // exp(s - m), and the accumulators are rescaled (through shared memory: an accumulator's element
@@ -49,40 +47,32 @@
 #include "include/decode_bindings.glsl"
 #include "include/coopmat_tiles.glsl"
 
-/// 16-byte words of one matrix (key or value) of a tile each lane loads.
+/// 16-byte words of one matrix (key or value) of a step each lane loads.
 const uint CHUNKS = TILE * D / 8u / LANES;
 
-/// The step being loaded: per tile k, this lane's 16-byte words of its key rows (slots
-/// 2k·CHUNKS ..< 2k·CHUNKS + CHUNKS), then of its value rows.
-uvec4 raw[2u * CHUNKS * TILES];
+/// The step being loaded: this lane's 16-byte words of the key rows, then of the value rows.
+uvec4 raw[2u * CHUNKS];
 
-/// Lane `lane`'s words of rows t ..< t + 16 of the page (rows past its n repeat row n - 1) as tile
-/// k: word i is 16-byte chunk (i·32 + lane) of the 16 rows, so a subgroup's loads are consecutive.
-void loadTile(uint k, PageEntry p, uint t, uint lane) {
+/// Lane `lane`'s words of rows t ..< t + 16 of the page (rows past its n repeat row n - 1): word
+/// i is 16-byte chunk (i·32 + lane) of the 16 rows, so a subgroup's loads are consecutive.
+void loadRows(PageEntry p, uint t, uint lane) {
     UNROLL for (uint i = 0u; i < CHUNKS; ++i) {
         uint j = i * LANES + lane, r = j / (D / 8u), c = j % (D / 8u);
         uint rowWord = min(t + r, p.tokens - 1u) * (D / 8u) + c;
-        raw[2u * k * CHUNKS + i] = poolF16[(p.keyOffset >> 4) + rowWord];
-        raw[(2u * k + 1u) * CHUNKS + i] = poolF16[(p.valueOffset >> 4) + rowWord];
+        raw[i] = poolF16[(p.keyOffset >> 4) + rowWord];
+        raw[CHUNKS + i] = poolF16[(p.valueOffset >> 4) + rowWord];
     }
 }
 
-/// Tile k past the walk's end: zero rows (weighed 0; finite, so 0·v stays 0).
-void clearTile(uint k) {
-    UNROLL for (uint i = 0u; i < 2u * CHUNKS; ++i) raw[2u * k * CHUNKS + i] = uvec4(0u);
-}
-
 /// Writes the loaded step to the subgroup's stage (after its previous step's matrix loads): the
-/// words as loaded (8 halves each, in element order), tile k in rows 16k ..< 16k + 16.
+/// words as loaded (8 halves each, in element order).
 void stageStep() {
-    const uint base = gl_SubgroupID * U * ROW, lane = gl_SubgroupInvocationID;
+    const uint base = gl_SubgroupID * TILE * ROW, lane = gl_SubgroupInvocationID;
     subgroupBarrier();
-    UNROLL for (uint k = 0u; k < TILES; ++k) {
-        UNROLL for (uint i = 0u; i < CHUNKS; ++i) {
-            uint j = i * LANES + lane, at = base + (k * TILE + j / (D / 8u)) * ROW + j % (D / 8u);
-            stageK[at] = raw[2u * k * CHUNKS + i];
-            stageV[at] = raw[(2u * k + 1u) * CHUNKS + i];
-        }
+    UNROLL for (uint i = 0u; i < CHUNKS; ++i) {
+        uint j = i * LANES + lane, at = base + (j / (D / 8u)) * ROW + j % (D / 8u);
+        stageK[at] = raw[i];
+        stageV[at] = raw[CHUNKS + i];
     }
     subgroupBarrier();
 }

@@ -5,7 +5,7 @@
 // token group, `[n, D / g]`. Before including: BITS (8u or 4u), CODE_POOL (poolInt8 or poolInt4)
 // and CODE_BINDING (3 or 4).
 //
-// Each lane loads its share of each tile's 16 key rows' and 16 value rows' codes in 16-byte words
+// Each lane loads its share of the step's 16 key rows' and 16 value rows' codes in 16-byte words
 // (a row is D·BITS/8 bytes, a whole number of words at D >= 64; word i of a lane is word i·32 +
 // lane of the 16 rows, so a subgroup's loads are consecutive), with each word's (scale, zero);
 // with PIPELINE the next step's words load while this step is used (decode_main's walk). At the
@@ -36,14 +36,13 @@ const uint ROW_CODE_WORDS = CODE_BYTES / 16u;
 /// each) they dequantize into.
 const uint WORD_ELEMENTS = 128u / BITS;
 const uint STAGE_WORDS = WORD_ELEMENTS / 8u;
-/// 16-byte code words of one matrix (key or value) of a tile each lane loads.
+/// 16-byte code words of one matrix (key or value) of a step each lane loads.
 const uint CODE_CHUNKS = TILE * ROW_CODE_WORDS / LANES;
 
-/// The step being loaded: per tile k, this lane's code words of its key rows (slots
-/// 2k·CODE_CHUNKS ..< 2k·CODE_CHUNKS + CODE_CHUNKS), then of its value rows, and each word's
-/// (scale, zero) as two halves.
-uvec4 raw[2u * CODE_CHUNKS * TILES];
-uint params[2u * CODE_CHUNKS * TILES];
+/// The step being loaded: this lane's code words of the key rows, then of the value rows, and
+/// each word's (scale, zero) as two halves.
+uvec4 raw[2u * CODE_CHUNKS];
+uint params[2u * CODE_CHUNKS];
 
 /// The 16 bytes at byte `at` of the code pool window (`at` aligned to LOAD_WORDS · 4 bytes).
 uvec4 codeWord(uint at) {
@@ -68,19 +67,9 @@ void loadCodeRows(uint first, uint offset, uint n, uint t, uint lane, uint shift
     }
 }
 
-/// Rows t ..< t + 16 of page p's keys and values as tile k.
-void loadTile(uint k, PageEntry p, uint t, uint lane) {
-    loadCodeRows(2u * k * CODE_CHUNKS, p.keyOffset, p.tokens, t, lane, p.keyShift);
-    loadCodeRows((2u * k + 1u) * CODE_CHUNKS, p.valueOffset, p.tokens, t, lane, p.valueShift);
-}
-
-/// Tile k past the walk's end: zero codes with (scale, zero) = (0, 0), so its rows stage as zeros
-/// (weighed 0; finite, so 0·v stays 0).
-void clearTile(uint k) {
-    UNROLL for (uint i = 0u; i < 2u * CODE_CHUNKS; ++i) {
-        raw[2u * k * CODE_CHUNKS + i] = uvec4(0u);
-        params[2u * k * CODE_CHUNKS + i] = 0u;
-    }
+void loadRows(PageEntry p, uint t, uint lane) {
+    loadCodeRows(0u, p.keyOffset, p.tokens, t, lane, p.keyShift);
+    loadCodeRows(CODE_CHUNKS, p.valueOffset, p.tokens, t, lane, p.valueShift);
 }
 
 /// Two words of codes as f16 pairs, each half 1024 + code (0x6400 is 1024.0; exact for codes
@@ -114,22 +103,18 @@ void dequantizeWord(uvec4 w, uint param, out uvec4 words[STAGE_WORDS]) {
 }
 
 /// Dequantizes the loaded step into the subgroup's stage (after its previous step's matrix
-/// loads): code word (row r, c) of tile t becomes stage words c·STAGE_WORDS ..< (c + 1)·STAGE_WORDS
-/// of row 16t + r.
+/// loads): code word (row r, c) becomes stage words c·STAGE_WORDS ..< (c + 1)·STAGE_WORDS of row r.
 void stageStep() {
-    const uint base = STAGE_GROUP * U * ROW, lane = STAGE_LANE;
+    const uint base = STAGE_GROUP * TILE * ROW, lane = STAGE_LANE;
     STAGE_SYNC();
-    UNROLL for (uint t = 0u; t < TILES; ++t) {
-        UNROLL for (uint i = 0u; i < CODE_CHUNKS; ++i) {
-            uint j = i * LANES + lane, at = base + (t * TILE + j / ROW_CODE_WORDS) * ROW + (j % ROW_CODE_WORDS) * STAGE_WORDS;
-            uint key = 2u * t * CODE_CHUNKS + i, value = (2u * t + 1u) * CODE_CHUNKS + i;
-            uvec4 k[STAGE_WORDS], v[STAGE_WORDS];
-            dequantizeWord(raw[key], params[key], k);
-            dequantizeWord(raw[value], params[value], v);
-            UNROLL for (uint s = 0u; s < STAGE_WORDS; ++s) {
-                stageK[at + s] = k[s];
-                stageV[at + s] = v[s];
-            }
+    UNROLL for (uint i = 0u; i < CODE_CHUNKS; ++i) {
+        uint j = i * LANES + lane, at = base + (j / ROW_CODE_WORDS) * ROW + (j % ROW_CODE_WORDS) * STAGE_WORDS;
+        uvec4 k[STAGE_WORDS], v[STAGE_WORDS];
+        dequantizeWord(raw[i], params[i], k);
+        dequantizeWord(raw[CODE_CHUNKS + i], params[CODE_CHUNKS + i], v);
+        UNROLL for (uint s = 0u; s < STAGE_WORDS; ++s) {
+            stageK[at + s] = k[s];
+            stageV[at + s] = v[s];
         }
     }
     STAGE_SYNC();

@@ -1,18 +1,15 @@
 // The cooperative-matrix kernels' use of a step and their ends (decode_f16_coopmat.comp,
 // decode_int8_coopmat.comp, decode_int4_coopmat.comp): after coopmat_tiles.glsl and the kernel's
-// row loader, which defines `loadTile(k, page, t, lane)` (the lane's share of the 16-byte words of
-// tile k's 16 key and 16 value rows, into registers), `clearTile(k)` (zero words for a tile past
-// the walk's end) and `stageStep()` (the step's tiles from those registers into the subgroup's
-// `stageK` / `stageV` as f16 rows, between two subgroupBarrier()s). This file hooks them into
-// decode_main.glsl's tiled walk (TILED_STEPS: TILES tiles of 16 tokens a step; TAKE_STEP =
-// stageStep) and defines the tile products: S = Q·Kᵀ, the online softmax with a lazy rescale,
-// O += P·V, and the hand-off to decode_merge.
+// row loader, which defines `loadRows(page, t, lane)` (the lane's share of the 16-byte words of
+// the step's 16 key and 16 value rows, into registers) and `stageStep()` (those registers into
+// the subgroup's `stageK` / `stageV` as f16 tiles, between two subgroupBarrier()s). This file
+// hooks them into decode_main.glsl's walk (TAKE_STEP = stageStep) and defines the tile products:
+// S = Q·Kᵀ, the online softmax with a lazy rescale, O += P·V, and the hand-off to decode_merge.
 #define TAKE_STEP() stageStep()
-#define TILED_STEPS 1
 
 void prepareTiles();
 void finishTiles();
-void consumeTiles(uvec2 valid, uvec2 visible);
+void consume(uint valid, uint visible);
 #define OWN_CONSUME 1
 #define PREPARE_QUERIES() prepareTiles()
 #define FINISH_ACCUMULATORS() finishTiles()
@@ -36,8 +33,8 @@ void prepareTiles() {
         }
         tileQ[i] = word;
     }
-    const uint lane = gl_SubgroupInvocationID, stage = gl_SubgroupID * U * ROW;
-    if (lane < U) { // U <= 32 lanes: P's rows 8 ..< 16 are U words; the stage has U rows
+    const uint lane = gl_SubgroupInvocationID, stage = gl_SubgroupID * TILE * ROW;
+    if (lane < TILE) {
         tileP[gl_SubgroupID * P_WORDS + P_WORDS / 2u + lane] = uvec4(0u); // rows 8 ..< 16
         stageK[stage + lane * ROW + D / 8u] = uvec4(0u);
         stageV[stage + lane * ROW + D / 8u] = uvec4(0u);
@@ -48,7 +45,7 @@ void prepareTiles() {
 
 /// Multiplies row r of every accumulator tile by this lane's `c` (rows of lanes 4r ..< 4r + 4).
 void rescaleRows(float c) {
-    const uint base = gl_SubgroupID * S_WORDS, lane = gl_SubgroupInvocationID;
+    const uint base = gl_SubgroupID * 64u, lane = gl_SubgroupInvocationID;
     UNROLL for (uint j = 0u; j < D / TILE; ++j) {
         subgroupBarrier(); // the scratch's last readers are done
         coopMatStore(o[j], scratch, base, TILE / 4u, gl_CooperativeMatrixLayoutRowMajor);
@@ -59,45 +56,32 @@ void rescaleRows(float c) {
     }
 }
 
-/// Uses one step of TILES tiles of 16 tokens: in tile k, slots u >= `valid[k]` are past its page's
-/// end (valid 0: no tile, its rows zero) and with MASKED those whose bit u of `visible[k]` is clear
-/// are masked. S = Q·Kᵀ (one accumulator tile per key tile, each query tile load used for all),
-/// the rows' weights over the step's U columns, O += P·V (one product per tile).
-void consumeTiles(uvec2 valid, uvec2 visible) {
-    const uint kv = gl_SubgroupID * U * ROW, base = gl_SubgroupID * S_WORDS, lane = gl_SubgroupInvocationID;
+/// Uses one step of 16 tokens (slots u >= `valid` past the page's end; with MASKED, those whose
+/// bit in `visible` is clear are masked): S = Q·Kᵀ, the rows' weights, O += P·V.
+void consume(uint valid, uint visible) {
+    const uint kv = gl_SubgroupID * TILE * ROW, base = gl_SubgroupID * 64u, lane = gl_SubgroupInvocationID;
     const uint pBase = gl_SubgroupID * P_WORDS;
-    ACC_TILE s[TILES];
-    UNROLL for (uint k = 0u; k < TILES; ++k) s[k] = ACC_TILE(0.0);
+    ACC_TILE s = ACC_TILE(0.0);
     UNROLL for (uint c = 0u; c < D / TILE; ++c) {
         coopmat<float16_t, gl_ScopeSubgroup, TILE, TILE, gl_MatrixUseA> q;
+        coopmat<float16_t, gl_ScopeSubgroup, TILE, TILE, gl_MatrixUseB> k;
         coopMatLoad(q, tileQ, 2u * c, ROW, gl_CooperativeMatrixLayoutRowMajor);
-        UNROLL for (uint k = 0u; k < TILES; ++k) {
-            coopmat<float16_t, gl_ScopeSubgroup, TILE, TILE, gl_MatrixUseB> kt;
-            coopMatLoad(kt, stageK, kv + k * TILE * ROW + 2u * c, ROW, gl_CooperativeMatrixLayoutColumnMajor); // Kᵀ: [element][token]
-            s[k] = coopMatMulAdd(q, kt, s[k]);
-        }
+        coopMatLoad(k, stageK, kv + 2u * c, ROW, gl_CooperativeMatrixLayoutColumnMajor); // Kᵀ: [element][token]
+        s = coopMatMulAdd(q, k, s);
     }
     subgroupBarrier(); // the scratch's last readers are done
-    // S row-major, U floats (U / 4 words) a row: tile k is columns 16k ..< 16k + 16.
-    UNROLL for (uint k = 0u; k < TILES; ++k) coopMatStore(s[k], scratch, base + 4u * k, U / 4u, gl_CooperativeMatrixLayoutRowMajor);
+    coopMatStore(s, scratch, base, TILE / 4u, gl_CooperativeMatrixLayoutRowMajor);
     subgroupBarrier();
 
-    // Lane 4r + quarter: row r (a query when r < G), the step's columns 4h' ..< 4h' + 4 for
-    // h' = quarter·TILES + h, h < TILES (4 columns a tile a lane: 4 or 8 of the row's U); column
-    // col is token col % 16 of tile col / 16.
-    const uint r = lane / 4u, quarter = lane % 4u;
-    vec4 x[TILES];
-    bvec4 seen[TILES];
-    float top = NEG_BIG;
-    UNROLL for (uint h = 0u; h < TILES; ++h) {
-        x[h] = scratch[base + r * (U / 4u) + quarter * TILES + h];
-        UNROLL for (uint u = 0u; u < 4u; ++u) {
-            uint col = 4u * (quarter * TILES + h) + u, k = col / TILE, token = col % TILE;
-            seen[h][u] = r < G && token < valid[k] && (MASKED == 0u || (visible[k] & (1u << token)) != 0u);
-            if (!seen[h][u]) x[h][u] = NEG_BIG;
-            top = max(top, x[h][u]);
-        }
+    // Lane 4r + quarter: row r (a query when r < G), tokens 4·quarter ..< 4·quarter + 4.
+    const uint r = lane / 4u, first = 4u * (lane % 4u);
+    vec4 x = scratch[base + lane];
+    bvec4 seen;
+    UNROLL for (uint u = 0u; u < 4u; ++u) {
+        seen[u] = r < G && first + u < valid && (MASKED == 0u || (visible & (1u << (first + u))) != 0u);
+        if (!seen[u]) x[u] = NEG_BIG;
     }
+    float top = max(max(x.x, x.y), max(x.z, x.w));
     top = max(top, subgroupShuffleXor(top, 1u));
     top = max(top, subgroupShuffleXor(top, 2u));
     bool grow = top > refMax + RESCALE_MARGIN; // refMax = NEG_BIG: the row's first visible token
@@ -108,33 +92,28 @@ void consumeTiles(uvec2 valid, uvec2 visible) {
         refMax = next;
         rescaleRows(c);
     }
-    float sum = 0.0;
-    UNROLL for (uint h = 0u; h < TILES; ++h) {
-        vec4 w = vec4(0.0);
-        UNROLL for (uint u = 0u; u < 4u; ++u) if (seen[h][u]) w[u] = exp(x[h][u] - refMax);
-        // The sum counts the weights as P·V uses them, rounded to f16 (those below f16's range as 0),
-        // so that the output's numerator and denominator agree.
-        f16vec4 weights = f16vec4(w);
-        w = vec4(weights);
-        sum += w.x + w.y + w.z + w.w;
-        // Row r's halves 4h' ..< 4h' + 4: the low or high half of the row's word h' / 2.
-        const uint at = quarter * TILES + h, pAt = pBase + r * (U / 8u) + at / 2u, part = 2u * (at % 2u);
-        tileP[pAt][part] = packFloat2x16(weights.xy);
-        tileP[pAt][part + 1u] = packFloat2x16(weights.zw);
-    }
+    vec4 w = vec4(0.0);
+    UNROLL for (uint u = 0u; u < 4u; ++u) if (seen[u]) w[u] = exp(x[u] - refMax);
+    // The sum counts the weights as P·V uses them, rounded to f16 (those below f16's range as 0),
+    // so that the output's numerator and denominator agree.
+    f16vec4 weights = f16vec4(w);
+    w = vec4(weights);
+    float sum = w.x + w.y + w.z + w.w;
     sum += subgroupShuffleXor(sum, 1u);
     sum += subgroupShuffleXor(sum, 2u);
     refSum += sum;
+    // Row r's halves 4·quarter ..< 4·quarter + 4: the low or high half of the row's word quarter / 2.
+    const uint pAt = pBase + 2u * r + (lane % 4u) / 2u, part = 2u * (lane % 2u);
+    tileP[pAt][part] = packFloat2x16(weights.xy);
+    tileP[pAt][part + 1u] = packFloat2x16(weights.zw);
     subgroupBarrier();
 
-    coopmat<float16_t, gl_ScopeSubgroup, TILE, TILE, gl_MatrixUseA> p[TILES];
-    UNROLL for (uint k = 0u; k < TILES; ++k) coopMatLoad(p[k], tileP, pBase + 2u * k, U / 8u, gl_CooperativeMatrixLayoutRowMajor);
+    coopmat<float16_t, gl_ScopeSubgroup, TILE, TILE, gl_MatrixUseA> p;
+    coopMatLoad(p, tileP, pBase, TILE / 8u, gl_CooperativeMatrixLayoutRowMajor);
     UNROLL for (uint j = 0u; j < D / TILE; ++j) {
-        UNROLL for (uint k = 0u; k < TILES; ++k) {
-            coopmat<float16_t, gl_ScopeSubgroup, TILE, TILE, gl_MatrixUseB> v;
-            coopMatLoad(v, stageV, kv + k * TILE * ROW + 2u * j, ROW, gl_CooperativeMatrixLayoutRowMajor); // V: [token][element]
-            o[j] = coopMatMulAdd(p[k], v, o[j]);
-        }
+        coopmat<float16_t, gl_ScopeSubgroup, TILE, TILE, gl_MatrixUseB> v;
+        coopMatLoad(v, stageV, kv + 2u * j, ROW, gl_CooperativeMatrixLayoutRowMajor); // V: [token][element]
+        o[j] = coopMatMulAdd(p, v, o[j]);
     }
 }
 
@@ -142,7 +121,7 @@ void consumeTiles(uvec2 valid, uvec2 visible) {
 /// layout: each query's (max, sum) on every lane, and lane l's elements l·E ..< l·E + E of each
 /// query's accumulator (one tile holds them: E divides 16).
 void finishTiles() {
-    const uint base = gl_SubgroupID * S_WORDS, lane = gl_SubgroupInvocationID;
+    const uint base = gl_SubgroupID * 64u, lane = gl_SubgroupInvocationID;
     UNROLL for (uint g = 0u; g < G; ++g) {
         rmax[g] = subgroupShuffle(refMax, 4u * g);
         rsum[g] = subgroupShuffle(refSum, 4u * g);

@@ -1,8 +1,8 @@
 // The cooperative-matrix kernels' tiles (decode_f16_coopmat.comp, decode_int8_coopmat.comp,
 // decode_int4_coopmat.comp): constants, the shared-memory tiles and stages, the output
 // accumulators and the softmax state. Included after decode_bindings.glsl and before the kernel's
-// row loader (`loadTile`, `clearTile`, and `stageStep`, which writes a loaded step into `stageK` /
-// `stageV` as f16 tiles); coopmat_steps.glsl follows the loader.
+// row loader (`loadRows`, and `stageStep`, which writes a loaded step into `stageK` / `stageV` as
+// f16 tiles); coopmat_steps.glsl follows the loader.
 //
 // The host computes these arrays' bytes (`DecodeCall.coopmatTileBytes`): change them together.
 
@@ -10,13 +10,6 @@
 #define NEG_BIG_VALUE -1.0e30
 /// Tile edge: M = N = K = 16 (query rows, tokens, head-dim elements).
 const uint TILE = 16u;
-/// Tiles of 16 tokens a step: U (spec constant 4) is 16 or 32 tokens. A step of 32 is two key
-/// tiles (S as a 16x32 pair of accumulator tiles, one softmax pass over 32 columns, P as two A
-/// tiles), so the step's fixed cost (S and P through shared memory, the barriers and shuffles of
-/// the softmax) is paid once per 32 tokens; each tile is the token group's next run of up to 16
-/// tokens of one page (decode_main's TILED_STEPS walk), so with pages of 16 tokens a step spans
-/// two pages.
-const uint TILES = U / TILE;
 /// Lanes a subgroup (the host runs these kernels only where subgroups have 32).
 const uint LANES = 32u;
 const uint SUBGROUPS = gl_WorkGroupSize.x / LANES;
@@ -36,20 +29,17 @@ const float RESCALE_MARGIN = 8.0;
 // in 16-byte words.
 /// The group's scaled queries as f16, rows G ..< 16 zero: the A operand of S = Q·Kᵀ.
 shared uvec4 tileQ[TILE * ROW];
-/// Each subgroup's step: U key rows and U value rows ([token][element], padded rows; tile k is
-/// rows 16k ..< 16k + 16), as f16 (the f16 kernel's words as loaded; the int8 / int4 kernels'
-/// codes dequantized).
-shared uvec4 stageK[SUBGROUPS * U * ROW];
-shared uvec4 stageV[SUBGROUPS * U * ROW];
-/// Each subgroup's 16 x U fp32 scratch (S, row-major, U / 4 words a row; its first 16x16 floats
-/// also hold an accumulator tile being rescaled or read out, 4 words a row).
-shared vec4 scratch[SUBGROUPS * TILE * U / 4u];
-/// Each subgroup's P (16 x U f16, row-major, U / 8 words a row; tile k is columns 16k ..< 16k +
-/// 16): rows 0 ..< 8 written each step, rows 8 ..< 16 zero.
-shared uvec4 tileP[SUBGROUPS * TILE * U / 8u];
-/// Words of one subgroup's P and of its scratch.
-const uint P_WORDS = TILE * U / 8u;
-const uint S_WORDS = TILE * U / 4u;
+/// Each subgroup's step: 16 key rows and 16 value rows ([token][element], padded rows), as f16
+/// (the f16 kernel's words as loaded; the int8 / int4 kernels' codes dequantized).
+shared uvec4 stageK[SUBGROUPS * TILE * ROW];
+shared uvec4 stageV[SUBGROUPS * TILE * ROW];
+/// Each subgroup's 16x16 fp32 scratch (S; an accumulator tile being rescaled or read out), row-major.
+shared vec4 scratch[SUBGROUPS * TILE * TILE / 4u];
+/// Each subgroup's P (16x16 f16, row-major, 2 words a row): rows 0 ..< 8 written each step,
+/// rows 8 ..< 16 zero.
+shared uvec4 tileP[SUBGROUPS * TILE * TILE / 8u];
+/// Words of one subgroup's P.
+const uint P_WORDS = TILE * TILE / 8u;
 
 #define ACC_TILE coopmat<float, gl_ScopeSubgroup, TILE, TILE, gl_MatrixUseAccumulator>
 /// The subgroup's output accumulators: O[16 queries][D], tile j holding elements 16j ..< 16j + 16.

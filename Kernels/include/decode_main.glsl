@@ -35,14 +35,6 @@
 // decode_f16_coopmat.comp) and declares `void consume(uint valid, uint visible);` before including
 // this file, defining it anywhere; the walk, the hooks above and the merges stay as they are.
 //
-// TILED_STEPS (with OWN_CONSUME and TAKE_STEP; the cooperative-matrix kernels): a step is TILES
-// tiles (1 or 2) of TILE tokens, each the token group's next run of up to TILE tokens of one page,
-// so a step may span pages. The kernel defines TILE, TILES, `loadTile(k, page, t, lane)` (tile
-// k's rows t ..< t + TILE of the page into its load registers), `clearTile(k)` (zero words for a
-// tile past the walk's end) and declares `void consumeTiles(uvec2 valid, uvec2 visible);` (per
-// tile: the rows before the page's end, and with MASKED the visible ones; valid 0 for a cleared
-// tile) instead of `consume`.
-//
 // STEP_VALUE_SUMS (a constant expression; default false): the kernel's ACCUMULATE_STEP does the
 // value sums of a query-outer kernel, which then skips its own.
 #ifndef STEP_VALUE_SUMS
@@ -88,10 +80,10 @@ float laneSum(float x) {
 /// The query position of this workgroup's sequence (MASKED).
 int queryPos = 0;
 
-/// Bit u < n set when token t + u of `page` exists and is visible to the query (MASKED).
-uint visibleBits(PageEntry page, uint t, const uint n) {
+/// Bit u set when token t + u of `page` exists and is visible to the query (MASKED).
+uint visibility(PageEntry page, uint t) {
     uint bits = 0u;
-    UNROLL for (uint u = 0u; u < n; ++u) {
+    UNROLL for (uint u = 0u; u < U; ++u) {
         if (t + u < page.tokens) {
             int key = positions[page.positionsOffset + t + u];
             bool seen = key <= queryPos && (pc.window == 0u || queryPos - key < int(pc.window));
@@ -100,35 +92,6 @@ uint visibleBits(PageEntry page, uint t, const uint n) {
     }
     return bits;
 }
-
-/// Bit u set when token t + u of `page` exists and is visible to the query (MASKED).
-uint visibility(PageEntry page, uint t) { return visibleBits(page, t, U); }
-
-#ifdef TILED_STEPS
-/// Loads the next step's tiles from the cursor (page `page` = split page p, token t), advancing
-/// it: tile k from the cursor while it is before p1, else cleared. Per tile, the rows before the
-/// page's end (`valid`) and the visible ones (`visible`, MASKED); 0 for a cleared tile.
-void loadTiles(inout uint p, inout uint t, inout PageEntry page, uint p0, uint p1, uint groups, uint lane,
-               out uvec2 valid, out uvec2 visible) {
-    valid = uvec2(0u);
-    visible = uvec2(0u);
-    UNROLL for (uint k = 0u; k < TILES; ++k) {
-        if (p < p1) {
-            loadTile(k, page, t, lane);
-            valid[k] = page.tokens - t;
-            visible[k] = MASKED != 0u ? visibleBits(page, t, TILE) : 0u;
-            t += TILE;
-            if (t >= page.tokens) {
-                t = 0u;
-                p += groups;
-                if (p < p1) page = splitPage(p - p0);
-            }
-        } else {
-            clearTile(k);
-        }
-    }
-}
-#endif
 
 #ifndef OWN_CONSUME
 /// Uses one step: scores of its U tokens (slots u >= `valid` are past the page's end, and with
@@ -240,33 +203,7 @@ void main() {
     PREPARE_QUERIES();
 #endif
 
-#if defined(TILED_STEPS)
-    {
-        // Tiled steps (the cooperative-matrix kernels): TILES tiles a step along the group's pages;
-        // with PIPELINE, step i + 1 is loaded before step i is used.
-        uint p = p0 + group, t = 0u;
-        PageEntry page;
-        if (p < p1) page = splitPage(p - p0);
-        uvec2 valid = uvec2(0u), visible = uvec2(0u);
-        if (PIPELINE != 0u) {
-            bool more = p < p1;
-            if (more) loadTiles(p, t, page, p0, p1, groups, lane, valid, visible);
-            while (more) {
-                TAKE_STEP();
-                const uvec2 v = valid, seen = visible;
-                more = p < p1;
-                if (more) loadTiles(p, t, page, p0, p1, groups, lane, valid, visible);
-                consumeTiles(v, seen);
-            }
-        } else {
-            while (p < p1) {
-                loadTiles(p, t, page, p0, p1, groups, lane, valid, visible);
-                TAKE_STEP();
-                consumeTiles(valid, visible);
-            }
-        }
-    }
-#elif defined(STAGED_STEPS)
+#ifdef STAGED_STEPS
     {
         // Staged steps (decode_bitmap_staged.comp): the subgroup's token groups stage together, so
         // the loop runs while any of them has a step, and a group without one only joins the barriers.

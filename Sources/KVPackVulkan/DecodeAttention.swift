@@ -25,11 +25,9 @@ public enum DecodeKernel: String, Sendable, CaseIterable, Codable {
     /// `decode_int4_coopmat.comp`: codes dequantized into the f16 tiles in shared memory; token
     /// groups of a power of two of at least 16 (int8) / 32 (int4) channels). Needs
     /// `VulkanCapabilities.cooperativeMatrix`, subgroups of 32 lanes, a GQA group of at most 8 and
-    /// head dim 64, 128 or 256. A step is 16 tokens (one key tile) or, with
-    /// `DecodeOptions.tokensPerStep` 32, two tiles (S 16x32, one softmax pass, P·V as two
-    /// products), where the shared memory holds it. `.automatic` takes it at GQA 8 (f16, and int8 /
-    /// int4 in the token groups above) where all of that holds and the options ask nothing only
-    /// the other kernels do (`KernelChoice`).
+    /// head dim 64, 128 or 256. `.automatic` takes it for a layer of f16 pages only (at GQA 8),
+    /// where all of that holds and the options ask nothing only the f16 kernel does
+    /// (`KernelChoice`); int8 / int4 layers run on it on request.
     case coopmat
 
     static func choose(for kinds: Set<PageEncodingKind>) -> DecodeKernel {
@@ -81,8 +79,7 @@ public struct DecodeOptions: Sendable, Hashable {
     public var scale: Float?
     /// Tokens a token group loads per step (2 × this many row loads in flight per lane); nil: 4
     /// for the f16 and raw-code int8 / int4 kernels on GPUs, 2 for the others, 1 on the portable
-    /// path and on CPU devices. The cooperative-matrix kernels take 16 (the default: one key tile)
-    /// or 32 (two tiles a step, each the next 16 tokens of one page); other values are refused.
+    /// path and on CPU devices.
     public var tokensPerStep: Int?
     /// Load the next step's rows while this step's are used (the f16, int8 and int4 kernels; the
     /// others ignore it). nil: on on GPUs, off on CPU devices (lavapipe), where loads do not stall.
@@ -247,18 +244,6 @@ public struct VulkanDecodeAttention: Sendable {
     /// - Throws: `VulkanError.unsupported` for options the kernels cannot take, as `attend` would.
     public func kernel(for cache: DeviceKVCache, layer: Int = 0, options: DecodeOptions = .init()) throws(VulkanError) -> DecodeKernel {
         try KernelChoice(context, cache: cache, layer: layer, options: options).kernel
-    }
-
-    /// The workgroup (invocations) the cooperative-matrix kernels would run over `cache` at steps
-    /// of `tokensPerStep` tokens (16 or 32) on this device, the largest whose shared memory fits
-    /// (`DecodeCall.coopmatWorkgroup`); nil where none fits or the step is neither 16 nor 32 (a
-    /// call then throws `VulkanError.unsupported`). Says nothing of whether the device has
-    /// cooperative matrices (`VulkanCapabilities.cooperativeMatrix`).
-    public func coopmatWorkgroup(for cache: DeviceKVCache, tokensPerStep: Int) -> Int? {
-        let caps = context.capabilities
-        guard DecodeCall.coopmatSteps.contains(tokensPerStep) else { return nil }
-        return DecodeCall.coopmatWorkgroup(headDim: cache.model.headDim, queryGroup: cache.model.groupSize, sharedMemory: caps.maxSharedMemory,
-                                           maxWorkgroup: caps.maxWorkgroupSize, asked: nil, step: tokensPerStep)
     }
 
     /// The kernels a call with `options` runs over `layer` of `cache`, one per pass: one kernel,

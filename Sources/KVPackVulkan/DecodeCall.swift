@@ -225,18 +225,12 @@ final class DecodeCall {
         let kernel = choice.kernel, elements = choice.elementsPerLane
         let lanes = d / elements
         let coopmat = kernel == .coopmat
-        // The cooperative-matrix kernel (KernelChoice checked it can run): steps of 16 tokens (one
-        // key tile) or, asked for, 32 (two); the largest workgroup of 32-lane subgroups whose
-        // shared memory fits at that step (LaunchSizing), or the one asked for.
-        let coopmatStep = options.tokensPerStep ?? 16
-        if coopmat, !coopmatSteps.contains(coopmatStep) {
-            throw .unsupported("the coopmat kernel takes steps of 16 or 32 tokens, not \(coopmatStep)")
-        }
+        // The cooperative-matrix kernel (KernelChoice checked it can run): the largest workgroup
+        // of 32-lane subgroups whose shared memory fits (LaunchSizing), or the one asked for.
         let cooperativeWorkgroup = coopmat ? coopmatWorkgroup(headDim: d, queryGroup: group, sharedMemory: caps.maxSharedMemory,
-                                                          maxWorkgroup: caps.maxWorkgroupSize, asked: options.workgroupSize,
-                                                          step: coopmatStep) : nil
+                                                          maxWorkgroup: caps.maxWorkgroupSize, asked: options.workgroupSize) : nil
         if coopmat, cooperativeWorkgroup == nil || lanes != 32 || !subgroup {
-            throw .unsupported("the coopmat kernel has no workgroup that fits \(caps.maxSharedMemory) bytes of shared memory at head dim \(d), GQA \(group), steps of \(coopmatStep) tokens, or runs off the subgroup path")
+            throw .unsupported("the coopmat kernel has no workgroup that fits \(caps.maxSharedMemory) bytes of shared memory at head dim \(d), GQA \(group), or runs off the subgroup path")
         }
         let workgroup = cooperativeWorkgroup ?? (subgroup ? options.workgroupSize ?? max(128, caps.subgroupSize) : 32)
         guard workgroup % caps.subgroupSize == 0 || !subgroup, workgroup % lanes == 0, workgroup <= caps.maxWorkgroupSize, workgroup >= lanes else {
@@ -251,13 +245,13 @@ final class DecodeCall {
             ?? automaticPagesPerSplit(maxPages: maxPages, tokenGroups: groups, heads: base, targetWorkgroups: options.targetWorkgroups,
                                       limits: lenient ? .pass : kernel == .bitmap ? .bitmap : .oneKernel)
         let splits = max(1, (maxPages + pagesPerSplit - 1) / pagesPerSplit)
-        // Spec constant 4 (U): the coopmat kernel's step, one or two tiles of 16 tokens (its TILES).
-        var step = coopmat ? coopmatStep : max(1, min(16, options.tokensPerStep ?? defaultStep(kernel, subgroup: subgroup, device: kind)))
+        // Spec constant 4 (U): the coopmat kernel's step is one tile of 16 tokens (its TILE).
+        var step = coopmat ? 16 : max(1, min(16, options.tokensPerStep ?? defaultStep(kernel, subgroup: subgroup, device: kind)))
         // The token groups' merge: slots of G·D floats, at least as many as the groups' (max, sum) stats need.
         let slotBytes = mergeSlotBytes(queryGroup: group, headDim: d)
         let leastSlots = leastMergeSlots(tokenGroups: groups, headDim: d)
         let mergeBytes = leastSlots * slotBytes + mergeFlagBytes
-            + (coopmat ? coopmatTileBytes(headDim: d, subgroups: groups, step: step) : 0) // the coopmat kernel's tiles and stages
+            + (coopmat ? coopmatTileBytes(headDim: d, subgroups: groups) : 0) // the coopmat kernel's tiles and stages
         // Shared memory: the least merge slots, the page cache the caller asked for, the staged bitmap
         // loader's stage, more merge slots; then the default page cache in what is left.
         let askedCache = options.pageCacheEntries.map { Self.pageCacheEntries($0, pagesPerSplit: pagesPerSplit) }
@@ -318,7 +312,7 @@ final class DecodeCall {
             throw .unsupported("the coopmat kernel reads int8 / int4 codes in 4-byte words at least; this layer's page offsets are \(alignment)-byte aligned")
         }
         let stageBytes = stagedRows > 0 ? stagedBitmapBytes(rows: stagedRows, headDim: d, step: step, tokenGroups: groups)
-            : coopmat ? coopmatTileBytes(headDim: d, subgroups: groups, step: step) : 0
+            : coopmat ? coopmatTileBytes(headDim: d, subgroups: groups) : 0
         let slots = { (bytes: Int) in max(leastSlots, min(groups, bytes / slotBytes, options.mergeSlotLimit ?? .max)) }
         let free = caps.maxSharedMemory - stageBytes - mergeFlagBytes // for the merge slots and the page cache
         // No default page cache for bitmap pages: with one (taking a merge slot's room) the staged

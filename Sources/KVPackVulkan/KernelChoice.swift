@@ -87,7 +87,7 @@ struct KernelChoice: Equatable {
         var kernel = options.kernel
         // The cooperative-matrix kernel: on request, or automatically for a layer of f16, int8 or
         // int4 pages it reads where it can run and the options ask nothing only the other kernels
-        // do (a lane width, a step other than its 16 or 32 tokens, fp32 arithmetic).
+        // do (a lane width, a step other than its 16 tokens, fp32 arithmetic).
         let refusal = Self.cooperativeRefusal(capabilities, subgroupSize: subgroupSize, headDim: d, queryGroup: queryGroup, options: options)
         if kernel == .coopmat, let why = refusal ?? Self.coopmatPagesRefusal(kinds: kinds, groupings: groupings) {
             throw .unsupported("the coopmat kernel (cooperative matrices) cannot run: \(why)")
@@ -134,9 +134,8 @@ struct KernelChoice: Equatable {
     /// Why the cooperative-matrix kernel cannot run a call (nil when it can): the device must have
     /// it (`VulkanCapabilities.cooperativeMatrix`), the call run on the subgroup path with
     /// subgroups of 32 lanes (one token group a subgroup), the GQA group be at most 8 (rows 0 ..< 8
-    /// of a 16-row tile), the head dim 64, 128 or 256, a step 16 or 32 tokens (one or two key
-    /// tiles; 16 by default), and a workgroup's shared memory at that step fit the device's
-    /// (`DecodeCall.coopmatWorkgroup`).
+    /// of a 16-row tile), the head dim 64, 128 or 256, a step 16 tokens (one tile), and a
+    /// workgroup's shared memory fit the device's (`DecodeCall.coopmatWorkgroup`).
     static func cooperativeRefusal(_ caps: VulkanCapabilities?, subgroupSize: Int?, headDim d: Int, queryGroup: Int,
                                    options: DecodeOptions) -> String? {
         guard let caps, caps.cooperativeMatrix else {
@@ -148,16 +147,15 @@ struct KernelChoice: Equatable {
         }
         guard (1...8).contains(queryGroup) else { return "it takes GQA groups of 1 to 8 query heads per KV head; this layer: \(queryGroup)" }
         guard [64, 128, 256].contains(d) else { return "it takes head dims 64, 128 and 256; this layer: \(d)" }
-        let step = options.tokensPerStep ?? 16
-        guard DecodeCall.coopmatSteps.contains(step) else { return "its steps are 16 or 32 tokens (one or two tiles); asked: \(step)" }
+        if let step = options.tokensPerStep, step != 16 { return "its steps are 16 tokens (one tile); asked: \(step)" }
         if let e = options.elementsPerLane, e != d / 32 { return "it runs \(d / 32) elements per lane at head dim \(d); asked: \(e)" }
         guard DecodeCall.coopmatWorkgroup(headDim: d, queryGroup: queryGroup, sharedMemory: caps.maxSharedMemory,
-                                          maxWorkgroup: caps.maxWorkgroupSize, asked: options.workgroupSize, step: step) != nil else {
+                                          maxWorkgroup: caps.maxWorkgroupSize, asked: options.workgroupSize) != nil else {
             let invocations = options.workgroupSize ?? 32
             let least = DecodeCall.coopmatSharedBytes(headDim: d, queryGroup: queryGroup, subgroups: max(1, invocations / 32),
                                                       mergeSlots: DecodeCall.leastMergeSlots(tokenGroups: max(1, invocations / 32), headDim: d),
-                                                      pageCacheEntries: 0, step: step)
-            return "a workgroup of \(invocations) invocations (a multiple of 32, at most \(caps.maxWorkgroupSize)) needs \(least) bytes of shared memory at head dim \(d), GQA \(queryGroup), steps of \(step) tokens; the device has \(caps.maxSharedMemory)"
+                                                      pageCacheEntries: 0)
+            return "a workgroup of \(invocations) invocations (a multiple of 32, at most \(caps.maxWorkgroupSize)) needs \(least) bytes of shared memory at head dim \(d), GQA \(queryGroup); the device has \(caps.maxSharedMemory)"
         }
         return nil
     }

@@ -99,21 +99,15 @@ extension DecodeCall {
         }
     }
 
-    /// Tokens a step the cooperative-matrix kernels take (spec constant 4, `U`): one or two key
-    /// tiles of 16 tokens (`Kernels/include/coopmat_tiles.glsl`, `TILES`). 16 is the default.
-    static let coopmatSteps = [16, 32]
-
-    /// Shared memory of the cooperative-matrix kernels' own arrays (`Kernels/include/coopmat_tiles.glsl`)
-    /// for a workgroup of `subgroups` subgroups and steps of `step` tokens (16 or 32): the query
-    /// tile `tileQ`, 16 rows of `ROW = D/8 + 1` uvec4 words (16 bytes each: a row of D halves
-    /// padded by 16 bytes); and per subgroup its key and value stage (`stageK`, `stageV`: `step`
-    /// such rows each), its S scratch (`scratch`: 16 x step floats) and its P (`tileP`: 16 x step
-    /// halves); plus 256 bytes of slack for the alignment of the kernel's arrays. At D = 128:
-    /// 4352 + 256 bytes and, per subgroup, 10240 at step 16 (8704 + 1024 + 512), 20480 at step 32
-    /// (17408 + 2048 + 1024).
-    static func coopmatTileBytes(headDim d: Int, subgroups: Int, step: Int = 16) -> Int {
+    /// Shared memory of the cooperative-matrix kernel's own arrays (`Kernels/decode_f16_coopmat.comp`)
+    /// for a workgroup of `subgroups` subgroups: the query tile `tileQ`, 16 rows of `ROW = D/8 + 1`
+    /// uvec4 words (16 bytes each: a row of D halves padded by 16 bytes); and per subgroup its key and
+    /// value stage (`stageK`, `stageV`: 16 such rows each), its S scratch (`scratch`: 16x16
+    /// floats, 1 KB) and its P (`tileP`: 16x16 halves, 512 B); plus 256 bytes of slack for the
+    /// alignment of the kernel's arrays. At D = 128: 4352 + 256 bytes and 10240 per subgroup.
+    static func coopmatTileBytes(headDim d: Int, subgroups: Int) -> Int {
         let row = (d / 8 + 1) * 16
-        return 16 * row + subgroups * (2 * step * row + 16 * step * 4 + 16 * step * 2) + coopmatSlackBytes
+        return 16 * row + subgroups * (2 * 16 * row + 16 * 16 * 4 + 16 * 16 * 2) + coopmatSlackBytes
     }
 
     /// Shared memory the host keeps free beside the coopmat kernel's arrays, against padding
@@ -122,29 +116,24 @@ extension DecodeCall {
 
     /// All the shared memory of the cooperative-matrix kernel: its tiles, `mergeSlots` merge slots
     /// (`mergeBuffer`, G·D floats each), the fused merge's flag and the page cache (`pageCache`:
-    /// room for one entry when empty). E.g. D = 128, G = 4, 4 subgroups, steps of 16, one slot, no
-    /// page cache: 4352 + 4·10240 + 256 + 2048 + 16 + 32 = 47664 bytes (NVIDIA's limit: 49152).
-    static func coopmatSharedBytes(headDim d: Int, queryGroup group: Int, subgroups: Int, mergeSlots: Int, pageCacheEntries: Int,
-                                   step: Int = 16) -> Int {
-        coopmatTileBytes(headDim: d, subgroups: subgroups, step: step) + mergeSlots * mergeSlotBytes(queryGroup: group, headDim: d)
+    /// room for one entry when empty). E.g. D = 128, G = 4, 4 subgroups, one slot, no page cache:
+    /// 4352 + 4·10240 + 256 + 2048 + 16 + 32 = 47664 bytes (NVIDIA's limit: 49152).
+    static func coopmatSharedBytes(headDim d: Int, queryGroup group: Int, subgroups: Int, mergeSlots: Int, pageCacheEntries: Int) -> Int {
+        coopmatTileBytes(headDim: d, subgroups: subgroups) + mergeSlots * mergeSlotBytes(queryGroup: group, headDim: d)
             + mergeFlagBytes + pageCacheBytes(pageCacheEntries)
     }
 
     /// The cooperative-matrix kernel's workgroup (a multiple of its 32-lane subgroups, one token
-    /// group each) for steps of `step` tokens: `asked` when its shared memory fits with the fewest
-    /// merge slots and no page cache, else nil; without `asked`, the largest of 128, 96, 64 and 32
-    /// invocations (at most `maxWorkgroup`) that fits, nil when none does. At `sharedMemory` =
-    /// 49152, steps of 16: D = 64: 128 (G <= 8); D = 128: 128 up to G = 4, 96 at G = 8; D = 256:
-    /// 32. Steps of 32: D = 64: 96; D = 128: 64 up to G = 4, 32 at G = 8; D = 256: 32 up to G = 3,
-    /// none above.
-    static func coopmatWorkgroup(headDim d: Int, queryGroup group: Int, sharedMemory: Int, maxWorkgroup: Int, asked: Int?,
-                                 step: Int = 16) -> Int? {
+    /// group each): `asked` when its shared memory fits with the fewest merge slots and no page
+    /// cache, else nil; without `asked`, the largest of 128, 96, 64 and 32 invocations (at most
+    /// `maxWorkgroup`) that fits, nil when none does. At `sharedMemory` = 49152: D = 64: 128
+    /// (G <= 8); D = 128: 128 up to G = 4, 96 at G = 8; D = 256: 32.
+    static func coopmatWorkgroup(headDim d: Int, queryGroup group: Int, sharedMemory: Int, maxWorkgroup: Int, asked: Int?) -> Int? {
         func fits(_ invocations: Int) -> Bool {
             let subgroups = invocations / 32
             return invocations % 32 == 0 && subgroups >= 1 && invocations <= maxWorkgroup
                 && coopmatSharedBytes(headDim: d, queryGroup: group, subgroups: subgroups,
-                                      mergeSlots: leastMergeSlots(tokenGroups: subgroups, headDim: d), pageCacheEntries: 0,
-                                      step: step) <= sharedMemory
+                                      mergeSlots: leastMergeSlots(tokenGroups: subgroups, headDim: d), pageCacheEntries: 0) <= sharedMemory
         }
         if let asked { return fits(asked) ? asked : nil }
         return [128, 96, 64, 32].first(where: fits)

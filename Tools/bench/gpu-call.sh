@@ -9,7 +9,7 @@
 # sums (f16 value sums on/off), small (B=1 at 4K and 32K, twice), again (f16 B=8 N=32K alone),
 # passes (integer dot products on/off; mixed tiers as passes vs the mixed kernel), wg (workgroup
 # sizes and split-K targets), staged / sparsity / expand / wide / scatter / sharedq (bitmap: staged against per-lane loads), streams (mixed tiers' passes on several queues; reverted), dims / gqa8 / gqa8check / gqa8steps (head dims 64 / 256, GQA 8), lanesums (reverted), pagecache / pagecache2 (page-table entries in shared memory on / off), splitfloor / floor (pages per split at short contexts), pagesize (pages of 16 / 32 / 64 tokens), longsplit (splits of 32 pages per token group), tgmerge (token groups merged by every invocation, the merge pass without barriers), short (options at B=1 N=32K and B=8 N=4K), fused (split-K merged by the last workgroup of a head), chunk32 (the merge pass's loads, 32 splits at once), quads (the fused merge in runs of 4 elements, chunks of 8 / 16 / 32), mixedfused (the mixed tiers, fused against the pass), repeat8 (the final grid's slow rows again; cuDNN and f16 in turn at the two short shapes), accum (int8 / int4 value sums token by token), int4wide (int8 / int4 at 32 elements per lane), check (the final binary at two short shapes, with the CPU check) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
-# the defaults), coopmat (the cooperative-matrix kernels on f16, int8/g32 and int4/g32 pages: --check against the CPU, then timed against the default kernels and cuDNN at GQA 4 and 8), coopmat32 (the same kernels at 32 tokens a step against 16: checked, then timed with the f16 kernel and cuDNN), sessions (live sessions on the device pool, with cuDNN at the same lengths), sessions2 (the same with
+# the defaults), coopmat (the cooperative-matrix kernels on f16, int8/g32 and int4/g32 pages: --check against the CPU, then timed against the default kernels and cuDNN at GQA 4 and 8), sessions (live sessions on the device pool, with cuDNN at the same lengths), sessions2 (the same with
 # the host time's parts, appends serial against parallel), model / serve / needle / fidelity / shutdown (SmolLM2 on this machine: bench model,
 # the load test through --backend vulkan, the needle and fidelity sweeps, timed; a served request and SIGINT's exit status).
 set -u
@@ -509,30 +509,6 @@ for phase in "$@"; do
       # More workgroups in flight for the int pages (fewer bytes a step than f16): split-K aiming at 1024.
       run $n-coopmat-t1024 "$a" "--encodings int8/g32 int4/g32 --kernel coopmat --target-workgroups 1024"
       [ -n "${QUICK:-}" ] || run $n-coopmat-wg64 "$a" "--encodings f16 int8/g32 int4/g32 --kernel coopmat --workgroup-size 64"
-      pack
-    done ;;
-  coopmat32) # the cooperative-matrix kernels at 32 tokens a step (two 16-token key tiles a step: S 16x32, one softmax pass, P·V as two products; --tokens-per-step 32) against 16 (one tile, the default). cuDNN SDPA at GQA 4 and 8 first (sdpa-coopmat32-g4 / -g8 .json); then `bench vulkan --check` with the coopmat cases at both steps (--check-coopmat-steps 16 32: the 16-token path runs the same tiled walk, so both are checked; steps of 32 that do not fit the shared memory, head dim 256 at GQA 4 / 8, are reported SKIPPED), one process per encoding at once (coopmat32-check-f16 / -int8 / -int4 .txt and .json, and int8/g64 at head dim 64 with 4-byte code loads: coopmat32-check-int8g64-d64); then head dim 128 at B=1 N=32K / 128K and B=8 N=32K, GQA 4 (32 query heads over 8) and GQA 8 (64 over 8), in turn ROUNDS times (default 2): f16 pages on the f16 kernel (c32-SHAPE-f16-i), and f16, int8/g32 and int4/g32 pages on the coopmat kernel at 16 (c32-SHAPE-coopmat16-i) and at 32 tokens a step (c32-SHAPE-coopmat32-i); without QUICK also the 32-token step unpipelined (c32-SHAPE-coopmat32-nopipe: its loads take 2x the registers). With QUICK=1 ROUNDS=1 about 3 minutes on an H100 (estimated from the coopmat phase: its check 75 s at one step, 3 s a timed run). A device without the tile says so (coopmat-available.txt, progress.txt) and the rest still runs
-    timeout 120 python3 .carry/sdpa_reference.py --batch 1 8 --tokens 32768 131072 > $R/sdpa-coopmat32-g4.json 2> $R/sdpa-coopmat32-g4.err; echo "sdpa-coopmat32-g4 rc=$? $(date +%s)" >> $R/progress.txt
-    timeout 120 python3 .carry/sdpa_reference.py --batch 1 8 --tokens 32768 131072 --query-heads 64 > $R/sdpa-coopmat32-g8.json 2> $R/sdpa-coopmat32-g8.err; echo "sdpa-coopmat32-g8 rc=$? $(date +%s)" >> $R/progress.txt
-    pack
-    if grep -q "decode tile 16x16x16 f16->f32: yes" $R/doctor.txt; then grep -i "cooperative" $R/doctor.txt > $R/coopmat-available.txt
-    else echo "no 16x16x16 f16->f32 cooperative-matrix tile on this device (doctor.txt): coopmat cases report it unavailable" | tee $R/coopmat-available.txt >> $R/progress.txt; fi
-    # The check's time is mostly the driver compiling pipelines (CPU): the encodings at once.
-    coopmat32_check() { timeout 240 $K bench vulkan --check --check-coopmat-steps 16 32 --check-encodings $2 --json $R/coopmat32-check-$1.json > $R/coopmat32-check-$1.txt 2>&1; echo "coopmat32-check-$1 rc=$? $(date +%s)" >> $R/progress.txt; }
-    coopmat32_check f16 f16 & c1=$!; coopmat32_check int8 int8/g32 & c2=$!; coopmat32_check int4 int4/g32 & c3=$!
-    coopmat32_check int8g64-d64 "int8/g64 --check-head-dims 64" & c4=$!; wait $c1 $c2 $c3 $c4
-    grep -h "^check: .*coopmat" $R/coopmat32-check-*.txt >> $R/progress.txt
-    pack
-    throwaway coopmat32-warmup-throwaway
-    for shape in "g4-b1n32k:--batch 1 --tokens 32768" "g4-b1n128k:--batch 1 --tokens 131072" "g4-b8n32k:--batch 8 --tokens 32768" \
-                 "g8-b1n32k:--batch 1 --tokens 32768 --query-heads 64" "g8-b1n128k:--batch 1 --tokens 131072 --query-heads 64" "g8-b8n32k:--batch 8 --tokens 32768 --query-heads 64"; do
-      n=c32-${shape%%:*}; a=${shape#*:}
-      for i in $(seq ${ROUNDS:-2}); do
-        run $n-f16-$i "$a" "--encodings f16 --kernel f16"
-        run $n-coopmat16-$i "$a" "--encodings f16 int8/g32 int4/g32 --kernel coopmat --tokens-per-step 16"
-        run $n-coopmat32-$i "$a" "--encodings f16 int8/g32 int4/g32 --kernel coopmat --tokens-per-step 32"
-      done
-      [ -n "${QUICK:-}" ] || run $n-coopmat32-nopipe "$a" "--encodings f16 int8/g32 int4/g32 --kernel coopmat --tokens-per-step 32 --pipelined false"
       pack
     done ;;
   again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)

@@ -59,16 +59,13 @@ extension Bench {
         @Option(name: .customLong("cpu-max-tokens"), help: "Run the CPU backend where batch x tokens is at most this.")
         var cpuMaxTokens = 32768
         @Option(help: "Also write the JSON to this file.") var json: String?
-        @Flag(help: "Check instead of timing: each encoding's kernel (f16; int8 / int4 as the automatic choice picks them) and the cooperative-matrix kernel at each --check-coopmat-steps step (where the device has it; else its cases are reported skipped) against the CPU backend on small caches of each --check-encodings encoding (2 sequences of 2005 and 1237 tokens, 2 KV heads, random rows per head), per head dim and GQA group, without and with a position mask (causal, sliding window), with one split, the automatic split-K (fused merge) and 8 pages per split (merge pass); prints the largest relative L2 error of an output vector per case and kernel, exits 1 when one is over 2e-2. --json writes the cases; the timing options are ignored.")
+        @Flag(help: "Check instead of timing: each encoding's kernel (f16; int8 / int4 as the automatic choice picks them) and the cooperative-matrix kernel (where the device has it; else its cases are reported skipped) against the CPU backend on small caches of each --check-encodings encoding (2 sequences of 2005 and 1237 tokens, 2 KV heads, random rows per head), per head dim and GQA group, without and with a position mask (causal, sliding window), with one split, the automatic split-K (fused merge) and 8 pages per split (merge pass); prints the largest relative L2 error of an output vector per case and kernel, exits 1 when one is over 2e-2. --json writes the cases; the timing options are ignored.")
         var check = false
         @Option(name: .customLong("check-head-dims"), parsing: .upToNextOption, help: "--check: head dims.") var checkHeadDims: [Int] = [64, 128, 256]
         @Option(name: .customLong("check-groups"), parsing: .upToNextOption, help: "--check: GQA groups (query heads per KV head; 2 KV heads).")
         var checkGroups: [Int] = [4, 8]
         @Option(name: .customLong("check-encodings"), parsing: .upToNextOption, help: "--check: page encodings (each for keys and values).")
         var checkEncodings: [PageEncoding] = [.f16, .int8(.init(groupSize: 32)), .int4(.init(groupSize: 32))]
-        @Option(name: .customLong("check-coopmat-steps"), parsing: .upToNextOption,
-                help: "--check: tokens per step of the cooperative-matrix kernel's cases, each checked (16: one key tile a step, the default; 32: two). A step whose shared memory does not fit the device at a head dim and GQA group is reported SKIPPED there.")
-        var checkCoopmatSteps: [Int] = [16, 32]
 
         struct Row: Codable {
             var batch: Int, tokens: Int
@@ -145,9 +142,6 @@ extension Bench {
             if !(0..<1).contains(sparsity) { throw ValidationError("--sparsity must be in [0, 1); got \(sparsity)") }
             if checkHeadDims.contains(where: { $0 <= 0 || $0 % 32 != 0 }) || checkGroups.contains(where: { $0 <= 0 }) {
                 throw ValidationError("--check-head-dims must be positive multiples of 32 and --check-groups positive")
-            }
-            if checkCoopmatSteps.isEmpty || checkCoopmatSteps.contains(where: { $0 != 16 && $0 != 32 }) {
-                throw ValidationError("--check-coopmat-steps takes 16 and / or 32 (tokens per step of the coopmat kernel); got \(checkCoopmatSteps)")
             }
         }
 

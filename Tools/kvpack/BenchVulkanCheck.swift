@@ -6,11 +6,9 @@ import KVPackVulkan
 /// `kvpack bench vulkan --check`: the decode kernels on the device against the CPU backend
 /// (`CompressedAttention`) on small caches of one encoding each (f16, int8/g32, int4/g32 by
 /// default), over head dims, GQA groups, position masks and split-K: each encoding's own kernel
-/// (f16; int8 / int4 as `.automatic` picks them) and the cooperative-matrix kernel at each of
-/// `--check-coopmat-steps` (16 and 32 tokens a step) wherever the device has it (else a line
-/// saying its cases are skipped; a step whose shared memory does not fit at a head dim and GQA
-/// group is reported skipped there). One line per case and kernel with the largest relative L2
-/// error of an output vector.
+/// (f16; int8 / int4 as `.automatic` picks them) and the cooperative-matrix kernel wherever the
+/// device has it (else a line saying its cases are skipped). One line per case and kernel with
+/// the largest relative L2 error of an output vector.
 extension Bench.Vulkan {
     /// One case and kernel of the check.
     struct CheckRow: Codable {
@@ -26,11 +24,6 @@ extension Bench.Vulkan {
         var split: String
         /// The kernel asked for (`coopmat`, or the encoding's own: `f16`, `int8`, `int4`, ...).
         var kernel: String
-        /// The coopmat kernel's tokens per step asked for (16 or 32); nil for the other kernels.
-        var tokensPerStep: Int?
-        /// Why the case was not run although its kernel is available (the coopmat step's shared
-        /// memory does not fit the device at this head dim and GQA group); it does not fail.
-        var skipped: String?
         /// The kernel that ran (the launch's name), its splits and workgroup.
         var launchKernel: String?
         var splits: Int?
@@ -44,12 +37,8 @@ extension Bench.Vulkan {
         var nonFiniteWhere: String?
         /// Why the case did not run (a typed error from the call), or why the kernel is unavailable.
         var error: String?
-        /// Within `checkTolerance` (false for an error on an available kernel, or non-finite output;
-        /// true for a skipped case).
+        /// Within `checkTolerance` (false for an error on an available kernel, or non-finite output).
         var passed: Bool
-
-        /// The kernel and step, as the summary names them: `coopmat/32`, or the kernel alone.
-        var variant: String { tokensPerStep.map { "\(kernel)/\($0)" } ?? kernel }
     }
 
     struct CheckResult: Codable {
@@ -75,7 +64,7 @@ extension Bench.Vulkan {
         var skipped: String?
         if !caps.cooperativeMatrix {
             let why = caps.cooperativeMatrixMissing.isEmpty ? "no cooperative matrices" : caps.cooperativeMatrixMissing.joined(separator: ", ")
-            let cases = checkHeadDims.count * checkGroups.count * checkEncodings.count * 6 * checkCoopmatSteps.count
+            let cases = checkHeadDims.count * checkGroups.count * checkEncodings.count * 6
             skipped = "lacking \(why)"
             print("check: coopmat kernel unavailable on \(context.device.name) (\(skipped!)): its \(cases) cases (\(checkEncodings.map(\.description).joined(separator: ", ")) pages) are SKIPPED; checking the other kernels only")
         }
@@ -88,15 +77,15 @@ extension Bench.Vulkan {
                                                                pageSize: pageSize, encoding: encoding)
                     let device = try DeviceKVCache(context, flat: cache.flattened())
                     // The encoding's own kernel (f16 pages: the f16 kernel, which `.automatic` replaces by
-                    // coopmat at GQA 8), then the coopmat kernel at each step (nil: the kernel's default).
-                    var kernels: [(kernel: DecodeKernel, step: Int?)] = try [(encoding == .f16 ? .f16 : attention.kernel(for: device), nil)]
-                    if caps.cooperativeMatrix { kernels += checkCoopmatSteps.map { (.coopmat, $0) } }
+                    // coopmat at GQA 8), then the coopmat kernel.
+                    var kernels = try [encoding == .f16 ? DecodeKernel.f16 : attention.kernel(for: device)]
+                    if caps.cooperativeMatrix { kernels.append(.coopmat) }
                     for mask in [nil, DecodeMask(queryPositions: positions, window: window)] {
                         let expected = try Self.cpuAttention(cache, queries: queries, mask: mask)
                         let maskName = mask.map { "causal q=\($0.queryPositions) window \($0.window ?? 0)" } ?? "none"
                         for split in ["none", "fused", "pass"] {
-                            for (kernel, step) in kernels {
-                                var options = DecodeOptions(kernel: kernel, tokensPerStep: step)
+                            for kernel in kernels {
+                                var options = DecodeOptions(kernel: kernel)
                                 switch split {
                                 case "none": options.pagesPerSplit = 1 << 20
                                 case "pass":
@@ -105,15 +94,7 @@ extension Bench.Vulkan {
                                 default: break
                                 }
                                 var row = CheckRow(headDim: d, queryHeads: queryHeads, kvHeads: kvHeads, tokens: lengths, mask: maskName,
-                                                   encoding: encoding.description, split: split, kernel: kernel.rawValue, tokensPerStep: step,
-                                                   passed: false)
-                                if let step, attention.coopmatWorkgroup(for: device, tokensPerStep: step) == nil {
-                                    row.skipped = "steps of \(step) tokens: no workgroup's shared memory fits the device's \(caps.maxSharedMemory) bytes at head dim \(d), GQA \(group)"
-                                    row.passed = true
-                                    rows.append(row)
-                                    printCheckRow(row)
-                                    continue
-                                }
+                                                   encoding: encoding.description, split: split, kernel: kernel.rawValue, passed: false)
                                 do {
                                     let (out, launch) = try attention.attend(device, queries: queries, mask: mask, options: options)
                                     row.launchKernel = launch.kernel
@@ -142,15 +123,13 @@ extension Bench.Vulkan {
         }
         // The largest error per encoding and kernel over all cases.
         var seen: [String] = []
-        for row in rows where !seen.contains(row.encoding + " " + row.variant) { seen.append(row.encoding + " " + row.variant) }
+        for row in rows where !seen.contains(row.encoding + " " + row.kernel) { seen.append(row.encoding + " " + row.kernel) }
         for pair in seen {
-            let mine = rows.filter { $0.encoding + " " + $0.variant == pair }
+            let mine = rows.filter { $0.encoding + " " + $0.kernel == pair }
             let worst = mine.compactMap(\.maxRelativeL2VsCPU).max()
             let failed = mine.filter { !$0.passed }.count
-            let skippedHere = mine.filter { $0.skipped != nil }.count
-            let (encoding, kernel) = (mine[0].encoding, mine[0].variant)
-            print("check: \(encoding) pages, \(kernel) kernel: \(mine.count) cases, largest rel.L2 vs CPU \(worst.map { String(format: "%.2e", $0) } ?? "-"), \(failed == 0 ? "all within" : "\(failed) FAILED (over") \(String(format: "%.0e", Self.checkTolerance))\(failed == 0 ? "" : ", errors or non-finite)")"
-                  + (skippedHere > 0 ? "; \(skippedHere) SKIPPED (shared memory)" : ""))
+            let (encoding, kernel) = (mine[0].encoding, mine[0].kernel)
+            print("check: \(encoding) pages, \(kernel) kernel: \(mine.count) cases, largest rel.L2 vs CPU \(worst.map { String(format: "%.2e", $0) } ?? "-"), \(failed == 0 ? "all within" : "\(failed) FAILED (over") \(String(format: "%.0e", Self.checkTolerance))\(failed == 0 ? "" : ", errors or non-finite)")")
         }
         if let skipped { print("check: coopmat: SKIPPED (\(skipped))") }
         if let json {
@@ -170,15 +149,11 @@ extension Bench.Vulkan {
     private func printCheckRow(_ r: CheckRow) {
         func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: max(n, s.count), withPad: " ", startingAt: 0) }
         var line = String(format: "check d=%-3d Hq=%-2d Hkv=%d  ", r.headDim, r.queryHeads, r.kvHeads)
-            + "\(pad(r.encoding, 8)) mask \(pad(r.mask, 34)) split \(pad(r.split, 5)) \(pad(r.variant, 10))"
+            + "\(pad(r.encoding, 8)) mask \(pad(r.mask, 34)) split \(pad(r.split, 5)) \(pad(r.kernel, 7))"
         if let k = r.launchKernel { line += " \(k) splits \(r.splits ?? 1) WG \(r.workgroupSize ?? 0)" + (r.codeLoadBytes.map { " loads \($0)B" } ?? "") }
         if let e = r.maxRelativeL2VsCPU { line += String(format: "  rel.L2 vs CPU %.2e", e) }
         if let n = r.nonFiniteOutputs { line += "  NON-FINITE GPU OUTPUTS: \(n)" + (r.nonFiniteWhere.map { " at \($0)" } ?? "") }
         if let e = r.error { line += "  ERROR: \(e)" }
-        if let why = r.skipped {
-            print(line + "  SKIPPED: \(why)")
-            return
-        }
         line += r.passed ? "  ok" : "  FAIL"
         print(line)
     }
