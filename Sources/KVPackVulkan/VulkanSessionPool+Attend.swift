@@ -97,11 +97,6 @@ extension VulkanSessionPool {
         return order.resolved()
     }
 
-    private struct GroupKey: Hashable {
-        var bank: Int
-        var queryHeads: Int
-        var kvHeads: Int
-    }
 
     private func attendHoldingGate(_ batch: [CacheSession.AttendRequest], layer: Int, scale: Float?, runPolicy: Bool,
                                    options: DecodeOptions) async -> [Result<HeadTensor<Float>, DeviceSessionError>] {
@@ -210,10 +205,10 @@ extension VulkanSessionPool {
         }
 
         // One decode per bank (and model shape): the sessions as sequences.
-        var groups: [GroupKey: [Int]] = [:], order: [GroupKey] = []
+        var groups: [BankCallKey: [Int]] = [:], order: [BankCallKey] = []
         for (k, a) in active.enumerated() {
             let m = batch[a.index].session.model
-            let key = GroupKey(bank: a.read.bank, queryHeads: m.queryHeads, kvHeads: m.kvHeads)
+            let key = BankCallKey(bank: a.read.bank, queryHeads: m.queryHeads, kvHeads: m.kvHeads)
             if groups[key] == nil { order.append(key) }
             groups[key, default: []].append(k)
         }
@@ -228,12 +223,20 @@ extension VulkanSessionPool {
         }
         var planned: [Planned] = []
         var failedActive = Set<Int>()
-        for (g, key) in order.enumerated() {
+        for key in order {
             let members = groups[key]!
             let model = batch[active[members[0]].index].session.model
             do throws(VulkanError) {
-                while bankCalls.count <= g { bankCalls[bankCalls.count] = try BankCall(context) }
-                let bankCall = bankCalls[g]!
+                // Each bank and model shape keeps its own buffers and descriptor set, so that a
+                // call binds what the previous call over that bank bound (a set per group index
+                // was rebound whenever the layers' sessions lay in other banks than last call's).
+                let bankCall: BankCall
+                if let reused = bankCalls[key] {
+                    bankCall = reused
+                } else {
+                    bankCall = try BankCall(context)
+                    bankCalls[key] = bankCall
+                }
                 var directory: [UInt32] = [], queries: [[Float]] = [], positions: [Int] = []
                 queries.reserveCapacity(members.count)
                 directory.reserveCapacity(4 * members.count * model.kvHeads)

@@ -28,8 +28,8 @@ public final class VulkanSessionPool: @unchecked Sendable {
     let waiter: FenceWaiter
     let gate = AsyncGate()
     let frame: SubmissionFrame
-    /// Per bank: the reused per-call buffers, descriptor set and directory.
-    var bankCalls: [Int: BankCall] = [:]
+    /// Per bank and model shape: the reused per-call buffers, descriptor set and directory.
+    var bankCalls: [BankCallKey: BankCall] = [:]
     /// Per bank: the descriptor set of the scatter copies into it.
     var scatterSets: [Int: DecodeBindings] = [:]
     /// Staging bytes one copy-only submission takes, for a backlog of written slots larger than
@@ -176,4 +176,12 @@ final class PendingUploads: @unchecked Sendable {
         copies = taken.copies + copies.map { var c = $0; c.source += shift; return c }
         bytes = taken.bytes + bytes
     }
+}
+
+/// What a batched attend's decodes are grouped by, and their reused buffers kept by: the bank
+/// and the model's head counts.
+struct BankCallKey: Hashable {
+    var bank: Int
+    var queryHeads: Int
+    var kvHeads: Int
 }
