@@ -51,7 +51,7 @@ extension Bench {
         var targetWorkgroups: Int?
         @Option(name: .customLong("workgroup-size"), help: "Invocations per workgroup on the subgroup path (a multiple of the subgroup size; more invocations bound registers lower); default: 128.")
         var workgroupSize: Int?
-        @Option(help: "Decode kernel: automatic (per encoding class, one pass per kernel a layer needs; all-f16 layers at GQA 8 on cooperative matrices where the device has them), f16, coopmat (all-f16, all-int8 or all-int4 layers on cooperative matrices: VK_KHR_cooperative_matrix; int8 / int4 token groups of at least 16 / 32), quant, int8, int4, bitmap or mixed (one kernel over any mix).")
+        @Option(help: "Decode kernel: automatic (per encoding class, one pass per kernel a layer needs; all-f16, all-int8 or all-int4 layers at GQA 8 on cooperative matrices where the device has them), f16, coopmat (all-f16, all-int8 or all-int4 layers on cooperative matrices: VK_KHR_cooperative_matrix; int8 / int4 token groups of at least 16 / 32), quant, int8, int4, bitmap or mixed (one kernel over any mix).")
         var kernel: DecodeKernel = .automatic
         @Flag(help: "Use the portable kernels (no subgroup operations).") var portable = false
         @Option(help: "Vulkan device: an index or a name substring (default: KVPACK_VULKAN_DEVICE, else the best).")
