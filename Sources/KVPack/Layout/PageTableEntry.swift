@@ -71,7 +71,9 @@ public struct PageTableEntry: Sendable, Hashable {
         put(keyGroup)
         put(valueGroup)
         put((k?.axis == .channel ? Layout.keyByChannel : 0) | (v?.axis == .channel ? Layout.valueByChannel : 0))
-        bytes.append(contentsOf: [0, 0, 0])
+        bytes.append(0) // three bytes of padding, appended one by one: an array literal here
+        bytes.append(0) // allocated an array for every entry a device attend writes
+        bytes.append(0)
         put(keyOffset)
         put(valueOffset)
     }
