@@ -76,9 +76,13 @@ extension Bench.Vulkan {
                     let (cache, queries) = try Self.checkCache(headDim: d, queryHeads: queryHeads, kvHeads: kvHeads, lengths: lengths,
                                                                pageSize: pageSize, encoding: encoding)
                     let device = try DeviceKVCache(context, flat: cache.flattened())
-                    // The encoding's own kernel (f16 pages: the f16 kernel, which `.automatic` replaces by
-                    // coopmat at GQA 8), then the coopmat kernel.
-                    var kernels = try [encoding == .f16 ? DecodeKernel.f16 : attention.kernel(for: device)]
+                    // The encoding's own kernel, then the coopmat kernel: f16 pages the f16 kernel; int8 /
+                    // int4 pages the one `.automatic` picks, or, where it picks coopmat (GQA 8), the
+                    // raw-code kernel it would otherwise take, so that both are checked.
+                    let automatic = try attention.kernel(for: device)
+                    let own: DecodeKernel = encoding == .f16 ? .f16
+                        : automatic == .coopmat ? (encoding.kind == .int8 ? .int8 : .int4) : automatic
+                    var kernels = [own]
                     if caps.cooperativeMatrix { kernels.append(.coopmat) }
                     for mask in [nil, DecodeMask(queryPositions: positions, window: window)] {
                         let expected = try Self.cpuAttention(cache, queries: queries, mask: mask)
