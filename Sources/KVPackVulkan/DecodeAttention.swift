@@ -25,9 +25,8 @@ public enum DecodeKernel: String, Sendable, CaseIterable, Codable {
     /// `decode_int4_coopmat.comp`: codes dequantized into the f16 tiles in shared memory; token
     /// groups of a power of two of at least 16 (int8) / 32 (int4) channels). Needs
     /// `VulkanCapabilities.cooperativeMatrix`, subgroups of 32 lanes, a GQA group of at most 8 and
-    /// head dim 64, 128 or 256. `.automatic` takes it for a layer of f16 pages only (at GQA 8),
-    /// where all of that holds and the options ask nothing only the f16 kernel does
-    /// (`KernelChoice`); int8 / int4 layers run on it on request.
+    /// head dim 64, 128 or 256. `.automatic` takes it at GQA 8 for such a layer where all of
+    /// that holds and the options ask nothing only the other kernels do (`KernelChoice`).
     case coopmat
 
     static func choose(for kinds: Set<PageEncodingKind>) -> DecodeKernel {
@@ -49,7 +48,7 @@ public enum DecodeKernel: String, Sendable, CaseIterable, Codable {
         switch self {
         case .automatic, .mixed: return true
         case .f16: return kinds == [.f16]
-        case .coopmat: return kinds.count == 1 && KernelLibrary.coopmatKinds.contains(kinds.first!)
+        case .coopmat: return KernelLibrary.coopmatKind(of: kinds) != nil
         case .quant: return kinds.isSubset(of: [.int8, .int4])
         case .int8: return kinds == [.int8]
         case .int4: return kinds == [.int4]

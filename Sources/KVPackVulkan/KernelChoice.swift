@@ -26,7 +26,7 @@ struct KernelChoice: Equatable {
     init(_ context: VulkanContext, kinds: Set<PageEncodingKind>, groupings: Set<QuantizationGrouping>, headDim: Int,
          queryGroup: Int, options: DecodeOptions, wholeLayer: Bool = true) throws(VulkanError) {
         var caps = context.capabilities
-        let coopmatName = kinds.count == 1 && KernelLibrary.coopmatKinds.contains(kinds.first!) ? KernelLibrary.coopmatName(kinds.first!) : nil
+        let coopmatName = KernelLibrary.coopmatKind(of: kinds).map(KernelLibrary.coopmatName)
         if caps.cooperativeMatrix, let coopmatName, !KernelLibrary.embeds(coopmatName) {
             caps.cooperativeMatrix = false
             caps.cooperativeMatrixMissing = ["the \(coopmatName) kernel in this kvpack build (built without a glslangValidator that has GL_KHR_cooperative_matrix; Kernels/README.md)"]
@@ -58,7 +58,7 @@ struct KernelChoice: Equatable {
     ///   - gpu: a GPU (not a CPU implementation such as lavapipe): defaults to 16 elements per lane.
     ///   - capabilities: the device's, for the cooperative-matrix kernel (nil: not considered).
     ///   - wholeLayer: the pages are the whole layer's (false for one pass of a mixed layer, which
-    ///     keeps the portable / subgroup kernels: `.coopmat` is chosen for all-f16 layers only).
+    ///     keeps the portable / subgroup kernels: `.coopmat` is chosen for whole layers only).
     ///   - coopmatAutomatically: whether `.automatic` may pick `.coopmat` (nil:
     ///     `coopmatChosenAutomatically(queryGroup:)`).
     /// - Throws: `VulkanError.unsupported` for an elements-per-lane option the kernels cannot take,
@@ -119,7 +119,7 @@ struct KernelChoice: Equatable {
     /// 16-byte code word, 16 int8 or 32 int4 channels (`Kernels/include/coopmat_codes.glsl`: each
     /// lane dequantizes whole words with one (scale, zero)); anything else keeps the other kernels.
     static func coopmatPagesRefusal(kinds: Set<PageEncodingKind>, groupings: Set<QuantizationGrouping>) -> String? {
-        guard kinds.count == 1, let kind = kinds.first, KernelLibrary.coopmatKinds.contains(kind) else {
+        guard let kind = KernelLibrary.coopmatKind(of: kinds) else {
             return "it reads layers whose pages are all f16, all int8 or all int4; this layer: \(kinds.map(\.description).sorted().joined(separator: ", "))"
         }
         guard kind != .f16 else { return nil }

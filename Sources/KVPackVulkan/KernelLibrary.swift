@@ -49,6 +49,13 @@ final class KernelLibrary: @unchecked Sendable {
     /// Page kinds a cooperative-matrix kernel reads (a layer of one of them).
     static let coopmatKinds: Set<PageEncodingKind> = [.f16, .int8, .int4]
 
+    /// The one page kind of a layer whose pages `kinds` a cooperative-matrix kernel could read
+    /// (nil for mixed kinds or bitmap pages).
+    static func coopmatKind(of kinds: Set<PageEncodingKind>) -> PageEncodingKind? {
+        guard kinds.count == 1, let kind = kinds.first, coopmatKinds.contains(kind) else { return nil }
+        return kind
+    }
+
     /// The cooperative-matrix kernel of a layer of `kind` pages (`Kernels/decode_<kind>_coopmat.comp`,
     /// compiled once).
     static func coopmatName(_ kind: PageEncodingKind) -> String { "decode_\(kind)_coopmat" }

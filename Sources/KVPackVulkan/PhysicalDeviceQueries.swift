@@ -141,10 +141,6 @@ extension VulkanContext {
 
     /// Whether a memory type has all of `flags`.
     static func hasMemoryType(_ memory: VkPhysicalDeviceMemoryProperties, with flags: UInt32) -> Bool {
-        var m = memory
-        return withUnsafeBytes(of: &m.memoryTypes) { raw in
-            let types = raw.bindMemory(to: VkMemoryType.self)
-            return (0..<Int(m.memoryTypeCount)).contains { types[$0].propertyFlags & flags == flags }
-        }
+        memoryTypeFlags(memory).contains { $0 & flags == flags }
     }
 }

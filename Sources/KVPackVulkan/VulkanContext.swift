@@ -270,8 +270,11 @@ public final class VulkanContext: @unchecked Sendable {
     }
 
     /// Each memory type's property flags, in index order.
-    var memoryTypeFlags: [UInt32] {
-        var props = memoryProperties
+    var memoryTypeFlags: [UInt32] { Self.memoryTypeFlags(memoryProperties) }
+
+    /// Each of `memory`'s types' property flags, in index order.
+    static func memoryTypeFlags(_ memory: VkPhysicalDeviceMemoryProperties) -> [UInt32] {
+        var props = memory
         return withUnsafeBytes(of: &props.memoryTypes) { raw in
             raw.bindMemory(to: VkMemoryType.self).prefix(Int(props.memoryTypeCount)).map(\.propertyFlags)
         }
@@ -285,8 +288,5 @@ public final class VulkanContext: @unchecked Sendable {
         return best.map(UInt32.init)
     }
 
-    func memoryFlags(_ type: UInt32) -> UInt32 {
-        var props = memoryProperties
-        return withUnsafeBytes(of: &props.memoryTypes) { $0.bindMemory(to: VkMemoryType.self)[Int(type)].propertyFlags }
-    }
+    func memoryFlags(_ type: UInt32) -> UInt32 { memoryTypeFlags[Int(type)] }
 }

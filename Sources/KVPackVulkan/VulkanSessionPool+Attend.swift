@@ -97,7 +97,6 @@ extension VulkanSessionPool {
         return order.resolved()
     }
 
-
     private func attendHoldingGate(_ batch: [CacheSession.AttendRequest], layer: Int, scale: Float?, runPolicy: Bool,
                                    options: DecodeOptions) async -> [Result<HeadTensor<Float>, DeviceSessionError>] {
         var results = [Result<HeadTensor<Float>, DeviceSessionError>?](repeating: nil, count: batch.count)

@@ -125,11 +125,14 @@ public enum CompressedAttention {
         switch rows.encoding {
         case .f16:
             kvp_half_rows_dot(rows.base.assumingMemoryBound(to: UInt16.self), rows.rows, rows.dim, queries, nq, scale, out, stride)
-        case .int8(let g) where g.axis == .token && prepared.prepare(groupSize: g.groupSize) != nil:
-            kvp_int8_rows_dot_prepared(rows.base.assumingMemoryBound(to: UInt8.self), rows.rows, rows.dim, g.groupSize,
-                                       prepared.prepare(groupSize: g.groupSize)!, nq, scale, out, stride)
         case .int8(let g) where g.axis == .token && kvp_int8_rows_supported(rows.dim, g.groupSize) != 0:
-            kvp_int8_rows_dot(rows.base.assumingMemoryBound(to: UInt8.self), rows.rows, rows.dim, g.groupSize, queries, nq, scale, out, stride)
+            // Integer products where the prepared queries take the groups, else fp32.
+            let codes = rows.base.assumingMemoryBound(to: UInt8.self)
+            if let q16 = prepared.prepare(groupSize: g.groupSize) {
+                kvp_int8_rows_dot_prepared(codes, rows.rows, rows.dim, g.groupSize, q16, nq, scale, out, stride)
+            } else {
+                kvp_int8_rows_dot(codes, rows.rows, rows.dim, g.groupSize, queries, nq, scale, out, stride)
+            }
         case .int8, .int4:
             // Dequantize the page (at most a page of rows, in L1) to f16, then the f16 kernels.
             rows.dequantize(into: scratch)
