@@ -52,7 +52,14 @@ final class DecodeBindings {
     /// Binds `perBinding[b]` (an array of buffers for the pools' windows, one buffer otherwise)
     /// to binding `b`, writing the set only where it differs from what is bound.
     func bind(_ perBinding: [[DeviceBuffer]]) {
-        let ids = perBinding.map { $0.map { ObjectIdentifier($0) } }
+        bind(perBinding, ids: Self.ids(perBinding))
+    }
+
+    /// The buffers' identities `bind` compares (`ids(perBinding)` computed once by a caller that binds the same buffers again and again).
+    static func ids(_ perBinding: [[DeviceBuffer]]) -> [[ObjectIdentifier]] { perBinding.map { $0.map { ObjectIdentifier($0) } } }
+
+    /// `bind` with the buffers' identities given.
+    func bind(_ perBinding: [[DeviceBuffer]], ids: [[ObjectIdentifier]]) {
         guard ids != bound else { return }
         bound = ids
         let infos = perBinding.flatMap { $0.map { VkDescriptorBufferInfo(buffer: $0.handle, offset: 0, range: VkDeviceSize($0.size)) } }

@@ -17,7 +17,7 @@ final class DecodeCall {
     }
     private let passes: [Pass]
     /// The passes' directories when there are several (else the cache's directory serves).
-    private let passDirectory: DeviceBuffer?
+    let passDirectory: DeviceBuffer?
     /// With reused buffers and several passes: the words the caller copies into
     /// `buffers.passDirectory` before recording (empty otherwise).
     let passDirectoryWords: [UInt32]
@@ -156,8 +156,7 @@ final class DecodeCall {
 
         // Positions fit Int32 (FlatCache stores them so); clamped so that a far query stays far.
         // Then, for the fused merge, one split counter per sequence and KV head, zero.
-        let positionsOfQueries = (mask?.queryPositions ?? Array(repeating: 0, count: cache.sequenceCount)).map { Int32(clamping: $0) }
-        let queryWords = positionsOfQueries + Array(repeating: 0, count: fused ? cache.sequenceCount * m.kvHeads : 0)
+        let queryWords = Self.queryWords(positions: mask?.queryPositions, sequences: cache.sequenceCount, kvHeads: m.kvHeads, fused: fused)
         let partialBytes = splits > 1 ? 4 * cache.sequenceCount * m.queryHeads * splits * Self.partialFloats(headDim: d) : 16
         let buffers: DecodeCallBuffers
         if let reused {
@@ -180,7 +179,36 @@ final class DecodeCall {
         }
         let perCall: [DeviceBuffer] = [buffers.queries, buffers.output, buffers.partials, cache.positions, buffers.queryPositions]
         perBinding += perCall.map { [$0] }
-        buffers.bindings.bind(perBinding)
+        bound = perBinding
+        boundIDs = DecodeBindings.ids(perBinding)
+        bufferQueries = buffers.queries
+        bufferOutput = buffers.output
+        bufferQueryPositions = buffers.queryPositions
+        buffers.bindings.bind(bound, ids: boundIDs)
+    }
+
+    /// The per-call buffers as bound at its making (reused buffers grow by replacement, so a
+    /// call kept for later keeps reading and writing these): the caller copies the queries and
+    /// `queryWords` into the first two and reads the output from the third.
+    let bufferQueries, bufferQueryPositions, bufferOutput: DeviceBuffer
+
+    /// The buffers the call binds (per binding), and their identities.
+    private let bound: [[DeviceBuffer]]
+    private let boundIDs: [[ObjectIdentifier]]
+
+    /// Binds the call's buffers again to its (reused) descriptor set, which another call over the
+    /// same reused buffers may have rebound since; nothing is written when they are still bound.
+    func rebind() { buffers.bindings.bind(bound, ids: boundIDs) }
+
+    /// The words of a call's `queryPositions` buffer: each sequence's query position (0 without
+    /// a mask; clamped to Int32, as FlatCache stores positions, so that a far query stays far),
+    /// then, with the fused merge, one split counter per sequence and KV head, zero.
+    static func queryWords(positions: [Int]?, sequences: Int, kvHeads: Int, fused: Bool) -> [Int32] {
+        var words = [Int32](repeating: 0, count: sequences + (fused ? sequences * kvHeads : 0))
+        if let positions {
+            for (s, p) in positions.prefix(sequences).enumerated() { words[s] = Int32(clamping: p) }
+        }
+        return words
     }
 
     /// The launch of one pass: `choice`'s kernel over heads of at most `maxPages` pages.

@@ -16,9 +16,19 @@ final class FenceWaiter: @unchecked Sendable {
     private var stopping = false
     private var finished = false
     private var thread: pthread_t?
+    private var _spin: Duration
 
-    init(_ context: VulkanContext) {
+    /// How long the thread polls a fence before it blocks in `vkWaitForFences`: a blocked wait
+    /// wakes when the driver's interrupt reaches it, a poll as soon as the fence signals, for
+    /// a core spent while it polls. Zero: no polling.
+    var spin: Duration {
+        get { condition.lock(); defer { condition.unlock() }; return _spin }
+        set { condition.lock(); _spin = newValue; condition.unlock() }
+    }
+
+    init(_ context: VulkanContext, spin: Duration = .zero) {
         self.context = context
+        _spin = spin
         let thread = Thread { [self] in run() }
         thread.name = "kvpack.fence-waiter"
         thread.start()
@@ -59,9 +69,17 @@ final class FenceWaiter: @unchecked Sendable {
                 return
             }
             let (fence, done) = queue.removeFirst()
+            let spin = _spin
             condition.unlock()
             var f: VkFence? = fence
-            var result = context.vk.waitForFences(context.handle, 1, &f, VkBool32(VK_TRUE), UInt64.max)
+            var result = VK_TIMEOUT
+            if spin > .zero {
+                let clock = ContinuousClock(), until = clock.now + spin
+                repeat {
+                    result = context.vk.waitForFences(context.handle, 1, &f, VkBool32(VK_TRUE), 0)
+                } while result == VK_TIMEOUT && clock.now < until
+            }
+            if result == VK_TIMEOUT { result = context.vk.waitForFences(context.handle, 1, &f, VkBool32(VK_TRUE), UInt64.max) }
             if let injected = context.takeInjectedWaitResult() { result = injected }
             done.resume(returning: result)
         }

@@ -58,6 +58,12 @@ final class RegionDirectory: @unchecked Sendable {
             }
         }
 
+        /// What a call needs of the head (`HeadTable`), its table entries to write from `from`.
+        func table(from: Int) -> HeadTable {
+            HeadTable(offset: region.offset, pages: pages.count, bytes: bytes, from: from, firstClass: runs.first?.0,
+                      runs: runs.count > 1 ? runs : nil)
+        }
+
         private mutating func count(_ c: EncodingClass, by delta: Int) {
             if let i = classCounts.firstIndex(where: { $0.0 == c }) {
                 classCounts[i].1 += delta
@@ -68,10 +74,39 @@ final class RegionDirectory: @unchecked Sendable {
         }
     }
 
+    /// What a call needs of one head after `update`: its region's offset and pages (the decode's
+    /// directory entry), the bytes a decode reads, the first page whose table entry must be
+    /// written, and its classes (one, or the runs of several). Plain values: a batch of 32
+    /// sessions reads 256 of these a layer, and copies of the mirrors' three arrays each were a
+    /// third of the call's host time in retains and releases.
+    struct HeadTable {
+        var offset: Int
+        var pages: Int
+        var bytes: Int
+        var from: Int
+        /// The head's one class (its first, where it has several).
+        var firstClass: EncodingClass?
+        /// Its classes' runs in page order when it has more than one class (nil: one class).
+        var runs: [(EncodingClass, Int)]?
+
+        /// Its classes' runs in page order.
+        var allRuns: [(EncodingClass, Int)] { runs ?? firstClass.map { [($0, pages)] } ?? [] }
+    }
+
+    /// The mirrors of one session layer's heads, kept by reference so that a call updates them
+    /// in place (no dictionary removal and re-insertion per call).
+    final class LayerMirrors {
+        var heads: [HeadMirror?] = []
+    }
+
+    private struct SessionLayer: Hashable {
+        var session: UInt64
+        var layer: Int
+    }
+
     private let lock = NSLock()
     private var tables: [TableRegions]
-    /// Per session, per layer: each head's mirror (nil: none yet).
-    private var sessions: [UInt64: [Int: [HeadMirror?]]] = [:]
+    private var layers: [SessionLayer: LayerMirrors] = [:]
     let capacity: Int
 
     init(banks: Int, capacity: Int) {
@@ -80,56 +115,53 @@ final class RegionDirectory: @unchecked Sendable {
     }
 
     /// Brings the mirrors of every head of `read` up to its pages (each changed from its
-    /// `dirtyFrom` on): a head's region moves to a larger one when too small. Returns per head
-    /// the mirror and the first page whose table entry must be written (all of them after a
-    /// move); nil when the bank's table is full (heads before the full one are updated).
-    func update(_ read: CacheSession.DeviceLayerRead, dim: Int) -> [(mirror: HeadMirror, from: Int)]? {
+    /// `dirtyFrom` on): a head's region moves to a larger one when too small. Appends per head
+    /// what the call needs (`HeadTable`: the first page whose table entry must be written is 0
+    /// after a move) to `out`; false when the bank's table is full (heads before the full one are
+    /// updated, and `out` may hold some of them).
+    func update(_ read: CacheSession.DeviceLayerRead, dim: Int, into out: inout [HeadTable]) -> Bool {
         lock.lock()
         defer { lock.unlock() }
-        var layers = sessions.removeValue(forKey: read.session) ?? [:]
-        // Taken out of the dictionaries so that the page lists are updated in place, not copied.
-        var mirrors = layers.removeValue(forKey: read.layer) ?? []
-        defer {
-            layers[read.layer] = mirrors
-            sessions[read.session] = layers
+        let key = SessionLayer(session: read.session, layer: read.layer)
+        let layer: LayerMirrors
+        if let known = layers[key] {
+            layer = known
+        } else {
+            layer = LayerMirrors()
+            layers[key] = layer
         }
-        if mirrors.count != read.heads.count {
-            for case let m? in mirrors { tables[m.region.bank].release(offset: m.region.offset, size: m.region.size) }
-            mirrors = Array(repeating: nil, count: read.heads.count)
+        if layer.heads.count != read.heads.count {
+            for case let m? in layer.heads { tables[m.region.bank].release(offset: m.region.offset, size: m.region.size) }
+            layer.heads = Array(repeating: nil, count: read.heads.count)
         }
-        var out: [(mirror: HeadMirror, from: Int)] = []
-        out.reserveCapacity(read.heads.count)
-        for (h, head) in read.heads.enumerated() {
-            let pages = head.pages
+        for h in read.heads.indices {
+            // Moved out and back, so that its page list is updated in place, never copied (a
+            // copy of a long list per head and call was most of this function once).
+            var mirror = layer.heads[h].take()
+            let pages = read.heads[h].pages
             var from = min(read.dirtyFrom[h], pages.count)
-            // Taken out of the array so that its page list is updated in place (a copy of a
-            // long list per head and call was most of this function).
-            var taken: HeadMirror? = nil
-            swap(&taken, &mirrors[h])
-            var m: HeadMirror
-            if let t = taken, t.region.bank == read.bank, t.region.size >= pages.count {
-                m = t
-                taken = nil
-                from = min(from, m.pages.count)
+            if let region = mirror?.region, region.bank == read.bank, region.size >= pages.count {
+                from = min(from, mirror!.pages.count)
             } else {
                 let size = TableRegions.size(for: pages.count)
                 guard let offset = tables[read.bank].allocate(size: size) else {
-                    swap(&taken, &mirrors[h])
-                    return nil
+                    layer.heads[h] = mirror
+                    return false
                 }
-                if let old = taken { tables[old.region.bank].release(offset: old.region.offset, size: old.region.size) }
-                m = HeadMirror(region: Region(bank: read.bank, offset: offset, size: size))
+                if let old = mirror?.region { tables[old.bank].release(offset: old.offset, size: old.size) }
+                mirror = HeadMirror(region: Region(bank: read.bank, offset: offset, size: size))
                 from = 0
             }
+            var m = mirror.take()!
             if from < m.pages.count || from < pages.count {
                 m.update(from: from, pages[from...].lazy.map { p in
                     (EncodingClass(key: p.slotClass.keyEncoding, value: p.slotClass.valueEncoding), p.byteCount(dim: dim) - 4 * p.tokens)
                 })
             }
-            out.append((m, from))
-            mirrors[h] = m
+            out.append(m.table(from: from))
+            layer.heads[h] = consume m
         }
-        return out
+        return true
     }
 
     /// Forgets what the device tables hold for the session's `layer` (a call that failed after
@@ -137,25 +169,20 @@ final class RegionDirectory: @unchecked Sendable {
     func forget(session: UInt64, layer: Int) {
         lock.lock()
         defer { lock.unlock() }
-        guard var layers = sessions.removeValue(forKey: session) else { return }
-        if var mirrors = layers.removeValue(forKey: layer) {
-            for h in mirrors.indices {
-                mirrors[h]?.pages = []
-                mirrors[h]?.classCounts = []
-                mirrors[h]?.runs = []
-                mirrors[h]?.bytes = 0
-            }
-            layers[layer] = mirrors
+        guard let mirrors = layers[SessionLayer(session: session, layer: layer)] else { return }
+        for h in mirrors.heads.indices {
+            mirrors.heads[h]?.pages = []
+            mirrors.heads[h]?.classCounts = []
+            mirrors.heads[h]?.runs = []
+            mirrors.heads[h]?.bytes = 0
         }
-        sessions[session] = layers
     }
 
     func dropSession(_ id: UInt64) {
         lock.lock()
         defer { lock.unlock() }
-        guard let layers = sessions.removeValue(forKey: id) else { return }
-        for mirrors in layers.values {
-            for case let m? in mirrors { tables[m.region.bank].release(offset: m.region.offset, size: m.region.size) }
+        for key in layers.keys where key.session == id {
+            for case let m? in layers.removeValue(forKey: key)!.heads { tables[m.region.bank].release(offset: m.region.offset, size: m.region.size) }
         }
     }
 

@@ -139,6 +139,16 @@ final class SubmissionFrame {
 final class BankCall {
     let buffers: DecodeCallBuffers
     private(set) var directory: DeviceBuffer
+    /// Plans of earlier calls over these buffers, by what each was made from: a call with the
+    /// same makings records one again (`DecodeCall.rebind` first: the descriptor set is shared).
+    /// At most `planLimit`; all are dropped when one more would pass it.
+    private(set) var plans: [CallPlanKey: DecodeCall] = [:]
+    static let planLimit = 32
+
+    func keep(_ call: DecodeCall, for key: CallPlanKey) {
+        if plans.count >= Self.planLimit { plans.removeAll(keepingCapacity: true) }
+        plans[key] = call
+    }
 
     init(_ context: VulkanContext) throws(VulkanError) {
         buffers = try DecodeCallBuffers(context)
@@ -150,4 +160,17 @@ final class BankCall {
             directory = try DeviceBuffer(buffers.context, size: max(directoryBytes, 2 * directory.size))
         }
     }
+}
+
+/// What a batched attend's decode plan over one bank depends on besides the bank's buffers: the
+/// sequences, the most pages of a head, the mask, the pages' classes and the options, and the
+/// directory buffer the plan bound (a grown one is a new buffer).
+struct CallPlanKey: Hashable {
+    var sequences: Int
+    var maxPages: Int
+    var masked: Bool
+    var window: Int?
+    var classes: [EncodingClass]
+    var options: DecodeOptions
+    var directory: ObjectIdentifier
 }

@@ -86,14 +86,20 @@ extension VulkanSessionPool {
     private struct Active {
         var index: Int
         var read: CacheSession.DeviceLayerRead
-        var mirrors: [RegionDirectory.HeadMirror]
+        /// Its heads' tables: `heads[firstHead ..< firstHead + read.heads.count]` of the call's list.
+        var firstHead: Int
         var masked: Bool
     }
 
+    /// The tables of `a`'s heads in the call's list.
+    private func heads(of a: Active, in all: [RegionDirectory.HeadTable], kvHeads: Int) -> ArraySlice<RegionDirectory.HeadTable> {
+        all[a.firstHead..<a.firstHead + kvHeads]
+    }
+
     /// The class order every head's pages follow (`ClassOrder`), nil when there is none.
-    private static func classOrder(_ mirrors: some Sequence<RegionDirectory.HeadMirror>) -> [EncodingClass]? {
+    private static func classOrder(_ heads: some Sequence<RegionDirectory.HeadTable>) -> [EncodingClass]? {
         var order = ClassOrder()
-        for m in mirrors { order.add(runs: m.runs) }
+        for h in heads { order.add(runs: h.allRuns) }
         return order.resolved()
     }
 
@@ -103,6 +109,10 @@ extension VulkanSessionPool {
         guard !lost else { return batch.map { _ in .failure(.device(.deviceLost)) } }
         let entryBytes = Page.tableEntryBytes
         var active: [Active] = []
+        active.reserveCapacity(batch.count)
+        // Every active session's heads, in order (each `Active` names its range).
+        var heads: [RegionDirectory.HeadTable] = []
+        heads.reserveCapacity(batch.count * (batch.first?.session.model.kvHeads ?? 1))
         var seen = Set<ObjectIdentifier>()
         var tableBytes: [UInt8] = []
         var tableCopies: [(bank: Int, copy: VkBufferCopy)] = []
@@ -137,7 +147,7 @@ extension VulkanSessionPool {
                 results[i] = .failure(.session(error))
                 continue
             }
-            var a = Active(index: i, read: read, mirrors: [], masked: false)
+            var a = Active(index: i, read: read, firstHead: heads.count, masked: false)
             guard read.repeatFactor == 1 else {
                 fail(a, .device(.unsupported("a cache per query head (the policy stores \(read.repeatFactor) heads per KV head) is read by the CPU attend only")))
                 continue
@@ -171,14 +181,15 @@ extension VulkanSessionPool {
                 continue
             }
             // Page-table regions: entries from the first changed page on (all of a moved region).
-            guard let updated = regions.update(read, dim: d) else {
+            guard regions.update(read, dim: d, into: &heads) else {
+                heads.removeSubrange(a.firstHead...)
                 let pages = read.heads.reduce(0) { $0 + $1.pages.count }
                 fail(a, .device(.tooLarge(what: "the page tables of bank \(read.bank)", bytes: pages * entryBytes,
                                           limit: regions.capacity * entryBytes, limitName: "free entries of tableEntriesPerBank")))
                 continue
             }
-            for (h, (mirror, from)) in updated.enumerated() {
-                a.mirrors.append(mirror)
+            for h in read.heads.indices {
+                let table = heads[a.firstHead + h], from = table.from
                 let pages = read.heads[h].pages
                 guard from < pages.count else { continue }
                 let start = tableBytes.count
@@ -193,10 +204,11 @@ extension VulkanSessionPool {
                     failure = .session(.layout(error))
                     break
                 }
-                tableCopies.append((read.bank, VkBufferCopy(srcOffset: VkDeviceSize(start), dstOffset: VkDeviceSize((mirror.region.offset + from) * entryBytes),
+                tableCopies.append((read.bank, VkBufferCopy(srcOffset: VkDeviceSize(start), dstOffset: VkDeviceSize((table.offset + from) * entryBytes),
                                                             size: VkDeviceSize(tableBytes.count - start))))
             }
             if let failure {
+                heads.removeSubrange(a.firstHead...)
                 fail(a, failure)
                 continue
             }
@@ -205,9 +217,9 @@ extension VulkanSessionPool {
 
         // One decode per bank (and model shape): the sessions as sequences.
         var groups: [BankCallKey: [Int]] = [:], order: [BankCallKey] = []
-        for (k, a) in active.enumerated() {
-            let m = batch[a.index].session.model
-            let key = BankCallKey(bank: a.read.bank, queryHeads: m.queryHeads, kvHeads: m.kvHeads)
+        for k in active.indices {
+            let m = batch[active[k].index].session.model
+            let key = BankCallKey(bank: active[k].read.bank, queryHeads: m.queryHeads, kvHeads: m.kvHeads)
             if groups[key] == nil { order.append(key) }
             groups[key, default: []].append(k)
         }
@@ -218,6 +230,8 @@ extension VulkanSessionPool {
             var directory: [UInt32]
             /// Each member's queries `[queryHeads, 1, headDim]` (the requests' storage, not copied here).
             var queries: [[Float]]
+            /// The call's `queryPositions` words (`DecodeCall.queryWords`).
+            var queryWords: [Int32]
             var floats: Int
         }
         var planned: [Planned] = []
@@ -238,42 +252,47 @@ extension VulkanSessionPool {
                 }
                 var directory: [UInt32] = [], queries: [[Float]] = [], positions: [Int] = []
                 queries.reserveCapacity(members.count)
+                positions.reserveCapacity(members.count)
                 directory.reserveCapacity(4 * members.count * model.kvHeads)
                 var facts = DeviceKVCache.LayerFacts(kinds: [], groupings: [], maxPages: 0, bytesRead: 0)
                 facts.codeAlignment = 16
                 var masked = false
                 for k in members {
-                    let a = active[k], r = batch[a.index]
-                    queries.append(r.queries.storage)
-                    positions.append(r.positions[0])
-                    masked = masked || a.masked
-                    for mirror in a.mirrors {
-                        directory.append(UInt32(mirror.region.offset))
-                        directory.append(UInt32(mirror.pages.count))
+                    let i = active[k].index, first = active[k].firstHead
+                    queries.append(batch[i].queries.storage)
+                    positions.append(batch[i].positions[0])
+                    masked = masked || active[k].masked
+                    for h in first..<first + model.kvHeads {
+                        let t = heads[h]
+                        directory.append(UInt32(t.offset))
+                        directory.append(UInt32(t.pages))
                         directory.append(0)
                         directory.append(0)
-                        facts.maxPages = max(facts.maxPages, mirror.pages.count)
-                        facts.bytesRead += HeadPages.directoryEntryBytes + mirror.bytes
-                        for (c, _) in mirror.classCounts where !facts.classes.contains(c) {
+                        facts.maxPages = max(facts.maxPages, t.pages)
+                        facts.bytesRead += HeadPages.directoryEntryBytes + t.bytes
+                        if let runs = t.runs {
+                            for (c, _) in runs where !facts.classes.contains(c) { facts.classes.append(c) }
+                        } else if let c = t.firstClass, !facts.classes.contains(c) {
                             facts.classes.append(c)
-                            facts.kinds.formUnion(c.kinds)
-                            facts.groupings.formUnion(c.groupings)
                         }
                     }
+                }
+                for c in facts.classes {
+                    facts.kinds.formUnion(c.kinds)
+                    facts.groupings.formUnion(c.groupings)
                 }
                 facts.maxPageTokens = pool.pageSize
                 var opts = options
                 // Heads whose pages run class by class in one order (a quantized prompt, then the
                 // f16 pages appended since) get one pass per class; others, one kernel for all.
                 var headClassCounts: [[Int]]? = nil
-                if facts.classes.count > 1, let classOrder = Self.classOrder(members.lazy.flatMap { active[$0].mirrors }) {
+                let memberHeads = members.lazy.flatMap { k in self.heads(of: active[k], in: heads, kvHeads: model.kvHeads) }
+                if facts.classes.count > 1, let classOrder = Self.classOrder(memberHeads) {
                     facts.classes = classOrder
-                    headClassCounts = members.flatMap { k in
-                        active[k].mirrors.map { m in
-                            var counts = Array(repeating: 0, count: classOrder.count)
-                            for (c, n) in m.runs { counts[classOrder.firstIndex(of: c)!] += n }
-                            return counts
-                        }
+                    headClassCounts = memberHeads.map { t in
+                        var counts = Array(repeating: 0, count: classOrder.count)
+                        for (c, n) in t.allRuns { counts[classOrder.firstIndex(of: c)!] += n }
+                        return counts
                     }
                 } else {
                     facts.classes.sort()
@@ -281,20 +300,36 @@ extension VulkanSessionPool {
                 }
                 if let scale { opts.scale = scale }
                 try bankCall.reserve(directoryBytes: 4 * directory.count)
-                let oneLayer: ModelFacts
-                do {
-                    oneLayer = try ModelFacts(name: model.name, queryHeads: model.queryHeads, kvHeads: model.kvHeads, headDim: model.headDim,
-                                              layerKinds: [model.layerKinds[layer]])
-                } catch { throw .unsupported("\(error)") }
-                let view = DeviceKVCache(liveView: oneLayer, sequences: members.count, pageSize: pool.pageSize, directory: bankCall.directory,
-                                         hostDirectory: directory, table: tables[key.bank], bank: banks[key.bank], facts: facts,
-                                         headClassCounts: headClassCounts)
                 let window = model.layerKinds[layer].windowSize
-                let floats = members.count * model.queryHeads * model.headDim
-                let call = try DecodeCall(context, cache: view, layer: 0, queryFloats: floats, hostQueries: nil,
+                // A plan made for an earlier call over this bank serves again while what it was made
+                // from is unchanged (a decode step changes the positions and, every pageSize steps,
+                // the most pages).
+                let planKey = CallPlanKey(sequences: members.count, maxPages: facts.maxPages, masked: masked, window: window,
+                                          classes: facts.classes, options: opts, directory: ObjectIdentifier(bankCall.directory))
+                let call: DecodeCall
+                if headClassCounts == nil, let known = bankCall.plans[planKey] {
+                    call = known
+                    call.rebind()
+                    plansReused += 1
+                } else {
+                    let oneLayer: ModelFacts
+                    do {
+                        oneLayer = try ModelFacts(name: model.name, queryHeads: model.queryHeads, kvHeads: model.kvHeads, headDim: model.headDim,
+                                                  layerKinds: [model.layerKinds[layer]])
+                    } catch { throw .unsupported("\(error)") }
+                    let view = DeviceKVCache(liveView: oneLayer, sequences: members.count, pageSize: pool.pageSize, directory: bankCall.directory,
+                                             hostDirectory: directory, table: tables[key.bank], bank: banks[key.bank], facts: facts,
+                                             headClassCounts: headClassCounts)
+                    call = try DecodeCall(context, cache: view, layer: 0, queryFloats: members.count * model.queryHeads * model.headDim, hostQueries: nil,
                                           mask: masked ? DecodeMask(queryPositions: positions, window: window) : nil,
                                           options: opts, reusing: bankCall.buffers)
-                planned.append(Planned(members: members, call: call, bankCall: bankCall, directory: directory, queries: queries, floats: floats))
+                    // A call with one pass per class is planned from its heads' pages: not kept.
+                    if headClassCounts == nil { bankCall.keep(call, for: planKey) }
+                }
+                let words = DecodeCall.queryWords(positions: masked ? positions : nil, sequences: members.count, kvHeads: model.kvHeads,
+                                                  fused: call.launch.fusedMerge)
+                planned.append(Planned(members: members, call: call, bankCall: bankCall, directory: directory, queries: queries,
+                                       queryWords: words, floats: members.count * model.queryHeads * model.headDim))
             } catch {
                 for k in members {
                     failedActive.insert(k)
@@ -320,11 +355,11 @@ extension VulkanSessionPool {
             // Scatter records: 16 bytes a copy, per bank rounded up to 16.
             let recordBytes = 16 * (pending.copies.count + tableCopies.count) + 16 * banks.count
             let perCall = planned.reduce(0) {
-                $0 + 4 * ($1.directory.count + $1.floats + $1.call.queryWords.count + $1.call.passDirectoryWords.count) + 64
+                $0 + 4 * ($1.directory.count + $1.floats + $1.queryWords.count + $1.call.passDirectoryWords.count) + 64
             } + recordBytes
             let outputs = planned.reduce(0) { $0 + 4 * $1.floats }
             let result = await submit(pending: pending, tableBytes: tableBytes, tableCopies: tableCopies, planned: planned.map {
-                ($0.call, $0.bankCall, $0.directory, $0.queries, $0.floats)
+                ($0.call, $0.directory, $0.queries, $0.queryWords, $0.floats)
             }, stagingBytes: pending.bytes.count + tableBytes.count + perCall, outputBytes: outputs)
             submitted = result.submitted
             switch result.outputs {

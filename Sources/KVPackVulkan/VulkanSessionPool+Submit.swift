@@ -54,7 +54,7 @@ extension VulkanSessionPool {
     /// its outputs come back as one array per member (`floats / queries.count` each).
     func submit(pending: (bytes: [UInt8], copies: [PendingUploads.Copy]), tableBytes: [UInt8],
                         tableCopies: [(bank: Int, copy: VkBufferCopy)],
-                        planned: [(call: DecodeCall, bankCall: BankCall, directory: [UInt32], queries: [[Float]], floats: Int)],
+                        planned: [(call: DecodeCall, directory: [UInt32], queries: [[Float]], queryWords: [Int32], floats: Int)],
                         stagingBytes: Int, outputBytes: Int) async -> (submitted: Bool, outputs: Result<[[[Float]]], VulkanError>) {
         do throws(VulkanError) {
             try frame.reserve(staging: stagingBytes, readback: max(16, outputBytes))
@@ -81,7 +81,7 @@ extension VulkanSessionPool {
             try recordScatter(records, cursor: &cursor)
             for p in planned {
                 let dir = p.directory.withUnsafeBytes { put($0) }
-                frame.copy(into: p.bankCall.directory, [VkBufferCopy(srcOffset: VkDeviceSize(dir), dstOffset: 0, size: VkDeviceSize(4 * p.directory.count))])
+                frame.copy(into: p.call.cache.directory, [VkBufferCopy(srcOffset: VkDeviceSize(dir), dstOffset: 0, size: VkDeviceSize(4 * p.directory.count))])
                 // The members' queries one after another (each a multiple of 16 bytes: headDim is).
                 let q = cursor
                 for member in p.queries {
@@ -89,13 +89,13 @@ extension VulkanSessionPool {
                     cursor += 4 * member.count
                 }
                 cursor = (cursor + 15) & ~15
-                frame.copy(into: p.bankCall.buffers.queries, [VkBufferCopy(srcOffset: VkDeviceSize(q), dstOffset: 0, size: VkDeviceSize(4 * p.floats))])
-                let words = p.call.queryWords.withUnsafeBytes { put($0) }
-                frame.copy(into: p.bankCall.buffers.queryPositions,
-                           [VkBufferCopy(srcOffset: VkDeviceSize(words), dstOffset: 0, size: VkDeviceSize(4 * p.call.queryWords.count))])
-                if !p.call.passDirectoryWords.isEmpty {
+                frame.copy(into: p.call.bufferQueries, [VkBufferCopy(srcOffset: VkDeviceSize(q), dstOffset: 0, size: VkDeviceSize(4 * p.floats))])
+                let words = p.queryWords.withUnsafeBytes { put($0) }
+                frame.copy(into: p.call.bufferQueryPositions,
+                           [VkBufferCopy(srcOffset: VkDeviceSize(words), dstOffset: 0, size: VkDeviceSize(4 * p.queryWords.count))])
+                if !p.call.passDirectoryWords.isEmpty, let passDirectory = p.call.passDirectory {
                     let passes = p.call.passDirectoryWords.withUnsafeBytes { put($0) }
-                    frame.copy(into: p.bankCall.buffers.passDirectory,
+                    frame.copy(into: passDirectory,
                                [VkBufferCopy(srcOffset: VkDeviceSize(passes), dstOffset: 0, size: VkDeviceSize(4 * p.call.passDirectoryWords.count))])
                 }
             }
@@ -108,7 +108,7 @@ extension VulkanSessionPool {
             for p in planned {
                 outputAt.append(out)
                 var region = VkBufferCopy(srcOffset: 0, dstOffset: VkDeviceSize(out), size: VkDeviceSize(4 * p.floats))
-                context.vk.cmdCopyBuffer(frame.commands, p.bankCall.buffers.output.handle, frame.readback.handle, 1, &region)
+                context.vk.cmdCopyBuffer(frame.commands, p.call.bufferOutput.handle, frame.readback.handle, 1, &region)
                 out += 4 * p.floats
             }
             frame.barrier(from: VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_HOST_BIT)

@@ -30,6 +30,8 @@ public final class VulkanSessionPool: @unchecked Sendable {
     let frame: SubmissionFrame
     /// Per bank and model shape: the reused per-call buffers, descriptor set and directory.
     var bankCalls: [BankCallKey: BankCall] = [:]
+    /// Calls whose decode plan an earlier call made (`BankCall.plans`), for tests.
+    var plansReused = 0
     /// Per bank: the descriptor set of the scatter copies into it.
     var scatterSets: [Int: DecodeBindings] = [:]
     /// Staging bytes one copy-only submission takes, for a backlog of written slots larger than
@@ -83,7 +85,7 @@ public final class VulkanSessionPool: @unchecked Sendable {
         self.tables = tables
         regions = RegionDirectory(banks: config.banks, capacity: entries)
         frame = try SubmissionFrame(context)
-        waiter = FenceWaiter(context)
+        waiter = FenceWaiter(context, spin: context.device.kind == .cpu ? .zero : Self.defaultFenceSpin)
         do throws(PoolError) { try pool.attach(self) } catch {
             waiter.stop()
             throw .unsupported(error.description)
@@ -91,6 +93,17 @@ public final class VulkanSessionPool: @unchecked Sendable {
     }
 
     deinit { waiter.stop() }
+
+    /// How long the pool's waiting thread polls a submission's fence before it blocks on it:
+    /// polling resumes the caller as soon as the device is done, for one core spent while it
+    /// polls. Default `defaultFenceSpin` on GPUs, zero on CPU devices (lavapipe computes on the
+    /// cores a poll would take).
+    public var fenceSpin: Duration {
+        get { waiter.spin }
+        set { waiter.spin = max(.zero, newValue) }
+    }
+
+    public static let defaultFenceSpin: Duration = .milliseconds(2)
 
     /// Page-table entries in use in each bank's table (regions handed out).
     public var tableEntriesInUse: [Int] { regions.inUse }

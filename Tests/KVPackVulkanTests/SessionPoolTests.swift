@@ -112,6 +112,58 @@ struct SessionPoolTests {
         #expect(Set(sessions.flatMap(\.banks)).count == 3)
     }
 
+    /// A bank's decode plans are kept and made again only when what they depend on changes; a
+    /// kept plan reads and writes the buffers it was made with even after a larger batch grew the
+    /// bank's reused buffers, and binds its own directory again after a call with one pass per
+    /// class bound the passes' directory. Batches of 1, 4, 1, 2 and 5 sessions over one bank, a
+    /// quantized session among them, the windowed layer masked, the fence polled: every output
+    /// matches the CPU.
+    @Test func keptPlansMatchTheCPUAsBatchesChange() async throws {
+        let context = try #require(SharedContext.context)
+        let model = sessionModel(window: 40)
+        let (devicePool, hostPool) = try pools(banks: 1, bankBytes: 1 << 22)
+        let device = try VulkanSessionPool(context: context, pool: devicePool)
+        // No fence polling by default on a CPU device; here the waiting thread polls (for up to
+        // 50 ms a submission) before it blocks, and the results are the same.
+        #expect(device.fenceSpin == .zero)
+        device.fenceSpin = .milliseconds(50)
+        #expect(device.fenceSpin == .milliseconds(50))
+        let specs = ["dense", "dense", "snapkv(keep=0.5,window=8)", "dense", "quant(bits=8,group=16)"]
+        var inputs = specs.indices.map { SessionInputs(model, seed: 300 + UInt64($0)) }
+        var sessions: [CacheSession] = [], twins: [CacheSession] = [], next: [Int] = []
+        for (s, spec) in specs.enumerated() {
+            let tokens = 50 + 9 * s
+            let prompt = inputs[s].prompt(tokens: tokens)
+            sessions.append(try CacheSession(pool: devicePool, model: model, policy: try policy(spec)))
+            twins.append(try CacheSession(pool: hostPool, model: model, policy: try policy(spec)))
+            try sessions[s].prefill(prompt)
+            try twins[s].prefill(prompt)
+            next.append(tokens)
+        }
+        var worst: Float = 0
+        for members in [[0], [0, 1, 2, 3], [0], [0, 1, 2, 3], [4], [0], [1, 4], [0, 1, 2, 3, 4], [0], [0, 1, 2, 3]] {
+            for l in 0..<model.layerCount {
+                var batch: [CacheSession.AttendRequest] = [], queries: [HeadTensor<Float>] = []
+                for s in members {
+                    let t = inputs[s].token()
+                    try sessions[s].append(layer: l, keys: t.keys[l], values: t.values[l], positions: [next[s]])
+                    try twins[s].append(layer: l, keys: t.keys[l], values: t.values[l], positions: [next[s]])
+                    batch.append(.init(session: sessions[s], queries: t.queries[l], positions: [next[s]]))
+                    queries.append(t.queries[l])
+                }
+                let results = await device.attend(batch, layer: l, options: exact)
+                for (j, s) in members.enumerated() {
+                    let out = try results[j].get()
+                    let cpu = try twins[s].attend(layer: l, queries: queries[j], positions: [next[s]])
+                    worst = max(worst, relativeError(out.storage, cpu.storage))
+                }
+            }
+            for s in members { next[s] += 1 }
+        }
+        #expect(worst < 2e-3, "largest relative difference \(worst)")
+        #expect(device.plansReused >= 6, "plans made again instead of kept: \(device.plansReused) reused")
+    }
+
     /// The fence waiter's thread keeps no device alive: the device is destroyed when the last
     /// owner lets go, on that owner's thread, not later on the waiter's thread while the process
     /// may be exiting. (The earlier waiter held the device until its thread woke; here the pool's

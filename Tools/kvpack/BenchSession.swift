@@ -34,6 +34,8 @@ extension Bench {
         @Option(help: "Backend: cpu, or vulkan (the pool's banks on the device, one submission per layer).") var backend = "cpu"
         @Option(help: "Vulkan: bytes per pool bank (default: the device's maxStorageBufferRange less 64 KiB).") var bankBytes: Int?
         @Flag(help: "Append each layer's tokens session after session on one thread (default: sessions in parallel).") var serialAppends = false
+        @Option(help: "Vulkan: microseconds the pool's waiting thread polls a submission's fence before blocking on it (default: the pool's, 2000 on GPUs, 0 on CPU devices).")
+        var fenceSpinMicroseconds: Int?
         @Option(help: "Vulkan decode kernel: automatic (one pass per encoding class where every head's pages run class by class) or mixed (one kernel over every class).") var kernel = "automatic"
         @Flag(help: "Print JSON.") var json = false
         @Option(help: "Also write the JSON to this file.") var out: String?
@@ -73,6 +75,12 @@ extension Bench {
             var attendPrepareSecondsPerStep: Double?
             var attendRecordSecondsPerStep: Double?
             var attendFinishSecondsPerStep: Double?
+            /// Vulkan: per step, the device time of the submissions' copies in (appended rows,
+            /// table entries, directories, queries), and the attend calls' waits beyond their
+            /// device time (the submission reaching the device, the fence's signal reaching the
+            /// waiting task).
+            var attendUploadSecondsPerStep: Double?
+            var attendWaitLatencySecondsPerStep: Double?
             /// Time per step of the appends (every layer of every session).
             var appendSecondsPerStep: Double?
             var serialAppends: Bool?
@@ -156,6 +164,7 @@ extension Bench {
             }
             let pool = try PagePool(.init(budgetBytes: budget, headDim: headDim, pageSize: pageSize, name: "bench", banks: banks, bankBytes: bank))
             let devicePool = try context.map { try VulkanSessionPool(context: $0, pool: pool) }
+            if let devicePool, let us = fenceSpinMicroseconds { devicePool.fenceSpin = .microseconds(us) }
             let sessions = try (0..<count).map { _ in try CacheSession(pool: pool, model: model, policy: pipeline) }
             defer { for s in sessions { s.close() } }
             let errors = Mutex<[SessionError]>([])
@@ -167,6 +176,7 @@ extension Bench {
             if let e = errors.withLock({ $0.first }) { throw e }
             var stepSeconds: [Double] = [], kernelSeconds: [Double] = [], deviceSeconds: [Double] = [], uploaded: [Double] = []
             var attendHost: [Double] = [], prepare: [Double] = [], record: [Double] = [], finish: [Double] = [], appends: [Double] = []
+            var uploadDevice: [Double] = [], waitLatency: [Double] = []
             var kernels: Set<String> = []
             // Step 0 warms up (pipelines compiled, buffers grown) and is not counted.
             for step in 0...steps {
@@ -215,6 +225,8 @@ extension Bench {
                     prepare.append(timings.reduce(0) { $0 + $1!.prepareSeconds })
                     record.append(timings.reduce(0) { $0 + $1!.recordSeconds })
                     finish.append(timings.reduce(0) { $0 + $1!.finishSeconds })
+                    uploadDevice.append(timings.reduce(0) { $0 + $1!.uploadSeconds })
+                    waitLatency.append(timings.reduce(0) { $0 + $1!.waitSeconds - $1!.deviceSeconds })
                     deviceSeconds.append(timings.reduce(0) { $0 + $1!.deviceSeconds })
                     uploaded.append(timings.reduce(0) { $0 + Double($1!.uploadBytes) })
                     for t in timings { kernels.formUnion(t!.launches.map(\.kernel)) }
@@ -239,6 +251,7 @@ extension Bench {
                        deviceSecondsPerStep: device,
                        attendHostSecondsPerStep: mean(attendHost), attendPrepareSecondsPerStep: mean(prepare),
                        attendRecordSecondsPerStep: mean(record), attendFinishSecondsPerStep: mean(finish),
+                       attendUploadSecondsPerStep: mean(uploadDevice), attendWaitLatencySecondsPerStep: mean(waitLatency),
                        appendSecondsPerStep: mean(appends), serialAppends: serialAppends, uploadBytesPerStep: uploaded.count == steps ? uploaded.reduce(0, +) / n : nil,
                        kernels: kernels.isEmpty ? nil : kernels.sorted(), device: context?.device.name,
                        poolBytes: pool.statistics.inUseBytes, layoutBytes: sessions.reduce(0) { $0 + $1.byteCount },
