@@ -7,18 +7,6 @@
 // S = Q·Kᵀ, the online softmax with a lazy rescale, O += P·V, and the hand-off to decode_merge.
 #define TAKE_STEP() stageStep()
 
-// Where a step's tiles come from: by default the subgroup's stage (`kv`: its first word). A
-// kernel may define KEY_TILE(k, c, kv) and VALUE_TILE(v, j, kv) to read them elsewhere (tile c /
-// j: elements 16c ..< 16c + 16; keys transposed, [element][token]), and BEGIN_STEP() to issue
-// loads at the start of a step's use (decode_f16_coopmat.comp's direct tiles).
-#ifndef KEY_TILE
-#define KEY_TILE(k, c, kv) coopMatLoad(k, stageK, (kv) + 2u * (c), ROW, gl_CooperativeMatrixLayoutColumnMajor) // Kᵀ: [element][token]
-#define VALUE_TILE(v, j, kv) coopMatLoad(v, stageV, (kv) + 2u * (j), ROW, gl_CooperativeMatrixLayoutRowMajor) // V: [token][element]
-#endif
-#ifndef BEGIN_STEP
-#define BEGIN_STEP()
-#endif
-
 void prepareTiles();
 void finishTiles();
 void consume(uint valid, uint visible);
@@ -73,13 +61,12 @@ void rescaleRows(float c) {
 void consume(uint valid, uint visible) {
     const uint kv = gl_SubgroupID * TILE * ROW, base = gl_SubgroupID * 64u, lane = gl_SubgroupInvocationID;
     const uint pBase = gl_SubgroupID * P_WORDS;
-    BEGIN_STEP();
     ACC_TILE s = ACC_TILE(0.0);
     UNROLL for (uint c = 0u; c < D / TILE; ++c) {
         coopmat<float16_t, gl_ScopeSubgroup, TILE, TILE, gl_MatrixUseA> q;
         coopmat<float16_t, gl_ScopeSubgroup, TILE, TILE, gl_MatrixUseB> k;
         coopMatLoad(q, tileQ, 2u * c, ROW, gl_CooperativeMatrixLayoutRowMajor);
-        KEY_TILE(k, c, kv);
+        coopMatLoad(k, stageK, kv + 2u * c, ROW, gl_CooperativeMatrixLayoutColumnMajor); // Kᵀ: [element][token]
         s = coopMatMulAdd(q, k, s);
     }
     subgroupBarrier(); // the scratch's last readers are done
@@ -125,7 +112,7 @@ void consume(uint valid, uint visible) {
     coopMatLoad(p, tileP, pBase, TILE / 8u, gl_CooperativeMatrixLayoutRowMajor);
     UNROLL for (uint j = 0u; j < D / TILE; ++j) {
         coopmat<float16_t, gl_ScopeSubgroup, TILE, TILE, gl_MatrixUseB> v;
-        VALUE_TILE(v, j, kv);
+        coopMatLoad(v, stageV, kv + 2u * j, ROW, gl_CooperativeMatrixLayoutRowMajor); // V: [token][element]
         o[j] = coopMatMulAdd(p, v, o[j]);
     }
 }

@@ -136,14 +136,6 @@ public struct DecodeOptions: Sendable, Hashable {
     /// per head) merges the head's splits into the output, instead of a merge pass after a
     /// barrier (a second dispatch). nil: on.
     public var fusedMerge: Bool?
-    /// The cooperative-matrix kernel on dense f16 pages: whether a full step's key tiles, or key
-    /// and value tiles (16 tokens of a page), are read by the matrix loads straight from the pool
-    /// instead of through registers and the shared-memory stage (a page's last step, when short,
-    /// keeps the stage). An experiment for issue 21 (`Kernels/README.md`, "Cooperative-matrix
-    /// kernels"). nil: `.off`. Other than `.off` on another kernel, or on the coopmat kernel over
-    /// int8 / int4 pages, is refused; in a call of several passes it applies to none (they never
-    /// run the coopmat kernel).
-    public var coopmatDirect: CoopmatDirectTiles?
     /// At most this many token groups merged per barrier round (tests of the multi-round merge).
     var mergeSlotLimit: Int?
     /// Splits whose partials the fused merge's last workgroup loads at once (1 ... 32; a round
@@ -210,9 +202,6 @@ public struct DecodeLaunch: Sendable, Hashable, Codable {
     public var codeLoadBytes: Int
     /// Raw-code int8 / int4 kernels: q·k as packed 8-bit integer dot products (the `_intdot` kernel).
     public var integerDot: Bool = false
-    /// The cooperative-matrix kernel on f16 pages: which of full steps' tiles it read straight from
-    /// the pool (`DecodeOptions.coopmatDirect`); `.off` for the other kernels.
-    public var coopmatDirect: CoopmatDirectTiles = .off
     /// Bitmap kernel: the longest page whose header a token group stages in shared memory (the
     /// staged loader, `DecodeOptions.stagedBitmap`); 0 when each lane loads its own nonzeros.
     public var stagedRows: Int = 0

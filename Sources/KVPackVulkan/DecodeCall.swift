@@ -316,8 +316,6 @@ final class DecodeCall {
         if coopmat, codeLoadBytes > 0, codeLoadBytes < 4 {
             throw .unsupported("the coopmat kernel reads int8 / int4 codes in 4-byte words at least; this layer's page offsets are \(alignment)-byte aligned")
         }
-        // Spec constant 8 of the f16 coopmat kernel (DIRECT_TILES): which of full steps' tiles come from the pool.
-        let coopmatDirect = try coopmatDirectTiles(options.coopmatDirect, kernel: name, lenient: lenient)
         let stageBytes = stagedRows > 0 ? stagedBitmapBytes(rows: stagedRows, headDim: d, step: step, tokenGroups: groups)
             : coopmat ? coopmatTileBytes(headDim: d, subgroups: groups) : 0
         let slots = { (bytes: Int) in max(leastSlots, min(groups, bytes / slotBytes, options.mergeSlotLimit ?? .max)) }
@@ -327,28 +325,15 @@ final class DecodeCall {
         let pageCache = askedCache ?? (kernel == .bitmap ? 0 : Self.defaultPageCache(
             pagesPerSplit: pagesPerSplit, tokenGroups: groups, room: free - slots(free - pageCacheBytes(0)) * slotBytes))
         let mergeSlots = slots(free - pageCacheBytes(pageCache))
-        var launch = DecodeLaunch(kernel: name, splits: splits, pagesPerSplit: pagesPerSplit, workgroupSize: workgroup,
+        let launch = DecodeLaunch(kernel: name, splits: splits, pagesPerSplit: pagesPerSplit, workgroupSize: workgroup,
                                   lanesPerToken: lanes, tokensPerStep: step, pipelined: pipelined, mergeSlots: mergeSlots,
                                   f16Arithmetic: f16Arithmetic, f16ValueSums: f16ValueSums, codeLoadBytes: codeLoadBytes,
                                   integerDot: integerDot, stagedRows: stagedRows, pageCacheEntries: pageCache)
-        launch.coopmatDirect = coopmatDirect
         let key = KernelKey(name: name, constants: [UInt32(workgroup), UInt32(d), UInt32(elements), UInt32(group), UInt32(step),
-                                                    pipelined ? 1 : 0, UInt32(mergeSlots), masked ? 1 : 0, f16ValueSums ? 1 : coopmatDirect.specConstant,
+                                                    pipelined ? 1 : 0, UInt32(mergeSlots), masked ? 1 : 0, f16ValueSums ? 1 : 0,
                                                     UInt32(max(1, codeLoadBytes / 4)), UInt32(stagedRows), UInt32(pageCache),
                                                     0]) // 12: the fused merge's chunk, set by the caller for the call's splits
         return (launch, key)
-    }
-
-    /// Which of full steps' tiles the kernel `name` reads straight from the pool (spec constant 8
-    /// of `decode_f16_coopmat`, DIRECT_TILES): `asked` (nil: `.off`) where the kernel is the f16
-    /// coopmat kernel. Asked for on another kernel: refused, or, for a pass of several (`lenient`), off.
-    static func coopmatDirectTiles(_ asked: CoopmatDirectTiles?, kernel name: String, lenient: Bool) throws(VulkanError) -> CoopmatDirectTiles {
-        guard let asked, asked != .off else { return .off }
-        guard name == KernelLibrary.coopmatName(.f16) else {
-            if lenient { return .off }
-            throw .unsupported("direct tile loads (coopmatDirect \(asked)) are the \(KernelLibrary.coopmatName(.f16)) kernel's, for layers of dense f16 pages on the coopmat kernel; this call runs \(name)")
-        }
-        return asked
     }
 
     /// The step a refusal names: the caller's, else 1 (the smallest tried).

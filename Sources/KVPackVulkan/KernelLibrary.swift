@@ -8,7 +8,7 @@ struct KernelKey: Hashable, Sendable {
     var name: String
     /// Specialization constants by id: 0 workgroup size, 1 head dim, 2 elements per lane, 3 group,
     /// 4 tokens per step, 5 pipelined (0/1), 6 merge slots, 7 masked by position (0/1), 8 f16 value
-    /// sums (0/1; `decode_f16`) or direct tiles (0, 1 keys, 3 keys and values; `decode_f16_coopmat`), 9 words per code load (1, 2, 4), 10 staged bitmap rows (0 = not staged), 11
+    /// sums (0/1), 9 words per code load (1, 2, 4), 10 staged bitmap rows (0 = not staged), 11
     /// page-table entries cached in shared memory (0 = none), 12 splits whose loads the fused
     /// merge issues together.
     var constants: [UInt32]

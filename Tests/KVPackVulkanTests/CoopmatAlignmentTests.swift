@@ -13,10 +13,10 @@ struct CoopmatAlignmentTests {
     static let files = ["decode_f16_coopmat.comp", "decode_int8_coopmat.comp", "decode_int4_coopmat.comp",
                         "include/coopmat_tiles.glsl", "include/coopmat_steps.glsl", "include/coopmat_codes.glsl"]
 
-    static func source(_ names: [String] = files) throws -> String {
+    static func source() throws -> String {
         let kernels = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Kernels")
-        return try names.map { try String(contentsOf: kernels.appendingPathComponent($0), encoding: .utf8) }.joined(separator: "\n")
+        return try files.map { try String(contentsOf: kernels.appendingPathComponent($0), encoding: .utf8) }.joined(separator: "\n")
     }
 
     /// The second argument of each `coopMatLoad(` / `coopMatStore(` call: the buffer.
@@ -40,19 +40,13 @@ struct CoopmatAlignmentTests {
         return nil
     }
 
-    @Test("every buffer of a matrix load or store is a shared array of uvec4 or vec4, or the f16 pool's uvec4 words")
+    @Test("every buffer of a matrix load or store is a shared array of uvec4 or vec4")
     func aligned() throws {
         let text = try Self.source()
         let buffers = Set(Self.matrixBuffers(text))
-        // Q, the key and value stages, P, and the fp32 scratch of S and the accumulators; the f16
-        // pool (the f16 kernel's direct tiles, DIRECT_TILES).
-        #expect(buffers == ["tileQ", "stageK", "stageV", "tileP", "scratch", "poolF16"])
-        // The pool is a storage buffer (each window bound whole) of uvec4: element indices and
-        // strides in 16-byte words keep pointer and stride 16-byte aligned.
-        let bindings = try Self.source(["include/decode_bindings.glsl"])
-        #expect(bindings.contains("buffer PoolF16 { uvec4 words[]; } poolF16Windows[POOL_WINDOWS];")
-                && bindings.contains("#define poolF16 poolF16Windows[poolWindow].words"))
-        for name in buffers where name != "poolF16" {
+        // Q, the key and value stages, P, and the fp32 scratch of S and the accumulators.
+        #expect(buffers == ["tileQ", "stageK", "stageV", "tileP", "scratch"])
+        for name in buffers {
             let type = Self.sharedElementType(name, in: text)
             #expect(type == "uvec4" || type == "vec4", "\(name): shared \(type ?? "(none)")")
         }

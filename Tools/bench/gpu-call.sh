@@ -9,7 +9,7 @@
 # sums (f16 value sums on/off), small (B=1 at 4K and 32K, twice), again (f16 B=8 N=32K alone),
 # passes (integer dot products on/off; mixed tiers as passes vs the mixed kernel), wg (workgroup
 # sizes and split-K targets), staged / sparsity / expand / wide / scatter / sharedq (bitmap: staged against per-lane loads), streams (mixed tiers' passes on several queues; reverted), dims / gqa8 / gqa8check / gqa8steps (head dims 64 / 256, GQA 8), lanesums (reverted), pagecache / pagecache2 (page-table entries in shared memory on / off), splitfloor / floor (pages per split at short contexts), pagesize (pages of 16 / 32 / 64 tokens), longsplit (splits of 32 pages per token group), tgmerge (token groups merged by every invocation, the merge pass without barriers), short (options at B=1 N=32K and B=8 N=4K), fused (split-K merged by the last workgroup of a head), chunk32 (the merge pass's loads, 32 splits at once), quads (the fused merge in runs of 4 elements, chunks of 8 / 16 / 32), mixedfused (the mixed tiers, fused against the pass), repeat8 (the final grid's slow rows again; cuDNN and f16 in turn at the two short shapes), accum (int8 / int4 value sums token by token), int4wide (int8 / int4 at 32 elements per lane), check (the final binary at two short shapes, with the CPU check) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
-# the defaults), coopmat (the cooperative-matrix kernels on f16, int8/g32 and int4/g32 pages: --check against the CPU, then timed against the default kernels and cuDNN at GQA 4 and 8), coopdirect (the f16 coopmat kernel's tiles read straight from the pool, keys or keys and values, against its staged steps: --check, then in turn at GQA 8 and 4, with cuDNN), sessions (live sessions on the device pool, with cuDNN at the same lengths), sessions2 (the same with
+# the defaults), coopmat (the cooperative-matrix kernels on f16, int8/g32 and int4/g32 pages: --check against the CPU, then timed against the default kernels and cuDNN at GQA 4 and 8), sessions (live sessions on the device pool, with cuDNN at the same lengths), sessions2 (the same with
 # the host time's parts, appends serial against parallel), model / serve / needle / fidelity / shutdown (SmolLM2 on this machine: bench model,
 # the load test through --backend vulkan, the needle and fidelity sweeps, timed; a served request and SIGINT's exit status).
 set -u
@@ -510,25 +510,6 @@ for phase in "$@"; do
       # More workgroups in flight for the int pages (fewer bytes a step than f16): split-K aiming at 1024.
       run $n-coopmat-t1024 "$a" "--encodings int8/g32 int4/g32 --kernel coopmat --target-workgroups 1024"
       [ -n "${QUICK:-}" ] || run $n-coopmat-wg64 "$a" "--encodings f16 int8/g32 int4/g32 --kernel coopmat --workgroup-size 64"
-      pack
-    done ;;
-  coopdirect) # issue 21's GQA 8 target: the f16 coopmat kernel's full 16-token steps with their K / V tiles read by coopMatLoad straight from the pool (--coopmat-direct on), only the K tiles (keys), or both through the stage (off, the kernel as before). cuDNN SDPA at GQA 8 and 4 first (sdpa-coopdirect-g8 / -g4); `bench vulkan --check --check-encodings f16` (the f16 kernel and coopmat off / keys / on, rows coopmat / coopmat-keys / coopmat-direct, against the CPU), head dims 64 / 128 / 256 at once (coopdirect-check-d64 / -d128 / -d256 .txt and .json); then head dim 128, f16 pages on --kernel coopmat, off / keys / on in turn: GQA 8 (64 query heads over 8) at B=1 N=32K / 128K and B=8 N=32K ROUNDS times (default 2: SHAPE-off-i, SHAPE-keys-i, SHAPE-on-i), then GQA 4 at the same shapes once (the rows carry the kernel's registers). About 4 minutes on an H100
-    timeout 120 python3 .carry/sdpa_reference.py --batch 1 8 --tokens 32768 131072 --query-heads 64 > $R/sdpa-coopdirect-g8.json 2> $R/sdpa-coopdirect-g8.err; echo "sdpa-coopdirect-g8 rc=$? $(date +%s)" >> $R/progress.txt
-    timeout 120 python3 .carry/sdpa_reference.py --batch 1 8 --tokens 32768 131072 > $R/sdpa-coopdirect-g4.json 2> $R/sdpa-coopdirect-g4.err; echo "sdpa-coopdirect-g4 rc=$? $(date +%s)" >> $R/progress.txt
-    pack
-    if grep -q "decode tile 16x16x16 f16->f32: yes" $R/doctor.txt; then grep -i "cooperative" $R/doctor.txt > $R/coopmat-available.txt
-    else echo "no 16x16x16 f16->f32 cooperative-matrix tile on this device (doctor.txt): coopmat cases report it unavailable" | tee $R/coopmat-available.txt >> $R/progress.txt; fi
-    # The check's time is mostly the driver compiling pipelines (CPU): the three head dims at once.
-    direct_check() { timeout 240 $K bench vulkan --check --check-encodings f16 --check-head-dims $1 --json $R/coopdirect-check-d$1.json > $R/coopdirect-check-d$1.txt 2>&1; echo "coopdirect-check-d$1 rc=$? $(date +%s)" >> $R/progress.txt; }
-    direct_check 64 & c1=$!; direct_check 128 & c2=$!; direct_check 256 & c3=$!; wait $c1 $c2 $c3
-    pack
-    throwaway coopdirect-warmup-throwaway
-    for shape in "g8-b1n32k:--batch 1 --tokens 32768 --query-heads 64" "g8-b1n128k:--batch 1 --tokens 131072 --query-heads 64" "g8-b8n32k:--batch 8 --tokens 32768 --query-heads 64" \
-                 "g4-b1n32k:--batch 1 --tokens 32768" "g4-b1n128k:--batch 1 --tokens 131072" "g4-b8n32k:--batch 8 --tokens 32768"; do
-      n=${shape%%:*}; a=${shape#*:}; rounds=${ROUNDS:-2}; [[ $n == g4-* ]] && rounds=1
-      for i in $(seq $rounds); do
-        for v in off keys on; do run $n-$v-$i "$a" "--encodings f16 --kernel coopmat --coopmat-direct $v"; done
-      done
       pack
     done ;;
   again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)

@@ -39,8 +39,6 @@ extension Bench {
         var f16ValueSums: Bool?
         @Option(name: .customLong("integer-dot"), help: "With f16 arithmetic on raw-code int8/int4 pages, q·k as packed 8-bit integer dot products (devices with VK_KHR_shader_integer_dot_product): true or false; default: on where the driver reports them accelerated.")
         var integerDot: Bool?
-        @Option(name: .customLong("coopmat-direct"), help: "The cooperative-matrix kernel on f16 pages: full 16-token steps' key and value tiles loaded straight from the pool (on, or true), only the key tiles (keys), or both through the shared-memory stage (off, or false); applies to f16 pages where the coopmat kernel runs; default: off. --check checks all three on f16 pages.")
-        var coopmatDirect: CoopmatDirectTiles?
         @Option(name: .customLong("staged-bitmap"), help: "Bitmap pages: a token group stages a page's header and each step's nonzeros in shared memory with 16-byte loads (true) or each lane loads its own nonzeros (false); default: staged where the device has subgroup votes and the shared memory.")
         var stagedBitmap: Bool?
         @Option(name: .customLong("page-cache"), help: "Page-table entries of its split a workgroup copies into shared memory when it starts (0: none); default: the split's pages, at most 256, where each token group walks two pages or more (none for bitmap pages).")
@@ -88,9 +86,6 @@ extension Bench {
             var codeLoadBytes: Int?
             /// q·k as packed 8-bit integer dot products (raw-code int8 / int4 kernels).
             var integerDot: Bool?
-            /// The coopmat kernel on f16 pages read full steps' tiles straight from the pool: `keys`
-            /// or `on` (keys and values); nil when off.
-            var coopmatDirect: String?
             /// Bitmap kernel: the longest page a token group stages (the staged loader).
             var stagedRows: Int?
             /// Page-table entries of its split a workgroup keeps in shared memory (first pass's).
@@ -248,8 +243,6 @@ extension Bench {
                     let kernels = try attention.kernels(for: device, options: options)
                     if kernels.contains(where: \.hasF16Arithmetic) { options.f16Arithmetic = f16Arithmetic }
                     if kernels.contains(where: \.hasIntegerDot) { options.integerDot = integerDot }
-                    // --coopmat-direct applies where the coopmat kernel runs over f16 pages.
-                    if kernels == [.coopmat], pageEncodings.allSatisfy({ $0.0 == .f16 && $0.1 == .f16 }) { options.coopmatDirect = coopmatDirect }
                     let (out, _) = try attention.attend(device, queries: queries, options: options)
                     gpuOutput = out
                     let timing = try attention.time(device, queries: queries, options: options, iterations: iterations,
@@ -268,7 +261,6 @@ extension Bench {
                     row.f16ValueSums = launch.f16ValueSums
                     row.codeLoadBytes = launch.codeLoadBytes > 0 ? launch.codeLoadBytes : nil
                     row.integerDot = launch.integerDot ? true : nil
-                    row.coopmatDirect = launch.coopmatDirect == .off ? nil : launch.coopmatDirect.rawValue
                     row.stagedRows = ([launch] + launch.passes).map(\.stagedRows).max().flatMap { $0 > 0 ? $0 : nil }
                     row.pageCacheEntries = launch.pageCacheEntries
                     row.fusedMerge = launch.fusedMerge
@@ -314,7 +306,6 @@ extension Bench {
                 line += "  step \(r.tokensPerStep ?? 1)\(r.pipelined == true ? " pipelined" : "")\(r.f16Arithmetic == true ? " f16-arithmetic" : "")"
                 line += "\(r.f16ValueSums == true ? "+values" : "")  E=\(r.laneElements ?? headDim)\(r.codeLoadBytes.map { " load \($0)B" } ?? "")"
                 line += r.integerDot == true ? " int-dot" : ""
-                line += r.coopmatDirect.map { " direct-tiles(\($0))" } ?? ""
                 line += r.stagedRows.map { " staged \($0)" } ?? ""
                 line += r.pageCacheEntries.map { $0 > 0 ? " pages-cached \($0)" : "" } ?? ""
                 line += r.fusedMerge == true ? " fused-merge(chunk \(r.mergeSplitChunk ?? 0))" : ""
@@ -335,14 +326,3 @@ extension Bench {
 }
 
 extension DecodeKernel: ExpressibleByArgument {}
-
-extension CoopmatDirectTiles: ExpressibleByArgument {
-    /// off, keys or on; true and false as on and off.
-    public init?(argument: String) {
-        switch argument {
-        case "true": self = .on
-        case "false": self = .off
-        default: self.init(rawValue: argument)
-        }
-    }
-}

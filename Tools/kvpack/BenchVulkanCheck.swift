@@ -22,10 +22,7 @@ extension Bench.Vulkan {
         /// "none" (one split), "fused" (the automatic split-K, merged by the last workgroup of a
         /// head) or "pass" (8 pages per split, merged by the merge pass).
         var split: String
-        /// The kernel asked for (`coopmat`, or the encoding's own: `f16`, `int8`, `int4`, ...);
-        /// `coopmat-keys` / `coopmat-direct`: the coopmat kernel on f16 pages with
-        /// `DecodeOptions.coopmatDirect` `.keys` / `.on` (full steps' key tiles, or key and value
-        /// tiles, straight from the pool), whose `coopmat` row is then the staged one (`.off`).
+        /// The kernel asked for (`coopmat`, or the encoding's own: `f16`, `int8`, `int4`, ...).
         var kernel: String
         /// The kernel that ran (the launch's name), its splits and workgroup.
         var launchKernel: String?
@@ -53,25 +50,6 @@ extension Bench.Vulkan {
         var coopmatSkipped: String?
     }
 
-    /// A kernel the check runs: the kernel asked for and, for the coopmat kernel on f16 pages,
-    /// `DecodeOptions.coopmatDirect` (nil: the default).
-    struct CheckKernel {
-        var kernel: DecodeKernel
-        var direct: CoopmatDirectTiles?
-        init(_ kernel: DecodeKernel, direct: CoopmatDirectTiles? = nil) {
-            self.kernel = kernel
-            self.direct = direct
-        }
-        /// The check row's `kernel`: the kernel's name, `coopmat-keys` / `coopmat-direct` with direct tiles.
-        var name: String {
-            switch direct {
-            case .keys: kernel.rawValue + "-keys"
-            case .on: kernel.rawValue + "-direct"
-            default: kernel.rawValue
-            }
-        }
-    }
-
     /// Relative L2 error of an output vector against the CPU above which a case fails: f16
     /// arithmetic (q·k and value sums in f16) measured about 5e-3 on lavapipe; the coopmat
     /// kernel rounds the scaled queries and the softmax weights to f16.
@@ -86,7 +64,7 @@ extension Bench.Vulkan {
         var skipped: String?
         if !caps.cooperativeMatrix {
             let why = caps.cooperativeMatrixMissing.isEmpty ? "no cooperative matrices" : caps.cooperativeMatrixMissing.joined(separator: ", ")
-            let cases = checkHeadDims.count * checkGroups.count * (checkEncodings.count + 2 * checkEncodings.count { $0 == .f16 }) * 6
+            let cases = checkHeadDims.count * checkGroups.count * checkEncodings.count * 6
             skipped = "lacking \(why)"
             print("check: coopmat kernel unavailable on \(context.device.name) (\(skipped!)): its \(cases) cases (\(checkEncodings.map(\.description).joined(separator: ", ")) pages) are SKIPPED; checking the other kernels only")
         }
@@ -104,19 +82,14 @@ extension Bench.Vulkan {
                     let automatic = try attention.kernel(for: device)
                     let own: DecodeKernel = encoding == .f16 ? .f16
                         : automatic == .coopmat ? (encoding.kind == .int8 ? .int8 : .int4) : automatic
-                    // f16 pages on coopmat: the staged steps, direct keys and direct tiles
-                    // (`coopmat`, `coopmat-keys`, `coopmat-direct`).
-                    var kernels: [CheckKernel] = [CheckKernel(own)]
-                    if caps.cooperativeMatrix {
-                        kernels += encoding == .f16 ? CoopmatDirectTiles.allCases.map { CheckKernel(.coopmat, direct: $0) } : [CheckKernel(.coopmat)]
-                    }
+                    var kernels = [own]
+                    if caps.cooperativeMatrix { kernels.append(.coopmat) }
                     for mask in [nil, DecodeMask(queryPositions: positions, window: window)] {
                         let expected = try Self.cpuAttention(cache, queries: queries, mask: mask)
                         let maskName = mask.map { "causal q=\($0.queryPositions) window \($0.window ?? 0)" } ?? "none"
                         for split in ["none", "fused", "pass"] {
                             for kernel in kernels {
-                                var options = DecodeOptions(kernel: kernel.kernel)
-                                options.coopmatDirect = kernel.direct
+                                var options = DecodeOptions(kernel: kernel)
                                 switch split {
                                 case "none": options.pagesPerSplit = 1 << 20
                                 case "pass":
@@ -125,7 +98,7 @@ extension Bench.Vulkan {
                                 default: break
                                 }
                                 var row = CheckRow(headDim: d, queryHeads: queryHeads, kvHeads: kvHeads, tokens: lengths, mask: maskName,
-                                                   encoding: encoding.description, split: split, kernel: kernel.name, passed: false)
+                                                   encoding: encoding.description, split: split, kernel: kernel.rawValue, passed: false)
                                 do {
                                     let (out, launch) = try attention.attend(device, queries: queries, mask: mask, options: options)
                                     row.launchKernel = launch.kernel
@@ -180,7 +153,7 @@ extension Bench.Vulkan {
     private func printCheckRow(_ r: CheckRow) {
         func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: max(n, s.count), withPad: " ", startingAt: 0) }
         var line = String(format: "check d=%-3d Hq=%-2d Hkv=%d  ", r.headDim, r.queryHeads, r.kvHeads)
-            + "\(pad(r.encoding, 8)) mask \(pad(r.mask, 34)) split \(pad(r.split, 5)) \(pad(r.kernel, 14))"
+            + "\(pad(r.encoding, 8)) mask \(pad(r.mask, 34)) split \(pad(r.split, 5)) \(pad(r.kernel, 7))"
         if let k = r.launchKernel { line += " \(k) splits \(r.splits ?? 1) WG \(r.workgroupSize ?? 0)" + (r.codeLoadBytes.map { " loads \($0)B" } ?? "") }
         if let e = r.maxRelativeL2VsCPU { line += String(format: "  rel.L2 vs CPU %.2e", e) }
         if let n = r.nonFiniteOutputs { line += "  NON-FINITE GPU OUTPUTS: \(n)" + (r.nonFiniteWhere.map { " at \($0)" } ?? "") }
