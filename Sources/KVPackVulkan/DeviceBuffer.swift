@@ -11,13 +11,17 @@ final class DeviceBuffer: @unchecked Sendable {
     let size: Int
     /// Mapped pointer when the memory is host-visible.
     let mapped: UnsafeMutableRawPointer?
+    /// The memory is the device's own (device-local).
+    let deviceLocal: Bool
 
     /// Where a buffer's memory lies: `.device` for data the kernels read or write; `.host` for
     /// staging the host writes (any host-visible, coherent type: on discrete GPUs the first is
     /// write-combined, fast to write and slow to read); `.readback` for what the host reads
     /// back, in a host-cached type where the device has one (NVIDIA lists it after the
-    /// write-combined one, whose every read goes uncached over the bus).
-    enum Location { case device, host, readback }
+    /// write-combined one, whose every read goes uncached over the bus); `.upload` for staging
+    /// the device reads where it lies: a device-local, host-visible type where the device has
+    /// one (a window of its memory the host writes over the bus), else as `.host`.
+    enum Location { case device, host, readback, upload }
 
     /// - Parameter location: where the memory lies (`Location`).
     init(_ context: VulkanContext, size requested: Int, location: Location = .device) throws(VulkanError) {
@@ -48,6 +52,8 @@ final class DeviceBuffer: @unchecked Sendable {
         case .readback:
             type = context.memoryType(bits: requirements.memoryTypeBits, required: visible,
                                       preferred: UInt32(VK_MEMORY_PROPERTY_HOST_CACHED_BIT.rawValue))
+        case .upload:
+            type = context.memoryType(bits: requirements.memoryTypeBits, required: visible, preferred: local)
         }
         guard let type else {
             vk.destroyBuffer(device, buffer, nil)
@@ -77,6 +83,7 @@ final class DeviceBuffer: @unchecked Sendable {
         self.memory = memory
         self.size = size
         self.mapped = pointer
+        deviceLocal = context.memoryFlags(type) & local != 0
         context.live.change(buffers: 1)
     }
 

@@ -14,8 +14,12 @@ final class SubmissionFrame {
     /// has timestamps.
     let timestamps: VkQueryPool?
 
-    init(_ context: VulkanContext) throws(VulkanError) {
+    /// Where the staging buffer lies (`.host` or `.upload`).
+    let stagingLocation: DeviceBuffer.Location
+
+    init(_ context: VulkanContext, staging stagingLocation: DeviceBuffer.Location = .host) throws(VulkanError) {
         let vk = context.vk, device = context.handle
+        self.stagingLocation = stagingLocation
         var poolInfo = VkCommandPoolCreateInfo()
         poolInfo.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO
         poolInfo.flags = UInt32(VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT.rawValue)
@@ -51,7 +55,7 @@ final class SubmissionFrame {
         }
         timestamps = queries
         do {
-            staging = try DeviceBuffer(context, size: 1 << 20, location: .host)
+            staging = try DeviceBuffer(context, size: 1 << 20, location: stagingLocation)
             readback = try DeviceBuffer(context, size: 1 << 16, location: .readback)
         } catch {
             if let queries { vk.destroyQueryPool(device, queries, nil) }
@@ -91,7 +95,7 @@ final class SubmissionFrame {
 
     /// Grows the staging and readback buffers to at least these bytes (contents not kept).
     func reserve(staging s: Int, readback r: Int) throws(VulkanError) {
-        if staging.size < s { staging = try DeviceBuffer(context, size: max(s, 2 * staging.size), location: .host) }
+        if staging.size < s { staging = try DeviceBuffer(context, size: max(s, 2 * staging.size), location: stagingLocation) }
         if readback.size < r { readback = try DeviceBuffer(context, size: max(r, 2 * readback.size), location: .readback) }
     }
 

@@ -55,7 +55,8 @@ public final class VulkanSessionPool: @unchecked Sendable {
     /// - Throws: `VulkanError.unsupported` for a pool without `bankBytes` or a head dim the
     ///   kernels do not take; `.tooLarge` for banks beyond `maxStorageBufferRange` or the
     ///   device-local heap; allocation errors. Nothing stays allocated when it throws.
-    public init(context: VulkanContext, pool: PagePool, tableEntriesPerBank: Int? = nil) throws(VulkanError) {
+    /// - Parameter staging: where the bytes a call copies in are staged (`StagingMemory`).
+    public init(context: VulkanContext, pool: PagePool, tableEntriesPerBank: Int? = nil, staging: StagingMemory = .host) throws(VulkanError) {
         let config = pool.configuration, caps = context.capabilities
         guard let bankBytes = config.bankBytes else {
             throw .unsupported("a device pool needs the page pool's bankBytes (each bank becomes one buffer of at most maxStorageBufferRange = \(caps.maxStorageBufferRange) bytes)")
@@ -84,7 +85,7 @@ public final class VulkanSessionPool: @unchecked Sendable {
         self.banks = banks
         self.tables = tables
         regions = RegionDirectory(banks: config.banks, capacity: entries)
-        frame = try SubmissionFrame(context)
+        frame = try SubmissionFrame(context, staging: staging == .device ? .upload : .host)
         waiter = FenceWaiter(context, spin: context.device.kind == .cpu ? .zero : Self.defaultFenceSpin)
         do throws(PoolError) { try pool.attach(self) } catch {
             waiter.stop()
@@ -104,6 +105,15 @@ public final class VulkanSessionPool: @unchecked Sendable {
     }
 
     public static let defaultFenceSpin: Duration = .milliseconds(2)
+
+    /// Where a call's uploads (appended rows, table entries, directories, queries) are staged:
+    /// in host memory the device reads over the bus (`.host`), or in a window of the device's
+    /// own memory the host writes over the bus, where the device offers one (`.device`; else as
+    /// `.host`).
+    public enum StagingMemory: String, Sendable, CaseIterable { case host, device }
+
+    /// The staging buffer lies in device-local memory.
+    public var stagingIsDeviceLocal: Bool { frame.staging.deviceLocal }
 
     /// Page-table entries in use in each bank's table (regions handed out).
     public var tableEntriesInUse: [Int] { regions.inUse }

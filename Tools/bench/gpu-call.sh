@@ -425,14 +425,14 @@ for phase in "$@"; do
         pack
       done
     done ;;
-  sessionsab) # live sessions' host path: .carry/kvpack-old.xz against this binary, alternating twice, B = 8 and 32 at N = 32K, dense and SnapKV, serial appends; cuDNN at the same shapes first. SPIN0=1 adds this binary without fence polling (--fence-spin-microseconds 0: sessionsab-bB-nospin-i)
+  sessionsab) # live sessions' host path: .carry/kvpack-old.xz against this binary, alternating twice, B = 8 and 32 at N = 32K, dense and SnapKV, serial appends; cuDNN at the same shapes first. SPIN0=1 adds this binary without fence polling (--fence-spin-microseconds 0: sessionsab-bB-nospin-i), DEVSTAGE=1 with its uploads staged in device-local memory (--staging device: sessionsab-bB-devstage-i)
     [ -n "${QUICK:-}" ] || timeout 120 python3 .carry/sdpa_reference.py --batch 8 32 --tokens 8192 32768 > $R/sdpa-sessionsab.json 2> $R/sdpa-sessionsab.err; echo "sdpa rc=$? $(date +%s)" >> $R/progress.txt
     old_binary
     for i in $(seq ${ROUNDS:-2}); do
       for b in ${BS:-32 8}; do
-        for which in old new ${SPIN0:+nospin}; do
+        for which in old new ${SPIN0:+nospin} ${DEVSTAGE:+devstage}; do
           bin=$K; [ $which = old ] && bin=/tmp/kvpack-old
-          extra=""; [ $which = nospin ] && extra="--fence-spin-microseconds 0"
+          extra=""; [ $which = nospin ] && extra="--fence-spin-microseconds 0"; [ $which = devstage ] && extra="--staging device"
           timeout ${T:-150} $bin bench session --backend vulkan --sessions $b --tokens 32768 --layers 2 --steps 16 --serial-appends --policy dense --policy "snapkv(keep=0.25)" $extra --out $R/sessionsab-b$b-$which-$i.json > $R/sessionsab-b$b-$which-$i.txt 2>&1
           echo "sessionsab-b$b-$which-$i rc=$? $(date +%s)" >> $R/progress.txt
           pack

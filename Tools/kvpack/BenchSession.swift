@@ -36,6 +36,8 @@ extension Bench {
         @Flag(help: "Append each layer's tokens session after session on one thread (default: sessions in parallel).") var serialAppends = false
         @Option(help: "Vulkan: microseconds the pool's waiting thread polls a submission's fence before blocking on it (default: the pool's, 2000 on GPUs, 0 on CPU devices).")
         var fenceSpinMicroseconds: Int?
+        @Option(help: "Vulkan: where a call's uploads are staged: host, or device (device-local, host-visible memory where the device has it).")
+        var staging = "host"
         @Option(help: "Vulkan decode kernel: automatic (one pass per encoding class where every head's pages run class by class) or mixed (one kernel over every class).") var kernel = "automatic"
         @Flag(help: "Print JSON.") var json = false
         @Option(help: "Also write the JSON to this file.") var out: String?
@@ -51,6 +53,8 @@ extension Bench {
             if backend != "cpu" && backend != "vulkan" { throw ValidationError("--backend must be cpu or vulkan; got \(backend)") }
             if let b = bankBytes, b <= 0 { throw ValidationError("--bank-bytes must be positive") }
             if kernel != "automatic" && kernel != "mixed" { throw ValidationError("--kernel must be automatic or mixed; got \(kernel)") }
+            if VulkanSessionPool.StagingMemory(rawValue: staging) == nil { throw ValidationError("--staging must be host or device; got \(staging)") }
+            if let us = fenceSpinMicroseconds, us < 0 { throw ValidationError("--fence-spin-microseconds must be 0 or more") }
         }
 
         struct Row: Codable {
@@ -85,6 +89,9 @@ extension Bench {
             var appendSecondsPerStep: Double?
             var serialAppends: Bool?
             var uploadBytesPerStep: Double?
+            /// Vulkan: where the uploads were staged (`--staging`), and whether that memory is device-local.
+            var staging: String?
+            var stagingDeviceLocal: Bool?
             var kernels: [String]?
             var device: String?
             /// Pool slot bytes in use after the last step, and the sessions' exact layout bytes.
@@ -163,7 +170,8 @@ extension Bench {
                 bank = b
             }
             let pool = try PagePool(.init(budgetBytes: budget, headDim: headDim, pageSize: pageSize, name: "bench", banks: banks, bankBytes: bank))
-            let devicePool = try context.map { try VulkanSessionPool(context: $0, pool: pool) }
+            let stagingMemory = VulkanSessionPool.StagingMemory(rawValue: staging) ?? .host
+            let devicePool = try context.map { try VulkanSessionPool(context: $0, pool: pool, staging: stagingMemory) }
             if let devicePool, let us = fenceSpinMicroseconds { devicePool.fenceSpin = .microseconds(us) }
             let sessions = try (0..<count).map { _ in try CacheSession(pool: pool, model: model, policy: pipeline) }
             defer { for s in sessions { s.close() } }
@@ -253,6 +261,7 @@ extension Bench {
                        attendRecordSecondsPerStep: mean(record), attendFinishSecondsPerStep: mean(finish),
                        attendUploadSecondsPerStep: mean(uploadDevice), attendWaitLatencySecondsPerStep: mean(waitLatency),
                        appendSecondsPerStep: mean(appends), serialAppends: serialAppends, uploadBytesPerStep: uploaded.count == steps ? uploaded.reduce(0, +) / n : nil,
+                       staging: devicePool == nil ? nil : staging, stagingDeviceLocal: devicePool?.stagingIsDeviceLocal,
                        kernels: kernels.isEmpty ? nil : kernels.sorted(), device: context?.device.name,
                        poolBytes: pool.statistics.inUseBytes, layoutBytes: sessions.reduce(0) { $0 + $1.byteCount },
                        denseBytes: sessions.reduce(0) { $0 + $1.denseByteCount }, threads: ProcessInfo.processInfo.activeProcessorCount)
