@@ -7,8 +7,11 @@ final class DecodeBindings {
     let context: VulkanContext
     private let pool: VkDescriptorPool
     let set: VkDescriptorSet
-    /// The buffers last written, per binding.
+    /// The buffers last written, per binding: their identities, and the buffers themselves, held
+    /// so that none is freed while bound (a buffer made later at a freed one's address would
+    /// otherwise pass for it, and the set would keep naming the freed one).
     private var bound: [[ObjectIdentifier]] = []
+    private var boundBuffers: [[DeviceBuffer]] = []
 
     init(_ context: VulkanContext) throws(VulkanError) {
         let vk = context.vk, device = context.handle
@@ -62,6 +65,7 @@ final class DecodeBindings {
     func bind(_ perBinding: [[DeviceBuffer]], ids: [[ObjectIdentifier]]) {
         guard ids != bound else { return }
         bound = ids
+        boundBuffers = perBinding
         let infos = perBinding.flatMap { $0.map { VkDescriptorBufferInfo(buffer: $0.handle, offset: 0, range: VkDeviceSize($0.size)) } }
         infos.withUnsafeBufferPointer { infoPointer in
             var first = 0

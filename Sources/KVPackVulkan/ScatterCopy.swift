@@ -55,10 +55,14 @@ extension VulkanSessionPool {
     /// the staging buffer as the source (rebound when the staging buffer grows).
     private func scatterBindings(_ bank: Int) throws(VulkanError) -> DecodeBindings {
         let bindings: DecodeBindings
-        if let b = scatterSets[bank] { bindings = b } else {
+        if let kept = scatterSets[bank] {
+            // Bound to this staging buffer already (the set holds it): nothing to compare.
+            if kept.staging === frame.staging { return kept.bindings }
+            bindings = kept.bindings
+        } else {
             bindings = try DecodeBindings(context)
-            scatterSets[bank] = bindings
         }
+        scatterSets[bank] = (bindings, frame.staging)
         let b = banks[bank]
         var perBinding: [[DeviceBuffer]] = [[b], [tables[bank]]]
         for _ in 0..<4 { perBinding.append(Array(repeating: b, count: PoolWindows.maximum)) }

@@ -32,8 +32,8 @@ public final class VulkanSessionPool: @unchecked Sendable {
     var bankCalls: [BankCallKey: BankCall] = [:]
     /// Calls whose decode plan an earlier call made (`BankCall.plans`), for tests.
     var plansReused = 0
-    /// Per bank: the descriptor set of the scatter copies into it.
-    var scatterSets: [Int: DecodeBindings] = [:]
+    /// Per bank: the descriptor set of the scatter copies into it, and the staging buffer it binds.
+    var scatterSets: [Int: (bindings: DecodeBindings, staging: DeviceBuffer)] = [:]
     /// Staging bytes one copy-only submission takes, for a backlog of written slots larger than
     /// that (a prefill): it goes in before the decode, in such submissions. Tests make it small.
     var stagingChunk = 64 << 20
