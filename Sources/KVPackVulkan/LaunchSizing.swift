@@ -44,9 +44,14 @@ extension DecodeCall {
     /// two pages (its page changes then save a wait on memory), none where it walks one (the copy
     /// and its barrier only delay the first loads); and no more than `room` bytes hold, the shared
     /// memory the merge slots (and a staged bitmap loader's stage) leave. Measured:
-    /// `Kernels/README.md`, "Defaults".
+    /// `Kernels/README.md`, "Defaults". The split's pages count from 32 on in multiples of 32 (the
+    /// pages past the cache are read from the table, as past 256): the size is a specialization
+    /// constant and the pages per split follow the longest head, so a live decode growing its
+    /// heads would otherwise need a new pipeline, compiled inside a step, every few pages.
     static func defaultPageCache(pagesPerSplit: Int, tokenGroups groups: Int, room: Int) -> Int {
-        pagesPerSplit >= 2 * groups ? min(256, pagesPerSplit, max(0, room) / Page.tableEntryBytes) : 0
+        guard pagesPerSplit >= 2 * groups else { return 0 }
+        let pages = pagesPerSplit >= 32 ? pagesPerSplit / 32 * 32 : pagesPerSplit
+        return min(256, pages, max(0, room) / Page.tableEntryBytes)
     }
 
     /// Splits whose partials the fused merge's last workgroup loads at once (`SPLIT_CHUNK` in

@@ -56,7 +56,17 @@ struct PageCacheTests {
         (16, 16, 20_000, 0),    // one page per token group (B=1 N=4K): none
         (256, 16, 448, 14),     // what the room holds (the staged bitmap loader's leftovers)
         (256, 16, 0, 0),
+        (127, 16, 20_000, 96),  // the split's pages from 32 on in multiples of 32
+        (63, 16, 20_000, 32),
+        (31, 8, 20_000, 31),    // below 32, as they are
+        (256, 16, 3_000, 93),   // the room's limit as it is (it does not move as heads grow)
     ]
+
+    @Test("a decode growing its heads needs few pipelines: the default cache takes 8 sizes from 32 to 256 pages per split")
+    func fewSizes() {
+        let sizes = Set((32...300).map { DecodeCall.defaultPageCache(pagesPerSplit: $0, tokenGroups: 16, room: 20_000) })
+        #expect(sizes == [32, 64, 96, 128, 160, 192, 224, 256])
+    }
 
     @Test("entries cached by default: the split's pages up to 256 where each token group walks two or more, as room allows", arguments: rule)
     func defaultRule(pagesPerSplit: Int, groups: Int, room: Int, expected: Int) {
