@@ -7,11 +7,9 @@ final class DecodeBindings {
     let context: VulkanContext
     private let pool: VkDescriptorPool
     let set: VkDescriptorSet
-    /// The buffers last written, per binding: their identities, and the buffers themselves, held
-    /// so that none is freed while bound (a buffer made later at a freed one's address would
-    /// otherwise pass for it, and the set would keep naming the freed one).
-    private var bound: [[ObjectIdentifier]] = []
-    private var boundBuffers: [[DeviceBuffer]] = []
+    /// The buffers last written, per binding, held so that none is freed while bound (compared by
+    /// identity, a buffer made later at a freed one's address would otherwise pass for it).
+    private var bound: [[DeviceBuffer]] = []
 
     init(_ context: VulkanContext) throws(VulkanError) {
         let vk = context.vk, device = context.handle
@@ -55,17 +53,11 @@ final class DecodeBindings {
     /// Binds `perBinding[b]` (an array of buffers for the pools' windows, one buffer otherwise)
     /// to binding `b`, writing the set only where it differs from what is bound.
     func bind(_ perBinding: [[DeviceBuffer]]) {
-        bind(perBinding, ids: Self.ids(perBinding))
-    }
-
-    /// The buffers' identities `bind` compares (`ids(perBinding)` computed once by a caller that binds the same buffers again and again).
-    static func ids(_ perBinding: [[DeviceBuffer]]) -> [[ObjectIdentifier]] { perBinding.map { $0.map { ObjectIdentifier($0) } } }
-
-    /// `bind` with the buffers' identities given.
-    func bind(_ perBinding: [[DeviceBuffer]], ids: [[ObjectIdentifier]]) {
-        guard ids != bound else { return }
-        bound = ids
-        boundBuffers = perBinding
+        let same = perBinding.count == bound.count && zip(perBinding, bound).allSatisfy { new, old in
+            new.count == old.count && zip(new, old).allSatisfy { $0 === $1 }
+        }
+        guard !same else { return }
+        bound = perBinding
         let infos = perBinding.flatMap { $0.map { VkDescriptorBufferInfo(buffer: $0.handle, offset: 0, range: VkDeviceSize($0.size)) } }
         infos.withUnsafeBufferPointer { infoPointer in
             var first = 0

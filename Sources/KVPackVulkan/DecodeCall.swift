@@ -180,11 +180,10 @@ final class DecodeCall {
         let perCall: [DeviceBuffer] = [buffers.queries, buffers.output, buffers.partials, cache.positions, buffers.queryPositions]
         perBinding += perCall.map { [$0] }
         bound = perBinding
-        boundIDs = DecodeBindings.ids(perBinding)
         bufferQueries = buffers.queries
         bufferOutput = buffers.output
         bufferQueryPositions = buffers.queryPositions
-        buffers.bindings.bind(bound, ids: boundIDs)
+        buffers.bindings.bind(bound)
     }
 
     /// The per-call buffers as bound at its making (reused buffers grow by replacement, so a
@@ -192,13 +191,12 @@ final class DecodeCall {
     /// `queryWords` into the first two and reads the output from the third.
     let bufferQueries, bufferQueryPositions, bufferOutput: DeviceBuffer
 
-    /// The buffers the call binds (per binding), and their identities.
+    /// The buffers the call binds, per binding.
     private let bound: [[DeviceBuffer]]
-    private let boundIDs: [[ObjectIdentifier]]
 
     /// Binds the call's buffers again to its (reused) descriptor set, which another call over the
     /// same reused buffers may have rebound since; nothing is written when they are still bound.
-    func rebind() { buffers.bindings.bind(bound, ids: boundIDs) }
+    func rebind() { buffers.bindings.bind(bound) }
 
     /// The words of a call's `queryPositions` buffer: each sequence's query position (0 without
     /// a mask; clamped to Int32, as FlatCache stores positions, so that a far query stays far),

@@ -16,11 +16,18 @@ final class RegionDirectory: @unchecked Sendable {
         var region: Region
         /// Per page: its encoding class and the bytes a decode reads (table entry and payloads).
         var pages: [(EncodingClass, Int)] = []
-        /// Pages per class present (a few classes at most: a list, not a dictionary).
-        var classCounts: [(EncodingClass, Int)] = []
         /// The pages' classes run-length coded, in page order.
         var runs: [(EncodingClass, Int)] = []
         var bytes = 0
+
+        /// Pages per class present, in the order the classes first appear (from `runs`).
+        var classCounts: [(EncodingClass, Int)] {
+            var counts: [(EncodingClass, Int)] = []
+            for (c, n) in runs {
+                if let i = counts.firstIndex(where: { $0.0 == c }) { counts[i].1 += n } else { counts.append((c, n)) }
+            }
+            return counts
+        }
 
         /// Replaces pages `from...` with `new`. In place and element by element: a decode step
         /// changes the open page and perhaps adds one, so this costs those, not the head's pages.
@@ -36,10 +43,7 @@ final class RegionDirectory: @unchecked Sendable {
                 next = it.next()
             }
             if from < pages.count {
-                for i in from..<pages.count {
-                    count(pages[i].0, by: -1)
-                    bytes -= pages[i].1
-                }
+                for i in from..<pages.count { bytes -= pages[i].1 }
                 var removed = pages.count - from
                 while removed > 0, let last = runs.last {
                     let n = min(removed, last.1)
@@ -50,7 +54,6 @@ final class RegionDirectory: @unchecked Sendable {
                 pages.removeSubrange(from...)
             }
             while let (c, b) = next {
-                count(c, by: 1)
                 bytes += b
                 if let last = runs.last, last.0 == c { runs[runs.count - 1].1 += 1 } else { runs.append((c, 1)) }
                 pages.append((c, b))
@@ -62,15 +65,6 @@ final class RegionDirectory: @unchecked Sendable {
         func table(from: Int) -> HeadTable {
             HeadTable(offset: region.offset, pages: pages.count, bytes: bytes, from: from, firstClass: runs.first?.0,
                       runs: runs.count > 1 ? runs : nil)
-        }
-
-        private mutating func count(_ c: EncodingClass, by delta: Int) {
-            if let i = classCounts.firstIndex(where: { $0.0 == c }) {
-                classCounts[i].1 += delta
-                if classCounts[i].1 == 0 { classCounts.remove(at: i) }
-            } else {
-                classCounts.append((c, delta))
-            }
         }
     }
 
@@ -172,7 +166,6 @@ final class RegionDirectory: @unchecked Sendable {
         guard let mirrors = layers[SessionLayer(session: session, layer: layer)] else { return }
         for h in mirrors.heads.indices {
             mirrors.heads[h]?.pages = []
-            mirrors.heads[h]?.classCounts = []
             mirrors.heads[h]?.runs = []
             mirrors.heads[h]?.bytes = 0
         }

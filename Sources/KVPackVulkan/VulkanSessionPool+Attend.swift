@@ -91,11 +91,6 @@ extension VulkanSessionPool {
         var masked: Bool
     }
 
-    /// The tables of `a`'s heads in the call's list.
-    private func heads(of a: Active, in all: [RegionDirectory.HeadTable], kvHeads: Int) -> ArraySlice<RegionDirectory.HeadTable> {
-        all[a.firstHead..<a.firstHead + kvHeads]
-    }
-
     /// The class order every head's pages follow (`ClassOrder`), nil when there is none.
     private static func classOrder(_ heads: some Sequence<RegionDirectory.HeadTable>) -> [EncodingClass]? {
         var order = ClassOrder()
@@ -226,7 +221,6 @@ extension VulkanSessionPool {
         struct Planned {
             var members: [Int]
             var call: DecodeCall
-            var bankCall: BankCall
             var directory: [UInt32]
             /// Each member's queries `[queryHeads, 1, headDim]` (the requests' storage, not copied here).
             var queries: [[Float]]
@@ -286,7 +280,7 @@ extension VulkanSessionPool {
                 // Heads whose pages run class by class in one order (a quantized prompt, then the
                 // f16 pages appended since) get one pass per class; others, one kernel for all.
                 var headClassCounts: [[Int]]? = nil
-                let memberHeads = members.lazy.flatMap { k in self.heads(of: active[k], in: heads, kvHeads: model.kvHeads) }
+                let memberHeads = members.lazy.flatMap { k in heads[active[k].firstHead..<active[k].firstHead + model.kvHeads] }
                 if facts.classes.count > 1, let classOrder = Self.classOrder(memberHeads) {
                     facts.classes = classOrder
                     headClassCounts = memberHeads.map { t in
@@ -328,7 +322,7 @@ extension VulkanSessionPool {
                 }
                 let words = DecodeCall.queryWords(positions: masked ? positions : nil, sequences: members.count, kvHeads: model.kvHeads,
                                                   fused: call.launch.fusedMerge)
-                planned.append(Planned(members: members, call: call, bankCall: bankCall, directory: directory, queries: queries,
+                planned.append(Planned(members: members, call: call, directory: directory, queries: queries,
                                        queryWords: words, floats: members.count * model.queryHeads * model.headDim))
             } catch {
                 for k in members {

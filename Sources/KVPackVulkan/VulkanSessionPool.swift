@@ -86,6 +86,7 @@ public final class VulkanSessionPool: @unchecked Sendable {
         self.tables = tables
         regions = RegionDirectory(banks: config.banks, capacity: entries)
         frame = try SubmissionFrame(context, staging: staging == .device ? .upload : .host)
+        stagingIsDeviceLocal = frame.staging.deviceLocal
         waiter = FenceWaiter(context, spin: context.device.kind == .cpu ? .zero : Self.defaultFenceSpin)
         do throws(PoolError) { try pool.attach(self) } catch {
             waiter.stop()
@@ -112,8 +113,9 @@ public final class VulkanSessionPool: @unchecked Sendable {
     /// `.host`).
     public enum StagingMemory: String, Sendable, CaseIterable { case host, device }
 
-    /// The staging buffer lies in device-local memory.
-    public var stagingIsDeviceLocal: Bool { frame.staging.deviceLocal }
+    /// The staging buffer lies in device-local memory (each staging buffer takes the memory type
+    /// the first one took).
+    public let stagingIsDeviceLocal: Bool
 
     /// Page-table entries in use in each bank's table (regions handed out).
     public var tableEntriesInUse: [Int] { regions.inUse }
