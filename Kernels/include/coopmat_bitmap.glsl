@@ -6,11 +6,11 @@
 // group's header scratch (the kernel's `scratch`, free between a step's products).
 //
 // Loading (loadRows; with PIPELINE the next step's while this one is used), per matrix (keys,
-// values): each lane its share of the step's 16 rows' mask words and one row's first index, and
-// the step's nonzeros, one contiguous run of the page, in aligned 16-byte words spread over the
-// lanes (word i of a lane is word i·32 + lane of the run), so that the loads are wide and
-// coalesced and read only the bytes the step has. The run's end comes from the next row's first
-// index, or for a page's last step from its last row's first index and mask.
+// values): the step's header, each lane its share of the 16 rows' mask words and one row's first
+// index (with HEADER_AHEAD a step earlier, through decode_main's PREFETCH_STEP), then the step's
+// nonzeros, one contiguous run of the page, in aligned 16-byte words spread over the lanes (word
+// i of a lane is word i·32 + lane of the run), so that the loads are wide and coalesced and read
+// only the bytes the step has. The run ends at the step's last row's first index plus its count.
 //
 // Staging (stageStep), keys then values: the run's words go to the start of the matrix's stage
 // as loaded and the masks and first indices to the header scratch; each lane then reads the
@@ -44,6 +44,21 @@ const uint RUN_SLOTS = (RUN_WORDS + LANES - 1u) / LANES;
 /// Stage words (8 halves) of one matrix of a step each lane writes.
 const uint STAGE_CHUNKS = TILE * D / 8u / LANES;
 
+/// 1: each step's header (masks, first indices) loads a step ahead of its nonzeros (decode_main's
+/// PREFETCH_STEP), so that the run's loads, whose addresses come from it, need not wait for it;
+/// 0: both at the step's load.
+layout(constant_id = 10) const uint HEADER_AHEAD = 0;
+
+/// A step's header as loaded, per matrix (keys 0, values 1): its rows (0: none), this lane's mask
+/// words, on lanes 0 ..< 16 row `lane`'s first index, the step's first index, and its last row's
+/// first index and mask words (the run ends at their sum).
+uint hdrRows[2];
+uint hdrMasks[2u * MASK_SLOTS];
+uint hdrRowFirst[2];
+uint hdrStart[2];
+uint hdrLastFirst[2];
+uint hdrLastMask[2u * MASK_WORDS];
+
 /// The step being loaded, keys (slots 0 ..< n) then values (n ..< 2n): this lane's run words and
 /// mask words; per matrix the run's length in words and, on lanes 0 ..< 16, row `lane`'s first
 /// nonzero as a half index into the run (0 for rows past the page).
@@ -52,41 +67,60 @@ uint masks[2u * MASK_SLOTS];
 uint runWords[2];
 uint rowStart[2];
 
-/// Loads matrix m (0 keys, 1 values) of rows t ..< t + 16 of a page whose bytes start at `offset`
-/// (n rows; none from t >= n on, which only the probe asks).
-void loadBitmapMatrix(uint m, uint offset, uint n, uint t, uint lane) {
+/// Loads the header of matrix m (0 keys, 1 values) of rows t ..< t + 16 of a page whose bytes
+/// start at `offset` (n rows; none from t >= n on, which only the probe asks).
+void loadHeader(uint m, uint offset, uint n, uint t, uint lane) {
     const uint rows = t < n ? min(TILE, n - t) : 0u;
-    runWords[m] = 0u;
-    rowStart[m] = 0u;
-    UNROLL for (uint i = 0u; i < MASK_SLOTS; ++i) masks[m * MASK_SLOTS + i] = 0u;
+    hdrRows[m] = rows;
+    hdrRowFirst[m] = 0u;
+    hdrStart[m] = 0u;
+    hdrLastFirst[m] = 0u;
+    UNROLL for (uint i = 0u; i < MASK_SLOTS; ++i) hdrMasks[m * MASK_SLOTS + i] = 0u;
+    UNROLL for (uint w = 0u; w < MASK_WORDS; ++w) hdrLastMask[m * MASK_WORDS + w] = 0u;
     if (rows == 0u) return;
-    const uint firsts = offset + n * (D / 8u); // byte of row 0's first-nonzero index
-    const uint values = firsts + 4u * n;       // byte of the page's first nonzero
+    const uint firsts = offset + n * (D / 8u), last = t + rows - 1u; // firsts: byte of row 0's first index
     UNROLL for (uint i = 0u; i < MASK_SLOTS; ++i) {
         uint k = i * LANES + lane;
-        masks[m * MASK_SLOTS + i] = k / MASK_WORDS < rows ? bitmapU32(offset + t * (D / 8u) + 4u * k) : 0u;
+        if (k / MASK_WORDS < rows) hdrMasks[m * MASK_SLOTS + i] = bitmapU32(offset + t * (D / 8u) + 4u * k);
     }
-    const uint start = bitmapU32(firsts + 4u * t);
-    uint end;
-    if (t + TILE < n) {
-        end = bitmapU32(firsts + 4u * (t + TILE));
-    } else {
-        end = bitmapU32(firsts + 4u * (n - 1u));
-        UNROLL for (uint w = 0u; w < MASK_WORDS; ++w) end += bitCount(bitmapU32(offset + (n - 1u) * (D / 8u) + 4u * w));
-    }
-    const uint from = values + 2u * start, to = values + 2u * end;
+    hdrStart[m] = bitmapU32(firsts + 4u * t);
+    hdrLastFirst[m] = bitmapU32(firsts + 4u * last);
+    UNROLL for (uint w = 0u; w < MASK_WORDS; ++w) hdrLastMask[m * MASK_WORDS + w] = bitmapU32(offset + last * (D / 8u) + 4u * w);
+    if (lane < rows) hdrRowFirst[m] = bitmapU32(firsts + 4u * (t + lane));
+}
+
+/// Loads matrix m's run of nonzeros by its loaded header (the page's bytes at `offset`, n rows).
+void loadRun(uint m, uint offset, uint n, uint lane) {
+    UNROLL for (uint i = 0u; i < MASK_SLOTS; ++i) masks[m * MASK_SLOTS + i] = hdrMasks[m * MASK_SLOTS + i];
+    runWords[m] = 0u;
+    rowStart[m] = 0u;
+    if (hdrRows[m] == 0u) return;
+    uint end = hdrLastFirst[m];
+    UNROLL for (uint w = 0u; w < MASK_WORDS; ++w) end += bitCount(hdrLastMask[m * MASK_WORDS + w]);
+    const uint values = offset + n * (D / 8u + 4u); // byte of the page's first nonzero
+    const uint from = values + 2u * hdrStart[m], to = values + 2u * end;
     const uint first = from >> 4;
     runWords[m] = ((to + 15u) >> 4) - first;
-    rowStart[m] = lane < rows ? bitmapU32(firsts + 4u * (t + lane)) - start + ((from & 15u) >> 1) : 0u;
+    if (lane < hdrRows[m]) rowStart[m] = hdrRowFirst[m] - hdrStart[m] + ((from & 15u) >> 1);
     UNROLL for (uint i = 0u; i < RUN_SLOTS; ++i) {
         uint j = i * LANES + lane;
         if (j < runWords[m]) raw[m * RUN_SLOTS + i] = bitmapQuadWindows[poolWindow].words[first + j];
     }
 }
 
+/// The headers of rows t ..< t + 16 of page p.
+void loadHeaders(PageEntry p, uint t, uint lane) {
+    loadHeader(0u, p.keyOffset, p.tokens, t, lane);
+    loadHeader(1u, p.valueOffset, p.tokens, t, lane);
+}
+#define PREFETCH_STEP(page, t, lane) if (HEADER_AHEAD != 0u) loadHeaders(page, t, lane)
+
+/// Rows t ..< t + 16 of page p: their header (loaded here, or with HEADER_AHEAD already by
+/// PREFETCH_STEP), then their nonzeros.
 void loadRows(PageEntry p, uint t, uint lane) {
-    loadBitmapMatrix(0u, p.keyOffset, p.tokens, t, lane);
-    loadBitmapMatrix(1u, p.valueOffset, p.tokens, t, lane);
+    if (HEADER_AHEAD == 0u) loadHeaders(p, t, lane);
+    loadRun(0u, p.keyOffset, p.tokens, lane);
+    loadRun(1u, p.valueOffset, p.tokens, lane);
 }
 
 uint headerRead(uint w) { return floatBitsToUint(HEADER_WORD(w)); }

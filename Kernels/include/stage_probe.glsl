@@ -5,7 +5,8 @@
 // repeat its last row; zero rows for bitmap pages) with loadRows, dequantizes them into the stage with stageStep, as
 // decode_int8_coopmat / decode_int4_coopmat do, and writes the stage's halves as floats:
 // outputs[((x · steps + y) · 2 + m) · 16 · D + row · D + e], m = 0 keys, 1 values; steps is the
-// push constant `splits`. Spec constants: 0 workgroup size (32), 1 D, 9 LOAD_WORDS. Before
+// push constant `splits`. Spec constants: 0 workgroup size (32), 1 D, 9 LOAD_WORDS, 10 HEADER_AHEAD
+// (bitmap). Before
 // including, after decode_bindings.glsl: BITS, CODE_POOL, CODE_BINDING (as coopmat_codes.glsl),
 // or BITMAP_PROBE for bitmap pages.
 
@@ -27,6 +28,9 @@ shared vec4 header[TILE * TILE / 4u];
 
 void main() {
     const uint lane = gl_LocalInvocationID.x;
+#ifdef PREFETCH_STEP
+    PREFETCH_STEP(readPage(gl_WorkGroupID.x), gl_WorkGroupID.y * TILE, lane); // spec constant 10 (HEADER_AHEAD)
+#endif
     loadRows(readPage(gl_WorkGroupID.x), gl_WorkGroupID.y * TILE, lane);
     stageStep();
     const uint base = (gl_WorkGroupID.x * pc.splits + gl_WorkGroupID.y) * 2u * TILE * D;

@@ -66,17 +66,19 @@ struct CoopmatStageTests {
     /// (head dim, tokens, key sparsity, value sparsity): dense rows (a step's whole run, its start
     /// off 16 bytes: the largest load), nearly empty rows (2 or 4 nonzeros a row), and shares between;
     /// the rows' lengths put pages and runs at every even byte offset.
+    /// With `ahead`, the header loads first, as the kernel's HEADER_AHEAD walk has it (spec constant 10).
     @Test("bitmap steps: each step's 16 key and value rows come out of the stage as the CPU decodes them, rows past a page zero", arguments: [
         (64, 83, 0.7, 0.5), (128, 80, 0.0, 0.97), (128, 77, 0.5, 0.0), (256, 43, 0.7, 0.3), (64, 41, 0.97, 0.0),
-    ])
-    func bitmapStage(d: Int, tokens: Int, keySparsity: Double, valueSparsity: Double) throws {
+    ], [false, true])
+    func bitmapStage(shape: (d: Int, tokens: Int, keySparsity: Double, valueSparsity: Double), ahead: Bool) throws {
+        let (d, tokens, keySparsity, valueSparsity) = shape
         let context = try #require(SharedContext.context)
         guard context.capabilities.shaderFloat16 else { try Test.cancel("the probe needs shaderFloat16") }
         let fixture = try DecodeFixture(qHeads: 2, kvHeads: 2, d: d, tokens: tokens, sequences: 1, pageSize: Self.pageSize,
                                         keySparsity: keySparsity, valueSparsity: valueSparsity) { _, _ in
             (Array(0..<tokens), Array(repeating: (.bitmap, .bitmap), count: tokens))
         }
-        let (pages, staged) = try Self.probe("stage_probe_bitmap", fixture: fixture, d: d, context: context) { _ in 4 }
+        let (pages, staged) = try Self.probe("stage_probe_bitmap", fixture: fixture, d: d, context: context, headerAhead: ahead) { _ in 4 }
         var mismatches: [String] = [], checked = 0
         for (p, page) in pages.enumerated() {
             let n = page.tokenCount
@@ -96,7 +98,7 @@ struct CoopmatStageTests {
             }
         }
         #expect(checked == pages.count * 2 * Self.steps * 16)
-        #expect(mismatches.isEmpty, "d=\(d) sparsity \(keySparsity)/\(valueSparsity): \(mismatches)")
+        #expect(mismatches.isEmpty, "d=\(d) ahead \(ahead) sparsity \(keySparsity)/\(valueSparsity): \(mismatches)")
     }
 
     static let pageSize = 40
@@ -107,7 +109,7 @@ struct CoopmatStageTests {
     /// `loadBytes` gives spec constant 9 from the device cache. Returns the pages in the device's
     /// order (one class: the flat order, head by head) and the staged rows as floats,
     /// `[pages, steps, 2, 16, d]`.
-    static func probe(_ name: String, fixture: DecodeFixture, d: Int, context: VulkanContext,
+    static func probe(_ name: String, fixture: DecodeFixture, d: Int, context: VulkanContext, headerAhead: Bool = false,
                       loadBytes: (DeviceKVCache) -> Int) throws -> (pages: [Page], staged: [Float]) {
         let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
         let pages = fixture.cache.sequences[0].layers[0].flatMap(\.pages)
@@ -119,12 +121,13 @@ struct CoopmatStageTests {
         for windows in device.pools { perBinding.append((0..<PoolWindows.maximum).map { windows[$0 < windows.count ? $0 : 0] }) }
         perBinding += [[dummy], [output], [dummy], [device.positions], [dummy]]
         bindings.bind(perBinding)
-        // Spec constants 0 workgroup, 1 D, 9 words per code load (the others are not read).
+        // Spec constants 0 workgroup, 1 D, 9 words per code load, 10 bitmap header ahead (the others are not read).
         var constants = [UInt32](repeating: 0, count: 13)
         constants[0] = 32
         constants[1] = UInt32(d)
         constants[2] = UInt32(d / 32)
         constants[9] = UInt32(loadBytes(device) / 4)
+        constants[10] = headerAhead ? 1 : 0
         let pipeline = try context.kernels.pipeline(KernelKey(name: name, constants: constants), context)
         let (_, layout) = try context.kernels.layouts(context)
         var push = [UInt32](repeating: 0, count: KernelLibrary.pushConstantBytes / 4)
