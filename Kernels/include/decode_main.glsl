@@ -31,10 +31,6 @@
 // (e.g. one per query instead of one per element) rescales them by c with `acc[g·E ..]`, and
 // adds them to `acc` before the token groups merge.
 //
-// PREFETCH_STEP(page, t, lane): with PIPELINE, the walk also calls it for the step after the one
-// it loads (before that step's loadRows), so a kernel whose loads depend on a page's own bytes
-// (decode_bitmap_coopmat: a step's nonzeros on its header) can load those a step earlier.
-//
 // OWN_CONSUME: the kernel uses a step its own way (e.g. as matrix products over a tile of tokens,
 // decode_f16_coopmat.comp) and declares `void consume(uint valid, uint visible);` before including
 // this file, defining it anywhere; the walk, the hooks above and the merges stay as they are.
@@ -73,18 +69,6 @@ PageEntry splitPage(uint i) {
     if (i < PAGE_CACHE) return DECODE_PAGE_AT(pageCache, i * PAGE_ENTRY_WORDS);
     return readPage(splitFirstPage + i);
 }
-
-#ifdef PREFETCH_STEP
-/// The kernel's PREFETCH_STEP(page, t, lane) for the step after step t of split page p (of the
-/// split's pages p0 ..< p1, walked `groups` apart): the page's next step, or the group's next page's first.
-void prefetchFollowing(PageEntry page, uint p, uint t, uint p0, uint p1, uint groups, uint lane) {
-    if (t + U < page.tokens) {
-        PREFETCH_STEP(page, t + U, lane);
-    } else if (p + groups < p1) {
-        PREFETCH_STEP(splitPage(p + groups - p0), 0u, lane);
-    }
-}
-#endif
 
 float laneSum(float x) {
 #if KVP_SUBGROUP
@@ -250,13 +234,7 @@ void main() {
         PageEntry page;
         if (p < p1) {
             page = splitPage(p - p0);
-#ifdef PREFETCH_STEP
-            PREFETCH_STEP(page, 0u, lane);
-#endif
             loadRows(page, 0u, lane);
-#ifdef PREFETCH_STEP
-            prefetchFollowing(page, p, 0u, p0, p1, groups, lane);
-#endif
         }
         while (p < p1) {
             TAKE_STEP();
@@ -268,12 +246,7 @@ void main() {
                 p += groups;
                 if (p < p1) page = splitPage(p - p0);
             }
-            if (p < p1) {
-                loadRows(page, t, lane);
-#ifdef PREFETCH_STEP
-                prefetchFollowing(page, p, t, p0, p1, groups, lane);
-#endif
-            }
+            if (p < p1) loadRows(page, t, lane);
             consume(valid, visible);
         }
     } else

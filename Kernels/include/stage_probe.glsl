@@ -1,14 +1,12 @@
-// A probe of the int8 / int4 / bitmap cooperative-matrix kernels' loaders and stagers
-// (coopmat_codes.glsl, coopmat_bitmap.glsl) on any device with shaderFloat16: no cooperative matrices and no 32-lane subgroups needed (one
+// A probe of the int8 / int4 cooperative-matrix kernels' loader and stager (coopmat_codes.glsl)
+// on any device with shaderFloat16: no cooperative matrices and no 32-lane subgroups needed (one
 // workgroup of 32 invocations stands for a subgroup), so lavapipe runs it (CoopmatStageTests).
 // Workgroup (x, y) loads rows 16y ..< 16y + 16 of page x of the table (rows past the page's end
-// repeat its last row; zero rows for bitmap pages) with loadRows, dequantizes them into the stage with stageStep, as
+// repeat its last row) with loadRows, dequantizes them into the stage with stageStep, as
 // decode_int8_coopmat / decode_int4_coopmat do, and writes the stage's halves as floats:
 // outputs[((x · steps + y) · 2 + m) · 16 · D + row · D + e], m = 0 keys, 1 values; steps is the
-// push constant `splits`. Spec constants: 0 workgroup size (32), 1 D, 9 LOAD_WORDS, 10 HEADER_AHEAD
-// (bitmap). Before
-// including, after decode_bindings.glsl: BITS, CODE_POOL, CODE_BINDING (as coopmat_codes.glsl),
-// or BITMAP_PROBE for bitmap pages.
+// push constant `splits`. Spec constants: 0 workgroup size (32), 1 D, 9 LOAD_WORDS. Before
+// including: BITS, CODE_POOL, CODE_BINDING (as coopmat_codes.glsl), after decode_bindings.glsl.
 
 const uint TILE = 16u;
 const uint LANES = 32u;
@@ -18,19 +16,10 @@ shared uvec4 stageV[TILE * ROW];
 #define STAGE_GROUP 0u
 #define STAGE_LANE gl_LocalInvocationID.x
 #define STAGE_SYNC() barrier()
-#ifdef BITMAP_PROBE
-shared vec4 header[TILE * TILE / 4u];
-#define HEADER_WORD(w) header[(w) >> 2][(w) & 3u]
-#include "coopmat_bitmap.glsl"
-#else
 #include "coopmat_codes.glsl"
-#endif
 
 void main() {
     const uint lane = gl_LocalInvocationID.x;
-#ifdef PREFETCH_STEP
-    PREFETCH_STEP(readPage(gl_WorkGroupID.x), gl_WorkGroupID.y * TILE, lane); // spec constant 10 (HEADER_AHEAD)
-#endif
     loadRows(readPage(gl_WorkGroupID.x), gl_WorkGroupID.y * TILE, lane);
     stageStep();
     const uint base = (gl_WorkGroupID.x * pc.splits + gl_WorkGroupID.y) * 2u * TILE * D;

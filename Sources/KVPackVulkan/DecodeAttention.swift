@@ -124,11 +124,6 @@ public struct DecodeOptions: Sendable, Hashable {
     /// rows per token group, next to one merge slot (without a `tokensPerStep`, the step shrinks
     /// until they fit). true where that is not the case is refused; ignored by the other kernels.
     public var stagedBitmap: Bool?
-    /// Bitmap pages on the cooperative-matrix kernel: each step's header (masks, first-nonzero
-    /// indices) loaded one step ahead of its nonzeros, whose addresses it gives, so that their
-    /// loads do not wait on it (`Kernels/include/coopmat_bitmap.glsl`). nil: on; ignored by the
-    /// other kernels.
-    public var bitmapHeaderAhead: Bool?
     /// Page-table entries of a split a workgroup copies into shared memory when it starts (32
     /// bytes each), so that a token group reaches its next page's offsets there instead of
     /// waiting on memory before it can load the page's rows; pages of the split past them are

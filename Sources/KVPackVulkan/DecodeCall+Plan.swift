@@ -124,10 +124,7 @@ extension DecodeCall {
                                   integerDot: integerDot, stagedRows: stagedRows, pageCacheEntries: pageCache)
         let key = KernelKey(name: name, constants: [UInt32(workgroup), UInt32(d), UInt32(elements), UInt32(group), UInt32(step),
                                                     pipelined ? 1 : 0, UInt32(mergeSlots), masked ? 1 : 0, f16ValueSums ? 1 : 0,
-                                                    UInt32(max(1, codeLoadBytes / 4)),
-                                                    // 10: the staged bitmap kernel's rows; the bitmap coopmat kernel's header ahead
-                                                    UInt32(coopmatKind == .bitmap ? (options.bitmapHeaderAhead ?? true ? 1 : 0) : stagedRows),
-                                                    UInt32(pageCache),
+                                                    UInt32(max(1, codeLoadBytes / 4)), UInt32(stagedRows), UInt32(pageCache),
                                                     0]) // 12: the fused merge's chunk, set by the caller for the call's splits
         return (launch, key)
     }

@@ -85,15 +85,14 @@ struct KernelChoice: Equatable {
         }
         let wide = subgroupSize == nil ? d : options.elementsPerLane ?? (gpu ? min(d, max(gpuElements, fewest)) : fewest)
         var kernel = options.kernel
-        // The cooperative-matrix kernel: on request (for bitmap pages: on request only, not yet
-        // timed), or automatically for a layer of f16, int8 or int4 pages it reads where it can
-        // run and the options ask nothing only the other kernels
+        // The cooperative-matrix kernel: on request, or automatically for a layer of f16, int8 or
+        // int4 pages it reads where it can run and the options ask nothing only the other kernels
         // do (a lane width, a step other than its 16 tokens, fp32 arithmetic).
         let refusal = Self.cooperativeRefusal(capabilities, subgroupSize: subgroupSize, headDim: d, queryGroup: queryGroup, options: options)
         if kernel == .coopmat, let why = refusal ?? Self.coopmatPagesRefusal(kinds: kinds, groupings: groupings) {
             throw .unsupported("the coopmat kernel (cooperative matrices) cannot run: \(why)")
         }
-        if kernel == .automatic, coopmatAutomatically ?? Self.coopmatChosenAutomatically(queryGroup: queryGroup), kinds != [.bitmap],
+        if kernel == .automatic, coopmatAutomatically ?? Self.coopmatChosenAutomatically(queryGroup: queryGroup),
            Self.coopmatPagesRefusal(kinds: kinds, groupings: groupings) == nil, wholeLayer, refusal == nil, options.elementsPerLane == nil,
            options.f16Arithmetic != false {
             kernel = .coopmat
@@ -116,14 +115,14 @@ struct KernelChoice: Equatable {
     }
 
     /// Why the cooperative-matrix kernels cannot read a layer's pages (nil when one can): all f16,
-    /// all bitmap, or all int8 or all int4 (keys and values) in token groups of a power of two that
-    /// cover a 16-byte code word, 16 int8 or 32 int4 channels (`Kernels/include/coopmat_codes.glsl`:
-    /// each lane dequantizes whole words with one (scale, zero)); anything else keeps the other kernels.
+    /// or all int8 or all int4 (keys and values) in token groups of a power of two that cover a
+    /// 16-byte code word, 16 int8 or 32 int4 channels (`Kernels/include/coopmat_codes.glsl`: each
+    /// lane dequantizes whole words with one (scale, zero)); anything else keeps the other kernels.
     static func coopmatPagesRefusal(kinds: Set<PageEncodingKind>, groupings: Set<QuantizationGrouping>) -> String? {
         guard let kind = KernelLibrary.coopmatKind(of: kinds) else {
-            return "it reads layers whose pages are all f16, all int8, all int4 or all bitmap; this layer: \(kinds.map(\.description).sorted().joined(separator: ", "))"
+            return "it reads layers whose pages are all f16, all int8 or all int4; this layer: \(kinds.map(\.description).sorted().joined(separator: ", "))"
         }
-        guard kind == .int8 || kind == .int4 else { return nil }
+        guard kind != .f16 else { return nil }
         let word = kind == .int8 ? 16 : 32 // channels of one 16-byte code word
         let unread = groupings.filter { g in g.axis != .token || g.groupSize < word || g.groupSize & (g.groupSize - 1) != 0 }
         guard unread.isEmpty else {

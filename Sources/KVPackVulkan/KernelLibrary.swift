@@ -47,10 +47,10 @@ final class KernelLibrary: @unchecked Sendable {
     static var embedsCoopmat: Bool { embeds(coopmatName(.f16)) }
 
     /// Page kinds a cooperative-matrix kernel reads (a layer of one of them).
-    static let coopmatKinds: Set<PageEncodingKind> = [.f16, .int8, .int4, .bitmap]
+    static let coopmatKinds: Set<PageEncodingKind> = [.f16, .int8, .int4]
 
     /// The one page kind of a layer whose pages `kinds` a cooperative-matrix kernel could read
-    /// (nil for mixed kinds).
+    /// (nil for mixed kinds or bitmap pages).
     static func coopmatKind(of kinds: Set<PageEncodingKind>) -> PageEncodingKind? {
         guard kinds.count == 1, let kind = kinds.first, coopmatKinds.contains(kind) else { return nil }
         return kind

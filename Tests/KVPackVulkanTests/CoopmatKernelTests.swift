@@ -122,17 +122,6 @@ struct CoopmatKernelTests {
         }
     }
 
-    @Test("bitmap layers: the coopmat kernel on request, D / 32 elements per lane; not chosen automatically", arguments: [4, 8])
-    func bitmapOnRequestOnly(group: Int) throws {
-        for d in [64, 128, 256] {
-            let asked = try choose([.bitmap], [], d: d, group: group, options: .init(kernel: .coopmat))
-            #expect(asked == KernelChoice(kernel: .coopmat, elementsPerLane: d / 32), "d=\(d)")
-        }
-        let automatic = try KernelChoice(kinds: [.bitmap], groupings: [], headDim: 128, queryGroup: group, subgroupSize: 32, gpu: true,
-                                         options: .init(), capabilities: Self.gpu())
-        #expect(automatic.kernel == .bitmap, "GQA \(group): \(automatic)")
-    }
-
     /// (kinds, groupings, what the refusal names): pages the coopmat kernels cannot read.
     @Test("asked for on pages it cannot read: a typed error naming why", arguments: [
         ([PageEncodingKind.int8], [QuantizationGrouping(groupSize: 8)], "at least 16"),          // a code word spans 2 groups
@@ -141,7 +130,7 @@ struct CoopmatKernelTests {
         ([.int4], [QuantizationGrouping(groupSize: 32), QuantizationGrouping(groupSize: 32, axis: .channel)], "c32"),
         ([.int8, .int4], [QuantizationGrouping(groupSize: 32)], "all int8"),                      // keys int8, values int4
         ([.f16, .int8], [QuantizationGrouping(groupSize: 32)], "all f16"),                        // a mixed layer
-        ([.bitmap, .f16], [], "all bitmap"),                                                  // keys bitmap, values f16
+        ([.bitmap], [], "bitmap"),
     ] as [([PageEncodingKind], [QuantizationGrouping], String)])
     func wrongPages(kinds: [PageEncodingKind], groupings: [QuantizationGrouping], names: String) {
         let result = Result { () throws(VulkanError) in
@@ -163,10 +152,9 @@ struct CoopmatKernelTests {
         #expect(!reads([.int8], [.init(groupSize: 48)])) // not a power of two (the encoder allows it where D divides)
         #expect(!reads([.int8], [.init(groupSize: 32, axis: .channel)]))
         #expect(!reads([.int8, .int4], [.init(groupSize: 32)]) && !reads([.f16, .int4], [.init(groupSize: 32)]))
-        #expect(reads([.bitmap]) && !reads([.bitmap, .f16]) && !reads([]))
+        #expect(!reads([.bitmap]) && !reads([]))
         #expect(DecodeKernel.coopmat.covers([.int8]) && DecodeKernel.coopmat.covers([.int4]) && DecodeKernel.coopmat.covers([.f16]))
-        #expect(DecodeKernel.coopmat.covers([.bitmap]))
-        #expect(!DecodeKernel.coopmat.covers([.int8, .int4]) && !DecodeKernel.coopmat.covers([.bitmap, .f16]))
+        #expect(!DecodeKernel.coopmat.covers([.int8, .int4]) && !DecodeKernel.coopmat.covers([.bitmap]))
     }
 
     // Shared memory, worked from the kernel's arrays (`decode_f16_coopmat.comp`; the same totals

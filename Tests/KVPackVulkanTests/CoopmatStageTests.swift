@@ -5,14 +5,14 @@ import KVPackTestSupport
 import Testing
 @testable import KVPackVulkan
 
-/// The int8 / int4 / bitmap cooperative-matrix kernels' loaders and stagers (`Kernels/include/coopmat_codes.glsl`,
-/// `coopmat_bitmap.glsl`) on lavapipe, through `Kernels/stage_probe_int8.comp` / `_int4` / `_bitmap`: the same
+/// The int8 / int4 cooperative-matrix kernels' loader and stager (`Kernels/include/coopmat_codes.glsl`)
+/// on lavapipe, through `Kernels/stage_probe_int8.comp` / `stage_probe_int4.comp`: the same
 /// `loadRows` and `stageStep` with one workgroup of 32 invocations standing for a subgroup (lavapipe
 /// has no cooperative matrices and subgroups of 8). Each workgroup stages one step (16 rows) of one
 /// page's keys and values as the kernels' f16 tiles; the test reads them back and compares them
 /// with the CPU's decoding of the same pages (`EncodedRows.decode()`), rows past a page's end
-/// repeating its last row (int8 / int4) or zero (bitmap). The matrix products themselves only run on a GPU (`bench vulkan --check`).
-@Suite("Cooperative-matrix int8 / int4 / bitmap stage: pages decoded into the f16 tiles (lavapipe)", .vulkanDevice)
+/// repeating its last row. The matrix products themselves only run on a GPU (`bench vulkan --check`).
+@Suite("Cooperative-matrix int8 / int4 stage: codes dequantized into the f16 tiles (lavapipe)", .vulkanDevice)
 struct CoopmatStageTests {
     /// (encoding, head dim, tokens): pages of 40 tokens (steps at rows 0, 16, 32, the last one
     /// partly past the page) and a short last page; its length leaves the int pages' offsets 16-,
@@ -32,14 +32,45 @@ struct CoopmatStageTests {
     func stage(encoding: PageEncoding, d: Int, tokens: Int, loadBytes: Int) throws {
         let context = try #require(SharedContext.context)
         guard context.capabilities.shaderFloat16 else { try Test.cancel("the probe needs shaderFloat16") }
-        let fixture = try DecodeFixture(qHeads: 2, kvHeads: 2, d: d, tokens: tokens, sequences: 1, pageSize: Self.pageSize) { _, _ in
+        let pageSize = 40
+        let fixture = try DecodeFixture(qHeads: 2, kvHeads: 2, d: d, tokens: tokens, sequences: 1, pageSize: pageSize) { _, _ in
             (Array(0..<tokens), Array(repeating: (encoding, encoding), count: tokens))
         }
-        let (pages, staged) = try Self.probe("stage_probe_\(encoding.kind)", fixture: fixture, d: d, context: context) { device in
-            #expect(device.layers[0].codeAlignment == loadBytes)
-            return loadBytes
+        let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
+        #expect(device.layers[0].codeAlignment == loadBytes)
+        // The pages in the device's order (one class: the flat order, head by head).
+        let pages = fixture.cache.sequences[0].layers[0].flatMap(\.pages)
+        let steps = (pageSize + 15) / 16
+        let floats = pages.count * steps * 2 * 16 * d
+        let output = try DeviceBuffer(context, size: 4 * floats)
+        let dummy = try DeviceBuffer(context, size: 16)
+        let bindings = try DecodeBindings(context)
+        var perBinding: [[DeviceBuffer]] = [[device.directory], [device.table]]
+        for windows in device.pools { perBinding.append((0..<PoolWindows.maximum).map { windows[$0 < windows.count ? $0 : 0] }) }
+        perBinding += [[dummy], [output], [dummy], [device.positions], [dummy]]
+        bindings.bind(perBinding)
+        // Spec constants 0 workgroup, 1 D, 9 words per code load (the others are not read).
+        var constants = [UInt32](repeating: 0, count: 13)
+        constants[0] = 32
+        constants[1] = UInt32(d)
+        constants[2] = UInt32(d / 32)
+        constants[9] = UInt32(loadBytes / 4)
+        let name = "stage_probe_\(encoding.kind)"
+        let pipeline = try context.kernels.pipeline(KernelKey(name: name, constants: constants), context)
+        let (_, layout) = try context.kernels.layouts(context)
+        var push = [UInt32](repeating: 0, count: KernelLibrary.pushConstantBytes / 4)
+        push[4] = UInt32(steps) // `splits`: steps per page
+        try context.submit { (commands) throws(VulkanError) in
+            let vk = context.vk
+            var set: VkDescriptorSet? = bindings.set
+            vk.cmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline)
+            vk.cmdBindDescriptorSets(commands, VK_PIPELINE_BIND_POINT_COMPUTE, layout, 0, 1, &set, 0, nil)
+            push.withUnsafeBytes { vk.cmdPushConstants(commands, layout, UInt32(VK_SHADER_STAGE_COMPUTE_BIT.rawValue), 0, UInt32($0.count), $0.baseAddress) }
+            vk.cmdDispatch(commands, UInt32(pages.count), UInt32(steps), 1)
         }
-        let steps = Self.steps
+        var staged = [Float](repeating: .nan, count: floats)
+        try staged.withUnsafeMutableBytes { raw in Result { () throws(VulkanError) in try output.download(into: raw) } }.get()
+
         var worst = 0.0, checked = 0
         for (p, page) in pages.enumerated() {
             let n = page.tokenCount
@@ -61,87 +92,5 @@ struct CoopmatStageTests {
         }
         #expect(checked == pages.count * 2 * steps * 16)
         #expect(worst <= 1e-3, "\(encoding) d=\(d): largest error \(worst) of a row's largest value")
-    }
-
-    /// (head dim, tokens, key sparsity, value sparsity): dense rows (a step's whole run, its start
-    /// off 16 bytes: the largest load), nearly empty rows (2 or 4 nonzeros a row), and shares between;
-    /// the rows' lengths put pages and runs at every even byte offset.
-    /// With `ahead`, the header loads first, as the kernel's HEADER_AHEAD walk has it (spec constant 10).
-    @Test("bitmap steps: each step's 16 key and value rows come out of the stage as the CPU decodes them, rows past a page zero", arguments: [
-        (64, 83, 0.7, 0.5), (128, 80, 0.0, 0.97), (128, 77, 0.5, 0.0), (256, 43, 0.7, 0.3), (64, 41, 0.97, 0.0),
-    ], [false, true])
-    func bitmapStage(shape: (d: Int, tokens: Int, keySparsity: Double, valueSparsity: Double), ahead: Bool) throws {
-        let (d, tokens, keySparsity, valueSparsity) = shape
-        let context = try #require(SharedContext.context)
-        guard context.capabilities.shaderFloat16 else { try Test.cancel("the probe needs shaderFloat16") }
-        let fixture = try DecodeFixture(qHeads: 2, kvHeads: 2, d: d, tokens: tokens, sequences: 1, pageSize: Self.pageSize,
-                                        keySparsity: keySparsity, valueSparsity: valueSparsity) { _, _ in
-            (Array(0..<tokens), Array(repeating: (.bitmap, .bitmap), count: tokens))
-        }
-        let (pages, staged) = try Self.probe("stage_probe_bitmap", fixture: fixture, d: d, context: context, headerAhead: ahead) { _ in 4 }
-        var mismatches: [String] = [], checked = 0
-        for (p, page) in pages.enumerated() {
-            let n = page.tokenCount
-            for (m, rows) in [page.keys.decode(), page.values.decode()].enumerated() {
-                for step in 0..<Self.steps {
-                    for r in 0..<16 {
-                        let row = step * 16 + r
-                        // The nonzeros are copied, not computed: exact; rows past the page are zero.
-                        let expected = row < n ? rows[(row * d)..<(row * d + d)].map(Float.init) : Array(repeating: 0, count: d)
-                        let base = ((p * Self.steps + step) * 2 + m) * 16 * d + r * d
-                        if Array(staged[base..<(base + d)]) != expected, mismatches.count < 4 {
-                            mismatches.append("page \(p) \(m == 0 ? "keys" : "values") row \(row) of \(n)")
-                        }
-                        checked += 1
-                    }
-                }
-            }
-        }
-        #expect(checked == pages.count * 2 * Self.steps * 16)
-        #expect(mismatches.isEmpty, "d=\(d) ahead \(ahead) sparsity \(keySparsity)/\(valueSparsity): \(mismatches)")
-    }
-
-    static let pageSize = 40
-    /// Steps of 16 rows a page of `pageSize` has.
-    static let steps = (pageSize + 15) / 16
-
-    /// Runs the probe `name` over layer 0 of `fixture`'s cache: one workgroup per (page, step);
-    /// `loadBytes` gives spec constant 9 from the device cache. Returns the pages in the device's
-    /// order (one class: the flat order, head by head) and the staged rows as floats,
-    /// `[pages, steps, 2, 16, d]`.
-    static func probe(_ name: String, fixture: DecodeFixture, d: Int, context: VulkanContext, headerAhead: Bool = false,
-                      loadBytes: (DeviceKVCache) -> Int) throws -> (pages: [Page], staged: [Float]) {
-        let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
-        let pages = fixture.cache.sequences[0].layers[0].flatMap(\.pages)
-        let floats = pages.count * steps * 2 * 16 * d
-        let output = try DeviceBuffer(context, size: 4 * floats)
-        let dummy = try DeviceBuffer(context, size: 16)
-        let bindings = try DecodeBindings(context)
-        var perBinding: [[DeviceBuffer]] = [[device.directory], [device.table]]
-        for windows in device.pools { perBinding.append((0..<PoolWindows.maximum).map { windows[$0 < windows.count ? $0 : 0] }) }
-        perBinding += [[dummy], [output], [dummy], [device.positions], [dummy]]
-        bindings.bind(perBinding)
-        // Spec constants 0 workgroup, 1 D, 9 words per code load, 10 bitmap header ahead (the others are not read).
-        var constants = [UInt32](repeating: 0, count: 13)
-        constants[0] = 32
-        constants[1] = UInt32(d)
-        constants[2] = UInt32(d / 32)
-        constants[9] = UInt32(loadBytes(device) / 4)
-        constants[10] = headerAhead ? 1 : 0
-        let pipeline = try context.kernels.pipeline(KernelKey(name: name, constants: constants), context)
-        let (_, layout) = try context.kernels.layouts(context)
-        var push = [UInt32](repeating: 0, count: KernelLibrary.pushConstantBytes / 4)
-        push[4] = UInt32(steps) // `splits`: steps per page
-        try context.submit { (commands) throws(VulkanError) in
-            let vk = context.vk
-            var set: VkDescriptorSet? = bindings.set
-            vk.cmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline)
-            vk.cmdBindDescriptorSets(commands, VK_PIPELINE_BIND_POINT_COMPUTE, layout, 0, 1, &set, 0, nil)
-            push.withUnsafeBytes { vk.cmdPushConstants(commands, layout, UInt32(VK_SHADER_STAGE_COMPUTE_BIT.rawValue), 0, UInt32($0.count), $0.baseAddress) }
-            vk.cmdDispatch(commands, UInt32(pages.count), UInt32(steps), 1)
-        }
-        var staged = [Float](repeating: .nan, count: floats)
-        try staged.withUnsafeMutableBytes { raw in Result { () throws(VulkanError) in try output.download(into: raw) } }.get()
-        return (pages, staged)
     }
 }

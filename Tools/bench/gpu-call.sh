@@ -9,7 +9,7 @@
 # sums (f16 value sums on/off), small (B=1 at 4K and 32K, twice), again (f16 B=8 N=32K alone),
 # passes (integer dot products on/off; mixed tiers as passes vs the mixed kernel), wg (workgroup
 # sizes and split-K targets), staged / sparsity / expand / wide / scatter / sharedq (bitmap: staged against per-lane loads), streams (mixed tiers' passes on several queues; reverted), dims / gqa8 / gqa8check / gqa8steps (head dims 64 / 256, GQA 8), lanesums (reverted), pagecache / pagecache2 (page-table entries in shared memory on / off), splitfloor / floor (pages per split at short contexts), pagesize (pages of 16 / 32 / 64 tokens), longsplit (splits of 32 pages per token group), tgmerge (token groups merged by every invocation, the merge pass without barriers), short (options at B=1 N=32K and B=8 N=4K), fused (split-K merged by the last workgroup of a head), chunk32 (the merge pass's loads, 32 splits at once), quads (the fused merge in runs of 4 elements, chunks of 8 / 16 / 32), mixedfused (the mixed tiers, fused against the pass), repeat8 (the final grid's slow rows again; cuDNN and f16 in turn at the two short shapes), accum (int8 / int4 value sums token by token), int4wide (int8 / int4 at 32 elements per lane), check (the final binary at two short shapes, with the CPU check) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
-# the defaults), coopmat (the cooperative-matrix kernels on f16, int8/g32 and int4/g32 pages: --check against the CPU, then timed against the default kernels and cuDNN at GQA 4 and 8), coopbitmap (the same for bitmap pages), sessions (live sessions on the device pool, with cuDNN at the same lengths), sessions2 (the same with
+# the defaults), coopmat (the cooperative-matrix kernels on f16, int8/g32 and int4/g32 pages: --check against the CPU, then timed against the default kernels and cuDNN at GQA 4 and 8), sessions (live sessions on the device pool, with cuDNN at the same lengths), sessions2 (the same with
 # the host time's parts, appends serial against parallel), model / serve / needle / fidelity / shutdown (SmolLM2 on this machine: bench model,
 # the load test through --backend vulkan, the needle and fidelity sweeps, timed; a served request and SIGINT's exit status).
 set -u
@@ -439,15 +439,6 @@ for phase in "$@"; do
         done
       done
     done ;;
-  stagingab) # live sessions' uploads staged in host memory (the default) against device-local host-visible memory (--staging device), this binary, alternating SROUNDS times (default 2), B = 32 at N = 32K, dense and SnapKV, serial appends (stagingab-b32-host-i / -device-i); cuDNN at the same shapes first
-    timeout 120 python3 .carry/sdpa_reference.py --batch 32 --tokens 32768 > $R/sdpa-stagingab.json 2> $R/sdpa-stagingab.err; echo "sdpa-stagingab rc=$? $(date +%s)" >> $R/progress.txt
-    for i in $(seq ${SROUNDS:-2}); do
-      for which in host device; do
-        timeout ${T:-150} $K bench session --backend vulkan --sessions 32 --tokens 32768 --layers 2 --steps 16 --serial-appends --policy dense --policy "snapkv(keep=0.25)" --staging $which --out $R/stagingab-b32-$which-$i.json > $R/stagingab-b32-$which-$i.txt 2>&1
-        echo "stagingab-b32-$which-$i rc=$? $(date +%s)" >> $R/progress.txt
-        pack
-      done
-    done ;;
   sessionsint8) # int8 sessions: one pass per class against the mixed kernel, B = 8 and 32, alternating twice; dense once per B
     for b in 8 32; do
       timeout ${T:-200} $K bench session --backend vulkan --sessions $b --tokens 32768 --layers 2 --steps 16 --serial-appends --policy dense --out $R/int8-b$b-dense.json > $R/int8-b$b-dense.txt 2>&1
@@ -520,30 +511,6 @@ for phase in "$@"; do
       run $n-coopmat-t1024 "$a" "--encodings int8/g32 int4/g32 --kernel coopmat --target-workgroups 1024"
       [ -n "${QUICK:-}" ] || run $n-coopmat-wg64 "$a" "--encodings f16 int8/g32 int4/g32 --kernel coopmat --workgroup-size 64"
       pack
-    done ;;
-  coopbitmap) # issue 21: bitmap pages on cooperative matrices (decode_bitmap_coopmat). cuDNN SDPA at GQA 4 and 8 first; `bench vulkan --check --check-encodings bitmap` (the staged bitmap kernel and the coopmat one against the CPU, sparsity 0.5, head dims 64 / 128 / 256 in three processes at once: coopbitmap-check-dD .txt / .json); then head dim 128 at B=1 N=32K / 128K and B=8 N=32K, GQA 4 and 8, ROUNDS times (default 1): f16 pages on the f16 kernel (SHAPE-f16-i), bitmap(0.7) on its default kernel (SHAPE-bitmap-i) and on coopmat with each step's header loaded a step ahead (SHAPE-bcoop-i) and with its nonzeros (SHAPE-bcoopnow-i), f16 on coopmat (SHAPE-fcoop-i); then at GQA 8 B=8 N=32K bitmap at sparsity 0.5 and 0.9 on both kernels (g8-b8n32k-sSPARSITY). With ROUNDS=1 about 3 minutes on an H100
-    timeout 120 python3 .carry/sdpa_reference.py --batch 1 8 --tokens 32768 131072 > $R/sdpa-coopbitmap-g4.json 2> $R/sdpa-coopbitmap-g4.err; echo "sdpa-coopbitmap-g4 rc=$? $(date +%s)" >> $R/progress.txt
-    timeout 120 python3 .carry/sdpa_reference.py --batch 1 8 --tokens 32768 131072 --query-heads 64 > $R/sdpa-coopbitmap-g8.json 2> $R/sdpa-coopbitmap-g8.err; echo "sdpa-coopbitmap-g8 rc=$? $(date +%s)" >> $R/progress.txt
-    pack
-    bitmap_check() { timeout 240 $K bench vulkan --check --check-encodings bitmap --check-head-dims $1 --json $R/coopbitmap-check-d$1.json > $R/coopbitmap-check-d$1.txt 2>&1; echo "coopbitmap-check-d$1 rc=$? $(date +%s)" >> $R/progress.txt; }
-    bitmap_check 64 & c1=$!; bitmap_check 128 & c2=$!; bitmap_check 256 & c3=$!; wait $c1 $c2 $c3
-    pack
-    throwaway coopbitmap-warmup-throwaway
-    for shape in "g4-b1n32k:--batch 1 --tokens 32768" "g4-b1n128k:--batch 1 --tokens 131072" "g4-b8n32k:--batch 8 --tokens 32768" \
-                 "g8-b1n32k:--batch 1 --tokens 32768 --query-heads 64" "g8-b1n128k:--batch 1 --tokens 131072 --query-heads 64" "g8-b8n32k:--batch 8 --tokens 32768 --query-heads 64"; do
-      n=${shape%%:*}; a=${shape#*:}
-      for i in $(seq ${ROUNDS:-1}); do
-        run $n-f16-$i "$a" "--encodings f16 --kernel f16"
-        run $n-bitmap-$i "$a" "--encodings bitmap"
-        run $n-bcoop-$i "$a" "--encodings bitmap --kernel coopmat"
-        run $n-bcoopnow-$i "$a" "--encodings bitmap --kernel coopmat --bitmap-header-ahead false"
-        run $n-fcoop-$i "$a" "--encodings f16 --kernel coopmat"
-      done
-      pack
-    done
-    for sp in 0.5 0.9; do
-      run g8-b8n32k-s$sp-bitmap "--batch 8 --tokens 32768 --query-heads 64" "--encodings bitmap --sparsity $sp"
-      run g8-b8n32k-s$sp-bcoop "--batch 8 --tokens 32768 --query-heads 64" "--encodings bitmap --sparsity $sp --kernel coopmat"
     done ;;
   again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)
     run b8n32k-f16-again "--batch 8 --tokens 32768" "--encodings f16"

@@ -41,8 +41,6 @@ extension Bench {
         var integerDot: Bool?
         @Option(name: .customLong("staged-bitmap"), help: "Bitmap pages: a token group stages a page's header and each step's nonzeros in shared memory with 16-byte loads (true) or each lane loads its own nonzeros (false); default: staged where the device has subgroup votes and the shared memory.")
         var stagedBitmap: Bool?
-        @Option(name: .customLong("bitmap-header-ahead"), help: "Bitmap pages on the coopmat kernel: each step's masks and first indices loaded a step ahead of its nonzeros (true) or with them (false); default true.")
-        var bitmapHeaderAhead: Bool?
         @Option(name: .customLong("page-cache"), help: "Page-table entries of its split a workgroup copies into shared memory when it starts (0: none); default: the split's pages, at most 256, where each token group walks two pages or more (none for bitmap pages).")
         var pageCache: Int?
         @Option(name: .customLong("fused-merge"), help: "Split-K merged by the last workgroup of each head (true) or by a merge pass after a barrier (false); default: fused.")
@@ -236,7 +234,6 @@ extension Bench {
                                                 pipelined: pipelined, elementsPerLane: laneElements, f16ValueSums: f16ValueSums)
                     options.workgroupSize = workgroupSize
                     options.stagedBitmap = stagedBitmap // the other kernels ignore it
-                    options.bitmapHeaderAhead = bitmapHeaderAhead
                     options.pageCacheEntries = pageCache
                     options.fusedMerge = fusedMerge
                     options.mergeSplitChunk = mergeSplitChunk
