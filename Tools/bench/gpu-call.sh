@@ -439,6 +439,15 @@ for phase in "$@"; do
         done
       done
     done ;;
+  stagingab) # live sessions' uploads staged in host memory (the default) against device-local host-visible memory (--staging device), this binary, alternating SROUNDS times (default 2), B = 32 at N = 32K, dense and SnapKV, serial appends (stagingab-b32-host-i / -device-i); cuDNN at the same shapes first
+    timeout 120 python3 .carry/sdpa_reference.py --batch 32 --tokens 32768 > $R/sdpa-stagingab.json 2> $R/sdpa-stagingab.err; echo "sdpa-stagingab rc=$? $(date +%s)" >> $R/progress.txt
+    for i in $(seq ${SROUNDS:-2}); do
+      for which in host device; do
+        timeout ${T:-150} $K bench session --backend vulkan --sessions 32 --tokens 32768 --layers 2 --steps 16 --serial-appends --policy dense --policy "snapkv(keep=0.25)" --staging $which --out $R/stagingab-b32-$which-$i.json > $R/stagingab-b32-$which-$i.txt 2>&1
+        echo "stagingab-b32-$which-$i rc=$? $(date +%s)" >> $R/progress.txt
+        pack
+      done
+    done ;;
   sessionsint8) # int8 sessions: one pass per class against the mixed kernel, B = 8 and 32, alternating twice; dense once per B
     for b in 8 32; do
       timeout ${T:-200} $K bench session --backend vulkan --sessions $b --tokens 32768 --layers 2 --steps 16 --serial-appends --policy dense --out $R/int8-b$b-dense.json > $R/int8-b$b-dense.txt 2>&1
