@@ -36,8 +36,8 @@ extension Bench {
         @Flag(help: "Append each layer's tokens session after session on one thread (default: sessions in parallel).") var serialAppends = false
         @Option(help: "Vulkan: microseconds the pool's waiting thread polls a submission's fence before blocking on it (default: the pool's, 2000 on GPUs, 0 on CPU devices).")
         var fenceSpinMicroseconds: Int?
-        @Option(help: "Vulkan: where a call's uploads are staged: host, or device (device-local, host-visible memory where the device has it).")
-        var staging = "host"
+        @Option(help: "Vulkan: where a call's uploads are staged: device (device-local, host-visible memory where the device has it; the default) or host.")
+        var staging = "device"
         @Option(help: "Vulkan decode kernel: automatic (one pass per encoding class where every head's pages run class by class) or mixed (one kernel over every class).") var kernel = "automatic"
         @Flag(help: "Print JSON.") var json = false
         @Option(help: "Also write the JSON to this file.") var out: String?
@@ -170,7 +170,7 @@ extension Bench {
                 bank = b
             }
             let pool = try PagePool(.init(budgetBytes: budget, headDim: headDim, pageSize: pageSize, name: "bench", banks: banks, bankBytes: bank))
-            let stagingMemory = VulkanSessionPool.StagingMemory(rawValue: staging) ?? .host
+            let stagingMemory = VulkanSessionPool.StagingMemory(rawValue: staging) ?? .device
             let devicePool = try context.map { try VulkanSessionPool(context: $0, pool: pool, staging: stagingMemory) }
             if let devicePool, let us = fenceSpinMicroseconds { devicePool.fenceSpin = .microseconds(us) }
             let sessions = try (0..<count).map { _ in try CacheSession(pool: pool, model: model, policy: pipeline) }
