@@ -26,6 +26,9 @@ final class DeviceBuffer: @unchecked Sendable {
     /// - Parameter location: where the memory lies (`Location`).
     init(_ context: VulkanContext, size requested: Int, location: Location = .device) throws(VulkanError) {
         let size = max(16, (requested + 15) / 16 * 16)
+        if location == .upload, context.refusesUploadMemory {
+            throw .call("vkAllocateMemory (\(size) bytes, refused by a test)", code: VK_ERROR_OUT_OF_DEVICE_MEMORY.rawValue)
+        }
         let vk = context.vk, device = context.handle
         var info = VkBufferCreateInfo()
         info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO

@@ -14,8 +14,10 @@ final class SubmissionFrame {
     /// has timestamps.
     let timestamps: VkQueryPool?
 
-    /// Where the staging buffer lies (`.host` or `.upload`).
-    let stagingLocation: DeviceBuffer.Location
+    /// Where staging buffers are made (`.host` or `.upload`): `.upload` until one cannot be
+    /// allocated there (a device whose host-visible device-local heap is small or full, e.g. a
+    /// 256 MiB BAR), then `.host` for the frame's life.
+    private(set) var stagingLocation: DeviceBuffer.Location
 
     init(_ context: VulkanContext, staging stagingLocation: DeviceBuffer.Location = .host) throws(VulkanError) {
         let vk = context.vk, device = context.handle
@@ -55,7 +57,9 @@ final class SubmissionFrame {
         }
         timestamps = queries
         do {
-            staging = try DeviceBuffer(context, size: 1 << 20, location: stagingLocation)
+            var location = stagingLocation
+            staging = try Self.stagingBuffer(context, size: 1 << 20, location: &location)
+            self.stagingLocation = location
             readback = try DeviceBuffer(context, size: 1 << 16, location: .readback)
         } catch {
             if let queries { vk.destroyQueryPool(device, queries, nil) }
@@ -95,8 +99,21 @@ final class SubmissionFrame {
 
     /// Grows the staging and readback buffers to at least these bytes (contents not kept).
     func reserve(staging s: Int, readback r: Int) throws(VulkanError) {
-        if staging.size < s { staging = try DeviceBuffer(context, size: max(s, 2 * staging.size), location: stagingLocation) }
+        if staging.size < s { staging = try Self.stagingBuffer(context, size: max(s, 2 * staging.size), location: &stagingLocation) }
         if readback.size < r { readback = try DeviceBuffer(context, size: max(r, 2 * readback.size), location: .readback) }
+    }
+
+    /// A staging buffer at `location`; where an `.upload` one cannot be allocated, a `.host` one,
+    /// and `location` becomes `.host`.
+    private static func stagingBuffer(_ context: VulkanContext, size: Int, location: inout DeviceBuffer.Location) throws(VulkanError) -> DeviceBuffer {
+        if location == .upload {
+            do throws(VulkanError) {
+                return try DeviceBuffer(context, size: size, location: .upload)
+            } catch {
+                location = .host
+            }
+        }
+        return try DeviceBuffer(context, size: size, location: location)
     }
 
     /// Resets the fence and starts recording.

@@ -30,6 +30,24 @@ public final class VulkanContext: @unchecked Sendable {
     /// VK_ERROR_DEVICE_LOST, which no CPU driver can be made to produce on demand). Guarded by `lock`.
     private var injectedWaitResult: VkResult?
 
+    /// Tests: `.upload` buffers fail to allocate as on a device whose host-visible device-local
+    /// heap is full (a 256 MiB BAR without resizable BAR). Guarded by `lock`.
+    private var refusingUploadMemory = false
+
+    /// Tests: whether `.upload` buffers fail to allocate (`refuseUploadMemory`).
+    var refusesUploadMemory: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return refusingUploadMemory
+    }
+
+    /// Tests: makes every later `.upload` buffer fail to allocate.
+    func refuseUploadMemory() {
+        lock.lock()
+        refusingUploadMemory = true
+        lock.unlock()
+    }
+
     /// Tests: makes the next submission fail as if waiting for it returned `result`.
     func injectWaitResult(_ result: VkResult) {
         lock.lock()

@@ -117,8 +117,8 @@ public final class VulkanSessionPool: @unchecked Sendable {
     /// on the H100").
     public enum StagingMemory: String, Sendable, CaseIterable { case host, device }
 
-    /// The staging buffer lies in device-local memory (each staging buffer takes the memory type
-    /// the first one took).
+    /// The staging buffer made with the pool lies in device-local memory (a larger one made later
+    /// takes the same type, or host memory where `.device` staging cannot be allocated).
     public let stagingIsDeviceLocal: Bool
 
     /// Page-table entries in use in each bank's table (regions handed out).

@@ -185,6 +185,35 @@ struct SessionPoolTests {
         #expect(released == nil)
     }
 
+    /// Device staging (the default) where the device cannot allocate it (a full host-visible
+    /// device-local heap, injected): the pool stages in host memory instead, from its first
+    /// staging buffer and when a prompt's backlog grows it, and attends as the CPU does.
+    @Test func deviceStagingFallsBackToHostMemory() async throws {
+        let context = try VulkanContext() // its own: the refusal stays with it
+        context.refuseUploadMemory()
+        let model = sessionModel()
+        let (devicePool, hostPool) = try pools()
+        let device = try VulkanSessionPool(context: context, pool: devicePool)
+        #expect(device.frame.stagingLocation == .host)
+        var inputs = SessionInputs(model, seed: 9)
+        let prompt = inputs.prompt(tokens: 40)
+        let session = try CacheSession(pool: devicePool, model: model), twin = try CacheSession(pool: hostPool, model: model)
+        try session.prefill(prompt)
+        try twin.prefill(prompt)
+        let token = inputs.token()
+        for l in 0..<2 {
+            try session.append(layer: l, keys: token.keys[l], values: token.values[l], positions: [40])
+            try twin.append(layer: l, keys: token.keys[l], values: token.values[l], positions: [40])
+            let r = await device.attend([.init(session: session, queries: token.queries[l], positions: [40])], layer: l, options: exact)
+            let expected = try twin.attend(layer: l, queries: token.queries[l], positions: [40])
+            #expect(relativeError(try r[0].get().storage, expected.storage) < 2e-4)
+        }
+        // A grown staging buffer (`reserve`) takes host memory too.
+        try device.frame.reserve(staging: 4 << 20, readback: 16)
+        #expect(device.frame.stagingLocation == .host && device.frame.staging.size >= 4 << 20)
+        session.close()
+    }
+
     /// A fork shares the prompt's pages; after both diverge, each still matches the CPU.
     @Test func forksMatchTheCPUAfterDiverging() async throws {
         let context = try #require(SharedContext.context)
