@@ -152,8 +152,7 @@ extension VulkanSessionPool {
             let q = r.positions[0], window = m.layerKinds[layer].windowSize
             var failure: DeviceSessionError?
             for (h, head) in read.heads.enumerated() {
-                let first = Int(head.pages[0].positions[0]), lastPage = head.pages[head.pages.count - 1]
-                let last = Int(lastPage.positions[lastPage.tokens - 1])
+                let first = Int(head.pages[0].firstPosition), last = Int(head.pages[head.pages.count - 1].lastPosition)
                 var visible = first <= q
                 if visible, let w = window {
                     // The last kept position at or before the query must lie inside the window.

@@ -11,6 +11,11 @@ package struct LivePage: Sendable, Hashable {
     /// Byte offsets of the key and value payloads in the slot.
     package let keyOffset: Int
     package let valueOffset: Int
+    /// The positions of the page's first and last token (0 while it has none): kept beside the
+    /// slot's positions so that a batched attend's checks of 256 heads a layer read the pages'
+    /// values, not a cold line of each head's first slot.
+    package private(set) var firstPosition: Int32 = 0
+    package private(set) var lastPosition: Int32 = 0
 
     /// The slot's bytes written by `write`: positions, key and value payloads.
     func usedRanges(dim: Int) -> [Range<Int>] {
@@ -55,9 +60,12 @@ package struct LivePage: Sendable, Hashable {
                             valueNonzeros: page.values.nonzeros, keyOffset: SlotClass.keyOffset(pageSize: pageSize),
                             valueOffset: slotClass.valueOffset(pageSize: pageSize, dim: dim))
         page.positions.withUnsafeBufferPointer { live.positions.update(from: $0.baseAddress!, count: page.tokenCount) }
+        var written = live
+        written.firstPosition = page.positions.first ?? 0
+        written.lastPosition = page.positions.last ?? 0
         page.keys.payload.withUnsafeBytes { (slot.base + live.keyOffset).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         page.values.payload.withUnsafeBytes { (slot.base + live.valueOffset).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-        return live
+        return written
     }
 
     /// An empty f16 page in `slot`.
@@ -69,6 +77,8 @@ package struct LivePage: Sendable, Hashable {
     /// Appends one f16 key and value row at `position` (an f16 page with room, held alone).
     mutating func appendRow(position: Int32, key: UnsafePointer<Float16>, value: UnsafePointer<Float16>, dim: Int) {
         positions[tokens] = position
+        if tokens == 0 { firstPosition = position }
+        lastPosition = position
         (slot.base + keyOffset + 2 * dim * tokens).copyMemory(from: key, byteCount: 2 * dim)
         (slot.base + valueOffset + 2 * dim * tokens).copyMemory(from: value, byteCount: 2 * dim)
         tokens += 1
@@ -96,7 +106,7 @@ package struct LiveHead: Sendable, Hashable {
         return out
     }
 
-    var lastPosition: Int? { pages.last.map { Int($0.positions[$0.tokens - 1]) } }
+    var lastPosition: Int? { pages.last.map { Int($0.lastPosition) } }
 
     /// Exact layout bytes (as `HeadPages.byteCount`).
     func byteCount(dim: Int) -> Int { HeadPages.directoryEntryBytes + pages.reduce(0) { $0 + $1.byteCount(dim: dim) } }

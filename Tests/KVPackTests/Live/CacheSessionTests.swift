@@ -81,6 +81,7 @@ struct CacheSessionTests {
         }
         let after = session.state.withLock { $0.layers[0][0].pages }
         #expect(after.map(\.tokens) == [4, 4, 4, 1])
+        #expect(after.map(\.firstPosition) == [0, 4, 8, 12] && after.map(\.lastPosition) == [3, 7, 11, 12])
         #expect(after[0].slot == before[0].slot && after[1].slot == before[1].slot, "the open page filled in place")
         #expect(after[0].page(dim: 16) == before[0].page(dim: 16))
         #expect(pool.statistics.pagesInUse == 4)
@@ -104,6 +105,9 @@ struct CacheSessionTests {
             #expect(maxRelativeError(expected, out.storage) < 1e-5, "token \(i)")
             if kept.count > 9 { kept = [0] + kept.suffix(8) }
             #expect(try session.positions(layer: 0) == [kept, kept])
+            // Each page's first and last positions, kept beside its slot, as the slot holds them.
+            let pages = session.state.withLock { $0.layers[0].flatMap(\.pages) }
+            #expect(pages.allSatisfy { p in p.firstPosition == p.positions[0] && p.lastPosition == p.positions[p.tokens - 1] }, "token \(i)")
         }
         let stats = pool.statistics
         #expect(stats.evictedPages > 0)
