@@ -42,6 +42,17 @@ private func pools(banks: Int = 3, bankBytes: Int = 1 << 20) throws -> (device: 
      try PagePool(.init(budgetBytes: 1 << 24, headDim: 64, pageSize: 16, slotsPerChunk: 8)))
 }
 
+/// A session on `device` and its twin on `host` (dense), both prefilled with the next prompt of
+/// `tokens` tokens from `inputs`.
+private func prefilledTwins(_ model: ModelFacts, device: PagePool, host: PagePool, inputs: inout SessionInputs,
+                            tokens: Int) throws -> (session: CacheSession, twin: CacheSession) {
+    let prompt = inputs.prompt(tokens: tokens)
+    let session = try CacheSession(pool: device, model: model), twin = try CacheSession(pool: host, model: model)
+    try session.prefill(prompt)
+    try twin.prefill(prompt)
+    return (session, twin)
+}
+
 private func policy(_ spec: String) throws -> any SessionPolicy {
     spec == "dense" ? DenseSessionPolicy() : try PolicyPipeline(parsing: spec)
 }
@@ -196,10 +207,7 @@ struct SessionPoolTests {
         let device = try VulkanSessionPool(context: context, pool: devicePool)
         #expect(device.frame.stagingLocation == .host)
         var inputs = SessionInputs(model, seed: 9)
-        let prompt = inputs.prompt(tokens: 40)
-        let session = try CacheSession(pool: devicePool, model: model), twin = try CacheSession(pool: hostPool, model: model)
-        try session.prefill(prompt)
-        try twin.prefill(prompt)
+        let (session, twin) = try prefilledTwins(model, device: devicePool, host: hostPool, inputs: &inputs, tokens: 40)
         let token = inputs.token()
         for l in 0..<2 {
             try session.append(layer: l, keys: token.keys[l], values: token.values[l], positions: [40])
@@ -291,10 +299,7 @@ struct SessionPoolTests {
         let (devicePool, hostPool) = try pools()
         let device = try VulkanSessionPool(context: context, pool: devicePool)
         var inputs = SessionInputs(model, seed: 9)
-        let prompt = inputs.prompt(tokens: 70)
-        let session = try CacheSession(pool: devicePool, model: model), twin = try CacheSession(pool: hostPool, model: model)
-        try session.prefill(prompt)
-        try twin.prefill(prompt)
+        let (session, twin) = try prefilledTwins(model, device: devicePool, host: hostPool, inputs: &inputs, tokens: 70)
         let t = inputs.token()
         for (l, position) in [(1, 69), (0, 50), (1, 41)] {
             let r = await device.attend([.init(session: session, queries: t.queries[l], positions: [position])], layer: l, options: exact)
