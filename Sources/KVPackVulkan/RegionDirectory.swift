@@ -14,11 +14,29 @@ final class RegionDirectory: @unchecked Sendable {
     /// A head as the device tables hold it.
     struct HeadMirror {
         var region: Region
-        /// Per page: its encoding class and the bytes a decode reads (table entry and payloads).
-        var pages: [(EncodingClass, Int)] = []
+        /// Per page: its encoding class and the bytes a decode reads (table entry and payloads);
+        /// the last page's bytes may lag behind `lastBytes` (see `update`): `pageList` has them all.
+        private(set) var pages: [(EncodingClass, Int)] = []
         /// The pages' classes run-length coded, in page order.
-        var runs: [(EncodingClass, Int)] = []
-        var bytes = 0
+        private(set) var runs: [(EncodingClass, Int)] = []
+        private(set) var bytes = 0
+        /// Kept beside the arrays, so that a decode step (the open page grew) and the call's
+        /// `table` touch neither array: their headers and last elements were cold lines, two or
+        /// three a head and call.
+        private(set) var pageCount = 0
+        private var lastClass: EncodingClass?
+        private var lastBytes = 0
+        private var firstClass: EncodingClass?
+        private var runCount = 0
+
+        init(region: Region) { self.region = region }
+
+        /// The pages with the last one's bytes current.
+        var pageList: [(EncodingClass, Int)] {
+            var list = pages
+            if pageCount > 0 { list[pageCount - 1].1 = lastBytes }
+            return list
+        }
 
         /// Pages per class present, in the order the classes first appear (from `runs`).
         var classCounts: [(EncodingClass, Int)] {
@@ -30,8 +48,15 @@ final class RegionDirectory: @unchecked Sendable {
         }
 
         /// Replaces pages `from...` with `new`. In place and element by element: a decode step
-        /// changes the open page and perhaps adds one, so this costs those, not the head's pages.
+        /// changes the open page and perhaps adds one, so this costs those, not the head's pages;
+        /// where only the last page changed and kept its class, only the values beside the arrays.
         mutating func update<C: Collection>(from: Int, _ new: C) where C.Element == (EncodingClass, Int) {
+            if pageCount > 0, from == pageCount - 1, new.count == 1, let (c, b) = new.first, c == lastClass {
+                bytes += b - lastBytes
+                lastBytes = b
+                return
+            }
+            if pageCount > 0 { pages[pageCount - 1].1 = lastBytes }
             var from = from
             var it = new.makeIterator()
             var next = it.next()
@@ -59,12 +84,29 @@ final class RegionDirectory: @unchecked Sendable {
                 pages.append((c, b))
                 next = it.next()
             }
+            pageCount = pages.count
+            lastClass = pages.last?.0
+            lastBytes = pages.last?.1 ?? 0
+            firstClass = runs.first?.0
+            runCount = runs.count
+        }
+
+        /// No pages (the device tables' entries are to be written again).
+        mutating func clear() {
+            pages = []
+            runs = []
+            bytes = 0
+            pageCount = 0
+            lastClass = nil
+            lastBytes = 0
+            firstClass = nil
+            runCount = 0
         }
 
         /// What a call needs of the head (`HeadTable`), its table entries to write from `from`.
         func table(from: Int) -> HeadTable {
-            HeadTable(offset: region.offset, pages: pages.count, bytes: bytes, from: from, firstClass: runs.first?.0,
-                      runs: runs.count > 1 ? runs : nil)
+            HeadTable(offset: region.offset, pages: pageCount, bytes: bytes, from: from, firstClass: firstClass,
+                      runs: runCount > 1 ? runs : nil)
         }
     }
 
@@ -135,7 +177,7 @@ final class RegionDirectory: @unchecked Sendable {
             let pages = read.heads[h].pages
             var from = min(read.dirtyFrom[h], pages.count)
             if let region = mirror?.region, region.bank == read.bank, region.size >= pages.count {
-                from = min(from, mirror!.pages.count)
+                from = min(from, mirror!.pageCount)
             } else {
                 let size = TableRegions.size(for: pages.count)
                 guard let offset = tables[read.bank].allocate(size: size) else {
@@ -147,7 +189,7 @@ final class RegionDirectory: @unchecked Sendable {
                 from = 0
             }
             var m = mirror.take()!
-            if from < m.pages.count || from < pages.count {
+            if from < m.pageCount || from < pages.count {
                 m.update(from: from, pages[from...].lazy.map { p in
                     (EncodingClass(key: p.slotClass.keyEncoding, value: p.slotClass.valueEncoding), p.byteCount(dim: dim) - 4 * p.tokens)
                 })
@@ -164,11 +206,7 @@ final class RegionDirectory: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard let mirrors = layers[SessionLayer(session: session, layer: layer)] else { return }
-        for h in mirrors.heads.indices {
-            mirrors.heads[h]?.pages = []
-            mirrors.heads[h]?.runs = []
-            mirrors.heads[h]?.bytes = 0
-        }
+        for h in mirrors.heads.indices { mirrors.heads[h]?.clear() }
     }
 
     func dropSession(_ id: UInt64) {
