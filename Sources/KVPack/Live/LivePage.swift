@@ -56,16 +56,15 @@ package struct LivePage: Sendable, Hashable {
 
     /// Writes `page` into `slot` (which must be of `slotClass` and hold `page`'s rows).
     static func write(_ page: Page, into slot: PageSlot, slotClass: SlotClass, pageSize: Int, dim: Int) -> LivePage {
-        let live = LivePage(slot: slot, slotClass: slotClass, tokens: page.tokenCount, keyNonzeros: page.keys.nonzeros,
+        var live = LivePage(slot: slot, slotClass: slotClass, tokens: page.tokenCount, keyNonzeros: page.keys.nonzeros,
                             valueNonzeros: page.values.nonzeros, keyOffset: SlotClass.keyOffset(pageSize: pageSize),
                             valueOffset: slotClass.valueOffset(pageSize: pageSize, dim: dim))
         page.positions.withUnsafeBufferPointer { live.positions.update(from: $0.baseAddress!, count: page.tokenCount) }
-        var written = live
-        written.firstPosition = page.positions.first ?? 0
-        written.lastPosition = page.positions.last ?? 0
+        live.firstPosition = page.positions.first ?? 0
+        live.lastPosition = page.positions.last ?? 0
         page.keys.payload.withUnsafeBytes { (slot.base + live.keyOffset).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         page.values.payload.withUnsafeBytes { (slot.base + live.valueOffset).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-        return written
+        return live
     }
 
     /// An empty f16 page in `slot`.
