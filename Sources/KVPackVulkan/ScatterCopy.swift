@@ -29,8 +29,9 @@ extension VulkanSessionPool {
     /// Writes `records` into the staging buffer at `cursor` (advanced past them) and records one
     /// `scatter_copy` dispatch per bank, between barriers from earlier commands and to later
     /// compute and transfer work.
-    func recordScatter(_ records: ScatterRecords, cursor: inout Int) throws(VulkanError) {
+    func recordScatter(_ records: ScatterRecords, lane: SubmissionLane, cursor: inout Int) throws(VulkanError) {
         guard !records.isEmpty else { return }
+        let frame = lane.frame
         let pipeline = try context.kernels.pipeline(KernelKey(name: "scatter_copy", constants: []), context)
         let (_, layout) = try context.kernels.layouts(context)
         let vk = context.vk, commands = frame.commands, stage = UInt32(VK_SHADER_STAGE_COMPUTE_BIT.rawValue)
@@ -40,7 +41,7 @@ extension VulkanSessionPool {
             let base = cursor
             words.withUnsafeBytes { (frame.staging.mapped! + base).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
             cursor = (cursor + 4 * words.count + 15) & ~15
-            let bindings = try scatterBindings(bank)
+            let bindings = try scatterBindings(bank, lane: lane)
             var set: VkDescriptorSet? = bindings.set
             vk.cmdBindDescriptorSets(commands, VK_PIPELINE_BIND_POINT_COMPUTE, layout, 0, 1, &set, 0, nil)
             let count = words.count / 4, perRow = min(count, 65535)
@@ -53,16 +54,16 @@ extension VulkanSessionPool {
 
     /// The descriptor set the scatter into `bank` binds: the bank as every pool window, its table,
     /// the staging buffer as the source (rebound when the staging buffer grows).
-    private func scatterBindings(_ bank: Int) throws(VulkanError) -> DecodeBindings {
-        let bindings: DecodeBindings
-        if let kept = scatterSets[bank] {
+    private func scatterBindings(_ bank: Int, lane: SubmissionLane) throws(VulkanError) -> DecodeBindings {
+        let bindings: DecodeBindings, frame = lane.frame
+        if let kept = lane.scatterSets[bank] {
             // Bound to this staging buffer already (the set holds it): nothing to compare.
             if kept.staging === frame.staging { return kept.bindings }
             bindings = kept.bindings
         } else {
             bindings = try DecodeBindings(context)
         }
-        scatterSets[bank] = (bindings, frame.staging)
+        lane.scatterSets[bank] = (bindings, frame.staging)
         let b = banks[bank]
         var perBinding: [[DeviceBuffer]] = [[b], [tables[bank]]]
         for _ in 0..<4 { perBinding.append(Array(repeating: b, count: PoolWindows.maximum)) }

@@ -47,7 +47,9 @@ extension VulkanSessionPool {
     /// layer has a window. Then, with `runPolicy`, each session's decode stages act on the CPU,
     /// as `CacheSession.attend` runs them.
     ///
-    /// Suspends (no thread blocked) while the device runs; one call per pool runs at a time.
+    /// Suspends (no thread blocked) while the device runs. Calls from several tasks (over different
+    /// sessions) are prepared one at a time, and up to `callsInFlight` are on the device at once:
+    /// one call's host work runs while the device runs another.
     /// - Parameters:
     ///   - batch: queries `[queryHeads, 1, headDim]` and their position, one request per session.
     ///   - options: kernel options (`DecodeOptions`); a layer whose pages mix encodings runs the
@@ -56,23 +58,39 @@ extension VulkanSessionPool {
     ///   (a failing request does not stop the others; a lost device fails them all).
     public func attend(_ batch: [CacheSession.AttendRequest], layer: Int, scale: Float? = nil, runPolicy: Bool = true,
                        options: DecodeOptions = .init()) async -> [Result<HeadTensor<Float>, DeviceSessionError>] {
+        await attendTimed(batch, layer: layer, scale: scale, runPolicy: runPolicy, options: options).results
+    }
+
+    /// `attend`, with the call's own timing (nil where the call submitted nothing, failed, or the
+    /// queue has no timestamps): with calls in flight at once, `lastTiming` is only the last to
+    /// finish. A call's `hostSeconds` counts its own host work, some of which ran while the device
+    /// ran an earlier call.
+    public func attendTimed(_ batch: [CacheSession.AttendRequest], layer: Int, scale: Float? = nil, runPolicy: Bool = true,
+                            options: DecodeOptions = .init()) async
+        -> (results: [Result<HeadTensor<Float>, DeviceSessionError>], timing: SessionAttendTiming?) {
         await gate.enter()
-        let start = ContinuousClock.now
-        marks = CallMarks(start: start)
-        lastTiming = nil
-        let results = await attendHoldingGate(batch, layer: layer, scale: scale, runPolicy: runPolicy, options: options)
-        if var t = lastTiming {
+        let lane = lanes[nextLane]
+        nextLane = (nextLane + 1) % lanes.count
+        // The lane's previous call has read its outputs (it needs no gate to get there).
+        await lane.held.enter()
+        var marks = CallMarks(start: .now)
+        var call = await prepareAndSubmit(batch, layer: layer, scale: scale, options: options, lane: lane, marks: &marks)
+        await gate.leave()
+        var timing: SessionAttendTiming?
+        await finish(&call, layer: layer, runPolicy: runPolicy, lane: lane, marks: &marks, timing: &timing)
+        await lane.held.leave()
+        if var t = timing {
             let end = ContinuousClock.now
-            t.hostSeconds = (end - start).seconds - t.waitSeconds
+            t.hostSeconds = (end - marks.start).seconds - t.waitSeconds
             if let prepared = marks.prepared, let submitted = marks.submitted, let resumed = marks.resumed {
-                t.prepareSeconds = (prepared - start).seconds
+                t.prepareSeconds = (prepared - marks.start).seconds
                 t.recordSeconds = (submitted - prepared).seconds
                 t.finishSeconds = (end - resumed).seconds
             }
-            lastTiming = t
+            timing = t
         }
-        await gate.leave()
-        return results
+        lastTiming = timing
+        return (call.results.map { $0! }, timing)
     }
 
     /// When the phases of the call in progress ended (`SessionAttendTiming`'s parts).
@@ -91,6 +109,44 @@ extension VulkanSessionPool {
         var masked: Bool
     }
 
+    /// One decode of a call: a bank's (and model shape's) sessions as sequences.
+    private struct Planned {
+        /// Indices into the call's `active`.
+        var members: [Int]
+        var call: DecodeCall
+        var directory: [UInt32]
+        /// Each member's queries `[queryHeads, 1, headDim]` (the requests' storage, not copied here).
+        var queries: [[Float]]
+        /// The call's `queryPositions` words (`DecodeCall.queryWords`).
+        var queryWords: [Int32]
+        var floats: Int
+    }
+
+    /// A call between its submission and its outputs: the requests answered so far (failures),
+    /// the sessions whose reads are open, and what went to the device.
+    private struct CallInFlight {
+        let batch: [CacheSession.AttendRequest]
+        var results: [Result<HeadTensor<Float>, DeviceSessionError>?]
+        var active: [Active] = []
+        /// Indices into `active` already failed (their reads ended).
+        var failedActive = Set<Int>()
+        var planned: [Planned] = []
+        var submitted: Submitted?
+
+        init(_ batch: [CacheSession.AttendRequest]) {
+            self.batch = batch
+            results = Array(repeating: nil, count: batch.count)
+        }
+    }
+
+    /// Fails `a`'s request with `e`: its read ends as failed (the session as before the call) and
+    /// its page-table regions are written afresh next time.
+    private func fail(_ a: Active, _ e: DeviceSessionError, layer: Int, in call: inout CallInFlight) {
+        regions.forget(session: a.read.session, layer: layer)
+        call.batch[a.index].session.endDeviceRead(a.read, failed: true)
+        call.results[a.index] = .failure(e)
+    }
+
     /// The class order every head's pages follow (`ClassOrder`), nil when there is none.
     private static func classOrder(_ heads: some Sequence<RegionDirectory.HeadTable>) -> [EncodingClass]? {
         var order = ClassOrder()
@@ -98,10 +154,15 @@ extension VulkanSessionPool {
         return order.resolved()
     }
 
-    private func attendHoldingGate(_ batch: [CacheSession.AttendRequest], layer: Int, scale: Float?, runPolicy: Bool,
-                                   options: DecodeOptions) async -> [Result<HeadTensor<Float>, DeviceSessionError>] {
-        var results = [Result<HeadTensor<Float>, DeviceSessionError>?](repeating: nil, count: batch.count)
-        guard !lost else { return batch.map { _ in .failure(.device(.deviceLost)) } }
+    /// The part of a call under `gate`: the requests checked, their reads begun, page tables
+    /// brought up to date, the decodes planned, recorded on `lane` and submitted.
+    private func prepareAndSubmit(_ batch: [CacheSession.AttendRequest], layer: Int, scale: Float?, options: DecodeOptions,
+                                  lane: SubmissionLane, marks: inout CallMarks) async -> CallInFlight {
+        var call = CallInFlight(batch)
+        guard !lost else {
+            call.results = batch.map { _ in .failure(.device(.deviceLost)) }
+            return call
+        }
         let entryBytes = Page.tableEntryBytes
         var active: [Active] = []
         active.reserveCapacity(batch.count)
@@ -111,35 +172,31 @@ extension VulkanSessionPool {
         var seen = Set<ObjectIdentifier>()
         var tableBytes: [UInt8] = []
         var tableCopies: [(bank: Int, copy: VkBufferCopy)] = []
-        func fail(_ a: Active, _ e: DeviceSessionError) {
-            regions.forget(session: a.read.session, layer: layer)
-            batch[a.index].session.endDeviceRead(a.read, failed: true)
-            results[a.index] = .failure(e)
-        }
+        func fail(_ a: Active, _ e: DeviceSessionError) { self.fail(a, e, layer: layer, in: &call) }
         for (i, r) in batch.enumerated() {
             let session = r.session, m = session.model, d = m.headDim
             guard session.pool === pool else {
-                results[i] = .failure(.device(.unsupported("the session's page pool is not the one this device pool mirrors")))
+                call.results[i] = .failure(.device(.unsupported("the session's page pool is not the one this device pool mirrors")))
                 continue
             }
             guard r.queries.heads == m.queryHeads, r.queries.headDim == d, r.queries.tokens == r.positions.count, r.positions.count == 1 else {
                 let found = r.queries.shape
-                results[i] = .failure(r.positions.count == 1 || r.queries.tokens != r.positions.count
+                call.results[i] = .failure(r.positions.count == 1 || r.queries.tokens != r.positions.count
                     ? .session(.wrongShape(what: "queries", expected: [m.queryHeads, r.positions.count, d], found: found))
                     : .device(.unsupported("the Vulkan attend takes one query token per session (decode); got \(r.positions.count): use CacheSession.attend for prompt chunks")))
                 continue
             }
             if let bad = r.queries.firstNonFinite() {
-                results[i] = .failure(.session(.nonFinite(what: "queries", token: bad.token)))
+                call.results[i] = .failure(.session(.nonFinite(what: "queries", token: bad.token)))
                 continue
             }
             guard seen.insert(ObjectIdentifier(session)).inserted else {
-                results[i] = .failure(.session(.repeatedInBatch))
+                call.results[i] = .failure(.session(.repeatedInBatch))
                 continue
             }
             let read: CacheSession.DeviceLayerRead
             do { read = try session.beginDeviceRead(layer: layer) } catch {
-                results[i] = .failure(.session(error))
+                call.results[i] = .failure(.session(error))
                 continue
             }
             var a = Active(index: i, read: read, firstHead: heads.count, masked: false)
@@ -217,16 +274,6 @@ extension VulkanSessionPool {
             if groups[key] == nil { order.append(key) }
             groups[key, default: []].append(k)
         }
-        struct Planned {
-            var members: [Int]
-            var call: DecodeCall
-            var directory: [UInt32]
-            /// Each member's queries `[queryHeads, 1, headDim]` (the requests' storage, not copied here).
-            var queries: [[Float]]
-            /// The call's `queryPositions` words (`DecodeCall.queryWords`).
-            var queryWords: [Int32]
-            var floats: Int
-        }
         var planned: [Planned] = []
         var failedActive = Set<Int>()
         for key in order {
@@ -237,11 +284,11 @@ extension VulkanSessionPool {
                 // call binds what the previous call over that bank bound (a set per group index
                 // was rebound whenever the layers' sessions lay in other banks than last call's).
                 let bankCall: BankCall
-                if let reused = bankCalls[key] {
+                if let reused = lane.bankCalls[key] {
                     bankCall = reused
                 } else {
                     bankCall = try BankCall(context)
-                    bankCalls[key] = bankCall
+                    lane.bankCalls[key] = bankCall
                 }
                 var directory: [UInt32] = [], queries: [[Float]] = [], positions: [Int] = []
                 queries.reserveCapacity(members.count)
@@ -332,57 +379,74 @@ extension VulkanSessionPool {
         }
 
         marks.prepared = .now
+        call.active = active
+        call.failedActive = failedActive
+        call.planned = planned
         // Staging: pending slot bytes, table entries, then each decode's directory, queries and query words.
         // A large backlog (a prefill) goes first, in copy-only submissions of bounded staging.
         var pending = uploads.take()
         if pending.bytes.count > stagingChunk {
-            if let e = await uploadInChunks(pending) {
+            if let e = await uploadInChunks(pending, lane: lane) {
                 for (k, a) in active.enumerated() where !failedActive.contains(k) { fail(a, .device(e)) }
-                return results.map { $0! }
+                call.failedActive = Set(active.indices)
+                return call
             }
             pending = ([], [])
         }
-        var submitted = false
-        defer { if !submitted { uploads.putBack(pending) } else { uploads.recycle(&pending) } }
-        if !planned.isEmpty || !pending.copies.isEmpty {
-            // Scatter records: 16 bytes a copy, per bank rounded up to 16.
-            let recordBytes = 16 * (pending.copies.count + tableCopies.count) + 16 * banks.count
-            let perCall = planned.reduce(0) {
-                $0 + 4 * ($1.directory.count + $1.floats + $1.queryWords.count + $1.call.passDirectoryWords.count) + 64
-            } + recordBytes
-            let outputs = planned.reduce(0) { $0 + 4 * $1.floats }
-            let result = await submit(pending: pending, tableBytes: tableBytes, tableCopies: tableCopies, planned: planned.map {
+        guard !planned.isEmpty || !pending.copies.isEmpty else { return call }
+        // Scatter records: 16 bytes a copy, per bank rounded up to 16.
+        let recordBytes = 16 * (pending.copies.count + tableCopies.count) + 16 * banks.count
+        let perCall = planned.reduce(0) {
+            $0 + 4 * ($1.directory.count + $1.floats + $1.queryWords.count + $1.call.passDirectoryWords.count) + 64
+        } + recordBytes
+        let outputs = planned.reduce(0) { $0 + 4 * $1.floats }
+        do throws(VulkanError) {
+            call.submitted = try recordAndSubmit(pending: pending, tableBytes: tableBytes, tableCopies: tableCopies, planned: planned.map {
                 ($0.call, $0.directory, $0.queries, $0.queryWords, $0.floats)
-            }, stagingBytes: pending.bytes.count + tableBytes.count + perCall, outputBytes: outputs)
-            submitted = result.submitted
-            switch result.outputs {
+            }, stagingBytes: pending.bytes.count + tableBytes.count + perCall, outputBytes: outputs, lane: lane)
+            marks.submitted = call.submitted!.submittedAt
+            callOnDevice(1)
+            uploads.recycle(&pending)
+        } catch {
+            // Nothing reached the queue: the bytes go back, ahead of anything queued since.
+            uploads.putBack(pending)
+            for (k, a) in active.enumerated() where !failedActive.contains(k) { fail(a, .device(error)) }
+            call.failedActive = Set(active.indices)
+        }
+        return call
+    }
+
+    /// The part of a call after `gate`: the device awaited, the outputs read from `lane`, the reads
+    /// ended, then the policies' decode stages.
+    private func finish(_ call: inout CallInFlight, layer: Int, runPolicy: Bool, lane: SubmissionLane,
+                        marks: inout CallMarks, timing: inout SessionAttendTiming?) async {
+        if let submitted = call.submitted {
+            let result = await awaitOutputs(submitted, planned: call.planned.map { ($0.call, $0.queries.count, $0.floats) }, lane: lane,
+                                            marks: &marks, timing: &timing)
+            callOnDevice(-1)
+            switch result {
             case .success(let outputs):
-                for (p, out) in zip(planned, outputs) {
-                    let model = batch[active[p.members[0]].index].session.model
+                for (p, out) in zip(call.planned, outputs) {
+                    let model = call.batch[call.active[p.members[0]].index].session.model
                     for (j, k) in p.members.enumerated() {
-                        let a = active[k]
                         let tensor = try! HeadTensor<Float>(heads: model.queryHeads, tokens: 1, headDim: model.headDim, storage: out[j])
-                        results[a.index] = .success(tensor)
+                        call.results[call.active[k].index] = .success(tensor)
                     }
                 }
             case .failure(let e):
-                for p in planned { for k in p.members where !failedActive.contains(k) { fail(active[k], .device(e)) } }
-                for k in active.indices where !failedActive.contains(k) && results[active[k].index] == nil {
-                    fail(active[k], .device(e))
-                }
-                return results.map { $0! }
+                for (k, a) in call.active.enumerated() where !call.failedActive.contains(k) { fail(a, .device(e), layer: layer, in: &call) }
+                return
             }
         }
         // The reads end; then the policies act.
-        for (k, a) in active.enumerated() where !failedActive.contains(k) {
-            let r = batch[a.index]
+        for (k, a) in call.active.enumerated() where !call.failedActive.contains(k) {
+            let r = call.batch[a.index]
             r.session.endDeviceRead(a.read, failed: false)
-            if runPolicy, case .success = results[a.index] {
+            if runPolicy, case .success = call.results[a.index] {
                 do { try r.session.runDecodeStage(layer: layer, queries: r.queries, positions: r.positions) } catch {
-                    results[a.index] = .failure(.session(error))
+                    call.results[a.index] = .failure(.session(error))
                 }
             }
         }
-        return results.map { $0! }
     }
 }

@@ -5,8 +5,9 @@ extension VulkanSessionPool {
     /// Copies `pending` into the banks in submissions of at most `stagingChunk` bytes each,
     /// awaiting each. Returns the error that stopped it, if any (the device is then lost, or
     /// the bytes not all copied: the pool is marked lost, as its banks no longer match).
-    func uploadInChunks(_ pending: (bytes: [UInt8], copies: [PendingUploads.Copy])) async -> VulkanError? {
+    func uploadInChunks(_ pending: (bytes: [UInt8], copies: [PendingUploads.Copy]), lane: SubmissionLane) async -> VulkanError? {
         var next = 0, offsetInCopy = 0
+        let frame = lane.frame
         while next < pending.copies.count {
             do throws(VulkanError) {
                 try frame.reserve(staging: stagingChunk, readback: 16)
@@ -33,7 +34,7 @@ extension VulkanSessionPool {
                 }
                 used = (used + 15) & ~15
                 try frame.begin()
-                try recordScatter(records, cursor: &used)
+                try recordScatter(records, lane: lane, cursor: &used)
                 try frame.submit()
                 let waited = await waiter.wait(frame.fence)
                 guard waited == VK_SUCCESS else {
@@ -48,96 +49,103 @@ extension VulkanSessionPool {
         return nil
     }
 
-    /// Records and submits one command buffer: the uploads, the decodes, the outputs' readback;
-    /// awaits it. `submitted`: the queue took the commands (the uploads are then consumed).
-    /// Each planned decode's queries are its members' query arrays, copied once into staging;
-    /// its outputs come back as one array per member (`floats / queries.count` each).
-    func submit(pending: (bytes: [UInt8], copies: [PendingUploads.Copy]), tableBytes: [UInt8],
-                        tableCopies: [(bank: Int, copy: VkBufferCopy)],
-                        planned: [(call: DecodeCall, directory: [UInt32], queries: [[Float]], queryWords: [Int32], floats: Int)],
-                        stagingBytes: Int, outputBytes: Int) async -> (submitted: Bool, outputs: Result<[[[Float]]], VulkanError>) {
-        do throws(VulkanError) {
-            try frame.reserve(staging: stagingBytes, readback: max(16, outputBytes))
-            let staging = frame.staging.mapped!
-            var cursor = 0
-            func put(_ raw: UnsafeRawBufferPointer) -> Int {
-                let at = cursor
-                if raw.count > 0 { (staging + at).copyMemory(from: raw.baseAddress!, byteCount: raw.count) }
-                cursor = (cursor + raw.count + 15) & ~15
-                return at
-            }
-            let pendingBase = pending.bytes.withUnsafeBytes { put($0) }
-            let tableBase = tableBytes.withUnsafeBytes { put($0) }
-            try frame.begin()
-            frame.stamp(0, bottom: false)
-            frame.barrier(from: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_TRANSFER_BIT)
-            var records = ScatterRecords(banks: banks.count)
-            for c in pending.copies {
-                records.add(bank: c.bank, table: false, destination: c.destination, source: pendingBase + c.source, count: c.count)
-            }
-            for (bank, c) in tableCopies {
-                records.add(bank: bank, table: true, destination: Int(c.dstOffset), source: tableBase + Int(c.srcOffset), count: Int(c.size))
-            }
-            try recordScatter(records, cursor: &cursor)
-            for p in planned {
-                let dir = p.directory.withUnsafeBytes { put($0) }
-                frame.copy(into: p.call.cache.directory, [VkBufferCopy(srcOffset: VkDeviceSize(dir), dstOffset: 0, size: VkDeviceSize(4 * p.directory.count))])
-                // The members' queries one after another (each a multiple of 16 bytes: headDim is).
-                let q = cursor
-                for member in p.queries {
-                    member.withUnsafeBytes { raw in (staging + cursor).copyMemory(from: raw.baseAddress!, byteCount: raw.count) }
-                    cursor += 4 * member.count
-                }
-                cursor = (cursor + 15) & ~15
-                frame.copy(into: p.call.bufferQueries, [VkBufferCopy(srcOffset: VkDeviceSize(q), dstOffset: 0, size: VkDeviceSize(4 * p.floats))])
-                let words = p.queryWords.withUnsafeBytes { put($0) }
-                frame.copy(into: p.call.bufferQueryPositions,
-                           [VkBufferCopy(srcOffset: VkDeviceSize(words), dstOffset: 0, size: VkDeviceSize(4 * p.queryWords.count))])
-                if !p.call.passDirectoryWords.isEmpty, let passDirectory = p.call.passDirectory {
-                    let passes = p.call.passDirectoryWords.withUnsafeBytes { put($0) }
-                    frame.copy(into: passDirectory,
-                               [VkBufferCopy(srcOffset: VkDeviceSize(passes), dstOffset: 0, size: VkDeviceSize(4 * p.call.passDirectoryWords.count))])
-                }
-            }
-            frame.barrier(from: VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT)
-            frame.stamp(1, bottom: true)
-            for p in planned { p.call.record(frame.commands) }
-            frame.stamp(2, bottom: true)
-            frame.barrier(from: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, to: VK_PIPELINE_STAGE_TRANSFER_BIT)
-            var outputAt: [Int] = [], out = 0
-            for p in planned {
-                outputAt.append(out)
-                var region = VkBufferCopy(srcOffset: 0, dstOffset: VkDeviceSize(out), size: VkDeviceSize(4 * p.floats))
-                context.vk.cmdCopyBuffer(frame.commands, p.call.bufferOutput.handle, frame.readback.handle, 1, &region)
-                out += 4 * p.floats
-            }
-            frame.barrier(from: VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_HOST_BIT)
-            frame.stamp(3, bottom: true)
-            try frame.submit()
-            let submittedAt = ContinuousClock.now
-            marks.submitted = submittedAt
-            let waited = await waiter.wait(frame.fence)
-            marks.resumed = .now
-            let waitedFor = marks.resumed! - submittedAt
-            guard waited == VK_SUCCESS else {
-                _ = context.vk.deviceWaitIdle(context.handle)
-                if waited == VK_ERROR_DEVICE_LOST { lost = true }
-                return (true, .failure(waited == VK_ERROR_DEVICE_LOST ? .deviceLost : .call("vkWaitForFences", code: waited.rawValue)))
-            }
-            if let stamps = frame.stampedSeconds() {
-                lastTiming = SessionAttendTiming(uploadSeconds: stamps[0], decodeSeconds: stamps[1], deviceSeconds: stamps[2],
-                                                 waitSeconds: waitedFor.seconds,
-                                                 uploadBytes: pending.bytes.count + tableBytes.count + cursor - tableBase - tableBytes.count,
-                                                 launches: planned.map(\.call.launch))
-            }
-            let readback = frame.readback.mapped!
-            let outputs = zip(planned, outputAt).map { p, at in
-                let per = p.floats / p.queries.count, base = (readback + at).assumingMemoryBound(to: Float.self)
-                return (0..<p.queries.count).map { j in Array(UnsafeBufferPointer(start: base + j * per, count: per)) }
-            }
-            return (true, .success(outputs))
-        } catch {
-            return (false, .failure(error))
+    /// Where a submitted call's outputs lie in its lane's readback buffer, and what it uploaded.
+    struct Submitted {
+        var outputAt: [Int]
+        var uploadBytes: Int
+        var submittedAt: ContinuousClock.Instant
+    }
+
+    /// Records and submits one command buffer on `lane`: the uploads, the decodes, the outputs'
+    /// readback. Throws where it could not submit (nothing then reached the queue). Each planned
+    /// decode's queries are its members' query arrays, copied once into staging.
+    func recordAndSubmit(pending: (bytes: [UInt8], copies: [PendingUploads.Copy]), tableBytes: [UInt8],
+                         tableCopies: [(bank: Int, copy: VkBufferCopy)],
+                         planned: [(call: DecodeCall, directory: [UInt32], queries: [[Float]], queryWords: [Int32], floats: Int)],
+                         stagingBytes: Int, outputBytes: Int, lane: SubmissionLane) throws(VulkanError) -> Submitted {
+        let frame = lane.frame
+        try frame.reserve(staging: stagingBytes, readback: max(16, outputBytes))
+        let staging = frame.staging.mapped!
+        var cursor = 0
+        func put(_ raw: UnsafeRawBufferPointer) -> Int {
+            let at = cursor
+            if raw.count > 0 { (staging + at).copyMemory(from: raw.baseAddress!, byteCount: raw.count) }
+            cursor = (cursor + raw.count + 15) & ~15
+            return at
         }
+        let pendingBase = pending.bytes.withUnsafeBytes { put($0) }
+        let tableBase = tableBytes.withUnsafeBytes { put($0) }
+        try frame.begin()
+        frame.stamp(0, bottom: false)
+        frame.barrier(from: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_TRANSFER_BIT)
+        var records = ScatterRecords(banks: banks.count)
+        for c in pending.copies {
+            records.add(bank: c.bank, table: false, destination: c.destination, source: pendingBase + c.source, count: c.count)
+        }
+        for (bank, c) in tableCopies {
+            records.add(bank: bank, table: true, destination: Int(c.dstOffset), source: tableBase + Int(c.srcOffset), count: Int(c.size))
+        }
+        try recordScatter(records, lane: lane, cursor: &cursor)
+        for p in planned {
+            let dir = p.directory.withUnsafeBytes { put($0) }
+            frame.copy(into: p.call.cache.directory, [VkBufferCopy(srcOffset: VkDeviceSize(dir), dstOffset: 0, size: VkDeviceSize(4 * p.directory.count))])
+            // The members' queries one after another (each a multiple of 16 bytes: headDim is).
+            let q = cursor
+            for member in p.queries {
+                member.withUnsafeBytes { raw in (staging + cursor).copyMemory(from: raw.baseAddress!, byteCount: raw.count) }
+                cursor += 4 * member.count
+            }
+            cursor = (cursor + 15) & ~15
+            frame.copy(into: p.call.bufferQueries, [VkBufferCopy(srcOffset: VkDeviceSize(q), dstOffset: 0, size: VkDeviceSize(4 * p.floats))])
+            let words = p.queryWords.withUnsafeBytes { put($0) }
+            frame.copy(into: p.call.bufferQueryPositions,
+                       [VkBufferCopy(srcOffset: VkDeviceSize(words), dstOffset: 0, size: VkDeviceSize(4 * p.queryWords.count))])
+            if !p.call.passDirectoryWords.isEmpty, let passDirectory = p.call.passDirectory {
+                let passes = p.call.passDirectoryWords.withUnsafeBytes { put($0) }
+                frame.copy(into: passDirectory,
+                           [VkBufferCopy(srcOffset: VkDeviceSize(passes), dstOffset: 0, size: VkDeviceSize(4 * p.call.passDirectoryWords.count))])
+            }
+        }
+        frame.barrier(from: VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT)
+        frame.stamp(1, bottom: true)
+        for p in planned { p.call.record(frame.commands) }
+        frame.stamp(2, bottom: true)
+        frame.barrier(from: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, to: VK_PIPELINE_STAGE_TRANSFER_BIT)
+        var outputAt: [Int] = [], out = 0
+        for p in planned {
+            outputAt.append(out)
+            var region = VkBufferCopy(srcOffset: 0, dstOffset: VkDeviceSize(out), size: VkDeviceSize(4 * p.floats))
+            context.vk.cmdCopyBuffer(frame.commands, p.call.bufferOutput.handle, frame.readback.handle, 1, &region)
+            out += 4 * p.floats
+        }
+        frame.barrier(from: VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_HOST_BIT)
+        frame.stamp(3, bottom: true)
+        try frame.submit()
+        return Submitted(outputAt: outputAt, uploadBytes: pending.bytes.count + tableBytes.count + cursor - tableBase - tableBytes.count,
+                         submittedAt: .now)
+    }
+
+    /// Awaits `lane`'s submission; then its outputs, one array per member of each planned decode
+    /// (`floats / queries.count` each), and its timestamps (`timing`, where the queue has them).
+    func awaitOutputs(_ submitted: Submitted, planned: [(call: DecodeCall, queries: Int, floats: Int)], lane: SubmissionLane,
+                      marks: inout CallMarks, timing: inout SessionAttendTiming?) async -> Result<[[[Float]]], VulkanError> {
+        let frame = lane.frame
+        let waited = await waiter.wait(frame.fence)
+        marks.resumed = .now
+        guard waited == VK_SUCCESS else {
+            _ = context.vk.deviceWaitIdle(context.handle)
+            if waited == VK_ERROR_DEVICE_LOST { lost = true }
+            return .failure(waited == VK_ERROR_DEVICE_LOST ? .deviceLost : .call("vkWaitForFences", code: waited.rawValue))
+        }
+        if let stamps = frame.stampedSeconds() {
+            timing = SessionAttendTiming(uploadSeconds: stamps[0], decodeSeconds: stamps[1], deviceSeconds: stamps[2],
+                                         waitSeconds: (marks.resumed! - submitted.submittedAt).seconds,
+                                         uploadBytes: submitted.uploadBytes, launches: planned.map(\.call.launch))
+        }
+        let readback = frame.readback.mapped!
+        return .success(zip(planned, submitted.outputAt).map { p, at in
+            let per = p.floats / p.queries, base = (readback + at).assumingMemoryBound(to: Float.self)
+            return (0..<p.queries).map { j in Array(UnsafeBufferPointer(start: base + j * per, count: per)) }
+        })
     }
 }

@@ -13,8 +13,11 @@ import KVPack
 /// the first page that changed. So a decode step uploads the appended rows and one table entry
 /// per head, not the cache.
 ///
-/// One `attend` runs at a time per pool (callers queue without blocking); sessions in flight
-/// refuse changes with `SessionError.busy` until it ends.
+/// Calls are prepared and submitted one at a time per pool (callers queue without blocking), and
+/// up to `callsInFlight` of them are on the device at once: while the device runs one call, the
+/// next call's host work (page tables, staging, commands) runs beside it, and the first call's
+/// outputs are read and its policies run after it. Sessions in a call refuse changes with
+/// `SessionError.busy` until it ends, so calls in flight together hold different sessions.
 public final class VulkanSessionPool: @unchecked Sendable {
     public let context: VulkanContext
     public let pool: PagePool
@@ -26,24 +29,36 @@ public final class VulkanSessionPool: @unchecked Sendable {
     let uploads = PendingUploads()
     let regions: RegionDirectory
     let waiter: FenceWaiter
+    /// Held while a call prepares, records and submits (not while the device runs it).
     let gate = AsyncGate()
-    let frame: SubmissionFrame
-    /// Per bank and model shape: the reused per-call buffers, descriptor set and directory.
-    var bankCalls: [BankCallKey: BankCall] = [:]
+    /// The calls' submission resources, taken in turn (`nextLane`, under `gate`).
+    let lanes: [SubmissionLane]
+    var nextLane = 0
     /// Calls whose decode plan an earlier call made (`BankCall.plans`), for tests.
     var plansReused = 0
-    /// Per bank: the descriptor set of the scatter copies into it, and the staging buffer it binds.
-    var scatterSets: [Int: (bindings: DecodeBindings, staging: DeviceBuffer)] = [:]
     /// Staging bytes one copy-only submission takes, for a backlog of written slots larger than
     /// that (a prefill): it goes in before the decode, in such submissions. Tests make it small.
     var stagingChunk = 64 << 20
-    /// Set when the device was lost: every later call fails with `VulkanError.deviceLost`.
-    var lost = false
-    /// Phase ends of the call in progress (one at a time, under `gate`).
-    var marks = CallMarks(start: .now)
     private let timing = NSLock()
+    private var _lost = false
+    private var onDevice = 0, _peakCallsOnDevice = 0
+    /// The most calls submitted and not yet read back at one time, since the pool was made (tests).
+    var peakCallsOnDevice: Int { timing.withLock { _peakCallsOnDevice } }
+    /// Counts a call submitted (`by` 1) or read back (-1).
+    func callOnDevice(_ by: Int) {
+        timing.withLock {
+            onDevice += by
+            _peakCallsOnDevice = max(_peakCallsOnDevice, onDevice)
+        }
+    }
+    /// Set when the device was lost: every later call fails with `VulkanError.deviceLost`.
+    var lost: Bool {
+        get { timing.withLock { _lost } }
+        set { timing.withLock { _lost = newValue } }
+    }
     private var _lastTiming: SessionAttendTiming?
-    /// The last successful `attend`'s device timestamps (nil where the queue has none).
+    /// The device timestamps of the last successful `attend` to finish (nil where the queue has
+    /// none). With calls in flight at once, `attendTimed` gives each call's own.
     public internal(set) var lastTiming: SessionAttendTiming? {
         get { timing.withLock { _lastTiming } }
         set { timing.withLock { _lastTiming = newValue } }
@@ -57,8 +72,13 @@ public final class VulkanSessionPool: @unchecked Sendable {
     ///   device-local heap; allocation errors. Nothing stays allocated when it throws.
     /// - Parameter staging: where the bytes a call copies in are staged (`StagingMemory`; by
     ///   default `.device`, which is `.host` on a device without device-local host-visible memory).
-    public init(context: VulkanContext, pool: PagePool, tableEntriesPerBank: Int? = nil, staging: StagingMemory = .device) throws(VulkanError) {
+    /// - Parameter callsInFlight: calls on the device at once (1 to 8): each has its own command
+    ///   buffer, staging and readback buffers and per-bank decode buffers. With 1, a call's host
+    ///   work waits for the previous call's outputs.
+    public init(context: VulkanContext, pool: PagePool, tableEntriesPerBank: Int? = nil, staging: StagingMemory = .device,
+                callsInFlight: Int = 2) throws(VulkanError) {
         let config = pool.configuration, caps = context.capabilities
+        guard (1...8).contains(callsInFlight) else { throw .unsupported("\(callsInFlight) calls in flight (1 to 8 are)") }
         guard let bankBytes = config.bankBytes else {
             throw .unsupported("a device pool needs the page pool's bankBytes (each bank becomes one buffer of at most maxStorageBufferRange = \(caps.maxStorageBufferRange) bytes)")
         }
@@ -86,8 +106,10 @@ public final class VulkanSessionPool: @unchecked Sendable {
         self.banks = banks
         self.tables = tables
         regions = RegionDirectory(banks: config.banks, capacity: entries)
-        frame = try SubmissionFrame(context, staging: staging == .device ? .upload : .host)
-        stagingIsDeviceLocal = frame.staging.deviceLocal
+        var lanes: [SubmissionLane] = []
+        for _ in 0..<callsInFlight { lanes.append(try SubmissionLane(context, staging: staging == .device ? .upload : .host)) }
+        self.lanes = lanes
+        stagingIsDeviceLocal = lanes[0].frame.staging.deviceLocal
         waiter = FenceWaiter(context, spin: context.device.kind == .cpu ? .zero : Self.defaultFenceSpin)
         do throws(PoolError) { try pool.attach(self) } catch {
             waiter.stop()
@@ -120,6 +142,9 @@ public final class VulkanSessionPool: @unchecked Sendable {
     /// The staging buffer made with the pool lies in device-local memory (a larger one made later
     /// takes the same type, or host memory where `.device` staging cannot be allocated).
     public let stagingIsDeviceLocal: Bool
+
+    /// Calls that can be on the device at once (`init`'s `callsInFlight`).
+    public var callsInFlight: Int { lanes.count }
 
     /// Page-table entries in use in each bank's table (regions handed out).
     public var tableEntriesInUse: [Int] { regions.inUse }

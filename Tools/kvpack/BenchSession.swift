@@ -38,6 +38,10 @@ extension Bench {
         var fenceSpinMicroseconds: Int?
         @Option(help: "Vulkan: where a call's uploads are staged: device (device-local, host-visible memory where the device has it; the default) or host.")
         var staging = "device"
+        @Option(help: "Vulkan: split the sessions into this many groups, each stepping through the layers in its own task, so that one group's host work (appends, page tables, staging) runs while the device attends another's (default 1: one batched attend per layer).")
+        var microbatches = 1
+        @Option(help: "Vulkan: attends the device pool has on the device at once (VulkanSessionPool callsInFlight; default 2).")
+        var callsInFlight = 2
         @Option(help: "Vulkan decode kernel: automatic (one pass per encoding class where every head's pages run class by class) or mixed (one kernel over every class).") var kernel = "automatic"
         @Flag(help: "Print JSON.") var json = false
         @Option(help: "Also write the JSON to this file.") var out: String?
@@ -55,6 +59,9 @@ extension Bench {
             if kernel != "automatic" && kernel != "mixed" { throw ValidationError("--kernel must be automatic or mixed; got \(kernel)") }
             if VulkanSessionPool.StagingMemory(rawValue: staging) == nil { throw ValidationError("--staging must be host or device; got \(staging)") }
             if let us = fenceSpinMicroseconds, us < 0 { throw ValidationError("--fence-spin-microseconds must be 0 or more") }
+            if microbatches < 1 { throw ValidationError("--microbatches must be 1 or more; got \(microbatches)") }
+            if !(1...8).contains(callsInFlight) { throw ValidationError("--calls-in-flight must be 1 to 8; got \(callsInFlight)") }
+            if let least = sessions.min(), microbatches > least { throw ValidationError("--microbatches (\(microbatches)) must not exceed --sessions (\(least))") }
         }
 
         struct Row: Codable {
@@ -88,6 +95,10 @@ extension Bench {
             /// Time per step of the appends (every layer of every session).
             var appendSecondsPerStep: Double?
             var serialAppends: Bool?
+            /// Vulkan: session groups stepping in their own tasks (`--microbatches`), and the device
+            /// pool's calls in flight.
+            var microbatches: Int?
+            var callsInFlight: Int?
             var uploadBytesPerStep: Double?
             /// Vulkan: where the uploads were staged (`--staging`), and whether that memory is device-local.
             var staging: String?
@@ -171,7 +182,7 @@ extension Bench {
             }
             let pool = try PagePool(.init(budgetBytes: budget, headDim: headDim, pageSize: pageSize, name: "bench", banks: banks, bankBytes: bank))
             let stagingMemory = VulkanSessionPool.StagingMemory(rawValue: staging) ?? .device
-            let devicePool = try context.map { try VulkanSessionPool(context: $0, pool: pool, staging: stagingMemory) }
+            let devicePool = try context.map { try VulkanSessionPool(context: $0, pool: pool, staging: stagingMemory, callsInFlight: callsInFlight) }
             if let devicePool, let us = fenceSpinMicroseconds { devicePool.fenceSpin = .microseconds(us) }
             let sessions = try (0..<count).map { _ in try CacheSession(pool: pool, model: model, policy: pipeline) }
             defer { for s in sessions { s.close() } }
@@ -186,6 +197,7 @@ extension Bench {
             var attendHost: [Double] = [], prepare: [Double] = [], record: [Double] = [], finish: [Double] = [], appends: [Double] = []
             var uploadDevice: [Double] = [], waitLatency: [Double] = []
             var kernels: Set<String> = []
+            let microbatchesUsed = devicePool == nil ? 1 : microbatches
             // Step 0 warms up (pipelines compiled, buffers grown) and is not counted.
             for step in 0...steps {
                 let (k, v, q) = (stepKeys[step], stepValues[step], stepQueries[step])
@@ -193,40 +205,33 @@ extension Bench {
                 let start = DispatchTime.now().uptimeNanoseconds
                 let serial = serialAppends
                 let options = DecodeOptions(kernel: kernel == "mixed" ? .mixed : .automatic)
-                let appendTime = Mutex<Double>(0)
+                // Session groups (one unless --microbatches): each in its own task, layer after layer.
+                let groups = (0..<(devicePool == nil ? 1 : microbatches)).map { g in
+                    Array(sessions[(g * count / microbatchesUsed)..<((g + 1) * count / microbatchesUsed)])
+                }
                 // The step as a server runs it: appends, then each layer's batched attend awaited
                 // (one hop to the concurrency pool per step, not per layer).
-                let outcome = Self.blocking { () async -> Result<[SessionAttendTiming?], Error> in
-                    var timings: [SessionAttendTiming?] = []
-                    for l in 0..<layers {
-                        let failures = Mutex<[SessionError]>([])
-                        let appendStart = ContinuousClock.now
-                        if serial {
-                            for s in sessions {
-                                do throws(SessionError) { try s.append(layer: l, keys: k, values: v, positions: [position]) } catch { return .failure(error) }
-                            }
-                        } else {
-                            DispatchQueue.concurrentPerform(iterations: count) { i in
-                                do throws(SessionError) {
-                                    try sessions[i].append(layer: l, keys: k, values: v, positions: [position])
-                                } catch {
-                                    failures.withLock { $0.append(error) }
-                                }
+                let outcome = Self.blocking { () async -> Result<(timings: [SessionAttendTiming?], appendSeconds: Double), Error> in
+                    await withTaskGroup(of: Result<(timings: [SessionAttendTiming?], appendSeconds: Double), Error>.self) { tasks in
+                        for group in groups {
+                            tasks.addTask {
+                                await Self.stepLayers(group, layers: layers, serial: serial, keys: k, values: v, queries: q, position: position,
+                                                      devicePool: devicePool, options: options)
                             }
                         }
-                        appendTime.withLock { $0 += (ContinuousClock.now - appendStart).seconds }
-                        if let e = failures.withLock({ $0.first }) { return .failure(e) }
-                        let batch: [CacheSession.AttendRequest] = sessions.map { .init(session: $0, queries: q, positions: [position]) }
-                        if let devicePool {
-                            for r in await devicePool.attend(batch, layer: l, options: options) { if case .failure(let e) = r { return .failure(e) } }
-                            timings.append(devicePool.lastTiming)
-                        } else {
-                            for r in Self.attendOnCores(batch, layer: l) { if case .failure(let e) = r { return .failure(e) } }
+                        var all: [SessionAttendTiming?] = [], appendSeconds = 0.0
+                        for await r in tasks {
+                            switch r {
+                            case .success(let t):
+                                all += t.timings
+                                appendSeconds += t.appendSeconds
+                            case .failure(let e): return .failure(e)
+                            }
                         }
+                        return .success((all, appendSeconds))
                     }
-                    return .success(timings)
                 }
-                let timings = try outcome.get()
+                let (timings, appendSeconds) = try outcome.get()
                 if step > 0, devicePool != nil, timings.allSatisfy({ $0 != nil }) {
                     kernelSeconds.append(timings.reduce(0) { $0 + $1!.decodeSeconds })
                     attendHost.append(timings.reduce(0) { $0 + $1!.hostSeconds })
@@ -241,7 +246,7 @@ extension Bench {
                 }
                 if step > 0 {
                     stepSeconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-                    appends.append(appendTime.withLock { $0 })
+                    appends.append(appendSeconds)
                 }
             }
             let sorted = stepSeconds.sorted()
@@ -260,11 +265,48 @@ extension Bench {
                        attendHostSecondsPerStep: mean(attendHost), attendPrepareSecondsPerStep: mean(prepare),
                        attendRecordSecondsPerStep: mean(record), attendFinishSecondsPerStep: mean(finish),
                        attendUploadSecondsPerStep: mean(uploadDevice), attendWaitLatencySecondsPerStep: mean(waitLatency),
-                       appendSecondsPerStep: mean(appends), serialAppends: serialAppends, uploadBytesPerStep: uploaded.count == steps ? uploaded.reduce(0, +) / n : nil,
+                       appendSecondsPerStep: mean(appends), serialAppends: serialAppends,
+                       microbatches: devicePool == nil ? nil : microbatches, callsInFlight: devicePool?.callsInFlight, uploadBytesPerStep: uploaded.count == steps ? uploaded.reduce(0, +) / n : nil,
                        staging: devicePool == nil ? nil : staging, stagingDeviceLocal: devicePool?.stagingIsDeviceLocal,
                        kernels: kernels.isEmpty ? nil : kernels.sorted(), device: context?.device.name,
                        poolBytes: pool.statistics.inUseBytes, layoutBytes: sessions.reduce(0) { $0 + $1.byteCount },
                        denseBytes: sessions.reduce(0) { $0 + $1.denseByteCount }, threads: ProcessInfo.processInfo.activeProcessorCount)
+        }
+
+        /// One group's share of a step: each layer's appends (on this thread, or over the cores),
+        /// then its batched attend (on the device pool, or the CPU's). Returns each device call's timing.
+        static func stepLayers(_ sessions: [CacheSession], layers: Int, serial: Bool, keys k: HeadTensor<Float16>, values v: HeadTensor<Float16>,
+                               queries q: HeadTensor<Float>, position: Int, devicePool: VulkanSessionPool?,
+                               options: DecodeOptions) async -> Result<(timings: [SessionAttendTiming?], appendSeconds: Double), Error> {
+            var timings: [SessionAttendTiming?] = [], appendSeconds = 0.0
+            for l in 0..<layers {
+                let failures = Mutex<[SessionError]>([])
+                let appendStart = ContinuousClock.now
+                if serial {
+                    for s in sessions {
+                        do throws(SessionError) { try s.append(layer: l, keys: k, values: v, positions: [position]) } catch { return .failure(error) }
+                    }
+                } else {
+                    DispatchQueue.concurrentPerform(iterations: sessions.count) { i in
+                        do throws(SessionError) {
+                            try sessions[i].append(layer: l, keys: k, values: v, positions: [position])
+                        } catch {
+                            failures.withLock { $0.append(error) }
+                        }
+                    }
+                }
+                appendSeconds += (ContinuousClock.now - appendStart).seconds
+                if let e = failures.withLock({ $0.first }) { return .failure(e) }
+                let batch: [CacheSession.AttendRequest] = sessions.map { .init(session: $0, queries: q, positions: [position]) }
+                if let devicePool {
+                    let (results, timing) = await devicePool.attendTimed(batch, layer: l, options: options)
+                    for r in results { if case .failure(let e) = r { return .failure(e) } }
+                    timings.append(timing)
+                } else {
+                    for r in Self.attendOnCores(batch, layer: l) { if case .failure(let e) = r { return .failure(e) } }
+                }
+            }
+            return .success((timings, appendSeconds))
         }
 
         /// The CPU backend's batched attend on the calling thread (its synchronous overload).

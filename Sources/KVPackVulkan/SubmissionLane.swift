@@ -1,0 +1,18 @@
+/// What one call of `VulkanSessionPool.attend` holds from its start until its outputs are read:
+/// a submission frame (command buffer, fence, staging and readback buffers), the per-bank decode
+/// buffers and plans recorded into it, and the scatter copies' descriptor sets bound to its staging
+/// buffer. A pool keeps a few (`VulkanSessionPool.callsInFlight`), so that one call records and
+/// submits while the device still runs the one before it; calls take them in turn.
+final class SubmissionLane {
+    let frame: SubmissionFrame
+    /// Per bank and model shape: the reused per-call buffers, descriptor set and directory.
+    var bankCalls: [BankCallKey: BankCall] = [:]
+    /// Per bank: the descriptor set of the scatter copies into it, and the staging buffer it binds.
+    var scatterSets: [Int: (bindings: DecodeBindings, staging: DeviceBuffer)] = [:]
+    /// Held by the call using the lane, from before it records until its outputs are read.
+    let held = AsyncGate()
+
+    init(_ context: VulkanContext, staging: DeviceBuffer.Location) throws(VulkanError) {
+        frame = try SubmissionFrame(context, staging: staging)
+    }
+}
