@@ -38,8 +38,9 @@ extension Bench {
         var fenceSpinMicroseconds: Int?
         @Option(help: "Vulkan: where a call's uploads are staged: device (device-local, host-visible memory where the device has it; the default) or host.")
         var staging = "device"
-        @Option(help: "Vulkan: split the sessions into this many groups, each stepping through the layers in its own task, so that one group's host work (appends, page tables, staging) runs while the device attends another's (default 1: one batched attend per layer).")
-        var microbatches = 1
+        @Option(parsing: .upToNextOption, help: "Vulkan: split the sessions into this many groups, each stepping through the layers in its own task, so that one group's host work (appends, page tables, staging) runs while the device attends another's (default 1: one batched attend per layer). Several counts: each runs its steps on the same prefilled sessions, in turn, --rounds times.")
+        var microbatches: [Int] = [1]
+        @Option(help: "Runs of the --microbatches counts, in turn, over the same prefilled sessions (a row each).") var rounds = 1
         @Option(help: "Vulkan: attends the device pool has on the device at once (VulkanSessionPool callsInFlight; default 2).")
         var callsInFlight = 2
         @Option(help: "Vulkan decode kernel: automatic (one pass per encoding class where every head's pages run class by class) or mixed (one kernel over every class).") var kernel = "automatic"
@@ -59,9 +60,12 @@ extension Bench {
             if kernel != "automatic" && kernel != "mixed" { throw ValidationError("--kernel must be automatic or mixed; got \(kernel)") }
             if VulkanSessionPool.StagingMemory(rawValue: staging) == nil { throw ValidationError("--staging must be host or device; got \(staging)") }
             if let us = fenceSpinMicroseconds, us < 0 { throw ValidationError("--fence-spin-microseconds must be 0 or more") }
-            if microbatches < 1 { throw ValidationError("--microbatches must be 1 or more; got \(microbatches)") }
+            if microbatches.isEmpty || microbatches.contains(where: { $0 < 1 }) { throw ValidationError("--microbatches must be 1 or more") }
+            if rounds < 1 { throw ValidationError("--rounds must be 1 or more; got \(rounds)") }
             if !(1...8).contains(callsInFlight) { throw ValidationError("--calls-in-flight must be 1 to 8; got \(callsInFlight)") }
-            if let least = sessions.min(), microbatches > least { throw ValidationError("--microbatches (\(microbatches)) must not exceed --sessions (\(least))") }
+            if let least = sessions.min(), let most = microbatches.max(), most > least {
+                throw ValidationError("--microbatches (\(most)) must not exceed --sessions (\(least))")
+            }
         }
 
         struct Row: Codable {
@@ -139,7 +143,7 @@ extension Bench {
                 for (spec, pipeline) in zip(specs, pipelines) {
                     for s in sessions {
                         if !json { FileHandle.standardError.write(Data("bench session: \(spec), \(s) session(s)...\n".utf8)) }
-                        rows.append(try measure(pipeline, spec: spec, sessions: s, model: model, prompt: prompt, context: context,
+                        rows.append(contentsOf: try measure(pipeline, spec: spec, sessions: s, model: model, prompt: prompt, context: context,
                                                 stepKeys: stepKeys, stepValues: stepValues, stepQueries: stepQueries))
                     }
                 }
@@ -154,10 +158,10 @@ extension Bench {
                     let width = max(6, rows.map(\.policy.count).max() ?? 0)
                     if let d = rows.first?.device { print("  device: \(d)") }
                     print("  " + "policy".padding(toLength: width, withPad: " ", startingAt: 0)
-                          + "     S   prefill s   steps/s   p50 ms   p99 ms   host ms  kernel ms    pool MB   dense MB   ratio")
+                          + "     S  mb   prefill s   steps/s   p50 ms   p99 ms   host ms  kernel ms    pool MB   dense MB   ratio")
                     for r in rows {
                         print("  " + r.policy.padding(toLength: width, withPad: " ", startingAt: 0) + String(
-                            format: "  %4d   %9.2f   %7.2f   %6.2f   %6.2f   %7.3f   %8.3f   %8.1f   %8.1f   %.3f", r.sessions,
+                            format: "  %4d  %2d   %9.2f   %7.2f   %6.2f   %6.2f   %7.3f   %8.3f   %8.1f   %8.1f   %.3f", r.sessions, r.microbatches ?? 1,
                                      r.prefillSeconds, r.stepsPerSecond, r.p50StepSeconds * 1e3, r.p99StepSeconds * 1e3,
                                      r.hostSecondsPerStep * 1e3, (r.kernelSecondsPerStep ?? .nan) * 1e3,
                                      Double(r.poolBytes) / 1e6, Double(r.denseBytes) / 1e6, Double(r.layoutBytes) / Double(r.denseBytes)))
@@ -168,7 +172,7 @@ extension Bench {
 
         private func measure(_ pipeline: PolicyPipeline, spec: String, sessions count: Int, model: ModelFacts, prompt: SessionPrompt,
                              context: VulkanContext?, stepKeys: [HeadTensor<Float16>], stepValues: [HeadTensor<Float16>],
-                             stepQueries: [HeadTensor<Float>]) throws -> Row {
+                             stepQueries: [HeadTensor<Float>]) throws -> [Row] {
             var budget = Int(Double(ProcessInfo.processInfo.physicalMemory) * 0.75)
             var banks = 1, bank: Int? = nil
             if let context {
@@ -193,22 +197,31 @@ extension Bench {
             }
             let prefill = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             if let e = errors.withLock({ $0.first }) { throw e }
+            var rows: [Row] = [], base = tokens
+            for _ in 0..<(devicePool == nil ? 1 : rounds) {
+                for mb in devicePool == nil ? [1] : microbatches {
+                    rows.append(try timedSteps(microbatches: mb, from: base))
+                    base += steps + 1
+                }
+            }
+            return rows
+
+            /// `steps` + 1 decode steps (the first a warm-up) from position `base`, the sessions in
+            /// `microbatches` groups.
+            func timedSteps(microbatches: Int, from base: Int) throws -> Row {
             var stepSeconds: [Double] = [], kernelSeconds: [Double] = [], deviceSeconds: [Double] = [], uploaded: [Double] = []
             var attendHost: [Double] = [], prepare: [Double] = [], record: [Double] = [], finish: [Double] = [], appends: [Double] = []
             var uploadDevice: [Double] = [], waitLatency: [Double] = []
             var kernels: Set<String> = []
-            let microbatchesUsed = devicePool == nil ? 1 : microbatches
             // Step 0 warms up (pipelines compiled, buffers grown) and is not counted.
             for step in 0...steps {
                 let (k, v, q) = (stepKeys[step], stepValues[step], stepQueries[step])
-                let position = tokens + step
+                let position = base + step
                 let start = DispatchTime.now().uptimeNanoseconds
                 let serial = serialAppends
                 let options = DecodeOptions(kernel: kernel == "mixed" ? .mixed : .automatic)
                 // Session groups (one unless --microbatches): each in its own task, layer after layer.
-                let groups = (0..<(devicePool == nil ? 1 : microbatches)).map { g in
-                    Array(sessions[(g * count / microbatchesUsed)..<((g + 1) * count / microbatchesUsed)])
-                }
+                let groups = (0..<microbatches).map { g in Array(sessions[(g * count / microbatches)..<((g + 1) * count / microbatches)]) }
                 // The step as a server runs it: appends, then each layer's batched attend awaited
                 // (one hop to the concurrency pool per step, not per layer).
                 let outcome = Self.blocking { () async -> Result<(timings: [SessionAttendTiming?], appendSeconds: Double), Error> in
@@ -271,6 +284,7 @@ extension Bench {
                        kernels: kernels.isEmpty ? nil : kernels.sorted(), device: context?.device.name,
                        poolBytes: pool.statistics.inUseBytes, layoutBytes: sessions.reduce(0) { $0 + $1.byteCount },
                        denseBytes: sessions.reduce(0) { $0 + $1.denseByteCount }, threads: ProcessInfo.processInfo.activeProcessorCount)
+            }
         }
 
         /// One group's share of a step: each layer's appends (on this thread, or over the cores),
