@@ -439,9 +439,9 @@ for phase in "$@"; do
         done
       done
     done ;;
-  microab) # live sessions in session groups stepping in their own tasks (--microbatches), MB counts (default "1 2 4") in turn over the same prefilled sessions, MROUNDS rounds (default 2), B = 32 at N = 32K, dense and SnapKV, serial appends within a group (microab-b32.json: a row per policy, round and count); cuDNN at the same shapes first
+  microab) # live sessions in session groups stepping in their own tasks (--microbatches), MB counts (default "1 2 4") in turn over the same prefilled sessions, MROUNDS rounds (default 2), B = 32 at N = 32K, dense and SnapKV, serial appends within a group, EXTRA more bench options (microab-b32.json: a row per policy, round and count); cuDNN at the same shapes first
     timeout 120 python3 .carry/sdpa_reference.py --batch 32 --tokens 32768 > $R/sdpa-microab.json 2> $R/sdpa-microab.err; echo "sdpa-microab rc=$? $(date +%s)" >> $R/progress.txt
-    timeout ${T:-240} $K bench session --backend vulkan --sessions ${BS:-32} --tokens 32768 --layers 2 --steps 16 --serial-appends --policy dense --policy "snapkv(keep=0.25)" --microbatches ${MB:-1 2 4} --rounds ${MROUNDS:-2} --out $R/microab-b32.json > $R/microab-b32.txt 2>&1
+    timeout ${T:-240} $K bench session --backend vulkan --sessions ${BS:-32} --tokens 32768 --layers 2 --steps 16 --serial-appends --policy dense --policy "snapkv(keep=0.25)" --microbatches ${MB:-1 2 4} --rounds ${MROUNDS:-2} ${EXTRA:-} --out $R/microab-b32.json > $R/microab-b32.txt 2>&1
     echo "microab-b32 rc=$? $(date +%s)" >> $R/progress.txt
     pack ;;
   stagingab) # live sessions' uploads staged in host memory (the default) against device-local host-visible memory (--staging device), this binary, alternating SROUNDS times (default 2), B = 32 at N = 32K, dense and SnapKV, serial appends (stagingab-b32-host-i / -device-i); cuDNN at the same shapes first

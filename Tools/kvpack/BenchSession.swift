@@ -44,6 +44,7 @@ extension Bench {
         @Option(help: "Vulkan: attends the device pool has on the device at once (VulkanSessionPool callsInFlight; default 2).")
         var callsInFlight = 2
         @Option(help: "Vulkan decode kernel: automatic (one pass per encoding class where every head's pages run class by class) or mixed (one kernel over every class).") var kernel = "automatic"
+        @Flag(help: "Vulkan: add the last step's timeline to each row (per group and layer: appends, the attend call and its parts, in microseconds from the step's start).") var trace = false
         @Flag(help: "Print JSON.") var json = false
         @Option(help: "Also write the JSON to this file.") var out: String?
 
@@ -103,6 +104,8 @@ extension Bench {
             /// pool's calls in flight.
             var microbatches: Int?
             var callsInFlight: Int?
+            /// `--trace`: the last step's appends and attend calls.
+            var trace: [StepEvent]?
             var uploadBytesPerStep: Double?
             /// Vulkan: where the uploads were staged (`--staging`), and whether that memory is device-local.
             var staging: String?
@@ -114,6 +117,15 @@ extension Bench {
             /// Dense f16 K/V of every token (prompt and decoded) of every session and layer.
             var denseBytes: Int
             var threads: Int
+        }
+
+        /// One group's layer in a step's timeline (`--trace`): when its appends and its attend call
+        /// began and ended, microseconds from the step's start, and the call's parts
+        /// (`SessionAttendTiming`; the call's wait for the pool's gate and a lane is what is left).
+        struct StepEvent: Codable, Sendable {
+            var group: Int, layer: Int
+            var appendStart: Double, appendEnd: Double, callStart: Double, callEnd: Double
+            var prepare: Double?, record: Double?, wait: Double?, finish: Double?, device: Double?, kernels: Double?
         }
 
         func run() throws {
@@ -213,6 +225,7 @@ extension Bench {
             var attendHost: [Double] = [], prepare: [Double] = [], record: [Double] = [], finish: [Double] = [], appends: [Double] = []
             var uploadDevice: [Double] = [], waitLatency: [Double] = []
             var kernels: Set<String> = []
+            var lastEvents: [StepEvent]? = nil
             // Step 0 warms up (pipelines compiled, buffers grown) and is not counted.
             for step in 0...steps {
                 let (k, v, q) = (stepKeys[step], stepValues[step], stepQueries[step])
@@ -224,27 +237,31 @@ extension Bench {
                 let groups = (0..<microbatches).map { g in Array(sessions[(g * count / microbatches)..<((g + 1) * count / microbatches)]) }
                 // The step as a server runs it: appends, then each layer's batched attend awaited
                 // (one hop to the concurrency pool per step, not per layer).
-                let outcome = Self.blocking { () async -> Result<(timings: [SessionAttendTiming?], appendSeconds: Double), Error> in
-                    await withTaskGroup(of: Result<(timings: [SessionAttendTiming?], appendSeconds: Double), Error>.self) { tasks in
-                        for group in groups {
+                let origin = ContinuousClock.now
+                let outcome = Self.blocking { () async -> Result<GroupStep, Error> in
+                    await withTaskGroup(of: Result<GroupStep, Error>.self) { tasks in
+                        for (g, group) in groups.enumerated() {
                             tasks.addTask {
-                                await Self.stepLayers(group, layers: layers, serial: serial, keys: k, values: v, queries: q, position: position,
-                                                      devicePool: devicePool, options: options)
+                                await Self.stepLayers(group, index: g, layers: layers, serial: serial, keys: k, values: v, queries: q,
+                                                      position: position, devicePool: devicePool, options: options, origin: origin)
                             }
                         }
-                        var all: [SessionAttendTiming?] = [], appendSeconds = 0.0
+                        var all = GroupStep()
                         for await r in tasks {
                             switch r {
                             case .success(let t):
-                                all += t.timings
-                                appendSeconds += t.appendSeconds
+                                all.timings += t.timings
+                                all.appendSeconds += t.appendSeconds
+                                all.events += t.events
                             case .failure(let e): return .failure(e)
                             }
                         }
-                        return .success((all, appendSeconds))
+                        return .success(all)
                     }
                 }
-                let (timings, appendSeconds) = try outcome.get()
+                let stepOutcome = try outcome.get()
+                let (timings, appendSeconds) = (stepOutcome.timings, stepOutcome.appendSeconds)
+                if trace, devicePool != nil, step == steps { lastEvents = stepOutcome.events.sorted { ($0.callStart, $0.group) < ($1.callStart, $1.group) } }
                 if step > 0, devicePool != nil, timings.allSatisfy({ $0 != nil }) {
                     kernelSeconds.append(timings.reduce(0) { $0 + $1!.decodeSeconds })
                     attendHost.append(timings.reduce(0) { $0 + $1!.hostSeconds })
@@ -279,7 +296,7 @@ extension Bench {
                        attendRecordSecondsPerStep: mean(record), attendFinishSecondsPerStep: mean(finish),
                        attendUploadSecondsPerStep: mean(uploadDevice), attendWaitLatencySecondsPerStep: mean(waitLatency),
                        appendSecondsPerStep: mean(appends), serialAppends: serialAppends,
-                       microbatches: devicePool == nil ? nil : microbatches, callsInFlight: devicePool?.callsInFlight, uploadBytesPerStep: uploaded.count == steps ? uploaded.reduce(0, +) / n : nil,
+                       microbatches: devicePool == nil ? nil : microbatches, callsInFlight: devicePool?.callsInFlight, trace: lastEvents, uploadBytesPerStep: uploaded.count == steps ? uploaded.reduce(0, +) / n : nil,
                        staging: devicePool == nil ? nil : staging, stagingDeviceLocal: devicePool?.stagingIsDeviceLocal,
                        kernels: kernels.isEmpty ? nil : kernels.sorted(), device: context?.device.name,
                        poolBytes: pool.statistics.inUseBytes, layoutBytes: sessions.reduce(0) { $0 + $1.byteCount },
@@ -287,12 +304,21 @@ extension Bench {
             }
         }
 
+        /// What a group's share of a step gives back: each device call's timing, the appends' time,
+        /// and the timeline's events.
+        struct GroupStep: Sendable {
+            var timings: [SessionAttendTiming?] = []
+            var appendSeconds = 0.0
+            var events: [StepEvent] = []
+        }
+
         /// One group's share of a step: each layer's appends (on this thread, or over the cores),
-        /// then its batched attend (on the device pool, or the CPU's). Returns each device call's timing.
-        static func stepLayers(_ sessions: [CacheSession], layers: Int, serial: Bool, keys k: HeadTensor<Float16>, values v: HeadTensor<Float16>,
-                               queries q: HeadTensor<Float>, position: Int, devicePool: VulkanSessionPool?,
-                               options: DecodeOptions) async -> Result<(timings: [SessionAttendTiming?], appendSeconds: Double), Error> {
-            var timings: [SessionAttendTiming?] = [], appendSeconds = 0.0
+        /// then its batched attend (on the device pool, or the CPU's).
+        static func stepLayers(_ sessions: [CacheSession], index: Int, layers: Int, serial: Bool, keys k: HeadTensor<Float16>,
+                               values v: HeadTensor<Float16>, queries q: HeadTensor<Float>, position: Int, devicePool: VulkanSessionPool?,
+                               options: DecodeOptions, origin: ContinuousClock.Instant) async -> Result<GroupStep, Error> {
+            var out = GroupStep()
+            func us(_ t: ContinuousClock.Instant) -> Double { (t - origin).seconds * 1e6 }
             for l in 0..<layers {
                 let failures = Mutex<[SessionError]>([])
                 let appendStart = ContinuousClock.now
@@ -309,18 +335,26 @@ extension Bench {
                         }
                     }
                 }
-                appendSeconds += (ContinuousClock.now - appendStart).seconds
+                let appendEnd = ContinuousClock.now
+                out.appendSeconds += (appendEnd - appendStart).seconds
                 if let e = failures.withLock({ $0.first }) { return .failure(e) }
                 let batch: [CacheSession.AttendRequest] = sessions.map { .init(session: $0, queries: q, positions: [position]) }
                 if let devicePool {
+                    let callStart = ContinuousClock.now
                     let (results, timing) = await devicePool.attendTimed(batch, layer: l, options: options)
+                    let callEnd = ContinuousClock.now
                     for r in results { if case .failure(let e) = r { return .failure(e) } }
-                    timings.append(timing)
+                    out.timings.append(timing)
+                    out.events.append(StepEvent(group: index, layer: l, appendStart: us(appendStart), appendEnd: us(appendEnd),
+                                                callStart: us(callStart), callEnd: us(callEnd), prepare: timing.map { $0.prepareSeconds * 1e6 },
+                                                record: timing.map { $0.recordSeconds * 1e6 }, wait: timing.map { $0.waitSeconds * 1e6 },
+                                                finish: timing.map { $0.finishSeconds * 1e6 }, device: timing.map { $0.deviceSeconds * 1e6 },
+                                                kernels: timing.map { $0.decodeSeconds * 1e6 }))
                 } else {
                     for r in Self.attendOnCores(batch, layer: l) { if case .failure(let e) = r { return .failure(e) } }
                 }
             }
-            return .success((timings, appendSeconds))
+            return .success(out)
         }
 
         /// The CPU backend's batched attend on the calling thread (its synchronous overload).
