@@ -78,7 +78,9 @@ extension Bench {
             var stepsPerSecond: Double
             var p50StepSeconds: Double, p99StepSeconds: Double
             /// Host time per step: on the CPU backend the whole step; on Vulkan the step less the
-            /// device time of its submissions.
+            /// device time of its submissions. With more than one group (`--microbatches`) calls are
+            /// on the device at once and a call's device time includes its wait for the call before
+            /// it (its first barrier), so the device sums overcount and this undercounts.
             var hostSecondsPerStep: Double
             /// Vulkan: device time per step of the decode dispatches (all layers), and of the whole
             /// submissions (uploads, decodes, readback); bytes uploaded per step.
