@@ -12,7 +12,7 @@ import Foundation
 final class FenceWaiter: @unchecked Sendable {
     private unowned let context: VulkanContext
     private let condition = NSCondition()
-    private var queue: [(fence: VkFence, done: CheckedContinuation<VkResult, Never>)] = []
+    private var queue: [(fence: VkFence, done: FenceTicket)] = []
     private var stopping = false
     private var finished = false
     private var thread: pthread_t?
@@ -35,13 +35,18 @@ final class FenceWaiter: @unchecked Sendable {
     }
 
     /// The fence's result once it signals (`VK_SUCCESS`, or `VK_ERROR_DEVICE_LOST`...).
-    func wait(_ fence: VkFence) async -> VkResult {
-        await withCheckedContinuation { c in
-            condition.lock()
-            queue.append((fence, c))
-            condition.broadcast()
-            condition.unlock()
-        }
+    func wait(_ fence: VkFence) async -> VkResult { await enqueue(fence).result() }
+
+    /// Queues `fence` now (after those queued before it), for its result to be awaited later: a
+    /// submission's fence queued as it is submitted is waited on in submission order, whenever
+    /// its caller gets to await it.
+    func enqueue(_ fence: VkFence) -> FenceTicket {
+        let ticket = FenceTicket()
+        condition.lock()
+        queue.append((fence, ticket))
+        condition.broadcast()
+        condition.unlock()
+        return ticket
     }
 
     /// Ends the thread once the fences queued so far are waited on, and returns when it no longer
@@ -81,7 +86,39 @@ final class FenceWaiter: @unchecked Sendable {
             }
             if result == VK_TIMEOUT { result = context.vk.waitForFences(context.handle, 1, &f, VkBool32(VK_TRUE), UInt64.max) }
             if let injected = context.takeInjectedWaitResult() { result = injected }
-            done.resume(returning: result)
+            done.resolve(result)
+        }
+    }
+}
+
+/// A queued fence's result (`FenceWaiter.enqueue`): set once by the waiting thread, awaited once.
+final class FenceTicket: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: VkResult?
+    private var awaiting: CheckedContinuation<VkResult, Never>?
+
+    func resolve(_ result: VkResult) {
+        lock.lock()
+        if let c = awaiting {
+            awaiting = nil
+            lock.unlock()
+            c.resume(returning: result)
+        } else {
+            value = result
+            lock.unlock()
+        }
+    }
+
+    func result() async -> VkResult {
+        await withCheckedContinuation { c in
+            lock.lock()
+            if let v = value {
+                lock.unlock()
+                c.resume(returning: v)
+            } else {
+                awaiting = c
+                lock.unlock()
+            }
         }
     }
 }

@@ -54,6 +54,8 @@ extension VulkanSessionPool {
         var outputAt: [Int]
         var uploadBytes: Int
         var submittedAt: ContinuousClock.Instant
+        /// The fence, queued for the waiting thread as the call was submitted.
+        var fence: FenceTicket
     }
 
     /// Records and submits one command buffer on `lane`: the uploads, the decodes, the outputs'
@@ -122,7 +124,7 @@ extension VulkanSessionPool {
         frame.stamp(3, bottom: true)
         try frame.submit()
         return Submitted(outputAt: outputAt, uploadBytes: pending.bytes.count + tableBytes.count + cursor - tableBase - tableBytes.count,
-                         submittedAt: .now)
+                         submittedAt: .now, fence: waiter.enqueue(frame.fence))
     }
 
     /// Awaits `lane`'s submission; then its outputs, one array per member of each planned decode
@@ -130,7 +132,7 @@ extension VulkanSessionPool {
     func awaitOutputs(_ submitted: Submitted, planned: [(call: DecodeCall, queries: Int, floats: Int)], lane: SubmissionLane,
                       marks: inout CallMarks, timing: inout SessionAttendTiming?) async -> Result<[[[Float]]], VulkanError> {
         let frame = lane.frame
-        let waited = await waiter.wait(frame.fence)
+        let waited = await submitted.fence.result()
         marks.resumed = .now
         guard waited == VK_SUCCESS else {
             _ = context.vk.deviceWaitIdle(context.handle)
