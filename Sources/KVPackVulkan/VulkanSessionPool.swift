@@ -39,29 +39,29 @@ public final class VulkanSessionPool: @unchecked Sendable {
     /// Staging bytes one copy-only submission takes, for a backlog of written slots larger than
     /// that (a prefill): it goes in before the decode, in such submissions. Tests make it small.
     var stagingChunk = 64 << 20
-    private let timing = NSLock()
+    private let state = NSLock()
     private var _lost = false
     private var onDevice = 0, _peakCallsOnDevice = 0
     /// The most calls submitted and not yet read back at one time, since the pool was made (tests).
-    var peakCallsOnDevice: Int { timing.withLock { _peakCallsOnDevice } }
+    var peakCallsOnDevice: Int { state.withLock { _peakCallsOnDevice } }
     /// Counts a call submitted (`by` 1) or read back (-1).
     func callOnDevice(_ by: Int) {
-        timing.withLock {
+        state.withLock {
             onDevice += by
             _peakCallsOnDevice = max(_peakCallsOnDevice, onDevice)
         }
     }
     /// Set when the device was lost: every later call fails with `VulkanError.deviceLost`.
     var lost: Bool {
-        get { timing.withLock { _lost } }
-        set { timing.withLock { _lost = newValue } }
+        get { state.withLock { _lost } }
+        set { state.withLock { _lost = newValue } }
     }
     private var _lastTiming: SessionAttendTiming?
     /// The device timestamps of the last successful `attend` to finish (nil where the queue has
     /// none). With calls in flight at once, `attendTimed` gives each call's own.
     public internal(set) var lastTiming: SessionAttendTiming? {
-        get { timing.withLock { _lastTiming } }
-        set { timing.withLock { _lastTiming = newValue } }
+        get { state.withLock { _lastTiming } }
+        set { state.withLock { _lastTiming = newValue } }
     }
 
     /// Mirrors `pool` on `context`'s device.

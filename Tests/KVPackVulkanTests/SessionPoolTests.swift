@@ -469,6 +469,12 @@ struct SessionPoolTests {
         #expect(throws: VulkanError.self) { try VulkanSessionPool(context: context, pool: huge) }
         let oddDim = try PagePool(.init(budgetBytes: 1 << 20, headDim: 48, bankBytes: 1 << 20))
         #expect(throws: VulkanError.self) { try VulkanSessionPool(context: context, pool: oddDim) }
+        let fine = try PagePool(.init(budgetBytes: 1 << 20, headDim: 64, bankBytes: 1 << 20))
+        for calls in [0, 9] {
+            #expect(throws: VulkanError.unsupported("\(calls) calls in flight (1 to 8 are)")) {
+                try VulkanSessionPool(context: context, pool: fine, callsInFlight: calls)
+            }
+        }
         #expect(context.live.snapshot == before)
     }
 }
