@@ -458,6 +458,67 @@ struct SessionPoolTests {
         #expect(a.storage == b.storage)
     }
 
+    /// A device lost while calls of several groups are in flight: the call whose fence reports it
+    /// fails with `deviceLost`, every later call too, and every session is left as it was before
+    /// its failed call: the CPU attend over its pages still matches its twin's.
+    @Test func deviceLostWithCallsInFlight() async throws {
+        let context = try VulkanContext() // its own: the injected loss stays with it
+        let model = sessionModel()
+        let (devicePool, hostPool) = try pools()
+        let device = try VulkanSessionPool(context: context, pool: devicePool, callsInFlight: 2)
+        var inputs = SessionInputs(model, seed: 23)
+        var pairs: [(session: CacheSession, twin: CacheSession)] = []
+        for _ in 0..<4 { pairs.append(try prefilledTwins(model, device: devicePool, host: hostPool, inputs: &inputs, tokens: 30)) }
+        let tokens = (0..<3).map { _ in inputs.token() }
+        // Three steps of both layers, two groups of two sessions in their own tasks; the loss is
+        // injected once both groups have attended layer 0 of the first step.
+        let injected = Locked(false)
+        let failures = try await withThrowingTaskGroup(of: Int.self) { group in
+            for g in 0..<2 {
+                let members = Array(pairs[2 * g..<2 * g + 2])
+                group.addTask {
+                    var lostCalls = 0
+                    for step in 0..<3 {
+                        for l in 0..<2 {
+                            let t = tokens[step], position = 30 + step
+                            for p in members {
+                                try? p.session.append(layer: l, keys: t.keys[l], values: t.values[l], positions: [position])
+                            }
+                            let r = await device.attend(members.map { .init(session: $0.session, queries: t.queries[l], positions: [position]) },
+                                                        layer: l, options: exact)
+                            if r.allSatisfy({ $0.failureValue == .device(.deviceLost) }) { lostCalls += 1 } else {
+                                for x in r { _ = try x.get() }
+                            }
+                            if step == 0, l == 0, g == 1 { injected.withLock { $0 = true }; context.injectWaitResult(VK_ERROR_DEVICE_LOST) }
+                        }
+                    }
+                    return lostCalls
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(injected.withLock { $0 })
+        #expect(failures >= 1, "no call reported the loss")
+        let again = await device.attend([.init(session: pairs[0].session, queries: tokens[0].queries[0], positions: [40])], layer: 0)
+        #expect(again[0].failureValue == .device(.deviceLost))
+        // Each session holds what its own appends put there; the CPU attend over it matches a
+        // twin given the same tokens.
+        for (s, p) in pairs.enumerated() {
+            for l in 0..<2 {
+                let positions = try p.session.positions(layer: l)
+                for step in 0..<3 where positions[0].contains(30 + step) {
+                    if try !p.twin.positions(layer: l)[0].contains(30 + step) {
+                        try p.twin.append(layer: l, keys: tokens[step].keys[l], values: tokens[step].values[l], positions: [30 + step])
+                    }
+                }
+                #expect(try p.session.positions(layer: l) == p.twin.positions(layer: l), "session \(s) layer \(l)")
+                let a = try p.session.attend(layer: l, queries: tokens[2].queries[l], positions: [40])
+                let b = try p.twin.attend(layer: l, queries: tokens[2].queries[l], positions: [40])
+                #expect(a.storage == b.storage, "session \(s) layer \(l)")
+            }
+        }
+    }
+
     /// A pool the kernels cannot bind is refused before anything is allocated.
     @Test func refusesPoolsItCannotBind() throws {
         // A context of its own: other suites allocate on the shared one meanwhile.
