@@ -1,10 +1,14 @@
 // Dispatch: picks, once per process, the best kernel level the CPU supports.
+#include <stdatomic.h>
 #include "half_internal.h"
 
+// Threads that find no level yet each work it out (the same answer) and store it: an atomic, so
+// that the first calls from several threads at once are no data race.
 static int max_level(void) {
-    static int cached = -1;
-    if (cached < 0) {
-        int level = 0;
+    static atomic_int cached = -1;
+    int level = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (level < 0) {
+        level = 0;
 #ifdef KVP_X86
         __builtin_cpu_init();
         if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma")) {
@@ -12,9 +16,9 @@ static int max_level(void) {
             if (__builtin_cpu_supports("avx512f")) level = 2;
         }
 #endif
-        cached = level;
+        atomic_store_explicit(&cached, level, memory_order_relaxed);
     }
-    return cached;
+    return level;
 }
 
 // Per thread, so a test that pins a level never changes the kernels other threads run.
