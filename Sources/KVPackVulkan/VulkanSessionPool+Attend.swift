@@ -1,45 +1,6 @@
 import CVulkan
 import KVPack
 
-/// Why one request of a device attend failed: the session refused (its `SessionError`), or the
-/// device or kernels did (`VulkanError`). The session is left as it was before the call.
-/// Where the time of the last device attend went (from the submission's timestamps).
-public struct SessionAttendTiming: Sendable, Hashable, Codable {
-    /// Device time of the copies in (written slot bytes, table entries, directories, queries).
-    public var uploadSeconds: Double
-    /// Device time of the decode dispatches (one per bank and model shape in the batch).
-    public var decodeSeconds: Double
-    /// Device time of the whole submission (uploads, decodes, the outputs' copy back).
-    public var deviceSeconds: Double
-    /// Host time from the submission to the caller's resumption.
-    public var waitSeconds: Double
-    /// Host time of the whole call less `waitSeconds`: checks, page-table updates, recording,
-    /// reading the outputs back and the policies' decode stages.
-    public var hostSeconds: Double = 0
-    /// Parts of `hostSeconds`: the requests checked, their page tables brought up to date and the
-    /// decodes planned; the staging copies and commands recorded up to the submission; after the
-    /// device: outputs read back, reads ended, the policies' decode stages.
-    public var prepareSeconds: Double = 0
-    public var recordSeconds: Double = 0
-    public var finishSeconds: Double = 0
-    /// Bytes copied in.
-    public var uploadBytes: Int
-    /// The decodes' launches.
-    public var launches: [DecodeLaunch]
-}
-
-public enum DeviceSessionError: Error, Equatable, CustomStringConvertible {
-    case session(SessionError)
-    case device(VulkanError)
-
-    public var description: String {
-        switch self {
-        case .session(let e): return e.description
-        case .device(let e): return e.description
-        }
-    }
-}
-
 extension VulkanSessionPool {
     /// Attends a batch of sessions over `layer` in one submission: each request's one query
     /// token per query head over its session's pages in this pool's banks, masked by position
@@ -99,52 +60,6 @@ extension VulkanSessionPool {
         var prepared: ContinuousClock.Instant?
         var submitted: ContinuousClock.Instant?
         var resumed: ContinuousClock.Instant?
-    }
-
-    private struct Active {
-        var index: Int
-        var read: CacheSession.DeviceLayerRead
-        /// Its heads' tables: `heads[firstHead ..< firstHead + read.heads.count]` of the call's list.
-        var firstHead: Int
-        var masked: Bool
-    }
-
-    /// One decode of a call: a bank's (and model shape's) sessions as sequences.
-    private struct Planned {
-        /// Indices into the call's `active`.
-        var members: [Int]
-        var call: DecodeCall
-        var directory: [UInt32]
-        /// Each member's queries `[queryHeads, 1, headDim]` (the requests' storage, not copied here).
-        var queries: [[Float]]
-        /// The call's `queryPositions` words (`DecodeCall.queryWords`).
-        var queryWords: [Int32]
-        var floats: Int
-    }
-
-    /// A call between its submission and its outputs: the requests answered so far (failures),
-    /// the sessions whose reads are open, and what went to the device.
-    private struct CallInFlight {
-        let batch: [CacheSession.AttendRequest]
-        var results: [Result<HeadTensor<Float>, DeviceSessionError>?]
-        var active: [Active] = []
-        /// Indices into `active` already failed (their reads ended).
-        var failedActive = Set<Int>()
-        var planned: [Planned] = []
-        var submitted: Submitted?
-
-        init(_ batch: [CacheSession.AttendRequest]) {
-            self.batch = batch
-            results = Array(repeating: nil, count: batch.count)
-        }
-    }
-
-    /// Fails `a`'s request with `e`: its read ends as failed (the session as before the call) and
-    /// its page-table regions are written afresh next time.
-    private func fail(_ a: Active, _ e: DeviceSessionError, layer: Int, in call: inout CallInFlight) {
-        regions.forget(session: a.read.session, layer: layer)
-        call.batch[a.index].session.endDeviceRead(a.read, failed: true)
-        call.results[a.index] = .failure(e)
     }
 
     /// The class order every head's pages follow (`ClassOrder`), nil when there is none.
@@ -401,9 +316,8 @@ extension VulkanSessionPool {
         } + recordBytes
         let outputs = planned.reduce(0) { $0 + 4 * $1.floats }
         do throws(VulkanError) {
-            call.submitted = try recordAndSubmit(pending: pending, tableBytes: tableBytes, tableCopies: tableCopies, planned: planned.map {
-                ($0.call, $0.directory, $0.queries, $0.queryWords, $0.floats)
-            }, stagingBytes: pending.bytes.count + tableBytes.count + perCall, outputBytes: outputs, lane: lane)
+            call.submitted = try recordAndSubmit(pending: pending, tableBytes: tableBytes, tableCopies: tableCopies, planned: planned,
+                                                 stagingBytes: pending.bytes.count + tableBytes.count + perCall, outputBytes: outputs, lane: lane)
             marks.submitted = call.submitted!.submittedAt
             callOnDevice(1)
             uploads.recycle(&pending)
@@ -414,39 +328,5 @@ extension VulkanSessionPool {
             call.failedActive = Set(active.indices)
         }
         return call
-    }
-
-    /// The part of a call after `gate`: the device awaited, the outputs read from `lane`, the reads
-    /// ended, then the policies' decode stages.
-    private func finish(_ call: inout CallInFlight, layer: Int, runPolicy: Bool, lane: SubmissionLane,
-                        marks: inout CallMarks, timing: inout SessionAttendTiming?) async {
-        if let submitted = call.submitted {
-            let result = await awaitOutputs(submitted, planned: call.planned.map { ($0.call, $0.queries.count, $0.floats) }, lane: lane,
-                                            marks: &marks, timing: &timing)
-            callOnDevice(-1)
-            switch result {
-            case .success(let outputs):
-                for (p, out) in zip(call.planned, outputs) {
-                    let model = call.batch[call.active[p.members[0]].index].session.model
-                    for (j, k) in p.members.enumerated() {
-                        let tensor = try! HeadTensor<Float>(heads: model.queryHeads, tokens: 1, headDim: model.headDim, storage: out[j])
-                        call.results[call.active[k].index] = .success(tensor)
-                    }
-                }
-            case .failure(let e):
-                for (k, a) in call.active.enumerated() where !call.failedActive.contains(k) { fail(a, .device(e), layer: layer, in: &call) }
-                return
-            }
-        }
-        // The reads end; then the policies act.
-        for (k, a) in call.active.enumerated() where !call.failedActive.contains(k) {
-            let r = call.batch[a.index]
-            r.session.endDeviceRead(a.read, failed: false)
-            if runPolicy, case .success = call.results[a.index] {
-                do { try r.session.runDecodeStage(layer: layer, queries: r.queries, positions: r.positions) } catch {
-                    call.results[a.index] = .failure(.session(error))
-                }
-            }
-        }
     }
 }

@@ -63,8 +63,7 @@ extension VulkanSessionPool {
     /// decode's queries are its members' query arrays, copied once into staging.
     func recordAndSubmit(pending: (bytes: [UInt8], copies: [PendingUploads.Copy]), tableBytes: [UInt8],
                          tableCopies: [(bank: Int, copy: VkBufferCopy)],
-                         planned: [(call: DecodeCall, directory: [UInt32], queries: [[Float]], queryWords: [Int32], floats: Int)],
-                         stagingBytes: Int, outputBytes: Int, lane: SubmissionLane) throws(VulkanError) -> Submitted {
+                         planned: [Planned], stagingBytes: Int, outputBytes: Int, lane: SubmissionLane) throws(VulkanError) -> Submitted {
         let frame = lane.frame
         try frame.reserve(staging: stagingBytes, readback: max(16, outputBytes))
         let staging = frame.staging.mapped!
@@ -129,7 +128,7 @@ extension VulkanSessionPool {
 
     /// Awaits `lane`'s submission; then its outputs, one array per member of each planned decode
     /// (`floats / queries.count` each), and its timestamps (`timing`, where the queue has them).
-    func awaitOutputs(_ submitted: Submitted, planned: [(call: DecodeCall, queries: Int, floats: Int)], lane: SubmissionLane,
+    func awaitOutputs(_ submitted: Submitted, planned: [Planned], lane: SubmissionLane,
                       marks: inout CallMarks, timing: inout SessionAttendTiming?) async -> Result<[[[Float]]], VulkanError> {
         let frame = lane.frame
         let waited = await submitted.fence.result()
@@ -146,8 +145,8 @@ extension VulkanSessionPool {
         }
         let readback = frame.readback.mapped!
         return .success(zip(planned, submitted.outputAt).map { p, at in
-            let per = p.floats / p.queries, base = (readback + at).assumingMemoryBound(to: Float.self)
-            return (0..<p.queries).map { j in Array(UnsafeBufferPointer(start: base + j * per, count: per)) }
+            let per = p.floats / p.queries.count, base = (readback + at).assumingMemoryBound(to: Float.self)
+            return (0..<p.queries.count).map { j in Array(UnsafeBufferPointer(start: base + j * per, count: per)) }
         })
     }
 }

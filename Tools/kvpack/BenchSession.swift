@@ -223,86 +223,86 @@ extension Bench {
             /// `steps` + 1 decode steps (the first a warm-up) from position `base`, the sessions in
             /// `microbatches` groups.
             func timedSteps(microbatches: Int, from base: Int) throws -> Row {
-            var stepSeconds: [Double] = [], kernelSeconds: [Double] = [], deviceSeconds: [Double] = [], uploaded: [Double] = []
-            var attendHost: [Double] = [], prepare: [Double] = [], record: [Double] = [], finish: [Double] = [], appends: [Double] = []
-            var uploadDevice: [Double] = [], waitLatency: [Double] = []
-            var kernels: Set<String> = []
-            var lastEvents: [StepEvent]? = nil
-            // Step 0 warms up (pipelines compiled, buffers grown) and is not counted.
-            for step in 0...steps {
-                let (k, v, q) = (stepKeys[step], stepValues[step], stepQueries[step])
-                let position = base + step
-                let start = DispatchTime.now().uptimeNanoseconds
-                let serial = serialAppends
-                let options = DecodeOptions(kernel: kernel == "mixed" ? .mixed : .automatic)
+                var stepSeconds: [Double] = [], kernelSeconds: [Double] = [], deviceSeconds: [Double] = [], uploaded: [Double] = []
+                var attendHost: [Double] = [], prepare: [Double] = [], record: [Double] = [], finish: [Double] = [], appends: [Double] = []
+                var uploadDevice: [Double] = [], waitLatency: [Double] = []
+                var kernels: Set<String> = []
+                var lastEvents: [StepEvent]? = nil
                 // Session groups (one unless --microbatches): each in its own task, layer after layer.
                 let groups = (0..<microbatches).map { g in Array(sessions[(g * count / microbatches)..<((g + 1) * count / microbatches)]) }
-                // The step as a server runs it: appends, then each layer's batched attend awaited
-                // (one hop to the concurrency pool per step, not per layer).
-                let origin = ContinuousClock.now
-                let outcome = Self.blocking { () async -> Result<GroupStep, Error> in
-                    await withTaskGroup(of: Result<GroupStep, Error>.self) { tasks in
-                        for (g, group) in groups.enumerated() {
-                            tasks.addTask {
-                                await Self.stepLayers(group, index: g, layers: layers, serial: serial, keys: k, values: v, queries: q,
-                                                      position: position, devicePool: devicePool, options: options, origin: origin)
+                // Step 0 warms up (pipelines compiled, buffers grown) and is not counted.
+                for step in 0...steps {
+                    let (k, v, q) = (stepKeys[step], stepValues[step], stepQueries[step])
+                    let position = base + step
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    let serial = serialAppends
+                    let options = DecodeOptions(kernel: kernel == "mixed" ? .mixed : .automatic)
+                    // The step as a server runs it: appends, then each layer's batched attend awaited
+                    // (one hop to the concurrency pool per step, not per layer).
+                    let origin = ContinuousClock.now
+                    let outcome = Self.blocking { () async -> Result<GroupStep, Error> in
+                        await withTaskGroup(of: Result<GroupStep, Error>.self) { tasks in
+                            for (g, group) in groups.enumerated() {
+                                tasks.addTask {
+                                    await Self.stepLayers(group, index: g, layers: layers, serial: serial, keys: k, values: v, queries: q,
+                                                          position: position, devicePool: devicePool, options: options, origin: origin)
+                                }
                             }
-                        }
-                        var all = GroupStep()
-                        for await r in tasks {
-                            switch r {
-                            case .success(let t):
-                                all.timings += t.timings
-                                all.appendSeconds += t.appendSeconds
-                                all.events += t.events
-                            case .failure(let e): return .failure(e)
+                            var all = GroupStep()
+                            for await r in tasks {
+                                switch r {
+                                case .success(let t):
+                                    all.timings += t.timings
+                                    all.appendSeconds += t.appendSeconds
+                                    all.events += t.events
+                                case .failure(let e): return .failure(e)
+                                }
                             }
+                            return .success(all)
                         }
-                        return .success(all)
+                    }
+                    let stepOutcome = try outcome.get()
+                    let (timings, appendSeconds) = (stepOutcome.timings, stepOutcome.appendSeconds)
+                    if trace, devicePool != nil, step == steps { lastEvents = stepOutcome.events.sorted { ($0.callStart, $0.group) < ($1.callStart, $1.group) } }
+                    if step > 0, devicePool != nil, timings.allSatisfy({ $0 != nil }) {
+                        kernelSeconds.append(timings.reduce(0) { $0 + $1!.decodeSeconds })
+                        attendHost.append(timings.reduce(0) { $0 + $1!.hostSeconds })
+                        prepare.append(timings.reduce(0) { $0 + $1!.prepareSeconds })
+                        record.append(timings.reduce(0) { $0 + $1!.recordSeconds })
+                        finish.append(timings.reduce(0) { $0 + $1!.finishSeconds })
+                        uploadDevice.append(timings.reduce(0) { $0 + $1!.uploadSeconds })
+                        waitLatency.append(timings.reduce(0) { $0 + $1!.waitSeconds - $1!.deviceSeconds })
+                        deviceSeconds.append(timings.reduce(0) { $0 + $1!.deviceSeconds })
+                        uploaded.append(timings.reduce(0) { $0 + Double($1!.uploadBytes) })
+                        for t in timings { kernels.formUnion(t!.launches.map(\.kernel)) }
+                    }
+                    if step > 0 {
+                        stepSeconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                        appends.append(appendSeconds)
                     }
                 }
-                let stepOutcome = try outcome.get()
-                let (timings, appendSeconds) = (stepOutcome.timings, stepOutcome.appendSeconds)
-                if trace, devicePool != nil, step == steps { lastEvents = stepOutcome.events.sorted { ($0.callStart, $0.group) < ($1.callStart, $1.group) } }
-                if step > 0, devicePool != nil, timings.allSatisfy({ $0 != nil }) {
-                    kernelSeconds.append(timings.reduce(0) { $0 + $1!.decodeSeconds })
-                    attendHost.append(timings.reduce(0) { $0 + $1!.hostSeconds })
-                    prepare.append(timings.reduce(0) { $0 + $1!.prepareSeconds })
-                    record.append(timings.reduce(0) { $0 + $1!.recordSeconds })
-                    finish.append(timings.reduce(0) { $0 + $1!.finishSeconds })
-                    uploadDevice.append(timings.reduce(0) { $0 + $1!.uploadSeconds })
-                    waitLatency.append(timings.reduce(0) { $0 + $1!.waitSeconds - $1!.deviceSeconds })
-                    deviceSeconds.append(timings.reduce(0) { $0 + $1!.deviceSeconds })
-                    uploaded.append(timings.reduce(0) { $0 + Double($1!.uploadBytes) })
-                    for t in timings { kernels.formUnion(t!.launches.map(\.kernel)) }
-                }
-                if step > 0 {
-                    stepSeconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-                    appends.append(appendSeconds)
-                }
-            }
-            let sorted = stepSeconds.sorted()
-            let median = sorted[sorted.count / 2]
-            let p99 = sorted[min(sorted.count - 1, Int((Double(sorted.count) * 0.99).rounded(.up)) - 1)]
-            let total = stepSeconds.reduce(0, +)
-            func mean(_ perStep: [Double]) -> Double? { perStep.count == steps ? perStep.reduce(0, +) / Double(steps) : nil }
-            let n = Double(steps)
-            let device = deviceSeconds.count == steps ? deviceSeconds.reduce(0, +) / n : nil
-            return Row(backend: backend, policy: pipeline.description, sessions: count, layers: layers, tokens: tokens, steps: steps,
-                       queryHeads: queryHeads, kvHeads: kvHeads, headDim: headDim, pageSize: pageSize, prefillSeconds: prefill,
-                       stepsPerSecond: n / total, p50StepSeconds: median, p99StepSeconds: p99,
-                       hostSecondsPerStep: total / n - (device ?? 0),
-                       kernelSecondsPerStep: kernelSeconds.count == steps ? kernelSeconds.reduce(0, +) / n : nil,
-                       deviceSecondsPerStep: device,
-                       attendHostSecondsPerStep: mean(attendHost), attendPrepareSecondsPerStep: mean(prepare),
-                       attendRecordSecondsPerStep: mean(record), attendFinishSecondsPerStep: mean(finish),
-                       attendUploadSecondsPerStep: mean(uploadDevice), attendWaitLatencySecondsPerStep: mean(waitLatency),
-                       appendSecondsPerStep: mean(appends), serialAppends: serialAppends,
-                       microbatches: devicePool == nil ? nil : microbatches, callsInFlight: devicePool?.callsInFlight, trace: lastEvents, uploadBytesPerStep: uploaded.count == steps ? uploaded.reduce(0, +) / n : nil,
-                       staging: devicePool == nil ? nil : staging, stagingDeviceLocal: devicePool?.stagingIsDeviceLocal,
-                       kernels: kernels.isEmpty ? nil : kernels.sorted(), device: context?.device.name,
-                       poolBytes: pool.statistics.inUseBytes, layoutBytes: sessions.reduce(0) { $0 + $1.byteCount },
-                       denseBytes: sessions.reduce(0) { $0 + $1.denseByteCount }, threads: ProcessInfo.processInfo.activeProcessorCount)
+                let sorted = stepSeconds.sorted()
+                let median = sorted[sorted.count / 2]
+                let p99 = sorted[min(sorted.count - 1, Int((Double(sorted.count) * 0.99).rounded(.up)) - 1)]
+                let total = stepSeconds.reduce(0, +)
+                func mean(_ perStep: [Double]) -> Double? { perStep.count == steps ? perStep.reduce(0, +) / Double(steps) : nil }
+                let n = Double(steps)
+                let device = deviceSeconds.count == steps ? deviceSeconds.reduce(0, +) / n : nil
+                return Row(backend: backend, policy: pipeline.description, sessions: count, layers: layers, tokens: tokens, steps: steps,
+                           queryHeads: queryHeads, kvHeads: kvHeads, headDim: headDim, pageSize: pageSize, prefillSeconds: prefill,
+                           stepsPerSecond: n / total, p50StepSeconds: median, p99StepSeconds: p99,
+                           hostSecondsPerStep: total / n - (device ?? 0),
+                           kernelSecondsPerStep: kernelSeconds.count == steps ? kernelSeconds.reduce(0, +) / n : nil,
+                           deviceSecondsPerStep: device,
+                           attendHostSecondsPerStep: mean(attendHost), attendPrepareSecondsPerStep: mean(prepare),
+                           attendRecordSecondsPerStep: mean(record), attendFinishSecondsPerStep: mean(finish),
+                           attendUploadSecondsPerStep: mean(uploadDevice), attendWaitLatencySecondsPerStep: mean(waitLatency),
+                           appendSecondsPerStep: mean(appends), serialAppends: serialAppends,
+                           microbatches: devicePool == nil ? nil : microbatches, callsInFlight: devicePool?.callsInFlight, trace: lastEvents, uploadBytesPerStep: uploaded.count == steps ? uploaded.reduce(0, +) / n : nil,
+                           staging: devicePool == nil ? nil : staging, stagingDeviceLocal: devicePool?.stagingIsDeviceLocal,
+                           kernels: kernels.isEmpty ? nil : kernels.sorted(), device: context?.device.name,
+                           poolBytes: pool.statistics.inUseBytes, layoutBytes: sessions.reduce(0) { $0 + $1.byteCount },
+                           denseBytes: sessions.reduce(0) { $0 + $1.denseByteCount }, threads: ProcessInfo.processInfo.activeProcessorCount)
             }
         }
 

@@ -1,0 +1,24 @@
+/// Where the time of the last device attend went (from the submission's timestamps).
+public struct SessionAttendTiming: Sendable, Hashable, Codable {
+    /// Device time of the copies in (written slot bytes, table entries, directories, queries).
+    public var uploadSeconds: Double
+    /// Device time of the decode dispatches (one per bank and model shape in the batch).
+    public var decodeSeconds: Double
+    /// Device time of the whole submission (uploads, decodes, the outputs' copy back).
+    public var deviceSeconds: Double
+    /// Host time from the submission to the caller's resumption.
+    public var waitSeconds: Double
+    /// Host time of the whole call less `waitSeconds`: checks, page-table updates, recording,
+    /// reading the outputs back and the policies' decode stages.
+    public var hostSeconds: Double = 0
+    /// Parts of `hostSeconds`: the requests checked, their page tables brought up to date and the
+    /// decodes planned; the staging copies and commands recorded up to the submission; after the
+    /// device: outputs read back, reads ended, the policies' decode stages.
+    public var prepareSeconds: Double = 0
+    public var recordSeconds: Double = 0
+    public var finishSeconds: Double = 0
+    /// Bytes copied in.
+    public var uploadBytes: Int
+    /// The decodes' launches.
+    public var launches: [DecodeLaunch]
+}
