@@ -63,19 +63,22 @@ public struct PageTableEntry: Sendable, Hashable {
         guard let keyGroup = UInt16(exactly: k?.groupSize ?? 0), let valueGroup = UInt16(exactly: v?.groupSize ?? 0) else {
             throw .payloadMismatch("quantization groups of \(k?.groupSize ?? 0) / \(v?.groupSize ?? 0) do not fit a page-table entry (at most 65535)")
         }
-        func put<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
-        put(positionsOffset)
-        put(tokens)
-        put(keyEncoding.kind.rawValue)
-        put(valueEncoding.kind.rawValue)
-        put(keyGroup)
-        put(valueGroup)
-        put((k?.axis == .channel ? Layout.keyByChannel : 0) | (v?.axis == .channel ? Layout.valueByChannel : 0))
-        bytes.append(0) // three bytes of padding, appended one by one: an array literal here
-        bytes.append(0) // allocated an array for every entry a device attend writes
-        bytes.append(0)
-        put(keyOffset)
-        put(valueOffset)
+        // The 32 bytes composed in registers and appended at once (a device attend writes one
+        // entry per head and call: appended field by field, each was a dozen capacity checks).
+        var entry: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &entry) { e in
+            e.storeBytes(of: positionsOffset.littleEndian, toByteOffset: Layout.positionsOffset, as: UInt32.self)
+            e.storeBytes(of: tokens.littleEndian, toByteOffset: Layout.tokens, as: UInt16.self)
+            e.storeBytes(of: keyEncoding.kind.rawValue, toByteOffset: Layout.keyKind, as: UInt8.self)
+            e.storeBytes(of: valueEncoding.kind.rawValue, toByteOffset: Layout.valueKind, as: UInt8.self)
+            e.storeBytes(of: keyGroup.littleEndian, toByteOffset: Layout.keyGroup, as: UInt16.self)
+            e.storeBytes(of: valueGroup.littleEndian, toByteOffset: Layout.valueGroup, as: UInt16.self)
+            e.storeBytes(of: (k?.axis == .channel ? Layout.keyByChannel : 0) | (v?.axis == .channel ? Layout.valueByChannel : 0),
+                         toByteOffset: Layout.axes, as: UInt8.self)
+            e.storeBytes(of: keyOffset.littleEndian, toByteOffset: Layout.keyOffset, as: UInt64.self)
+            e.storeBytes(of: valueOffset.littleEndian, toByteOffset: Layout.valueOffset, as: UInt64.self)
+        }
+        withUnsafeBytes(of: entry) { bytes.append(contentsOf: $0) }
     }
 
     /// The entry's 32 bytes (see `append(to:)`).
