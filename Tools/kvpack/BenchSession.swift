@@ -44,6 +44,7 @@ extension Bench {
         @Option(help: "Vulkan: attends the device pool has on the device at once (VulkanSessionPool callsInFlight; default 2).")
         var callsInFlight = 2
         @Option(help: "Vulkan decode kernel: automatic (one pass per encoding class where every head's pages run class by class) or mixed (one kernel over every class).") var kernel = "automatic"
+        @Flag(help: "Reserve the pool's f16 pages for every timed step after the prefill (PagePool.reserve, as a server reserves its pool at start), so that no append places a chunk.") var reserve = false
         @Flag(help: "Vulkan: add the last step's timeline to each row (per group and layer: appends, the attend call and its parts, in microseconds from the step's start).") var trace = false
         @Flag(help: "Print JSON.") var json = false
         @Option(help: "Also write the JSON to this file.") var out: String?
@@ -106,6 +107,8 @@ extension Bench {
             /// Time per step of the appends (every layer of every session).
             var appendSecondsPerStep: Double?
             var serialAppends: Bool?
+            /// The decode's f16 pages reserved after the prefill (`--reserve`).
+            var reserved: Bool?
             /// Vulkan: session groups stepping in their own tasks (`--microbatches`), and the device
             /// pool's calls in flight.
             var microbatches: Int?
@@ -217,6 +220,14 @@ extension Bench {
             }
             let prefill = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             if let e = errors.withLock({ $0.first }) { throw e }
+            if reserve {
+                // Every timed step's new pages: per session layer and head, one each pageSize steps and
+                // the open page's successor; a session's layers spread over the banks.
+                let timed = (devicePool == nil ? 1 : rounds * microbatches.count) * (steps + 1)
+                let pages = (timed + pageSize - 1) / pageSize + 1
+                let layersPerBank = (count * layers + banks - 1) / banks + 1
+                try pool.reserve(bytesPerBank: layersPerBank * kvHeads * pages * pool.slotBytes(.f16))
+            }
             var rows: [Row] = [], base = tokens
             for _ in 0..<(devicePool == nil ? 1 : rounds) {
                 for mb in devicePool == nil ? [1] : microbatches {
@@ -305,7 +316,7 @@ extension Bench {
                            attendHostSecondsPerStep: mean(attendHost), attendPrepareSecondsPerStep: mean(prepare),
                            attendRecordSecondsPerStep: mean(record), attendFinishSecondsPerStep: mean(finish), attendQueueSecondsPerStep: mean(queue),
                            attendUploadSecondsPerStep: mean(uploadDevice), attendWaitLatencySecondsPerStep: mean(waitLatency),
-                           appendSecondsPerStep: mean(appends), serialAppends: serialAppends,
+                           appendSecondsPerStep: mean(appends), serialAppends: serialAppends, reserved: reserve,
                            microbatches: devicePool == nil ? nil : microbatches, callsInFlight: devicePool?.callsInFlight, trace: lastEvents, uploadBytesPerStep: uploaded.count == steps ? uploaded.reduce(0, +) / n : nil,
                            staging: devicePool == nil ? nil : staging, stagingDeviceLocal: devicePool?.stagingIsDeviceLocal,
                            kernels: kernels.isEmpty ? nil : kernels.sorted(), device: context?.device.name,

@@ -81,6 +81,15 @@ public final class PagePool: Sendable {
         var cancelledWaiters: Set<UInt64> = []
         /// Counts the releases that freed a slot.
         var releases: UInt64 = 0
+
+        /// The arena of `slotClass` in `bank`, made (empty) if there is none yet.
+        mutating func arenaIndex(for slotClass: SlotClass, bank: Int, slotBytes: Int, slotsPerChunk: Int) -> Int {
+            let key = ArenaKey(slotClass: slotClass, bank: bank)
+            if let i = arenaIndex[key] { return i }
+            arenas.append(SlotArena(slotClass, bank: bank, slotBytes: slotBytes, slotsPerChunk: slotsPerChunk))
+            arenaIndex[key] = arenas.count - 1
+            return arenas.count - 1
+        }
     }
 
     /// - Throws: `PoolError.invalidConfiguration` for a non-positive budget, an odd or
@@ -144,6 +153,36 @@ public final class PagePool: Sendable {
         metrics.publish(bytesByEncoding: bytes, pages: pages, sessions: sessions)
     }
 
+    /// Places chunks of `slotClass` now, so that at least `bytesPerBank` of its slots exist in
+    /// each bank before any is asked for. A server reserves its decode pages at start (as
+    /// inference servers allocate their KV cache up front): appends then take slots whose memory
+    /// is already mapped and zeroed, instead of placing a chunk (megabytes zeroed and faulted in,
+    /// under the pool's lock) in the middle of a decode step. Reserved slots are free: the budget
+    /// still bounds what the sessions hold, and a device mirror attached later uploads them whole.
+    /// - Throws: `PoolError.invalidConfiguration` for negative bytes; `.neverFits` when the
+    ///   reservation over all banks exceeds the budget; `.bankFull` where a bank has no room for
+    ///   another chunk (chunks placed before it stay placed, free).
+    public func reserve(_ slotClass: SlotClass = .f16, bytesPerBank: Int) throws(PoolError) {
+        guard bytesPerBank >= 0 else { throw .invalidConfiguration("reserved bytes must be 0 or more; got \(bytesPerBank)") }
+        let banks = configuration.banks, budget = configuration.budgetBytes
+        let (total, overflow) = bytesPerBank.multipliedReportingOverflow(by: banks)
+        guard !overflow, total <= budget else { throw .neverFits(requestedBytes: overflow ? .max : total, budgetBytes: budget) }
+        let slotBytes = slotBytes(slotClass), perChunk = configuration.slotsPerChunk, bankLimit = configuration.bankBytes
+        try state.withLock { (s: inout State) throws(PoolError) in
+            for bank in 0..<banks {
+                let ci = s.arenaIndex(for: slotClass, bank: bank, slotBytes: slotBytes, slotsPerChunk: perChunk)
+                while s.arenas[ci].capacityBytes < bytesPerBank {
+                    let chunk = s.arenas[ci].chunkBytes
+                    if let limit = bankLimit, s.bankPlaced[bank] + chunk > limit {
+                        throw .bankFull(bank: bank, placedBytes: s.bankPlaced[bank], chunkBytes: chunk, bankBytes: limit)
+                    }
+                    s.arenas[ci].grow(bankOffset: s.bankPlaced[bank])
+                    s.bankPlaced[bank] += chunk
+                }
+            }
+        }
+    }
+
     /// One slot for each element of `classes`, all or none, in `bank` (or `banks[i]` for the
     /// i-th when given).
     /// - Throws: `PoolError.neverFits` / `.exhausted` when they do not fit in the budget,
@@ -172,15 +211,7 @@ public final class PagePool: Sendable {
             var out: [PageSlot] = []
             out.reserveCapacity(classes.count)
             for (c, bank) in zip(classes, banks) {
-                let key = ArenaKey(slotClass: c, bank: bank)
-                let ci: Int
-                if let i = s.arenaIndex[key] {
-                    ci = i
-                } else {
-                    ci = s.arenas.count
-                    s.arenas.append(SlotArena(c, bank: bank, slotBytes: slotBytes(c), slotsPerChunk: configuration.slotsPerChunk))
-                    s.arenaIndex[key] = ci
-                }
+                let ci = s.arenaIndex(for: c, bank: bank, slotBytes: slotBytes(c), slotsPerChunk: configuration.slotsPerChunk)
                 if s.arenas[ci].free.isEmpty {
                     let chunk = s.arenas[ci].chunkBytes
                     if let limit = configuration.bankBytes, s.bankPlaced[bank] + chunk > limit {

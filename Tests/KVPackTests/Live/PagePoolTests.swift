@@ -60,6 +60,29 @@ struct PagePoolTests {
         #expect(try s1.fork().banks == s1.banks)
     }
 
+    @Test("reserve places a class's chunks in every bank up front: allocations within it place none; past the budget or a bank, typed errors")
+    func reserve() throws {
+        let slot = livePool().slotBytes(.f16)
+        let pool = try PagePool(.init(budgetBytes: 100 * slot, headDim: 16, pageSize: 4, slotsPerChunk: 2, banks: 2, bankBytes: 10 * slot))
+        // 3 slots a bank: two chunks of 2 each.
+        try pool.reserve(bytesPerBank: 3 * slot)
+        #expect(pool.bankPlacedBytes == [4 * slot, 4 * slot])
+        #expect(pool.statistics.capacityBytes == 8 * slot && pool.statistics.inUseBytes == 0, "reserved slots are free")
+        _ = try pool.allocate(Array(repeating: .f16, count: 4), bank: 1)
+        #expect(pool.bankPlacedBytes == [4 * slot, 4 * slot], "the reserved slots served them")
+        _ = try pool.allocate([.f16], bank: 1)
+        #expect(pool.bankPlacedBytes == [4 * slot, 6 * slot], "past the reservation a chunk is placed")
+        try pool.reserve(bytesPerBank: 3 * slot)
+        #expect(pool.bankPlacedBytes == [4 * slot, 6 * slot], "reserved already: nothing placed")
+        #expect(throws: PoolError.neverFits(requestedBytes: 120 * slot, budgetBytes: 100 * slot)) { try pool.reserve(bytesPerBank: 60 * slot) }
+        // 12 slots a bank do not fit bank 0's 10: its chunks up to the limit stay placed.
+        #expect(throws: PoolError.bankFull(bank: 0, placedBytes: 10 * slot, chunkBytes: 2 * slot, bankBytes: 10 * slot)) {
+            try pool.reserve(bytesPerBank: 12 * slot)
+        }
+        #expect(pool.bankPlacedBytes == [10 * slot, 6 * slot])
+        #expect(throws: PoolError.self) { try pool.reserve(bytesPerBank: -1) }
+    }
+
     @Test("bad configurations are typed errors", arguments: [(0, 16, 16, 8), (100, 15, 16, 8), (100, 16, 0, 8), (100, 16, 16, 0)])
     func badConfiguration(budget: Int, d: Int, page: Int, chunk: Int) {
         #expect(throws: PoolError.self) {
