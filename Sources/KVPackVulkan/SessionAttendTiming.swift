@@ -8,19 +8,15 @@ public struct SessionAttendTiming: Sendable, Hashable, Codable {
     public var deviceSeconds: Double
     /// Host time from the submission to the caller's resumption.
     public var waitSeconds: Double
-    /// Host time of the whole call less `waitSeconds` and `queueSeconds`: checks, page-table
-    /// updates, staging, recording, reading the outputs back and the policies' decode stages.
+    /// Host time of the whole call less `waitSeconds`: checks, page-table updates, recording,
+    /// reading the outputs back and the policies' decode stages.
     public var hostSeconds: Double = 0
-    /// Parts of `hostSeconds`: the requests checked, their page tables brought up to date, the
-    /// decodes planned and their data staged; the queued slot bytes staged and the commands
-    /// recorded up to the submission; after the device: outputs read back, reads ended, the
-    /// policies' decode stages.
+    /// Parts of `hostSeconds`: the requests checked, their page tables brought up to date and the
+    /// decodes planned; the staging copies and commands recorded up to the submission; after the
+    /// device: outputs read back, reads ended, the policies' decode stages.
     public var prepareSeconds: Double = 0
     public var recordSeconds: Double = 0
     public var finishSeconds: Double = 0
-    /// Host time the call waited for a free lane (`VulkanSessionPool.callsInFlight` calls were
-    /// under way) and for its turn to submit: not part of `hostSeconds`.
-    public var queueSeconds: Double = 0
     /// Bytes copied in.
     public var uploadBytes: Int
     /// The decodes' launches.

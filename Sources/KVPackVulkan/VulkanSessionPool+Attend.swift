@@ -9,8 +9,8 @@ extension VulkanSessionPool {
     /// as `CacheSession.attend` runs them.
     ///
     /// Suspends (no thread blocked) while the device runs. Calls from several tasks (over different
-    /// sessions) prepare at the same time, each on one of `callsInFlight` lanes, and take turns
-    /// only to submit: one call's host work runs while the device runs another.
+    /// sessions) are prepared one at a time, and up to `callsInFlight` are on the device at once:
+    /// one call's host work runs while the device runs another.
     /// - Parameters:
     ///   - batch: queries `[queryHeads, 1, headDim]` and their position, one request per session.
     ///   - options: kernel options (`DecodeOptions`); a layer whose pages mix encodings runs the
@@ -25,33 +25,29 @@ extension VulkanSessionPool {
     /// `attend`, with the call's own timing (nil where the call submitted nothing, failed, or the
     /// queue has no timestamps): with calls in flight at once, `lastTiming` is only the last to
     /// finish. A call's `hostSeconds` counts its own host work, some of which ran while the device
-    /// ran an earlier call; its waits for a lane and for its turn to submit are `queueSeconds`.
+    /// ran an earlier call.
     public func attendTimed(_ batch: [CacheSession.AttendRequest], layer: Int, scale: Float? = nil, runPolicy: Bool = true,
                             options: DecodeOptions = .init()) async
         -> (results: [Result<HeadTensor<Float>, DeviceSessionError>], timing: SessionAttendTiming?) {
-        var marks = CallMarks(start: .now)
-        let laneIndex = await freeLanes.take()
-        let lane = lanes[laneIndex]
-        marks.laneTaken = .now
-        var call = prepare(batch, layer: layer, scale: scale, options: options, lane: lane)
-        marks.prepared = .now
         await gate.enter()
-        marks.gateEntered = .now
-        await submit(&call, layer: layer, lane: lane, marks: &marks)
+        let lane = lanes[nextLane]
+        nextLane = (nextLane + 1) % lanes.count
+        // The lane's previous call has read its outputs (it needs no gate to get there).
+        await lane.held.enter()
+        var marks = CallMarks(start: .now)
+        var call = await prepareAndSubmit(batch, layer: layer, scale: scale, options: options, lane: lane, marks: &marks)
         await gate.leave()
         var timing: SessionAttendTiming?
         await finish(&call, layer: layer, runPolicy: runPolicy, lane: lane, marks: &marks, timing: &timing)
-        await freeLanes.give(laneIndex)
+        await lane.held.leave()
         if var t = timing {
             let end = ContinuousClock.now
-            if let laneTaken = marks.laneTaken, let prepared = marks.prepared, let entered = marks.gateEntered,
-               let submitted = marks.submitted, let resumed = marks.resumed {
-                t.queueSeconds = (laneTaken - marks.start).seconds + (entered - prepared).seconds
-                t.prepareSeconds = (prepared - laneTaken).seconds
-                t.recordSeconds = (submitted - entered).seconds
+            t.hostSeconds = (end - marks.start).seconds - t.waitSeconds
+            if let prepared = marks.prepared, let submitted = marks.submitted, let resumed = marks.resumed {
+                t.prepareSeconds = (prepared - marks.start).seconds
+                t.recordSeconds = (submitted - prepared).seconds
                 t.finishSeconds = (end - resumed).seconds
             }
-            t.hostSeconds = (end - marks.start).seconds - t.waitSeconds - t.queueSeconds
             timing = t
         }
         lastTiming = timing
@@ -61,9 +57,7 @@ extension VulkanSessionPool {
     /// When the phases of the call in progress ended (`SessionAttendTiming`'s parts).
     struct CallMarks {
         var start: ContinuousClock.Instant
-        var laneTaken: ContinuousClock.Instant?
         var prepared: ContinuousClock.Instant?
-        var gateEntered: ContinuousClock.Instant?
         var submitted: ContinuousClock.Instant?
         var resumed: ContinuousClock.Instant?
     }
@@ -75,10 +69,10 @@ extension VulkanSessionPool {
         return order.resolved()
     }
 
-    /// The part of a call before `gate`, on `lane` (the call's own): the requests checked, their
-    /// reads begun, page tables brought up to date, the decodes planned and their data staged.
-    private func prepare(_ batch: [CacheSession.AttendRequest], layer: Int, scale: Float?, options: DecodeOptions,
-                         lane: SubmissionLane) -> CallInFlight {
+    /// The part of a call under `gate`: the requests checked, their reads begun, page tables
+    /// brought up to date, the decodes planned, recorded on `lane` and submitted.
+    private func prepareAndSubmit(_ batch: [CacheSession.AttendRequest], layer: Int, scale: Float?, options: DecodeOptions,
+                                  lane: SubmissionLane, marks: inout CallMarks) async -> CallInFlight {
         var call = CallInFlight(batch)
         guard !lost else {
             call.results = batch.map { _ in .failure(.device(.deviceLost)) }
@@ -271,7 +265,7 @@ extension VulkanSessionPool {
                 if headClassCounts == nil, let known = bankCall.plans[planKey] {
                     call = known
                     call.rebind()
-                    planReused()
+                    plansReused += 1
                 } else {
                     let oneLayer: ModelFacts
                     do {
@@ -299,60 +293,40 @@ extension VulkanSessionPool {
             }
         }
 
+        marks.prepared = .now
         call.active = active
         call.failedActive = failedActive
         call.planned = planned
-        call.tableBytes = tableBytes
-        call.tableCopies = tableCopies
-        guard !planned.isEmpty else { return call }
-        // The call's own data goes into the lane's staging now, with room kept for the slot bytes
-        // queued by the time it submits (as many as the lane's last call took, twice).
-        let outputs = planned.reduce(0) { $0 + 4 * $1.floats }
-        do throws(VulkanError) {
-            call.staged = try stage(tableBytes: tableBytes, planned: planned, lane: lane, room: 2 * lane.lastPendingBytes + 16 * tableCopies.count,
-                                    outputBytes: outputs)
-        } catch {
-            for (k, a) in active.enumerated() where !failedActive.contains(k) { fail(a, .device(error)) }
-            call.failedActive = Set(active.indices)
-            call.planned = []
-        }
-        return call
-    }
-
-    /// The part of a call under `gate`: the slot bytes queued so far taken (a large backlog, a
-    /// prefill, first copied in copy-only submissions of bounded staging), the commands recorded
-    /// on `lane` and submitted.
-    private func submit(_ call: inout CallInFlight, layer: Int, lane: SubmissionLane, marks: inout CallMarks) async {
-        let live = call.active.indices.filter { !call.failedActive.contains($0) }
-        func failLive(_ e: VulkanError) {
-            for k in live { fail(call.active[k], .device(e), layer: layer, in: &call) }
-            call.failedActive = Set(call.active.indices)
-        }
-        guard !lost else {
-            failLive(.deviceLost)
-            return
-        }
+        // Staging: pending slot bytes, table entries, then each decode's directory, queries and query words.
+        // A large backlog (a prefill) goes first, in copy-only submissions of bounded staging.
         var pending = uploads.take()
-        var restage = false
         if pending.bytes.count > stagingChunk {
             if let e = await uploadInChunks(pending, lane: lane) {
-                failLive(e)
-                return
+                for (k, a) in active.enumerated() where !failedActive.contains(k) { fail(a, .device(e)) }
+                call.failedActive = Set(active.indices)
+                return call
             }
             pending = ([], [])
-            restage = true
         }
-        lane.lastPendingBytes = pending.bytes.count
-        guard !call.planned.isEmpty || !pending.copies.isEmpty else { return }
+        guard !planned.isEmpty || !pending.copies.isEmpty else { return call }
+        // Scatter records: 16 bytes a copy, per bank rounded up to 16.
+        let recordBytes = 16 * (pending.copies.count + tableCopies.count) + 16 * banks.count
+        let perCall = planned.reduce(0) {
+            $0 + 4 * ($1.directory.count + $1.floats + $1.queryWords.count + $1.call.passDirectoryWords.count) + 64
+        } + recordBytes
+        let outputs = planned.reduce(0) { $0 + 4 * $1.floats }
         do throws(VulkanError) {
-            call.submitted = try recordAndSubmit(pending: pending, call: &call, restage: restage, lane: lane)
+            call.submitted = try recordAndSubmit(pending: pending, tableBytes: tableBytes, tableCopies: tableCopies, planned: planned,
+                                                 stagingBytes: pending.bytes.count + tableBytes.count + perCall, outputBytes: outputs, lane: lane)
             marks.submitted = call.submitted!.submittedAt
             callOnDevice(1)
             uploads.recycle(&pending)
         } catch {
             // Nothing reached the queue: the bytes go back, ahead of anything queued since.
             uploads.putBack(pending)
-            failLive(error)
+            for (k, a) in active.enumerated() where !failedActive.contains(k) { fail(a, .device(error)) }
+            call.failedActive = Set(active.indices)
         }
+        return call
     }
 }

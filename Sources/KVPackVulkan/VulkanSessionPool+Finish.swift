@@ -1,4 +1,3 @@
-import CVulkan
 import KVPack
 
 /// A call between its submission and its outputs, and what it does after the pool's gate: await
@@ -35,11 +34,6 @@ extension VulkanSessionPool {
         /// Indices into `active` already failed (their reads ended).
         var failedActive = Set<Int>()
         var planned: [Planned] = []
-        /// The page-table entries to write (`tableCopies` place them in the banks' tables).
-        var tableBytes: [UInt8] = []
-        var tableCopies: [(bank: Int, copy: VkBufferCopy)] = []
-        /// Where the call's data lies in its lane's staging buffer.
-        var staged: Staged?
         var submitted: Submitted?
 
         init(_ batch: [CacheSession.AttendRequest]) {

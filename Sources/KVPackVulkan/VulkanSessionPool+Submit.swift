@@ -58,83 +58,24 @@ extension VulkanSessionPool {
         var fence: FenceTicket
     }
 
-    /// Where a call's own data lies in its lane's staging buffer (byte offsets), written before
-    /// the call's turn to submit: its page-table entries, then per planned decode its directory,
-    /// queries, query words and pass directory. The queued slot bytes go at `end`.
-    struct Staged {
-        struct Decode {
-            var directory: Int
-            var queries: Int
-            var words: Int
-            var passes: Int
-        }
-        var tables: Int
-        var decodes: [Decode]
-        var end: Int
-    }
-
-    /// Copies the call's own data into `lane`'s staging buffer from its start, the buffer grown
-    /// to hold it and `room` more bytes, and the readback buffer to `outputBytes`. The members'
-    /// queries are their request arrays, copied once.
-    func stage(tableBytes: [UInt8], planned: [Planned], lane: SubmissionLane, room: Int, outputBytes: Int) throws(VulkanError) -> Staged {
-        func rounded(_ n: Int) -> Int { (n + 15) & ~15 }
-        let bytes = rounded(tableBytes.count) + planned.reduce(0) {
-            $0 + rounded(4 * $1.directory.count) + rounded(4 * $1.floats) + rounded(4 * $1.queryWords.count) + rounded(4 * $1.call.passDirectoryWords.count)
-        }
+    /// Records and submits one command buffer on `lane`: the uploads, the decodes, the outputs'
+    /// readback. Throws where it could not submit (nothing then reached the queue). Each planned
+    /// decode's queries are its members' query arrays, copied once into staging.
+    func recordAndSubmit(pending: (bytes: [UInt8], copies: [PendingUploads.Copy]), tableBytes: [UInt8],
+                         tableCopies: [(bank: Int, copy: VkBufferCopy)],
+                         planned: [Planned], stagingBytes: Int, outputBytes: Int, lane: SubmissionLane) throws(VulkanError) -> Submitted {
         let frame = lane.frame
-        try frame.reserve(staging: bytes + room, readback: max(16, outputBytes))
+        try frame.reserve(staging: stagingBytes, readback: max(16, outputBytes))
         let staging = frame.staging.mapped!
         var cursor = 0
         func put(_ raw: UnsafeRawBufferPointer) -> Int {
             let at = cursor
             if raw.count > 0 { (staging + at).copyMemory(from: raw.baseAddress!, byteCount: raw.count) }
-            cursor = rounded(cursor + raw.count)
+            cursor = (cursor + raw.count + 15) & ~15
             return at
         }
-        let tables = tableBytes.withUnsafeBytes { put($0) }
-        var decodes: [Staged.Decode] = []
-        decodes.reserveCapacity(planned.count)
-        for p in planned {
-            let directory = p.directory.withUnsafeBytes { put($0) }
-            // The members' queries one after another (each a multiple of 16 bytes: headDim is).
-            let queries = cursor
-            for member in p.queries {
-                member.withUnsafeBytes { raw in (staging + cursor).copyMemory(from: raw.baseAddress!, byteCount: raw.count) }
-                cursor += 4 * member.count
-            }
-            cursor = rounded(cursor)
-            let words = p.queryWords.withUnsafeBytes { put($0) }
-            let passes = p.call.passDirectoryWords.withUnsafeBytes { put($0) }
-            decodes.append(.init(directory: directory, queries: queries, words: words, passes: passes))
-        }
-        return Staged(tables: tables, decodes: decodes, end: cursor)
-    }
-
-    /// Records and submits one command buffer on `lane`: the queued slot bytes (`pending`) and
-    /// the call's table entries scattered into the banks, the decodes, the outputs' readback. The
-    /// call's data is staged again first where the lane's staging buffer no longer holds it
-    /// (`restage`: a backlog went through it) or cannot also hold `pending` (it grows). Throws
-    /// where it could not submit (nothing then reached the queue).
-    func recordAndSubmit(pending: (bytes: [UInt8], copies: [PendingUploads.Copy]), call: inout CallInFlight, restage: Bool,
-                         lane: SubmissionLane) throws(VulkanError) -> Submitted {
-        let frame = lane.frame, planned = call.planned
-        let outputs = planned.reduce(0) { $0 + 4 * $1.floats }
-        // Scatter records: 16 bytes a copy, per bank rounded up to 16.
-        let recordBytes = 16 * (pending.copies.count + call.tableCopies.count) + 16 * banks.count
-        let tail = pending.bytes.count + 16 + recordBytes
-        var staged: Staged
-        if let known = call.staged, !restage, known.end + tail <= frame.staging.size {
-            staged = known
-        } else {
-            staged = try stage(tableBytes: call.tableBytes, planned: planned, lane: lane, room: tail, outputBytes: outputs)
-            call.staged = staged
-        }
-        let staging = frame.staging.mapped!
-        let pendingBase = staged.end
-        pending.bytes.withUnsafeBytes { raw in
-            if raw.count > 0 { (staging + pendingBase).copyMemory(from: raw.baseAddress!, byteCount: raw.count) }
-        }
-        var cursor = (pendingBase + pending.bytes.count + 15) & ~15
+        let pendingBase = pending.bytes.withUnsafeBytes { put($0) }
+        let tableBase = tableBytes.withUnsafeBytes { put($0) }
         try frame.begin()
         frame.stamp(0, bottom: false)
         frame.barrier(from: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_TRANSFER_BIT)
@@ -142,18 +83,28 @@ extension VulkanSessionPool {
         for c in pending.copies {
             records.add(bank: c.bank, table: false, destination: c.destination, source: pendingBase + c.source, count: c.count)
         }
-        for (bank, c) in call.tableCopies {
-            records.add(bank: bank, table: true, destination: Int(c.dstOffset), source: staged.tables + Int(c.srcOffset), count: Int(c.size))
+        for (bank, c) in tableCopies {
+            records.add(bank: bank, table: true, destination: Int(c.dstOffset), source: tableBase + Int(c.srcOffset), count: Int(c.size))
         }
         try recordScatter(records, lane: lane, cursor: &cursor)
-        for (p, at) in zip(planned, staged.decodes) {
-            frame.copy(into: p.call.cache.directory, [VkBufferCopy(srcOffset: VkDeviceSize(at.directory), dstOffset: 0, size: VkDeviceSize(4 * p.directory.count))])
-            frame.copy(into: p.call.bufferQueries, [VkBufferCopy(srcOffset: VkDeviceSize(at.queries), dstOffset: 0, size: VkDeviceSize(4 * p.floats))])
+        for p in planned {
+            let dir = p.directory.withUnsafeBytes { put($0) }
+            frame.copy(into: p.call.cache.directory, [VkBufferCopy(srcOffset: VkDeviceSize(dir), dstOffset: 0, size: VkDeviceSize(4 * p.directory.count))])
+            // The members' queries one after another (each a multiple of 16 bytes: headDim is).
+            let q = cursor
+            for member in p.queries {
+                member.withUnsafeBytes { raw in (staging + cursor).copyMemory(from: raw.baseAddress!, byteCount: raw.count) }
+                cursor += 4 * member.count
+            }
+            cursor = (cursor + 15) & ~15
+            frame.copy(into: p.call.bufferQueries, [VkBufferCopy(srcOffset: VkDeviceSize(q), dstOffset: 0, size: VkDeviceSize(4 * p.floats))])
+            let words = p.queryWords.withUnsafeBytes { put($0) }
             frame.copy(into: p.call.bufferQueryPositions,
-                       [VkBufferCopy(srcOffset: VkDeviceSize(at.words), dstOffset: 0, size: VkDeviceSize(4 * p.queryWords.count))])
+                       [VkBufferCopy(srcOffset: VkDeviceSize(words), dstOffset: 0, size: VkDeviceSize(4 * p.queryWords.count))])
             if !p.call.passDirectoryWords.isEmpty, let passDirectory = p.call.passDirectory {
+                let passes = p.call.passDirectoryWords.withUnsafeBytes { put($0) }
                 frame.copy(into: passDirectory,
-                           [VkBufferCopy(srcOffset: VkDeviceSize(at.passes), dstOffset: 0, size: VkDeviceSize(4 * p.call.passDirectoryWords.count))])
+                           [VkBufferCopy(srcOffset: VkDeviceSize(passes), dstOffset: 0, size: VkDeviceSize(4 * p.call.passDirectoryWords.count))])
             }
         }
         frame.barrier(from: VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT)
@@ -171,7 +122,7 @@ extension VulkanSessionPool {
         frame.barrier(from: VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_HOST_BIT)
         frame.stamp(3, bottom: true)
         try frame.submit()
-        return Submitted(outputAt: outputAt, uploadBytes: staged.end + pending.bytes.count,
+        return Submitted(outputAt: outputAt, uploadBytes: pending.bytes.count + tableBytes.count + cursor - tableBase - tableBytes.count,
                          submittedAt: .now, fence: waiter.enqueue(frame.fence))
     }
 

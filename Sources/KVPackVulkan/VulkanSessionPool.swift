@@ -13,11 +13,10 @@ import KVPack
 /// the first page that changed. So a decode step uploads the appended rows and one table entry
 /// per head, not the cache.
 ///
-/// Up to `callsInFlight` calls are under way at once, each on its own lane: they check their
-/// requests, bring page tables up to date, plan and stage their data at the same time (callers'
-/// tasks on several cores), then take turns only to take the queued slot bytes, record and
-/// submit (callers queue without blocking). So while the device runs one call, the next call's
-/// host work runs beside it, and the first call's outputs are read and its policies run after it. Sessions in a call refuse changes with
+/// Calls are prepared and submitted one at a time per pool (callers queue without blocking), and
+/// up to `callsInFlight` of them are on the device at once: while the device runs one call, the
+/// next call's host work (page tables, staging, commands) runs beside it, and the first call's
+/// outputs are read and its policies run after it. Sessions in a call refuse changes with
 /// `SessionError.busy` until it ends, so calls in flight together hold different sessions.
 public final class VulkanSessionPool: @unchecked Sendable {
     public let context: VulkanContext
@@ -30,22 +29,18 @@ public final class VulkanSessionPool: @unchecked Sendable {
     let uploads = PendingUploads()
     let regions: RegionDirectory
     let waiter: FenceWaiter
-    /// Held while a call takes the queued slot bytes, records and submits: calls reach the queue
-    /// in the order they took the bytes (a call's kernels may read rows another call uploads).
+    /// Held while a call prepares, records and submits (not while the device runs it).
     let gate = AsyncGate()
-    /// The calls' submission resources; a call holds one (from `freeLanes`) from its start until
-    /// its outputs are read.
+    /// The calls' submission resources, taken in turn (`nextLane`, under `gate`).
     let lanes: [SubmissionLane]
-    let freeLanes: LaneQueue
+    var nextLane = 0
+    /// Calls whose decode plan an earlier call made (`BankCall.plans`), for tests.
+    var plansReused = 0
     /// Staging bytes one copy-only submission takes, for a backlog of written slots larger than
     /// that (a prefill): it goes in before the decode, in such submissions. Tests make it small.
     var stagingChunk = 64 << 20
     private let state = NSLock()
     private var _lost = false
-    private var _plansReused = 0
-    /// Calls whose decode plan an earlier call made (`BankCall.plans`), for tests.
-    var plansReused: Int { state.withLock { _plansReused } }
-    func planReused() { state.withLock { _plansReused += 1 } }
     private var onDevice = 0, _peakCallsOnDevice = 0
     /// The most calls submitted and not yet read back at one time, since the pool was made (tests).
     var peakCallsOnDevice: Int { state.withLock { _peakCallsOnDevice } }
@@ -114,7 +109,6 @@ public final class VulkanSessionPool: @unchecked Sendable {
         var lanes: [SubmissionLane] = []
         for _ in 0..<callsInFlight { lanes.append(try SubmissionLane(context, staging: staging == .device ? .upload : .host)) }
         self.lanes = lanes
-        freeLanes = LaneQueue(lanes: callsInFlight)
         stagingIsDeviceLocal = lanes[0].frame.staging.deviceLocal
         waiter = FenceWaiter(context, spin: context.device.kind == .cpu ? .zero : Self.defaultFenceSpin)
         do throws(PoolError) { try pool.attach(self) } catch {

@@ -444,7 +444,7 @@ for phase in "$@"; do
     timeout ${T:-240} $K bench session --backend vulkan --sessions ${BS:-32} --tokens 32768 --layers 2 --steps 16 --serial-appends --policy dense --policy "snapkv(keep=0.25)" --microbatches ${MB:-1 2 4} --rounds ${MROUNDS:-2} ${EXTRA:-} --out $R/microab-b32.json > $R/microab-b32.txt 2>&1
     echo "microab-b32 rc=$? $(date +%s)" >> $R/progress.txt
     pack ;;
-  prepab) # calls preparing outside the submission gate (this binary) against .carry/kvpack-old.xz (calls prepared under it), alternating PROUNDS times (default 2), session groups MB (default "1 2") over the same prefilled sessions, B = 32 at N = 32K, dense and SnapKV, serial appends within a group, the last step's timeline (--trace), RESERVE=1 adds this binary with the decode's pages reserved (--reserve: prepab-newres-i), EXTRA more bench options, TAG a name suffix (prepabTAG-which-i.json); cuDNN at the same shapes first
+  prepab) # this binary against .carry/kvpack-old.xz (a previous one), alternating PROUNDS times (default 2), session groups MB (default "1 2") over the same prefilled sessions, B = 32 at N = 32K, dense and SnapKV, serial appends within a group, the last step's timeline (--trace), RESERVE=1 adds this binary with the decode's pages reserved (--reserve: prepab-newres-i), EXTRA more bench options, TAG a name suffix (prepabTAG-which-i.json); cuDNN at the same shapes first
     timeout 120 python3 .carry/sdpa_reference.py --batch 32 --tokens 32768 > $R/sdpa-prepab.json 2> $R/sdpa-prepab.err; echo "sdpa-prepab rc=$? $(date +%s)" >> $R/progress.txt
     old_binary
     for i in $(seq ${PROUNDS:-2}); do

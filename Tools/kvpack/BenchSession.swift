@@ -87,17 +87,13 @@ extension Bench {
             /// submissions (uploads, decodes, readback); bytes uploaded per step.
             var kernelSecondsPerStep: Double?
             var deviceSecondsPerStep: Double?
-            /// Vulkan: host time per step inside the attend calls (all but waiting for the device and
-            /// the queue), and its parts (`SessionAttendTiming`): checks, page tables, plans and the
-            /// call's own staging; the queued slot bytes staged and the commands recorded; after the
-            /// device.
+            /// Vulkan: host time per step inside the attend calls (all but waiting for the device),
+            /// and its parts (`SessionAttendTiming`): checks, page tables and plans; staging and
+            /// recording; after the device.
             var attendHostSecondsPerStep: Double?
             var attendPrepareSecondsPerStep: Double?
             var attendRecordSecondsPerStep: Double?
             var attendFinishSecondsPerStep: Double?
-            /// Vulkan: per step, the attend calls' waits for a lane and for their turn to submit
-            /// (calls of other groups under way), outside their host time.
-            var attendQueueSecondsPerStep: Double?
             /// Vulkan: per step, the device time of the submissions' copies in (appended rows,
             /// table entries, directories, queries), and the attend calls' waits beyond their
             /// device time (the submission reaching the device, the fence's signal reaching the
@@ -135,8 +131,6 @@ extension Bench {
             var group: Int, layer: Int
             var appendStart: Double, appendEnd: Double, callStart: Double, callEnd: Double
             var prepare: Double?, record: Double?, wait: Double?, finish: Double?, device: Double?, kernels: Double?
-            /// The call's waits for a lane and for its turn to submit.
-            var queue: Double?
         }
 
         func run() throws {
@@ -242,7 +236,6 @@ extension Bench {
             func timedSteps(microbatches: Int, from base: Int) throws -> Row {
                 var stepSeconds: [Double] = [], kernelSeconds: [Double] = [], deviceSeconds: [Double] = [], uploaded: [Double] = []
                 var attendHost: [Double] = [], prepare: [Double] = [], record: [Double] = [], finish: [Double] = [], appends: [Double] = []
-                var queue: [Double] = []
                 var uploadDevice: [Double] = [], waitLatency: [Double] = []
                 var kernels: Set<String> = []
                 var lastEvents: [StepEvent]? = nil
@@ -288,7 +281,6 @@ extension Bench {
                         prepare.append(timings.reduce(0) { $0 + $1!.prepareSeconds })
                         record.append(timings.reduce(0) { $0 + $1!.recordSeconds })
                         finish.append(timings.reduce(0) { $0 + $1!.finishSeconds })
-                        queue.append(timings.reduce(0) { $0 + $1!.queueSeconds })
                         uploadDevice.append(timings.reduce(0) { $0 + $1!.uploadSeconds })
                         waitLatency.append(timings.reduce(0) { $0 + $1!.waitSeconds - $1!.deviceSeconds })
                         deviceSeconds.append(timings.reduce(0) { $0 + $1!.deviceSeconds })
@@ -314,7 +306,7 @@ extension Bench {
                            kernelSecondsPerStep: kernelSeconds.count == steps ? kernelSeconds.reduce(0, +) / n : nil,
                            deviceSecondsPerStep: device,
                            attendHostSecondsPerStep: mean(attendHost), attendPrepareSecondsPerStep: mean(prepare),
-                           attendRecordSecondsPerStep: mean(record), attendFinishSecondsPerStep: mean(finish), attendQueueSecondsPerStep: mean(queue),
+                           attendRecordSecondsPerStep: mean(record), attendFinishSecondsPerStep: mean(finish),
                            attendUploadSecondsPerStep: mean(uploadDevice), attendWaitLatencySecondsPerStep: mean(waitLatency),
                            appendSecondsPerStep: mean(appends), serialAppends: serialAppends, reserved: reserve,
                            microbatches: devicePool == nil ? nil : microbatches, callsInFlight: devicePool?.callsInFlight, trace: lastEvents, uploadBytesPerStep: uploaded.count == steps ? uploaded.reduce(0, +) / n : nil,
@@ -370,7 +362,7 @@ extension Bench {
                                                 callStart: us(callStart), callEnd: us(callEnd), prepare: timing.map { $0.prepareSeconds * 1e6 },
                                                 record: timing.map { $0.recordSeconds * 1e6 }, wait: timing.map { $0.waitSeconds * 1e6 },
                                                 finish: timing.map { $0.finishSeconds * 1e6 }, device: timing.map { $0.deviceSeconds * 1e6 },
-                                                kernels: timing.map { $0.decodeSeconds * 1e6 }, queue: timing.map { $0.queueSeconds * 1e6 }))
+                                                kernels: timing.map { $0.decodeSeconds * 1e6 }))
                 } else {
                     for r in Self.attendOnCores(batch, layer: l) { if case .failure(let e) = r { return .failure(e) } }
                 }
