@@ -53,10 +53,9 @@ extension VulkanSessionPool {
     /// The part of a call after `gate`: the device awaited, the outputs read from `lane`, the reads
     /// ended, then the policies' decode stages.
     func finish(_ call: inout CallInFlight, layer: Int, runPolicy: Bool, lane: SubmissionLane,
-                        marks: inout CallMarks, timing: inout SessionAttendTiming?) async {
+                marks: inout CallMarks, timing: inout SessionAttendTiming?) async {
         if let submitted = call.submitted {
-            let result = await awaitOutputs(submitted, planned: call.planned, lane: lane,
-                                            marks: &marks, timing: &timing)
+            let result = await awaitOutputs(submitted, planned: call.planned, lane: lane, marks: &marks, timing: &timing)
             callOnDevice(-1)
             switch result {
             case .success(let outputs):

@@ -44,7 +44,7 @@ extension Bench {
         @Option(help: "Vulkan: attends the device pool has on the device at once (VulkanSessionPool callsInFlight; default 2).")
         var callsInFlight = 2
         @Option(help: "Vulkan decode kernel: automatic (one pass per encoding class where every head's pages run class by class) or mixed (one kernel over every class).") var kernel = "automatic"
-        @Flag(help: "Reserve the pool's f16 pages for every timed step after the prefill (PagePool.reserve, as a server reserves its pool at start), so that no append places a chunk.") var reserve = false
+        @Flag(help: "Reserve f16 pages for the timed steps after the prefill (PagePool.reserve, as a server reserves its pool at start): per bank, one page per session layer and head every --page-size steps, plus one, for its share of the sessions' layers.") var reserve = false
         @Flag(help: "Vulkan: add the last step's timeline to each row (per group and layer: appends, the attend call and its parts, in microseconds from the step's start).") var trace = false
         @Flag(help: "Print JSON.") var json = false
         @Option(help: "Also write the JSON to this file.") var out: String?
@@ -241,13 +241,13 @@ extension Bench {
                 var lastEvents: [StepEvent]? = nil
                 // Session groups (one unless --microbatches): each in its own task, layer after layer.
                 let groups = (0..<microbatches).map { g in Array(sessions[(g * count / microbatches)..<((g + 1) * count / microbatches)]) }
+                let serial = serialAppends
+                let options = DecodeOptions(kernel: kernel == "mixed" ? .mixed : .automatic)
                 // Step 0 warms up (pipelines compiled, buffers grown) and is not counted.
                 for step in 0...steps {
                     let (k, v, q) = (stepKeys[step], stepValues[step], stepQueries[step])
                     let position = base + step
                     let start = DispatchTime.now().uptimeNanoseconds
-                    let serial = serialAppends
-                    let options = DecodeOptions(kernel: kernel == "mixed" ? .mixed : .automatic)
                     // The step as a server runs it: appends, then each layer's batched attend awaited
                     // (one hop to the concurrency pool per step, not per layer).
                     let origin = ContinuousClock.now
@@ -298,18 +298,18 @@ extension Bench {
                 let total = stepSeconds.reduce(0, +)
                 func mean(_ perStep: [Double]) -> Double? { perStep.count == steps ? perStep.reduce(0, +) / Double(steps) : nil }
                 let n = Double(steps)
-                let device = deviceSeconds.count == steps ? deviceSeconds.reduce(0, +) / n : nil
+                let device = mean(deviceSeconds)
                 return Row(backend: backend, policy: pipeline.description, sessions: count, layers: layers, tokens: tokens, steps: steps,
                            queryHeads: queryHeads, kvHeads: kvHeads, headDim: headDim, pageSize: pageSize, prefillSeconds: prefill,
                            stepsPerSecond: n / total, p50StepSeconds: median, p99StepSeconds: p99,
                            hostSecondsPerStep: total / n - (device ?? 0),
-                           kernelSecondsPerStep: kernelSeconds.count == steps ? kernelSeconds.reduce(0, +) / n : nil,
+                           kernelSecondsPerStep: mean(kernelSeconds),
                            deviceSecondsPerStep: device,
                            attendHostSecondsPerStep: mean(attendHost), attendPrepareSecondsPerStep: mean(prepare),
                            attendRecordSecondsPerStep: mean(record), attendFinishSecondsPerStep: mean(finish),
                            attendUploadSecondsPerStep: mean(uploadDevice), attendWaitLatencySecondsPerStep: mean(waitLatency),
                            appendSecondsPerStep: mean(appends), serialAppends: serialAppends, reserved: reserve,
-                           microbatches: devicePool == nil ? nil : microbatches, callsInFlight: devicePool?.callsInFlight, trace: lastEvents, uploadBytesPerStep: uploaded.count == steps ? uploaded.reduce(0, +) / n : nil,
+                           microbatches: devicePool == nil ? nil : microbatches, callsInFlight: devicePool?.callsInFlight, trace: lastEvents, uploadBytesPerStep: mean(uploaded),
                            staging: devicePool == nil ? nil : staging, stagingDeviceLocal: devicePool?.stagingIsDeviceLocal,
                            kernels: kernels.isEmpty ? nil : kernels.sorted(), device: context?.device.name,
                            poolBytes: pool.statistics.inUseBytes, layoutBytes: sessions.reduce(0) { $0 + $1.byteCount },
