@@ -9,7 +9,7 @@
 # sums (f16 value sums on/off), small (B=1 at 4K and 32K, twice), again (f16 B=8 N=32K alone),
 # passes (integer dot products on/off; mixed tiers as passes vs the mixed kernel), wg (workgroup
 # sizes and split-K targets), staged / sparsity / expand / wide / scatter / sharedq (bitmap: staged against per-lane loads), streams (mixed tiers' passes on several queues; reverted), dims / gqa8 / gqa8check / gqa8steps (head dims 64 / 256, GQA 8), lanesums (reverted), pagecache / pagecache2 (page-table entries in shared memory on / off), splitfloor / floor (pages per split at short contexts), pagesize (pages of 16 / 32 / 64 tokens), longsplit (splits of 32 pages per token group), tgmerge (token groups merged by every invocation, the merge pass without barriers), short (options at B=1 N=32K and B=8 N=4K), fused (split-K merged by the last workgroup of a head), chunk32 (the merge pass's loads, 32 splits at once), quads (the fused merge in runs of 4 elements, chunks of 8 / 16 / 32), mixedfused (the mixed tiers, fused against the pass), repeat8 (the final grid's slow rows again; cuDNN and f16 in turn at the two short shapes), accum (int8 / int4 value sums token by token), int4wide (int8 / int4 at 32 elements per lane), check (the final binary at two short shapes, with the CPU check) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
-# the defaults), coopmat (the cooperative-matrix kernels on f16, int8/g32 and int4/g32 pages: --check against the CPU, then timed against the default kernels and cuDNN at GQA 4 and 8), sessions (live sessions on the device pool, with cuDNN at the same lengths), sessions2 (the same with
+# the defaults), coopmat (the cooperative-matrix kernels on f16, int8/g32 and int4/g32 pages: --check against the CPU, then timed against the default kernels and cuDNN at GQA 4 and 8), sessions (live sessions on the device pool, with cuDNN at the same lengths), hostfloor (the host round trip a decode call cannot go below, beside the session steps), intnow (f16 / int8 / int4 on their default kernels at GQA 4 and 8), sessions2 (the same with
 # the host time's parts, appends serial against parallel), model / serve / needle / fidelity / shutdown (SmolLM2 on this machine: bench model,
 # the load test through --backend vulkan, the needle and fidelity sweeps, timed; a served request and SIGINT's exit status).
 set -u
@@ -444,6 +444,28 @@ for phase in "$@"; do
     timeout ${T:-240} $K bench session --backend vulkan --sessions ${BS:-32} --tokens 32768 --layers 2 --steps 16 --serial-appends --policy dense --policy "snapkv(keep=0.25)" --microbatches ${MB:-1 2 4} --rounds ${MROUNDS:-2} ${EXTRA:-} --out $R/microab-b32.json > $R/microab-b32.txt 2>&1
     echo "microab-b32 rc=$? $(date +%s)" >> $R/progress.txt
     pack ;;
+  hostfloor) # issue 18: the least a host-driven decode call costs (`bench roundtrip`: B = 0 / 1 / 8 / 16 / 32 query blocks of 32 x 128 floats up and back through a pre-recorded submission, the fence polled), before and after the session bench's one-group steps at B = 8 and 32 (N = 32K, 2 layers, 16 steps, dense and SnapKV, serial appends, --trace); cuDNN at the dense and kept lengths first
+    throwaway hostfloor-warmup-throwaway
+    timeout 120 python3 .carry/sdpa_reference.py --batch 8 32 --tokens 8192 32768 > $R/sdpa-floor.json 2> $R/sdpa-floor.err; echo "sdpa-floor rc=$? $(date +%s)" >> $R/progress.txt
+    timeout 60 $K bench roundtrip --batch 0 1 8 16 32 --iterations 2000 --json $R/roundtrip-1.json > $R/roundtrip-1.txt 2>&1; echo "roundtrip-1 rc=$? $(date +%s)" >> $R/progress.txt
+    pack
+    for b in ${BS:-8 32}; do
+      timeout ${T:-150} $K bench session --backend vulkan --sessions $b --tokens 32768 --layers 2 --steps 16 --serial-appends --policy dense --policy "snapkv(keep=0.25)" --trace --out $R/floor-session-b$b.json > $R/floor-session-b$b.txt 2>&1
+      echo "floor-session-b$b rc=$? $(date +%s)" >> $R/progress.txt
+      pack
+    done
+    timeout 60 $K bench roundtrip --batch 0 1 8 16 32 --iterations 2000 --json $R/roundtrip-2.json > $R/roundtrip-2.txt 2>&1; echo "roundtrip-2 rc=$? $(date +%s)" >> $R/progress.txt
+    pack ;;
+  intnow) # issue 21: f16, int8/g32 and int4/g32 pages on their default kernels with this binary at GQA 4 and 8 (B = 8 N = 32K, B = 32 N = 32K, B = 1 N = 128K; intnow-gG-SHAPE), after a throwaway case; cuDNN at both groups first
+    timeout 120 python3 .carry/sdpa_reference.py --batch 1 8 32 --tokens 32768 131072 > $R/sdpa-intnow-g4.json 2> $R/sdpa-intnow-g4.err; echo "sdpa-intnow-g4 rc=$? $(date +%s)" >> $R/progress.txt
+    timeout 120 python3 .carry/sdpa_reference.py --batch 1 8 32 --tokens 32768 131072 --query-heads 64 > $R/sdpa-intnow-g8.json 2> $R/sdpa-intnow-g8.err; echo "sdpa-intnow-g8 rc=$? $(date +%s)" >> $R/progress.txt
+    throwaway intnow-warmup-throwaway
+    for g in 4 8; do
+      for shape in "b8n32k:--batch 8 --tokens 32768" "b32n32k:--batch 32 --tokens 32768" "b1n128k:--batch 1 --tokens 131072"; do
+        run intnow-g$g-${shape%%:*} "${shape#*:} --query-heads $((8 * g))" "--encodings f16 int8/g32 int4/g32"
+      done
+      pack
+    done ;;
   prepab) # this binary against .carry/kvpack-old.xz (a previous one), alternating PROUNDS times (default 2), session groups MB (default "1 2") over the same prefilled sessions, B = 32 at N = 32K, dense and SnapKV, serial appends within a group, the last step's timeline (--trace), RESERVE=1 adds this binary with the decode's pages reserved (--reserve: prepab-newres-i), EXTRA more bench options, TAG a name suffix (prepabTAG-which-i.json); cuDNN at the same shapes first
     timeout 120 python3 .carry/sdpa_reference.py --batch 32 --tokens 32768 > $R/sdpa-prepab.json 2> $R/sdpa-prepab.err; echo "sdpa-prepab rc=$? $(date +%s)" >> $R/progress.txt
     old_binary

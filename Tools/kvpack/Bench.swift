@@ -7,7 +7,7 @@ import KVPack
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure KVPack's attention backends.",
-        subcommands: [Reference.self, Compressed.self, Policies.self, Vulkan.self, Session.self, Model.self])
+        subcommands: [Reference.self, Compressed.self, Policies.self, Vulkan.self, Session.self, Model.self, RoundTrip.self])
 }
 
 extension Bench {
