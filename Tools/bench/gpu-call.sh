@@ -444,13 +444,13 @@ for phase in "$@"; do
     timeout ${T:-240} $K bench session --backend vulkan --sessions ${BS:-32} --tokens 32768 --layers 2 --steps 16 --serial-appends --policy dense --policy "snapkv(keep=0.25)" --microbatches ${MB:-1 2 4} --rounds ${MROUNDS:-2} ${EXTRA:-} --out $R/microab-b32.json > $R/microab-b32.txt 2>&1
     echo "microab-b32 rc=$? $(date +%s)" >> $R/progress.txt
     pack ;;
-  hostfloor) # issue 18: the least a host-driven decode call costs (`bench roundtrip`: B = 0 / 1 / 8 / 16 / 32 query blocks of 32 x 128 floats up and back through a pre-recorded submission, the fence polled), before and after the session bench's one-group steps at B = 8 and 32 (N = 32K, 2 layers, 16 steps, dense and SnapKV, serial appends, --trace); cuDNN at the dense and kept lengths first
+  hostfloor) # issue 18: the least a host-driven decode call costs (`bench roundtrip`: B = 0 / 1 / 8 / 16 / 32 query blocks of 32 x 128 floats up and back through a pre-recorded submission, the fence polled), before and after the session bench's one-group steps at B = 8 and 32 (N = 32K, 2 layers, 16 steps, dense and SnapKV, one group and two, serial appends within a group, --trace); cuDNN at the dense and kept lengths first
     throwaway hostfloor-warmup-throwaway
     timeout 120 python3 .carry/sdpa_reference.py --batch 8 32 --tokens 8192 32768 > $R/sdpa-floor.json 2> $R/sdpa-floor.err; echo "sdpa-floor rc=$? $(date +%s)" >> $R/progress.txt
     timeout 60 $K bench roundtrip --batch 0 1 8 16 32 --iterations 2000 --json $R/roundtrip-1.json > $R/roundtrip-1.txt 2>&1; echo "roundtrip-1 rc=$? $(date +%s)" >> $R/progress.txt
     pack
     for b in ${BS:-8 32}; do
-      timeout ${T:-150} $K bench session --backend vulkan --sessions $b --tokens 32768 --layers 2 --steps 16 --serial-appends --policy dense --policy "snapkv(keep=0.25)" --trace --out $R/floor-session-b$b.json > $R/floor-session-b$b.txt 2>&1
+      timeout ${T:-150} $K bench session --backend vulkan --sessions $b --tokens 32768 --layers 2 --steps 16 --serial-appends --policy dense --policy "snapkv(keep=0.25)" --microbatches 1 2 --trace --out $R/floor-session-b$b.json > $R/floor-session-b$b.txt 2>&1
       echo "floor-session-b$b rc=$? $(date +%s)" >> $R/progress.txt
       pack
     done
