@@ -24,6 +24,18 @@ public enum HostRoundTrip {
         public var stagingDeviceLocal: Bool
     }
 
+    /// Who waits for a round trip's submission.
+    public enum FenceWait: Sendable, Equatable {
+        /// The calling thread polls the fence until it signals (the floor).
+        case poll
+        /// The pool's way when callers do not poll: a waiting thread (`FenceWaiter`) polls the
+        /// fence for up to `spin`, then blocks on it, and resumes the awaiting task.
+        case waitingThread(spin: Duration)
+        /// The awaiting task polls, yielding between polls, for up to `limit`; then as
+        /// `.waitingThread` (`VulkanSessionPool.fencePollByCaller`).
+        case task(limit: Duration)
+    }
+
     /// Errors of `measure`'s arguments and of its echo check.
     public enum RoundTripError: Error, CustomStringConvertible, Equatable {
         case invalid(String)
@@ -43,10 +55,11 @@ public enum HostRoundTrip {
     /// (a decode call's queries `[queryHeads, 1, headDim]`, and its outputs of the same shape),
     /// after `warmup` untimed ones, and checks that every block read back equals the one sent.
     /// `sequences` 0 times an empty submission: the queue's and the fence's latency alone.
+    /// `fenceWait` says who waits for the submission (`FenceWait`).
     /// - Throws: `RoundTripError` for a negative count or an echo that differs; `VulkanError`
     ///   for the device's failures.
     public static func measure(context: VulkanContext, sequences: Int, floatsPerSequence: Int, iterations: Int,
-                               warmup: Int = 20) throws -> Timing {
+                               warmup: Int = 20, await fenceWait: FenceWait = .poll) async throws -> Timing {
         guard sequences >= 0, floatsPerSequence > 0, iterations > 0, warmup >= 0 else {
             throw RoundTripError.invalid("sequences \(sequences), floats \(floatsPerSequence), iterations \(iterations), warmup \(warmup): counts must be positive (sequences may be 0)")
         }
@@ -80,6 +93,8 @@ public enum HostRoundTrip {
         var times: [Double] = [], deviceTimes: [Double] = []
         times.reserveCapacity(iterations)
         var echoed: [[Float]] = []
+        let waiter = FenceWaiter(context)
+        defer { waiter.stop() }
         let clock = ContinuousClock()
         for i in 0..<(warmup + iterations) {
             let start = clock.now
@@ -89,8 +104,22 @@ public enum HostRoundTrip {
                 at += b.count * 4
             }
             try context.submit(frame.commands, fence: frame.fence)
-            var status = vk.waitForFences(device, 1, &f, VkBool32(VK_TRUE), 0)
-            while status == VK_TIMEOUT { status = vk.waitForFences(device, 1, &f, VkBool32(VK_TRUE), 0) }
+            let status: VkResult
+            switch fenceWait {
+            case .poll:
+                var polled = vk.waitForFences(device, 1, &f, VkBool32(VK_TRUE), 0)
+                while polled == VK_TIMEOUT { polled = vk.waitForFences(device, 1, &f, VkBool32(VK_TRUE), 0) }
+                status = polled
+            case .waitingThread(let spin):
+                waiter.spin = spin
+                status = await waiter.wait(frame.fence)
+            case .task(let limit):
+                if let polled = await FencePoll.result(frame.fence, context: context, limit: limit) {
+                    status = polled
+                } else {
+                    status = await waiter.wait(frame.fence)
+                }
+            }
             try status.check("vkWaitForFences")
             let base = readback.assumingMemoryBound(to: Float.self)
             echoed = (0..<sequences).map { s in Array(UnsafeBufferPointer(start: base + s * floatsPerSequence, count: floatsPerSequence)) }

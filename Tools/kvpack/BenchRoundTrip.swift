@@ -17,33 +17,55 @@ extension Bench {
         @Option(name: .customLong("query-heads")) var queryHeads = 32
         @Option(name: .customLong("head-dim")) var headDim = 128
         @Option(help: "Timed calls per batch size (median and p10 / p90 reported).") var iterations = 500
+        @Option(parsing: .upToNextOption, help: "Who waits for each submission (each a row per batch size): poll (the calling thread polls the fence: the floor), thread (the session pool's waiting thread, polling up to --spin-microseconds, resumes the awaiting task), task (the awaiting task polls, yielding between polls, up to --spin-microseconds, as VulkanSessionPool.fencePollByCaller).")
+        var wait: [String] = ["poll"]
+        @Option(name: .customLong("spin-microseconds"), help: "Microseconds the waiting thread (thread) or the task (task) polls before blocking or handing over.") var spinMicroseconds = 2000
         @Option(help: "Vulkan device: an index or a name substring (default: KVPACK_VULKAN_DEVICE, else the first GPU).") var device: String?
         @Option(help: "Also write the JSON to this file.") var json: String?
 
         func validate() throws {
             if batch.isEmpty || batch.contains(where: { $0 < 0 }) { throw ValidationError("--batch takes counts of 0 or more") }
+            if let bad = wait.first(where: { !["poll", "thread", "task"].contains($0) }) { throw ValidationError("--wait takes poll, thread or task; got \(bad)") }
+            if spinMicroseconds < 0 { throw ValidationError("--spin-microseconds must be 0 or more") }
             for (name, v) in [("--query-heads", queryHeads), ("--head-dim", headDim), ("--iterations", iterations)] where v <= 0 {
                 throw ValidationError("\(name) must be positive; got \(v)")
             }
+        }
+
+        /// One batch size's round trips, as `--json` writes them.
+        struct Row: Codable {
+            var wait: String
+            var spinMicroseconds: Int?
+            var timing: HostRoundTrip.Timing
         }
 
         func run() throws {
             try failing {
                 let context = try VulkanContext(selector: device.map(VulkanDeviceSelector.parse) ?? .environment)
                 print("host round trips on \(context.device.name): \(queryHeads) query heads x head dim \(headDim) floats a sequence, up and back")
-                print("      B   KB up   median us     p10 us     p90 us   device us   staging")
-                var rows: [HostRoundTrip.Timing] = []
-                for b in batch {
+                print("  wait        B   KB up   median us     p10 us     p90 us   device us   staging")
+                var rows: [Row] = []
+                let spin = Duration.microseconds(spinMicroseconds), floats = queryHeads * headDim, iterations = iterations
+                for mode in wait {
+                  for b in batch {
+                    let how: HostRoundTrip.FenceWait = mode == "poll" ? .poll : mode == "thread" ? .waitingThread(spin: spin) : .task(limit: spin)
+                    let measured = Session.blocking { () async -> Result<HostRoundTrip.Timing, any Error> in
+                        do {
+                            return .success(try await HostRoundTrip.measure(context: context, sequences: b, floatsPerSequence: floats, iterations: iterations,
+                                                                            await: how))
+                        } catch { return .failure(error) }
+                    }
                     let t: HostRoundTrip.Timing
                     do {
-                        t = try HostRoundTrip.measure(context: context, sequences: b, floatsPerSequence: queryHeads * headDim, iterations: iterations)
+                        t = try measured.get()
                     } catch let e as HostRoundTrip.RoundTripError {
                         throw ValidationError(e.description)
                     }
-                    rows.append(t)
+                    rows.append(Row(wait: mode, spinMicroseconds: mode == "poll" ? nil : spinMicroseconds, timing: t))
                     let onDevice = t.deviceMedianSeconds.map { String(format: "%11.1f", $0 * 1e6) } ?? String(repeating: " ", count: 10) + "-"
-                    print(String(format: "  %5d  %6.0f  %10.1f %10.1f %10.1f ", b, Double(b * t.bytesPerSequence) / 1024, t.medianSeconds * 1e6,
+                    print(mode.padding(toLength: 6, withPad: " ", startingAt: 0) + String(format: "  %5d  %6.0f  %10.1f %10.1f %10.1f ", b, Double(b * t.bytesPerSequence) / 1024, t.medianSeconds * 1e6,
                                  t.p10Seconds * 1e6, t.p90Seconds * 1e6) + onDevice + "   " + (t.stagingDeviceLocal ? "device-local" : "host"))
+                  }
                 }
                 if let json {
                     let encoder = JSONEncoder()
