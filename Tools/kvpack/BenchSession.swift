@@ -33,6 +33,7 @@ extension Bench {
         @Option(help: "Observation-window queries given at prefill.") var window = 32
         @Option(help: "Backend: cpu, or vulkan (the pool's banks on the device, one submission per layer).") var backend = "cpu"
         @Option(help: "Vulkan: bytes per pool bank (default: the device's maxStorageBufferRange less 64 KiB).") var bankBytes: Int?
+        @Option(help: "Vulkan: pool banks (default: as many as the device's memory, less a tenth, holds). Each session's layers lie in banks in turn from one of its own, and a batched attend runs one decode per bank its sessions' layer lies in.") var banks: Int?
         @Flag(help: "Append each layer's tokens session after session on one thread (default: sessions in parallel).") var serialAppends = false
         @Option(help: "Vulkan: microseconds the pool's waiting thread polls a submission's fence before blocking on it (default: the pool's, 2000 on GPUs, 0 on CPU devices).")
         var fenceSpinMicroseconds: Int?
@@ -65,6 +66,7 @@ extension Bench {
             if VulkanSessionPool.StagingMemory(rawValue: staging) == nil { throw ValidationError("--staging must be host or device; got \(staging)") }
             if let us = fenceSpinMicroseconds, us < 0 { throw ValidationError("--fence-spin-microseconds must be 0 or more") }
             if let us = fencePollMicroseconds, us < 0 { throw ValidationError("--fence-poll-microseconds must be 0 or more") }
+            if let n = banks, n < 1 { throw ValidationError("--banks must be at least 1") }
             if microbatches.isEmpty || microbatches.contains(where: { $0 < 1 }) { throw ValidationError("--microbatches must be 1 or more") }
             if rounds < 1 { throw ValidationError("--rounds must be 1 or more; got \(rounds)") }
             if !(1...8).contains(callsInFlight) { throw ValidationError("--calls-in-flight must be 1 to 8; got \(callsInFlight)") }
@@ -120,6 +122,8 @@ extension Bench {
             var stagingDeviceLocal: Bool?
             /// Vulkan: microseconds each attend's task polled its fence before handing it to the waiting thread.
             var fencePollMicroseconds: Int?
+            /// Vulkan: the pool's banks.
+            var banks: Int?
             var kernels: [String]?
             var device: String?
             /// Pool slot bytes in use after the last step, and the sessions' exact layout bytes.
@@ -202,7 +206,11 @@ extension Bench {
                 let caps = context.capabilities
                 let b = bankBytes ?? (caps.maxStorageBufferRange - (64 << 10))
                 let device = caps.deviceLocalBytes > 0 ? caps.deviceLocalBytes * 9 / 10 : 8 << 30
-                banks = max(1, min(device / (b + b / 1024 * 32), budget / b))
+                let fitting = max(1, min(device / (b + b / 1024 * 32), budget / b))
+                if let asked = self.banks, asked > fitting {
+                    throw ValidationError("--banks \(asked): the device's memory (less a tenth) and this machine's holds \(fitting) banks of \(b) bytes")
+                }
+                banks = self.banks ?? fitting
                 budget = min(budget, banks * b * 15 / 16)
                 bank = b
             }
@@ -318,6 +326,7 @@ extension Bench {
                            microbatches: devicePool == nil ? nil : microbatches, callsInFlight: devicePool?.callsInFlight, trace: lastEvents, uploadBytesPerStep: mean(uploaded),
                            staging: devicePool == nil ? nil : staging, stagingDeviceLocal: devicePool?.stagingIsDeviceLocal,
                            fencePollMicroseconds: devicePool.map { Int($0.fencePollByCaller / .microseconds(1)) },
+                           banks: devicePool == nil ? nil : pool.configuration.banks,
                            kernels: kernels.isEmpty ? nil : kernels.sorted(), device: context?.device.name,
                            poolBytes: pool.statistics.inUseBytes, layoutBytes: sessions.reduce(0) { $0 + $1.byteCount },
                            denseBytes: sessions.reduce(0) { $0 + $1.denseByteCount }, threads: ProcessInfo.processInfo.activeProcessorCount)
