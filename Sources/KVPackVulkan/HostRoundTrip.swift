@@ -28,12 +28,9 @@ public enum HostRoundTrip {
     public enum FenceWait: Sendable, Equatable {
         /// The calling thread polls the fence until it signals (the floor).
         case poll
-        /// The pool's way when callers do not poll: a waiting thread (`FenceWaiter`) polls the
-        /// fence for up to `spin`, then blocks on it, and resumes the awaiting task.
+        /// The session pool's way: a waiting thread (`FenceWaiter`) polls the fence for up to
+        /// `spin`, then blocks on it, and resumes the awaiting task.
         case waitingThread(spin: Duration)
-        /// The awaiting task polls, yielding between polls, for up to `limit`; then as
-        /// `.waitingThread` (`VulkanSessionPool.fencePollByCaller`).
-        case task(limit: Duration)
     }
 
     /// Errors of `measure`'s arguments and of its echo check.
@@ -113,12 +110,6 @@ public enum HostRoundTrip {
             case .waitingThread(let spin):
                 waiter.spin = spin
                 status = await waiter.wait(frame.fence)
-            case .task(let limit):
-                if let polled = await FencePoll.result(frame.fence, context: context, limit: limit) {
-                    status = polled
-                } else {
-                    status = await waiter.wait(frame.fence)
-                }
             }
             try status.check("vkWaitForFences")
             let base = readback.assumingMemoryBound(to: Float.self)

@@ -54,9 +54,8 @@ extension VulkanSessionPool {
         var outputAt: [Int]
         var uploadBytes: Int
         var submittedAt: ContinuousClock.Instant
-        /// The fence, queued for the waiting thread as the call was submitted; nil where the
-        /// caller polls it first (`fencePollByCaller`) and queues it only past that.
-        var fence: FenceTicket?
+        /// The fence, queued for the waiting thread as the call was submitted.
+        var fence: FenceTicket
     }
 
     /// Records and submits one command buffer on `lane`: the uploads, the decodes, the outputs'
@@ -124,7 +123,7 @@ extension VulkanSessionPool {
         frame.stamp(3, bottom: true)
         try frame.submit()
         return Submitted(outputAt: outputAt, uploadBytes: pending.bytes.count + tableBytes.count + cursor - tableBase - tableBytes.count,
-                         submittedAt: .now, fence: fencePollByCaller > .zero ? nil : waiter.enqueue(frame.fence))
+                         submittedAt: .now, fence: waiter.enqueue(frame.fence))
     }
 
     /// Awaits `lane`'s submission; then its outputs, one array per member of each planned decode
@@ -132,14 +131,7 @@ extension VulkanSessionPool {
     func awaitOutputs(_ submitted: Submitted, planned: [Planned], lane: SubmissionLane,
                       marks: inout CallMarks, timing: inout SessionAttendTiming?) async -> Result<[[[Float]]], VulkanError> {
         let frame = lane.frame
-        let waited: VkResult
-        if let ticket = submitted.fence {
-            waited = await ticket.result()
-        } else if let polled = await FencePoll.result(frame.fence, context: context, limit: fencePollByCaller) {
-            waited = polled
-        } else {
-            waited = await waiter.wait(frame.fence)
-        }
+        let waited = await submitted.fence.result()
         marks.resumed = .now
         guard waited == VK_SUCCESS else {
             _ = context.vk.deviceWaitIdle(context.handle)

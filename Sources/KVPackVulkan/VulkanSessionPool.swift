@@ -41,7 +41,6 @@ public final class VulkanSessionPool: @unchecked Sendable {
     var stagingChunk = 64 << 20
     private let state = NSLock()
     private var _lost = false
-    private var _fencePollByCaller: Duration = .zero
     private var onDevice = 0, _peakCallsOnDevice = 0
     /// The most calls submitted and not yet read back at one time, since the pool was made (tests).
     var peakCallsOnDevice: Int { state.withLock { _peakCallsOnDevice } }
@@ -130,15 +129,6 @@ public final class VulkanSessionPool: @unchecked Sendable {
     }
 
     public static let defaultFenceSpin: Duration = .milliseconds(2)
-
-    /// How long the task awaiting an attend's submission polls the fence itself, yielding between
-    /// polls, before handing it to the pool's waiting thread (`fenceSpin`): the caller resumes as
-    /// soon as the device is done, without the waiting thread's hand-over, for a core kept busy
-    /// (between other tasks) while it polls. Zero (the default): the waiting thread alone.
-    public var fencePollByCaller: Duration {
-        get { state.withLock { _fencePollByCaller } }
-        set { state.withLock { _fencePollByCaller = max(.zero, newValue) } }
-    }
 
     /// Where a call's uploads (appended rows, table entries, directories, queries) are staged:
     /// in host memory the device reads over the bus (`.host`), or in a window of the device's

@@ -4,7 +4,7 @@ import Testing
 /// `HostRoundTrip`: blocks sent up come back unchanged (its own check), timings are ordered, bad
 /// counts are refused, and the echo check finds the first differing float.
 struct HostRoundTripTests {
-    @Test(.vulkanDevice, arguments: [0, 1, 5], [HostRoundTrip.FenceWait.poll, .waitingThread(spin: .zero), .task(limit: .microseconds(200))])
+    @Test(.vulkanDevice, arguments: [0, 1, 5], [HostRoundTrip.FenceWait.poll, .waitingThread(spin: .zero), .waitingThread(spin: .microseconds(200))])
     func blocksComeBackUnchanged(sequences: Int, wait: HostRoundTrip.FenceWait) async throws {
         let context = try #require(SharedContext.context)
         let t = try await HostRoundTrip.measure(context: context, sequences: sequences, floatsPerSequence: 96, iterations: 5, warmup: 1, await: wait)

@@ -127,14 +127,12 @@ struct SessionPoolTests {
     /// the device at once (one prepared while another runs, the policies' decode stages of one
     /// acting while the next is recorded): every output matches the twins' CPU attend, the
     /// policies keep the same tokens, and with one call in flight none overlap.
-    /// With `pollMicroseconds`, each call's task polls its own fence first (`fencePollByCaller`).
-    @Test(arguments: [(1, 0), (2, 0), (3, 0), (2, 20_000)])
-    func callsInFlightMatchTheCPU(callsInFlight: Int, pollMicroseconds: Int) async throws {
+    @Test(arguments: [1, 2, 3])
+    func callsInFlightMatchTheCPU(callsInFlight: Int) async throws {
         let context = try #require(SharedContext.context)
         let model = sessionModel()
         let (devicePool, hostPool) = try pools()
         let device = try VulkanSessionPool(context: context, pool: devicePool, callsInFlight: callsInFlight)
-        device.fencePollByCaller = .microseconds(pollMicroseconds)
         let specs = ["paged(keep=0.5,block=4)", "dense", "snapkv(keep=0.25,window=8)", "quant(bits=8,group=16)"]
         let worst = try await withThrowingTaskGroup(of: Float.self) { group in
             for g in 0..<4 {
@@ -432,15 +430,11 @@ struct SessionPoolTests {
 
     /// A device lost mid-call fails every request with `deviceLost` and leaves the sessions as
     /// they were (the CPU attend still answers; the tables are rewritten on a new device pool).
-    /// Also with the call's task polling its fence (`fencePollByCaller`), which reports the loss
-    /// as the waiting thread does.
-    @Test(arguments: [0, 20_000])
-    func deviceLostLeavesSessionsAsBefore(pollMicroseconds: Int) async throws {
+    @Test func deviceLostLeavesSessionsAsBefore() async throws {
         let context = try VulkanContext()
         let model = sessionModel()
         let (devicePool, hostPool) = try pools()
         let device = try VulkanSessionPool(context: context, pool: devicePool)
-        device.fencePollByCaller = .microseconds(pollMicroseconds)
         var inputs = SessionInputs(model, seed: 17)
         let prompt = inputs.prompt(tokens: 30)
         let session = try CacheSession(pool: devicePool, model: model, policy: try policy("paged(keep=0.5,block=4)"))

@@ -9,7 +9,7 @@
 # sums (f16 value sums on/off), small (B=1 at 4K and 32K, twice), again (f16 B=8 N=32K alone),
 # passes (integer dot products on/off; mixed tiers as passes vs the mixed kernel), wg (workgroup
 # sizes and split-K targets), staged / sparsity / expand / wide / scatter / sharedq (bitmap: staged against per-lane loads), streams (mixed tiers' passes on several queues; reverted), dims / gqa8 / gqa8check / gqa8steps (head dims 64 / 256, GQA 8), lanesums (reverted), pagecache / pagecache2 (page-table entries in shared memory on / off), splitfloor / floor (pages per split at short contexts), pagesize (pages of 16 / 32 / 64 tokens), longsplit (splits of 32 pages per token group), tgmerge (token groups merged by every invocation, the merge pass without barriers), short (options at B=1 N=32K and B=8 N=4K), fused (split-K merged by the last workgroup of a head), chunk32 (the merge pass's loads, 32 splits at once), quads (the fused merge in runs of 4 elements, chunks of 8 / 16 / 32), mixedfused (the mixed tiers, fused against the pass), repeat8 (the final grid's slow rows again; cuDNN and f16 in turn at the two short shapes), accum (int8 / int4 value sums token by token), int4wide (int8 / int4 at 32 elements per lane), check (the final binary at two short shapes, with the CPU check) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
-# the defaults), coopmat (the cooperative-matrix kernels on f16, int8/g32 and int4/g32 pages: --check against the CPU, then timed against the default kernels and cuDNN at GQA 4 and 8), sessions (live sessions on the device pool, with cuDNN at the same lengths), hostfloor (the host round trip a decode call cannot go below, beside the session steps), intnow (f16 / int8 / int4 on their default kernels at GQA 4 and 8), pollab (the attend's task polling its fence against the waiting thread), banksab (the pool's default banks against the fewest that hold the sessions), sessions2 (the same with
+# the defaults), coopmat (the cooperative-matrix kernels on f16, int8/g32 and int4/g32 pages: --check against the CPU, then timed against the default kernels and cuDNN at GQA 4 and 8), sessions (live sessions on the device pool, with cuDNN at the same lengths), hostfloor (the host round trip a decode call cannot go below, beside the session steps), intnow (f16 / int8 / int4 on their default kernels at GQA 4 and 8), banksab (the pool's default banks against the fewest that hold the sessions), sessions2 (the same with
 # the host time's parts, appends serial against parallel), model / serve / needle / fidelity / shutdown (SmolLM2 on this machine: bench model,
 # the load test through --backend vulkan, the needle and fidelity sweeps, timed; a served request and SIGINT's exit status).
 set -u
@@ -456,19 +456,6 @@ for phase in "$@"; do
     done
     timeout 60 $K bench roundtrip --batch 0 1 8 16 32 --iterations 2000 --json $R/roundtrip-2.json > $R/roundtrip-2.txt 2>&1; echo "roundtrip-2 rc=$? $(date +%s)" >> $R/progress.txt
     pack ;;
-  pollab) # issue 18: who waits for an attend's fence. `bench roundtrip` at B = 0 / 8 / 16 / 32 with the calling thread polling (the floor), the waiting thread (the pool's default) and the task polling; then the session bench with each call's task polling its fence (--fence-poll-microseconds 2000) against the waiting thread alone (0), alternating PROUNDS times (default 2), B = BS (default "32 8"), N = 32K, 2 layers, 16 steps, one group and two, dense and SnapKV, serial appends within a group, --trace (pollab-bB-pollUS-i)
-    throwaway pollab-warmup-throwaway
-    timeout 90 $K bench roundtrip --batch 0 8 16 32 --iterations 1000 --wait poll thread task --json $R/pollab-roundtrip.json > $R/pollab-roundtrip.txt 2>&1; echo "pollab-roundtrip rc=$? $(date +%s)" >> $R/progress.txt
-    pack
-    for b in ${BS:-32 8}; do
-      for i in $(seq ${PROUNDS:-2}); do
-        for us in 0 2000; do
-          timeout ${T:-150} $K bench session --backend vulkan --sessions $b --tokens 32768 --layers 2 --steps 16 --serial-appends --policy dense --policy "snapkv(keep=0.25)" --microbatches 1 2 --trace --fence-poll-microseconds $us --out $R/pollab-b$b-poll$us-$i.json > $R/pollab-b$b-poll$us-$i.txt 2>&1
-          echo "pollab-b$b-poll$us-$i rc=$? $(date +%s)" >> $R/progress.txt
-          pack
-        done
-      done
-    done ;;
   banksab) # issue 18: the pool's banks. The session bench at B = 32, N = 32K, 2 layers, 16 steps, one group and two, serial appends within a group, --trace: SnapKV on the default banks (as many as the device holds: each session's layers start at a bank of their own, so a call runs a decode per bank) against one bank (--banks 1), dense on the default against 3 (--banks 3, the fewest that hold it), alternating BROUNDS times (default 2) (banksab-POLICY-banksN-i)
     for i in $(seq ${BROUNDS:-2}); do
       for v in "snapkv:snapkv(keep=0.25):default" "snapkv:snapkv(keep=0.25):1" "dense:dense:default" "dense:dense:3"; do

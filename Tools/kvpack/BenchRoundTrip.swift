@@ -17,15 +17,15 @@ extension Bench {
         @Option(name: .customLong("query-heads")) var queryHeads = 32
         @Option(name: .customLong("head-dim")) var headDim = 128
         @Option(help: "Timed calls per batch size (median and p10 / p90 reported).") var iterations = 500
-        @Option(parsing: .upToNextOption, help: "Who waits for each submission (each a row per batch size): poll (the calling thread polls the fence: the floor), thread (the session pool's waiting thread, polling up to --spin-microseconds, resumes the awaiting task), task (the awaiting task polls, yielding between polls, up to --spin-microseconds, as VulkanSessionPool.fencePollByCaller).")
+        @Option(parsing: .upToNextOption, help: "Who waits for each submission (each a row per batch size): poll (the calling thread polls the fence: the floor), thread (the session pool's way: its waiting thread, polling up to --spin-microseconds, resumes the awaiting task).")
         var wait: [String] = ["poll"]
-        @Option(name: .customLong("spin-microseconds"), help: "Microseconds the waiting thread (thread) or the task (task) polls before blocking or handing over.") var spinMicroseconds = 2000
+        @Option(name: .customLong("spin-microseconds"), help: "Microseconds the waiting thread (thread) polls before blocking.") var spinMicroseconds = 2000
         @Option(help: "Vulkan device: an index or a name substring (default: KVPACK_VULKAN_DEVICE, else the first GPU).") var device: String?
         @Option(help: "Also write the JSON to this file.") var json: String?
 
         func validate() throws {
             if batch.isEmpty || batch.contains(where: { $0 < 0 }) { throw ValidationError("--batch takes counts of 0 or more") }
-            if let bad = wait.first(where: { !["poll", "thread", "task"].contains($0) }) { throw ValidationError("--wait takes poll, thread or task; got \(bad)") }
+            if let bad = wait.first(where: { !["poll", "thread"].contains($0) }) { throw ValidationError("--wait takes poll or thread; got \(bad)") }
             if spinMicroseconds < 0 { throw ValidationError("--spin-microseconds must be 0 or more") }
             for (name, v) in [("--query-heads", queryHeads), ("--head-dim", headDim), ("--iterations", iterations)] where v <= 0 {
                 throw ValidationError("\(name) must be positive; got \(v)")
@@ -48,7 +48,7 @@ extension Bench {
                 let spin = Duration.microseconds(spinMicroseconds), floats = queryHeads * headDim, iterations = iterations
                 for mode in wait {
                   for b in batch {
-                    let how: HostRoundTrip.FenceWait = mode == "poll" ? .poll : mode == "thread" ? .waitingThread(spin: spin) : .task(limit: spin)
+                    let how: HostRoundTrip.FenceWait = mode == "poll" ? .poll : .waitingThread(spin: spin)
                     let measured = Session.blocking { () async -> Result<HostRoundTrip.Timing, any Error> in
                         do {
                             return .success(try await HostRoundTrip.measure(context: context, sequences: b, floatsPerSequence: floats, iterations: iterations,

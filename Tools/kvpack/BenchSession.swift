@@ -37,8 +37,6 @@ extension Bench {
         @Flag(help: "Append each layer's tokens session after session on one thread (default: sessions in parallel).") var serialAppends = false
         @Option(help: "Vulkan: microseconds the pool's waiting thread polls a submission's fence before blocking on it (default: the pool's, 2000 on GPUs, 0 on CPU devices).")
         var fenceSpinMicroseconds: Int?
-        @Option(help: "Vulkan: microseconds the task awaiting an attend polls its fence itself, yielding between polls, before handing it to the waiting thread (VulkanSessionPool.fencePollByCaller; default 0: the waiting thread alone).")
-        var fencePollMicroseconds: Int?
         @Option(help: "Vulkan: where a call's uploads are staged: device (device-local, host-visible memory where the device has it; the default) or host.")
         var staging = "device"
         @Option(parsing: .upToNextOption, help: "Vulkan: split the sessions into this many groups, each stepping through the layers in its own task, so that one group's host work (appends, page tables, staging) runs while the device attends another's (default 1: one batched attend per layer). Several counts: each runs its steps on the same prefilled sessions, in turn, --rounds times.")
@@ -65,7 +63,6 @@ extension Bench {
             if kernel != "automatic" && kernel != "mixed" { throw ValidationError("--kernel must be automatic or mixed; got \(kernel)") }
             if VulkanSessionPool.StagingMemory(rawValue: staging) == nil { throw ValidationError("--staging must be host or device; got \(staging)") }
             if let us = fenceSpinMicroseconds, us < 0 { throw ValidationError("--fence-spin-microseconds must be 0 or more") }
-            if let us = fencePollMicroseconds, us < 0 { throw ValidationError("--fence-poll-microseconds must be 0 or more") }
             if let n = banks, n < 1 { throw ValidationError("--banks must be at least 1") }
             if microbatches.isEmpty || microbatches.contains(where: { $0 < 1 }) { throw ValidationError("--microbatches must be 1 or more") }
             if rounds < 1 { throw ValidationError("--rounds must be 1 or more; got \(rounds)") }
@@ -120,8 +117,6 @@ extension Bench {
             /// Vulkan: where the uploads were staged (`--staging`), and whether that memory is device-local.
             var staging: String?
             var stagingDeviceLocal: Bool?
-            /// Vulkan: microseconds each attend's task polled its fence before handing it to the waiting thread.
-            var fencePollMicroseconds: Int?
             /// Vulkan: the pool's banks.
             var banks: Int?
             var kernels: [String]?
@@ -218,7 +213,6 @@ extension Bench {
             let stagingMemory = VulkanSessionPool.StagingMemory(rawValue: staging) ?? .device
             let devicePool = try context.map { try VulkanSessionPool(context: $0, pool: pool, staging: stagingMemory, callsInFlight: callsInFlight) }
             if let devicePool, let us = fenceSpinMicroseconds { devicePool.fenceSpin = .microseconds(us) }
-            if let devicePool, let us = fencePollMicroseconds { devicePool.fencePollByCaller = .microseconds(us) }
             let sessions = try (0..<count).map { _ in try CacheSession(pool: pool, model: model, policy: pipeline) }
             defer { for s in sessions { s.close() } }
             let errors = Mutex<[SessionError]>([])
@@ -325,7 +319,6 @@ extension Bench {
                            appendSecondsPerStep: mean(appends), serialAppends: serialAppends, reserved: reserve,
                            microbatches: devicePool == nil ? nil : microbatches, callsInFlight: devicePool?.callsInFlight, trace: lastEvents, uploadBytesPerStep: mean(uploaded),
                            staging: devicePool == nil ? nil : staging, stagingDeviceLocal: devicePool?.stagingIsDeviceLocal,
-                           fencePollMicroseconds: devicePool.map { Int($0.fencePollByCaller / .microseconds(1)) },
                            banks: devicePool == nil ? nil : pool.configuration.banks,
                            kernels: kernels.isEmpty ? nil : kernels.sorted(), device: context?.device.name,
                            poolBytes: pool.statistics.inUseBytes, layoutBytes: sessions.reduce(0) { $0 + $1.byteCount },
