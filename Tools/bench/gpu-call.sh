@@ -9,7 +9,7 @@
 # sums (f16 value sums on/off), small (B=1 at 4K and 32K, twice), again (f16 B=8 N=32K alone),
 # passes (integer dot products on/off; mixed tiers as passes vs the mixed kernel), wg (workgroup
 # sizes and split-K targets), staged / sparsity / expand / wide / scatter / sharedq (bitmap: staged against per-lane loads), streams (mixed tiers' passes on several queues; reverted), dims / gqa8 / gqa8check / gqa8steps (head dims 64 / 256, GQA 8), lanesums (reverted), pagecache / pagecache2 (page-table entries in shared memory on / off), splitfloor / floor (pages per split at short contexts), pagesize (pages of 16 / 32 / 64 tokens), longsplit (splits of 32 pages per token group), tgmerge (token groups merged by every invocation, the merge pass without barriers), short (options at B=1 N=32K and B=8 N=4K), fused (split-K merged by the last workgroup of a head), chunk32 (the merge pass's loads, 32 splits at once), quads (the fused merge in runs of 4 elements, chunks of 8 / 16 / 32), mixedfused (the mixed tiers, fused against the pass), repeat8 (the final grid's slow rows again; cuDNN and f16 in turn at the two short shapes), accum (int8 / int4 value sums token by token), int4wide (int8 / int4 at 32 elements per lane), check (the final binary at two short shapes, with the CPU check) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
-# the defaults), coopmat (the cooperative-matrix kernels on f16, int8/g32 and int4/g32 pages: --check against the CPU, then timed against the default kernels and cuDNN at GQA 4 and 8), sessions (live sessions on the device pool, with cuDNN at the same lengths), hostfloor (the host round trip a decode call cannot go below, beside the session steps), intnow (f16 / int8 / int4 on their default kernels at GQA 4 and 8), banksab (the pool's default banks against the fewest that hold the sessions), sessions2 (the same with
+# the defaults), coopmat (the cooperative-matrix kernels on f16, int8/g32 and int4/g32 pages: --check against the CPU, then timed against the default kernels and cuDNN at GQA 4 and 8), sessions (live sessions on the device pool, with cuDNN at the same lengths), hostfloor (the host round trip a decode call cannot go below, beside the session steps), intnow (f16 / int8 / int4 on their default kernels at GQA 4 and 8), banksab (the pool's default banks against the fewest that hold the sessions), groupab (sessions sharing their banks in groups against a bank each), sessions2 (the same with
 # the host time's parts, appends serial against parallel), model / serve / needle / fidelity / shutdown (SmolLM2 on this machine: bench model,
 # the load test through --backend vulkan, the needle and fidelity sweeps, timed; a served request and SIGINT's exit status).
 set -u
@@ -464,6 +464,13 @@ for phase in "$@"; do
         echo "banksab-$name-banks$nb-$i rc=$? $(date +%s)" >> $R/progress.txt
         pack
       done
+    done ;;
+  groupab) # issue 18: sessions opened together sharing their banks (--sessions-per-bank-group) against each session a bank of its own (the default), B = 32, N = 32K, 2 layers, 16 steps, one group and two, serial appends within a group, --trace: SnapKV with groups of 32, dense with groups of 16 (the most whose layer one 4 GiB bank holds) (groupab-POLICY-gN)
+    for v in "snapkv:snapkv(keep=0.25):1" "snapkv:snapkv(keep=0.25):32" "dense:dense:1" "dense:dense:16"; do
+      name=${v%%:*}; rest=${v#*:}; pol=${rest%:*}; n=${rest##*:}
+      timeout ${T:-150} $K bench session --backend vulkan --sessions 32 --tokens 32768 --layers 2 --steps 16 --serial-appends --policy "$pol" --microbatches 1 2 --trace --sessions-per-bank-group $n --out $R/groupab-$name-g$n.json > $R/groupab-$name-g$n.txt 2>&1
+      echo "groupab-$name-g$n rc=$? $(date +%s)" >> $R/progress.txt
+      pack
     done ;;
   intnow) # issue 21: f16, int8/g32 and int4/g32 pages on their default kernels with this binary at GQA 4 and 8 (B = 8 N = 32K, B = 32 N = 32K, B = 1 N = 128K; intnow-gG-SHAPE), after a throwaway case; cuDNN at both groups first
     timeout 120 python3 .carry/sdpa_reference.py --batch 1 8 32 --tokens 32768 131072 > $R/sdpa-intnow-g4.json 2> $R/sdpa-intnow-g4.err; echo "sdpa-intnow-g4 rc=$? $(date +%s)" >> $R/progress.txt

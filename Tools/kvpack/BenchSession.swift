@@ -34,6 +34,7 @@ extension Bench {
         @Option(help: "Backend: cpu, or vulkan (the pool's banks on the device, one submission per layer).") var backend = "cpu"
         @Option(help: "Vulkan: bytes per pool bank (default: the device's maxStorageBufferRange less 64 KiB).") var bankBytes: Int?
         @Option(help: "Vulkan: pool banks (default: as many as the device's memory, less a tenth, holds). Each session's layers lie in banks in turn from one of its own, and a batched attend runs one decode per bank its sessions' layer lies in.") var banks: Int?
+        @Option(name: .customLong("sessions-per-bank-group"), help: "Sessions opened one after another that keep each layer in the same bank (PagePool.Configuration.sessionsPerBankGroup; default 1: each session starts at a bank of its own).") var sessionsPerBankGroup = 1
         @Flag(help: "Append each layer's tokens session after session on one thread (default: sessions in parallel).") var serialAppends = false
         @Option(help: "Vulkan: microseconds the pool's waiting thread polls a submission's fence before blocking on it (default: the pool's, 2000 on GPUs, 0 on CPU devices).")
         var fenceSpinMicroseconds: Int?
@@ -64,6 +65,7 @@ extension Bench {
             if VulkanSessionPool.StagingMemory(rawValue: staging) == nil { throw ValidationError("--staging must be host or device; got \(staging)") }
             if let us = fenceSpinMicroseconds, us < 0 { throw ValidationError("--fence-spin-microseconds must be 0 or more") }
             if let n = banks, n < 1 { throw ValidationError("--banks must be at least 1") }
+            if sessionsPerBankGroup < 1 { throw ValidationError("--sessions-per-bank-group must be at least 1") }
             if microbatches.isEmpty || microbatches.contains(where: { $0 < 1 }) { throw ValidationError("--microbatches must be 1 or more") }
             if rounds < 1 { throw ValidationError("--rounds must be 1 or more; got \(rounds)") }
             if !(1...8).contains(callsInFlight) { throw ValidationError("--calls-in-flight must be 1 to 8; got \(callsInFlight)") }
@@ -119,6 +121,8 @@ extension Bench {
             var stagingDeviceLocal: Bool?
             /// Vulkan: the pool's banks.
             var banks: Int?
+            /// Vulkan: sessions opened together that share their banks.
+            var sessionsPerBankGroup: Int?
             var kernels: [String]?
             var device: String?
             /// Pool slot bytes in use after the last step, and the sessions' exact layout bytes.
@@ -209,7 +213,8 @@ extension Bench {
                 budget = min(budget, banks * b * 15 / 16)
                 bank = b
             }
-            let pool = try PagePool(.init(budgetBytes: budget, headDim: headDim, pageSize: pageSize, name: "bench", banks: banks, bankBytes: bank))
+            let pool = try PagePool(.init(budgetBytes: budget, headDim: headDim, pageSize: pageSize, name: "bench", banks: banks, bankBytes: bank,
+                                          sessionsPerBankGroup: sessionsPerBankGroup))
             let stagingMemory = VulkanSessionPool.StagingMemory(rawValue: staging) ?? .device
             let devicePool = try context.map { try VulkanSessionPool(context: $0, pool: pool, staging: stagingMemory, callsInFlight: callsInFlight) }
             if let devicePool, let us = fenceSpinMicroseconds { devicePool.fenceSpin = .microseconds(us) }
@@ -320,6 +325,7 @@ extension Bench {
                            microbatches: devicePool == nil ? nil : microbatches, callsInFlight: devicePool?.callsInFlight, trace: lastEvents, uploadBytesPerStep: mean(uploaded),
                            staging: devicePool == nil ? nil : staging, stagingDeviceLocal: devicePool?.stagingIsDeviceLocal,
                            banks: devicePool == nil ? nil : pool.configuration.banks,
+                           sessionsPerBankGroup: devicePool == nil ? nil : pool.configuration.sessionsPerBankGroup,
                            kernels: kernels.isEmpty ? nil : kernels.sorted(), device: context?.device.name,
                            poolBytes: pool.statistics.inUseBytes, layoutBytes: sessions.reduce(0) { $0 + $1.byteCount },
                            denseBytes: sessions.reduce(0) { $0 + $1.denseByteCount }, threads: ProcessInfo.processInfo.activeProcessorCount)

@@ -83,6 +83,24 @@ struct PagePoolTests {
         #expect(throws: PoolError.self) { try pool.reserve(bytesPerBank: -1) }
     }
 
+    @Test("bank groups: sessions opened together keep each layer in one bank; one a group is each session a bank of its own, as before")
+    func bankGroups() throws {
+        let model = liveModel(layers: 2)
+        func banks(_ n: Int, sessions: Int) throws -> [[Int]] {
+            let pool = try PagePool(.init(budgetBytes: 1 << 24, headDim: 16, pageSize: 4, banks: 5, bankBytes: 1 << 20, sessionsPerBankGroup: n))
+            let opened = try (0..<sessions).map { _ in try CacheSession(pool: pool, model: model) }
+            defer { for s in opened { s.close() } }
+            return opened.map(\.banks)
+        }
+        // Groups of 3 over 5 banks, 2 layers: group g starts at bank 2g mod 5.
+        #expect(try banks(3, sessions: 7) == [[0, 1], [0, 1], [0, 1], [2, 3], [2, 3], [2, 3], [4, 0]])
+        // One a group: the k-th session (k from 1) starts at bank k mod 5.
+        #expect(try banks(1, sessions: 6) == [[1, 2], [2, 3], [3, 4], [4, 0], [0, 1], [1, 2]])
+        #expect(throws: PoolError.self) {
+            try PagePool(.init(budgetBytes: 1 << 24, headDim: 16, pageSize: 4, banks: 5, bankBytes: 1 << 20, sessionsPerBankGroup: 0))
+        }
+    }
+
     @Test("bad configurations are typed errors", arguments: [(0, 16, 16, 8), (100, 15, 16, 8), (100, 16, 0, 8), (100, 16, 16, 0)])
     func badConfiguration(budget: Int, d: Int, page: Int, chunk: Int) {
         #expect(throws: PoolError.self) {
