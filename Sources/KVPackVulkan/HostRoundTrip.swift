@@ -60,8 +60,12 @@ public enum HostRoundTrip {
         guard sequences >= 0, floatsPerSequence > 0, iterations > 0, warmup >= 0 else {
             throw RoundTripError.invalid("sequences \(sequences), floats \(floatsPerSequence), iterations \(iterations), warmup \(warmup): counts must be positive (sequences may be 0)")
         }
+        let (floats, over) = sequences.multipliedReportingOverflow(by: floatsPerSequence)
+        guard !over, floats <= Int.max / 4 else {
+            throw RoundTripError.invalid("\(sequences) sequences of \(floatsPerSequence) floats: more bytes than a buffer can hold")
+        }
         let vk = context.vk, device = context.handle
-        let bytes = sequences * floatsPerSequence * 4
+        let bytes = floats * 4
         let frame = try SubmissionFrame(context, staging: .upload)
         try frame.reserve(staging: max(16, bytes), readback: max(16, bytes))
         let middle = try DeviceBuffer(context, size: max(16, bytes))

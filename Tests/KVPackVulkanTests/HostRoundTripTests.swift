@@ -12,7 +12,7 @@ struct HostRoundTripTests {
         #expect(t.p10Seconds > 0 && t.p10Seconds <= t.medianSeconds && t.medianSeconds <= t.p90Seconds)
     }
 
-    @Test(.vulkanDevice, arguments: [(-1, 8, 5), (2, 0, 5), (2, 8, 0)])
+    @Test(.vulkanDevice, arguments: [(-1, 8, 5), (2, 0, 5), (2, 8, 0), (Int.max / 2, 8, 5)])
     func badCountsAreRefused(sequences: Int, floats: Int, iterations: Int) async throws {
         let context = try #require(SharedContext.context)
         await #expect(throws: HostRoundTrip.RoundTripError.self) {
