@@ -105,6 +105,17 @@ public final class PagePool: Sendable {
             arenaIndex[key] = arenas.count - 1
             return arenas.count - 1
         }
+
+        /// Places one more chunk of arena `ci` at the end of `bank`'s chunks.
+        /// - Throws: `PoolError.bankFull` when the chunk would pass `bankLimit` (nothing placed).
+        mutating func placeChunk(arena ci: Int, bank: Int, bankLimit: Int?) throws(PoolError) {
+            let chunk = arenas[ci].chunkBytes
+            if let limit = bankLimit, bankPlaced[bank] + chunk > limit {
+                throw .bankFull(bank: bank, placedBytes: bankPlaced[bank], chunkBytes: chunk, bankBytes: limit)
+            }
+            arenas[ci].grow(bankOffset: bankPlaced[bank])
+            bankPlaced[bank] += chunk
+        }
     }
 
     /// - Throws: `PoolError.invalidConfiguration` for a non-positive budget, an odd or
@@ -189,14 +200,7 @@ public final class PagePool: Sendable {
         try state.withLock { (s: inout State) throws(PoolError) in
             for bank in 0..<banks {
                 let ci = s.arenaIndex(for: slotClass, bank: bank, slotBytes: slotBytes, slotsPerChunk: perChunk)
-                while s.arenas[ci].capacityBytes < bytesPerBank {
-                    let chunk = s.arenas[ci].chunkBytes
-                    if let limit = bankLimit, s.bankPlaced[bank] + chunk > limit {
-                        throw .bankFull(bank: bank, placedBytes: s.bankPlaced[bank], chunkBytes: chunk, bankBytes: limit)
-                    }
-                    s.arenas[ci].grow(bankOffset: s.bankPlaced[bank])
-                    s.bankPlaced[bank] += chunk
-                }
+                while s.arenas[ci].capacityBytes < bytesPerBank { try s.placeChunk(arena: ci, bank: bank, bankLimit: bankLimit) }
             }
         }
     }
@@ -231,17 +235,14 @@ public final class PagePool: Sendable {
             for (c, bank) in zip(classes, banks) {
                 let ci = s.arenaIndex(for: c, bank: bank, slotBytes: slotBytes(c), slotsPerChunk: configuration.slotsPerChunk)
                 if s.arenas[ci].free.isEmpty {
-                    let chunk = s.arenas[ci].chunkBytes
-                    if let limit = configuration.bankBytes, s.bankPlaced[bank] + chunk > limit {
+                    do throws(PoolError) { try s.placeChunk(arena: ci, bank: bank, bankLimit: configuration.bankBytes) } catch {
                         // Undo this request's slots (all or none).
                         for slot in out {
                             s.arenas[Int(slot.classIndex)].refcounts[Int(slot.index)] = 0
                             s.arenas[Int(slot.classIndex)].free.append(slot.index)
                         }
-                        throw .bankFull(bank: bank, placedBytes: s.bankPlaced[bank], chunkBytes: chunk, bankBytes: limit)
+                        throw error
                     }
-                    s.arenas[ci].grow(bankOffset: s.bankPlaced[bank])
-                    s.bankPlaced[bank] += chunk
                 }
                 let index = s.arenas[ci].free.removeLast()
                 s.arenas[ci].refcounts[Int(index)] = 1
