@@ -29,13 +29,16 @@ extension VulkanSessionPool {
     public func attendTimed(_ batch: [CacheSession.AttendRequest], layer: Int, scale: Float? = nil, runPolicy: Bool = true,
                             options: DecodeOptions = .init()) async
         -> (results: [Result<HeadTensor<Float>, DeviceSessionError>], timing: SessionAttendTiming?) {
+        // The requests' own checks (shapes, a scan of every query) need nothing the gate guards:
+        // done before it, so that calls from other tasks are not held up behind them.
+        let refused = batch.map { Self.check($0) }
         await gate.enter()
         let lane = lanes[nextLane]
         nextLane = (nextLane + 1) % lanes.count
         // The lane's previous call has read its outputs (it needs no gate to get there).
         await lane.held.enter()
         var marks = CallMarks(start: .now)
-        var call = await prepareAndSubmit(batch, layer: layer, scale: scale, options: options, lane: lane, marks: &marks)
+        var call = await prepareAndSubmit(batch, refused: refused, layer: layer, scale: scale, options: options, lane: lane, marks: &marks)
         await gate.leave()
         var timing: SessionAttendTiming?
         await finish(&call, layer: layer, runPolicy: runPolicy, lane: lane, marks: &marks, timing: &timing)
@@ -69,10 +72,25 @@ extension VulkanSessionPool {
         return order.resolved()
     }
 
-    /// The part of a call under `gate`: the requests checked, their reads begun, page tables
-    /// brought up to date, the decodes planned, recorded on `lane` and submitted.
-    private func prepareAndSubmit(_ batch: [CacheSession.AttendRequest], layer: Int, scale: Float?, options: DecodeOptions,
-                                  lane: SubmissionLane, marks: inout CallMarks) async -> CallInFlight {
+    /// Why `r` is refused before its session is read, if it is: queries not `[queryHeads, 1,
+    /// headDim]` for one position, or not finite.
+    private static func check(_ r: CacheSession.AttendRequest) -> DeviceSessionError? {
+        let m = r.session.model, d = m.headDim
+        guard r.queries.heads == m.queryHeads, r.queries.headDim == d, r.queries.tokens == r.positions.count, r.positions.count == 1 else {
+            let found = r.queries.shape
+            return r.positions.count == 1 || r.queries.tokens != r.positions.count
+                ? .session(.wrongShape(what: "queries", expected: [m.queryHeads, r.positions.count, d], found: found))
+                : .device(.unsupported("the Vulkan attend takes one query token per session (decode); got \(r.positions.count): use CacheSession.attend for prompt chunks"))
+        }
+        if let bad = r.queries.firstNonFinite() { return .session(.nonFinite(what: "queries", token: bad.token)) }
+        return nil
+    }
+
+    /// The part of a call under `gate`: the requests' reads begun (those not `refused` by
+    /// `check`), page tables brought up to date, the decodes planned, recorded on `lane` and
+    /// submitted.
+    private func prepareAndSubmit(_ batch: [CacheSession.AttendRequest], refused: [DeviceSessionError?], layer: Int, scale: Float?,
+                                  options: DecodeOptions, lane: SubmissionLane, marks: inout CallMarks) async -> CallInFlight {
         var call = CallInFlight(batch)
         guard !lost else {
             call.results = batch.map { _ in .failure(.device(.deviceLost)) }
@@ -94,15 +112,8 @@ extension VulkanSessionPool {
                 call.results[i] = .failure(.device(.unsupported("the session's page pool is not the one this device pool mirrors")))
                 continue
             }
-            guard r.queries.heads == m.queryHeads, r.queries.headDim == d, r.queries.tokens == r.positions.count, r.positions.count == 1 else {
-                let found = r.queries.shape
-                call.results[i] = .failure(r.positions.count == 1 || r.queries.tokens != r.positions.count
-                    ? .session(.wrongShape(what: "queries", expected: [m.queryHeads, r.positions.count, d], found: found))
-                    : .device(.unsupported("the Vulkan attend takes one query token per session (decode); got \(r.positions.count): use CacheSession.attend for prompt chunks")))
-                continue
-            }
-            if let bad = r.queries.firstNonFinite() {
-                call.results[i] = .failure(.session(.nonFinite(what: "queries", token: bad.token)))
+            if let e = refused[i] {
+                call.results[i] = .failure(e)
                 continue
             }
             guard seen.insert(ObjectIdentifier(session)).inserted else {

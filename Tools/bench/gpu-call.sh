@@ -472,6 +472,30 @@ for phase in "$@"; do
       echo "groupab-$name-g$n rc=$? $(date +%s)" >> $R/progress.txt
       pack
     done ;;
+  ratioab) # issue 18's ratio in one call: cuDNN SDPA and the f16 kernel alone at B = 32 N = 32K first and last; then RROUNDS rounds (default 2) of the session bench at B = 32, N = 32K, 2 layers, 16 steps, one group and two, serial appends within a group, --trace: SnapKV in bank groups of 32, dense on the default placement, on 3 banks, in bank groups of 16 (ratioab-POLICY-PLACEMENT-i)
+    timeout 120 python3 .carry/sdpa_reference.py --batch 32 --tokens 8192 32768 > $R/sdpa-ratioab.json 2> $R/sdpa-ratioab.err; echo "sdpa-ratioab rc=$? $(date +%s)" >> $R/progress.txt
+    run ratioab-kernel-f16-1 "--batch 32 --tokens 32768" "--encodings f16"
+    pack
+    for i in $(seq ${RROUNDS:-2}); do
+      for v in "snapkv:snapkv(keep=0.25):g32:--sessions-per-bank-group 32" "dense:dense:default:" "dense:dense:banks3:--banks 3" "dense:dense:g16:--sessions-per-bank-group 16"; do
+        IFS=: read -r name pol place extra <<< "$v"
+        timeout ${T:-150} $K bench session --backend vulkan --sessions 32 --tokens 32768 --layers 2 --steps 16 --serial-appends --policy "$pol" --microbatches 1 2 --trace $extra --out $R/ratioab-$name-$place-$i.json > $R/ratioab-$name-$place-$i.txt 2>&1
+        echo "ratioab-$name-$place-$i rc=$? $(date +%s)" >> $R/progress.txt
+        pack
+      done
+    done
+    run ratioab-kernel-f16-2 "--batch 32 --tokens 32768" "--encodings f16"
+    pack ;;
+  mbgroups) # issue 18: session groups (--microbatches 1 2 3 4, MROUNDS rounds, default 2) over sessions sharing their banks, calls in flight 2 and 4, B = 32, N = 32K, 2 layers, 16 steps, serial appends within a group, --trace: SnapKV in bank groups of 32, dense in bank groups of 16 (mbgroups-POLICY-cifN); cuDNN at B = 32 N = 32K first
+    timeout 120 python3 .carry/sdpa_reference.py --batch 32 --tokens 8192 32768 > $R/sdpa-mbgroups.json 2> $R/sdpa-mbgroups.err; echo "sdpa-mbgroups rc=$? $(date +%s)" >> $R/progress.txt
+    for v in "snapkv:snapkv(keep=0.25):32" "dense:dense:16"; do
+      IFS=: read -r name pol g <<< "$v"
+      for cif in 2 4; do
+        timeout ${T:-150} $K bench session --backend vulkan --sessions 32 --tokens 32768 --layers 2 --steps 16 --serial-appends --policy "$pol" --microbatches ${MB:-1 2 3 4} --rounds ${MROUNDS:-2} --calls-in-flight $cif --trace --sessions-per-bank-group $g --out $R/mbgroups-$name-cif$cif.json > $R/mbgroups-$name-cif$cif.txt 2>&1
+        echo "mbgroups-$name-cif$cif rc=$? $(date +%s)" >> $R/progress.txt
+        pack
+      done
+    done ;;
   intnow) # issue 21: f16, int8/g32 and int4/g32 pages on their default kernels with this binary at GQA 4 and 8 (B = 8 N = 32K, B = 32 N = 32K, B = 1 N = 128K; intnow-gG-SHAPE), after a throwaway case; cuDNN at both groups first
     timeout 120 python3 .carry/sdpa_reference.py --batch 1 8 32 --tokens 32768 131072 > $R/sdpa-intnow-g4.json 2> $R/sdpa-intnow-g4.err; echo "sdpa-intnow-g4 rc=$? $(date +%s)" >> $R/progress.txt
     timeout 120 python3 .carry/sdpa_reference.py --batch 1 8 32 --tokens 32768 131072 --query-heads 64 > $R/sdpa-intnow-g8.json 2> $R/sdpa-intnow-g8.err; echo "sdpa-intnow-g8 rc=$? $(date +%s)" >> $R/progress.txt
