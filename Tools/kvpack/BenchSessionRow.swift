@@ -1,0 +1,68 @@
+extension Bench.Session {
+    struct Row: Codable {
+        var backend: String
+        var policy: String
+        var sessions: Int, layers: Int, tokens: Int, steps: Int
+        var queryHeads: Int, kvHeads: Int, headDim: Int, pageSize: Int
+        var prefillSeconds: Double
+        var stepsPerSecond: Double
+        var p50StepSeconds: Double, p99StepSeconds: Double
+        /// Host time per step: on the CPU backend the whole step; on Vulkan the step less the
+        /// device time of its submissions. With more than one group (`--microbatches`) calls are
+        /// on the device at once and a call's device time includes its wait for the call before
+        /// it (its first barrier), so the device sums overcount and this undercounts.
+        var hostSecondsPerStep: Double
+        /// Vulkan: device time per step of the decode dispatches (all layers), and of the whole
+        /// submissions (uploads, decodes, readback); bytes uploaded per step.
+        var kernelSecondsPerStep: Double?
+        var deviceSecondsPerStep: Double?
+        /// Vulkan: host time per step inside the attend calls (all but waiting for the device),
+        /// and its parts (`SessionAttendTiming`): checks, page tables and plans; staging and
+        /// recording; after the device.
+        var attendHostSecondsPerStep: Double?
+        var attendPrepareSecondsPerStep: Double?
+        var attendRecordSecondsPerStep: Double?
+        var attendFinishSecondsPerStep: Double?
+        /// Vulkan: per step, the device time of the submissions' copies in (appended rows,
+        /// table entries, directories, queries), and the attend calls' waits beyond their
+        /// device time (the submission reaching the device, the fence's signal reaching the
+        /// waiting task).
+        var attendUploadSecondsPerStep: Double?
+        var attendWaitLatencySecondsPerStep: Double?
+        /// Time per step of the appends (every layer of every session).
+        var appendSecondsPerStep: Double?
+        var serialAppends: Bool?
+        /// The decode's f16 pages reserved after the prefill (`--reserve`).
+        var reserved: Bool?
+        /// Vulkan: session groups stepping in their own tasks (`--microbatches`), and the device
+        /// pool's calls in flight.
+        var microbatches: Int?
+        var callsInFlight: Int?
+        /// `--trace`: the last step's appends and attend calls.
+        var trace: [StepEvent]?
+        var uploadBytesPerStep: Double?
+        /// Vulkan: where the uploads were staged (`--staging`), and whether that memory is device-local.
+        var staging: String?
+        var stagingDeviceLocal: Bool?
+        /// Vulkan: the pool's banks.
+        var banks: Int?
+        /// Vulkan: sessions opened together that share their banks.
+        var sessionsPerBankGroup: Int?
+        var kernels: [String]?
+        var device: String?
+        /// Pool slot bytes in use after the last step, and the sessions' exact layout bytes.
+        var poolBytes: Int, layoutBytes: Int
+        /// Dense f16 K/V of every token (prompt and decoded) of every session and layer.
+        var denseBytes: Int
+        var threads: Int
+    }
+
+    /// One group's layer in a step's timeline (`--trace`): when its appends and its attend call
+    /// began and ended, microseconds from the step's start, and the call's parts
+    /// (`SessionAttendTiming`; the call's wait for the pool's gate and a lane is what is left).
+    struct StepEvent: Codable, Sendable {
+        var group: Int, layer: Int
+        var appendStart: Double, appendEnd: Double, callStart: Double, callEnd: Double
+        var prepare: Double?, record: Double?, wait: Double?, finish: Double?, device: Double?, kernels: Double?
+    }
+}

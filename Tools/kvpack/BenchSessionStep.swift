@@ -1,0 +1,78 @@
+import Dispatch
+import KVPack
+import KVPackVulkan
+import Synchronization
+
+extension Bench.Session {
+    /// What a group's share of a step gives back: each device call's timing, the appends' time,
+    /// and the timeline's events.
+    struct GroupStep: Sendable {
+        var timings: [SessionAttendTiming?] = []
+        var appendSeconds = 0.0
+        var events: [StepEvent] = []
+    }
+
+    /// One group's share of a step: each layer's appends (on this thread, or over the cores),
+    /// then its batched attend (on the device pool, or the CPU's).
+    static func stepLayers(_ sessions: [CacheSession], index: Int, layers: Int, serial: Bool, keys k: HeadTensor<Float16>,
+                           values v: HeadTensor<Float16>, queries q: HeadTensor<Float>, position: Int, devicePool: VulkanSessionPool?,
+                           options: DecodeOptions, origin: ContinuousClock.Instant) async -> Result<GroupStep, Error> {
+        var out = GroupStep()
+        func us(_ t: ContinuousClock.Instant) -> Double { (t - origin).seconds * 1e6 }
+        for l in 0..<layers {
+            let failures = Mutex<[SessionError]>([])
+            let appendStart = ContinuousClock.now
+            if serial {
+                for s in sessions {
+                    do throws(SessionError) { try s.append(layer: l, keys: k, values: v, positions: [position]) } catch { return .failure(error) }
+                }
+            } else {
+                DispatchQueue.concurrentPerform(iterations: sessions.count) { i in
+                    do throws(SessionError) {
+                        try sessions[i].append(layer: l, keys: k, values: v, positions: [position])
+                    } catch {
+                        failures.withLock { $0.append(error) }
+                    }
+                }
+            }
+            let appendEnd = ContinuousClock.now
+            out.appendSeconds += (appendEnd - appendStart).seconds
+            if let e = failures.withLock({ $0.first }) { return .failure(e) }
+            let batch: [CacheSession.AttendRequest] = sessions.map { .init(session: $0, queries: q, positions: [position]) }
+            if let devicePool {
+                let callStart = ContinuousClock.now
+                let (results, timing) = await devicePool.attendTimed(batch, layer: l, options: options)
+                let callEnd = ContinuousClock.now
+                for r in results { if case .failure(let e) = r { return .failure(e) } }
+                out.timings.append(timing)
+                out.events.append(StepEvent(group: index, layer: l, appendStart: us(appendStart), appendEnd: us(appendEnd),
+                                            callStart: us(callStart), callEnd: us(callEnd), prepare: timing.map { $0.prepareSeconds * 1e6 },
+                                            record: timing.map { $0.recordSeconds * 1e6 }, wait: timing.map { $0.waitSeconds * 1e6 },
+                                            finish: timing.map { $0.finishSeconds * 1e6 }, device: timing.map { $0.deviceSeconds * 1e6 },
+                                            kernels: timing.map { $0.decodeSeconds * 1e6 }))
+            } else {
+                for r in Self.attendOnCores(batch, layer: l) { if case .failure(let e) = r { return .failure(e) } }
+            }
+        }
+        return .success(out)
+    }
+
+    /// The CPU backend's batched attend on the calling thread (its synchronous overload).
+    static func attendOnCores(_ batch: [CacheSession.AttendRequest], layer: Int) -> [Result<HeadTensor<Float>, SessionError>] {
+        CacheSession.attend(batch, layer: layer)
+    }
+
+    /// Runs `body` to completion from synchronous code (the command's thread waits; the work
+    /// runs on the concurrency pool).
+    static func blocking<T: Sendable>(_ body: @escaping @Sendable () async -> T) -> T {
+        let box = Mutex<T?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            let value = await body()
+            box.withLock { $0 = value }
+            done.signal()
+        }
+        done.wait()
+        return box.withLock { $0! }
+    }
+}
