@@ -43,6 +43,8 @@ extension Bench {
         @Option(parsing: .upToNextOption, help: "Vulkan: split the sessions into this many groups, each stepping through the layers in its own task, so that one group's host work (appends, page tables, staging) runs while the device attends another's (default 1: one batched attend per layer). Several counts: each runs its steps on the same prefilled sessions, in turn, --rounds times.")
         var microbatches: [Int] = [1]
         @Option(help: "Runs of the --microbatches counts, in turn, over the same prefilled sessions (a row each).") var rounds = 1
+        @Flag(help: "Vulkan, with more than one group (--microbatches): each group runs all its steps on its own instead of waiting at every step for the others (session groups decoding independently, as a server's do), so one group's host work overlaps the others' device work across steps too. Step times are then each group's own steps (p50 / p99 over all of them) and steps/s is per group: every group advances a token a step.")
+        var freeRunningGroups = false
         @Option(help: "Vulkan: attends the device pool has on the device at once (VulkanSessionPool callsInFlight; default 2).")
         var callsInFlight = 2
         @Option(help: "Vulkan decode kernel: automatic (one pass per encoding class where every head's pages run class by class) or mixed (one kernel over every class).") var kernel = "automatic"
@@ -68,6 +70,7 @@ extension Bench {
             if sessionsPerBankGroup < 1 { throw ValidationError("--sessions-per-bank-group must be at least 1") }
             if microbatches.isEmpty || microbatches.contains(where: { $0 < 1 }) { throw ValidationError("--microbatches must be 1 or more") }
             if rounds < 1 { throw ValidationError("--rounds must be 1 or more; got \(rounds)") }
+            if freeRunningGroups && backend != "vulkan" { throw ValidationError("--free-running-groups needs --backend vulkan") }
             if !(1...8).contains(callsInFlight) { throw ValidationError("--calls-in-flight must be 1 to 8; got \(callsInFlight)") }
             if let least = sessions.min(), let most = microbatches.max(), most > least {
                 throw ValidationError("--microbatches (\(most)) must not exceed --sessions (\(least))")
@@ -189,39 +192,68 @@ extension Bench {
                 let groups = (0..<microbatches).map { g in Array(sessions[(g * count / microbatches)..<((g + 1) * count / microbatches)]) }
                 let serial = serialAppends
                 let options = DecodeOptions(kernel: kernel == "mixed" ? .mixed : .automatic)
-                // Step 0 warms up (pipelines compiled, buffers grown) and is not counted.
-                for step in 0...steps {
-                    let (k, v, q) = (stepKeys[step], stepValues[step], stepQueries[step])
-                    let position = base + step
-                    let start = DispatchTime.now().uptimeNanoseconds
-                    // The step as a server runs it: appends, then each layer's batched attend awaited
-                    // (one hop to the concurrency pool per step, not per layer).
-                    let origin = ContinuousClock.now
-                    let outcome = Self.blocking { () async -> Result<GroupStep, Error> in
-                        await withTaskGroup(of: Result<GroupStep, Error>.self) { tasks in
-                            for (g, group) in groups.enumerated() {
-                                tasks.addTask {
-                                    await Self.stepLayers(group, index: g, layers: layers, serial: serial, keys: k, values: v, queries: q,
-                                                          position: position, devicePool: devicePool, options: options, origin: origin)
+                // Per timed step (step 0 warms up: pipelines compiled, buffers grown): every group's
+                // timings, appends and events of that step; and the time a step takes.
+                var perStep: [GroupStep] = []
+                var totalSeconds = 0.0
+                if freeRunningGroups && microbatches > 1 {
+                    // Each group steps on its own; a step's entry gathers every group's step of that index.
+                    let (k, v, q) = (stepKeys, stepValues, stepQueries)
+                    let perGroup = try Self.blocking { () async -> Result<[[TimedGroupStep]], Error> in
+                        await Self.freeRunningSteps(groups, steps: steps, layers: layers, serial: serial, keys: k, values: v, queries: q,
+                                                    base: base, devicePool: devicePool, options: options)
+                    }.get()
+                    for step in 1...steps {
+                        var all = GroupStep()
+                        for g in perGroup {
+                            all.add(g[step].step)
+                            stepSeconds.append(g[step].seconds)
+                        }
+                        perStep.append(all)
+                    }
+                    // Every group advances a token a step: the batch's step is a group's mean step.
+                    totalSeconds = perGroup.reduce(0) { $0 + $1[1...].reduce(0) { $0 + $1.seconds } } / Double(perGroup.count)
+                } else {
+                    for step in 0...steps {
+                        let (k, v, q) = (stepKeys[step], stepValues[step], stepQueries[step])
+                        let position = base + step
+                        let start = ContinuousClock.now
+                        // The step as a server runs it: appends, then each layer's batched attend awaited
+                        // (one hop to the concurrency pool per step, not per layer).
+                        let outcome = Self.blocking { () async -> Result<GroupStep, Error> in
+                            await withTaskGroup(of: Result<GroupStep, Error>.self) { tasks in
+                                for (g, group) in groups.enumerated() {
+                                    tasks.addTask {
+                                        await Self.stepLayers(group, index: g, layers: layers, serial: serial, keys: k, values: v, queries: q,
+                                                              position: position, devicePool: devicePool, options: options, origin: start)
+                                    }
                                 }
-                            }
-                            var all = GroupStep()
-                            for await r in tasks {
-                                switch r {
-                                case .success(let t):
-                                    all.timings += t.timings
-                                    all.appendSeconds += t.appendSeconds
-                                    all.events += t.events
-                                case .failure(let e): return .failure(e)
+                                var all = GroupStep()
+                                for await r in tasks {
+                                    switch r {
+                                    case .success(let t): all.add(t)
+                                    case .failure(let e): return .failure(e)
+                                    }
                                 }
+                                return .success(all)
                             }
-                            return .success(all)
+                        }
+                        let stepOutcome = try outcome.get()
+                        if step > 0 {
+                            perStep.append(stepOutcome)
+                            stepSeconds.append((ContinuousClock.now - start).seconds)
                         }
                     }
-                    let stepOutcome = try outcome.get()
-                    let (timings, appendSeconds) = (stepOutcome.timings, stepOutcome.appendSeconds)
-                    if trace, devicePool != nil, step == steps { lastEvents = stepOutcome.events.sorted { ($0.callStart, $0.group) < ($1.callStart, $1.group) } }
-                    if step > 0, devicePool != nil, timings.allSatisfy({ $0 != nil }) {
+                    totalSeconds = stepSeconds.reduce(0, +)
+                }
+                for (i, s) in perStep.enumerated() {
+                    let timings = s.timings
+                    if trace, devicePool != nil, i == perStep.count - 1 {
+                        // Microseconds from the step's start; free-running groups' steps start apart: from the first append among them.
+                        let first = freeRunningGroups && microbatches > 1 ? s.events.map(\.appendStart).min() ?? 0 : 0
+                        lastEvents = s.events.map { $0.shifted(by: -first) }.sorted { ($0.callStart, $0.group) < ($1.callStart, $1.group) }
+                    }
+                    if devicePool != nil, timings.allSatisfy({ $0 != nil }) {
                         kernelSeconds.append(timings.reduce(0) { $0 + $1!.decodeSeconds })
                         attendHost.append(timings.reduce(0) { $0 + $1!.hostSeconds })
                         prepare.append(timings.reduce(0) { $0 + $1!.prepareSeconds })
@@ -233,15 +265,12 @@ extension Bench {
                         uploaded.append(timings.reduce(0) { $0 + Double($1!.uploadBytes) })
                         for t in timings { kernels.formUnion(t!.launches.map(\.kernel)) }
                     }
-                    if step > 0 {
-                        stepSeconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-                        appends.append(appendSeconds)
-                    }
+                    appends.append(s.appendSeconds)
                 }
                 let sorted = stepSeconds.sorted()
                 let median = sorted[sorted.count / 2]
                 let p99 = sorted[min(sorted.count - 1, Int((Double(sorted.count) * 0.99).rounded(.up)) - 1)]
-                let total = stepSeconds.reduce(0, +)
+                let total = totalSeconds
                 func mean(_ perStep: [Double]) -> Double? { perStep.count == steps ? perStep.reduce(0, +) / Double(steps) : nil }
                 let n = Double(steps)
                 let device = mean(deviceSeconds)
@@ -255,7 +284,9 @@ extension Bench {
                            attendRecordSecondsPerStep: mean(record), attendFinishSecondsPerStep: mean(finish),
                            attendUploadSecondsPerStep: mean(uploadDevice), attendWaitLatencySecondsPerStep: mean(waitLatency),
                            appendSecondsPerStep: mean(appends), serialAppends: serialAppends, reserved: reserve,
-                           microbatches: devicePool == nil ? nil : microbatches, callsInFlight: devicePool?.callsInFlight, trace: lastEvents, uploadBytesPerStep: mean(uploaded),
+                           microbatches: devicePool == nil ? nil : microbatches,
+                           freeRunningGroups: devicePool == nil ? nil : freeRunningGroups && microbatches > 1,
+                           callsInFlight: devicePool?.callsInFlight, trace: lastEvents, uploadBytesPerStep: mean(uploaded),
                            staging: devicePool == nil ? nil : staging, stagingDeviceLocal: devicePool?.stagingIsDeviceLocal,
                            banks: devicePool == nil ? nil : pool.configuration.banks,
                            sessionsPerBankGroup: devicePool == nil ? nil : pool.configuration.sessionsPerBankGroup,

@@ -37,6 +37,9 @@ extension Bench.Session {
         /// Vulkan: session groups stepping in their own tasks (`--microbatches`), and the device
         /// pool's calls in flight.
         var microbatches: Int?
+        /// Vulkan: the groups stepped on their own (`--free-running-groups`): p50 / p99 are each
+        /// group's steps, steps/s a group's.
+        var freeRunningGroups: Bool?
         var callsInFlight: Int?
         /// `--trace`: the last step's appends and attend calls.
         var trace: [StepEvent]?
@@ -64,5 +67,15 @@ extension Bench.Session {
         var group: Int, layer: Int
         var appendStart: Double, appendEnd: Double, callStart: Double, callEnd: Double
         var prepare: Double?, record: Double?, wait: Double?, finish: Double?, device: Double?, kernels: Double?
+
+        /// The event with its instants moved by `microseconds`.
+        func shifted(by microseconds: Double) -> StepEvent {
+            var e = self
+            e.appendStart += microseconds
+            e.appendEnd += microseconds
+            e.callStart += microseconds
+            e.callEnd += microseconds
+            return e
+        }
     }
 }

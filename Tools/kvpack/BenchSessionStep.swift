@@ -10,6 +10,53 @@ extension Bench.Session {
         var timings: [SessionAttendTiming?] = []
         var appendSeconds = 0.0
         var events: [StepEvent] = []
+
+        /// Adds another group's share of the same step.
+        mutating func add(_ other: GroupStep) {
+            timings += other.timings
+            appendSeconds += other.appendSeconds
+            events += other.events
+        }
+    }
+
+    /// A group's step and how long it took.
+    struct TimedGroupStep: Sendable {
+        var seconds: Double
+        var step: GroupStep
+    }
+
+    /// Steps 0 ... `steps` (position `base + step`) of every group, each group in its own task
+    /// stepping on without waiting for the others (`--free-running-groups`). Per group, its steps
+    /// in order; events are timed from one instant common to all groups.
+    static func freeRunningSteps(_ groups: [[CacheSession]], steps: Int, layers: Int, serial: Bool, keys: [HeadTensor<Float16>],
+                                 values: [HeadTensor<Float16>], queries: [HeadTensor<Float>], base: Int, devicePool: VulkanSessionPool?,
+                                 options: DecodeOptions) async -> Result<[[TimedGroupStep]], Error> {
+        let origin = ContinuousClock.now
+        return await withTaskGroup(of: (Int, Result<[TimedGroupStep], Error>).self) { tasks in
+            for (g, group) in groups.enumerated() {
+                tasks.addTask {
+                    var out: [TimedGroupStep] = []
+                    for step in 0...steps {
+                        let start = ContinuousClock.now
+                        switch await stepLayers(group, index: g, layers: layers, serial: serial, keys: keys[step], values: values[step],
+                                                queries: queries[step], position: base + step, devicePool: devicePool, options: options,
+                                                origin: origin) {
+                        case .success(let s): out.append(TimedGroupStep(seconds: (ContinuousClock.now - start).seconds, step: s))
+                        case .failure(let e): return (g, .failure(e))
+                        }
+                    }
+                    return (g, .success(out))
+                }
+            }
+            var byGroup = [[TimedGroupStep]](repeating: [], count: groups.count)
+            for await (g, r) in tasks {
+                switch r {
+                case .success(let steps): byGroup[g] = steps
+                case .failure(let e): return .failure(e)
+                }
+            }
+            return .success(byGroup)
+        }
     }
 
     /// One group's share of a step: each layer's appends (on this thread, or over the cores),

@@ -1,0 +1,71 @@
+import Foundation
+import KVPackTestSupport
+import Testing
+
+/// `kvpack bench session` end to end on the machine's device (lavapipe on CI).
+@Suite("kvpack bench session")
+struct BenchSessionTests {
+    struct Row: Decodable {
+        struct Event: Decodable {
+            var group: Int, layer: Int
+            var appendStart: Double, callEnd: Double
+        }
+        var microbatches: Int?
+        var freeRunningGroups: Bool?
+        var steps: Int
+        var p50StepSeconds: Double
+        var stepsPerSecond: Double
+        var kernelSecondsPerStep: Double?
+        var appendSecondsPerStep: Double?
+        var trace: [Event]?
+    }
+
+    func bench(_ arguments: [String]) throws -> (Int32, String, [Row]?) {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let json = dir.appendingPathComponent("session.json")
+        let process = Process()
+        process.executableURL = KVPackRun.executable
+        process.arguments = ["bench", "session", "--out", json.path] + arguments
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = Pipe()
+        try process.run()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let rows = (try? Data(contentsOf: json)).flatMap { try? JSONDecoder().decode([Row].self, from: $0) }
+        return (process.terminationStatus, String(decoding: e, as: UTF8.self), rows)
+    }
+
+    static let small = ["--backend", "vulkan", "--sessions", "4", "--tokens", "64", "--layers", "2", "--steps", "3",
+                        "--query-heads", "8", "--kv-heads", "2", "--policy", "snapkv(keep=0.5)", "--serial-appends", "--trace"]
+
+    @Test("free-running groups: each group runs every step on its own, and the row and its timeline say so")
+    func freeRunningGroups() throws {
+        let (status, stderr, rows) = try bench(Self.small + ["--microbatches", "1", "2", "--free-running-groups"])
+        if stderr.contains("lists no device") { try TestEnvironment.deviceMissing("Vulkan", why: stderr) }
+        #expect(status == 0, "\(stderr)")
+        let r = try #require(rows)
+        try #require(r.count == 2)
+        // One group has nothing to run apart from: the plain steps.
+        #expect(r.map(\.microbatches) == [1, 2])
+        #expect(r.map(\.freeRunningGroups) == [false, true])
+        for row in r {
+            #expect(row.steps == 3)
+            #expect(row.p50StepSeconds > 0 && row.stepsPerSecond > 0)
+            #expect(row.kernelSecondsPerStep != nil && row.appendSecondsPerStep != nil, "every step's calls and appends counted")
+        }
+        // The last step's timeline: both groups' two layers, from the first append among them.
+        let events = try #require(r[1].trace)
+        #expect(Set(events.map { [$0.group, $0.layer] }) == [[0, 0], [0, 1], [1, 0], [1, 1]])
+        #expect(events.map(\.appendStart).min() == 0)
+        #expect(Set(try #require(r[0].trace).map(\.group)) == [0])
+    }
+
+    @Test("free-running groups are refused without the device backend")
+    func freeRunningNeedsTheDevice() throws {
+        let (status, stderr, _) = try bench(["--sessions", "2", "--tokens", "64", "--layers", "1", "--steps", "1", "--free-running-groups"])
+        #expect(status != 0)
+        #expect(stderr.contains("--free-running-groups needs --backend vulkan"), "\(stderr)")
+    }
+}
