@@ -9,7 +9,7 @@
 # sums (f16 value sums on/off), small (B=1 at 4K and 32K, twice), again (f16 B=8 N=32K alone),
 # passes (integer dot products on/off; mixed tiers as passes vs the mixed kernel), wg (workgroup
 # sizes and split-K targets), staged / sparsity / expand / wide / scatter / sharedq (bitmap: staged against per-lane loads), streams (mixed tiers' passes on several queues; reverted), dims / gqa8 / gqa8check / gqa8steps (head dims 64 / 256, GQA 8), lanesums (reverted), pagecache / pagecache2 (page-table entries in shared memory on / off), splitfloor / floor (pages per split at short contexts), pagesize (pages of 16 / 32 / 64 tokens), longsplit (splits of 32 pages per token group), tgmerge (token groups merged by every invocation, the merge pass without barriers), short (options at B=1 N=32K and B=8 N=4K), fused (split-K merged by the last workgroup of a head), chunk32 (the merge pass's loads, 32 splits at once), quads (the fused merge in runs of 4 elements, chunks of 8 / 16 / 32), mixedfused (the mixed tiers, fused against the pass), repeat8 (the final grid's slow rows again; cuDNN and f16 in turn at the two short shapes), accum (int8 / int4 value sums token by token), int4wide (int8 / int4 at 32 elements per lane), check (the final binary at two short shapes, with the CPU check) (cuDNN on the same shapes and the grid), grid (every encoding and shape with
-# the defaults), coopmat (the cooperative-matrix kernels on f16, int8/g32 and int4/g32 pages: --check against the CPU, then timed against the default kernels and cuDNN at GQA 4 and 8), sessions (live sessions on the device pool, with cuDNN at the same lengths), hostfloor (the host round trip a decode call cannot go below, beside the session steps), intnow (f16 / int8 / int4 on their default kernels at GQA 4 and 8), banksab (the pool's default banks against the fewest that hold the sessions), groupab (sessions sharing their banks in groups against a bank each), ratioab (issue 18's ratio: SnapKV and dense on every placement, twice), mbgroups (1-4 session groups over shared banks, 2 and 4 calls in flight), intgroups (int8 / int4 with quantization groups of 32 and 128), freeab (session groups stepping on their own against groups waiting for each other at every step), sessions2 (the same with
+# the defaults), coopmat (the cooperative-matrix kernels on f16, int8/g32 and int4/g32 pages: --check against the CPU, then timed against the default kernels and cuDNN at GQA 4 and 8), sessions (live sessions on the device pool, with cuDNN at the same lengths), hostfloor (the host round trip a decode call cannot go below, beside the session steps), intnow (f16 / int8 / int4 on their default kernels at GQA 4 and 8), banksab (the pool's default banks against the fewest that hold the sessions), groupab (sessions sharing their banks in groups against a bank each), ratioab (issue 18's ratio: SnapKV and dense on every placement, twice), mbgroups (1-4 session groups over shared banks, 2 and 4 calls in flight), intgroups (int8 / int4 with quantization groups of 32 and 128), freeab (session groups stepping on their own against groups waiting for each other at every step), freetarget (free-running groups with split-K aiming at 256 and 512 workgroups), sessions2 (the same with
 # the host time's parts, appends serial against parallel), model / serve / needle / fidelity / shutdown (SmolLM2 on this machine: bench model,
 # the load test through --backend vulkan, the needle and fidelity sweeps, timed; a served request and SIGINT's exit status).
 set -u
@@ -506,6 +506,19 @@ for phase in "$@"; do
           echo "freeab-$name-$mode-$i rc=$? $(date +%s)" >> $R/progress.txt
           pack
         done
+      done
+    done ;;
+  freetarget) # issue 18: free-running session groups (--free-running-groups), B = 32, N = 32K, 2 layers, 24 steps, 4 calls in flight, serial appends within a group, --trace: dense in bank groups of 16 at 2 groups, SnapKV in bank groups of 32 at 2 and 3 groups with split-K aiming at 256 (the default) and 512 workgroups, TROUNDS rounds (default 2), after a throwaway case (freetarget-POLICY-tN-i); cuDNN at B = 32 N = 32K first
+    timeout 120 python3 .carry/sdpa_reference.py --batch 32 --tokens 8192 32768 > $R/sdpa-freetarget.json 2> $R/sdpa-freetarget.err; echo "sdpa-freetarget rc=$? $(date +%s)" >> $R/progress.txt
+    throwaway freetarget-warmup-throwaway
+    timeout ${T:-150} $K bench session --backend vulkan --sessions 32 --tokens 32768 --layers 2 --steps 24 --serial-appends --policy dense --microbatches 2 --rounds ${TROUNDS:-2} --calls-in-flight 4 --trace --sessions-per-bank-group 16 --free-running-groups --out $R/freetarget-dense-t256.json > $R/freetarget-dense-t256.txt 2>&1
+    echo "freetarget-dense-t256 rc=$? $(date +%s)" >> $R/progress.txt
+    pack
+    for i in $(seq ${TROUNDS:-2}); do
+      for t in 256 512; do
+        timeout ${T:-150} $K bench session --backend vulkan --sessions 32 --tokens 32768 --layers 2 --steps 24 --serial-appends --policy "snapkv(keep=0.25)" --microbatches 2 3 --calls-in-flight 4 --trace --sessions-per-bank-group 32 --free-running-groups --target-workgroups $t --out $R/freetarget-snapkv-t$t-$i.json > $R/freetarget-snapkv-t$t-$i.txt 2>&1
+        echo "freetarget-snapkv-t$t-$i rc=$? $(date +%s)" >> $R/progress.txt
+        pack
       done
     done ;;
   intgroups) # issue 21: int8 and int4 pages with quantization groups of 32 and of 128 (one group a row at head dim 128), against f16, on their default kernels at GQA 4 and 8 (B = 8 N = 32K, B = 32 N = 32K, B = 1 N = 128K; intgroups-gG-SHAPE), after a throwaway case; cuDNN at both groups first

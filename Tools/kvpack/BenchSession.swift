@@ -47,6 +47,8 @@ extension Bench {
         var freeRunningGroups = false
         @Option(help: "Vulkan: attends the device pool has on the device at once (VulkanSessionPool callsInFlight; default 2).")
         var callsInFlight = 2
+        @Option(help: "Vulkan: workgroups the decode's automatic split-K aims for (DecodeOptions.targetWorkgroups; default 256).")
+        var targetWorkgroups: Int?
         @Option(help: "Vulkan decode kernel: automatic (one pass per encoding class where every head's pages run class by class) or mixed (one kernel over every class).") var kernel = "automatic"
         @Flag(help: "Reserve f16 pages for the timed steps after the prefill (PagePool.reserve, as a server reserves its pool at start): per bank, one page per session layer and head every --page-size steps, plus one, for its share of the sessions' layers.") var reserve = false
         @Flag(help: "Vulkan: add the last step's timeline to each row (per group and layer: appends, the attend call and its parts, in microseconds from the step's start).") var trace = false
@@ -70,6 +72,7 @@ extension Bench {
             if sessionsPerBankGroup < 1 { throw ValidationError("--sessions-per-bank-group must be at least 1") }
             if microbatches.isEmpty || microbatches.contains(where: { $0 < 1 }) { throw ValidationError("--microbatches must be 1 or more") }
             if rounds < 1 { throw ValidationError("--rounds must be 1 or more; got \(rounds)") }
+            if let t = targetWorkgroups, t < 1 { throw ValidationError("--target-workgroups must be 1 or more; got \(t)") }
             if freeRunningGroups && backend != "vulkan" { throw ValidationError("--free-running-groups needs --backend vulkan") }
             if !(1...8).contains(callsInFlight) { throw ValidationError("--calls-in-flight must be 1 to 8; got \(callsInFlight)") }
             if let least = sessions.min(), let most = microbatches.max(), most > least {
@@ -191,7 +194,11 @@ extension Bench {
                 // Session groups (one unless --microbatches): each in its own task, layer after layer.
                 let groups = (0..<microbatches).map { g in Array(sessions[(g * count / microbatches)..<((g + 1) * count / microbatches)]) }
                 let serial = serialAppends
-                let options = DecodeOptions(kernel: kernel == "mixed" ? .mixed : .automatic)
+                let options = {
+                    var o = DecodeOptions(kernel: kernel == "mixed" ? .mixed : .automatic)
+                    if let t = targetWorkgroups { o.targetWorkgroups = t }
+                    return o
+                }()
                 // Per timed step (step 0 warms up: pipelines compiled, buffers grown): every group's
                 // timings, appends and events of that step; and the time a step takes.
                 var perStep: [GroupStep] = []
@@ -286,7 +293,8 @@ extension Bench {
                            appendSecondsPerStep: mean(appends), serialAppends: serialAppends, reserved: reserve,
                            microbatches: devicePool == nil ? nil : microbatches,
                            freeRunningGroups: devicePool == nil ? nil : freeRunningGroups && microbatches > 1,
-                           callsInFlight: devicePool?.callsInFlight, trace: lastEvents, uploadBytesPerStep: mean(uploaded),
+                           callsInFlight: devicePool?.callsInFlight, targetWorkgroups: devicePool == nil ? nil : options.targetWorkgroups,
+                           trace: lastEvents, uploadBytesPerStep: mean(uploaded),
                            staging: devicePool == nil ? nil : staging, stagingDeviceLocal: devicePool?.stagingIsDeviceLocal,
                            banks: devicePool == nil ? nil : pool.configuration.banks,
                            sessionsPerBankGroup: devicePool == nil ? nil : pool.configuration.sessionsPerBankGroup,
