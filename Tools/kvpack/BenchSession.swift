@@ -51,7 +51,7 @@ extension Bench {
         var targetWorkgroups: Int?
         @Option(help: "Vulkan decode kernel: automatic (one pass per encoding class where every head's pages run class by class) or mixed (one kernel over every class).") var kernel = "automatic"
         @Flag(help: "Reserve f16 pages for the timed steps after the prefill (PagePool.reserve, as a server reserves its pool at start): per bank, one page per session layer and head every --page-size steps, plus one, for its share of the sessions' layers.") var reserve = false
-        @Flag(help: "Vulkan: add the last step's timeline to each row (per group and layer: appends, the attend call and its parts, in microseconds from the step's start).") var trace = false
+        @Flag(help: "Vulkan: add the last step's timeline to each row (per group and layer: appends, the attend call and its parts, in microseconds from the step's start; with --free-running-groups, from the first append of the groups' last steps).") var trace = false
         @Flag(help: "Print JSON.") var json = false
         @Option(help: "Also write the JSON to this file.") var out: String?
 

@@ -33,7 +33,6 @@ extension PagePool {
 
     /// The attached mirror, if any.
     var mirror: (any PagePoolMirror)? { state.withLock { $0.mirror?.mirror } }
-
 }
 
 /// A copy of a `PagePool`'s banks elsewhere (the Vulkan pool's device buffers): told of every
