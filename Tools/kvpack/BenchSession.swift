@@ -50,7 +50,7 @@ extension Bench {
         @Option(help: "Vulkan: workgroups the decode's automatic split-K aims for (DecodeOptions.targetWorkgroups; default 256).")
         var targetWorkgroups: Int?
         @Option(help: "Vulkan decode kernel: automatic (one pass per encoding class where every head's pages run class by class) or mixed (one kernel over every class).") var kernel = "automatic"
-        @Flag(help: "Reserve f16 pages for the timed steps after the prefill (PagePool.reserve, as a server reserves its pool at start): per bank, one page per session layer and head every --page-size steps, plus one, for its share of the sessions' layers.") var reserve = false
+        @Flag(help: "Reserve f16 pages for the timed steps after the prefill (PagePool.reserve, as a server reserves its pool at start): in every bank, one page per session layer and head every --page-size steps, plus one, for as many session layers as the fullest bank holds.") var reserve = false
         @Flag(help: "Vulkan: add the last step's timeline to each row (per group and layer: appends, the attend call and its parts, in microseconds from the step's start; with --free-running-groups, from the first append of the groups' last steps).") var trace = false
         @Flag(help: "Print JSON.") var json = false
         @Option(help: "Also write the JSON to this file.") var out: String?
@@ -168,10 +168,13 @@ extension Bench {
             if let e = errors.withLock({ $0.first }) { throw e }
             if reserve {
                 // Every timed step's new pages: per session layer and head, one each pageSize steps and
-                // the open page's successor; a session's layers spread over the banks.
+                // the open page's successor; as many session layers in each bank as in the fullest one
+                // (sessions sharing their banks put a whole group's layer in one).
                 let timed = (devicePool == nil ? 1 : rounds * microbatches.count) * (steps + 1)
                 let pages = (timed + pageSize - 1) / pageSize + 1
-                let layersPerBank = (count * layers + banks - 1) / banks + 1
+                var layersInBank = [Int](repeating: 0, count: banks)
+                for s in sessions { for b in s.banks { layersInBank[b] += 1 } }
+                let layersPerBank = (layersInBank.max() ?? 0) + 1
                 try pool.reserve(bytesPerBank: layersPerBank * kvHeads * pages * pool.slotBytes(.f16))
             }
             var rows: [Row] = [], base = tokens
