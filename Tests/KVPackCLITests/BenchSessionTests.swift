@@ -24,17 +24,9 @@ struct BenchSessionTests {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let json = dir.appendingPathComponent("session.json")
-        let process = Process()
-        process.executableURL = KVPackRun.executable
-        process.arguments = ["bench", "session", "--out", json.path] + arguments
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = Pipe()
-        try process.run()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let run = try KVPackRun(arguments: ["bench", "session", "--out", json.path] + arguments)
         let rows = (try? Data(contentsOf: json)).flatMap { try? JSONDecoder().decode([Row].self, from: $0) }
-        return (process.terminationStatus, String(decoding: e, as: UTF8.self), rows)
+        return (run.status, run.stderr, rows)
     }
 
     static let small = ["--backend", "vulkan", "--sessions", "4", "--tokens", "64", "--layers", "2", "--steps", "3",

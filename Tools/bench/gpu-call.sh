@@ -55,6 +55,20 @@ start_server() {
   spid=$!
   for i in $(seq 240); do kill -0 $spid 2>/dev/null || break; (exec 3<>/dev/tcp/127.0.0.1/$2) 2>/dev/null && break; sleep 0.5; done
 }
+# `int_grid NAME "ENCODINGS"`: cuDNN at GQA 4 and 8, a throwaway case, then ENCODINGS on their default kernels at
+# GQA 4 and 8 at B = 8 N = 32K, B = 32 N = 32K and B = 1 N = 128K (NAME-gG-SHAPE).
+int_grid() {
+  for g in 4 8; do
+    timeout 120 python3 .carry/sdpa_reference.py --batch 1 8 32 --tokens 32768 131072 --query-heads $((8 * g)) > $R/sdpa-$1-g$g.json 2> $R/sdpa-$1-g$g.err; echo "sdpa-$1-g$g rc=$? $(date +%s)" >> $R/progress.txt
+  done
+  throwaway $1-warmup-throwaway
+  for g in 4 8; do
+    for shape in "b8n32k:--batch 8 --tokens 32768" "b32n32k:--batch 32 --tokens 32768" "b1n128k:--batch 1 --tokens 131072"; do
+      run $1-g$g-${shape%%:*} "${shape#*:} --query-heads $((8 * g))" "--encodings $2"
+    done
+    pack
+  done
+}
 echo "start $(date +%s)" > $R/progress.txt
 # A phase name defined twice runs only its first definition (the case takes the first match):
 # refuse it instead (a call once ran an older `merge` phase that way).
@@ -533,25 +547,9 @@ for phase in "$@"; do
       done
     done ;;
   intgroups) # issue 21: int8 and int4 pages with quantization groups of 32 and of 128 (one group a row at head dim 128), against f16, on their default kernels at GQA 4 and 8 (B = 8 N = 32K, B = 32 N = 32K, B = 1 N = 128K; intgroups-gG-SHAPE), after a throwaway case; cuDNN at both groups first
-    timeout 120 python3 .carry/sdpa_reference.py --batch 1 8 32 --tokens 32768 131072 > $R/sdpa-intgroups-g4.json 2> $R/sdpa-intgroups-g4.err; echo "sdpa-intgroups-g4 rc=$? $(date +%s)" >> $R/progress.txt
-    timeout 120 python3 .carry/sdpa_reference.py --batch 1 8 32 --tokens 32768 131072 --query-heads 64 > $R/sdpa-intgroups-g8.json 2> $R/sdpa-intgroups-g8.err; echo "sdpa-intgroups-g8 rc=$? $(date +%s)" >> $R/progress.txt
-    throwaway intgroups-warmup-throwaway
-    for g in 4 8; do
-      for shape in "b8n32k:--batch 8 --tokens 32768" "b32n32k:--batch 32 --tokens 32768" "b1n128k:--batch 1 --tokens 131072"; do
-        run intgroups-g$g-${shape%%:*} "${shape#*:} --query-heads $((8 * g))" "--encodings f16 int8/g32 int8/g128 int4/g32 int4/g128"
-      done
-      pack
-    done ;;
+    int_grid intgroups "f16 int8/g32 int8/g128 int4/g32 int4/g128" ;;
   intnow) # issue 21: f16, int8/g32 and int4/g32 pages on their default kernels with this binary at GQA 4 and 8 (B = 8 N = 32K, B = 32 N = 32K, B = 1 N = 128K; intnow-gG-SHAPE), after a throwaway case; cuDNN at both groups first
-    timeout 120 python3 .carry/sdpa_reference.py --batch 1 8 32 --tokens 32768 131072 > $R/sdpa-intnow-g4.json 2> $R/sdpa-intnow-g4.err; echo "sdpa-intnow-g4 rc=$? $(date +%s)" >> $R/progress.txt
-    timeout 120 python3 .carry/sdpa_reference.py --batch 1 8 32 --tokens 32768 131072 --query-heads 64 > $R/sdpa-intnow-g8.json 2> $R/sdpa-intnow-g8.err; echo "sdpa-intnow-g8 rc=$? $(date +%s)" >> $R/progress.txt
-    throwaway intnow-warmup-throwaway
-    for g in 4 8; do
-      for shape in "b8n32k:--batch 8 --tokens 32768" "b32n32k:--batch 32 --tokens 32768" "b1n128k:--batch 1 --tokens 131072"; do
-        run intnow-g$g-${shape%%:*} "${shape#*:} --query-heads $((8 * g))" "--encodings f16 int8/g32 int4/g32"
-      done
-      pack
-    done ;;
+    int_grid intnow "f16 int8/g32 int4/g32" ;;
   prepab) # this binary against .carry/kvpack-old.xz (a previous one), alternating PROUNDS times (default 2), session groups MB (default "1 2") over the same prefilled sessions, B = 32 at N = 32K, dense and SnapKV, serial appends within a group, the last step's timeline (--trace), RESERVE=1 adds this binary with the decode's pages reserved (--reserve: prepab-newres-i), EXTRA more bench options, TAG a name suffix (prepabTAG-which-i.json); cuDNN at the same shapes first
     timeout 120 python3 .carry/sdpa_reference.py --batch 32 --tokens 32768 > $R/sdpa-prepab.json 2> $R/sdpa-prepab.err; echo "sdpa-prepab rc=$? $(date +%s)" >> $R/progress.txt
     old_binary
