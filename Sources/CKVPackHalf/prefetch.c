@@ -7,3 +7,9 @@ void kvp_prefetch(const void *p, size_t bytes) {
     const char *c = (const char *)p;
     for (size_t i = 0; i < bytes; i += 64) __builtin_prefetch(c + i, 0, 3);
 }
+
+void kvp_prefetch_write(const void *p, size_t bytes) {
+    const char *c = (const char *)p;
+    for (size_t i = 0; i < bytes; i += 64) __builtin_prefetch(c + i, 1, 3);
+    if (bytes > 0) __builtin_prefetch(c + bytes - 1, 1, 3);
+}

@@ -101,6 +101,9 @@ void kvp_int8_rows_accumulate(const uint8_t *payload, size_t rowCount, size_t di
 
 /// Asks the memory system for `bytes` bytes from `p` (cache-line prefetches; reads nothing).
 void kvp_prefetch(const void *p, size_t bytes);
+/// Asks for the lines of `bytes` bytes from `p` about to be written (prefetches with write intent,
+/// the last byte's line included).
+void kvp_prefetch_write(const void *p, size_t bytes);
 
 /// Bytes of `nq` queries of `dim` channels prepared for `kvp_int8_rows_dot_prepared` with groups
 /// of `groupSize` channels; 0 where that path does not take the layout (groups of a multiple of

@@ -1,3 +1,4 @@
+import CKVPackHalf
 extension CacheSession {
     /// Appends decode tokens to every head of `layer`: each token's key and value go, in f16, into
     /// the head's open page (a new page from the pool when it is full); closed pages are never
@@ -27,12 +28,24 @@ extension CacheSession {
             var openHeads: [Int] = [], openSlots: [PageSlot] = []
             openHeads.reserveCapacity(heads)
             openSlots.reserveCapacity(heads)
+            // Each head's page list ends on a cold line, behind its own cold header: the ends asked
+            // for first, every head's at once, so that the loop below does not wait a head at a time.
+            for h in 0..<heads {
+                s.layers[l][h].pages.withUnsafeBufferPointer { pages in
+                    if let base = pages.baseAddress, pages.count > 0 { kvp_prefetch(base + (pages.count - 1), MemoryLayout<LivePage>.stride) }
+                }
+            }
             for h in 0..<heads {
                 var room = 0
                 if let open = s.layers[l][h].pages.last, open.slotClass == .f16, open.tokens < pageSize {
                     room = pageSize - open.tokens
                     openHeads.append(h)
                     openSlots.append(open.slot)
+                    // The rows about to be written lie on cold lines of the slot: asked for here,
+                    // every head's at once, their misses overlap instead of coming a head at a time.
+                    kvp_prefetch_write(open.slot.base + 4 * open.tokens, 4)
+                    kvp_prefetch_write(open.slot.base + open.keyOffset + 2 * d * open.tokens, 2 * d)
+                    kvp_prefetch_write(open.slot.base + open.valueOffset + 2 * d * open.tokens, 2 * d)
                 }
                 newPages += (max(0, t - room) + pageSize - 1) / pageSize
             }
