@@ -55,11 +55,21 @@ start_server() {
   spid=$!
   for i in $(seq 240); do kill -0 $spid 2>/dev/null || break; (exec 3<>/dev/tcp/127.0.0.1/$2) 2>/dev/null && break; sleep 0.5; done
 }
+# `sdpa NAME ARGS...`: cuDNN SDPA (`sdpa_reference.py ARGS`) into $R/sdpa-NAME.json.
+sdpa() { local n=$1; shift; timeout 120 python3 .carry/sdpa_reference.py "$@" > $R/sdpa-$n.json 2> $R/sdpa-$n.err; echo "sdpa-$n rc=$? $(date +%s)" >> $R/progress.txt; }
+# `session NAME ARGS...`: `kvpack bench session --backend vulkan` at B = 32, N = 32K, 2 layers, serial appends within a
+# group, --trace, with ARGS (steps, policy, groups, placement...), into $R/NAME.json and .txt, then packed.
+session() {
+  local n=$1; shift
+  timeout ${T:-150} $K bench session --backend vulkan --sessions 32 --tokens 32768 --layers 2 --serial-appends --trace "$@" --out $R/$n.json > $R/$n.txt 2>&1
+  echo "$n rc=$? $(date +%s)" >> $R/progress.txt
+  pack
+}
 # `int_grid NAME "ENCODINGS"`: cuDNN at GQA 4 and 8, a throwaway case, then ENCODINGS on their default kernels at
 # GQA 4 and 8 at B = 8 N = 32K, B = 32 N = 32K and B = 1 N = 128K (NAME-gG-SHAPE).
 int_grid() {
   for g in 4 8; do
-    timeout 120 python3 .carry/sdpa_reference.py --batch 1 8 32 --tokens 32768 131072 --query-heads $((8 * g)) > $R/sdpa-$1-g$g.json 2> $R/sdpa-$1-g$g.err; echo "sdpa-$1-g$g rc=$? $(date +%s)" >> $R/progress.txt
+    sdpa $1-g$g --batch 1 8 32 --tokens 32768 131072 --query-heads $((8 * g))
   done
   throwaway $1-warmup-throwaway
   for g in 4 8; do
@@ -474,76 +484,60 @@ for phase in "$@"; do
     for i in $(seq ${BROUNDS:-2}); do
       for v in "snapkv:snapkv(keep=0.25):default" "snapkv:snapkv(keep=0.25):1" "dense:dense:default" "dense:dense:3"; do
         name=${v%%:*}; rest=${v#*:}; pol=${rest%:*}; nb=${rest##*:}
-        timeout ${T:-150} $K bench session --backend vulkan --sessions 32 --tokens 32768 --layers 2 --steps 16 --serial-appends --policy "$pol" --microbatches 1 2 --trace $([ $nb = default ] || echo --banks $nb) --out $R/banksab-$name-banks$nb-$i.json > $R/banksab-$name-banks$nb-$i.txt 2>&1
-        echo "banksab-$name-banks$nb-$i rc=$? $(date +%s)" >> $R/progress.txt
-        pack
+        session banksab-$name-banks$nb-$i --steps 16 --policy "$pol" --microbatches 1 2 $([ $nb = default ] || echo --banks $nb)
       done
     done ;;
   groupab) # issue 18: sessions opened together sharing their banks (--sessions-per-bank-group) against each session a bank of its own (the default), B = 32, N = 32K, 2 layers, 16 steps, one group and two, serial appends within a group, --trace: SnapKV with groups of 32, dense with groups of 16 (the most whose layer one 4 GiB bank holds) (groupab-POLICY-gN)
     for v in "snapkv:snapkv(keep=0.25):1" "snapkv:snapkv(keep=0.25):32" "dense:dense:1" "dense:dense:16"; do
       name=${v%%:*}; rest=${v#*:}; pol=${rest%:*}; n=${rest##*:}
-      timeout ${T:-150} $K bench session --backend vulkan --sessions 32 --tokens 32768 --layers 2 --steps 16 --serial-appends --policy "$pol" --microbatches 1 2 --trace --sessions-per-bank-group $n --out $R/groupab-$name-g$n.json > $R/groupab-$name-g$n.txt 2>&1
-      echo "groupab-$name-g$n rc=$? $(date +%s)" >> $R/progress.txt
-      pack
+      session groupab-$name-g$n --steps 16 --policy "$pol" --microbatches 1 2 --sessions-per-bank-group $n
     done ;;
   ratioab) # issue 18's ratio in one call: cuDNN SDPA and the f16 kernel alone at B = 32 N = 32K first and last; then RROUNDS rounds (default 2) of the session bench at B = 32, N = 32K, 2 layers, 16 steps, one group and two, serial appends within a group, --trace: SnapKV in bank groups of 32, dense on the default placement, on 3 banks, in bank groups of 16 (ratioab-POLICY-PLACEMENT-i)
-    timeout 120 python3 .carry/sdpa_reference.py --batch 32 --tokens 8192 32768 > $R/sdpa-ratioab.json 2> $R/sdpa-ratioab.err; echo "sdpa-ratioab rc=$? $(date +%s)" >> $R/progress.txt
+    sdpa ratioab --batch 32 --tokens 8192 32768
     run ratioab-kernel-f16-1 "--batch 32 --tokens 32768" "--encodings f16"
     pack
     for i in $(seq ${RROUNDS:-2}); do
       for v in "snapkv:snapkv(keep=0.25):g32:--sessions-per-bank-group 32" "dense:dense:default:" "dense:dense:banks3:--banks 3" "dense:dense:g16:--sessions-per-bank-group 16"; do
         IFS=: read -r name pol place extra <<< "$v"
-        timeout ${T:-150} $K bench session --backend vulkan --sessions 32 --tokens 32768 --layers 2 --steps 16 --serial-appends --policy "$pol" --microbatches 1 2 --trace $extra --out $R/ratioab-$name-$place-$i.json > $R/ratioab-$name-$place-$i.txt 2>&1
-        echo "ratioab-$name-$place-$i rc=$? $(date +%s)" >> $R/progress.txt
-        pack
+        session ratioab-$name-$place-$i --steps 16 --policy "$pol" --microbatches 1 2 $extra
       done
     done
     run ratioab-kernel-f16-2 "--batch 32 --tokens 32768" "--encodings f16"
     pack ;;
   mbgroups) # issue 18: session groups (--microbatches 1 2 3 4, MROUNDS rounds, default 2) over sessions sharing their banks, calls in flight 2 and 4, B = 32, N = 32K, 2 layers, 16 steps, serial appends within a group, --trace: SnapKV in bank groups of 32, dense in bank groups of 16 (mbgroups-POLICY-cifN); cuDNN at B = 32 N = 32K first
-    timeout 120 python3 .carry/sdpa_reference.py --batch 32 --tokens 8192 32768 > $R/sdpa-mbgroups.json 2> $R/sdpa-mbgroups.err; echo "sdpa-mbgroups rc=$? $(date +%s)" >> $R/progress.txt
+    sdpa mbgroups --batch 32 --tokens 8192 32768
     for v in "snapkv:snapkv(keep=0.25):32" "dense:dense:16"; do
       IFS=: read -r name pol g <<< "$v"
       for cif in 2 4; do
-        timeout ${T:-150} $K bench session --backend vulkan --sessions 32 --tokens 32768 --layers 2 --steps 16 --serial-appends --policy "$pol" --microbatches ${MB:-1 2 3 4} --rounds ${MROUNDS:-2} --calls-in-flight $cif --trace --sessions-per-bank-group $g --out $R/mbgroups-$name-cif$cif.json > $R/mbgroups-$name-cif$cif.txt 2>&1
-        echo "mbgroups-$name-cif$cif rc=$? $(date +%s)" >> $R/progress.txt
-        pack
+        session mbgroups-$name-cif$cif --steps 16 --policy "$pol" --microbatches ${MB:-1 2 3 4} --rounds ${MROUNDS:-2} --calls-in-flight $cif --sessions-per-bank-group $g
       done
     done ;;
   freeab) # issue 18: session groups stepping on their own (--free-running-groups) against groups that wait for each other at every step, B = 32, N = 32K, 2 layers, 24 steps, --microbatches 1 2 3 4 over the same prefilled sessions, 4 calls in flight, serial appends within a group, --trace: SnapKV in bank groups of 32, dense in bank groups of 16, FROUNDS rounds (default 1) (freeab-POLICY-MODE-i); cuDNN at B = 32 N = 32K first
-    timeout 120 python3 .carry/sdpa_reference.py --batch 32 --tokens 8192 32768 > $R/sdpa-freeab.json 2> $R/sdpa-freeab.err; echo "sdpa-freeab rc=$? $(date +%s)" >> $R/progress.txt
+    sdpa freeab --batch 32 --tokens 8192 32768
     for i in $(seq ${FROUNDS:-1}); do
       for v in "snapkv:snapkv(keep=0.25):32" "dense:dense:16"; do
         IFS=: read -r name pol g <<< "$v"
         for mode in free barrier; do
-          timeout ${T:-150} $K bench session --backend vulkan --sessions 32 --tokens 32768 --layers 2 --steps 24 --serial-appends --policy "$pol" --microbatches 1 2 3 4 --calls-in-flight 4 --trace --sessions-per-bank-group $g $([ $mode = free ] && echo --free-running-groups) --out $R/freeab-$name-$mode-$i.json > $R/freeab-$name-$mode-$i.txt 2>&1
-          echo "freeab-$name-$mode-$i rc=$? $(date +%s)" >> $R/progress.txt
-          pack
+          session freeab-$name-$mode-$i --steps 24 --policy "$pol" --microbatches 1 2 3 4 --calls-in-flight 4 --sessions-per-bank-group $g $([ $mode = free ] && echo --free-running-groups)
         done
       done
     done ;;
   freetarget) # issue 18: free-running session groups (--free-running-groups), B = 32, N = 32K, 2 layers, 24 steps, 4 calls in flight, serial appends within a group, --trace: dense in bank groups of 16 at 2 groups, SnapKV in bank groups of 32 at 2 and 3 groups with split-K aiming at 256 (the default) and 512 workgroups, TROUNDS rounds (default 2), after a throwaway case (freetarget-POLICY-tN-i); cuDNN at B = 32 N = 32K first
-    timeout 120 python3 .carry/sdpa_reference.py --batch 32 --tokens 8192 32768 > $R/sdpa-freetarget.json 2> $R/sdpa-freetarget.err; echo "sdpa-freetarget rc=$? $(date +%s)" >> $R/progress.txt
+    sdpa freetarget --batch 32 --tokens 8192 32768
     throwaway freetarget-warmup-throwaway
-    timeout ${T:-150} $K bench session --backend vulkan --sessions 32 --tokens 32768 --layers 2 --steps 24 --serial-appends --policy dense --microbatches 2 --rounds ${TROUNDS:-2} --calls-in-flight 4 --trace --sessions-per-bank-group 16 --free-running-groups --out $R/freetarget-dense-t256.json > $R/freetarget-dense-t256.txt 2>&1
-    echo "freetarget-dense-t256 rc=$? $(date +%s)" >> $R/progress.txt
-    pack
+    session freetarget-dense-t256 --steps 24 --policy dense --microbatches 2 --rounds ${TROUNDS:-2} --calls-in-flight 4 --sessions-per-bank-group 16 --free-running-groups
     for i in $(seq ${TROUNDS:-2}); do
       for t in 256 512; do
-        timeout ${T:-150} $K bench session --backend vulkan --sessions 32 --tokens 32768 --layers 2 --steps 24 --serial-appends --policy "snapkv(keep=0.25)" --microbatches 2 3 --calls-in-flight 4 --trace --sessions-per-bank-group 32 --free-running-groups --target-workgroups $t --out $R/freetarget-snapkv-t$t-$i.json > $R/freetarget-snapkv-t$t-$i.txt 2>&1
-        echo "freetarget-snapkv-t$t-$i rc=$? $(date +%s)" >> $R/progress.txt
-        pack
+        session freetarget-snapkv-t$t-$i --steps 24 --policy "snapkv(keep=0.25)" --microbatches 2 3 --calls-in-flight 4 --sessions-per-bank-group 32 --free-running-groups --target-workgroups $t
       done
     done ;;
   freereserve) # issue 18: free-running session groups (--free-running-groups) with the decode's pages reserved after the prefill (--reserve, as a server reserves its pool) against not, B = 32, N = 32K, 2 layers, 24 steps, 4 calls in flight, serial appends within a group, --trace: dense in bank groups of 16 at 2 groups (reserved), SnapKV in bank groups of 32 at 2 and 3 groups, reserved and not, RVROUNDS rounds (default 2), after a throwaway case (freereserve-POLICY-MODE-i); cuDNN at B = 32 N = 32K first
-    timeout 120 python3 .carry/sdpa_reference.py --batch 32 --tokens 8192 32768 > $R/sdpa-freereserve.json 2> $R/sdpa-freereserve.err; echo "sdpa-freereserve rc=$? $(date +%s)" >> $R/progress.txt
+    sdpa freereserve --batch 32 --tokens 8192 32768
     throwaway freereserve-warmup-throwaway
     for i in $(seq ${RVROUNDS:-2}); do
       for v in "dense:dense:16:2:reserve" "snapkv:snapkv(keep=0.25):32:2 3:reserve" "snapkv:snapkv(keep=0.25):32:2 3:plain"; do
         IFS=: read -r name pol g mb mode <<< "$v"
-        timeout ${T:-150} $K bench session --backend vulkan --sessions 32 --tokens 32768 --layers 2 --steps 24 --serial-appends --policy "$pol" --microbatches $mb --calls-in-flight 4 --trace --sessions-per-bank-group $g --free-running-groups $([ $mode = reserve ] && echo --reserve) --out $R/freereserve-$name-$mode-$i.json > $R/freereserve-$name-$mode-$i.txt 2>&1
-        echo "freereserve-$name-$mode-$i rc=$? $(date +%s)" >> $R/progress.txt
-        pack
+        session freereserve-$name-$mode-$i --steps 24 --policy "$pol" --microbatches $mb --calls-in-flight 4 --sessions-per-bank-group $g --free-running-groups $([ $mode = reserve ] && echo --reserve)
       done
     done ;;
   intgroups) # issue 21: int8 and int4 pages with quantization groups of 32 and of 128 (one group a row at head dim 128), against f16, on their default kernels at GQA 4 and 8 (B = 8 N = 32K, B = 32 N = 32K, B = 1 N = 128K; intgroups-gG-SHAPE), after a throwaway case; cuDNN at both groups first

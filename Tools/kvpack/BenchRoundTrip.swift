@@ -47,25 +47,26 @@ extension Bench {
                 var rows: [Row] = []
                 let spin = Duration.microseconds(spinMicroseconds), floats = queryHeads * headDim, iterations = iterations
                 for mode in wait {
-                  for b in batch {
-                    let how: HostRoundTrip.FenceWait = mode == "poll" ? .poll : .waitingThread(spin: spin)
-                    let measured = Session.blocking { () async -> Result<HostRoundTrip.Timing, any Error> in
+                    for b in batch {
+                        let how: HostRoundTrip.FenceWait = mode == "poll" ? .poll : .waitingThread(spin: spin)
+                        let measured = Session.blocking { () async -> Result<HostRoundTrip.Timing, any Error> in
+                            do {
+                                return .success(try await HostRoundTrip.measure(context: context, sequences: b, floatsPerSequence: floats,
+                                                                                iterations: iterations, await: how))
+                            } catch { return .failure(error) }
+                        }
+                        let t: HostRoundTrip.Timing
                         do {
-                            return .success(try await HostRoundTrip.measure(context: context, sequences: b, floatsPerSequence: floats, iterations: iterations,
-                                                                            await: how))
-                        } catch { return .failure(error) }
+                            t = try measured.get()
+                        } catch let e as HostRoundTrip.RoundTripError {
+                            throw ValidationError(e.description)
+                        }
+                        rows.append(Row(wait: mode, spinMicroseconds: mode == "poll" ? nil : spinMicroseconds, timing: t))
+                        let onDevice = t.deviceMedianSeconds.map { String(format: "%11.1f", $0 * 1e6) } ?? String(repeating: " ", count: 10) + "-"
+                        print(mode.padding(toLength: 6, withPad: " ", startingAt: 0)
+                              + String(format: "  %5d  %6.0f  %10.1f %10.1f %10.1f ", b, Double(b * t.bytesPerSequence) / 1024, t.medianSeconds * 1e6,
+                                       t.p10Seconds * 1e6, t.p90Seconds * 1e6) + onDevice + "   " + (t.stagingDeviceLocal ? "device-local" : "host"))
                     }
-                    let t: HostRoundTrip.Timing
-                    do {
-                        t = try measured.get()
-                    } catch let e as HostRoundTrip.RoundTripError {
-                        throw ValidationError(e.description)
-                    }
-                    rows.append(Row(wait: mode, spinMicroseconds: mode == "poll" ? nil : spinMicroseconds, timing: t))
-                    let onDevice = t.deviceMedianSeconds.map { String(format: "%11.1f", $0 * 1e6) } ?? String(repeating: " ", count: 10) + "-"
-                    print(mode.padding(toLength: 6, withPad: " ", startingAt: 0) + String(format: "  %5d  %6.0f  %10.1f %10.1f %10.1f ", b, Double(b * t.bytesPerSequence) / 1024, t.medianSeconds * 1e6,
-                                 t.p10Seconds * 1e6, t.p90Seconds * 1e6) + onDevice + "   " + (t.stagingDeviceLocal ? "device-local" : "host"))
-                  }
                 }
                 if let json {
                     let encoder = JSONEncoder()

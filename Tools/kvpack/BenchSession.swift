@@ -206,7 +206,9 @@ extension Bench {
                 // timings, appends and events of that step; and the time a step takes.
                 var perStep: [GroupStep] = []
                 var totalSeconds = 0.0
-                if freeRunningGroups && microbatches > 1 {
+                // One group has no others to run apart from: its steps are the plain ones.
+                let freeRunning = freeRunningGroups && microbatches > 1
+                if freeRunning {
                     // Each group steps on its own; a step's entry gathers every group's step of that index.
                     let (k, v, q) = (stepKeys, stepValues, stepQueries)
                     let perGroup = try Self.blocking { () async -> Result<[[TimedGroupStep]], Error> in
@@ -260,7 +262,7 @@ extension Bench {
                     let timings = s.timings
                     if trace, devicePool != nil, i == perStep.count - 1 {
                         // Microseconds from the step's start; free-running groups' steps start apart: from the first append among them.
-                        let first = freeRunningGroups && microbatches > 1 ? s.events.map(\.appendStart).min() ?? 0 : 0
+                        let first = freeRunning ? s.events.map(\.appendStart).min() ?? 0 : 0
                         lastEvents = s.events.map { $0.shifted(by: -first) }.sorted { ($0.callStart, $0.group) < ($1.callStart, $1.group) }
                     }
                     if devicePool != nil, timings.allSatisfy({ $0 != nil }) {
@@ -295,7 +297,7 @@ extension Bench {
                            attendUploadSecondsPerStep: mean(uploadDevice), attendWaitLatencySecondsPerStep: mean(waitLatency),
                            appendSecondsPerStep: mean(appends), serialAppends: serialAppends, reserved: reserve,
                            microbatches: devicePool == nil ? nil : microbatches,
-                           freeRunningGroups: devicePool == nil ? nil : freeRunningGroups && microbatches > 1,
+                           freeRunningGroups: devicePool == nil ? nil : freeRunning,
                            callsInFlight: devicePool?.callsInFlight, targetWorkgroups: devicePool == nil ? nil : options.targetWorkgroups,
                            trace: lastEvents, uploadBytesPerStep: mean(uploaded),
                            staging: devicePool == nil ? nil : staging, stagingDeviceLocal: devicePool?.stagingIsDeviceLocal,
