@@ -44,6 +44,8 @@ struct DeviceFunctions {
     let deviceWaitIdle: PFN_vkDeviceWaitIdle
     let createFence: PFN_vkCreateFence
     let destroyFence: PFN_vkDestroyFence
+    let createSemaphore: PFN_vkCreateSemaphore
+    let destroySemaphore: PFN_vkDestroySemaphore
     let waitForFences: PFN_vkWaitForFences
     let resetFences: PFN_vkResetFences
     let createQueryPool: PFN_vkCreateQueryPool
@@ -99,6 +101,8 @@ struct DeviceFunctions {
         queueWaitIdle = try load("vkQueueWaitIdle", PFN_vkQueueWaitIdle.self)
         deviceWaitIdle = try load("vkDeviceWaitIdle", PFN_vkDeviceWaitIdle.self)
         createFence = try load("vkCreateFence", PFN_vkCreateFence.self)
+        createSemaphore = try load("vkCreateSemaphore", PFN_vkCreateSemaphore.self)
+        destroySemaphore = try load("vkDestroySemaphore", PFN_vkDestroySemaphore.self)
         destroyFence = try load("vkDestroyFence", PFN_vkDestroyFence.self)
         waitForFences = try load("vkWaitForFences", PFN_vkWaitForFences.self)
         resetFences = try load("vkResetFences", PFN_vkResetFences.self)

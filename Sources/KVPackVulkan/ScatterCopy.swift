@@ -27,15 +27,22 @@ struct ScatterRecords {
 
 extension VulkanSessionPool {
     /// Writes `records` into the staging buffer at `cursor` (advanced past them) and records one
-    /// `scatter_copy` dispatch per bank, between barriers from earlier commands and to later
-    /// compute and transfer work.
+    /// `scatter_copy` dispatch per bank, between barriers from earlier commands (unless chained)
+    /// and to later compute and transfer work.
     func recordScatter(_ records: ScatterRecords, lane: SubmissionLane, cursor: inout Int) throws(VulkanError) {
         guard !records.isEmpty else { return }
         let frame = lane.frame
         let pipeline = try context.kernels.pipeline(KernelKey(name: "scatter_copy", constants: []), context)
         let (_, layout) = try context.kernels.layouts(context)
-        let vk = context.vk, commands = frame.commands, stage = UInt32(VK_SHADER_STAGE_COMPUTE_BIT.rawValue)
-        frame.barrier(from: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT)
+        let vk = context.vk, commands = frame.recording, stage = UInt32(VK_SHADER_STAGE_COMPUTE_BIT.rawValue)
+        // After the queue's earlier work. Chained submissions (several queues) need no such
+        // barrier: they are ordered after the previous call's uploads by its semaphore, and nothing
+        // they write is read by a call still in flight (a session's pages, and so its slots' bytes
+        // and table regions, do not change while a device read of it is in flight; the lane's
+        // staging is free once its previous call has finished).
+        if !frame.chained {
+            frame.barrier(from: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT)
+        }
         vk.cmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline)
         for (bank, words) in records.byBank.enumerated() where !words.isEmpty {
             let base = cursor

@@ -8,6 +8,18 @@ final class SubmissionFrame {
     private let commandPool: VkCommandPool
     let commands: VkCommandBuffer
     let fence: VkFence
+    /// The queue (index into `VulkanContext.queues`) the frame submits to.
+    let queueIndex: Int
+    /// With `chained`, a call's uploads go in this command buffer, submitted as a batch of their
+    /// own ahead of `commands` (`submit(after:)`), signalling `uploaded`.
+    private let uploadCommands: VkCommandBuffer?
+    let uploaded: VkSemaphore?
+    /// Where `barrier`, `stamp` and `copy` record: `commands`, or `uploadCommands` from `begin()`
+    /// until `endUploads()` when chained.
+    private(set) var recording: VkCommandBuffer
+    /// Submissions are two batches, uploads then the rest, the uploads chained to the previous
+    /// submission's across queues (`VulkanSessionPool` with several queues).
+    var chained: Bool { uploadCommands != nil }
     private(set) var staging: DeviceBuffer
     private(set) var readback: DeviceBuffer
     /// Four timestamps per submission (start, uploads done, decodes done, end), where the queue
@@ -19,7 +31,11 @@ final class SubmissionFrame {
     /// 256 MiB BAR), then `.host` for the frame's life.
     private(set) var stagingLocation: DeviceBuffer.Location
 
-    init(_ context: VulkanContext, staging stagingLocation: DeviceBuffer.Location = .host) throws(VulkanError) {
+    /// - Parameters:
+    ///   - queue: the queue it submits to (`VulkanContext.queues`).
+    ///   - chained: two command buffers and a semaphore for chained submissions (`chained`).
+    init(_ context: VulkanContext, staging stagingLocation: DeviceBuffer.Location = .host, queue: Int = 0,
+         chained: Bool = false) throws(VulkanError) {
         let vk = context.vk, device = context.handle
         self.stagingLocation = stagingLocation
         var poolInfo = VkCommandPoolCreateInfo()
@@ -32,20 +48,32 @@ final class SubmissionFrame {
         allocate.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO
         allocate.commandPool = pool
         allocate.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY
-        allocate.commandBufferCount = 1
-        var buffer: VkCommandBuffer? = nil
-        let allocated = vk.allocateCommandBuffers(device, &allocate, &buffer)
+        allocate.commandBufferCount = chained ? 2 : 1
+        var buffers: [VkCommandBuffer?] = [nil, nil]
+        let allocated = vk.allocateCommandBuffers(device, &allocate, &buffers)
         var fenceInfo = VkFenceCreateInfo()
         fenceInfo.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO
         var fence: VkFence? = nil
         let created = allocated == VK_SUCCESS ? vk.createFence(device, &fenceInfo, nil, &fence) : allocated
-        guard created == VK_SUCCESS, let buffer, let fence else {
+        guard created == VK_SUCCESS, let buffer = buffers[0], let fence else {
             vk.destroyCommandPool(device, pool, nil)
             throw .call(allocated == VK_SUCCESS ? "vkCreateFence" : "vkAllocateCommandBuffers", code: created.rawValue)
+        }
+        var uploaded: VkSemaphore? = nil
+        if chained {
+            do throws(VulkanError) { uploaded = try context.makeSemaphore() } catch {
+                vk.destroyFence(device, fence, nil)
+                vk.destroyCommandPool(device, pool, nil)
+                throw error
+            }
         }
         self.context = context
         commandPool = pool!
         commands = buffer
+        recording = buffer
+        uploadCommands = chained ? buffers[1] : nil
+        self.uploaded = uploaded
+        queueIndex = queue
         self.fence = fence
         var queries: VkQueryPool? = nil
         if context.capabilities.timestampPeriod != nil {
@@ -63,6 +91,7 @@ final class SubmissionFrame {
             readback = try DeviceBuffer(context, size: 1 << 16, location: .readback)
         } catch {
             if let queries { vk.destroyQueryPool(device, queries, nil) }
+            if let uploaded { vk.destroySemaphore(device, uploaded, nil) }
             vk.destroyFence(device, fence, nil)
             vk.destroyCommandPool(device, pool, nil)
             throw error
@@ -73,8 +102,8 @@ final class SubmissionFrame {
     /// those that follow.
     func stamp(_ index: Int, bottom: Bool) {
         guard let timestamps else { return }
-        if index == 0 { context.vk.cmdResetQueryPool(commands, timestamps, 0, 4) }
-        context.vk.cmdWriteTimestamp(commands, bottom ? VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT : VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT,
+        if index == 0 { context.vk.cmdResetQueryPool(recording, timestamps, 0, 4) }
+        context.vk.cmdWriteTimestamp(recording, bottom ? VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT : VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT,
                                      timestamps, UInt32(index))
     }
 
@@ -93,6 +122,7 @@ final class SubmissionFrame {
     deinit {
         _ = context.vk.deviceWaitIdle(context.handle)
         if let timestamps { context.vk.destroyQueryPool(context.handle, timestamps, nil) }
+        if let uploaded { context.vk.destroySemaphore(context.handle, uploaded, nil) }
         context.vk.destroyFence(context.handle, fence, nil)
         context.vk.destroyCommandPool(context.handle, commandPool, nil)
     }
@@ -124,10 +154,26 @@ final class SubmissionFrame {
         begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO
         begin.flags = UInt32(VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT.rawValue)
         try context.vk.beginCommandBuffer(commands, &begin).check("vkBeginCommandBuffer")
+        if let uploadCommands {
+            try context.vk.beginCommandBuffer(uploadCommands, &begin).check("vkBeginCommandBuffer")
+            recording = uploadCommands
+        }
     }
 
-    /// Ends recording and submits, the fence signalling completion.
-    func submit() throws(VulkanError) {
+    /// Chained: what is recorded from here on goes in the second batch (`commands`).
+    func endUploads() { recording = commands }
+
+    /// Ends recording and submits, the fence signalling completion. Chained, the uploads' batch
+    /// first waits for `previous` (the semaphore of the submission before, on any queue, if it
+    /// has not been waited for) and signals `uploaded`.
+    func submit(after previous: VkSemaphore? = nil) throws(VulkanError) {
+        if let uploadCommands, let uploaded {
+            try context.vk.endCommandBuffer(uploadCommands).check("vkEndCommandBuffer")
+            try context.vk.endCommandBuffer(commands).check("vkEndCommandBuffer")
+            try context.submit(uploadCommands, wait: previous, signal: uploaded, then: commands, fence: fence, queue: queueIndex)
+            recording = commands
+            return
+        }
         try context.vk.endCommandBuffer(commands).check("vkEndCommandBuffer")
         try context.submit(commands, fence: fence)
     }
@@ -135,22 +181,29 @@ final class SubmissionFrame {
     /// A barrier from every earlier command's writes (`src` stages) to `dst` stages' reads and writes.
     func barrier(from src: VkPipelineStageFlagBits, _ src2: VkPipelineStageFlagBits? = nil, to dst: VkPipelineStageFlagBits,
                  _ dst2: VkPipelineStageFlagBits? = nil) {
+        let s = src.rawValue | (src2?.rawValue ?? 0), d = dst.rawValue | (dst2?.rawValue ?? 0)
         var b = VkMemoryBarrier()
         b.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER
-        b.srcAccessMask = UInt32(VK_ACCESS_SHADER_WRITE_BIT.rawValue | VK_ACCESS_TRANSFER_WRITE_BIT.rawValue
-                                 | VK_ACCESS_SHADER_READ_BIT.rawValue | VK_ACCESS_TRANSFER_READ_BIT.rawValue)
-        b.dstAccessMask = UInt32(VK_ACCESS_SHADER_READ_BIT.rawValue | VK_ACCESS_SHADER_WRITE_BIT.rawValue
-                                 | VK_ACCESS_TRANSFER_READ_BIT.rawValue | VK_ACCESS_TRANSFER_WRITE_BIT.rawValue
-                                 | VK_ACCESS_HOST_READ_BIT.rawValue)
-        let s = src.rawValue | (src2?.rawValue ?? 0), d = dst.rawValue | (dst2?.rawValue ?? 0)
-        context.vk.cmdPipelineBarrier(commands, UInt32(s), UInt32(d), 0, 1, &b, 0, nil, 0, nil)
+        b.srcAccessMask = Self.accesses(of: s, host: VK_ACCESS_HOST_WRITE_BIT)
+        b.dstAccessMask = Self.accesses(of: d, host: VK_ACCESS_HOST_READ_BIT)
+        context.vk.cmdPipelineBarrier(recording, UInt32(s), UInt32(d), 0, 1, &b, 0, nil, 0, nil)
+    }
+
+    /// The reads and writes of the compute, transfer and host stages in `stages` (`host`: the
+    /// host's access), as a barrier's access mask may name only those of its stages.
+    private static func accesses(of stages: UInt32, host: VkAccessFlagBits) -> VkAccessFlags {
+        var mask: UInt32 = 0
+        if stages & VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT.rawValue != 0 { mask |= VK_ACCESS_SHADER_READ_BIT.rawValue | VK_ACCESS_SHADER_WRITE_BIT.rawValue }
+        if stages & VK_PIPELINE_STAGE_TRANSFER_BIT.rawValue != 0 { mask |= VK_ACCESS_TRANSFER_READ_BIT.rawValue | VK_ACCESS_TRANSFER_WRITE_BIT.rawValue }
+        if stages & VK_PIPELINE_STAGE_HOST_BIT.rawValue != 0 { mask |= host.rawValue }
+        return mask
     }
 
     /// Records copies from the staging buffer into `destination`.
     func copy(into destination: DeviceBuffer, _ regions: [VkBufferCopy]) {
         guard !regions.isEmpty else { return }
         regions.withUnsafeBufferPointer { r in
-            context.vk.cmdCopyBuffer(commands, staging.handle, destination.handle, UInt32(r.count), r.baseAddress)
+            context.vk.cmdCopyBuffer(recording, staging.handle, destination.handle, UInt32(r.count), r.baseAddress)
         }
     }
 }

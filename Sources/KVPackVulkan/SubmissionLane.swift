@@ -12,7 +12,10 @@ final class SubmissionLane {
     /// Held by the call using the lane, from before it records until its outputs are read.
     let held = AsyncGate()
 
-    init(_ context: VulkanContext, staging: DeviceBuffer.Location) throws(VulkanError) {
-        frame = try SubmissionFrame(context, staging: staging)
+    /// - Parameters:
+    ///   - queue: the queue its submissions go to.
+    ///   - chained: submissions chained across queues (`SubmissionFrame.chained`).
+    init(_ context: VulkanContext, staging: DeviceBuffer.Location, queue: Int = 0, chained: Bool = false) throws(VulkanError) {
+        frame = try SubmissionFrame(context, staging: staging, queue: queue, chained: chained)
     }
 }

@@ -1,7 +1,7 @@
 import CVulkan
 import Foundation
 
-/// An opened Vulkan device with one compute queue: the instance, the logical device, a command
+/// An opened Vulkan device with its compute queues (one family, up to `maxQueues`): the instance, the logical device, a command
 /// pool, and the cache of compute pipelines. Everything it creates is destroyed in `deinit`.
 ///
 /// Submissions are serialized by a lock, so one context may be shared across threads.
@@ -14,8 +14,15 @@ public final class VulkanContext: @unchecked Sendable {
     let instance: VkInstance
     let physicalDevice: VkPhysicalDevice
     let handle: VkDevice
-    let queue: VkQueue
+    /// The compute family's queues this context opened (1 to `maxQueues`); the first is the one
+    /// every call but the session pool's lanes submits to.
+    let queues: [VkQueue]
+    var queue: VkQueue { queues[0] }
     let queueFamily: UInt32
+    /// Queues of the compute family opened, at most (where the family has that many).
+    public static let maxQueues = 4
+    /// Queues the device was opened with (`VulkanSessionPool`'s lanes may spread over them).
+    public var queueCount: Int { queues.count }
     let vk: DeviceFunctions
     let memoryProperties: VkPhysicalDeviceMemoryProperties
     private let commandPool: VkCommandPool
@@ -117,15 +124,16 @@ public final class VulkanContext: @unchecked Sendable {
         defer { ownedNames.forEach { free($0) } }
         var extensions: [UnsafePointer<CChar>?] = ownedNames.map { UnsafePointer($0) }
 
-        var priority: Float = 1
+        let queueCount = max(1, min(Int(families[family].queueCount), Self.maxQueues))
+        var priorities = [Float](repeating: 1, count: queueCount)
         var queueInfo = VkDeviceQueueCreateInfo()
         queueInfo.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO
         queueInfo.queueFamilyIndex = UInt32(family)
-        queueInfo.queueCount = 1
+        queueInfo.queueCount = UInt32(queueCount)
         let createDevice = try loader.function("vkCreateDevice", instance: instance, as: PFN_vkCreateDevice.self)
         var deviceHandle: VkDevice? = nil
-        let deviceResult = withUnsafePointer(to: &priority) { p in
-            queueInfo.pQueuePriorities = p
+        let deviceResult = priorities.withUnsafeMutableBufferPointer { p in
+            queueInfo.pQueuePriorities = UnsafePointer(p.baseAddress)
             return withUnsafePointer(to: &queueInfo) { q in
                 var deviceInfo = VkDeviceCreateInfo()
                 deviceInfo.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO
@@ -149,9 +157,13 @@ public final class VulkanContext: @unchecked Sendable {
         var ownsDevice = true
         defer { if ownsDevice { destroyDevice(device, nil) } }
         let vk = try DeviceFunctions(device: device, getDeviceProcAddr: getDeviceProcAddr)
-        var queue: VkQueue? = nil
-        vk.getDeviceQueue(device, UInt32(family), 0, &queue)
-        guard let queue else { throw .noComputeQueue(device: infos[chosen].name) }
+        var queues: [VkQueue] = []
+        for i in 0..<queueCount {
+            var queue: VkQueue? = nil
+            vk.getDeviceQueue(device, UInt32(family), UInt32(i), &queue)
+            guard let queue else { throw .noComputeQueue(device: infos[chosen].name) }
+            queues.append(queue)
+        }
 
         var poolInfo = VkCommandPoolCreateInfo()
         poolInfo.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO
@@ -169,7 +181,7 @@ public final class VulkanContext: @unchecked Sendable {
         self.instance = instance
         self.physicalDevice = physicalDevice
         self.handle = device
-        self.queue = queue
+        self.queues = queues
         self.queueFamily = UInt32(family)
         self.vk = vk
         self.memoryProperties = memory
@@ -259,6 +271,54 @@ public final class VulkanContext: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         try queueSubmit(commands, fence: fence)
+    }
+
+    /// Submits `first` then `second` to queue `index` in one `vkQueueSubmit`: `first` waits for
+    /// `wait` (a binary semaphore signalled by an earlier submission, if any) before its compute
+    /// and transfer work, and signals `signal` when done; `second` waits for nothing and signals
+    /// `fence`. (`first` is a call's uploads, `second` its decodes: calls on other queues wait
+    /// for each other's uploads only.)
+    func submit(_ first: VkCommandBuffer, wait: VkSemaphore?, signal: VkSemaphore, then second: VkCommandBuffer?, fence: VkFence,
+                queue index: Int) throws(VulkanError) {
+        lock.lock()
+        defer { lock.unlock() }
+        var buffers: [VkCommandBuffer?] = [first, second]
+        var waits: [VkSemaphore?] = [wait], signals: [VkSemaphore?] = [signal]
+        var stages: [VkPipelineStageFlags] = [UInt32(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT.rawValue | VK_PIPELINE_STAGE_TRANSFER_BIT.rawValue)]
+        let submitted = buffers.withUnsafeMutableBufferPointer { b in
+            waits.withUnsafeMutableBufferPointer { w in
+                signals.withUnsafeMutableBufferPointer { s in
+                    stages.withUnsafeMutableBufferPointer { st in
+                        var batches = [VkSubmitInfo](repeating: VkSubmitInfo(), count: second == nil ? 1 : 2)
+                        batches[0].sType = VK_STRUCTURE_TYPE_SUBMIT_INFO
+                        batches[0].waitSemaphoreCount = wait == nil ? 0 : 1
+                        batches[0].pWaitSemaphores = wait == nil ? nil : UnsafePointer(w.baseAddress)
+                        batches[0].pWaitDstStageMask = wait == nil ? nil : UnsafePointer(st.baseAddress)
+                        batches[0].commandBufferCount = 1
+                        batches[0].pCommandBuffers = UnsafePointer(b.baseAddress)
+                        batches[0].signalSemaphoreCount = 1
+                        batches[0].pSignalSemaphores = UnsafePointer(s.baseAddress)
+                        if second != nil {
+                            batches[1].sType = VK_STRUCTURE_TYPE_SUBMIT_INFO
+                            batches[1].commandBufferCount = 1
+                            batches[1].pCommandBuffers = UnsafePointer(b.baseAddress! + 1)
+                        }
+                        return vk.queueSubmit(queues[index], UInt32(batches.count), batches, fence)
+                    }
+                }
+            }
+        }
+        try submitted.check("vkQueueSubmit")
+    }
+
+    /// A binary semaphore (destroyed by the caller with `destroy(_:)`).
+    func makeSemaphore() throws(VulkanError) -> VkSemaphore {
+        var info = VkSemaphoreCreateInfo()
+        info.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO
+        var semaphore: VkSemaphore? = nil
+        try vk.createSemaphore(handle, &info, nil, &semaphore).check("vkCreateSemaphore")
+        guard let semaphore else { throw .call("vkCreateSemaphore", code: 0) }
+        return semaphore
     }
 
     /// `vkQueueSubmit` of one command buffer (the caller holds `lock`).

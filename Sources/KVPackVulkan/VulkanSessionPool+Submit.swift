@@ -35,7 +35,8 @@ extension VulkanSessionPool {
                 used = (used + 15) & ~15
                 try frame.begin()
                 try recordScatter(records, lane: lane, cursor: &used)
-                try frame.submit()
+                frame.endUploads()
+                try submit(frame)
                 let waited = await waiter.wait(frame.fence)
                 guard waited == VK_SUCCESS else {
                     lost = true
@@ -47,6 +48,14 @@ extension VulkanSessionPool {
             }
         }
         return nil
+    }
+
+    /// Submits `frame`; chained, its uploads after those of the submission before it (on
+    /// whichever queue), whose semaphore this one's then replaces. Under `gate`.
+    private func submit(_ frame: SubmissionFrame) throws(VulkanError) {
+        guard frame.chained else { return try frame.submit() }
+        try frame.submit(after: lastUploaded)
+        lastUploaded = frame.uploaded
     }
 
     /// Where a submitted call's outputs lie in its lane's readback buffer, and what it uploaded.
@@ -78,7 +87,9 @@ extension VulkanSessionPool {
         let tableBase = tableBytes.withUnsafeBytes { put($0) }
         try frame.begin()
         frame.stamp(0, bottom: false)
-        frame.barrier(from: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_TRANSFER_BIT)
+        if !frame.chained {
+            frame.barrier(from: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_TRANSFER_BIT)
+        }
         var records = ScatterRecords(banks: banks.count)
         for c in pending.copies {
             records.add(bank: c.bank, table: false, destination: c.destination, source: pendingBase + c.source, count: c.count)
@@ -87,6 +98,7 @@ extension VulkanSessionPool {
             records.add(bank: bank, table: true, destination: Int(c.dstOffset), source: tableBase + Int(c.srcOffset), count: Int(c.size))
         }
         try recordScatter(records, lane: lane, cursor: &cursor)
+        frame.endUploads()
         for p in planned {
             let dir = p.directory.withUnsafeBytes { put($0) }
             frame.copy(into: p.call.cache.directory, [VkBufferCopy(srcOffset: VkDeviceSize(dir), dstOffset: 0, size: VkDeviceSize(4 * p.directory.count))])
@@ -121,7 +133,7 @@ extension VulkanSessionPool {
         }
         frame.barrier(from: VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_HOST_BIT)
         frame.stamp(3, bottom: true)
-        try frame.submit()
+        try submit(frame)
         return Submitted(outputAt: outputAt, uploadBytes: pending.bytes.count + tableBytes.count + cursor - tableBase - tableBytes.count,
                          submittedAt: .now, fence: waiter.enqueue(frame.fence))
     }

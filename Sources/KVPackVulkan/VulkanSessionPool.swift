@@ -34,6 +34,9 @@ public final class VulkanSessionPool: @unchecked Sendable {
     /// The calls' submission resources, taken in turn (`nextLane`, under `gate`).
     let lanes: [SubmissionLane]
     var nextLane = 0
+    /// With lanes on several queues: the semaphore the last submission's uploads signal, which the
+    /// next submission's uploads wait for (under `gate`).
+    var lastUploaded: VkSemaphore?
     /// Calls whose decode plan an earlier call made (`BankCall.plans`), for tests.
     var plansReused = 0
     /// Staging bytes one copy-only submission takes, for a backlog of written slots larger than
@@ -75,10 +78,26 @@ public final class VulkanSessionPool: @unchecked Sendable {
     /// - Parameter callsInFlight: calls on the device at once (1 to 8): each has its own command
     ///   buffer, staging and readback buffers and per-bank decode buffers. With 1, a call's host
     ///   work waits for the previous call's outputs.
-    public init(context: VulkanContext, pool: PagePool, tableEntriesPerBank: Int? = nil, staging: StagingMemory = .device,
-                callsInFlight: Int = 2) throws(VulkanError) {
+    /// - Parameter queues: compute queues the calls are spread over, in turn (1 to
+    ///   `VulkanContext.maxQueues`, at most the context's `queueCount`): with more than one, the
+    ///   device may run one call's decodes beside another's (no barrier between them); each
+    ///   call's uploads still follow the previous call's.
+    public convenience init(context: VulkanContext, pool: PagePool, tableEntriesPerBank: Int? = nil, staging: StagingMemory = .device,
+                            callsInFlight: Int = 2, queues: Int = 1) throws(VulkanError) {
+        try self.init(context: context, pool: pool, tableEntriesPerBank: tableEntriesPerBank, staging: staging, callsInFlight: callsInFlight,
+                      queues: queues, chained: queues > 1)
+    }
+
+    /// `init`, with `chained`: submissions chained (uploads a batch of their own, waiting for the
+    /// previous call's; no barrier after the queue's earlier work) even on one queue, so that a
+    /// device with one queue (lavapipe) tests the path several queues take.
+    init(context: VulkanContext, pool: PagePool, tableEntriesPerBank: Int?, staging: StagingMemory, callsInFlight: Int, queues: Int,
+         chained: Bool) throws(VulkanError) {
         let config = pool.configuration, caps = context.capabilities
         guard (1...8).contains(callsInFlight) else { throw .unsupported("\(callsInFlight) calls in flight (1 to 8 are)") }
+        guard (1...context.queueCount).contains(queues) else {
+            throw .unsupported("\(queues) queues (the device was opened with \(context.queueCount) compute queue(s))")
+        }
         guard let bankBytes = config.bankBytes else {
             throw .unsupported("a device pool needs the page pool's bankBytes (each bank becomes one buffer of at most maxStorageBufferRange = \(caps.maxStorageBufferRange) bytes)")
         }
@@ -107,7 +126,9 @@ public final class VulkanSessionPool: @unchecked Sendable {
         self.tables = tables
         regions = RegionDirectory(banks: config.banks, capacity: entries)
         var lanes: [SubmissionLane] = []
-        for _ in 0..<callsInFlight { lanes.append(try SubmissionLane(context, staging: staging == .device ? .upload : .host)) }
+        for i in 0..<callsInFlight {
+            lanes.append(try SubmissionLane(context, staging: staging == .device ? .upload : .host, queue: i % queues, chained: chained))
+        }
         self.lanes = lanes
         stagingIsDeviceLocal = lanes[0].frame.staging.deviceLocal
         waiter = FenceWaiter(context, spin: context.device.kind == .cpu ? .zero : Self.defaultFenceSpin)
@@ -145,6 +166,9 @@ public final class VulkanSessionPool: @unchecked Sendable {
 
     /// Calls that can be on the device at once (`init`'s `callsInFlight`).
     public var callsInFlight: Int { lanes.count }
+
+    /// Queues the calls are spread over (`init`'s `queues`).
+    public var queues: Int { Set(lanes.map(\.frame.queueIndex)).count }
 
     /// Page-table entries in use in each bank's table (regions handed out).
     public var tableEntriesInUse: [Int] { regions.inUse }

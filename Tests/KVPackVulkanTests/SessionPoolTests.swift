@@ -126,13 +126,17 @@ struct SessionPoolTests {
     /// Groups of sessions stepping through the layers in their own tasks, so that calls are on
     /// the device at once (one prepared while another runs, the policies' decode stages of one
     /// acting while the next is recorded): every output matches the twins' CPU attend, the
-    /// policies keep the same tokens, and with one call in flight none overlap.
-    @Test(arguments: [1, 2, 3])
-    func callsInFlightMatchTheCPU(callsInFlight: Int) async throws {
+    /// policies keep the same tokens, and with one call in flight none overlap. `chained`: the
+    /// submissions several queues make (uploads a batch of their own after the previous call's,
+    /// by semaphore; no barrier after the queue's earlier work), on lavapipe's one queue.
+    @Test(arguments: [(1, false), (2, false), (3, false), (3, true), (4, true)])
+    func callsInFlightMatchTheCPU(callsInFlight: Int, chained: Bool) async throws {
         let context = try #require(SharedContext.context)
         let model = sessionModel()
         let (devicePool, hostPool) = try pools()
-        let device = try VulkanSessionPool(context: context, pool: devicePool, callsInFlight: callsInFlight)
+        let device = try VulkanSessionPool(context: context, pool: devicePool, tableEntriesPerBank: nil, staging: .device,
+                                           callsInFlight: callsInFlight, queues: 1, chained: chained)
+        #expect(device.lanes.allSatisfy { $0.frame.chained == chained })
         let specs = ["paged(keep=0.5,block=4)", "dense", "snapkv(keep=0.25,window=8)", "quant(bits=8,group=16)"]
         let worst = try await withThrowingTaskGroup(of: Float.self) { group in
             for g in 0..<4 {
@@ -285,12 +289,15 @@ struct SessionPoolTests {
         session.close()
     }
 
-    /// A fork shares the prompt's pages; after both diverge, each still matches the CPU.
-    @Test func forksMatchTheCPUAfterDiverging() async throws {
+    /// A fork shares the prompt's pages; after both diverge, each still matches the CPU. Also
+    /// with chained submissions (the backlog's copy-only ones in the chain too).
+    @Test(arguments: [false, true])
+    func forksMatchTheCPUAfterDiverging(chained: Bool) async throws {
         let context = try #require(SharedContext.context)
         let model = sessionModel()
         let (devicePool, hostPool) = try pools()
-        let device = try VulkanSessionPool(context: context, pool: devicePool)
+        let device = try VulkanSessionPool(context: context, pool: devicePool, tableEntriesPerBank: nil, staging: .device, callsInFlight: 2,
+                                           queues: 1, chained: chained)
         device.stagingChunk = 4096 // the prompt's pages go in as a backlog of small copy-only submissions
         var inputs = SessionInputs(model, seed: 5)
         let prompt = inputs.prompt(tokens: 40)
@@ -532,6 +539,11 @@ struct SessionPoolTests {
         for calls in [0, 9] {
             #expect(throws: VulkanError.unsupported("\(calls) calls in flight (1 to 8 are)")) {
                 try VulkanSessionPool(context: context, pool: fine, callsInFlight: calls)
+            }
+        }
+        for queues in [0, context.queueCount + 1] {
+            #expect(throws: VulkanError.unsupported("\(queues) queues (the device was opened with \(context.queueCount) compute queue(s))")) {
+                try VulkanSessionPool(context: context, pool: fine, queues: queues)
             }
         }
         #expect(context.live.snapshot == before)

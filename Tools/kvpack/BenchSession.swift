@@ -47,6 +47,8 @@ extension Bench {
         var freeRunningGroups = false
         @Option(help: "Vulkan: attends the device pool has on the device at once (VulkanSessionPool callsInFlight; default 2).")
         var callsInFlight = 2
+        @Option(help: "Vulkan: compute queues the device pool spreads its calls over (VulkanSessionPool queues; default 1): with more, the device may run one call's decodes beside another's.")
+        var queues = 1
         @Option(help: "Vulkan: workgroups the decode's automatic split-K aims for (DecodeOptions.targetWorkgroups; default 256).")
         var targetWorkgroups: Int?
         @Option(help: "Vulkan decode kernel: automatic (one pass per encoding class where every head's pages run class by class) or mixed (one kernel over every class).") var kernel = "automatic"
@@ -75,6 +77,8 @@ extension Bench {
             if let t = targetWorkgroups, t < 1 { throw ValidationError("--target-workgroups must be 1 or more; got \(t)") }
             if freeRunningGroups && backend != "vulkan" { throw ValidationError("--free-running-groups needs --backend vulkan") }
             if !(1...8).contains(callsInFlight) { throw ValidationError("--calls-in-flight must be 1 to 8; got \(callsInFlight)") }
+            if !(1...VulkanContext.maxQueues).contains(queues) { throw ValidationError("--queues must be 1 to \(VulkanContext.maxQueues); got \(queues)") }
+            if queues > 1 && backend != "vulkan" { throw ValidationError("--queues needs --backend vulkan") }
             if let least = sessions.min(), let most = microbatches.max(), most > least {
                 throw ValidationError("--microbatches (\(most)) must not exceed --sessions (\(least))")
             }
@@ -155,7 +159,8 @@ extension Bench {
             let pool = try PagePool(.init(budgetBytes: budget, headDim: headDim, pageSize: pageSize, name: "bench", banks: banks, bankBytes: bank,
                                           sessionsPerBankGroup: sessionsPerBankGroup))
             let stagingMemory = VulkanSessionPool.StagingMemory(rawValue: staging) ?? .device
-            let devicePool = try context.map { try VulkanSessionPool(context: $0, pool: pool, staging: stagingMemory, callsInFlight: callsInFlight) }
+            let devicePool = try context.map { try VulkanSessionPool(context: $0, pool: pool, staging: stagingMemory, callsInFlight: callsInFlight,
+                                                                         queues: queues) }
             if let devicePool, let us = fenceSpinMicroseconds { devicePool.fenceSpin = .microseconds(us) }
             let sessions = try (0..<count).map { _ in try CacheSession(pool: pool, model: model, policy: pipeline) }
             defer { for s in sessions { s.close() } }
@@ -298,7 +303,7 @@ extension Bench {
                            appendSecondsPerStep: mean(appends), serialAppends: serialAppends, reserved: reserve,
                            microbatches: devicePool == nil ? nil : microbatches,
                            freeRunningGroups: devicePool == nil ? nil : freeRunning,
-                           callsInFlight: devicePool?.callsInFlight, targetWorkgroups: devicePool == nil ? nil : options.targetWorkgroups,
+                           callsInFlight: devicePool?.callsInFlight, queues: devicePool?.queues, targetWorkgroups: devicePool == nil ? nil : options.targetWorkgroups,
                            trace: lastEvents, uploadBytesPerStep: mean(uploaded),
                            staging: devicePool == nil ? nil : staging, stagingDeviceLocal: devicePool?.stagingIsDeviceLocal,
                            banks: devicePool == nil ? nil : pool.configuration.banks,

@@ -41,6 +41,8 @@ extension Bench.Session {
         /// group's steps, steps/s a group's.
         var freeRunningGroups: Bool?
         var callsInFlight: Int?
+        /// Compute queues the device pool spread its calls over.
+        var queues: Int?
         /// Vulkan: workgroups the decode's split-K aimed for.
         var targetWorkgroups: Int?
         /// `--trace`: the last step's appends and attend calls.
