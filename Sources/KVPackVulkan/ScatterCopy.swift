@@ -26,7 +26,7 @@ struct ScatterRecords {
 }
 
 extension VulkanSessionPool {
-    /// Writes `records` into the staging buffer at `cursor` (advanced past them) and records one
+    /// Writes `records` into the upload staging buffer at `cursor` (advanced past them) and records one
     /// `scatter_copy` dispatch per bank, between barriers from earlier commands (unless chained)
     /// and to later compute and transfer work.
     func recordScatter(_ records: ScatterRecords, lane: SubmissionLane, cursor: inout Int) throws(VulkanError) {
@@ -46,7 +46,7 @@ extension VulkanSessionPool {
         vk.cmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline)
         for (bank, words) in records.byBank.enumerated() where !words.isEmpty {
             let base = cursor
-            words.withUnsafeBytes { (frame.staging.mapped! + base).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            words.withUnsafeBytes { (frame.uploadStaging.mapped! + base).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
             cursor = (cursor + 4 * words.count + 15) & ~15
             let bindings = try scatterBindings(bank, lane: lane)
             var set: VkDescriptorSet? = bindings.set
@@ -65,16 +65,16 @@ extension VulkanSessionPool {
         let bindings: DecodeBindings, frame = lane.frame
         if let kept = lane.scatterSets[bank] {
             // Bound to this staging buffer already (the set holds it): nothing to compare.
-            if kept.staging === frame.staging { return kept.bindings }
+            if kept.staging === frame.uploadStaging { return kept.bindings }
             bindings = kept.bindings
         } else {
             bindings = try DecodeBindings(context)
         }
-        lane.scatterSets[bank] = (bindings, frame.staging)
+        lane.scatterSets[bank] = (bindings, frame.uploadStaging)
         let b = banks[bank]
         var perBinding: [[DeviceBuffer]] = [[b], [tables[bank]]]
         for _ in 0..<4 { perBinding.append(Array(repeating: b, count: PoolWindows.maximum)) }
-        perBinding += [[frame.staging], [b], [b], [b], [b]]
+        perBinding += [[frame.uploadStaging], [b], [b], [b], [b]]
         bindings.bind(perBinding)
         return bindings
     }

@@ -20,8 +20,15 @@ final class SubmissionFrame {
     /// Submissions are two batches, uploads then the rest, the uploads chained to the previous
     /// submission's across queues (`VulkanSessionPool` with several queues).
     var chained: Bool { uploadCommands != nil }
+    /// A call's own data (directories, queries, query words), staged before its turn to submit.
     private(set) var staging: DeviceBuffer
+    /// What a call stages in its turn: written slot bytes, table entries, scatter records.
+    private(set) var uploadStaging: DeviceBuffer
     private(set) var readback: DeviceBuffer
+    /// `commands` is being recorded (begun, not yet submitted).
+    private var mainOpen = false
+    /// `uploadCommands` is being recorded.
+    private var uploadsOpen = false
     /// Four timestamps per submission (start, uploads done, decodes done, end), where the queue
     /// has timestamps.
     let timestamps: VkQueryPool?
@@ -87,6 +94,7 @@ final class SubmissionFrame {
         do {
             var location = stagingLocation
             staging = try Self.stagingBuffer(context, size: 1 << 20, location: &location)
+            uploadStaging = try Self.stagingBuffer(context, size: 1 << 18, location: &location)
             self.stagingLocation = location
             readback = try DeviceBuffer(context, size: 1 << 16, location: .readback)
         } catch {
@@ -133,6 +141,13 @@ final class SubmissionFrame {
         if readback.size < r { readback = try DeviceBuffer(context, size: max(r, 2 * readback.size), location: .readback) }
     }
 
+    /// Grows the upload staging buffer to at least `bytes` (contents not kept).
+    func reserve(uploads bytes: Int) throws(VulkanError) {
+        if uploadStaging.size < bytes {
+            uploadStaging = try Self.stagingBuffer(context, size: max(bytes, 2 * uploadStaging.size), location: &stagingLocation)
+        }
+    }
+
     /// A staging buffer at `location`; where an `.upload` one cannot be allocated, a `.host` one,
     /// and `location` becomes `.host`.
     private static func stagingBuffer(_ context: VulkanContext, size: Int, location: inout DeviceBuffer.Location) throws(VulkanError) -> DeviceBuffer {
@@ -146,36 +161,65 @@ final class SubmissionFrame {
         return try DeviceBuffer(context, size: size, location: location)
     }
 
-    /// Resets the fence and starts recording.
-    func begin() throws(VulkanError) {
-        var f: VkFence? = fence
-        try context.vk.resetFences(context.handle, 1, &f).check("vkResetFences")
+    /// Starts recording the decodes' batch (`commands`); `barrier`, `stamp` and `copy` record there.
+    func beginMain() throws(VulkanError) {
+        try begin(commands)
+        mainOpen = true
+        recording = commands
+    }
+
+    /// Starts recording a call's uploads: chained, in a batch of their own (`uploadCommands`,
+    /// until `endUploads()`); otherwise at the start of `commands` (as `beginMain()`).
+    func beginUploads() throws(VulkanError) {
+        guard let uploadCommands else { return try beginMain() }
+        try begin(uploadCommands)
+        uploadsOpen = true
+        recording = uploadCommands
+    }
+
+    private func begin(_ buffer: VkCommandBuffer) throws(VulkanError) {
         var begin = VkCommandBufferBeginInfo()
         begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO
         begin.flags = UInt32(VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT.rawValue)
-        try context.vk.beginCommandBuffer(commands, &begin).check("vkBeginCommandBuffer")
-        if let uploadCommands {
-            try context.vk.beginCommandBuffer(uploadCommands, &begin).check("vkBeginCommandBuffer")
-            recording = uploadCommands
-        }
+        try context.vk.beginCommandBuffer(buffer, &begin).check("vkBeginCommandBuffer")
     }
 
-    /// Chained: what is recorded from here on goes in the second batch (`commands`).
+    /// Chained: what is recorded from here on goes in the decodes' batch (`commands`).
     func endUploads() { recording = commands }
 
-    /// Ends recording and submits, the fence signalling completion. Chained, the uploads' batch
-    /// first waits for `previous` (the semaphore of the submission before, on any queue, if it
-    /// has not been waited for) and signals `uploaded`.
-    func submit(after previous: VkSemaphore? = nil) throws(VulkanError) {
+    /// Ends what is being recorded and submits it, the fence (reset first) signalling completion.
+    /// Chained, the uploads' batch (recorded or not) first waits for `previous` (the semaphore of
+    /// the submission before, on any queue, if any) and signals `uploaded`; the decodes' batch
+    /// follows where it was begun.
+    /// `uploadsOnly` (chained): the decodes' batch, if begun, stays open for a later submission.
+    func submit(after previous: VkSemaphore? = nil, uploadsOnly: Bool = false) throws(VulkanError) {
+        var f: VkFence? = fence
         if let uploadCommands, let uploaded {
+            if !uploadsOpen { try begin(uploadCommands) }
+            uploadsOpen = false
             try context.vk.endCommandBuffer(uploadCommands).check("vkEndCommandBuffer")
-            try context.vk.endCommandBuffer(commands).check("vkEndCommandBuffer")
-            try context.submit(uploadCommands, wait: previous, signal: uploaded, then: commands, fence: fence, queue: queueIndex)
+            let main = mainOpen && !uploadsOnly
+            if main { mainOpen = false }
+            if main { try context.vk.endCommandBuffer(commands).check("vkEndCommandBuffer") }
+            try context.vk.resetFences(context.handle, 1, &f).check("vkResetFences")
+            try context.submit(uploadCommands, wait: previous, signal: uploaded, then: main ? commands : nil, fence: fence, queue: queueIndex)
             recording = commands
             return
         }
+        mainOpen = false
         try context.vk.endCommandBuffer(commands).check("vkEndCommandBuffer")
+        try context.vk.resetFences(context.handle, 1, &f).check("vkResetFences")
         try context.submit(commands, fence: fence)
+    }
+
+    /// Ends whatever is being recorded without submitting it (a call that stopped before its
+    /// submission), so that the next call can begin again.
+    func abandon() {
+        if mainOpen { _ = context.vk.endCommandBuffer(commands) }
+        if uploadsOpen, let uploadCommands { _ = context.vk.endCommandBuffer(uploadCommands) }
+        mainOpen = false
+        uploadsOpen = false
+        recording = commands
     }
 
     /// A barrier from every earlier command's writes (`src` stages) to `dst` stages' reads and writes.

@@ -32,17 +32,21 @@ extension VulkanSessionPool {
         // The requests' own checks (shapes, a scan of every query) need nothing the gate guards:
         // done before it, so that calls from other tasks are not held up behind them.
         let refused = batch.map { Self.check($0) }
-        await gate.enter()
-        let lane = lanes[nextLane]
-        nextLane = (nextLane + 1) % lanes.count
-        // The lane's previous call has read its outputs (it needs no gate to get there).
-        await lane.held.enter()
+        // A free lane (its previous call has read its outputs), then the reads and page tables in
+        // turn with other calls (`readLock`), whose order is the order of submission (`turn`);
+        // the plans and the call's own staging run beside other calls' host work.
+        let lane = lanes[await freeLanes.acquire()]
         var marks = CallMarks(start: .now)
-        var call = await prepareAndSubmit(batch, refused: refused, layer: layer, scale: scale, options: options, lane: lane, marks: &marks)
-        await gate.leave()
+        var call = CallInFlight(batch)
+        let reads = beginReads(batch, refused: refused, layer: layer, call: &call)
+        plan(&call, reads: reads, layer: layer, scale: scale, options: options, lane: lane)
+        marks.prepared = .now
+        await turn.enter(reads.ticket)
+        await submitInTurn(&call, reads: reads, layer: layer, lane: lane, marks: &marks)
+        await turn.leave()
         var timing: SessionAttendTiming?
         await finish(&call, layer: layer, runPolicy: runPolicy, lane: lane, marks: &marks, timing: &timing)
-        await lane.held.leave()
+        await freeLanes.release(lane.index)
         if var t = timing {
             let end = ContinuousClock.now
             t.hostSeconds = (end - marks.start).seconds - t.waitSeconds
@@ -86,15 +90,27 @@ extension VulkanSessionPool {
         return nil
     }
 
-    /// The part of a call under `gate`: the requests' reads begun (those not `refused` by
-    /// `check`), page tables brought up to date, the decodes planned, recorded on `lane` and
-    /// submitted.
-    private func prepareAndSubmit(_ batch: [CacheSession.AttendRequest], refused: [DeviceSessionError?], layer: Int, scale: Float?,
-                                  options: DecodeOptions, lane: SubmissionLane, marks: inout CallMarks) async -> CallInFlight {
-        var call = CallInFlight(batch)
+    /// What a call's reads gave: the sessions read (`call.active`), their heads' tables, the table
+    /// entries to write, and the call's place in the order of submission.
+    struct CallReads {
+        var ticket: UInt64
+        var heads: [RegionDirectory.HeadTable] = []
+        var tableBytes: [UInt8] = []
+        var tableCopies: [(bank: Int, copy: VkBufferCopy)] = []
+    }
+
+    /// The requests' reads begun (those not `refused` by `check`) and their page tables brought up
+    /// to date, under `readLock`, which also hands out the call's ticket: calls submit in the
+    /// order they read, so a call never reads table entries a later-submitted call writes.
+    private func beginReads(_ batch: [CacheSession.AttendRequest], refused: [DeviceSessionError?], layer: Int,
+                            call: inout CallInFlight) -> CallReads {
+        readLock.lock()
+        defer { readLock.unlock() }
+        var reads = CallReads(ticket: nextTicket)
+        nextTicket += 1
         guard !lost else {
             call.results = batch.map { _ in .failure(.device(.deviceLost)) }
-            return call
+            return reads
         }
         let entryBytes = Page.tableEntryBytes
         var active: [Active] = []
@@ -191,7 +207,18 @@ extension VulkanSessionPool {
             }
             active.append(a)
         }
+        call.active = active
+        reads.heads = heads
+        reads.tableBytes = tableBytes
+        reads.tableCopies = tableCopies
+        return reads
+    }
 
+    /// The decodes planned (one per bank and model shape) on `lane`'s buffers, and their own data
+    /// staged there (directories, queries, query words); chained, their commands recorded too.
+    private func plan(_ call: inout CallInFlight, reads: CallReads, layer: Int, scale: Float?, options: DecodeOptions, lane: SubmissionLane) {
+        let batch = call.batch, active = call.active, heads = reads.heads
+        func fail(_ a: Active, _ e: DeviceSessionError) { self.fail(a, e, layer: layer, in: &call) }
         // One decode per bank (and model shape): the sessions as sequences.
         var groups: [BankCallKey: [Int]] = [:], order: [BankCallKey] = []
         for k in active.indices {
@@ -304,40 +331,63 @@ extension VulkanSessionPool {
             }
         }
 
-        marks.prepared = .now
-        call.active = active
         call.failedActive = failedActive
         call.planned = planned
-        // Staging: pending slot bytes, table entries, then each decode's directory, queries and query words.
-        // A large backlog (a prefill) goes first, in copy-only submissions of bounded staging.
+        guard !planned.isEmpty else { return }
+        let frame = lane.frame
+        do throws(VulkanError) {
+            try stageOwnData(&call.planned, frame: frame)
+            if frame.chained {
+                // Chained, the decodes' batch is recorded now, outside the turn; the uploads' batch
+                // (recorded in turn) goes ahead of it.
+                try frame.beginMain()
+                call.outputAt = recordDecodes(call.planned, frame: frame)
+            }
+        } catch {
+            frame.abandon()
+            for k in active.indices where !call.failedActive.contains(k) { fail(active[k], .device(error)) }
+            call.failedActive = Set(active.indices)
+            call.planned = []
+        }
+    }
+
+    /// A call's turn (in the order of its reads): the written slot bytes taken, staged with the
+    /// table entries and recorded as the scatter (a large backlog, a prefill, first, in copy-only
+    /// submissions of bounded staging), the decodes recorded where not yet, and submitted.
+    private func submitInTurn(_ call: inout CallInFlight, reads: CallReads, layer: Int, lane: SubmissionLane, marks: inout CallMarks) async {
+        let frame = lane.frame
+        func failAll(_ e: VulkanError) {
+            frame.abandon()
+            for (k, a) in call.active.enumerated() where !call.failedActive.contains(k) { fail(a, .device(e), layer: layer, in: &call) }
+            call.failedActive = Set(call.active.indices)
+            call.planned = []
+        }
+        if lost {
+            failAll(.deviceLost)
+            return
+        }
         var pending = uploads.take()
         if pending.bytes.count > stagingChunk {
             if let e = await uploadInChunks(pending, lane: lane) {
-                for (k, a) in active.enumerated() where !failedActive.contains(k) { fail(a, .device(e)) }
-                call.failedActive = Set(active.indices)
-                return call
+                failAll(e)
+                return
             }
             pending = ([], [])
         }
-        guard !planned.isEmpty || !pending.copies.isEmpty else { return call }
-        // Scatter records: 16 bytes a copy, per bank rounded up to 16.
-        let recordBytes = 16 * (pending.copies.count + tableCopies.count) + 16 * banks.count
-        let perCall = planned.reduce(0) {
-            $0 + 4 * ($1.directory.count + $1.floats + $1.queryWords.count + $1.call.passDirectoryWords.count) + 64
-        } + recordBytes
-        let outputs = planned.reduce(0) { $0 + 4 * $1.floats }
+        guard !call.planned.isEmpty || !pending.copies.isEmpty else {
+            frame.abandon()
+            return
+        }
         do throws(VulkanError) {
-            call.submitted = try recordAndSubmit(pending: pending, tableBytes: tableBytes, tableCopies: tableCopies, planned: planned,
-                                                 stagingBytes: pending.bytes.count + tableBytes.count + perCall, outputBytes: outputs, lane: lane)
+            call.submitted = try recordUploadsAndSubmit(pending: pending, tableBytes: reads.tableBytes, tableCopies: reads.tableCopies,
+                                                        planned: call.planned, outputAt: call.outputAt, lane: lane)
             marks.submitted = call.submitted!.submittedAt
             callOnDevice(1)
             uploads.recycle(&pending)
         } catch {
             // Nothing reached the queue: the bytes go back, ahead of anything queued since.
             uploads.putBack(pending)
-            for (k, a) in active.enumerated() where !failedActive.contains(k) { fail(a, .device(error)) }
-            call.failedActive = Set(active.indices)
+            failAll(error)
         }
-        return call
     }
 }

@@ -23,6 +23,9 @@ extension VulkanSessionPool {
         /// The call's `queryPositions` words (`DecodeCall.queryWords`).
         var queryWords: [Int32]
         var floats: Int
+        /// Where `stageOwnData` put the directory, the queries, the query words and the pass
+        /// directory in the lane's staging buffer.
+        var staged = (directory: 0, queries: 0, words: 0, passes: 0)
     }
 
     /// A call between its submission and its outputs: the requests answered so far (failures),
@@ -34,6 +37,8 @@ extension VulkanSessionPool {
         /// Indices into `active` already failed (their reads ended).
         var failedActive = Set<Int>()
         var planned: [Planned] = []
+        /// Chained: where each planned decode's outputs lie in the readback buffer (recorded before the turn).
+        var outputAt: [Int] = []
         var submitted: Submitted?
 
         init(_ batch: [CacheSession.AttendRequest]) {
@@ -50,7 +55,7 @@ extension VulkanSessionPool {
         call.results[a.index] = .failure(e)
     }
 
-    /// The part of a call after `gate`: the device awaited, the outputs read from `lane`, the reads
+    /// The part of a call after its turn: the device awaited, the outputs read from `lane`, the reads
     /// ended, then the policies' decode stages.
     func finish(_ call: inout CallInFlight, layer: Int, runPolicy: Bool, lane: SubmissionLane,
                 marks: inout CallMarks, timing: inout SessionAttendTiming?) async {

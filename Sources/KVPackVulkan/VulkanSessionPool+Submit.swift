@@ -10,8 +10,8 @@ extension VulkanSessionPool {
         let frame = lane.frame
         while next < pending.copies.count {
             do throws(VulkanError) {
-                try frame.reserve(staging: stagingChunk, readback: 16)
-                let staging = frame.staging.mapped!
+                try frame.reserve(uploads: stagingChunk)
+                let staging = frame.uploadStaging.mapped!
                 var used = 0
                 var records = ScatterRecords(banks: banks.count), recordCount = 0
                 while next < pending.copies.count {
@@ -33,10 +33,10 @@ extension VulkanSessionPool {
                     }
                 }
                 used = (used + 15) & ~15
-                try frame.begin()
+                try frame.beginUploads()
                 try recordScatter(records, lane: lane, cursor: &used)
                 frame.endUploads()
-                try submit(frame)
+                try submit(frame, uploadsOnly: true)
                 let waited = await waiter.wait(frame.fence)
                 guard waited == VK_SUCCESS else {
                     lost = true
@@ -51,10 +51,11 @@ extension VulkanSessionPool {
     }
 
     /// Submits `frame`; chained, its uploads after those of the submission before it (on
-    /// whichever queue), whose semaphore this one's then replaces. Under `gate`.
-    private func submit(_ frame: SubmissionFrame) throws(VulkanError) {
+    /// whichever queue), whose semaphore this one's then replaces (`uploadsOnly`: the decodes'
+    /// batch, if begun, is left for later). In the call's turn.
+    private func submit(_ frame: SubmissionFrame, uploadsOnly: Bool = false) throws(VulkanError) {
         guard frame.chained else { return try frame.submit() }
-        try frame.submit(after: lastUploaded)
+        try frame.submit(after: lastUploaded, uploadsOnly: uploadsOnly)
         lastUploaded = frame.uploaded
     }
 
@@ -67,15 +68,78 @@ extension VulkanSessionPool {
         var fence: FenceTicket
     }
 
-    /// Records and submits one command buffer on `lane`: the uploads, the decodes, the outputs'
-    /// readback. Throws where it could not submit (nothing then reached the queue). Each planned
-    /// decode's queries are its members' query arrays, copied once into staging.
-    func recordAndSubmit(pending: (bytes: [UInt8], copies: [PendingUploads.Copy]), tableBytes: [UInt8],
-                         tableCopies: [(bank: Int, copy: VkBufferCopy)],
-                         planned: [Planned], stagingBytes: Int, outputBytes: Int, lane: SubmissionLane) throws(VulkanError) -> Submitted {
-        let frame = lane.frame
-        try frame.reserve(staging: stagingBytes, readback: max(16, outputBytes))
+    /// Stages each planned decode's own data in `frame`'s staging buffer (its directory, the
+    /// members' queries one after another, query words, pass directory; `Planned.staged`), and
+    /// makes room for the outputs in its readback buffer. Needs no turn.
+    func stageOwnData(_ planned: inout [Planned], frame: SubmissionFrame) throws(VulkanError) {
+        let bytes = planned.reduce(0) { $0 + 4 * ($1.directory.count + $1.floats + $1.queryWords.count + $1.call.passDirectoryWords.count) + 64 }
+        try frame.reserve(staging: bytes, readback: max(16, planned.reduce(0) { $0 + 4 * $1.floats }))
         let staging = frame.staging.mapped!
+        var cursor = 0
+        func put(_ raw: UnsafeRawBufferPointer) -> Int {
+            let at = cursor
+            if raw.count > 0 { (staging + at).copyMemory(from: raw.baseAddress!, byteCount: raw.count) }
+            cursor = (cursor + raw.count + 15) & ~15
+            return at
+        }
+        for i in planned.indices {
+            planned[i].staged.directory = planned[i].directory.withUnsafeBytes { put($0) }
+            // The members' queries one after another (each a multiple of 16 bytes: headDim is).
+            planned[i].staged.queries = cursor
+            for member in planned[i].queries {
+                member.withUnsafeBytes { raw in (staging + cursor).copyMemory(from: raw.baseAddress!, byteCount: raw.count) }
+                cursor += 4 * member.count
+            }
+            cursor = (cursor + 15) & ~15
+            planned[i].staged.words = planned[i].queryWords.withUnsafeBytes { put($0) }
+            planned[i].staged.passes = planned[i].call.passDirectoryWords.withUnsafeBytes { put($0) }
+        }
+    }
+
+    /// Records the decodes' part of a submission on `frame` (as it records now): the staged own
+    /// data copied in, the decodes between barriers and timestamps 1 and 2, the outputs copied to
+    /// the readback buffer, timestamp 3. Returns where each decode's outputs lie there.
+    func recordDecodes(_ planned: [Planned], frame: SubmissionFrame) -> [Int] {
+        for p in planned {
+            frame.copy(into: p.call.cache.directory, [VkBufferCopy(srcOffset: VkDeviceSize(p.staged.directory), dstOffset: 0,
+                                                                   size: VkDeviceSize(4 * p.directory.count))])
+            frame.copy(into: p.call.bufferQueries, [VkBufferCopy(srcOffset: VkDeviceSize(p.staged.queries), dstOffset: 0, size: VkDeviceSize(4 * p.floats))])
+            frame.copy(into: p.call.bufferQueryPositions,
+                       [VkBufferCopy(srcOffset: VkDeviceSize(p.staged.words), dstOffset: 0, size: VkDeviceSize(4 * p.queryWords.count))])
+            if !p.call.passDirectoryWords.isEmpty, let passDirectory = p.call.passDirectory {
+                frame.copy(into: passDirectory, [VkBufferCopy(srcOffset: VkDeviceSize(p.staged.passes), dstOffset: 0,
+                                                              size: VkDeviceSize(4 * p.call.passDirectoryWords.count))])
+            }
+        }
+        frame.barrier(from: VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT)
+        frame.stamp(1, bottom: true)
+        for p in planned { p.call.record(frame.recording) }
+        frame.stamp(2, bottom: true)
+        frame.barrier(from: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, to: VK_PIPELINE_STAGE_TRANSFER_BIT)
+        var outputAt: [Int] = [], out = 0
+        for p in planned {
+            outputAt.append(out)
+            var region = VkBufferCopy(srcOffset: 0, dstOffset: VkDeviceSize(out), size: VkDeviceSize(4 * p.floats))
+            context.vk.cmdCopyBuffer(frame.recording, p.call.bufferOutput.handle, frame.readback.handle, 1, &region)
+            out += 4 * p.floats
+        }
+        frame.barrier(from: VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_HOST_BIT)
+        frame.stamp(3, bottom: true)
+        return outputAt
+    }
+
+    /// In the call's turn: the written slot bytes (`pending`) and table entries staged in the
+    /// frame's upload staging and recorded as the scatter (timestamp 0 before it), then, unless
+    /// chained (recorded before the turn: `outputAt` says where its outputs lie), the decodes;
+    /// submitted. Throws where it could not submit (nothing then reached the queue).
+    func recordUploadsAndSubmit(pending: (bytes: [UInt8], copies: [PendingUploads.Copy]), tableBytes: [UInt8],
+                                tableCopies: [(bank: Int, copy: VkBufferCopy)], planned: [Planned], outputAt: [Int],
+                                lane: SubmissionLane) throws(VulkanError) -> Submitted {
+        let frame = lane.frame
+        // Scatter records: 16 bytes a copy, per bank rounded up to 16.
+        let recordBytes = 16 * (pending.copies.count + tableCopies.count) + 16 * banks.count
+        try frame.reserve(uploads: pending.bytes.count + tableBytes.count + recordBytes + 32)
+        let staging = frame.uploadStaging.mapped!
         var cursor = 0
         func put(_ raw: UnsafeRawBufferPointer) -> Int {
             let at = cursor
@@ -85,7 +149,7 @@ extension VulkanSessionPool {
         }
         let pendingBase = pending.bytes.withUnsafeBytes { put($0) }
         let tableBase = tableBytes.withUnsafeBytes { put($0) }
-        try frame.begin()
+        try frame.beginUploads()
         frame.stamp(0, bottom: false)
         if !frame.chained {
             frame.barrier(from: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_TRANSFER_BIT)
@@ -99,42 +163,10 @@ extension VulkanSessionPool {
         }
         try recordScatter(records, lane: lane, cursor: &cursor)
         frame.endUploads()
-        for p in planned {
-            let dir = p.directory.withUnsafeBytes { put($0) }
-            frame.copy(into: p.call.cache.directory, [VkBufferCopy(srcOffset: VkDeviceSize(dir), dstOffset: 0, size: VkDeviceSize(4 * p.directory.count))])
-            // The members' queries one after another (each a multiple of 16 bytes: headDim is).
-            let q = cursor
-            for member in p.queries {
-                member.withUnsafeBytes { raw in (staging + cursor).copyMemory(from: raw.baseAddress!, byteCount: raw.count) }
-                cursor += 4 * member.count
-            }
-            cursor = (cursor + 15) & ~15
-            frame.copy(into: p.call.bufferQueries, [VkBufferCopy(srcOffset: VkDeviceSize(q), dstOffset: 0, size: VkDeviceSize(4 * p.floats))])
-            let words = p.queryWords.withUnsafeBytes { put($0) }
-            frame.copy(into: p.call.bufferQueryPositions,
-                       [VkBufferCopy(srcOffset: VkDeviceSize(words), dstOffset: 0, size: VkDeviceSize(4 * p.queryWords.count))])
-            if !p.call.passDirectoryWords.isEmpty, let passDirectory = p.call.passDirectory {
-                let passes = p.call.passDirectoryWords.withUnsafeBytes { put($0) }
-                frame.copy(into: passDirectory,
-                           [VkBufferCopy(srcOffset: VkDeviceSize(passes), dstOffset: 0, size: VkDeviceSize(4 * p.call.passDirectoryWords.count))])
-            }
-        }
-        frame.barrier(from: VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT)
-        frame.stamp(1, bottom: true)
-        for p in planned { p.call.record(frame.commands) }
-        frame.stamp(2, bottom: true)
-        frame.barrier(from: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, to: VK_PIPELINE_STAGE_TRANSFER_BIT)
-        var outputAt: [Int] = [], out = 0
-        for p in planned {
-            outputAt.append(out)
-            var region = VkBufferCopy(srcOffset: 0, dstOffset: VkDeviceSize(out), size: VkDeviceSize(4 * p.floats))
-            context.vk.cmdCopyBuffer(frame.commands, p.call.bufferOutput.handle, frame.readback.handle, 1, &region)
-            out += 4 * p.floats
-        }
-        frame.barrier(from: VK_PIPELINE_STAGE_TRANSFER_BIT, to: VK_PIPELINE_STAGE_HOST_BIT)
-        frame.stamp(3, bottom: true)
+        let outputs = frame.chained ? outputAt : recordDecodes(planned, frame: frame)
         try submit(frame)
-        return Submitted(outputAt: outputAt, uploadBytes: pending.bytes.count + tableBytes.count + cursor - tableBase - tableBytes.count,
+        let own = planned.reduce(0) { $0 + 4 * ($1.directory.count + $1.floats + $1.queryWords.count + $1.call.passDirectoryWords.count) }
+        return Submitted(outputAt: outputs, uploadBytes: pending.bytes.count + tableBytes.count + 16 * records.count + own,
                          submittedAt: .now, fence: waiter.enqueue(frame.fence))
     }
 

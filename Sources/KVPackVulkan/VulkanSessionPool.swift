@@ -13,10 +13,10 @@ import KVPack
 /// the first page that changed. So a decode step uploads the appended rows and one table entry
 /// per head, not the cache.
 ///
-/// Calls are prepared and submitted one at a time per pool (callers queue without blocking), and
-/// up to `callsInFlight` of them are on the device at once: while the device runs one call, the
-/// next call's host work (page tables, staging, commands) runs beside it, and the first call's
-/// outputs are read and its policies run after it. Sessions in a call refuse changes with
+/// Up to `callsInFlight` calls are in progress at once, each on a lane of its own: their sessions'
+/// reads and page tables are brought up to date one call at a time, their decodes planned and
+/// staged side by side, and they submit in the order they read (callers queue without blocking);
+/// while the device runs one call, other calls' host work runs beside it. Sessions in a call refuse changes with
 /// `SessionError.busy` until it ends, so calls in flight together hold different sessions.
 public final class VulkanSessionPool: @unchecked Sendable {
     public let context: VulkanContext
@@ -29,16 +29,27 @@ public final class VulkanSessionPool: @unchecked Sendable {
     let uploads = PendingUploads()
     let regions: RegionDirectory
     let waiter: FenceWaiter
-    /// Held while a call prepares, records and submits (not while the device runs it).
-    let gate = AsyncGate()
-    /// The calls' submission resources, taken in turn (`nextLane`, under `gate`).
+    /// Held while a call begins its sessions' reads and brings their page tables up to date; it
+    /// hands out the call's ticket for `turn` (`nextTicket`, under it).
+    let readLock = NSLock()
+    var nextTicket: UInt64 = 0
+    /// Passed in ticket order: a call takes the written slot bytes, records its uploads (and, not
+    /// chained, its decodes) and submits in its turn, so calls submit in the order they read.
+    let turn = TicketGate()
+    /// The calls' submission resources; a call holds one from before its reads until its outputs
+    /// are read (`freeLanes`).
     let lanes: [SubmissionLane]
-    var nextLane = 0
-    /// With lanes on several queues: the semaphore the last submission's uploads signal, which the
-    /// next submission's uploads wait for (under `gate`).
+    let freeLanes: LanePool
+    /// With chained submissions: the semaphore the last submission's uploads signal, which the
+    /// next submission's uploads wait for (in turn).
     var lastUploaded: VkSemaphore?
+    private let plansLock = NSLock()
+    private var _plansReused = 0
     /// Calls whose decode plan an earlier call made (`BankCall.plans`), for tests.
-    var plansReused = 0
+    var plansReused: Int {
+        get { plansLock.withLock { _plansReused } }
+        set { plansLock.withLock { _plansReused = newValue } }
+    }
     /// Staging bytes one copy-only submission takes, for a backlog of written slots larger than
     /// that (a prefill): it goes in before the decode, in such submissions. Tests make it small.
     var stagingChunk = 64 << 20
@@ -127,9 +138,10 @@ public final class VulkanSessionPool: @unchecked Sendable {
         regions = RegionDirectory(banks: config.banks, capacity: entries)
         var lanes: [SubmissionLane] = []
         for i in 0..<callsInFlight {
-            lanes.append(try SubmissionLane(context, staging: staging == .device ? .upload : .host, queue: i % queues, chained: chained))
+            lanes.append(try SubmissionLane(context, staging: staging == .device ? .upload : .host, index: i, queue: i % queues, chained: chained))
         }
         self.lanes = lanes
+        freeLanes = LanePool(count: lanes.count)
         stagingIsDeviceLocal = lanes[0].frame.staging.deviceLocal
         waiter = FenceWaiter(context, spin: context.device.kind == .cpu ? .zero : Self.defaultFenceSpin)
         do throws(PoolError) { try pool.attach(self) } catch {

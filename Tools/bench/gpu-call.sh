@@ -540,6 +540,17 @@ for phase in "$@"; do
         session freereserve-$name-$mode-$i --steps 24 --policy "$pol" --microbatches $mb --calls-in-flight 4 --sessions-per-bank-group $g --free-running-groups $([ $mode = reserve ] && echo --reserve)
       done
     done ;;
+  queues) # issue 18: the device pool's calls spread over 1, 2 or 4 compute queues (--queues; with more than one, each call's uploads are chained to the previous call's by semaphore and no barrier waits for the queue's earlier work), free-running session groups, B = 32, N = 32K, 2 layers, 24 steps, 4 calls in flight, serial appends within a group, --trace: SnapKV in bank groups of 32 at 2, 3 and 4 groups, dense in bank groups of 16 at 2 groups, QROUNDS rounds (default 2), after a throwaway case (queues-POLICY-qN-i); cuDNN at B = 32 N = 32K first
+    sdpa queues --batch 32 --tokens 8192 32768
+    throwaway queues-warmup-throwaway
+    for i in $(seq ${QROUNDS:-2}); do
+      for q in 1 2 4; do
+        session queues-snapkv-q$q-$i --steps 24 --policy "snapkv(keep=0.25)" --microbatches 2 3 4 --calls-in-flight 4 --sessions-per-bank-group 32 --free-running-groups --queues $q
+      done
+      for q in 1 2; do
+        session queues-dense-q$q-$i --steps 24 --policy dense --microbatches 2 --calls-in-flight 4 --sessions-per-bank-group 16 --free-running-groups --queues $q
+      done
+    done ;;
   intgroups) # issue 21: int8 and int4 pages with quantization groups of 32 and of 128 (one group a row at head dim 128), against f16, on their default kernels at GQA 4 and 8 (B = 8 N = 32K, B = 32 N = 32K, B = 1 N = 128K; intgroups-gG-SHAPE), after a throwaway case; cuDNN at both groups first
     int_grid intgroups "f16 int8/g32 int8/g128 int4/g32 int4/g128" ;;
   intnow) # issue 21: f16, int8/g32 and int4/g32 pages on their default kernels with this binary at GQA 4 and 8 (B = 8 N = 32K, B = 32 N = 32K, B = 1 N = 128K; intnow-gG-SHAPE), after a throwaway case; cuDNN at both groups first
