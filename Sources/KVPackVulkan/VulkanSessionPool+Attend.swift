@@ -36,6 +36,8 @@ extension VulkanSessionPool {
         // turn with other calls (`readLock`), whose order is the order of submission (`turn`);
         // the plans and the call's own staging run beside other calls' host work.
         let lane = lanes[await freeLanes.acquire()]
+        let alone = callsOneAtATime
+        if alone { await oneAtATime.enter() }
         var marks = CallMarks(start: .now)
         var call = CallInFlight(batch)
         let reads = beginReads(batch, refused: refused, layer: layer, call: &call)
@@ -44,6 +46,7 @@ extension VulkanSessionPool {
         await turn.enter(reads.ticket)
         await submitInTurn(&call, reads: reads, layer: layer, lane: lane, marks: &marks)
         await turn.leave()
+        if alone { await oneAtATime.leave() }
         var timing: SessionAttendTiming?
         await finish(&call, layer: layer, runPolicy: runPolicy, lane: lane, marks: &marks, timing: &timing)
         await freeLanes.release(lane.index)

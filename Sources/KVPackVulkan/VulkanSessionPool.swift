@@ -40,6 +40,18 @@ public final class VulkanSessionPool: @unchecked Sendable {
     /// are read (`freeLanes`).
     let lanes: [SubmissionLane]
     let freeLanes: LanePool
+    /// Each call holds `oneAtATime` from before its reads until it has submitted (the flow before
+    /// calls planned beside each other), where `callsOneAtATime` is set.
+    let oneAtATime = AsyncGate()
+    private let settingsLock = NSLock()
+    private var _callsOneAtATime = false
+    /// For comparison: calls read, plan, stage, record and submit one at a time, as before calls
+    /// planned and staged beside each other (default false). `kvpack bench session
+    /// --calls-one-at-a-time`.
+    public var callsOneAtATime: Bool {
+        get { settingsLock.withLock { _callsOneAtATime } }
+        set { settingsLock.withLock { _callsOneAtATime = newValue } }
+    }
     /// With chained submissions: the semaphore the last submission's uploads signal, which the
     /// next submission's uploads wait for (in turn).
     var lastUploaded: VkSemaphore?

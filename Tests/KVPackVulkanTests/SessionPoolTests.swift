@@ -129,13 +129,15 @@ struct SessionPoolTests {
     /// policies keep the same tokens, and with one call in flight none overlap. `chained`: the
     /// submissions several queues make (uploads a batch of their own after the previous call's,
     /// by semaphore; no barrier after the queue's earlier work), on lavapipe's one queue.
-    @Test(arguments: [(1, false), (2, false), (3, false), (3, true), (4, true)])
-    func callsInFlightMatchTheCPU(callsInFlight: Int, chained: Bool) async throws {
+    /// `oneAtATime`: calls read, plan and submit one at a time (`callsOneAtATime`).
+    @Test(arguments: [(1, false, false), (2, false, false), (3, false, false), (3, true, false), (4, true, false), (3, true, true)])
+    func callsInFlightMatchTheCPU(callsInFlight: Int, chained: Bool, oneAtATime: Bool) async throws {
         let context = try #require(SharedContext.context)
         let model = sessionModel()
         let (devicePool, hostPool) = try pools()
         let device = try VulkanSessionPool(context: context, pool: devicePool, tableEntriesPerBank: nil, staging: .device,
                                            callsInFlight: callsInFlight, queues: 1, chained: chained)
+        device.callsOneAtATime = oneAtATime
         #expect(device.lanes.allSatisfy { $0.frame.chained == chained })
         let specs = ["paged(keep=0.5,block=4)", "dense", "snapkv(keep=0.25,window=8)", "quant(bits=8,group=16)"]
         let worst = try await withThrowingTaskGroup(of: Float.self) { group in

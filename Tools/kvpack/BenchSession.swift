@@ -49,6 +49,8 @@ extension Bench {
         var callsInFlight = 2
         @Option(help: "Vulkan: compute queues the device pool spreads its calls over (VulkanSessionPool queues; default 1): with more, the device may run one call's decodes beside another's.")
         var queues = 1
+        @Flag(help: "Vulkan, for comparison: the device pool's calls read, plan, stage, record and submit one at a time (VulkanSessionPool.callsOneAtATime), as before they planned beside each other.")
+        var callsOneAtATime = false
         @Option(help: "Vulkan: workgroups the decode's automatic split-K aims for (DecodeOptions.targetWorkgroups; default 256).")
         var targetWorkgroups: Int?
         @Option(help: "Vulkan decode kernel: automatic (one pass per encoding class where every head's pages run class by class) or mixed (one kernel over every class).") var kernel = "automatic"
@@ -79,6 +81,7 @@ extension Bench {
             if !(1...8).contains(callsInFlight) { throw ValidationError("--calls-in-flight must be 1 to 8; got \(callsInFlight)") }
             if !(1...VulkanContext.maxQueues).contains(queues) { throw ValidationError("--queues must be 1 to \(VulkanContext.maxQueues); got \(queues)") }
             if queues > 1 && backend != "vulkan" { throw ValidationError("--queues needs --backend vulkan") }
+            if callsOneAtATime && backend != "vulkan" { throw ValidationError("--calls-one-at-a-time needs --backend vulkan") }
             if let least = sessions.min(), let most = microbatches.max(), most > least {
                 throw ValidationError("--microbatches (\(most)) must not exceed --sessions (\(least))")
             }
@@ -161,6 +164,7 @@ extension Bench {
             let stagingMemory = VulkanSessionPool.StagingMemory(rawValue: staging) ?? .device
             let devicePool = try context.map { try VulkanSessionPool(context: $0, pool: pool, staging: stagingMemory, callsInFlight: callsInFlight,
                                                                          queues: queues) }
+            devicePool?.callsOneAtATime = callsOneAtATime
             if let devicePool, let us = fenceSpinMicroseconds { devicePool.fenceSpin = .microseconds(us) }
             let sessions = try (0..<count).map { _ in try CacheSession(pool: pool, model: model, policy: pipeline) }
             defer { for s in sessions { s.close() } }
@@ -303,7 +307,8 @@ extension Bench {
                            appendSecondsPerStep: mean(appends), serialAppends: serialAppends, reserved: reserve,
                            microbatches: devicePool == nil ? nil : microbatches,
                            freeRunningGroups: devicePool == nil ? nil : freeRunning,
-                           callsInFlight: devicePool?.callsInFlight, queues: devicePool?.queues, targetWorkgroups: devicePool == nil ? nil : options.targetWorkgroups,
+                           callsInFlight: devicePool?.callsInFlight, queues: devicePool?.queues,
+                           callsOneAtATime: devicePool?.callsOneAtATime, targetWorkgroups: devicePool == nil ? nil : options.targetWorkgroups,
                            trace: lastEvents, uploadBytesPerStep: mean(uploaded),
                            staging: devicePool == nil ? nil : staging, stagingDeviceLocal: devicePool?.stagingIsDeviceLocal,
                            banks: devicePool == nil ? nil : pool.configuration.banks,

@@ -43,6 +43,8 @@ extension Bench.Session {
         var callsInFlight: Int?
         /// Compute queues the device pool spread its calls over.
         var queues: Int?
+        /// The device pool's calls one at a time (`--calls-one-at-a-time`).
+        var callsOneAtATime: Bool?
         /// Vulkan: workgroups the decode's split-K aimed for.
         var targetWorkgroups: Int?
         /// `--trace`: the last step's appends and attend calls.
