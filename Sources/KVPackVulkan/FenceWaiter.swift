@@ -1,9 +1,10 @@
 import CVulkan
 import Foundation
 
-/// Waits on fences for async callers: one thread per device pool blocks in `vkWaitForFences` for
-/// the submissions in flight, one after another, and resumes each waiting task when its fence
-/// signals. The callers' tasks suspend; no thread of theirs blocks.
+/// Waits on fences for async callers: one thread per device pool polls (then blocks in
+/// `vkWaitForFences` on) the fences of the submissions in flight and resumes each waiting task as
+/// soon as its fence signals, in whatever order they finish (calls on several queues finish out
+/// of order). The callers' tasks suspend; no thread of theirs blocks.
 ///
 /// The thread holds no reference that keeps the device alive: the owner calls `stop()`, which
 /// returns once the thread is done with the device, so the device is destroyed on the owner's
@@ -17,10 +18,10 @@ final class FenceWaiter: @unchecked Sendable {
     private var finished = false
     private var thread: pthread_t?
     private var _spin: Duration
-
-    /// How long the thread polls a fence before it blocks in `vkWaitForFences`: a blocked wait
-    /// wakes when the driver's interrupt reaches it, a poll as soon as the fence signals, for
-    /// a core spent while it polls. Zero: no polling.
+    /// How long the thread polls the pending fences, after one last signalled or was queued,
+    /// before it blocks in `vkWaitForFences`: a blocked wait wakes when the driver's interrupt
+    /// reaches it, a poll as soon as a fence signals, for a core spent while it polls. Zero: no
+    /// polling.
     var spin: Duration {
         get { condition.lock(); defer { condition.unlock() }; return _spin }
         set { condition.lock(); _spin = newValue; condition.unlock() }
@@ -60,33 +61,61 @@ final class FenceWaiter: @unchecked Sendable {
         while !finished { condition.wait() }
     }
 
+    /// Longest blocking wait before the thread looks for newly queued fences.
+    private static let blockSlice: UInt64 = 1_000_000
+
     private func run() {
         condition.lock()
         thread = pthread_self()
         condition.unlock()
+        // Fences queued and not yet signalled: polled in turn, each resolved as soon as it signals,
+        // whatever the order (calls on several queues finish out of order).
+        var pending: [(fence: VkFence, done: FenceTicket)] = []
+        let clock = ContinuousClock()
+        var lastProgress = clock.now
         while true {
             condition.lock()
-            while queue.isEmpty && !stopping { condition.wait() }
-            if queue.isEmpty {
+            while queue.isEmpty && pending.isEmpty && !stopping { condition.wait() }
+            if queue.isEmpty && pending.isEmpty {
                 finished = true
                 condition.broadcast()
                 condition.unlock()
                 return
             }
-            let (fence, done) = queue.removeFirst()
+            if !queue.isEmpty {
+                pending += queue
+                queue.removeAll(keepingCapacity: true)
+                lastProgress = clock.now
+            }
             let spin = _spin
             condition.unlock()
-            var f: VkFence? = fence
-            var result = VK_TIMEOUT
-            if spin > .zero {
-                let clock = ContinuousClock(), until = clock.now + spin
-                repeat {
-                    result = context.vk.waitForFences(context.handle, 1, &f, VkBool32(VK_TRUE), 0)
-                } while result == VK_TIMEOUT && clock.now < until
+            var resolved = false
+            var k = 0
+            while k < pending.count {
+                var f: VkFence? = pending[k].fence
+                var result = context.vk.waitForFences(context.handle, 1, &f, VkBool32(VK_TRUE), 0)
+                if result == VK_TIMEOUT {
+                    k += 1
+                    continue
+                }
+                if let injected = context.takeInjectedWaitResult() { result = injected }
+                pending.remove(at: k).done.resolve(result)
+                resolved = true
             }
-            if result == VK_TIMEOUT { result = context.vk.waitForFences(context.handle, 1, &f, VkBool32(VK_TRUE), UInt64.max) }
-            if let injected = context.takeInjectedWaitResult() { result = injected }
-            done.resolve(result)
+            if resolved {
+                lastProgress = clock.now
+                continue
+            }
+            if pending.isEmpty || clock.now - lastProgress < spin { continue }
+            // Past the spin: block until one of them signals, a slice at a time, so that fences
+            // queued meanwhile are taken up.
+            var fences: [VkFence?] = pending.map(\.fence)
+            let result = context.vk.waitForFences(context.handle, UInt32(fences.count), &fences, VkBool32(VK_FALSE), Self.blockSlice)
+            if result != VK_SUCCESS && result != VK_TIMEOUT {
+                // The device is lost (or the wait failed): every pending call hears of it.
+                for p in pending { p.done.resolve(context.takeInjectedWaitResult() ?? result) }
+                pending.removeAll()
+            }
         }
     }
 }
