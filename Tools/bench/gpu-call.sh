@@ -551,6 +551,29 @@ for phase in "$@"; do
         session queues-dense-q$q-$i --steps 24 --policy dense --microbatches 2 --calls-in-flight 4 --sessions-per-bank-group 16 --free-running-groups --queues $q
       done
     done ;;
+  turnab) # issue 18: calls that plan, stage and (chained) record beside each other, submitting in the order they read, against calls one at a time from their reads to their submission (--calls-one-at-a-time, as e95ea7b ran them), alternating, TRROUNDS rounds (default 2), free-running session groups, B = 32, N = 32K, 2 layers, 24 steps, serial appends within a group, --trace: SnapKV in bank groups of 32 at 2, 3 and 4 groups on 1 and 4 queues with 4 calls in flight (turnab-snapkv-MODE-qN-i, MODE alone / beside), at 4 and 8 groups with 8 calls in flight on 4 queues (turnab-snapkv-beside-q4c8-i), dense in bank groups of 16 at 2 groups on 1 queue and at 2 and 4 groups on 4 (turnab-dense-beside-qN-i); cuDNN at B = 32 N = 32K first
+    sdpa turnab --batch 32 --tokens 8192 32768
+    throwaway turnab-warmup-throwaway
+    for i in $(seq ${TRROUNDS:-2}); do
+      for q in 1 4; do
+        for mode in alone beside; do
+          session turnab-snapkv-$mode-q$q-$i --steps 24 --policy "snapkv(keep=0.25)" --microbatches 2 3 4 --calls-in-flight 4 --sessions-per-bank-group 32 --free-running-groups --queues $q $([ $mode = alone ] && echo --calls-one-at-a-time)
+        done
+      done
+      session turnab-snapkv-beside-q4c8-$i --steps 24 --policy "snapkv(keep=0.25)" --microbatches 4 8 --calls-in-flight 8 --sessions-per-bank-group 32 --free-running-groups --queues 4
+      session turnab-dense-beside-q1-$i --steps 24 --policy dense --microbatches 2 --calls-in-flight 4 --sessions-per-bank-group 16 --free-running-groups --queues 1
+      session turnab-dense-beside-q4-$i --steps 24 --policy dense --microbatches 2 4 --calls-in-flight 4 --sessions-per-bank-group 16 --free-running-groups --queues 4
+    done ;;
+  ratioq) # issue 18's ratio with calls on 4 queues (fences resolved in any order), free-running session groups, B = 32, N = 32K, 2 layers, 24 steps, serial appends within a group, --trace, RQROUNDS rounds (default 3): SnapKV in bank groups of 32 at 4 groups with 4 calls in flight (ratioq-snapkv-c4-i) and at 3, 4 and 6 groups with 6 (ratioq-snapkv-c6-i); dense in bank groups of 16 likewise at 4 groups (ratioq-dense-c4-i) and at 2, 4 and 6 groups with 6 (ratioq-dense-c6-i); cuDNN at B = 32 N = 32K first
+    sdpa ratioq --batch 32 --tokens 8192 32768
+    throwaway ratioq-warmup-throwaway
+    for i in $(seq ${RQROUNDS:-3}); do
+      for v in "snapkv:snapkv(keep=0.25):32:3 4 6" "dense:dense:16:2 4 6"; do
+        IFS=: read -r name pol g mb <<< "$v"
+        session ratioq-$name-c4-$i --steps 24 --policy "$pol" --microbatches 4 --calls-in-flight 4 --sessions-per-bank-group $g --free-running-groups --queues 4
+        session ratioq-$name-c6-$i --steps 24 --policy "$pol" --microbatches $mb --calls-in-flight 6 --sessions-per-bank-group $g --free-running-groups --queues 4
+      done
+    done ;;
   intgroups) # issue 21: int8 and int4 pages with quantization groups of 32 and of 128 (one group a row at head dim 128), against f16, on their default kernels at GQA 4 and 8 (B = 8 N = 32K, B = 32 N = 32K, B = 1 N = 128K; intgroups-gG-SHAPE), after a throwaway case; cuDNN at both groups first
     int_grid intgroups "f16 int8/g32 int8/g128 int4/g32 int4/g128" ;;
   intnow) # issue 21: f16, int8/g32 and int4/g32 pages on their default kernels with this binary at GQA 4 and 8 (B = 8 N = 32K, B = 32 N = 32K, B = 1 N = 128K; intnow-gG-SHAPE), after a throwaway case; cuDNN at both groups first
