@@ -74,25 +74,13 @@ extension VulkanSessionPool {
     func stageOwnData(_ planned: inout [Planned], frame: SubmissionFrame) throws(VulkanError) {
         let bytes = planned.reduce(0) { $0 + 4 * ($1.directory.count + $1.floats + $1.queryWords.count + $1.call.passDirectoryWords.count) + 64 }
         try frame.reserve(staging: bytes, readback: max(16, planned.reduce(0) { $0 + 4 * $1.floats }))
-        let staging = frame.staging.mapped!
-        var cursor = 0
-        func put(_ raw: UnsafeRawBufferPointer) -> Int {
-            let at = cursor
-            if raw.count > 0 { (staging + at).copyMemory(from: raw.baseAddress!, byteCount: raw.count) }
-            cursor = (cursor + raw.count + 15) & ~15
-            return at
-        }
+        var writer = StagingWriter(frame.staging.mapped!)
         for i in planned.indices {
-            planned[i].staged.directory = planned[i].directory.withUnsafeBytes { put($0) }
+            planned[i].staged.directory = planned[i].directory.withUnsafeBytes { writer.put($0) }
             // The members' queries one after another (each a multiple of 16 bytes: headDim is).
-            planned[i].staged.queries = cursor
-            for member in planned[i].queries {
-                member.withUnsafeBytes { raw in (staging + cursor).copyMemory(from: raw.baseAddress!, byteCount: raw.count) }
-                cursor += 4 * member.count
-            }
-            cursor = (cursor + 15) & ~15
-            planned[i].staged.words = planned[i].queryWords.withUnsafeBytes { put($0) }
-            planned[i].staged.passes = planned[i].call.passDirectoryWords.withUnsafeBytes { put($0) }
+            planned[i].staged.queries = writer.putContiguous(planned[i].queries)
+            planned[i].staged.words = planned[i].queryWords.withUnsafeBytes { writer.put($0) }
+            planned[i].staged.passes = planned[i].call.passDirectoryWords.withUnsafeBytes { writer.put($0) }
         }
     }
 
@@ -139,16 +127,10 @@ extension VulkanSessionPool {
         // Scatter records: 16 bytes a copy, per bank rounded up to 16.
         let recordBytes = 16 * (pending.copies.count + tableCopies.count) + 16 * banks.count
         try frame.reserve(uploads: pending.bytes.count + tableBytes.count + recordBytes + 32)
-        let staging = frame.uploadStaging.mapped!
-        var cursor = 0
-        func put(_ raw: UnsafeRawBufferPointer) -> Int {
-            let at = cursor
-            if raw.count > 0 { (staging + at).copyMemory(from: raw.baseAddress!, byteCount: raw.count) }
-            cursor = (cursor + raw.count + 15) & ~15
-            return at
-        }
-        let pendingBase = pending.bytes.withUnsafeBytes { put($0) }
-        let tableBase = tableBytes.withUnsafeBytes { put($0) }
+        var writer = StagingWriter(frame.uploadStaging.mapped!)
+        let pendingBase = pending.bytes.withUnsafeBytes { writer.put($0) }
+        let tableBase = tableBytes.withUnsafeBytes { writer.put($0) }
+        var cursor = writer.cursor
         try frame.beginUploads()
         frame.stamp(0, bottom: false)
         if !frame.chained {
