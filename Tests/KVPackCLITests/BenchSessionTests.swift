@@ -18,6 +18,7 @@ struct BenchSessionTests {
         var kernelSecondsPerStep: Double?
         var appendSecondsPerStep: Double?
         var trace: [Event]?
+        var checkWorstRelativeL2: Double?
     }
 
     func bench(_ arguments: [String]) throws -> (Int32, String, [Row]?) {
@@ -52,6 +53,25 @@ struct BenchSessionTests {
         #expect(Set(events.map { [$0.group, $0.layer] }) == [[0, 0], [0, 1], [1, 0], [1, 1]])
         #expect(events.map(\.appendStart).min() == 0)
         #expect(Set(try #require(r[0].trace).map(\.group)) == [0])
+    }
+
+    @Test("--check: one more step of every group at once, the device's outputs against the CPU's, on the last row")
+    func checkAgainstTheCPU() throws {
+        let (status, stderr, rows) = try bench(Self.small + ["--microbatches", "1", "2", "--free-running-groups", "--check"])
+        if stderr.contains("lists no device") { try TestEnvironment.deviceMissing("Vulkan", why: stderr) }
+        #expect(status == 0, "\(stderr)")
+        let r = try #require(rows)
+        try #require(r.count == 2)
+        #expect(r[0].checkWorstRelativeL2 == nil)
+        let worst = try #require(r[1].checkWorstRelativeL2)
+        #expect(worst.isFinite && worst < 1e-3, "largest relative L2 \(worst)")
+    }
+
+    @Test("--check is refused without the device backend")
+    func checkNeedsTheDevice() throws {
+        let (status, stderr, _) = try bench(["--sessions", "2", "--tokens", "64", "--layers", "1", "--steps", "1", "--check"])
+        #expect(status != 0)
+        #expect(stderr.contains("--check needs --backend vulkan"), "\(stderr)")
     }
 
     @Test("free-running groups are refused without the device backend")

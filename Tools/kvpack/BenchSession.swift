@@ -8,6 +8,8 @@ import Synchronization
 
 extension Bench {
     struct Session: ParsableCommand {
+        /// `--check`'s bound on an output vector's relative L2 error (device against CPU).
+        static let checkTolerance = 2e-2
         static let configuration = CommandConfiguration(
             abstract: "Decode steps of concurrent live sessions on one page pool.",
             discussion: """
@@ -56,6 +58,7 @@ extension Bench {
         @Option(help: "Vulkan decode kernel: automatic (one pass per encoding class where every head's pages run class by class) or mixed (one kernel over every class).") var kernel = "automatic"
         @Flag(help: "Reserve f16 pages for the timed steps after the prefill (PagePool.reserve, as a server reserves its pool at start): in every bank, one page per session layer and head every --page-size steps, plus one, for as many session layers as the fullest bank holds.") var reserve = false
         @Flag(help: "Vulkan: add the last step's timeline to each row (per group and layer: appends, the attend call and its parts, in microseconds from the step's start; with --free-running-groups, from the first append of the groups' last steps).") var trace = false
+        @Flag(help: "Vulkan: after the timed steps, one more step of every group at once (the most --microbatches groups, free-running or not) whose device outputs are compared with the CPU attend over the same pages (no policy stage acting in between); the last row says the largest relative L2 error of an output vector, and the command exits 1 where it is over 2e-2 or not finite.") var check = false
         @Flag(help: "Print JSON.") var json = false
         @Option(help: "Also write the JSON to this file.") var out: String?
 
@@ -82,6 +85,7 @@ extension Bench {
             if !(1...VulkanContext.maxQueues).contains(queues) { throw ValidationError("--queues must be 1 to \(VulkanContext.maxQueues); got \(queues)") }
             if queues > 1 && backend != "vulkan" { throw ValidationError("--queues needs --backend vulkan") }
             if callsOneAtATime && backend != "vulkan" { throw ValidationError("--calls-one-at-a-time needs --backend vulkan") }
+            if check && backend != "vulkan" { throw ValidationError("--check needs --backend vulkan (it compares the device's outputs with the CPU's)") }
             if let least = sessions.min(), let most = microbatches.max(), most > least {
                 throw ValidationError("--microbatches (\(most)) must not exceed --sessions (\(least))")
             }
@@ -122,6 +126,7 @@ extension Bench {
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
                 let data = try encoder.encode(rows)
                 if let out { try data.write(to: URL(fileURLWithPath: out), options: .atomic) }
+                let checked = rows.compactMap(\.checkWorstRelativeL2)
                 if json {
                     print(String(decoding: data, as: UTF8.self))
                 } else {
@@ -137,6 +142,11 @@ extension Bench {
                                      r.hostSecondsPerStep * 1e3, (r.kernelSecondsPerStep ?? .nan) * 1e3,
                                      Double(r.poolBytes) / 1e6, Double(r.denseBytes) / 1e6, Double(r.layoutBytes) / Double(r.denseBytes)))
                     }
+                    for r in rows { if let e = r.checkWorstRelativeL2 { print("  check (\(r.policy)): device against CPU, largest relative L2 \(e)") } }
+                }
+                if checked.contains(where: { !($0 <= Self.checkTolerance) }) {
+                    FileHandle.standardError.write(Data("bench session: a device output differs from the CPU's by more than \(Self.checkTolerance) (relative L2)\n".utf8))
+                    throw ExitCode(1)
                 }
             }
         }
@@ -192,6 +202,14 @@ extension Bench {
                     rows.append(try timedSteps(microbatches: mb, from: base))
                     base += steps + 1
                 }
+            }
+            if check, let devicePool, !rows.isEmpty {
+                let mb = microbatches.max() ?? 1
+                let groups = (0..<mb).map { g in Array(sessions[(g * count / mb)..<((g + 1) * count / mb)]) }
+                let (k, v, q, position) = (stepKeys[0], stepValues[0], stepQueries[0], base)
+                rows[rows.count - 1].checkWorstRelativeL2 = try Self.blocking { () async -> Result<Double, Error> in
+                    await Self.checkedStep(groups, layers: layers, keys: k, values: v, queries: q, position: position, devicePool: devicePool)
+                }.get()
             }
             return rows
 

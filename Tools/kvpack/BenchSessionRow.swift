@@ -47,6 +47,9 @@ extension Bench.Session {
         var callsOneAtATime: Bool?
         /// Vulkan: workgroups the decode's split-K aimed for.
         var targetWorkgroups: Int?
+        /// `--check`: the largest relative L2 error of an output vector, device against CPU, in the
+        /// check step after the timed ones (on the last row of a policy).
+        var checkWorstRelativeL2: Double?
         /// `--trace`: the last step's appends and attend calls.
         var trace: [StepEvent]?
         var uploadBytesPerStep: Double?

@@ -104,6 +104,44 @@ extension Bench.Session {
         return .success(out)
     }
 
+    /// `--check`'s step: every group at once, each in its own task and layer after layer, appends
+    /// one token, attends on the device without the policies' decode stages, then on the CPU over
+    /// the same pages; the largest relative L2 error of an output vector (+infinity for a NaN).
+    static func checkedStep(_ groups: [[CacheSession]], layers: Int, keys: HeadTensor<Float16>, values: HeadTensor<Float16>,
+                            queries: HeadTensor<Float>, position: Int, devicePool: VulkanSessionPool) async -> Result<Double, Error> {
+        await withTaskGroup(of: Result<Double, Error>.self) { tasks in
+            for group in groups {
+                tasks.addTask {
+                    var worst = 0.0
+                    for l in 0..<layers {
+                        do throws(SessionError) {
+                            for s in group { try s.append(layer: l, keys: keys, values: values, positions: [position]) }
+                        } catch { return .failure(error) }
+                        let batch: [CacheSession.AttendRequest] = group.map { .init(session: $0, queries: queries, positions: [position]) }
+                        let results = await devicePool.attend(batch, layer: l, runPolicy: false)
+                        for (s, r) in zip(group, results) {
+                            do {
+                                let device = try r.get()
+                                let cpu = try s.attend(layer: l, queries: queries, positions: [position], runPolicy: false)
+                                worst = max(worst, AttentionMetrics.worstRelativeL2(reference: cpu.storage, approximation: device.storage,
+                                                                                    length: cpu.headDim))
+                            } catch { return .failure(error) }
+                        }
+                    }
+                    return .success(worst)
+                }
+            }
+            var worst = 0.0
+            for await r in tasks {
+                switch r {
+                case .success(let w): worst = max(worst, w)
+                case .failure(let e): return .failure(e)
+                }
+            }
+            return .success(worst)
+        }
+    }
+
     /// The CPU backend's batched attend on the calling thread (its synchronous overload).
     static func attendOnCores(_ batch: [CacheSession.AttendRequest], layer: Int) -> [Result<HeadTensor<Float>, SessionError>] {
         CacheSession.attend(batch, layer: layer)
