@@ -14,8 +14,8 @@ final class SubmissionFrame {
     /// own ahead of `commands` (`submit(after:)`), signalling `uploaded`.
     private let uploadCommands: VkCommandBuffer?
     let uploaded: VkSemaphore?
-    /// Where `barrier`, `stamp` and `copy` record: `commands`, or `uploadCommands` from `begin()`
-    /// until `endUploads()` when chained.
+    /// Where `barrier`, `stamp` and `copy` record: `commands`, or `uploadCommands` from
+    /// `beginUploads()` until `endUploads()` when chained.
     private(set) var recording: VkCommandBuffer
     /// Submissions are two batches, uploads then the rest, the uploads chained to the previous
     /// submission's across queues (`VulkanSessionPool` with several queues).
@@ -199,8 +199,10 @@ final class SubmissionFrame {
             uploadsOpen = false
             try context.vk.endCommandBuffer(uploadCommands).check("vkEndCommandBuffer")
             let main = mainOpen && !uploadsOnly
-            if main { mainOpen = false }
-            if main { try context.vk.endCommandBuffer(commands).check("vkEndCommandBuffer") }
+            if main {
+                mainOpen = false
+                try context.vk.endCommandBuffer(commands).check("vkEndCommandBuffer")
+            }
             try context.vk.resetFences(context.handle, 1, &f).check("vkResetFences")
             try context.submit(uploadCommands, wait: previous, signal: uploaded, then: main ? commands : nil, fence: fence, queue: queueIndex)
             recording = commands

@@ -1,8 +1,9 @@
 import CVulkan
 import Foundation
 
-/// An opened Vulkan device with its compute queues (one family, up to `maxQueues`): the instance, the logical device, a command
-/// pool, and the cache of compute pipelines. Everything it creates is destroyed in `deinit`.
+/// An opened Vulkan device with its compute queues (one family, up to `maxQueues`): the instance,
+/// the logical device, a command pool, and the cache of compute pipelines. Everything it creates
+/// is destroyed in `deinit`.
 ///
 /// Submissions are serialized by a lock, so one context may be shared across threads.
 public final class VulkanContext: @unchecked Sendable {
@@ -311,7 +312,7 @@ public final class VulkanContext: @unchecked Sendable {
         try submitted.check("vkQueueSubmit")
     }
 
-    /// A binary semaphore (destroyed by the caller with `destroy(_:)`).
+    /// A binary semaphore (the caller destroys it with `vk.destroySemaphore`).
     func makeSemaphore() throws(VulkanError) -> VkSemaphore {
         var info = VkSemaphoreCreateInfo()
         info.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO

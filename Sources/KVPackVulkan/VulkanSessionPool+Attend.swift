@@ -347,10 +347,7 @@ extension VulkanSessionPool {
                 call.outputAt = recordDecodes(call.planned, frame: frame)
             }
         } catch {
-            frame.abandon()
-            for k in active.indices where !call.failedActive.contains(k) { fail(active[k], .device(error)) }
-            call.failedActive = Set(active.indices)
-            call.planned = []
+            failRemaining(&call, with: error, layer: layer, frame: frame)
         }
     }
 
@@ -359,20 +356,14 @@ extension VulkanSessionPool {
     /// submissions of bounded staging), the decodes recorded where not yet, and submitted.
     private func submitInTurn(_ call: inout CallInFlight, reads: CallReads, layer: Int, lane: SubmissionLane, marks: inout CallMarks) async {
         let frame = lane.frame
-        func failAll(_ e: VulkanError) {
-            frame.abandon()
-            for (k, a) in call.active.enumerated() where !call.failedActive.contains(k) { fail(a, .device(e), layer: layer, in: &call) }
-            call.failedActive = Set(call.active.indices)
-            call.planned = []
-        }
         if lost {
-            failAll(.deviceLost)
+            failRemaining(&call, with: .deviceLost, layer: layer, frame: frame)
             return
         }
         var pending = uploads.take()
         if pending.bytes.count > stagingChunk {
             if let e = await uploadInChunks(pending, lane: lane) {
-                failAll(e)
+                failRemaining(&call, with: e, layer: layer, frame: frame)
                 return
             }
             pending = ([], [])
@@ -390,7 +381,7 @@ extension VulkanSessionPool {
         } catch {
             // Nothing reached the queue: the bytes go back, ahead of anything queued since.
             uploads.putBack(pending)
-            failAll(error)
+            failRemaining(&call, with: error, layer: layer, frame: frame)
         }
     }
 }

@@ -26,6 +26,9 @@ extension VulkanSessionPool {
         /// Where `stageOwnData` put the directory, the queries, the query words and the pass
         /// directory in the lane's staging buffer.
         var staged = (directory: 0, queries: 0, words: 0, passes: 0)
+
+        /// Bytes of its own data staged (directory, queries, query words, pass directory).
+        var ownBytes: Int { 4 * (directory.count + floats + queryWords.count + call.passDirectoryWords.count) }
     }
 
     /// A call between its submission and its outputs: the requests answered so far (failures),
@@ -53,6 +56,15 @@ extension VulkanSessionPool {
         regions.forget(session: a.read.session, layer: layer)
         call.batch[a.index].session.endDeviceRead(a.read, failed: true)
         call.results[a.index] = .failure(e)
+    }
+
+    /// Fails every request of `call` still active with `e` (nothing of it reached the device):
+    /// their reads end as failed, no decode is left planned, and `frame` stops recording.
+    func failRemaining(_ call: inout CallInFlight, with e: VulkanError, layer: Int, frame: SubmissionFrame) {
+        frame.abandon()
+        for (k, a) in call.active.enumerated() where !call.failedActive.contains(k) { fail(a, .device(e), layer: layer, in: &call) }
+        call.failedActive = Set(call.active.indices)
+        call.planned = []
     }
 
     /// The part of a call after its turn: the device awaited, the outputs read from `lane`, the reads

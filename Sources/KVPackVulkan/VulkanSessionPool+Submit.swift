@@ -72,7 +72,8 @@ extension VulkanSessionPool {
     /// members' queries one after another, query words, pass directory; `Planned.staged`), and
     /// makes room for the outputs in its readback buffer. Needs no turn.
     func stageOwnData(_ planned: inout [Planned], frame: SubmissionFrame) throws(VulkanError) {
-        let bytes = planned.reduce(0) { $0 + 4 * ($1.directory.count + $1.floats + $1.queryWords.count + $1.call.passDirectoryWords.count) + 64 }
+        // Each run starts 16-byte aligned: at most 15 bytes of padding after each of four.
+        let bytes = planned.reduce(0) { $0 + $1.ownBytes + 64 }
         try frame.reserve(staging: bytes, readback: max(16, planned.reduce(0) { $0 + 4 * $1.floats }))
         var writer = StagingWriter(frame.staging.mapped!)
         for i in planned.indices {
@@ -147,8 +148,8 @@ extension VulkanSessionPool {
         frame.endUploads()
         let outputs = frame.chained ? outputAt : recordDecodes(planned, frame: frame)
         try submit(frame)
-        let own = planned.reduce(0) { $0 + 4 * ($1.directory.count + $1.floats + $1.queryWords.count + $1.call.passDirectoryWords.count) }
-        return Submitted(outputAt: outputs, uploadBytes: pending.bytes.count + tableBytes.count + 16 * records.count + own,
+        return Submitted(outputAt: outputs, uploadBytes: pending.bytes.count + tableBytes.count + 16 * records.count
+                                                      + planned.reduce(0) { $0 + $1.ownBytes },
                          submittedAt: .now, fence: waiter.enqueue(frame.fence))
     }
 

@@ -16,8 +16,9 @@ import KVPack
 /// Up to `callsInFlight` calls are in progress at once, each on a lane of its own: their sessions'
 /// reads and page tables are brought up to date one call at a time, their decodes planned and
 /// staged side by side, and they submit in the order they read (callers queue without blocking);
-/// while the device runs one call, other calls' host work runs beside it. Sessions in a call refuse changes with
-/// `SessionError.busy` until it ends, so calls in flight together hold different sessions.
+/// while the device runs one call, other calls' host work runs beside it. Sessions in a call
+/// refuse changes with `SessionError.busy` until it ends, so calls in flight together hold
+/// different sessions.
 public final class VulkanSessionPool: @unchecked Sendable {
     public let context: VulkanContext
     public let pool: PagePool
@@ -191,7 +192,8 @@ public final class VulkanSessionPool: @unchecked Sendable {
     /// Calls that can be on the device at once (`init`'s `callsInFlight`).
     public var callsInFlight: Int { lanes.count }
 
-    /// Queues the calls are spread over (`init`'s `queues`).
+    /// Queues the calls are spread over: `init`'s `queues`, or `callsInFlight` where that is fewer
+    /// (one lane a queue at most).
     public var queues: Int { Set(lanes.map(\.frame.queueIndex)).count }
 
     /// Page-table entries in use in each bank's table (regions handed out).
