@@ -17,6 +17,10 @@ public struct SessionAttendTiming: Sendable, Hashable, Codable {
     public var prepareSeconds: Double = 0
     public var recordSeconds: Double = 0
     public var finishSeconds: Double = 0
+    /// The submission's timestamps (start, uploads done, decodes done, end) in seconds on the
+    /// device's clock: comparable between calls on one device (where their queues' clocks agree,
+    /// as NVIDIA's do), not with host time; nil where the queue has no timestamps.
+    public var deviceClock: [Double]? = nil
     /// Bytes copied in.
     public var uploadBytes: Int
     /// The decodes' launches.

@@ -169,6 +169,7 @@ extension VulkanSessionPool {
             timing = SessionAttendTiming(uploadSeconds: stamps[0], decodeSeconds: stamps[1], deviceSeconds: stamps[2],
                                          waitSeconds: (marks.resumed! - submitted.submittedAt).seconds,
                                          uploadBytes: submitted.uploadBytes, launches: planned.map(\.call.launch))
+            timing?.deviceClock = frame.stampedClock()
         }
         let readback = frame.readback.mapped!
         return .success(zip(planned, submitted.outputAt).map { p, at in

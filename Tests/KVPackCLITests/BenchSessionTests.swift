@@ -9,6 +9,7 @@ struct BenchSessionTests {
         struct Event: Decodable {
             var group: Int, layer: Int
             var appendStart: Double, callEnd: Double
+            var deviceStart: Double?, kernelStart: Double?, kernelEnd: Double?, deviceEnd: Double?
         }
         var microbatches: Int?
         var freeRunningGroups: Bool?
@@ -16,6 +17,9 @@ struct BenchSessionTests {
         var p50StepSeconds: Double
         var stepsPerSecond: Double
         var kernelSecondsPerStep: Double?
+        var deviceSecondsPerStep: Double?
+        var deviceBusySecondsPerStep: Double?
+        var kernelBusySecondsPerStep: Double?
         var appendSecondsPerStep: Double?
         var trace: [Event]?
         var checkWorstRelativeL2: Double?
@@ -53,6 +57,20 @@ struct BenchSessionTests {
         #expect(Set(events.map { [$0.group, $0.layer] }) == [[0, 0], [0, 1], [1, 0], [1, 1]])
         #expect(events.map(\.appendStart).min() == 0)
         #expect(Set(try #require(r[0].trace).map(\.group)) == [0])
+        // The device's busy time: calls on the device at once count once, so at most the sums
+        // (plus rounding), and the decodes within the submissions.
+        for row in r {
+            let busy = try #require(row.deviceBusySecondsPerStep), kernelBusy = try #require(row.kernelBusySecondsPerStep)
+            let sum = try #require(row.deviceSecondsPerStep), kernelSum = try #require(row.kernelSecondsPerStep)
+            #expect(busy > 0 && busy <= sum * (1 + 1e-9))
+            #expect(kernelBusy > 0 && kernelBusy <= kernelSum * (1 + 1e-9) && kernelBusy <= busy * (1 + 1e-9))
+        }
+        // The timeline on the device's clock, from the step's first submission.
+        #expect(events.compactMap(\.deviceStart).min() == 0)
+        for e in events {
+            let stamps = [e.deviceStart, e.kernelStart, e.kernelEnd, e.deviceEnd].compactMap { $0 }
+            #expect(stamps.count == 4 && stamps == stamps.sorted(), "start <= decodes <= end: \(stamps)")
+        }
     }
 
     @Test("--check: one more step of every group at once, the device's outputs against the CPU's, on the last row")

@@ -579,14 +579,15 @@ for phase in "$@"; do
       IFS=: read -r name pol g <<< "$v"
       session queuecheck-$name --steps 8 --policy "$pol" --microbatches 4 --calls-in-flight 4 --sessions-per-bank-group $g --free-running-groups --queues 4 --check
     done ;;
-  aimq) # issue 18: split-K aims for the session pool's small calls (8-16 sessions a layer at 8K kept tokens). cuDNN at B = 8, 16, 32, N = 8K; the f16 kernel alone at B = 8 and 16, N = 8K, aiming at 128 / 256 / 512 workgroups (aimq-kernel-bB-tT); then AQROUNDS rounds (default 2) of SnapKV in bank groups of 32 at 2, 3 and 4 groups, 6 calls in flight, 4 queues, aiming at 128 / 256 / 384 in turn (aimq-snapkv-tT-i), B = 32, N = 32K, 2 layers, 24 steps, free-running groups, serial appends within a group, --trace
-    sdpa aimq --batch 8 16 32 --tokens 8192
+  aimq) # issue 18: split-K aims for the session pool's small calls (8-16 sessions a layer at 8K kept tokens). cuDNN at B = 8, 16, 32, N = 8K; the f16 kernel alone at B = 8 and 16, N = 8K, aiming at 128 / 256 / 512 workgroups (aimq-kernel-bB-tT); then AQROUNDS rounds (default 2) of SnapKV in bank groups of 32 at 2, 3 and 4 groups, 6 calls in flight, 4 queues, aiming at 128 / 256 / 384 in turn (aimq-snapkv-tT-i), and dense in bank groups of 16 at 4 groups (aimq-dense-i), B = 32, N = 32K, 2 layers, 24 steps, free-running groups, serial appends within a group, --trace
+    sdpa aimq --batch 8 16 32 --tokens 8192 32768
     throwaway aimq-warmup-throwaway
     for b in 8 16; do for t in 128 256 512; do run aimq-kernel-b$b-t$t "--batch $b --tokens 8192" "--encodings f16 --target-workgroups $t"; done; pack; done
     for i in $(seq ${AQROUNDS:-2}); do
       for t in 128 256 384; do
         session aimq-snapkv-t$t-$i --steps 24 --policy "snapkv(keep=0.25)" --microbatches 2 3 4 --calls-in-flight 6 --sessions-per-bank-group 32 --free-running-groups --queues 4 --target-workgroups $t
       done
+      session aimq-dense-$i --steps 24 --policy dense --microbatches 4 --calls-in-flight 6 --sessions-per-bank-group 16 --free-running-groups --queues 4
     done ;;
   intgroups) # issue 21: int8 and int4 pages with quantization groups of 32 and of 128 (one group a row at head dim 128), against f16, on their default kernels at GQA 4 and 8 (B = 8 N = 32K, B = 32 N = 32K, B = 1 N = 128K; intgroups-gG-SHAPE), after a throwaway case; cuDNN at both groups first
     int_grid intgroups "f16 int8/g32 int8/g128 int4/g32 int4/g128" ;;

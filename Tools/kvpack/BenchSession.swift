@@ -134,12 +134,12 @@ extension Bench {
                     let width = max(6, rows.map(\.policy.count).max() ?? 0)
                     if let d = rows.first?.device { print("  device: \(d)") }
                     print("  " + "policy".padding(toLength: width, withPad: " ", startingAt: 0)
-                          + "     S  mb   prefill s   steps/s   p50 ms   p99 ms   host ms  kernel ms    pool MB   dense MB   ratio")
+                          + "     S  mb   prefill s   steps/s   p50 ms   p99 ms   host ms  kernel ms  busy ms    pool MB   dense MB   ratio")
                     for r in rows {
                         print("  " + r.policy.padding(toLength: width, withPad: " ", startingAt: 0) + String(
-                            format: "  %4d  %2d   %9.2f   %7.2f   %6.2f   %6.2f   %7.3f   %8.3f   %8.1f   %8.1f   %.3f", r.sessions, r.microbatches ?? 1,
+                            format: "  %4d  %2d   %9.2f   %7.2f   %6.2f   %6.2f   %7.3f   %8.3f  %7.3f   %8.1f   %8.1f   %.3f", r.sessions, r.microbatches ?? 1,
                                      r.prefillSeconds, r.stepsPerSecond, r.p50StepSeconds * 1e3, r.p99StepSeconds * 1e3,
-                                     r.hostSecondsPerStep * 1e3, (r.kernelSecondsPerStep ?? .nan) * 1e3,
+                                     r.hostSecondsPerStep * 1e3, (r.kernelSecondsPerStep ?? .nan) * 1e3, (r.deviceBusySecondsPerStep ?? .nan) * 1e3,
                                      Double(r.poolBytes) / 1e6, Double(r.denseBytes) / 1e6, Double(r.layoutBytes) / Double(r.denseBytes)))
                     }
                     for r in rows { if let e = r.checkWorstRelativeL2 { print("  check (\(r.policy)): device against CPU, largest relative L2 \(e)") } }
@@ -219,6 +219,7 @@ extension Bench {
                 var stepSeconds: [Double] = [], kernelSeconds: [Double] = [], deviceSeconds: [Double] = [], uploaded: [Double] = []
                 var attendHost: [Double] = [], prepare: [Double] = [], record: [Double] = [], finish: [Double] = [], appends: [Double] = []
                 var uploadDevice: [Double] = [], waitLatency: [Double] = []
+                var deviceSpans: [(Double, Double)] = [], kernelSpans: [(Double, Double)] = []
                 var kernels: Set<String> = []
                 var lastEvents: [StepEvent]? = nil
                 // Session groups (one unless --microbatches): each in its own task, layer after layer.
@@ -290,7 +291,14 @@ extension Bench {
                     if trace, devicePool != nil, i == perStep.count - 1 {
                         // Microseconds from the step's start; free-running groups' steps start apart: from the first append among them.
                         let first = freeRunning ? s.events.map(\.appendStart).min() ?? 0 : 0
-                        lastEvents = s.events.map { $0.shifted(by: -first) }.sorted { ($0.callStart, $0.group) < ($1.callStart, $1.group) }
+                        // Device instants (seconds on its clock) as microseconds from the step's first submission.
+                        let deviceFirst = s.events.compactMap(\.deviceStart).min() ?? 0
+                        let us = { (t: Double?) in t.map { ($0 - deviceFirst) * 1e6 } }
+                        lastEvents = s.events.map {
+                            var e = $0.shifted(by: -first)
+                            (e.deviceStart, e.kernelStart, e.kernelEnd, e.deviceEnd) = (us(e.deviceStart), us(e.kernelStart), us(e.kernelEnd), us(e.deviceEnd))
+                            return e
+                        }.sorted { ($0.callStart, $0.group) < ($1.callStart, $1.group) }
                     }
                     if devicePool != nil, timings.allSatisfy({ $0 != nil }) {
                         kernelSeconds.append(timings.reduce(0) { $0 + $1!.decodeSeconds })
@@ -303,6 +311,10 @@ extension Bench {
                         deviceSeconds.append(timings.reduce(0) { $0 + $1!.deviceSeconds })
                         uploaded.append(timings.reduce(0) { $0 + Double($1!.uploadBytes) })
                         for t in timings { kernels.formUnion(t!.launches.map(\.kernel)) }
+                        for case let c? in timings.map({ $0!.deviceClock }) {
+                            deviceSpans.append((c[0], c[3]))
+                            kernelSpans.append((c[1], c[2]))
+                        }
                     }
                     appends.append(s.appendSeconds)
                 }
@@ -319,6 +331,8 @@ extension Bench {
                            hostSecondsPerStep: total / n - (device ?? 0),
                            kernelSecondsPerStep: mean(kernelSeconds),
                            deviceSecondsPerStep: device,
+                           deviceBusySecondsPerStep: deviceSpans.isEmpty || device == nil ? nil : Bench.Session.unionSeconds(deviceSpans) / n,
+                           kernelBusySecondsPerStep: kernelSpans.isEmpty || device == nil ? nil : Bench.Session.unionSeconds(kernelSpans) / n,
                            attendHostSecondsPerStep: mean(attendHost), attendPrepareSecondsPerStep: mean(prepare),
                            attendRecordSecondsPerStep: mean(record), attendFinishSecondsPerStep: mean(finish),
                            attendUploadSecondsPerStep: mean(uploadDevice), attendWaitLatencySecondsPerStep: mean(waitLatency),

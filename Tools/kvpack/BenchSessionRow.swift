@@ -16,6 +16,11 @@ extension Bench.Session {
         /// submissions (uploads, decodes, readback); bytes uploaded per step.
         var kernelSecondsPerStep: Double?
         var deviceSecondsPerStep: Double?
+        /// Vulkan: per step, the time the device was busy with the calls' submissions (the union
+        /// of their timestamped spans over the timed steps, divided by the steps) and with
+        /// their decode dispatches: unlike the sums above, calls on the device at once count once.
+        var deviceBusySecondsPerStep: Double?
+        var kernelBusySecondsPerStep: Double?
         /// Vulkan: host time per step inside the attend calls (all but waiting for the device),
         /// and its parts (`SessionAttendTiming`): checks, page tables and plans; staging and
         /// recording; after the device.
@@ -69,6 +74,16 @@ extension Bench.Session {
         var threads: Int
     }
 
+    /// Seconds covered by the union of `spans` (start, end).
+    static func unionSeconds(_ spans: [(Double, Double)]) -> Double {
+        var total = 0.0, reach = -Double.infinity
+        for (a, b) in spans.sorted(by: { $0.0 < $1.0 }) where b > reach {
+            total += b - max(a, reach)
+            reach = b
+        }
+        return total
+    }
+
     /// One group's layer in a step's timeline (`--trace`): when its appends and its attend call
     /// began and ended, microseconds from the step's start, and the call's parts
     /// (`SessionAttendTiming`; the call's wait for the pool's gate and a lane is what is left).
@@ -76,6 +91,9 @@ extension Bench.Session {
         var group: Int, layer: Int
         var appendStart: Double, appendEnd: Double, callStart: Double, callEnd: Double
         var prepare: Double?, record: Double?, wait: Double?, finish: Double?, device: Double?, kernels: Double?
+        /// On the device's clock, microseconds from the step's first submission's start: the
+        /// submission's start, its decodes' start and end, its end.
+        var deviceStart: Double? = nil, kernelStart: Double? = nil, kernelEnd: Double? = nil, deviceEnd: Double? = nil
 
         /// The event with its instants moved by `microseconds`.
         func shifted(by microseconds: Double) -> StepEvent {

@@ -96,7 +96,9 @@ extension Bench.Session {
                                             callStart: us(callStart), callEnd: us(callEnd), prepare: timing.map { $0.prepareSeconds * 1e6 },
                                             record: timing.map { $0.recordSeconds * 1e6 }, wait: timing.map { $0.waitSeconds * 1e6 },
                                             finish: timing.map { $0.finishSeconds * 1e6 }, device: timing.map { $0.deviceSeconds * 1e6 },
-                                            kernels: timing.map { $0.decodeSeconds * 1e6 }))
+                                            kernels: timing.map { $0.decodeSeconds * 1e6 }, deviceStart: timing?.deviceClock?[0],
+                                            kernelStart: timing?.deviceClock?[1], kernelEnd: timing?.deviceClock?[2],
+                                            deviceEnd: timing?.deviceClock?[3]))
             } else {
                 for r in Self.attendOnCores(batch, layer: l) { if case .failure(let e) = r { return .failure(e) } }
             }
