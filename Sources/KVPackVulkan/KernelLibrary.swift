@@ -32,6 +32,9 @@ final class KernelLibrary: @unchecked Sendable {
     private var setLayout: VkDescriptorSetLayout?
     private var layout: VkPipelineLayout?
     private var pipelines: [KernelKey: VkPipeline] = [:]
+    private var created = 0
+    /// Pipelines created so far (each a driver compile of its specialization).
+    var pipelinesCreated: Int { lock.withLock { created } }
 
     /// SPIR-V words of an embedded kernel.
     static func spirv(_ name: String) -> [UInt32]? {
@@ -159,6 +162,7 @@ final class KernelLibrary: @unchecked Sendable {
         }
         try r2.check("vkCreateComputePipelines(\(key.name))")
         pipelines[key] = pipeline!
+        created += 1
         return pipeline!
     }
 

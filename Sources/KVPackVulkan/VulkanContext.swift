@@ -32,6 +32,9 @@ public final class VulkanContext: @unchecked Sendable {
     let lock = NSLock()
     /// Compute pipelines, created on first use and kept for the context's life.
     let kernels: KernelLibrary
+    /// Compute pipelines this context has created so far (a driver compile each: a decode whose
+    /// specialization is new compiles one on its call).
+    package var pipelinesCreated: Int { kernels.pipelinesCreated }
     /// Buffers and descriptor pools alive (tests check failed calls release theirs).
     let live = LiveResources()
     /// Tests: the result the next submission's wait reports instead of the fence's (e.g.

@@ -20,6 +20,8 @@ struct BenchSessionTests {
         var deviceSecondsPerStep: Double?
         var deviceBusySecondsPerStep: Double?
         var kernelBusySecondsPerStep: Double?
+        var pipelinesCreatedInSteps: Int?
+        var stepSecondsByGroup: [[Double]]?
         var appendSecondsPerStep: Double?
         var trace: [Event]?
         var checkWorstRelativeL2: Double?
@@ -64,6 +66,12 @@ struct BenchSessionTests {
             let sum = try #require(row.deviceSecondsPerStep), kernelSum = try #require(row.kernelSecondsPerStep)
             #expect(busy > 0 && busy <= sum * (1 + 1e-9))
             #expect(kernelBusy > 0 && kernelBusy <= kernelSum * (1 + 1e-9) && kernelBusy <= busy * (1 + 1e-9))
+        }
+        // Every timed step's time, per group (one list for the plain steps); pipelines counted.
+        for row in r {
+            let byGroup = try #require(row.stepSecondsByGroup)
+            #expect(byGroup.count == row.microbatches && byGroup.allSatisfy { $0.count == 3 && $0.allSatisfy { $0 > 0 } })
+            #expect(try #require(row.pipelinesCreatedInSteps) >= 0)
         }
         // The timeline on the device's clock, from the step's first submission.
         #expect(events.compactMap(\.deviceStart).min() == 0)

@@ -589,6 +589,13 @@ for phase in "$@"; do
       done
       session aimq-dense-$i --steps 24 --policy dense --microbatches 4 --calls-in-flight 6 --sessions-per-bank-group 16 --free-running-groups --queues 4
     done ;;
+  ratiobusy) # issue 18's ratio again with the device's busy time (the union of the calls' timestamped spans): cuDNN at B = 32, N = 8K and 32K first, a throwaway case, then RBROUNDS rounds (default 3) of dense in bank groups of 16 and SnapKV in bank groups of 32, in turn, each at 4 groups with 6 calls in flight on 4 queues, B = 32, N = 32K, 2 layers, 24 steps, free-running groups, serial appends within a group, --trace (ratiobusy-POLICY-i)
+    sdpa ratiobusy --batch 32 --tokens 8192 32768
+    throwaway ratiobusy-warmup-throwaway
+    for i in $(seq ${RBROUNDS:-3}); do
+      session ratiobusy-dense-$i --steps 24 --policy dense --microbatches 4 --calls-in-flight 6 --sessions-per-bank-group 16 --free-running-groups --queues 4
+      session ratiobusy-snapkv-$i --steps 24 --policy "snapkv(keep=0.25)" --microbatches 4 --calls-in-flight 6 --sessions-per-bank-group 32 --free-running-groups --queues 4
+    done ;;
   intgroups) # issue 21: int8 and int4 pages with quantization groups of 32 and of 128 (one group a row at head dim 128), against f16, on their default kernels at GQA 4 and 8 (B = 8 N = 32K, B = 32 N = 32K, B = 1 N = 128K; intgroups-gG-SHAPE), after a throwaway case; cuDNN at both groups first
     int_grid intgroups "f16 int8/g32 int8/g128 int4/g32 int4/g128" ;;
   intnow) # issue 21: f16, int8/g32 and int4/g32 pages on their default kernels with this binary at GQA 4 and 8 (B = 8 N = 32K, B = 32 N = 32K, B = 1 N = 128K; intnow-gG-SHAPE), after a throwaway case; cuDNN at both groups first

@@ -236,6 +236,8 @@ extension Bench {
                 var totalSeconds = 0.0
                 // One group has no others to run apart from: its steps are the plain ones.
                 let freeRunning = freeRunningGroups && microbatches > 1
+                var stepsByGroup: [[Double]] = []
+                var pipelinesBefore = context?.pipelinesCreated ?? 0
                 if freeRunning {
                     // Each group steps on its own; a step's entry gathers every group's step of that index.
                     let (k, v, q) = (stepKeys, stepValues, stepQueries)
@@ -251,6 +253,9 @@ extension Bench {
                         }
                         perStep.append(all)
                     }
+                    stepsByGroup = perGroup.map { $0[1...].map(\.seconds) }
+                    // From the last group's warm-up step on.
+                    pipelinesBefore = perGroup.map { $0[0].pipelinesAtEnd }.max() ?? pipelinesBefore
                     // Every group advances a token a step: the batch's step is a group's mean step.
                     totalSeconds = perGroup.reduce(0) { $0 + $1[1...].reduce(0) { $0 + $1.seconds } } / Double(perGroup.count)
                 } else {
@@ -279,13 +284,16 @@ extension Bench {
                             }
                         }
                         let stepOutcome = try outcome.get()
+                        if step == 0 { pipelinesBefore = context?.pipelinesCreated ?? 0 }
                         if step > 0 {
                             perStep.append(stepOutcome)
                             stepSeconds.append((ContinuousClock.now - start).seconds)
                         }
                     }
                     totalSeconds = stepSeconds.reduce(0, +)
+                    stepsByGroup = [stepSeconds]
                 }
+                let pipelinesInSteps = context.map { $0.pipelinesCreated - pipelinesBefore }
                 for (i, s) in perStep.enumerated() {
                     let timings = s.timings
                     if trace, devicePool != nil, i == perStep.count - 1 {
@@ -333,6 +341,8 @@ extension Bench {
                            deviceSecondsPerStep: device,
                            deviceBusySecondsPerStep: deviceSpans.isEmpty || device == nil ? nil : Bench.Session.unionSeconds(deviceSpans) / n,
                            kernelBusySecondsPerStep: kernelSpans.isEmpty || device == nil ? nil : Bench.Session.unionSeconds(kernelSpans) / n,
+                           pipelinesCreatedInSteps: devicePool == nil ? nil : pipelinesInSteps,
+                           stepSecondsByGroup: trace ? stepsByGroup : nil,
                            attendHostSecondsPerStep: mean(attendHost), attendPrepareSecondsPerStep: mean(prepare),
                            attendRecordSecondsPerStep: mean(record), attendFinishSecondsPerStep: mean(finish),
                            attendUploadSecondsPerStep: mean(uploadDevice), attendWaitLatencySecondsPerStep: mean(waitLatency),

@@ -21,6 +21,11 @@ extension Bench.Session {
         /// their decode dispatches: unlike the sums above, calls on the device at once count once.
         var deviceBusySecondsPerStep: Double?
         var kernelBusySecondsPerStep: Double?
+        /// Vulkan: compute pipelines created during the timed steps (a driver compile each; with
+        /// free-running groups, from the end of the last group's warm-up step).
+        var pipelinesCreatedInSteps: Int?
+        /// With `--trace`: every timed step's seconds, per group (one list without free-running groups).
+        var stepSecondsByGroup: [[Double]]?
         /// Vulkan: host time per step inside the attend calls (all but waiting for the device),
         /// and its parts (`SessionAttendTiming`): checks, page tables and plans; staging and
         /// recording; after the device.

@@ -23,6 +23,8 @@ extension Bench.Session {
     struct TimedGroupStep: Sendable {
         var seconds: Double
         var step: GroupStep
+        /// The device context's pipelines created by the step's end (any group's: a count so far).
+        var pipelinesAtEnd = 0
     }
 
     /// Steps 0 ... `steps` (position `base + step`) of every group, each group in its own task
@@ -41,7 +43,9 @@ extension Bench.Session {
                         switch await stepLayers(group, index: g, layers: layers, serial: serial, keys: keys[step], values: values[step],
                                                 queries: queries[step], position: base + step, devicePool: devicePool, options: options,
                                                 origin: origin) {
-                        case .success(let s): out.append(TimedGroupStep(seconds: (ContinuousClock.now - start).seconds, step: s))
+                        case .success(let s):
+                            out.append(TimedGroupStep(seconds: (ContinuousClock.now - start).seconds, step: s,
+                                                      pipelinesAtEnd: devicePool?.context.pipelinesCreated ?? 0))
                         case .failure(let e): return (g, .failure(e))
                         }
                     }
