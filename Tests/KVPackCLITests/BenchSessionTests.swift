@@ -22,6 +22,7 @@ struct BenchSessionTests {
         var kernelBusySecondsPerStep: Double?
         var pipelinesCreatedInSteps: Int?
         var stepSecondsByGroup: [[Double]]?
+        var appendSecondsByGroup: [[Double]]?
         var appendSecondsPerStep: Double?
         var trace: [Event]?
         var checkWorstRelativeL2: Double?
@@ -71,6 +72,11 @@ struct BenchSessionTests {
         for row in r {
             let byGroup = try #require(row.stepSecondsByGroup)
             #expect(byGroup.count == row.microbatches && byGroup.allSatisfy { $0.count == 3 && $0.allSatisfy { $0 > 0 } })
+            // A group's appends are part of its step.
+            let appends = try #require(row.appendSecondsByGroup)
+            #expect(appends.count == byGroup.count && zip(appends, byGroup).allSatisfy { a, s in
+                a.count == s.count && zip(a, s).allSatisfy { $0 > 0 && $0 < $1 }
+            })
             #expect(try #require(row.pipelinesCreatedInSteps) >= 0)
         }
         // The timeline on the device's clock, from the step's first submission.

@@ -236,7 +236,7 @@ extension Bench {
                 var totalSeconds = 0.0
                 // One group has no others to run apart from: its steps are the plain ones.
                 let freeRunning = freeRunningGroups && microbatches > 1
-                var stepsByGroup: [[Double]] = []
+                var stepsByGroup: [[Double]] = [], appendsByGroup: [[Double]] = []
                 var pipelinesBefore = context?.pipelinesCreated ?? 0
                 if freeRunning {
                     // Each group steps on its own; a step's entry gathers every group's step of that index.
@@ -254,6 +254,7 @@ extension Bench {
                         perStep.append(all)
                     }
                     stepsByGroup = perGroup.map { $0[1...].map(\.seconds) }
+                    appendsByGroup = perGroup.map { $0[1...].map(\.step.appendSeconds) }
                     // From the last group's warm-up step on.
                     pipelinesBefore = perGroup.map { $0[0].pipelinesAtEnd }.max() ?? pipelinesBefore
                     // Every group advances a token a step: the batch's step is a group's mean step.
@@ -292,6 +293,7 @@ extension Bench {
                     }
                     totalSeconds = stepSeconds.reduce(0, +)
                     stepsByGroup = [stepSeconds]
+                    appendsByGroup = [perStep.map(\.appendSeconds)]
                 }
                 let pipelinesInSteps = context.map { $0.pipelinesCreated - pipelinesBefore }
                 for (i, s) in perStep.enumerated() {
@@ -342,7 +344,7 @@ extension Bench {
                            deviceBusySecondsPerStep: deviceSpans.isEmpty || device == nil ? nil : Bench.Session.unionSeconds(deviceSpans) / n,
                            kernelBusySecondsPerStep: kernelSpans.isEmpty || device == nil ? nil : Bench.Session.unionSeconds(kernelSpans) / n,
                            pipelinesCreatedInSteps: devicePool == nil ? nil : pipelinesInSteps,
-                           stepSecondsByGroup: trace ? stepsByGroup : nil,
+                           stepSecondsByGroup: trace ? stepsByGroup : nil, appendSecondsByGroup: trace ? appendsByGroup : nil,
                            attendHostSecondsPerStep: mean(attendHost), attendPrepareSecondsPerStep: mean(prepare),
                            attendRecordSecondsPerStep: mean(record), attendFinishSecondsPerStep: mean(finish),
                            attendUploadSecondsPerStep: mean(uploadDevice), attendWaitLatencySecondsPerStep: mean(waitLatency),

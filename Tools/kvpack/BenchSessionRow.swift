@@ -24,8 +24,11 @@ extension Bench.Session {
         /// Vulkan: compute pipelines created during the timed steps (a driver compile each; with
         /// free-running groups, from the end of the last group's warm-up step).
         var pipelinesCreatedInSteps: Int?
-        /// With `--trace`: every timed step's seconds, per group (one list without free-running groups).
+        /// With `--trace`: every timed step's seconds, per group (one list without free-running
+        /// groups), and the seconds of its appends (every layer's; without free-running groups,
+        /// every group's added).
         var stepSecondsByGroup: [[Double]]?
+        var appendSecondsByGroup: [[Double]]?
         /// Vulkan: host time per step inside the attend calls (all but waiting for the device),
         /// and its parts (`SessionAttendTiming`): checks, page tables and plans; staging and
         /// recording; after the device.
