@@ -25,6 +25,8 @@ struct BenchSessionTests {
         var appendSecondsByGroup: [[Double]]?
         var appendSecondsPerStep: Double?
         var trace: [Event]?
+        var slowestStep: Int?
+        var slowestStepTrace: [Event]?
         var checkWorstRelativeL2: Double?
     }
 
@@ -72,6 +74,10 @@ struct BenchSessionTests {
         for row in r {
             let byGroup = try #require(row.stepSecondsByGroup)
             #expect(byGroup.count == row.microbatches && byGroup.allSatisfy { $0.count == 3 && $0.allSatisfy { $0 > 0 } })
+            // The slowest step is the one in which some group took longest, with its timeline.
+            let slowest = try #require(row.slowestStep)
+            #expect(byGroup.map { $0[slowest - 1] }.max() == byGroup.map { $0.max()! }.max())
+            #expect(Set(try #require(row.slowestStepTrace).map(\.group)) == Set(0..<(row.microbatches ?? 1)))
             // A group's appends are part of its step.
             let appends = try #require(row.appendSecondsByGroup)
             #expect(appends.count == byGroup.count && zip(appends, byGroup).allSatisfy { a, s in

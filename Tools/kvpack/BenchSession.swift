@@ -296,20 +296,26 @@ extension Bench {
                     appendsByGroup = [perStep.map(\.appendSeconds)]
                 }
                 let pipelinesInSteps = context.map { $0.pipelinesCreated - pipelinesBefore }
-                for (i, s) in perStep.enumerated() {
+                // A step's timeline: microseconds from its start (free-running groups' steps start
+                // apart: from the first append among them); device instants (seconds on its clock)
+                // as microseconds from the step's first submission.
+                func timeline(_ s: GroupStep) -> [StepEvent] {
+                    let first = freeRunning ? s.events.map(\.appendStart).min() ?? 0 : 0
+                    let deviceFirst = s.events.compactMap(\.deviceStart).min() ?? 0
+                    let us = { (t: Double?) in t.map { ($0 - deviceFirst) * 1e6 } }
+                    return s.events.map {
+                        var e = $0.shifted(by: -first)
+                        (e.deviceStart, e.kernelStart, e.kernelEnd, e.deviceEnd) = (us(e.deviceStart), us(e.kernelStart), us(e.kernelEnd), us(e.deviceEnd))
+                        return e
+                    }.sorted { ($0.callStart, $0.group) < ($1.callStart, $1.group) }
+                }
+                // The timed step (0-based) in which some group took longest.
+                let slowest = (0..<perStep.count).max { a, b in
+                    stepsByGroup.map { $0[a] }.max() ?? 0 < stepsByGroup.map { $0[b] }.max() ?? 0
+                }
+                if trace, devicePool != nil, let last = perStep.last { lastEvents = timeline(last) }
+                for s in perStep {
                     let timings = s.timings
-                    if trace, devicePool != nil, i == perStep.count - 1 {
-                        // Microseconds from the step's start; free-running groups' steps start apart: from the first append among them.
-                        let first = freeRunning ? s.events.map(\.appendStart).min() ?? 0 : 0
-                        // Device instants (seconds on its clock) as microseconds from the step's first submission.
-                        let deviceFirst = s.events.compactMap(\.deviceStart).min() ?? 0
-                        let us = { (t: Double?) in t.map { ($0 - deviceFirst) * 1e6 } }
-                        lastEvents = s.events.map {
-                            var e = $0.shifted(by: -first)
-                            (e.deviceStart, e.kernelStart, e.kernelEnd, e.deviceEnd) = (us(e.deviceStart), us(e.kernelStart), us(e.kernelEnd), us(e.deviceEnd))
-                            return e
-                        }.sorted { ($0.callStart, $0.group) < ($1.callStart, $1.group) }
-                    }
                     if devicePool != nil, timings.allSatisfy({ $0 != nil }) {
                         kernelSeconds.append(timings.reduce(0) { $0 + $1!.decodeSeconds })
                         attendHost.append(timings.reduce(0) { $0 + $1!.hostSeconds })
@@ -353,7 +359,10 @@ extension Bench {
                            freeRunningGroups: devicePool == nil ? nil : freeRunning,
                            callsInFlight: devicePool?.callsInFlight, queues: devicePool?.queues,
                            callsOneAtATime: devicePool?.callsOneAtATime, targetWorkgroups: devicePool == nil ? nil : options.targetWorkgroups,
-                           trace: lastEvents, uploadBytesPerStep: mean(uploaded),
+                           trace: lastEvents,
+                           slowestStep: trace && devicePool != nil ? slowest.map { $0 + 1 } : nil,
+                           slowestStepTrace: trace && devicePool != nil ? slowest.map { timeline(perStep[$0]) } : nil,
+                           uploadBytesPerStep: mean(uploaded),
                            staging: devicePool == nil ? nil : staging, stagingDeviceLocal: devicePool?.stagingIsDeviceLocal,
                            banks: devicePool == nil ? nil : pool.configuration.banks,
                            sessionsPerBankGroup: devicePool == nil ? nil : pool.configuration.sessionsPerBankGroup,

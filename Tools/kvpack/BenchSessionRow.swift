@@ -65,6 +65,10 @@ extension Bench.Session {
         var checkWorstRelativeL2: Double?
         /// `--trace`: the last step's appends and attend calls.
         var trace: [StepEvent]?
+        /// `--trace` on Vulkan: the timed step (1-based) in which a group took longest, and its
+        /// timeline (as `trace`).
+        var slowestStep: Int?
+        var slowestStepTrace: [StepEvent]?
         var uploadBytesPerStep: Double?
         /// Vulkan: where the uploads were staged (`--staging`), and whether that memory is device-local.
         var staging: String?
