@@ -46,11 +46,18 @@ final class DecodeCall {
     init(_ context: VulkanContext, cache: DeviceKVCache, layer: Int, queryFloats: Int, hostQueries q: [Float]?, mask: DecodeMask?,
          options: DecodeOptions, reusing reused: DecodeCallBuffers? = nil) throws(VulkanError) {
         let m = cache.model, d = m.headDim
-        precondition((0..<m.layerCount).contains(layer), "layer \(layer) outside 0..<\(m.layerCount)")
-        precondition(queryFloats == cache.sequenceCount * m.queryHeads * d && (q == nil || q!.count == queryFloats) && (q != nil || reused != nil),
-                     "queries must be [sequences, queryHeads, headDim] = [\(cache.sequenceCount), \(m.queryHeads), \(d)]")
+        guard (0..<m.layerCount).contains(layer) else { throw .invalidShape("layer \(layer) is outside the cache's 0..<\(m.layerCount)") }
+        let expected = cache.sequenceCount * m.queryHeads * d
+        guard queryFloats == expected, q == nil || q!.count == queryFloats else {
+            throw .invalidShape("queries must be [sequences, queryHeads, headDim] = [\(cache.sequenceCount), \(m.queryHeads), \(d)] "
+                                + "(\(expected) floats); got \(q?.count ?? queryFloats)")
+        }
+        // Queries come from the caller's array or, on a reused lane, the caller's own copy.
+        guard q != nil || reused != nil else { throw .invalidShape("no queries: neither an array nor a lane's buffers to copy them into") }
         if let mask {
-            precondition(mask.queryPositions.count == cache.sequenceCount, "one query position per sequence")
+            guard mask.queryPositions.count == cache.sequenceCount else {
+                throw .invalidShape("the mask has \(mask.queryPositions.count) query positions for \(cache.sequenceCount) sequences (one each)")
+            }
             if let w = mask.window, w <= 0 { throw .unsupported("a sliding window must be positive; got \(w)") }
             for (s, position) in mask.queryPositions.enumerated() {
                 for h in 0..<m.kvHeads where !cache.hasVisibleKey(sequence: s, layer: layer, kvHead: h, query: position, window: mask.window) {

@@ -21,6 +21,9 @@ public enum VulkanError: Error, Equatable, CustomStringConvertible {
     case noMemoryType(String)
     /// A decode mask hides every kept key of a head from its sequence's query.
     case noVisibleKeys(sequence: Int, layer: Int, kvHead: Int, queryPosition: Int, window: Int?)
+    /// An argument's shape does not match the cache (queries, query positions, the layer);
+    /// nothing was allocated or submitted.
+    case invalidShape(String)
 
     public var description: String {
         switch self {
@@ -44,6 +47,8 @@ public enum VulkanError: Error, Equatable, CustomStringConvertible {
             return "the Vulkan device was lost during a dispatch (driver reset or GPU fault); its resources were released"
         case .noMemoryType(let what):
             return "the device has no memory type for \(what)"
+        case .invalidShape(let what):
+            return "wrong shape: \(what)"
         case .noVisibleKeys(let s, let l, let h, let q, let w):
             return "sequence \(s), layer \(l), KV head \(h): no kept key at or before position \(q)\(w.map { " within a window of \($0)" } ?? ""); attention there is undefined (check the query positions)"
         }

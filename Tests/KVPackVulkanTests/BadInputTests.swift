@@ -99,6 +99,43 @@ struct BadInputTests {
         #expect(context.live.snapshot == before)
     }
 
+    @Test("queries of the wrong length, a layer outside the cache or a mask without one position per sequence are VulkanError.invalidShape, and nothing is left allocated",
+          .vulkanDevice)
+    func wrongShapes() throws {
+        // Its own context, so that no other test's calls move the counts.
+        let context = try VulkanContext()
+        let fixture = try DecodeFixture(qHeads: 4, kvHeads: 2, d: 64, tokens: 40, sequences: 2) { _, _ in
+            (Array(0..<40), Array(repeating: (.f16, .f16), count: 40))
+        }
+        let cache = try DeviceKVCache(context, flat: fixture.cache.flattened())
+        let attention = VulkanDecodeAttention(context: context)
+        let before = context.live.snapshot
+        // [sequences, queryHeads, headDim] = [2, 4, 64]: 512 floats.
+        #expect(fixture.queries.count == 512)
+        let cases: [(String, () throws(VulkanError) -> Void)] = [
+            ("one float short", { () throws(VulkanError) in _ = try attention.attend(cache, queries: Array(fixture.queries.dropLast())) }),
+            ("one sequence's queries", { () throws(VulkanError) in _ = try attention.attend(cache, queries: Array(fixture.queries.prefix(256))) }),
+            ("layer 1 of one", { () throws(VulkanError) in _ = try attention.attend(cache, layer: 1, queries: fixture.queries) }),
+            ("a negative layer", { () throws(VulkanError) in _ = try attention.attend(cache, layer: -1, queries: fixture.queries) }),
+            ("one mask position for two sequences",
+             { () throws(VulkanError) in _ = try attention.attend(cache, queries: fixture.queries, mask: DecodeMask(queryPositions: [39])) }),
+            ("statistics with short queries",
+             { () throws(VulkanError) in _ = try attention.kernelStatistics(cache, queries: Array(fixture.queries.prefix(8))) }),
+        ]
+        for (name, call) in cases {
+            let r = Result(catching: call)
+            guard case .failure(.invalidShape(let what)) = r else {
+                Issue.record("\(name): expected invalidShape, got \(r)")
+                continue
+            }
+            #expect(!what.isEmpty && VulkanError.invalidShape(what).description.hasPrefix("wrong shape: "), "\(name)")
+            #expect(context.live.snapshot == before, "\(name): nothing allocated")
+        }
+        // The cache is unharmed: the right call still runs and is right.
+        let (got, _) = try attention.attend(cache, queries: fixture.queries)
+        #expect(DecodeFixture.worstError(got, try fixture.expected(), d: 64) < 4e-3)
+    }
+
     @Test("an unsupported head dim is a typed error")
     func headDim() throws {
         let fixture = try DecodeFixture(qHeads: 2, kvHeads: 1, d: 96, tokens: 8, sequences: 1) { _, _ in
