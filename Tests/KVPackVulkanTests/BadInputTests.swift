@@ -77,16 +77,21 @@ struct BadInputTests {
         }
     }
 
+    /// A context of its own (so that no other test's calls move its resource counts), an f16
+    /// cache of `sequences` sequences of 40 tokens (4 query heads over 2, head dim 64) on it, and
+    /// the attention that decodes it.
+    static func ownCache(sequences: Int) throws -> (VulkanContext, DecodeFixture, DeviceKVCache, VulkanDecodeAttention) {
+        let context = try VulkanContext()
+        let fixture = try DecodeFixture(qHeads: 4, kvHeads: 2, d: 64, tokens: 40, sequences: sequences) { _, _ in
+            (Array(0..<40), Array(repeating: (.f16, .f16), count: 40))
+        }
+        return (context, fixture, try DeviceKVCache(context, flat: fixture.cache.flattened()), VulkanDecodeAttention(context: context))
+    }
+
     @Test("a device lost during a dispatch (injected) is VulkanError.deviceLost and releases the call's buffers and descriptors",
           .vulkanDevice)
     func deviceLost() throws {
-        // Its own context, so that no other test's calls move the counts.
-        let context = try VulkanContext()
-        let fixture = try DecodeFixture(qHeads: 4, kvHeads: 2, d: 64, tokens: 40, sequences: 1) { _, _ in
-            (Array(0..<40), Array(repeating: (.f16, .f16), count: 40))
-        }
-        let cache = try DeviceKVCache(context, flat: fixture.cache.flattened())
-        let attention = VulkanDecodeAttention(context: context)
+        let (context, fixture, cache, attention) = try Self.ownCache(sequences: 1)
         let before = context.live.snapshot
         #expect(before.buffers > 0 && before.descriptorPools == 0)
         context.injectWaitResult(VK_ERROR_DEVICE_LOST)
@@ -102,13 +107,7 @@ struct BadInputTests {
     @Test("queries of the wrong length, a layer outside the cache or a mask without one position per sequence are VulkanError.invalidShape, and nothing is left allocated",
           .vulkanDevice)
     func wrongShapes() throws {
-        // Its own context, so that no other test's calls move the counts.
-        let context = try VulkanContext()
-        let fixture = try DecodeFixture(qHeads: 4, kvHeads: 2, d: 64, tokens: 40, sequences: 2) { _, _ in
-            (Array(0..<40), Array(repeating: (.f16, .f16), count: 40))
-        }
-        let cache = try DeviceKVCache(context, flat: fixture.cache.flattened())
-        let attention = VulkanDecodeAttention(context: context)
+        let (context, fixture, cache, attention) = try Self.ownCache(sequences: 2)
         let before = context.live.snapshot
         // [sequences, queryHeads, headDim] = [2, 4, 64]: 512 floats.
         #expect(fixture.queries.count == 512)
