@@ -123,7 +123,7 @@ public enum HostRoundTrip {
             let end = clock.now
             guard i >= warmup else { continue }
             times.append((end - start).seconds)
-            if let s = frame.stampedSeconds() { deviceTimes.append(s[2]) }
+            if let s = frame.stamped() { deviceTimes.append(s.seconds[2]) }
         }
         if let (s, index) = firstMismatch(sent: blocks, back: echoed) { throw RoundTripError.mismatch(sequence: s, index: index) }
         func quantile(_ v: [Double], _ q: Double) -> Double { v.sorted()[min(v.count - 1, Int(Double(v.count) * q))] }

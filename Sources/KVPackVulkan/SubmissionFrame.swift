@@ -115,27 +115,24 @@ final class SubmissionFrame {
                                      timestamps, UInt32(index))
     }
 
-    /// Seconds between the submission's timestamps (after it finished): [uploads, decodes, whole].
-    func stampedSeconds() -> [Double]? {
-        guard let ticks = stampedTicks(), let period = context.capabilities.timestampPeriod else { return nil }
-        let s = { (a: Int, b: Int) in Double(ticks[b] &- ticks[a]) * period * 1e-9 }
-        return [s(0, 1), s(1, 2), s(0, 3)]
+    /// The submission's timestamps, read once after it finished: `seconds` between them
+    /// ([uploads, decodes, whole], from the ticks' differences) and `clock`, the four instants
+    /// (start, uploads done, decodes done, end) in seconds on the device's clock, comparable with
+    /// other submissions' on the same device, not with host time.
+    struct Stamps {
+        var seconds: [Double]
+        var clock: [Double]
     }
 
-    /// The submission's four timestamps (after it finished) in seconds on the device's clock:
-    /// comparable with other submissions' on the same device, not with host time.
-    func stampedClock() -> [Double]? {
-        guard let ticks = stampedTicks(), let period = context.capabilities.timestampPeriod else { return nil }
-        return ticks.map { Double($0) * period * 1e-9 }
-    }
-
-    private func stampedTicks() -> [UInt64]? {
-        guard let timestamps else { return nil }
+    func stamped() -> Stamps? {
+        guard let timestamps, let period = context.capabilities.timestampPeriod else { return nil }
         var ticks = [UInt64](repeating: 0, count: 4)
         let r = ticks.withUnsafeMutableBytes { raw in
             context.vk.getQueryPoolResults(context.handle, timestamps, 0, 4, raw.count, raw.baseAddress, 8, UInt32(VK_QUERY_RESULT_64_BIT.rawValue))
         }
-        return r == VK_SUCCESS ? ticks : nil
+        guard r == VK_SUCCESS else { return nil }
+        let s = { (a: Int, b: Int) in Double(ticks[b] &- ticks[a]) * period * 1e-9 }
+        return Stamps(seconds: [s(0, 1), s(1, 2), s(0, 3)], clock: ticks.map { Double($0) * period * 1e-9 })
     }
 
     deinit {

@@ -165,11 +165,11 @@ extension VulkanSessionPool {
             if waited == VK_ERROR_DEVICE_LOST { lost = true }
             return .failure(waited == VK_ERROR_DEVICE_LOST ? .deviceLost : .call("vkWaitForFences", code: waited.rawValue))
         }
-        if let stamps = frame.stampedSeconds() {
-            timing = SessionAttendTiming(uploadSeconds: stamps[0], decodeSeconds: stamps[1], deviceSeconds: stamps[2],
-                                         waitSeconds: (marks.resumed! - submitted.submittedAt).seconds,
+        if let stamps = frame.stamped() {
+            let s = stamps.seconds
+            timing = SessionAttendTiming(uploadSeconds: s[0], decodeSeconds: s[1], deviceSeconds: s[2],
+                                         waitSeconds: (marks.resumed! - submitted.submittedAt).seconds, deviceClock: stamps.clock,
                                          uploadBytes: submitted.uploadBytes, launches: planned.map(\.call.launch))
-            timing?.deviceClock = frame.stampedClock()
         }
         let readback = frame.readback.mapped!
         return .success(zip(planned, submitted.outputAt).map { p, at in

@@ -196,6 +196,8 @@ extension Bench {
                 let layersPerBank = (layersInBank.max() ?? 0) + 1
                 try pool.reserve(bytesPerBank: layersPerBank * kvHeads * pages * pool.slotBytes(.f16))
             }
+            /// The sessions in `n` groups of (nearly) equal size, in order.
+            func sessionGroups(_ n: Int) -> [[CacheSession]] { (0..<n).map { g in Array(sessions[(g * count / n)..<((g + 1) * count / n)]) } }
             var rows: [Row] = [], base = tokens
             for _ in 0..<(devicePool == nil ? 1 : rounds) {
                 for mb in devicePool == nil ? [1] : microbatches {
@@ -204,8 +206,7 @@ extension Bench {
                 }
             }
             if check, let devicePool, !rows.isEmpty {
-                let mb = microbatches.max() ?? 1
-                let groups = (0..<mb).map { g in Array(sessions[(g * count / mb)..<((g + 1) * count / mb)]) }
+                let groups = sessionGroups(microbatches.max() ?? 1)
                 let (k, v, q, position) = (stepKeys[0], stepValues[0], stepQueries[0], base)
                 rows[rows.count - 1].checkWorstRelativeL2 = try Self.blocking { () async -> Result<Double, Error> in
                     await Self.checkedStep(groups, layers: layers, keys: k, values: v, queries: q, position: position, devicePool: devicePool)
@@ -223,7 +224,7 @@ extension Bench {
                 var kernels: Set<String> = []
                 var lastEvents: [StepEvent]? = nil
                 // Session groups (one unless --microbatches): each in its own task, layer after layer.
-                let groups = (0..<microbatches).map { g in Array(sessions[(g * count / microbatches)..<((g + 1) * count / microbatches)]) }
+                let groups = sessionGroups(microbatches)
                 let serial = serialAppends
                 let options = {
                     var o = DecodeOptions(kernel: kernel == "mixed" ? .mixed : .automatic)
@@ -310,9 +311,8 @@ extension Bench {
                     }.sorted { ($0.callStart, $0.group) < ($1.callStart, $1.group) }
                 }
                 // The timed step (0-based) in which some group took longest.
-                let slowest = (0..<perStep.count).max { a, b in
-                    stepsByGroup.map { $0[a] }.max() ?? 0 < stepsByGroup.map { $0[b] }.max() ?? 0
-                }
+                let longest = perStep.indices.map { i in stepsByGroup.map { $0[i] }.max() ?? 0 }
+                let slowest = longest.indices.max { longest[$0] < longest[$1] }
                 if trace, devicePool != nil, let last = perStep.last { lastEvents = timeline(last) }
                 for s in perStep {
                     let timings = s.timings
