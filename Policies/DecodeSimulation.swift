@@ -50,13 +50,14 @@ public struct DecodeSimulation: Sendable {
                 var layerOut: [HeadTensor<Float>] = [], layerRef: [HeadTensor<Float>] = [], layerKept: [[Int]] = []
                 let window = m.layerKinds[l].windowSize
                 for i in 0..<pq.tokens {
-                    let k = pk.slicingTokens(i..<i + 1), v = pv.slicingTokens(i..<i + 1), p = seq.positions.probes[i]
+                    // i < pq.tokens: a validated capture's probes.
+                    let k = try! pk.slicingTokens(i..<i + 1), v = try! pv.slicingTokens(i..<i + 1), p = seq.positions.probes[i]
                     try session.append(layer: l, keys: k, values: v, positions: [p])
-                    keys = keys.appendingTokens(of: k)
-                    values = values.appendingTokens(of: v)
+                    keys = try! keys.appendingTokens(of: k)
+                    values = try! values.appendingTokens(of: v)
                     positions.append(p)
                     layerKept.append(try session.tokenCounts(layer: l))
-                    let q = pq.slicingTokens(i..<i + 1).floats()
+                    let q = try! pq.slicingTokens(i..<i + 1).floats()
                     layerOut.append(try backend.attend(session, layer: l, queries: q, positions: [p]))
                     do throws(AttentionError) {
                         let mask = try AttentionMask(keyPositions: positions, queryPositions: [p], window: window)

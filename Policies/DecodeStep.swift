@@ -39,8 +39,9 @@ public struct DecodeStep: Sendable {
         let kept = plan.heads[sequence][layer][h].kept
         let queryHeads = plan.queryHeads(of: h, model: model)
         let r = rows(head: h, kept: kept)
+        // Kept rows and the head's query heads are in range by construction of the plan.
         guard !kept.isEmpty,
-              let p = WindowProbabilities.compute(keys: r.keys.storage, queries: query.slicingHeads(queryHeads).floats(),
+              let p = try! WindowProbabilities.compute(keys: r.keys.storage, queries: query.slicingHeads(queryHeads).floats(),
                                                   keyPositions: r.positions, queryPositions: [queryPosition],
                                                   window: model.layerKinds[layer].windowSize) else { return nil }
         return (0..<queryHeads.count).map { Array(p[$0 * kept.count..<($0 + 1) * kept.count]) }

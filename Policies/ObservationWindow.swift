@@ -21,11 +21,12 @@ struct ObservationWindow {
         guard w > 0 else { return nil }
         let kept = plan.heads[s][l][h].kept
         guard !kept.isEmpty else { return nil }
-        let keys = layer.keys.gatheringRows(head: plan.sourceHead(h), tokens: kept)
+        // In range by construction: kept indices of a validated capture, w <= its window queries.
+        let keys = try! layer.keys.gatheringRows(head: plan.sourceHead(h), tokens: kept)
         let queryHeads = plan.queryHeads(of: h, model: m)
-        let q = layer.queries.slicingTokens(layer.queries.tokens - w..<layer.queries.tokens)
+        let q = try! layer.queries.slicingTokens(layer.queries.tokens - w..<layer.queries.tokens)
             .slicingHeads(queryHeads).floats()
-        guard let p = WindowProbabilities.compute(keys: keys, queries: q, keyPositions: kept.map { seq.positions.tokens[$0] },
+        guard let p = try! WindowProbabilities.compute(keys: keys, queries: q, keyPositions: kept.map { seq.positions.tokens[$0] },
                                                   queryPositions: Array(seq.positions.window.suffix(w)),
                                                   window: m.layerKinds[l].windowSize) else { return nil }
         return ObservationWindow(probabilities: p, group: queryHeads.count, window: w, keys: kept.count)

@@ -68,7 +68,7 @@ public struct PagedEviction: KVPolicy {
 
     /// Score of every kept token of stored head `h`.
     func tokenScores(keys: HeadTensor<Float16>, values: HeadTensor<Float16>, head source: Int, kept: [Int]) -> [Float] {
-        let k = keys.rowNorms(head: source, tokens: kept), v = values.rowNorms(head: source, tokens: kept)
+        let k = try! keys.rowNorms(head: source, tokens: kept), v = try! values.rowNorms(head: source, tokens: kept) // the plan's rows
         switch score {
         case .vk: return zip(v, k).map { $0 / max($1, 1e-6) }
         case .v: return v

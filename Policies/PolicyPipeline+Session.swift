@@ -47,7 +47,7 @@ extension PolicyPipeline: SessionPolicy {
             let positions = try SequencePositions(tokens: prompt.positions, window: Array(prompt.positions.suffix(window)))
             let layers = prompt.layers.map {
                 LayerCapture(keys: $0.keys, values: $0.values,
-                             queries: $0.windowQueries ?? HeadTensor(zeros: model.queryHeads, 0, model.headDim))
+                             queries: $0.windowQueries ?? (try! HeadTensor(zeros: model.queryHeads, 0, model.headDim))) // validated model facts
             }
             return try Capture(model: model, sequences: [SequenceCapture(id: "session", facts: model, positions: positions, layers: layers)])
         } catch {

@@ -19,7 +19,8 @@ public struct KeyNorm: KVPolicy {
                 for h in plan.heads[s][l].indices {
                     let head = plan.heads[s][l][h]
                     // Smallest norm first.
-                    let norms = layer.keys.rowNorms(head: plan.sourceHead(h), tokens: head.kept).map { -$0 }
+                    let norms = try! layer.keys.rowNorms( // kept indices are the capture's tokens
+                        head: plan.sourceHead(h), tokens: head.kept).map { -$0 }
                     plan.heads[s][l][h].restrict(to: topIndices(norms, count: allocation[s][l][h]))
                 }
             }

@@ -28,8 +28,9 @@ struct ReferenceBlock {
     /// - Throws: `AttentionError` (a probe that sees no key).
     static func dense(_ layer: LayerCapture, probes: HeadTensor<Float>, kvHead h: Int, mask: AttentionMask) throws(AttentionError) -> ReferenceBlock {
         let g = probes.heads / layer.keys.heads
-        let r = try DenseAttention.attend(queries: probes.slicingHeads(h * g..<(h + 1) * g), keys: layer.keys.slicingHeads(h..<h + 1),
-                                          values: layer.values.slicingHeads(h..<h + 1), mask: mask, keepProbabilities: true)
+        // h is one of the layer's KV heads (the caller's loop), its query heads within the probes'.
+        let r = try DenseAttention.attend(queries: try! probes.slicingHeads(h * g..<(h + 1) * g), keys: try! layer.keys.slicingHeads(h..<h + 1),
+                                          values: try! layer.values.slicingHeads(h..<h + 1), mask: mask, keepProbabilities: true)
         return ReferenceBlock(firstRow: h * g * probes.tokens, rows: g * probes.tokens, output: r.output.storage,
                               probabilities: r.probabilities!, tokens: r.tokens, top: nil)
     }
@@ -49,8 +50,9 @@ struct ReferenceBlock {
                 guard let run else { measured.append(nil); continue }
                 let kept = run.kept[qh / (queryHeads / run.kept.count)]
                 let o = global * d
-                let rel = AttentionMetrics.relativeL2(reference: output[i * d..<(i + 1) * d], approximation: run.outputs.storage[o..<o + d])
-                let cos = AttentionMetrics.cosineSimilarity(output[i * d..<(i + 1) * d], run.outputs.storage[o..<o + d])
+                // Rows of d elements on both sides.
+                let rel = try! AttentionMetrics.relativeL2(reference: output[i * d..<(i + 1) * d], approximation: run.outputs.storage[o..<o + d])
+                let cos = try! AttentionMetrics.cosineSimilarity(output[i * d..<(i + 1) * d], run.outputs.storage[o..<o + d])
                 var mass = 0.0
                 probabilities.withUnsafeBufferPointer { p in
                     kept.withUnsafeBufferPointer { mask in

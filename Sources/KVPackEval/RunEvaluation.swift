@@ -76,9 +76,10 @@ public enum RunEvaluation {
                 for l in 0..<m.layerCount {
                     for (out, ref) in zip(sim.outputs[l], sim.reference[l]) {
                         for qh in 0..<m.queryHeads {
-                            let r = AttentionMetrics.relativeL2(reference: ref.storage[qh * d..<(qh + 1) * d], approximation: out.storage[qh * d..<(qh + 1) * d])
+                            // Rows of d elements on both sides.
+                            let r = try! AttentionMetrics.relativeL2(reference: ref.storage[qh * d..<(qh + 1) * d], approximation: out.storage[qh * d..<(qh + 1) * d])
                             rel.append(r)
-                            cos.append(AttentionMetrics.cosineSimilarity(ref.storage[qh * d..<(qh + 1) * d], out.storage[qh * d..<(qh + 1) * d]))
+                            cos.append(try! AttentionMetrics.cosineSimilarity(ref.storage[qh * d..<(qh + 1) * d], out.storage[qh * d..<(qh + 1) * d]))
                             layerRows[l].append(r)
                         }
                     }

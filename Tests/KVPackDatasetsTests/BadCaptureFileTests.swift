@@ -93,8 +93,8 @@ struct BadCaptureFileTests {
         let writer = try CaptureFileWriter(path: path, model: facts)
         #expect(throws: CaptureFileError.self) {
             try writer.beginSequence("0", positions: try SequencePositions(tokens: [], window: []))
-            try writer.writeLayer(0, LayerCapture(keys: HeadTensor(zeros: 1, 0, 4), values: HeadTensor(zeros: 1, 0, 4),
-                                                  queries: HeadTensor(zeros: 1, 0, 4)), sequence: "0")
+            let empty = try HeadTensor<Float16>(zeros: 1, 0, 4)
+            try writer.writeLayer(0, LayerCapture(keys: empty, values: empty, queries: empty), sequence: "0")
         }
     }
 }

@@ -52,7 +52,7 @@ struct CaptureToolTests {
         guard case .half(let e) = expected.elements else { Issue.record("expected keys are not floats"); return }
         #expect(expected.shape == [2, 40, 16])
         let got = layer.keys.floats().storage
-        let err = AttentionMetrics.relativeL2(reference: e.map { Float($0) }, approximation: got)
+        let err = try AttentionMetrics.relativeL2(reference: e.map { Float($0) }, approximation: got)
         #expect(err < 2e-3, "layer-0 keys differ from Hugging Face's by rel. L2 \(err)")
 
         let reference = try #require(try file.denseModelReference(of: "0"))

@@ -22,7 +22,7 @@ struct HeavyHittersDecodeTests {
         try session.prefill(SessionPrompt(positions: Array(0..<prompt), layers: [.init(
             keys: try HeadTensor(heads: 1, tokens: prompt, headDim: d, storage: Array(keys[0..<prompt * d])),
             values: try HeadTensor(heads: 1, tokens: prompt, headDim: d, storage: Array(values[0..<prompt * d])),
-            windowQueries: HeadTensor(zeros: 2, 8, d))]))
+            windowQueries: try HeadTensor(zeros: 2, 8, d))]))
         var kept = Array(0..<6) + Array(18..<24)
         #expect(try session.positions(layer: 0) == [kept])
         // Their running scores: each window query's uniform attention over the kept keys it sees, two query heads.

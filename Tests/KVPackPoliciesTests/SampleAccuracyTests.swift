@@ -30,7 +30,7 @@ struct SampleAccuracyTests {
                                                       queryPositions: seq.positions.probes, window: window)
             let d = q.headDim
             for row in 0..<q.heads * q.tokens {
-                errors.append(AttentionMetrics.relativeL2(reference: dense.storage[row * d..<(row + 1) * d],
+                errors.append(try AttentionMetrics.relativeL2(reference: dense.storage[row * d..<(row + 1) * d],
                                                           approximation: mine.storage[row * d..<(row + 1) * d]))
             }
         }

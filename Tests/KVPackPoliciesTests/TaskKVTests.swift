@@ -48,13 +48,13 @@ struct TaskKVTests {
         // Swap heads 0 and 2 in keys, values and queries: the far head moves to 0.
         var swapped = cap
         var layer = cap.sequences[0].layers[0]
-        func swap(_ t: HeadTensor<Float16>) -> HeadTensor<Float16> {
+        func swap(_ t: HeadTensor<Float16>) throws -> HeadTensor<Float16> {
             let order = [2, 1, 0, 3]
-            return order.map { t.slicingHeads($0..<$0 + 1) }.dropFirst().reduce(t.slicingHeads(2..<3)) { acc, x in
+            return try order.map { try t.slicingHeads($0..<$0 + 1) }.dropFirst().reduce(try t.slicingHeads(2..<3)) { acc, x in
                 try! HeadTensor(heads: acc.heads + 1, tokens: acc.tokens, headDim: acc.headDim, storage: acc.storage + x.storage)
             }
         }
-        layer.keys = swap(layer.keys); layer.values = swap(layer.values); layer.queries = swap(layer.queries)
+        layer.keys = try swap(layer.keys); layer.values = try swap(layer.values); layer.queries = try swap(layer.queries)
         swapped.sequences[0].layers = [layer, layer]
         let plan2 = try PolicyPipeline(parsing: "taskkv(keep=0.5,sinks=2,recent=8,window=4,top=16,beta=0.5,m=1)").plan(swapped)
         #expect(plan2.heads[0][0][0].kept == plan.heads[0][0][2].kept)

@@ -7,16 +7,16 @@ struct CaptureValidationTests {
         try ModelFacts(name: "t", queryHeads: q, kvHeads: kv, headDim: d, layerKinds: Array(repeating: .global, count: layers))
     }
 
-    static func layer(q: Int = 4, kv: Int = 2, d: Int = 8, tokens: Int = 5, window: Int = 2, probes: Int = 3) -> LayerCapture {
-        LayerCapture(keys: HeadTensor(zeros: kv, tokens, d), values: HeadTensor(zeros: kv, tokens, d),
+    static func layer(q: Int = 4, kv: Int = 2, d: Int = 8, tokens: Int = 5, window: Int = 2, probes: Int = 3) throws -> LayerCapture {
+        try LayerCapture(keys: HeadTensor(zeros: kv, tokens, d), values: HeadTensor(zeros: kv, tokens, d),
                      queries: HeadTensor(zeros: q, window, d), probeQueries: HeadTensor(zeros: q, probes, d),
                      probeKeys: HeadTensor(zeros: kv, probes, d), probeValues: HeadTensor(zeros: kv, probes, d))
     }
 
-    let positions = SequencePositions.contiguous(tokens: 5, window: 2, probes: 3)
+    let positions = try! SequencePositions.contiguous(tokens: 5, window: 2, probes: 3) // valid literals
 
     @Test func validCaptureBuilds() throws {
-        let s = try SequenceCapture(id: "0", facts: Self.facts(), positions: positions, layers: [Self.layer()])
+        let s = try SequenceCapture(id: "0", facts: Self.facts(), positions: positions, layers: [try Self.layer()])
         let c = try Capture(model: Self.facts(), sequences: [s])
         #expect(c.sequences[0].hasProbes)
         #expect(c.denseKVBytes == 2 * 2 * 5 * 8 * 2)
@@ -35,33 +35,33 @@ struct CaptureValidationTests {
     }
 
     @Test func shapeErrorsNameLayerAndTensor() throws {
-        var bad = Self.layer()
-        bad.values = HeadTensor(zeros: 2, 4, 8)
+        var bad = try Self.layer()
+        bad.values = try HeadTensor(zeros: 2, 4, 8)
         #expect(throws: CaptureError.shapeMismatch(layer: 0, tensor: .values, expected: [2, 5, 8], found: [2, 4, 8])) {
             try SequenceCapture(id: "0", facts: Self.facts(), positions: positions, layers: [bad])
         }
-        var wrongHeads = Self.layer()
-        wrongHeads.queries = HeadTensor(zeros: 2, 2, 8)
+        var wrongHeads = try Self.layer()
+        wrongHeads.queries = try HeadTensor(zeros: 2, 2, 8)
         #expect(throws: CaptureError.shapeMismatch(layer: 0, tensor: .queries, expected: [4, 2, 8], found: [2, 2, 8])) {
             try SequenceCapture(id: "0", facts: Self.facts(), positions: positions, layers: [wrongHeads])
         }
-        var half = Self.layer()
+        var half = try Self.layer()
         half.probeValues = nil
         #expect(throws: CaptureError.probeKeysWithoutValues(layer: 0)) {
             try SequenceCapture(id: "0", facts: Self.facts(), positions: positions, layers: [half])
         }
         #expect(throws: CaptureError.layerCountMismatch(expected: 2, found: 1)) {
-            try SequenceCapture(id: "0", facts: Self.facts(layers: 2), positions: positions, layers: [Self.layer()])
+            try SequenceCapture(id: "0", facts: Self.facts(layers: 2), positions: positions, layers: [try Self.layer()])
         }
     }
 
     @Test func nonFiniteIsLocated() throws {
-        var layer = Self.layer()
+        var layer = try Self.layer()
         layer.keys[1, 3, 6] = .nan
         #expect(throws: CaptureError.nonFinite(layer: 0, tensor: .keys, head: 1, token: 3, dim: 6)) {
             try SequenceCapture(id: "0", facts: Self.facts(), positions: positions, layers: [layer])
         }
-        var inf = Self.layer()
+        var inf = try Self.layer()
         inf.probeQueries![3, 2, 0] = -.infinity
         #expect(throws: CaptureError.nonFinite(layer: 0, tensor: .probeQueries, head: 3, token: 2, dim: 0)) {
             try SequenceCapture(id: "0", facts: Self.facts(), positions: positions, layers: [inf])
@@ -69,8 +69,8 @@ struct CaptureValidationTests {
     }
 
     @Test func zeroTokensAndPositions() throws {
-        let empty = SequencePositions.contiguous(tokens: 1, window: 0, probes: 0)
-        let zero = LayerCapture(keys: HeadTensor(zeros: 2, 0, 8), values: HeadTensor(zeros: 2, 0, 8),
+        let empty = try SequencePositions.contiguous(tokens: 1, window: 0, probes: 0)
+        let zero = try LayerCapture(keys: HeadTensor(zeros: 2, 0, 8), values: HeadTensor(zeros: 2, 0, 8),
                                 queries: HeadTensor(zeros: 4, 0, 8))
         #expect(throws: CaptureError.zeroTokens(layer: 0)) {
             try SequenceCapture(id: "0", facts: Self.facts(), positions: empty, layers: [zero])

@@ -41,7 +41,7 @@ struct DenseAttentionTests {
             kvp_half_set_level(level)
             defer { kvp_half_set_level(99) }
             let got = try DenseAttention.attend(queries: q, keys: k, values: v).output.storage
-            let err = AttentionMetrics.relativeL2(reference: expected.map(Float.init), approximation: got)
+            let err = try AttentionMetrics.relativeL2(reference: expected.map(Float.init), approximation: got)
             #expect(err < 1e-5, "level \(level): rel. L2 \(err)")
         }
     }
@@ -59,7 +59,7 @@ struct DenseAttentionTests {
             return p <= qp && (window.map { p > qp - $0 } ?? true)
         }
         let r = try DenseAttention.attend(queries: q, keys: k, values: v, mask: mask, keepProbabilities: true)
-        #expect(AttentionMetrics.relativeL2(reference: expected.map(Float.init), approximation: r.output.storage) < 1e-5)
+        #expect(try AttentionMetrics.relativeL2(reference: expected.map(Float.init), approximation: r.output.storage) < 1e-5)
         // Masked keys have probability exactly 0; each row sums to 1.
         for i in 0..<n {
             let row = Array(r.probabilityRow(head: 0, query: i)!)

@@ -3,20 +3,20 @@ import Testing
 
 @Suite("Accuracy metrics, hand-worked")
 struct MetricsTests {
-    @Test func relativeL2() {
+    @Test func relativeL2() throws {
         // ‖(3,4) − (3,1)‖ / ‖(3,4)‖ = 3 / 5
-        #expect(abs(AttentionMetrics.relativeL2(reference: [3, 4] as [Float], approximation: [3, 1]) - 0.6) < 1e-12)
-        #expect(AttentionMetrics.relativeL2(reference: [1, 2] as [Float], approximation: [1, 2]) == 0)
-        #expect(AttentionMetrics.relativeL2(reference: [0, 0] as [Float], approximation: [0, 0]) == 0)
-        #expect(AttentionMetrics.relativeL2(reference: [0, 0] as [Float], approximation: [1, 0]) == .infinity)
+        #expect(abs(try AttentionMetrics.relativeL2(reference: [3, 4] as [Float], approximation: [3, 1]) - 0.6) < 1e-12)
+        #expect(try AttentionMetrics.relativeL2(reference: [1, 2] as [Float], approximation: [1, 2]) == 0)
+        #expect(try AttentionMetrics.relativeL2(reference: [0, 0] as [Float], approximation: [0, 0]) == 0)
+        #expect(try AttentionMetrics.relativeL2(reference: [0, 0] as [Float], approximation: [1, 0]) == .infinity)
     }
 
-    @Test func worstRelativeL2() {
+    @Test func worstRelativeL2() throws {
         // Vectors (3,4) vs (3,1): 0.6; (1,0) vs (1,0): 0 -> 0.6.
-        #expect(abs(AttentionMetrics.worstRelativeL2(reference: [3, 4, 1, 0], approximation: [3, 1, 1, 0], length: 2) - 0.6) < 1e-12)
+        #expect(abs(try AttentionMetrics.worstRelativeL2(reference: [3, 4, 1, 0], approximation: [3, 1, 1, 0], length: 2) - 0.6) < 1e-12)
         // A NaN in the second vector fails any bound instead of vanishing in max.
-        #expect(AttentionMetrics.worstRelativeL2(reference: [3, 4, 1, 0], approximation: [3, 4, .nan, 0], length: 2) == .infinity)
-        #expect(AttentionMetrics.worstRelativeL2(reference: [], approximation: [], length: 4) == 0)
+        #expect(try AttentionMetrics.worstRelativeL2(reference: [3, 4, 1, 0], approximation: [3, 4, .nan, 0], length: 2) == .infinity)
+        #expect(try AttentionMetrics.worstRelativeL2(reference: [], approximation: [], length: 4) == 0)
     }
 
     @Test func nonFiniteRuns() {
@@ -31,21 +31,21 @@ struct MetricsTests {
         #expect(AttentionMetrics.nonFiniteRuns([1, 2, .nan], length: 2) == [NonFiniteVector(vector: 1, runs: [0..<1])])
     }
 
-    @Test func cosine() {
+    @Test func cosine() throws {
         // cos((1,0), (1,1)) = 1/√2
-        #expect(abs(AttentionMetrics.cosineSimilarity([1, 0] as [Float], [1, 1] as [Float]) - 0.5.squareRoot()) < 1e-12)
-        #expect(AttentionMetrics.cosineSimilarity([1, 2] as [Float], [-1, -2] as [Float]) == -1)
-        #expect(AttentionMetrics.cosineSimilarity([0, 0] as [Float], [0, 0] as [Float]) == 1)
-        #expect(AttentionMetrics.cosineSimilarity([0, 0] as [Float], [1, 0] as [Float]) == 0)
+        #expect(abs(try AttentionMetrics.cosineSimilarity([1, 0] as [Float], [1, 1] as [Float]) - 0.5.squareRoot()) < 1e-12)
+        #expect(try AttentionMetrics.cosineSimilarity([1, 2] as [Float], [-1, -2] as [Float]) == -1)
+        #expect(try AttentionMetrics.cosineSimilarity([0, 0] as [Float], [0, 0] as [Float]) == 1)
+        #expect(try AttentionMetrics.cosineSimilarity([0, 0] as [Float], [1, 0] as [Float]) == 0)
     }
 
-    @Test func massRecallAndLoss() {
+    @Test func massRecallAndLoss() throws {
         let p: [Float] = [0.5, 0.25, 0.125, 0.125]
-        #expect(AttentionMetrics.massRecall(probabilities: p, kept: [0, 2]) == 0.625)
-        #expect(AttentionMetrics.massRecall(probabilities: p, kept: [0, 0, 2]) == 0.625) // duplicates count once
-        #expect(AttentionMetrics.massRecall(probabilities: p, kept: []) == 0)
-        #expect(1 - AttentionMetrics.massRecall(probabilities: p, kept: [1, 3]) == 0.625) // mass lost
-        #expect(AttentionMetrics.massRecall(probabilities: p[1...], kept: [0]) == 0.25) // slices index from 0
+        #expect(try AttentionMetrics.massRecall(probabilities: p, kept: [0, 2]) == 0.625)
+        #expect(try AttentionMetrics.massRecall(probabilities: p, kept: [0, 0, 2]) == 0.625) // duplicates count once
+        #expect(try AttentionMetrics.massRecall(probabilities: p, kept: []) == 0)
+        #expect(try 1 - AttentionMetrics.massRecall(probabilities: p, kept: [1, 3]) == 0.625) // mass lost
+        #expect(try AttentionMetrics.massRecall(probabilities: p[1...], kept: [0]) == 0.25) // slices index from 0
     }
 
     @Test func topKRecallWithTies() {
@@ -57,12 +57,39 @@ struct MetricsTests {
         #expect(AttentionMetrics.topKRecall(probabilities: p, kept: [2], k: 3) == 0)
     }
 
-    @Test func summary() {
+    @Test func summary() throws {
         // sorted 1..5: p95 position 0.95·4 = 3.8 -> 4 + 0.8·(5 − 4) = 4.8
         let s = Summary([5, 1, 3, 2, 4])
         #expect(s.count == 5 && s.mean == 3 && s.max == 5 && abs(s.p95 - 4.8) < 1e-12)
         #expect(Summary([7]).p95 == 7)
         #expect(Summary([Double]()).count == 0)
+        let median = try Summary.percentile([1, 2, 3, 4, 5], 0.5)
+        #expect(median == 3)
+    }
+
+    @Test("inputs that do not fit: typed errors")
+    func badInput() throws {
+        #expect(throws: MetricsError.lengthMismatch(reference: 2, approximation: 3)) {
+            try AttentionMetrics.relativeL2(reference: [1, 2] as [Float], approximation: [1, 2, 3])
+        }
+        #expect(throws: MetricsError.lengthMismatch(reference: 1, approximation: 2)) {
+            try AttentionMetrics.cosineSimilarity([1] as [Float], [1, 2] as [Float])
+        }
+        #expect(throws: MetricsError.lengthMismatch(reference: 4, approximation: 2)) {
+            try AttentionMetrics.worstRelativeL2(reference: [1, 2, 3, 4], approximation: [1, 2], length: 2)
+        }
+        #expect(throws: MetricsError.invalidVectorLength(total: 4, length: 3)) {
+            try AttentionMetrics.worstRelativeL2(reference: [1, 2, 3, 4], approximation: [1, 2, 3, 4], length: 3)
+        }
+        #expect(throws: MetricsError.invalidVectorLength(total: 4, length: 0)) {
+            try AttentionMetrics.worstRelativeL2(reference: [1, 2, 3, 4], approximation: [1, 2, 3, 4], length: 0)
+        }
+        let p: [Float] = [0.5, 0.25, 0.125, 0.125]
+        #expect(throws: MetricsError.indexOutOfRange(index: 4, count: 4)) { try AttentionMetrics.massRecall(probabilities: p, kept: [0, 4]) }
+        #expect(throws: MetricsError.indexOutOfRange(index: -1, count: 3)) { try AttentionMetrics.massRecall(probabilities: p[1...], kept: [-1]) }
+        #expect(throws: MetricsError.invalidQuantile(q: 0.5, count: 0)) { try Summary.percentile([], 0.5) }
+        #expect(throws: MetricsError.invalidQuantile(q: 1.5, count: 2)) { try Summary.percentile([1, 2], 1.5) }
+        #expect(throws: MetricsError.self) { try Summary.percentile([1, 2], .nan) } // NaN is not in 0...1
     }
 }
 
@@ -75,8 +102,18 @@ struct AttentionProfileTests {
         let n = 200
         var probs = [Float](repeating: 1 / Float(n), count: n)
         probs += [1] + [Float](repeating: 0, count: n - 1)
-        let result = AttentionResult(output: HeadTensor(zeros: 1, 2, 1), probabilities: probs, tokens: n)
-        let p = AttentionProfile(result, keyPositions: Array(0..<n), queryPositions: [199, 199])
+        let result = AttentionResult(output: try HeadTensor(zeros: 1, 2, 1), probabilities: probs, tokens: n)
+        let p = try AttentionProfile(result, keyPositions: Array(0..<n), queryPositions: [199, 199])
+        #expect(throws: MetricsError.positionCountMismatch(name: "query positions", expected: 2, found: 1)) {
+            try AttentionProfile(result, keyPositions: Array(0..<n), queryPositions: [199])
+        }
+        #expect(throws: MetricsError.positionCountMismatch(name: "key positions", expected: n, found: n - 1)) {
+            try AttentionProfile(result, keyPositions: Array(1..<n), queryPositions: [199, 199])
+        }
+        let noProbabilities = AttentionResult(output: result.output, probabilities: nil, tokens: n)
+        #expect(throws: MetricsError.noProbabilities) {
+            try AttentionProfile(noProbabilities, keyPositions: Array(0..<n), queryPositions: [199, 199])
+        }
         #expect(abs(p.entropy - log(200.0) / 2) < 1e-5)
         #expect(abs(p.sinkMass - (4.0 / 200 + 1) / 2) < 1e-6)
         #expect(abs(p.recentMass - (64.0 / 200) / 2) < 1e-6)

@@ -13,7 +13,7 @@ struct WindowProbabilitiesTests {
         let q = try HeadTensor<Float>(heads: heads, tokens: tokens, headDim: d, storage: rng.signedFloats(heads * tokens * d, scale: 3))
         let keyPositions = (0..<n).map { $0 * 2 } // gaps, as after eviction
         let queryPositions = (0..<tokens).map { 2 * n - tokens + $0 }
-        let mine = try #require(WindowProbabilities.compute(keys: keys, queries: q, keyPositions: keyPositions,
+        let mine = try #require(try WindowProbabilities.compute(keys: keys, queries: q, keyPositions: keyPositions,
                                                             queryPositions: queryPositions, window: window))
         let kt = try HeadTensor(heads: 1, tokens: n, headDim: d, storage: keys)
         let mask = try AttentionMask(keyPositions: keyPositions, queryPositions: queryPositions, window: window)
@@ -36,9 +36,9 @@ struct WindowProbabilitiesTests {
         let keys = rng.signedHalves(n * d)
         let q = try HeadTensor<Float>(heads: heads, tokens: tokens, headDim: d, storage: rng.signedFloats(heads * tokens * d, scale: 3))
         let keyPositions = Array(0..<n), queryPositions = (0..<tokens).map { n - tokens + $0 }
-        let one = try #require(WindowProbabilities.compute(keys: keys, queries: q, keyPositions: keyPositions, queryPositions: queryPositions,
+        let one = try #require(try WindowProbabilities.compute(keys: keys, queries: q, keyPositions: keyPositions, queryPositions: queryPositions,
                                                            window: nil, scale: nil, cores: 1))
-        let many = try #require(WindowProbabilities.compute(keys: keys, queries: q, keyPositions: keyPositions, queryPositions: queryPositions,
+        let many = try #require(try WindowProbabilities.compute(keys: keys, queries: q, keyPositions: keyPositions, queryPositions: queryPositions,
                                                             window: nil, scale: nil, cores: cores))
         #expect(many == one)
     }
@@ -77,6 +77,21 @@ struct WindowProbabilitiesTests {
     @Test("a query that sees no key gives nil")
     func noVisibleKey() throws {
         let q = try HeadTensor<Float>(heads: 1, tokens: 1, headDim: 4, storage: [1, 0, 0, 0])
-        #expect(WindowProbabilities.compute(keys: [Float16](repeating: 1, count: 8), queries: q, keyPositions: [5, 6], queryPositions: [3]) == nil)
+        #expect(try WindowProbabilities.compute(keys: [Float16](repeating: 1, count: 8), queries: q, keyPositions: [5, 6], queryPositions: [3]) == nil)
+    }
+
+    @Test("keys, positions or a head dim that do not fit: typed errors")
+    func badShapes() throws {
+        let q = try HeadTensor<Float>(heads: 1, tokens: 1, headDim: 4, storage: [1, 0, 0, 0])
+        #expect(throws: AttentionError.wrongShape(name: "keys", expected: [3, 4], found: [2, 4])) {
+            try WindowProbabilities.compute(keys: [Float16](repeating: 1, count: 8), queries: q, keyPositions: [0, 1, 2], queryPositions: [3])
+        }
+        #expect(throws: AttentionError.wrongShape(name: "query positions", expected: [1], found: [2])) {
+            try WindowProbabilities.compute(keys: [Float16](repeating: 1, count: 8), queries: q, keyPositions: [0, 1], queryPositions: [3, 4])
+        }
+        let wide = try HeadTensor<Float>(zeros: 1, 1, 520)
+        #expect(throws: AttentionError.headDimTooLarge(520, limit: 512)) {
+            try WindowProbabilities.compute(keys: [Float16](repeating: 1, count: 520), queries: wide, keyPositions: [0], queryPositions: [0])
+        }
     }
 }

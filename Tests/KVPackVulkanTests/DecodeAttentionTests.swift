@@ -42,7 +42,7 @@ struct DecodeAttentionTests {
                                     pipelined: pipelined)
         options.mergeSlotLimit = mergeSlotLimit
         let (got, launch) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries, options: options)
-        let err = DecodeFixture.worstError(got, try fixture.expected(), d: fixture.cache.model.headDim)
+        let err = try DecodeFixture.worstError(got, try fixture.expected(), d: fixture.cache.model.headDim)
         #expect(err < 4e-3, "\(label): \(launch.kernel), \(launch.splits) splits: worst rel. L2 \(err)")
     }
 
@@ -68,7 +68,7 @@ struct DecodeAttentionTests {
             let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
             let (got, launch) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries)
             #expect(launch.kernel.hasPrefix(expected), "\(enc): \(launch.kernel)")
-            #expect(DecodeFixture.worstError(got, try fixture.expected(), d: 128) < 4e-3)
+            #expect(try DecodeFixture.worstError(got, try fixture.expected(), d: 128) < 4e-3)
         }
     }
 
@@ -113,7 +113,7 @@ struct DecodeAttentionTests {
         let (got, launch) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries, options: options)
         #expect(launch.kernel == "decode_f16_subgroup_f16math" && launch.f16Arithmetic)
         // Each lane sums E/2 products per half in f16 (about 1e-3 relative), hence the wider bound.
-        let err = DecodeFixture.worstError(got, try fixture.expected(), d: d)
+        let err = try DecodeFixture.worstError(got, try fixture.expected(), d: d)
         #expect(err < 1e-2, "f16 arithmetic d=\(d) step \(step): worst rel. L2 \(err)")
 
         let bitmap = try DecodeFixture(qHeads: 8, kvHeads: 2, d: d, tokens: 20, sequences: 1) { _, _ in
@@ -145,11 +145,11 @@ struct DecodeAttentionTests {
         let options = DecodeOptions(pagesPerSplit: 2, tokensPerStep: step, pipelined: pipelined, f16Arithmetic: true)
         let (got, launch) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries, options: options)
         #expect(launch.kernel.hasSuffix("_f16math") && launch.f16Arithmetic, "\(launch.kernel)")
-        let err = DecodeFixture.worstError(got, try fixture.expected(), d: d)
+        let err = try DecodeFixture.worstError(got, try fixture.expected(), d: d)
         #expect(err < 1e-2, "\(name) f16 arithmetic d=\(d) step \(step): worst rel. L2 \(err)")
         let (fp32, _) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries,
                                                                           options: .init(pagesPerSplit: 2, f16Arithmetic: false))
-        print("F16MATH \(name) d=\(d): f16 \(err), fp32 \(DecodeFixture.worstError(fp32, try fixture.expected(), d: d))")
+        print("F16MATH \(name) d=\(d): f16 \(err), fp32 \(try DecodeFixture.worstError(fp32, try fixture.expected(), d: d))")
     }
 
     @Test("token groups merge in one round or several", arguments: [1, 3])
@@ -179,7 +179,7 @@ struct DecodeAttentionTests {
             options.mergeSlotLimit = 1
             let (got, launch) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries, options: options)
             #expect(launch.workgroupSize == workgroup && launch.mergeSlots == slots, "\(launch)")
-            let err = DecodeFixture.worstError(got, try fixture.expected(), d: 64)
+            let err = try DecodeFixture.worstError(got, try fixture.expected(), d: 64)
             #expect(err < 4e-3, "workgroup \(workgroup), \(launch.splits) splits: worst rel. L2 \(err)")
         }
     }
@@ -203,7 +203,7 @@ struct DecodeAttentionTests {
             options.mergeSplitChunk = 8 // the GPUs' chunks (CPU devices load one split at a time)
             let (got, launch) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries, mask: mask,
                                                                                   options: options)
-            let err = DecodeFixture.worstError(got, try fixture.expected(mask: mask), d: d)
+            let err = try DecodeFixture.worstError(got, try fixture.expected(mask: mask), d: d)
             #expect(launch.splits == 132 && launch.fusedMerge == fused && err < 4e-3, "132 splits, window, fused \(fused), d=\(d): worst rel. L2 \(err)")
         }
     }
@@ -223,7 +223,7 @@ struct DecodeAttentionTests {
         let device = try DeviceKVCache(context, flat: flat, windowLimit: limit)
         #expect(device.poolWindows > 1, "\(name): pools \(flat.pools.map(\.count)) fit one window of \(limit)")
         let (got, _) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries, options: .init(pagesPerSplit: 1))
-        #expect(DecodeFixture.worstError(got, try fixture.expected(), d: 64) < 4e-3, "\(name), \(device.poolWindows) windows")
+        #expect(try DecodeFixture.worstError(got, try fixture.expected(), d: 64) < 4e-3, "\(name), \(device.poolWindows) windows")
     }
 
     /// (uniform index, window, tokens per step, pipelined, pages per split).
@@ -244,10 +244,10 @@ struct DecodeAttentionTests {
         let mask = DecodeMask(queryPositions: [41, 66], window: window)
         let options = DecodeOptions(pagesPerSplit: split, tokensPerStep: step, pipelined: pipelined)
         let (got, launch) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries, mask: mask, options: options)
-        let err = DecodeFixture.worstError(got, try fixture.expected(mask: mask), d: 64)
+        let err = try DecodeFixture.worstError(got, try fixture.expected(mask: mask), d: 64)
         #expect(err < 4e-3, "\(name) window \(window.map(String.init) ?? "none"): \(launch.kernel), worst rel. L2 \(err)")
         // The mask matters: unmasked attention differs.
-        #expect(DecodeFixture.worstError(got, try fixture.expected(), d: 64) > 1e-2)
+        #expect(try DecodeFixture.worstError(got, try fixture.expected(), d: 64) > 1e-2)
     }
 
     @Test("a mask that hides every key of a head is a typed error; a bad window is refused")

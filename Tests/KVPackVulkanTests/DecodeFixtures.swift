@@ -45,8 +45,8 @@ struct DecodeFixture {
 
     /// Largest relative L2 error of any (sequence, query head) output vector; infinity when one is
     /// NaN (a NaN output must fail a bound, not vanish in `max`).
-    static func worstError(_ got: [Float], _ expected: [Float], d: Int) -> Double {
-        AttentionMetrics.worstRelativeL2(reference: expected, approximation: got, length: d)
+    static func worstError(_ got: [Float], _ expected: [Float], d: Int) throws -> Double {
+        try AttentionMetrics.worstRelativeL2(reference: expected, approximation: got, length: d)
     }
 }
 

@@ -34,7 +34,7 @@ struct IntegerDotTests {
         let (got, launch) = try attention.attend(device, queries: fixture.queries, options: options)
         #expect(launch.kernel.hasSuffix("_f16math_intdot") && launch.integerDot, "\(launch.kernel)")
         let expected = try fixture.expected()
-        let err = DecodeFixture.worstError(got, expected, d: d)
+        let err = try DecodeFixture.worstError(got, expected, d: d)
         // q·k is exact in integers but for the queries' two-part rounding (finer than f16's): as
         // close to the CPU as the fp32 kernels (the f16 value sums remain).
         #expect(err < 4e-3, "\(name) integer dot d=\(d) E=\(elements.map(String.init) ?? "default") step \(step): worst rel. L2 \(err)")
@@ -60,7 +60,7 @@ struct IntegerDotTests {
         let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
         let (got, _) = try VulkanDecodeAttention(context: context).attend(
             device, queries: fixture.queries, options: .init(pagesPerSplit: 1, f16Arithmetic: true, integerDot: true))
-        let err = DecodeFixture.worstError(got, try fixture.expected(), d: 128)
+        let err = try DecodeFixture.worstError(got, try fixture.expected(), d: 128)
         #expect(err < 4e-3, "worst rel. L2 \(err)")
     }
 

@@ -13,7 +13,7 @@ struct LaneElementsTests {
         let context = try #require(SharedContext.context)
         let device = try DeviceKVCache(context, flat: fixture.cache.flattened())
         let (got, launch) = try VulkanDecodeAttention(context: context).attend(device, queries: fixture.queries, options: options)
-        return (launch, DecodeFixture.worstError(got, try fixture.expected(), d: fixture.cache.model.headDim))
+        return (launch, try DecodeFixture.worstError(got, try fixture.expected(), d: fixture.cache.model.headDim))
     }
 
     /// Two sequences whose KV heads keep 45 and 34 tokens (page tails), GQA 2, `k` / `v` in every page.

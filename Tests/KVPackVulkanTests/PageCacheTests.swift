@@ -42,7 +42,7 @@ struct PageCacheTests {
                                                                                      mask: masked ? mask : nil, options: options)
                 #expect(launch.pageCacheEntries == entries)
                 #expect(launch.passes.allSatisfy { $0.pageCacheEntries == entries })
-                let err = DecodeFixture.worstError(got, try fixture.expected(mask: masked ? mask : nil), d: 128)
+                let err = try DecodeFixture.worstError(got, try fixture.expected(mask: masked ? mask : nil), d: 128)
                 #expect(err < 4e-3, "\(name), \(entries) entries, pipelined \(pipelined), masked \(masked): \(launch.kernel) worst rel. L2 \(err)")
             }
         }
@@ -99,7 +99,7 @@ struct PageCacheTests {
             let expected = entries.map { DecodeCall.pageCacheEntries($0, pagesPerSplit: launch.pagesPerSplit) }
                 ?? DecodeCall.defaultPageCache(pagesPerSplit: launch.pagesPerSplit, tokenGroups: groups, room: room)
             #expect(launch.pageCacheEntries == expected)
-            #expect(DecodeFixture.worstError(got, try fixture.expected(), d: 64) < 4e-3, "pages per split \(split), cache \(launch.pageCacheEntries)")
+            #expect(try DecodeFixture.worstError(got, try fixture.expected(), d: 64) < 4e-3, "pages per split \(split), cache \(launch.pageCacheEntries)")
         }
         // Entries of 32 bytes filling the device's shared memory leave no room for a merge slot.
         let tooMany = context.capabilities.maxSharedMemory / Page.tableEntryBytes

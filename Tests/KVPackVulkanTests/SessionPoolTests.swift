@@ -403,8 +403,8 @@ struct SessionPoolTests {
             .init(session: closed, queries: q, positions: [20]),
             .init(session: foreign, queries: q, positions: [20]),
             .init(session: good, queries: nan, positions: [20]),
-            .init(session: good, queries: HeadTensor(zeros: 8, 1, 32), positions: [20]),
-            .init(session: good, queries: HeadTensor(zeros: 8, 2, 64), positions: [20, 21]),
+            .init(session: good, queries: try HeadTensor(zeros: 8, 1, 32), positions: [20]),
+            .init(session: good, queries: try HeadTensor(zeros: 8, 2, 64), positions: [20, 21]),
         ]
         let r = await device.attend(batch, layer: 0)
         #expect(throws: Never.self) { try r[0].get() }

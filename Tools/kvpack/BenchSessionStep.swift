@@ -23,14 +23,12 @@ extension Bench.Session {
     struct TimedGroupStep: Sendable {
         var seconds: Double
         var step: GroupStep
-        /// The device context's pipelines created by the step's end (any group's: a count so far).
-        var pipelinesAtEnd = 0
     }
 
-    /// Steps 0 ... `steps` (position `base + step`) of every group, each group in its own task
-    /// stepping on without waiting for the others (`--free-running-groups`). Per group, its steps
-    /// in order; events are timed from one instant common to all groups.
-    static func freeRunningSteps(_ groups: [[CacheSession]], steps: Int, layers: Int, serial: Bool, keys: [HeadTensor<Float16>],
+    /// Steps `steps` (position `base + step`, inputs `keys[step]`...) of every group, each group in
+    /// its own task stepping on without waiting for the others (`--free-running-groups`). Per group,
+    /// its steps in order; events are timed from one instant common to all groups.
+    static func freeRunningSteps(_ groups: [[CacheSession]], steps: ClosedRange<Int>, layers: Int, serial: Bool, keys: [HeadTensor<Float16>],
                                  values: [HeadTensor<Float16>], queries: [HeadTensor<Float>], base: Int, devicePool: VulkanSessionPool?,
                                  options: DecodeOptions) async -> Result<[[TimedGroupStep]], Error> {
         let origin = ContinuousClock.now
@@ -38,14 +36,13 @@ extension Bench.Session {
             for (g, group) in groups.enumerated() {
                 tasks.addTask {
                     var out: [TimedGroupStep] = []
-                    for step in 0...steps {
+                    for step in steps {
                         let start = ContinuousClock.now
                         switch await stepLayers(group, index: g, layers: layers, serial: serial, keys: keys[step], values: values[step],
                                                 queries: queries[step], position: base + step, devicePool: devicePool, options: options,
                                                 origin: origin) {
                         case .success(let s):
-                            out.append(TimedGroupStep(seconds: (ContinuousClock.now - start).seconds, step: s,
-                                                      pipelinesAtEnd: devicePool?.context.pipelinesCreated ?? 0))
+                            out.append(TimedGroupStep(seconds: (ContinuousClock.now - start).seconds, step: s))
                         case .failure(let e): return (g, .failure(e))
                         }
                     }
@@ -129,7 +126,7 @@ extension Bench.Session {
                             do {
                                 let device = try r.get()
                                 let cpu = try s.attend(layer: l, queries: queries, positions: [position], runPolicy: false)
-                                worst = max(worst, AttentionMetrics.worstRelativeL2(reference: cpu.storage, approximation: device.storage,
+                                worst = max(worst, try AttentionMetrics.worstRelativeL2(reference: cpu.storage, approximation: device.storage,
                                                                                     length: cpu.headDim))
                             } catch { return .failure(error) }
                         }

@@ -289,7 +289,7 @@ extension Bench {
                     if nonFinite > 0 {
                         row.nonFiniteOutputs = nonFinite
                     } else {
-                        row.maxRelativeL2VsCPU = AttentionMetrics.worstRelativeL2(reference: outputs, approximation: gpu, length: headDim)
+                        row.maxRelativeL2VsCPU = try AttentionMetrics.worstRelativeL2(reference: outputs, approximation: gpu, length: headDim)
                     }
                 }
             }

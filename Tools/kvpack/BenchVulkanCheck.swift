@@ -110,7 +110,7 @@ extension Bench.Vulkan {
                                         row.nonFiniteOutputs = nonFinite
                                         row.nonFiniteWhere = Self.nonFiniteSummary(out, queryHeads: queryHeads, group: group, headDim: d)
                                     } else {
-                                        let error = AttentionMetrics.worstRelativeL2(reference: expected, approximation: out, length: d)
+                                        let error = try AttentionMetrics.worstRelativeL2(reference: expected, approximation: out, length: d)
                                         row.maxRelativeL2VsCPU = error
                                         row.passed = error <= Self.checkTolerance
                                     }

@@ -28,8 +28,8 @@ struct Decompress: ParsableCommand {
                 let index = Dictionary(uniqueKeysWithValues: union.enumerated().map { ($1, $0) })
                 try writer.beginSequence(seq.id, positions: try SequencePositions(tokens: union, window: []))
                 for (l, heads) in seq.layers.enumerated() {
-                    var keys = HeadTensor<Float16>(zeros: m.kvHeads, union.count, d)
-                    var values = HeadTensor<Float16>(zeros: m.kvHeads, union.count, d)
+                    var keys = try HeadTensor<Float16>(zeros: m.kvHeads, union.count, d)
+                    var values = try HeadTensor<Float16>(zeros: m.kvHeads, union.count, d)
                     var kept = [UInt8](repeating: 0, count: m.kvHeads * union.count)
                     for (h, head) in heads.enumerated() {
                         let (positions, k, v) = head.decoded()

@@ -70,7 +70,7 @@ struct Summarize: ParsableCommand {
                 let result = try seq.referenceAttention(layer: l, kind: kind, queries: which, keepProbabilities: true)
                 var keyPositions = seq.positions.tokens
                 if which == .probes, layer.probeKeys != nil { keyPositions += seq.positions.probes }
-                let profile = AttentionProfile(result, keyPositions: keyPositions,
+                let profile = try AttentionProfile(result, keyPositions: keyPositions,
                                                queryPositions: which == .probes ? seq.positions.probes : seq.positions.window)
                 let (norm, ratio) = keyStatistics(layer.keys)
                 rows.append(LayerRow(layer: capture.model.sourceLayers[l], kind: kind.description, tokens: layer.tokenCount, profile: profile,

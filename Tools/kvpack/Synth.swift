@@ -22,7 +22,7 @@ struct Synth: ParsableCommand {
             try OutputPath.prepareFile(output, overwrite: force, inputs: [])
             let spec = shape.spec()
             let facts = try spec.modelFacts()
-            let positions = SequencePositions.contiguous(tokens: spec.tokens, window: spec.window, probes: spec.probes)
+            let positions = try SequencePositions.contiguous(tokens: spec.tokens, window: spec.window, probes: spec.probes)
             let writer = try CaptureFileWriter(
                 path: output, model: facts,
                 provenance: ["source": "kvpack synth", "seed": String(spec.seed), "kvpack_version": KVPackVersion.string],

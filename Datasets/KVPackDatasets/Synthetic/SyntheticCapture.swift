@@ -25,10 +25,10 @@ public enum SyntheticCapture {
     /// Generates the whole capture.
     public static func make(_ spec: SyntheticCaptureSpec) throws(CaptureError) -> Capture {
         let facts = try spec.modelFacts()
-        let positions = SequencePositions.contiguous(tokens: spec.tokens, window: spec.window, probes: spec.probes)
+        let positions = try SequencePositions.contiguous(tokens: spec.tokens, window: spec.window, probes: spec.probes)
         var sequences: [SequenceCapture] = []
         for s in 0..<spec.sequences {
-            let layers = (0..<spec.layers).map { layer(spec, index: $0, sequence: s) }
+            let layers = (0..<spec.layers).map { unchecked(spec, index: $0, sequence: s) }
             sequences.append(try SequenceCapture(id: String(s), facts: facts, positions: positions, layers: layers))
         }
         return try Capture(model: facts, sequences: sequences,
@@ -36,7 +36,14 @@ public enum SyntheticCapture {
     }
 
     /// Generates layer `index` of sequence `sequence` alone.
-    public static func layer(_ spec: SyntheticCaptureSpec, index: Int, sequence: Int = 0) -> LayerCapture {
+    /// - Throws: `CaptureError` for a spec `modelFacts()` refuses.
+    public static func layer(_ spec: SyntheticCaptureSpec, index: Int, sequence: Int = 0) throws(CaptureError) -> LayerCapture {
+        _ = try spec.modelFacts()
+        return unchecked(spec, index: index, sequence: sequence)
+    }
+
+    /// `layer` of a spec already accepted by `modelFacts()`.
+    static func unchecked(_ spec: SyntheticCaptureSpec, index: Int, sequence: Int) -> LayerCapture {
         let d = spec.headDim, half = d / 2
         let total = spec.tokens + spec.probes
         let rope = RotaryEmbedding(headDim: d, theta: spec.ropeTheta)
@@ -124,7 +131,7 @@ public enum SyntheticCapture {
         func split(_ all: [Float], heads: Int, range: Range<Int>) -> HeadTensor<Float16>? {
             guard !range.isEmpty else { return nil }
             let full = try! HeadTensor<Float>(heads: heads, tokens: total, headDim: d, storage: all)
-            return full.slicingTokens(range).halves()
+            return try! full.slicingTokens(range).halves() // range within 0..<total
         }
         let prompt = 0..<spec.tokens, window = spec.tokens - spec.window..<spec.tokens
         let probes = spec.tokens..<total
@@ -132,7 +139,7 @@ public enum SyntheticCapture {
             keys: split(keys, heads: spec.kvHeads, range: prompt)!,
             values: split(values, heads: spec.kvHeads, range: prompt)!,
             queries: split(queries, heads: spec.queryHeads, range: window)
-                ?? HeadTensor(zeros: spec.queryHeads, 0, d),
+                ?? (try! HeadTensor(zeros: spec.queryHeads, 0, d)), // d > 0: an accepted spec
             probeQueries: split(queries, heads: spec.queryHeads, range: probes),
             probeKeys: split(keys, heads: spec.kvHeads, range: probes),
             probeValues: split(values, heads: spec.kvHeads, range: probes))

@@ -12,6 +12,7 @@ public enum CaptureError: Error, Equatable, CustomStringConvertible {
     case positionCountMismatch(name: String, expected: Int, found: Int)
     case positionsNotIncreasing(name: String, index: Int)
     case probeKeysWithoutValues(layer: Int)
+    case invalidContiguousPositions(tokens: Int, window: Int, probes: Int)
 
     public var description: String {
         switch self {
@@ -39,6 +40,8 @@ public enum CaptureError: Error, Equatable, CustomStringConvertible {
             return "\(name): positions must be non-negative and strictly increasing (index \(index))"
         case .probeKeysWithoutValues(let layer):
             return "layer \(layer): probe_keys and probe_values come together; only one is present"
+        case .invalidContiguousPositions(let tokens, let window, let probes):
+            return "contiguous positions need tokens > 0, a window of 0...tokens and probes >= 0; got \(tokens) tokens, window \(window), \(probes) probes"
         }
     }
 }

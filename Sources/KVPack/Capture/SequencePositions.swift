@@ -24,9 +24,13 @@ public struct SequencePositions: Sendable, Hashable, Codable {
 
     /// A prompt of `tokens` positions `0..<tokens`, the last `window` of which are the
     /// observation window, followed by `probes` probe positions.
-    public static func contiguous(tokens: Int, window: Int, probes: Int) -> SequencePositions {
-        precondition(tokens > 0 && window >= 0 && window <= tokens && probes >= 0)
-        return try! SequencePositions(tokens: Array(0..<tokens), window: Array(tokens - window..<tokens),
+    /// - Throws: `CaptureError.invalidContiguousPositions` unless tokens > 0, 0 <= window <= tokens
+    ///   and probes >= 0.
+    public static func contiguous(tokens: Int, window: Int, probes: Int) throws(CaptureError) -> SequencePositions {
+        guard tokens > 0, (0...tokens).contains(window), probes >= 0 else {
+            throw .invalidContiguousPositions(tokens: tokens, window: window, probes: probes)
+        }
+        return try SequencePositions(tokens: Array(0..<tokens), window: Array(tokens - window..<tokens),
                                       probes: Array(tokens..<tokens + probes))
     }
 }

@@ -37,8 +37,8 @@ extension EncodedRows {
         }
     }
 
-    /// Decodes into `out` (`rows * dim` elements).
-    public func decode(into out: UnsafeMutableBufferPointer<Float16>) {
+    /// Decodes into `out` (at least `rows * dim` elements).
+    func decode(into out: UnsafeMutableBufferPointer<Float16>) {
         precondition(out.count >= rows * dim)
         switch encoding {
         case .f16: F16Rows.decode(self, into: out)

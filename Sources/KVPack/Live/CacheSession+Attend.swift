@@ -50,7 +50,7 @@ extension CacheSession {
     func runDecodeStage(_ s: inout State, layer l: Int, queries: HeadTensor<Float>, positions: [Int]) throws(SessionError) {
         guard policy.hasDecodeStages, let last = positions.last else { return }
         try s.checkWritable()
-        let q = queries.slicingTokens(queries.tokens - 1..<queries.tokens)
+        let q = try! queries.slicingTokens(queries.tokens - 1..<queries.tokens) // the last token: in range
         let q16 = try! HeadTensor<Float16>(heads: q.heads, tokens: 1, headDim: headDim, storage: q.storage.map { Float16($0) })
         var step = LiveDecodeStep(layer: l, model: model, query: q16, queryPosition: last, repeatFactor: s.repeatFactor,
                                   state: s.policyState, heads: s.layers[l])

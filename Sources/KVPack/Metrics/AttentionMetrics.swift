@@ -5,10 +5,12 @@
 /// - cosine similarity involving a zero vector is 1 when both are zero, else 0.
 public enum AttentionMetrics {
     /// ‖reference − approximation‖₂ / ‖reference‖₂, accumulated in Double.
-    /// - Precondition: equal lengths.
-    public static func relativeL2<C: Collection, D: Collection>(reference: C, approximation: D) -> Double
+    /// - Throws: `MetricsError.lengthMismatch` when the lengths differ.
+    public static func relativeL2<C: Collection, D: Collection>(reference: C, approximation: D) throws(MetricsError) -> Double
     where C.Element == Float, D.Element == Float {
-        precondition(reference.count == approximation.count, "relativeL2: length mismatch")
+        guard reference.count == approximation.count else {
+            throw .lengthMismatch(reference: reference.count, approximation: approximation.count)
+        }
         var diff = 0.0, norm = 0.0
         for (a, b) in zip(reference, approximation) {
             let e = Double(a) - Double(b)
@@ -22,13 +24,15 @@ public enum AttentionMetrics {
     /// The largest `relativeL2` of the consecutive vectors of `length` elements (e.g. the
     /// `[heads, headDim]` rows of attention outputs); +infinity when a vector's error is NaN (a
     /// NaN output must fail any bound, where `max` would drop it).
-    /// - Precondition: equal lengths, a multiple of `length` (> 0).
-    public static func worstRelativeL2(reference: [Float], approximation: [Float], length: Int) -> Double {
-        precondition(reference.count == approximation.count && length > 0 && reference.count % length == 0,
-                     "worstRelativeL2: lengths \(reference.count) / \(approximation.count) in vectors of \(length)")
+    /// - Throws: `MetricsError` when the lengths differ or are not a multiple of `length` (> 0).
+    public static func worstRelativeL2(reference: [Float], approximation: [Float], length: Int) throws(MetricsError) -> Double {
+        guard reference.count == approximation.count else {
+            throw .lengthMismatch(reference: reference.count, approximation: approximation.count)
+        }
+        guard length > 0, reference.count % length == 0 else { throw .invalidVectorLength(total: reference.count, length: length) }
         var worst = 0.0
         for start in stride(from: 0, to: reference.count, by: length) {
-            let error = relativeL2(reference: reference[start..<start + length], approximation: approximation[start..<start + length])
+            let error = try relativeL2(reference: reference[start..<start + length], approximation: approximation[start..<start + length])
             if error.isNaN { return .infinity }
             worst = max(worst, error)
         }
@@ -36,10 +40,12 @@ public enum AttentionMetrics {
     }
 
     /// cos(reference, approximation), accumulated in Double.
-    /// - Precondition: equal lengths.
-    public static func cosineSimilarity<C: Collection, D: Collection>(_ reference: C, _ approximation: D) -> Double
+    /// - Throws: `MetricsError.lengthMismatch` when the lengths differ.
+    public static func cosineSimilarity<C: Collection, D: Collection>(_ reference: C, _ approximation: D) throws(MetricsError) -> Double
     where C.Element == Float, D.Element == Float {
-        precondition(reference.count == approximation.count, "cosineSimilarity: length mismatch")
+        guard reference.count == approximation.count else {
+            throw .lengthMismatch(reference: reference.count, approximation: approximation.count)
+        }
         var dot = 0.0, na = 0.0, nb = 0.0
         for (a, b) in zip(reference, approximation) {
             dot += Double(a) * Double(b)
@@ -55,14 +61,14 @@ public enum AttentionMetrics {
     /// equals the total-variation distance between dense and compressed attention).
     /// - Parameters:
     ///   - probabilities: the dense softmax row over all tokens (sums to 1).
-    ///   - kept: indices into `probabilities` of the tokens a policy kept; out-of-range indices
-    ///     are a programmer error.
-    public static func massRecall<C: RandomAccessCollection>(probabilities: C, kept: some Sequence<Int>) -> Double
+    ///   - kept: indices (from 0) into `probabilities` of the tokens a policy kept.
+    /// - Throws: `MetricsError.indexOutOfRange` for a kept index outside the row.
+    public static func massRecall<C: RandomAccessCollection>(probabilities: C, kept: some Sequence<Int>) throws(MetricsError) -> Double
     where C.Element == Float, C.Index == Int {
         var mass = 0.0
         var seen = Set<Int>()
         for j in kept where seen.insert(j).inserted {
-            precondition(probabilities.indices.contains(probabilities.startIndex + j), "massRecall: index \(j) out of range")
+            guard j >= 0, j < probabilities.count else { throw .indexOutOfRange(index: j, count: probabilities.count) }
             mass += Double(probabilities[probabilities.startIndex + j])
         }
         return mass

@@ -18,9 +18,17 @@ public struct AttentionProfile: Sendable, Hashable, Codable {
     public static let recentWindow = 64
 
     /// Profiles `result` (which must hold probabilities) whose keys sit at `keyPositions`
-    /// and queries at `queryPositions`.
-    public init(_ result: AttentionResult, keyPositions: [Int], queryPositions: [Int]) {
-        precondition(result.probabilities != nil, "AttentionProfile needs probabilities")
+    /// (one per key) and queries at `queryPositions` (one per query token).
+    /// - Throws: `MetricsError.noProbabilities`, or `.positionCountMismatch` for positions that
+    ///   do not match the result.
+    public init(_ result: AttentionResult, keyPositions: [Int], queryPositions: [Int]) throws(MetricsError) {
+        guard result.probabilities != nil else { throw .noProbabilities }
+        guard queryPositions.count == result.output.tokens else {
+            throw .positionCountMismatch(name: "query positions", expected: result.output.tokens, found: queryPositions.count)
+        }
+        guard keyPositions.count == result.tokens else {
+            throw .positionCountMismatch(name: "key positions", expected: result.tokens, found: keyPositions.count)
+        }
         var entropy = 0.0, sink = 0.0, recent = 0.0, top = 0.0, rows = 0
         let sinkCount = min(Self.sinkTokens, keyPositions.count)
         for head in 0..<result.output.heads {

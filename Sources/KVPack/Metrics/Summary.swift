@@ -17,12 +17,18 @@ public struct Summary: Sendable, Hashable, Codable {
         }
         mean = sorted.reduce(0, +) / Double(sorted.count)
         max = sorted.last!
-        p95 = Summary.percentile(sorted, 0.95)
+        p95 = Summary.interpolated(sorted, 0.95)
     }
 
     /// The `q` quantile (0...1) of already sorted values, linear between closest ranks.
-    public static func percentile(_ sorted: [Double], _ q: Double) -> Double {
-        precondition(!sorted.isEmpty && (0...1).contains(q))
+    /// - Throws: `MetricsError.invalidQuantile` for no values or `q` outside 0...1.
+    public static func percentile(_ sorted: [Double], _ q: Double) throws(MetricsError) -> Double {
+        guard !sorted.isEmpty, (0...1).contains(q) else { throw .invalidQuantile(q: q, count: sorted.count) }
+        return interpolated(sorted, q)
+    }
+
+    /// `percentile` of values known to be non-empty, with `q` in 0...1.
+    private static func interpolated(_ sorted: [Double], _ q: Double) -> Double {
         let position = q * Double(sorted.count - 1)
         let lower = Int(position.rounded(.down))
         let upper = Swift.min(lower + 1, sorted.count - 1)

@@ -7,6 +7,8 @@ public enum AttentionError: Error, Equatable, CustomStringConvertible {
     case maskMismatch(expectedKeys: Int, expectedQueries: Int, maskKeys: Int, maskQueries: Int)
     case invalidMask(String)
     case noVisibleKeys(query: Int, position: Int)
+    case wrongShape(name: String, expected: [Int], found: [Int])
+    case headDimTooLarge(Int, limit: Int)
 
     public var description: String {
         switch self {
@@ -24,6 +26,10 @@ public enum AttentionError: Error, Equatable, CustomStringConvertible {
             return "invalid attention mask: \(why)"
         case .noVisibleKeys(let query, let position):
             return "query \(query) at position \(position) sees no key (all keys are later or outside its window)"
+        case .wrongShape(let name, let expected, let found):
+            return "\(name) must have shape \(expected); got \(found)"
+        case .headDimTooLarge(let d, let limit):
+            return "head dim \(d) is larger than the \(limit) this computation takes"
         }
     }
 }

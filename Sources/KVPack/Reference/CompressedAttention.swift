@@ -43,7 +43,7 @@ public enum CompressedAttention {
             throw .headsNotGrouped(queryHeads: queries.heads, kvHeads: heads.count)
         }
         for head in heads { guard head.tokenCount > 0 else { throw .noKeys } }
-        if n == 0 { return HeadTensor(zeros: queries.heads, 0, d) }
+        if n == 0 { return try! HeadTensor(zeros: queries.heads, 0, d) } // a valid tensor's dimensions
         if let qp = queryPositions, qp.count != n {
             throw .maskMismatch(expectedKeys: 0, expectedQueries: n, maskKeys: 0, maskQueries: qp.count)
         }

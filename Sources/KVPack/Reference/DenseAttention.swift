@@ -55,7 +55,7 @@ public enum DenseAttention {
         guard tokens > 0 else { throw .noKeys }
         let n = queries.tokens
         if n == 0 {
-            return AttentionResult(output: HeadTensor(zeros: queries.heads, 0, d), probabilities: keepProbabilities ? [] : nil,
+            return AttentionResult(output: try! HeadTensor(zeros: queries.heads, 0, d), probabilities: keepProbabilities ? [] : nil,
                                    tokens: tokens)
         }
         var ranges = [Range<Int>](repeating: 0..<tokens, count: n)

@@ -35,8 +35,12 @@ extension SequenceCapture {
             queries = pq
             queryPositions = positions.probes
             if let pk = l.probeKeys, let pv = l.probeValues {
-                keys = keys.appendingTokens(of: pk)
-                values = values.appendingTokens(of: pv)
+                let expected = [keys.heads, pk.tokens, keys.headDim]
+                for (name, probe) in [("probe keys", pk), ("probe values", pv)] where probe.shape != expected {
+                    throw .wrongShape(name: name, expected: expected, found: probe.shape)
+                }
+                keys = try! keys.appendingTokens(of: pk) // shapes checked above
+                values = try! values.appendingTokens(of: pv)
                 keyPositions += positions.probes
             }
         }

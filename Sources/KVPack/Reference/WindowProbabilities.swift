@@ -6,6 +6,9 @@ import Foundation
 /// scores that SnapKV-style policies vote with. A register-blocked product (not a dot loop per
 /// row), split over cores by key blocks, then a masked fp32 softmax per row.
 public enum WindowProbabilities {
+    /// The largest head dim the register-blocked product takes.
+    public static let maxHeadDim = 512
+
     /// Probabilities `[queries.heads × queries.tokens, keyCount]` (query heads outer), or nil when
     /// a query sees no key.
     /// - Parameters:
@@ -15,17 +18,24 @@ public enum WindowProbabilities {
     ///   - queryPositions: the query tokens' positions, for the same mask.
     ///   - window: sliding-window size, or nil for causal masking only.
     ///   - scale: default `1 / sqrt(headDim)`.
+    /// - Throws: `AttentionError` when `keys` is not `keyPositions.count` rows of the queries' head
+    ///   dim, the query positions do not match the query tokens, or the head dim exceeds
+    ///   `maxHeadDim`.
     public static func compute(keys: [Float16], queries: HeadTensor<Float>, keyPositions: [Int], queryPositions: [Int],
-                               window: Int? = nil, scale: Float? = nil) -> [Float]? {
-        compute(keys: keys, queries: queries, keyPositions: keyPositions, queryPositions: queryPositions, window: window, scale: scale,
+                               window: Int? = nil, scale: Float? = nil) throws(AttentionError) -> [Float]? {
+        try compute(keys: keys, queries: queries, keyPositions: keyPositions, queryPositions: queryPositions, window: window, scale: scale,
                 cores: ProcessInfo.processInfo.activeProcessorCount)
     }
 
     /// `compute` split over at most `cores` parts (tests pass more than this machine has).
     static func compute(keys: [Float16], queries: HeadTensor<Float>, keyPositions: [Int], queryPositions: [Int],
-                        window: Int?, scale: Float?, cores: Int) -> [Float]? {
+                        window: Int?, scale: Float?, cores: Int) throws(AttentionError) -> [Float]? {
         let d = queries.headDim, n = keyPositions.count, m = queries.heads * queries.tokens
-        precondition(keys.count == n * d && queryPositions.count == queries.tokens && d <= 512, "WindowProbabilities: shapes")
+        guard keys.count == n * d else { throw .wrongShape(name: "keys", expected: [n, d], found: [keys.count / max(d, 1), d]) }
+        guard queryPositions.count == queries.tokens else {
+            throw .wrongShape(name: "query positions", expected: [queries.tokens], found: [queryPositions.count])
+        }
+        guard d <= maxHeadDim else { throw .headDimTooLarge(d, limit: maxHeadDim) }
         guard n > 0, m > 0 else { return m == 0 ? [] : nil }
         let mask = try? AttentionMask(keyPositions: keyPositions, queryPositions: queryPositions, window: window)
         guard let mask else { return nil }

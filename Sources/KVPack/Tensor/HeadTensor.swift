@@ -31,9 +31,10 @@ public struct HeadTensor<Scalar: BinaryFloatingPoint & Sendable>: Sendable {
         self._storage = storage
     }
 
-    /// A zero-filled tensor. Dimensions are programmer input: they must be valid.
-    public init(zeros heads: Int, _ tokens: Int, _ headDim: Int) {
-        precondition(heads >= 0 && tokens >= 0 && headDim > 0, "invalid HeadTensor dimensions")
+    /// A zero-filled tensor `[heads, tokens, headDim]`.
+    /// - Throws: `TensorShapeError.invalidDimensions` unless heads >= 0, tokens >= 0, headDim > 0.
+    public init(zeros heads: Int, _ tokens: Int, _ headDim: Int) throws(TensorShapeError) {
+        guard heads >= 0, tokens >= 0, headDim > 0 else { throw .invalidDimensions([heads, tokens, headDim]) }
         self.heads = heads
         self.tokens = tokens
         self.headDim = headDim
@@ -68,6 +69,14 @@ public struct HeadTensor<Scalar: BinaryFloatingPoint & Sendable>: Sendable {
         try _storage.withUnsafeMutableBufferPointer(body)
     }
 
+    /// Throws unless `head` and every index in `rows` are inside the tensor.
+    func checkRows(head: Int, tokens rows: [Int]) throws(TensorShapeError) {
+        guard (0..<heads).contains(head) else { throw .indexOutOfRange(axis: "head", index: head, count: heads) }
+        if let bad = rows.first(where: { !(0..<tokens).contains($0) }) {
+            throw .indexOutOfRange(axis: "token", index: bad, count: tokens)
+        }
+    }
+
     /// Copies `runs` of (source element offset, element count) from `sources[i]` into a new array,
     /// by raw memory copies (the scalars are trivial types; a generic element-wise copy is slow
     /// across modules).
@@ -86,8 +95,11 @@ public struct HeadTensor<Scalar: BinaryFloatingPoint & Sendable>: Sendable {
     }
 
     /// Rows `tokenRange` of every head, as a new tensor `[heads, tokenRange.count, headDim]`.
-    public func slicingTokens(_ tokenRange: Range<Int>) -> HeadTensor {
-        precondition(tokenRange.lowerBound >= 0 && tokenRange.upperBound <= tokens)
+    /// - Throws: `TensorShapeError.rangeOutOfBounds` for a range outside `0..<tokens`.
+    public func slicingTokens(_ tokenRange: Range<Int>) throws(TensorShapeError) -> HeadTensor {
+        guard tokenRange.lowerBound >= 0, tokenRange.upperBound <= tokens else {
+            throw .rangeOutOfBounds(axis: "token", range: tokenRange, count: tokens)
+        }
         let runs = (0..<heads).map { h in (source: _storage, offset: rowOffset(head: h, token: tokenRange.lowerBound), count: tokenRange.count * headDim) }
         return try! HeadTensor(heads: heads, tokens: tokenRange.count, headDim: headDim,
                                storage: Self.gather(heads * tokenRange.count * headDim, runs))
@@ -95,14 +107,19 @@ public struct HeadTensor<Scalar: BinaryFloatingPoint & Sendable>: Sendable {
 
     /// The rows of `tokens` (indices on the token axis, any order) of head `head`, concatenated:
     /// `[tokens.count × headDim]`.
-    public func gatheringRows(head: Int, tokens rows: [Int]) -> [Scalar] {
+    /// - Throws: `TensorShapeError.indexOutOfRange` for a head or token outside the tensor.
+    public func gatheringRows(head: Int, tokens rows: [Int]) throws(TensorShapeError) -> [Scalar] {
+        try checkRows(head: head, tokens: rows)
         let runs = rows.map { t in (source: _storage, offset: rowOffset(head: head, token: t), count: headDim) }
         return Self.gather(rows.count * headDim, runs)
     }
 
     /// Heads `headRange`, as a new tensor `[headRange.count, tokens, headDim]`.
-    public func slicingHeads(_ headRange: Range<Int>) -> HeadTensor {
-        precondition(headRange.lowerBound >= 0 && headRange.upperBound <= heads)
+    /// - Throws: `TensorShapeError.rangeOutOfBounds` for a range outside `0..<heads`.
+    public func slicingHeads(_ headRange: Range<Int>) throws(TensorShapeError) -> HeadTensor {
+        guard headRange.lowerBound >= 0, headRange.upperBound <= heads else {
+            throw .rangeOutOfBounds(axis: "head", range: headRange, count: heads)
+        }
         let per = tokens * headDim
         return try! HeadTensor(heads: headRange.count, tokens: tokens, headDim: headDim,
                                storage: Self.gather(headRange.count * per, [(_storage, headRange.lowerBound * per, headRange.count * per)]))
@@ -110,8 +127,11 @@ public struct HeadTensor<Scalar: BinaryFloatingPoint & Sendable>: Sendable {
 
     /// This tensor with `other`'s rows appended after each head's rows:
     /// `[heads, tokens + other.tokens, headDim]`.
-    public func appendingTokens(of other: HeadTensor) -> HeadTensor {
-        precondition(other.heads == heads && other.headDim == headDim, "appendingTokens: shape mismatch")
+    /// - Throws: `TensorShapeError.shapeMismatch` when the heads or head dims differ.
+    public func appendingTokens(of other: HeadTensor) throws(TensorShapeError) -> HeadTensor {
+        guard other.heads == heads, other.headDim == headDim else {
+            throw .shapeMismatch(expected: [heads, other.tokens, headDim], found: other.shape)
+        }
         var runs: [(source: [Scalar], offset: Int, count: Int)] = []
         for h in 0..<heads {
             runs.append((_storage, rowOffset(head: h, token: 0), tokens * headDim))
@@ -135,6 +155,12 @@ extension HeadTensor: Equatable {
 public enum TensorShapeError: Error, Equatable, CustomStringConvertible {
     case invalidDimensions([Int])
     case countMismatch(shape: [Int], count: Int)
+    /// A head or token index outside the tensor.
+    case indexOutOfRange(axis: String, index: Int, count: Int)
+    /// A head or token range outside the tensor.
+    case rangeOutOfBounds(axis: String, range: Range<Int>, count: Int)
+    /// Two tensors combined whose shapes do not fit.
+    case shapeMismatch(expected: [Int], found: [Int])
 
     public var description: String {
         switch self {
@@ -142,6 +168,12 @@ public enum TensorShapeError: Error, Equatable, CustomStringConvertible {
             return "invalid tensor dimensions \(dims): need heads >= 0, tokens >= 0, headDim > 0"
         case .countMismatch(let shape, let count):
             return "tensor of shape \(shape) needs \(shape.reduce(1, *)) elements, got \(count)"
+        case .indexOutOfRange(let axis, let index, let count):
+            return "\(axis) \(index) is outside the tensor's \(count) \(axis)s"
+        case .rangeOutOfBounds(let axis, let range, let count):
+            return "\(axis)s \(range.lowerBound)..<\(range.upperBound) are outside the tensor's \(count) \(axis)s"
+        case .shapeMismatch(let expected, let found):
+            return "expected a tensor of shape \(expected), got \(found)"
         }
     }
 }

@@ -3,9 +3,9 @@ import CKVPackHalf
 extension HeadTensor where Scalar == Float16 {
     /// ‖row‖₂ of the rows `tokens` (indices on the token axis) of `head`, fp32: each row converted
     /// by the vectorized half kernels into one reused buffer, its squares summed in 16 lanes.
-    /// - Precondition: `head` and every token index are in range.
-    public func rowNorms(head: Int, tokens rows: [Int]) -> [Float] {
-        precondition((0..<heads).contains(head) && rows.allSatisfy { (0..<tokens).contains($0) }, "row outside the tensor")
+    /// - Throws: `TensorShapeError.indexOutOfRange` for a head or token outside the tensor.
+    public func rowNorms(head: Int, tokens rows: [Int]) throws(TensorShapeError) -> [Float] {
+        try checkRows(head: head, tokens: rows)
         let d = headDim, rowCount = tokens
         return [Float](unsafeUninitializedCapacity: rows.count) { out, initialized in
             let row = UnsafeMutablePointer<Float>.allocate(capacity: d + 16)

@@ -77,11 +77,12 @@ public struct PromptPrefill: Sendable {
             do throws(SessionError) {
                 try scratch.append(layer: layer, keys: k, values: v, positions: positions)
                 let out = try scratch.attend(layer: layer, queries: q, positions: positions, scale: scale)
-                keys[layer] = keys[layer].map { $0.appendingTokens(of: k) } ?? k
-                values[layer] = values[layer].map { $0.appendingTokens(of: v) } ?? v
+                // The session accepted k, v and q, so they match the layer's shapes so far.
+                keys[layer] = keys[layer].map { try! $0.appendingTokens(of: k) } ?? k
+                values[layer] = values[layer].map { try! $0.appendingTokens(of: v) } ?? v
                 // The last `w` queries so far (they may span chunks).
-                let recent = windowQueries[layer].map { $0.appendingTokens(of: q) } ?? q
-                windowQueries[layer] = recent.slicingTokens(max(0, recent.tokens - w)..<recent.tokens)
+                let recent = windowQueries[layer].map { try! $0.appendingTokens(of: q) } ?? q
+                windowQueries[layer] = try! recent.slicingTokens(max(0, recent.tokens - w)..<recent.tokens)
                 return out
             } catch {
                 throw .session(error)

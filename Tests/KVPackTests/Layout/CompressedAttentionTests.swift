@@ -36,7 +36,7 @@ struct CompressedAttentionTests {
             let mask = try queryPositions.map { try AttentionMask(keyPositions: pos, queryPositions: $0) }
             let expected = try DenseAttention.attend(queries: qh, keys: kt, values: vt, mask: mask).output.storage
             let mine = Array(got.storage[h * group * n * d..<(h + 1) * group * n * d])
-            let err = AttentionMetrics.relativeL2(reference: expected, approximation: mine)
+            let err = try AttentionMetrics.relativeL2(reference: expected, approximation: mine)
             #expect(err < 1e-3, "head \(h): rel. L2 \(err)")
         }
     }

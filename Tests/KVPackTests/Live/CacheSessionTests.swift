@@ -29,7 +29,7 @@ struct CacheSessionTests {
                         let row = (qh * chunk + j) * 16
                         mine += out.storage[row..<row + 16]
                     }
-                    #expect(maxRelativeError(expected, mine) < 1e-5, "layer \(l) token \(i)")
+                    #expect(try maxRelativeError(expected, mine) < 1e-5, "layer \(l) token \(i)")
                 }
             }
             next += chunk
@@ -59,7 +59,7 @@ struct CacheSessionTests {
             try HeadPages.pack(keys: seq.keys[0], values: seq.values[0], head: h, kept: keep(0, h, 30), positions: Array(0..<30),
                                encodings: Array(repeating: (ke, ve), count: keep(0, h, 30).count), pageSize: 4)
         }
-        let q = seq.query(layer: 0, 29)
+        let q = try seq.query(layer: 0, 29)
         let expected = try CompressedAttention.attend(queries: q, heads: heads, queryPositions: [29])
         let got = try session.attend(layer: 0, queries: q, positions: [29])
         #expect(got.storage == expected.storage, "the same pages through the same kernels")
@@ -102,7 +102,7 @@ struct CacheSessionTests {
             peak = max(peak, pool.statistics.inUseBytes)
             let out = try session.attend(layer: 0, queries: seq.query(layer: 0, i), positions: [i])
             let expected = try seq.reference(layer: 0, query: i) { _ in kept }
-            #expect(maxRelativeError(expected, out.storage) < 1e-5, "token \(i)")
+            #expect(try maxRelativeError(expected, out.storage) < 1e-5, "token \(i)")
             if kept.count > 9 { kept = [0] + kept.suffix(8) }
             #expect(try session.positions(layer: 0) == [kept, kept])
             // Each page's first and last positions, kept beside its slot, as the slot holds them.
@@ -130,13 +130,13 @@ struct CacheSessionTests {
         let fork = try base.fork()
         #expect(pool.statistics.pagesInUse == shared, "a fork allocates nothing")
         #expect(pool.statistics.sessions == 2)
-        let q = seq.query(layer: 0, 10)
+        let q = try seq.query(layer: 0, 10)
         let baseBefore = try base.attend(layer: 0, queries: q, positions: [10])
         try fork.append(layer: 0, keys: seq.keys[0].slicingTokens(10..<11), values: seq.values[0].slicingTokens(10..<11), positions: [10])
         #expect(pool.statistics.pagesInUse == shared + 2, "the fork copied its two open pages (one per head) before writing")
         #expect(try base.attend(layer: 0, queries: q, positions: [10]).storage == baseBefore.storage, "the base did not see the fork's token")
         let forkOut = try fork.attend(layer: 0, queries: q, positions: [10])
-        #expect(maxRelativeError(try seq.reference(layer: 0, query: 10) { _ in Array(0..<11) }, forkOut.storage) < 1e-5)
+        #expect(try maxRelativeError(seq.reference(layer: 0, query: 10) { _ in Array(0..<11) }, forkOut.storage) < 1e-5)
         // The base appends its own token 10 (different values) into its own open page.
         try base.append(layer: 0, keys: seq.keys[1].slicingTokens(10..<11), values: seq.values[1].slicingTokens(10..<11), positions: [10])
         #expect(pool.statistics.pagesInUse == shared + 2, "the base was the open pages' only holder now: written in place")
@@ -168,7 +168,7 @@ struct CacheSessionTests {
             let seq = LiveSequence(model, tokens: 12 + i, seed: UInt64(i))
             let s = try CacheSession(pool: pool, model: model)
             try s.prefill(seq.prompt(0..<12 + i))
-            requests.append(.init(session: s, queries: seq.query(layer: 0, 11 + i), positions: [11 + i]))
+            requests.append(.init(session: s, queries: try seq.query(layer: 0, 11 + i), positions: [11 + i]))
             seqs.append(seq)
         }
         requests[2].positions = [1, 2]
@@ -178,7 +178,7 @@ struct CacheSessionTests {
                 guard case .failure(.wrongShape) = r else { Issue.record("expected wrongShape, got \(r)"); continue }
             } else {
                 let out = try r.get()
-                #expect(maxRelativeError(try seqs[i].reference(layer: 0, query: 11 + i) { _ in Array(0..<12 + i) }, out.storage) < 1e-5)
+                #expect(try maxRelativeError(seqs[i].reference(layer: 0, query: 11 + i) { _ in Array(0..<12 + i) }, out.storage) < 1e-5)
             }
         }
     }

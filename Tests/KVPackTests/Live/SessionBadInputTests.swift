@@ -28,12 +28,13 @@ struct SessionBadInputTests {
     @Test("append: wrong heads, head dim, token count, layer; positions not increasing; NaN")
     func appendErrors() throws {
         let (s, pool, seq) = try Self.fixture()
-        let k = seq.keys[0].slicingTokens(6..<7), v = seq.values[0].slicingTokens(6..<7)
+        let k = try seq.keys[0].slicingTokens(6..<7), v = try seq.values[0].slicingTokens(6..<7)
+        let oneHead = try k.slicingHeads(0..<1), twoKeys = try seq.keys[0].slicingTokens(6..<8)
         try Self.expectUnchanged(s, pool, .wrongShape(what: "appended keys", expected: [2, 1, 16], found: [1, 1, 16])) { () throws(SessionError) in
-            try s.append(layer: 0, keys: k.slicingHeads(0..<1), values: v, positions: [6])
+            try s.append(layer: 0, keys: oneHead, values: v, positions: [6])
         }
         try Self.expectUnchanged(s, pool, .wrongShape(what: "appended values", expected: [2, 2, 16], found: [2, 1, 16])) { () throws(SessionError) in
-            try s.append(layer: 0, keys: seq.keys[0].slicingTokens(6..<8), values: v, positions: [6, 7])
+            try s.append(layer: 0, keys: twoKeys, values: v, positions: [6, 7])
         }
         let d8 = try HeadTensor<Float16>(heads: 2, tokens: 1, headDim: 8, storage: Array(repeating: 0, count: 16))
         try Self.expectUnchanged(s, pool, .wrongShape(what: "appended keys", expected: [2, 1, 16], found: [2, 1, 8])) { () throws(SessionError) in
@@ -45,8 +46,9 @@ struct SessionBadInputTests {
         try Self.expectUnchanged(s, pool, .positionsNotIncreasing(layer: 0, position: 5, after: 5)) { () throws(SessionError) in
             try s.append(layer: 0, keys: k, values: v, positions: [5])
         }
+        let k1 = try seq.keys[1].slicingTokens(6..<8), v1 = try seq.values[1].slicingTokens(6..<8)
         try Self.expectUnchanged(s, pool, .positionsNotIncreasing(layer: 1, position: 7, after: 7)) { () throws(SessionError) in
-            try s.append(layer: 1, keys: seq.keys[1].slicingTokens(6..<8), values: seq.values[1].slicingTokens(6..<8), positions: [7, 7])
+            try s.append(layer: 1, keys: k1, values: v1, positions: [7, 7])
         }
         var bad = k.storage
         bad[20] = .nan
@@ -59,9 +61,10 @@ struct SessionBadInputTests {
     @Test("attend: wrong query shape, positions count, NaN, empty layer")
     func attendErrors() throws {
         let (s, pool, seq) = try Self.fixture()
-        let q = seq.query(layer: 0, 5)
+        let q = try seq.query(layer: 0, 5)
+        let twoHeads = try q.slicingHeads(0..<2)
         try Self.expectUnchanged(s, pool, .wrongShape(what: "queries", expected: [4, 1, 16], found: [2, 1, 16])) { () throws(SessionError) in
-            _ = try s.attend(layer: 0, queries: q.slicingHeads(0..<2), positions: [5])
+            _ = try s.attend(layer: 0, queries: twoHeads, positions: [5])
         }
         try Self.expectUnchanged(s, pool, .wrongShape(what: "queries", expected: [4, 2, 16], found: [4, 1, 16])) { () throws(SessionError) in
             _ = try s.attend(layer: 0, queries: q, positions: [5, 6])
@@ -84,15 +87,17 @@ struct SessionBadInputTests {
     @Test("prefill twice, a prompt of the wrong shape, a policy's impossible selection")
     func prefillErrors() throws {
         let (s, pool, seq) = try Self.fixture()
-        try Self.expectUnchanged(s, pool, .alreadyPrefilled(layer: 0)) { () throws(SessionError) in try s.prefill(seq.prompt(6..<8)) }
+        let second = try seq.prompt(6..<8)
+        try Self.expectUnchanged(s, pool, .alreadyPrefilled(layer: 0)) { () throws(SessionError) in try s.prefill(second) }
         let fresh = try CacheSession(pool: pool, model: s.model)
-        var prompt = seq.prompt(0..<4)
+        var prompt = try seq.prompt(0..<4)
         prompt.layers.removeLast()
         try Self.expectUnchanged(fresh, pool, .wrongShape(what: "prompt layers", expected: [2], found: [1])) { () throws(SessionError) in
             try fresh.prefill(prompt)
         }
         let liar = try CacheSession(pool: pool, model: s.model, policy: ScriptedPolicy(keep: { _, _, n in [0, n] }))
-        let r = Result { () throws(SessionError) in try liar.prefill(seq.prompt(0..<4)) }
+        let first4 = try seq.prompt(0..<4)
+        let r = Result { () throws(SessionError) in try liar.prefill(first4) }
         guard case .failure(.policy(let why)) = r else { Issue.record("expected a policy error, got \(r)"); return }
         #expect(why.description.contains("kept token 4 is out of 0..<4"))
         #expect(try liar.tokenCounts(layer: 0) == [0, 0])
@@ -104,13 +109,14 @@ struct SessionBadInputTests {
         // 2 layers x 2 heads x 2 pages (6 tokens in pages of 4) = 8 slots; the budget is 9.
         let (s, pool, seq) = try Self.fixture(budget: 9 * slot)
         // Layer 0's open pages have 2 free rows each; 3 tokens need a new page per head: 2 > 1 free.
+        let k3 = try seq.keys[0].slicingTokens(6..<9), v3 = try seq.values[0].slicingTokens(6..<9)
         try Self.expectUnchanged(s, pool, .pool(.exhausted(requestedBytes: 2 * slot, inUseBytes: 8 * slot, budgetBytes: 9 * slot))) {
             () throws(SessionError) in
-            try s.append(layer: 0, keys: seq.keys[0].slicingTokens(6..<9), values: seq.values[0].slicingTokens(6..<9), positions: [6, 7, 8])
+            try s.append(layer: 0, keys: k3, values: v3, positions: [6, 7, 8])
         }
-        let other = try CacheSession(pool: pool, model: s.model)
+        let other = try CacheSession(pool: pool, model: s.model), first6 = try seq.prompt(0..<6)
         try Self.expectUnchanged(other, pool, .pool(.exhausted(requestedBytes: 8 * slot, inUseBytes: 8 * slot, budgetBytes: 9 * slot))) {
-            () throws(SessionError) in try other.prefill(seq.prompt(0..<6))
+            () throws(SessionError) in try other.prefill(first6)
         }
     }
 

@@ -27,15 +27,15 @@ struct LiveSequence {
         queries = (0..<model.layerCount).map { _ in rng.floats(model.queryHeads, tokens, model.headDim, scale: 1.5) }
     }
 
-    func prompt(_ range: Range<Int>, window: Int = 0) -> SessionPrompt {
+    func prompt(_ range: Range<Int>, window: Int = 0) throws -> SessionPrompt {
         var layers: [SessionPrompt.Layer] = []
         for l in 0..<model.layerCount {
             var wq: HeadTensor<Float16>? = nil
             if window > 0 {
-                let q = queries[l].slicingTokens(range.upperBound - window..<range.upperBound)
+                let q = try queries[l].slicingTokens(range.upperBound - window..<range.upperBound)
                 wq = try! HeadTensor(heads: model.queryHeads, tokens: window, headDim: model.headDim, storage: q.storage.map { Float16($0) })
             }
-            layers.append(.init(keys: keys[l].slicingTokens(range), values: values[l].slicingTokens(range), windowQueries: wq))
+            layers.append(.init(keys: try keys[l].slicingTokens(range), values: try values[l].slicingTokens(range), windowQueries: wq))
         }
         return SessionPrompt(positions: Array(range), layers: layers)
     }
@@ -46,16 +46,16 @@ struct LiveSequence {
         var out: [Float] = []
         for h in 0..<model.kvHeads {
             let t = kept(h)
-            let k = try HeadTensor(heads: 1, tokens: t.count, headDim: d, storage: keys[l].gatheringRows(head: h, tokens: t))
-            let v = try HeadTensor(heads: 1, tokens: t.count, headDim: d, storage: values[l].gatheringRows(head: h, tokens: t))
-            let token = queries[l].slicingTokens(i..<i + 1).storage
+            let k = try HeadTensor(heads: 1, tokens: t.count, headDim: d, storage: try keys[l].gatheringRows(head: h, tokens: t))
+            let v = try HeadTensor(heads: 1, tokens: t.count, headDim: d, storage: try values[l].gatheringRows(head: h, tokens: t))
+            let token = try queries[l].slicingTokens(i..<i + 1).storage
             let q = try HeadTensor(heads: group, tokens: 1, headDim: d, storage: Array(token[h * group * d..<(h + 1) * group * d]))
             out += try DenseAttention.attend(queries: q, keys: k, values: v).output.storage
         }
         return out
     }
 
-    func query(layer l: Int, _ i: Int) -> HeadTensor<Float> { queries[l].slicingTokens(i..<i + 1) }
+    func query(layer l: Int, _ i: Int) throws -> HeadTensor<Float> { try queries[l].slicingTokens(i..<i + 1) }
 }
 
 /// Keeps the tokens `keep(layer, head, tokens)` of the prompt in one encoding pair; at decode,
@@ -91,7 +91,7 @@ struct ScriptedPolicy: SessionPolicy {
     }
 }
 
-func maxRelativeError(_ a: [Float], _ b: [Float]) -> Float {
-    AttentionMetrics.relativeL2(reference: a, approximation: b).isFinite
-        ? Float(AttentionMetrics.relativeL2(reference: a, approximation: b)) : .infinity
+func maxRelativeError(_ a: [Float], _ b: [Float]) throws -> Float {
+    let error = try AttentionMetrics.relativeL2(reference: a, approximation: b)
+    return error.isFinite ? Float(error) : .infinity
 }

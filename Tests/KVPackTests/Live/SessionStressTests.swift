@@ -45,8 +45,8 @@ struct SessionStressTests {
                         for i in 8..<20 {
                             for l in 0..<2 {
                                 do {
-                                    try s.append(layer: l, keys: seq.keys[l].slicingTokens(i..<i + 1),
-                                                 values: seq.values[l].slicingTokens(i..<i + 1), positions: [i])
+                                    try s.append(layer: l, keys: try seq.keys[l].slicingTokens(i..<i + 1),
+                                                 values: try seq.values[l].slicingTokens(i..<i + 1), positions: [i])
                                 } catch {
                                     s.close() // give the pages back, retry the round later
                                     throw error
@@ -60,7 +60,7 @@ struct SessionStressTests {
                                 let out = try s.attend(layer: 1, queries: seq.query(layer: 1, i), positions: [i])
                                 if i % 4 == task % 4 {
                                     let expected = try seq.reference(layer: 1, query: i) { [kept] _ in kept }
-                                    guard maxRelativeError(expected, out.storage) < 1e-5 else { throw StressFailure.attention(task, round, i) }
+                                    guard try maxRelativeError(expected, out.storage) < 1e-5 else { throw StressFailure.attention(task, round, i) }
                                     roundChecks += 1
                                 }
                             }

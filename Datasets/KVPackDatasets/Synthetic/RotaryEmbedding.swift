@@ -1,16 +1,16 @@
 import Foundation
 
 /// Rotary position embedding in the "rotate half" pairing used by Hugging Face Llama, Gemma and
-/// the caches KVPack captures: element `i` pairs with `i + headDim/2`, rotated by
+/// the caches KVPack captures (the synthetic generator's; the model runtime has its own table): element `i` pairs with `i + headDim/2`, rotated by
 /// `position * theta^(-2i/headDim)`.
-public struct RotaryEmbedding: Sendable {
-    public let headDim: Int
-    public let theta: Double
+struct RotaryEmbedding: Sendable {
+    let headDim: Int
+    let theta: Double
     /// Inverse frequencies, `[headDim/2]`, radians per token.
-    public let inverseFrequencies: [Double]
+    let inverseFrequencies: [Double]
 
-    /// - Precondition: `headDim` is even and positive, `theta` > 0 (programmer input).
-    public init(headDim: Int, theta: Double) {
+    /// - Precondition: `headDim` is even and positive, `theta` > 0 (a spec `modelFacts()` accepted).
+    init(headDim: Int, theta: Double) {
         precondition(headDim > 0 && headDim % 2 == 0 && theta > 0)
         self.headDim = headDim
         self.theta = theta
@@ -18,7 +18,7 @@ public struct RotaryEmbedding: Sendable {
     }
 
     /// Rotates `row` (`headDim` floats) in place for token `position`.
-    public func apply(to row: UnsafeMutableBufferPointer<Float>, position: Int) {
+    func apply(to row: UnsafeMutableBufferPointer<Float>, position: Int) {
         precondition(row.count == headDim)
         let half = headDim / 2
         for i in 0..<half {
