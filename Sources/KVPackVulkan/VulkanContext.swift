@@ -37,6 +37,9 @@ public final class VulkanContext: @unchecked Sendable {
     package var pipelinesCreated: Int { kernels.pipelinesCreated }
     /// Buffers and descriptor pools alive (tests check failed calls release theirs).
     let live = LiveResources()
+    /// Buffers this context has created so far (a memory allocation each: calls grow their
+    /// reused buffers by replacing them).
+    package var buffersCreated: Int { live.buffersCreated }
     /// Tests: the result the next submission's wait reports instead of the fence's (e.g.
     /// VK_ERROR_DEVICE_LOST, which no CPU driver can be made to produce on demand). Guarded by `lock`.
     private var injectedWaitResult: VkResult?

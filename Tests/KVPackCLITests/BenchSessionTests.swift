@@ -23,6 +23,8 @@ struct BenchSessionTests {
         var pipelinesCreatedInSteps: Int?
         var stepSecondsByGroup: [[Double]]?
         var appendSecondsByGroup: [[Double]]?
+        var warmupSecondsByGroup: [[Double]]?
+        var buffersCreatedInSteps: Int?
         var appendSecondsPerStep: Double?
         var trace: [Event]?
         var slowestStep: Int?
@@ -84,6 +86,10 @@ struct BenchSessionTests {
                 a.count == s.count && zip(a, s).allSatisfy { $0 > 0 && $0 < $1 }
             })
             #expect(try #require(row.pipelinesCreatedInSteps) >= 0)
+            // The warm-up step, once per group (every group's before any timed step).
+            let warmup = try #require(row.warmupSecondsByGroup)
+            #expect(warmup.count == byGroup.count && warmup.allSatisfy { $0.count == 1 && $0[0] > 0 })
+            #expect(try #require(row.buffersCreatedInSteps) >= 0)
         }
         // The timeline on the device's clock, from the step's first submission.
         #expect(events.compactMap(\.deviceStart).min() == 0)

@@ -596,6 +596,13 @@ for phase in "$@"; do
       session ratiobusy-dense-$i --steps 24 --policy dense --microbatches 4 --calls-in-flight 6 --sessions-per-bank-group 16 --free-running-groups --queues 4
       session ratiobusy-snapkv-$i --steps 24 --policy "snapkv(keep=0.25)" --microbatches 4 --calls-in-flight 6 --sessions-per-bank-group 32 --free-running-groups --queues 4
     done ;;
+  steady) # issue 18's ratio with every group's warm-up steps (WARMUP, default 1) finished before the timed steps (a binary with warmupSecondsByGroup; WARMUP needs --warmup-steps): cuDNN at B = 32, N = 8K and 32K first, a throwaway case, then STROUNDS rounds (default 3) of dense in bank groups of 16 and SnapKV in bank groups of 32, in turn, each at 4 groups with 6 calls in flight on 4 queues, B = 32, N = 32K, 2 layers, 40 steps, free-running groups, serial appends within a group, --trace (steady-POLICY-i)
+    sdpa steady --batch 32 --tokens 8192 32768
+    throwaway steady-warmup-throwaway
+    for i in $(seq ${STROUNDS:-3}); do
+      session steady-dense-$i --steps 40 --warmup-steps ${WARMUP:-1} --policy dense --microbatches 4 --calls-in-flight 6 --sessions-per-bank-group 16 --free-running-groups --queues 4
+      session steady-snapkv-$i --steps 40 --warmup-steps ${WARMUP:-1} --policy "snapkv(keep=0.25)" --microbatches 4 --calls-in-flight 6 --sessions-per-bank-group 32 --free-running-groups --queues 4
+    done ;;
   slowsteps) # issue 18: which steps are slow (the p99s): every timed step's time per group and the pipelines created during the timed steps (a binary of 6896b6e or later), dense in bank groups of 16 and SnapKV in bank groups of 32 at 4 groups with 6 calls in flight on 4 queues, B = 32, N = 32K, 2 layers, 40 steps (a page rollover at steps 16 and 32), free-running groups, serial appends within a group, --trace; then, unless NORESERVE=1, both with the decode's pages reserved after the prefill (--reserve) (slowsteps-POLICY[-reserve]); cuDNN at B = 32 N = 8K and 32K first
     sdpa slowsteps --batch 32 --tokens 8192 32768
     throwaway slowsteps-warmup-throwaway

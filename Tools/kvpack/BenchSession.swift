@@ -27,6 +27,7 @@ extension Bench {
         @Option(help: "Prompt tokens per session.") var tokens = 4096
         @Option(help: "Layers per session.") var layers = 4
         @Option(help: "Decode steps timed.") var steps = 8
+        @Option(help: "Decode steps run before the timed ones, not timed (with --free-running-groups, free-running too, and every group's finished before any group times a step).") var warmupSteps = 1
         @Option(help: "Policy specs (repeat); default: dense, snapkv(keep=0.25), quant(bits=8).") var policy: [String] = []
         @Option(name: .customLong("query-heads")) var queryHeads = 32
         @Option(name: .customLong("kv-heads")) var kvHeads = 8
@@ -63,7 +64,7 @@ extension Bench {
         @Option(help: "Also write the JSON to this file.") var out: String?
 
         func validate() throws {
-            for (name, v) in [("--tokens", tokens), ("--layers", layers), ("--steps", steps), ("--query-heads", queryHeads),
+            for (name, v) in [("--tokens", tokens), ("--layers", layers), ("--steps", steps), ("--warmup-steps", warmupSteps), ("--query-heads", queryHeads),
                               ("--kv-heads", kvHeads), ("--head-dim", headDim), ("--page-size", pageSize)] where v <= 0 {
                 throw ValidationError("\(name) must be positive; got \(v)")
             }
@@ -104,13 +105,13 @@ extension Bench {
                     ? try HeadTensor(heads: queryHeads, tokens: window, headDim: headDim, storage: rng.halves(queryHeads * window * headDim)) : nil
                 let prompt = SessionPrompt(positions: Array(0..<tokens), layers: Array(
                     repeating: .init(keys: keys, values: values, windowQueries: windowQueries), count: layers))
-                let stepKeys = try (0...steps).map { _ in
+                let stepKeys = try (0..<warmupSteps + steps).map { _ in
                     try HeadTensor(heads: kvHeads, tokens: 1, headDim: headDim, storage: rng.halves(kvHeads * headDim))
                 }
-                let stepValues = try (0...steps).map { _ in
+                let stepValues = try (0..<warmupSteps + steps).map { _ in
                     try HeadTensor(heads: kvHeads, tokens: 1, headDim: headDim, storage: rng.halves(kvHeads * headDim))
                 }
-                let stepQueries = try (0...steps).map { _ in
+                let stepQueries = try (0..<warmupSteps + steps).map { _ in
                     try HeadTensor(heads: queryHeads, tokens: 1, headDim: headDim, storage: rng.halves(queryHeads * headDim)).floats()
                 }
                 var rows: [Row] = []
@@ -189,7 +190,7 @@ extension Bench {
                 // Every timed step's new pages: per session layer and head, one each pageSize steps and
                 // the open page's successor; as many session layers in each bank as in the fullest one
                 // (sessions sharing their banks put a whole group's layer in one).
-                let timed = (devicePool == nil ? 1 : rounds * microbatches.count) * (steps + 1)
+                let timed = (devicePool == nil ? 1 : rounds * microbatches.count) * (steps + warmupSteps)
                 let pages = (timed + pageSize - 1) / pageSize + 1
                 var layersInBank = [Int](repeating: 0, count: banks)
                 for s in sessions { for b in s.banks { layersInBank[b] += 1 } }
@@ -202,7 +203,7 @@ extension Bench {
             for _ in 0..<(devicePool == nil ? 1 : rounds) {
                 for mb in devicePool == nil ? [1] : microbatches {
                     rows.append(try timedSteps(microbatches: mb, from: base))
-                    base += steps + 1
+                    base += steps + warmupSteps
                 }
             }
             if check, let devicePool, !rows.isEmpty {
@@ -214,8 +215,8 @@ extension Bench {
             }
             return rows
 
-            /// `steps` + 1 decode steps (the first a warm-up) from position `base`, the sessions in
-            /// `microbatches` groups.
+            /// `warmupSteps` + `steps` decode steps (the first `warmupSteps` not timed) from position
+            /// `base`, the sessions in `microbatches` groups.
             func timedSteps(microbatches: Int, from base: Int) throws -> Row {
                 var stepSeconds: [Double] = [], kernelSeconds: [Double] = [], deviceSeconds: [Double] = [], uploaded: [Double] = []
                 var attendHost: [Double] = [], prepare: [Double] = [], record: [Double] = [], finish: [Double] = [], appends: [Double] = []
@@ -231,37 +232,45 @@ extension Bench {
                     if let t = targetWorkgroups { o.targetWorkgroups = t }
                     return o
                 }()
-                // Per timed step (step 0 warms up: pipelines compiled, buffers grown): every group's
+                // Per timed step (the warm-up steps compile pipelines and grow buffers): every group's
                 // timings, appends and events of that step; and the time a step takes.
                 var perStep: [GroupStep] = []
                 var totalSeconds = 0.0
                 // One group has no others to run apart from: its steps are the plain ones.
                 let freeRunning = freeRunningGroups && microbatches > 1
-                var stepsByGroup: [[Double]] = [], appendsByGroup: [[Double]] = []
-                var pipelinesBefore = context?.pipelinesCreated ?? 0
+                var stepsByGroup: [[Double]] = [], appendsByGroup: [[Double]] = [], warmupByGroup: [[Double]] = []
+                var pipelinesBefore = context?.pipelinesCreated ?? 0, buffersBefore = context?.buffersCreated ?? 0
+                let warmups = warmupSteps
                 if freeRunning {
-                    // Each group steps on its own; a step's entry gathers every group's step of that index.
+                    // Every group's warm-up steps first, all finished before any group times a step
+                    // (a group's first attend after the prefill, seconds with the pipelines' compiles,
+                    // must not overlap another group's timed steps).
                     let (k, v, q) = (stepKeys, stepValues, stepQueries)
-                    let perGroup = try Self.blocking { () async -> Result<[[TimedGroupStep]], Error> in
-                        await Self.freeRunningSteps(groups, steps: steps, layers: layers, serial: serial, keys: k, values: v, queries: q,
-                                                    base: base, devicePool: devicePool, options: options)
-                    }.get()
-                    for step in 1...steps {
+                    let run = { (range: ClosedRange<Int>) throws -> [[TimedGroupStep]] in
+                        try Self.blocking { () async -> Result<[[TimedGroupStep]], Error> in
+                            await Self.freeRunningSteps(groups, steps: range, layers: layers, serial: serial, keys: k, values: v, queries: q,
+                                                        base: base, devicePool: devicePool, options: options)
+                        }.get()
+                    }
+                    warmupByGroup = try run(0...warmups - 1).map { $0.map(\.seconds) }
+                    pipelinesBefore = context?.pipelinesCreated ?? 0
+                    buffersBefore = context?.buffersCreated ?? 0
+                    // Then each group steps on its own; a step's entry gathers every group's step of that index.
+                    let perGroup = try run(warmups...warmups + steps - 1)
+                    for i in 0..<steps {
                         var all = GroupStep()
                         for g in perGroup {
-                            all.add(g[step].step)
-                            stepSeconds.append(g[step].seconds)
+                            all.add(g[i].step)
+                            stepSeconds.append(g[i].seconds)
                         }
                         perStep.append(all)
                     }
-                    stepsByGroup = perGroup.map { $0[1...].map(\.seconds) }
-                    appendsByGroup = perGroup.map { $0[1...].map(\.step.appendSeconds) }
-                    // From the last group's warm-up step on.
-                    pipelinesBefore = perGroup.map { $0[0].pipelinesAtEnd }.max() ?? pipelinesBefore
+                    stepsByGroup = perGroup.map { $0.map(\.seconds) }
+                    appendsByGroup = perGroup.map { $0.map(\.step.appendSeconds) }
                     // Every group advances a token a step: the batch's step is a group's mean step.
-                    totalSeconds = perGroup.reduce(0) { $0 + $1[1...].reduce(0) { $0 + $1.seconds } } / Double(perGroup.count)
+                    totalSeconds = perGroup.reduce(0) { $0 + $1.reduce(0) { $0 + $1.seconds } } / Double(perGroup.count)
                 } else {
-                    for step in 0...steps {
+                    for step in 0..<warmups + steps {
                         let (k, v, q) = (stepKeys[step], stepValues[step], stepQueries[step])
                         let position = base + step
                         let start = ContinuousClock.now
@@ -286,8 +295,11 @@ extension Bench {
                             }
                         }
                         let stepOutcome = try outcome.get()
-                        if step == 0 { pipelinesBefore = context?.pipelinesCreated ?? 0 }
-                        if step > 0 {
+                        if step < warmups {
+                            warmupByGroup = [(warmupByGroup.first ?? []) + [(ContinuousClock.now - start).seconds]]
+                            pipelinesBefore = context?.pipelinesCreated ?? 0
+                            buffersBefore = context?.buffersCreated ?? 0
+                        } else {
                             perStep.append(stepOutcome)
                             stepSeconds.append((ContinuousClock.now - start).seconds)
                         }
@@ -297,6 +309,7 @@ extension Bench {
                     appendsByGroup = [perStep.map(\.appendSeconds)]
                 }
                 let pipelinesInSteps = context.map { $0.pipelinesCreated - pipelinesBefore }
+                let buffersInSteps = context.map { $0.buffersCreated - buffersBefore }
                 // A step's timeline: microseconds from its start (free-running groups' steps start
                 // apart: from the first append among them); device instants (seconds on its clock)
                 // as microseconds from the step's first submission.
@@ -350,7 +363,9 @@ extension Bench {
                            deviceBusySecondsPerStep: deviceSpans.isEmpty || device == nil ? nil : Bench.Session.unionSeconds(deviceSpans) / n,
                            kernelBusySecondsPerStep: kernelSpans.isEmpty || device == nil ? nil : Bench.Session.unionSeconds(kernelSpans) / n,
                            pipelinesCreatedInSteps: devicePool == nil ? nil : pipelinesInSteps,
+                           buffersCreatedInSteps: devicePool == nil ? nil : buffersInSteps,
                            stepSecondsByGroup: trace ? stepsByGroup : nil, appendSecondsByGroup: trace ? appendsByGroup : nil,
+                           warmupSecondsByGroup: trace ? warmupByGroup : nil,
                            attendHostSecondsPerStep: mean(attendHost), attendPrepareSecondsPerStep: mean(prepare),
                            attendRecordSecondsPerStep: mean(record), attendFinishSecondsPerStep: mean(finish),
                            attendUploadSecondsPerStep: mean(uploadDevice), attendWaitLatencySecondsPerStep: mean(waitLatency),

@@ -22,13 +22,20 @@ extension Bench.Session {
         var deviceBusySecondsPerStep: Double?
         var kernelBusySecondsPerStep: Double?
         /// Vulkan: compute pipelines created during the timed steps (a driver compile each; with
-        /// free-running groups, from the end of the last group's warm-up step).
+        /// free-running groups, every group's warm-up step ends before the timed steps start).
         var pipelinesCreatedInSteps: Int?
+        /// Vulkan: device buffers created during the timed steps (a memory allocation each: a
+        /// call's reused buffers grow by replacement), counted as the pipelines are.
+        var buffersCreatedInSteps: Int?
         /// With `--trace`: every timed step's seconds, per group (one list without free-running
         /// groups), and the seconds of its appends (every layer's; without free-running groups,
         /// every group's added).
         var stepSecondsByGroup: [[Double]]?
         var appendSecondsByGroup: [[Double]]?
+        /// With `--trace`: the warm-up steps' seconds, per group (one list without free-running
+        /// groups); the first includes the first attend after the prefill (whole page tables
+        /// written, pipelines compiled).
+        var warmupSecondsByGroup: [[Double]]?
         /// Vulkan: host time per step inside the attend calls (all but waiting for the device),
         /// and its parts (`SessionAttendTiming`): checks, page tables and plans; staging and
         /// recording; after the device.
