@@ -17,6 +17,13 @@ public struct SessionAttendTiming: Sendable, Hashable, Codable {
     public var prepareSeconds: Double = 0
     public var recordSeconds: Double = 0
     public var finishSeconds: Double = 0
+    /// The part of `prepareSeconds` spent reading the sessions and bringing their page tables up
+    /// to date, waiting for other calls' reads included (the rest: planning the decodes).
+    public var readSeconds: Double = 0
+    /// Decode plans this call made (0 where every bank's plan from an earlier call on its lane
+    /// served again): a plan is made on a lane's first call over a bank, and again when the
+    /// batch's size, its longest head's pages, the mask or the encodings change.
+    public var plansMade: Int = 0
     /// The submission's timestamps (start, uploads done, decodes done, end) in seconds on the
     /// device's clock: comparable between calls on one device (where their queues' clocks agree,
     /// as NVIDIA's do), not with host time; nil where the queue has no timestamps.

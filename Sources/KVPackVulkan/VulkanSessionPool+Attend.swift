@@ -41,6 +41,7 @@ extension VulkanSessionPool {
         var marks = CallMarks(start: .now)
         var call = CallInFlight(batch)
         let reads = beginReads(batch, refused: refused, layer: layer, call: &call)
+        marks.read = .now
         plan(&call, reads: reads, layer: layer, scale: scale, options: options, lane: lane)
         marks.prepared = .now
         await turn.enter(reads.ticket)
@@ -55,6 +56,8 @@ extension VulkanSessionPool {
             t.hostSeconds = (end - marks.start).seconds - t.waitSeconds
             if let prepared = marks.prepared, let submitted = marks.submitted, let resumed = marks.resumed {
                 t.prepareSeconds = (prepared - marks.start).seconds
+                t.readSeconds = (marks.read! - marks.start).seconds
+                t.plansMade = call.plansMade
                 t.recordSeconds = (submitted - prepared).seconds
                 t.finishSeconds = (end - resumed).seconds
             }
@@ -67,6 +70,7 @@ extension VulkanSessionPool {
     /// When the phases of the call in progress ended (`SessionAttendTiming`'s parts).
     struct CallMarks {
         var start: ContinuousClock.Instant
+        var read: ContinuousClock.Instant?
         var prepared: ContinuousClock.Instant?
         var submitted: ContinuousClock.Instant?
         var resumed: ContinuousClock.Instant?
@@ -232,6 +236,8 @@ extension VulkanSessionPool {
         }
         var planned: [Planned] = []
         var failedActive = Set<Int>()
+        var madeHere = 0
+        defer { call.plansMade = madeHere }
         for key in order {
             let members = groups[key]!
             let model = batch[active[members[0]].index].session.model
@@ -321,6 +327,7 @@ extension VulkanSessionPool {
                                           options: opts, reusing: bankCall.buffers)
                     // A call with one pass per class is planned from its heads' pages: not kept.
                     if headClassCounts == nil { bankCall.keep(call, for: planKey) }
+                    madeHere += 1
                 }
                 let words = DecodeCall.queryWords(positions: masked ? positions : nil, sequences: members.count, kvHeads: model.kvHeads,
                                                   fused: call.launch.fusedMerge)

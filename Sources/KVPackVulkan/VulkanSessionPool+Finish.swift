@@ -43,6 +43,8 @@ extension VulkanSessionPool {
         /// Chained: where each planned decode's outputs lie in the readback buffer (recorded before the turn).
         var outputAt: [Int] = []
         var submitted: Submitted?
+        /// Decode plans `plan` made for this call (not reused from an earlier one).
+        var plansMade = 0
 
         init(_ batch: [CacheSession.AttendRequest]) {
             self.batch = batch

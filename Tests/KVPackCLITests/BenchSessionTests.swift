@@ -10,6 +10,7 @@ struct BenchSessionTests {
             var group: Int, layer: Int
             var appendStart: Double, callEnd: Double
             var deviceStart: Double?, kernelStart: Double?, kernelEnd: Double?, deviceEnd: Double?
+            var prepare: Double?, read: Double?, plansMade: Int?
         }
         var microbatches: Int?
         var freeRunningGroups: Bool?
@@ -96,6 +97,10 @@ struct BenchSessionTests {
         for e in events {
             let stamps = [e.deviceStart, e.kernelStart, e.kernelEnd, e.deviceEnd].compactMap { $0 }
             #expect(stamps.count == 4 && stamps == stamps.sorted(), "start <= decodes <= end: \(stamps)")
+            // The reads are a part of the call's preparation; plans are counted.
+            let (prepare, read) = (try #require(e.prepare), try #require(e.read))
+            #expect(read > 0 && read <= prepare)
+            #expect(try #require(e.plansMade) >= 0)
         }
     }
 
