@@ -109,7 +109,10 @@ extension Bench.Session {
     struct StepEvent: Codable, Sendable {
         var group: Int, layer: Int
         var appendStart: Double, appendEnd: Double, callStart: Double, callEnd: Double
-        var prepare: Double?, record: Double?, wait: Double?, finish: Double?, device: Double?, kernels: Double?
+        var prepare: Double? = nil, record: Double? = nil, wait: Double? = nil, finish: Double? = nil, device: Double? = nil, kernels: Double? = nil
+        /// The part of `prepare` spent on the sessions' reads and page tables (the read lock's wait
+        /// included), and the decode plans the call made (`SessionAttendTiming`).
+        var read: Double? = nil, plansMade: Int? = nil
         /// On the device's clock, microseconds from the step's first submission's start: the
         /// submission's start, its decodes' start and end, its end.
         var deviceStart: Double? = nil, kernelStart: Double? = nil, kernelEnd: Double? = nil, deviceEnd: Double? = nil

@@ -93,13 +93,20 @@ extension Bench.Session {
                 let callEnd = ContinuousClock.now
                 for r in results { if case .failure(let e) = r { return .failure(e) } }
                 out.timings.append(timing)
-                out.events.append(StepEvent(group: index, layer: l, appendStart: us(appendStart), appendEnd: us(appendEnd),
-                                            callStart: us(callStart), callEnd: us(callEnd), prepare: timing.map { $0.prepareSeconds * 1e6 },
-                                            record: timing.map { $0.recordSeconds * 1e6 }, wait: timing.map { $0.waitSeconds * 1e6 },
-                                            finish: timing.map { $0.finishSeconds * 1e6 }, device: timing.map { $0.deviceSeconds * 1e6 },
-                                            kernels: timing.map { $0.decodeSeconds * 1e6 }, deviceStart: timing?.deviceClock?[0],
-                                            kernelStart: timing?.deviceClock?[1], kernelEnd: timing?.deviceClock?[2],
-                                            deviceEnd: timing?.deviceClock?[3]))
+                var event = StepEvent(group: index, layer: l, appendStart: us(appendStart), appendEnd: us(appendEnd),
+                                      callStart: us(callStart), callEnd: us(callEnd))
+                if let t = timing {
+                    event.prepare = t.prepareSeconds * 1e6
+                    event.read = t.readSeconds * 1e6
+                    event.plansMade = t.plansMade
+                    event.record = t.recordSeconds * 1e6
+                    event.wait = t.waitSeconds * 1e6
+                    event.finish = t.finishSeconds * 1e6
+                    event.device = t.deviceSeconds * 1e6
+                    event.kernels = t.decodeSeconds * 1e6
+                    if let c = t.deviceClock { (event.deviceStart, event.kernelStart, event.kernelEnd, event.deviceEnd) = (c[0], c[1], c[2], c[3]) }
+                }
+                out.events.append(event)
             } else {
                 for r in Self.attendOnCores(batch, layer: l) { if case .failure(let e) = r { return .failure(e) } }
             }
