@@ -54,9 +54,9 @@ extension VulkanSessionPool {
         if var t = timing {
             let end = ContinuousClock.now
             t.hostSeconds = (end - marks.start).seconds - t.waitSeconds
-            if let prepared = marks.prepared, let submitted = marks.submitted, let resumed = marks.resumed {
+            if let read = marks.read, let prepared = marks.prepared, let submitted = marks.submitted, let resumed = marks.resumed {
                 t.prepareSeconds = (prepared - marks.start).seconds
-                t.readSeconds = (marks.read! - marks.start).seconds
+                t.readSeconds = (read - marks.start).seconds
                 t.plansMade = call.plansMade
                 t.recordSeconds = (submitted - prepared).seconds
                 t.finishSeconds = (end - resumed).seconds

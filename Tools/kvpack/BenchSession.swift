@@ -232,7 +232,7 @@ extension Bench {
                     if let t = targetWorkgroups { o.targetWorkgroups = t }
                     return o
                 }()
-                // Per timed step (the warm-up steps compile pipelines and grow buffers): every group's
+                // Per timed step (the warm-up steps create pipelines, the lanes' buffers and plans): every group's
                 // timings, appends and events of that step; and the time a step takes.
                 var perStep: [GroupStep] = []
                 var totalSeconds = 0.0
@@ -240,11 +240,10 @@ extension Bench {
                 let freeRunning = freeRunningGroups && microbatches > 1
                 var stepsByGroup: [[Double]] = [], appendsByGroup: [[Double]] = [], warmupByGroup: [[Double]] = []
                 var pipelinesBefore = context?.pipelinesCreated ?? 0, buffersBefore = context?.buffersCreated ?? 0
-                let warmups = warmupSteps
                 if freeRunning {
                     // Every group's warm-up steps first, all finished before any group times a step
-                    // (a group's first attend after the prefill, seconds with the pipelines' compiles,
-                    // must not overlap another group's timed steps).
+                    // (a group's first attend after the prefill, seconds long with pipelines created
+                    // and whole page tables written, must not overlap another group's timed steps).
                     let (k, v, q) = (stepKeys, stepValues, stepQueries)
                     let run = { (range: ClosedRange<Int>) throws -> [[TimedGroupStep]] in
                         try Self.blocking { () async -> Result<[[TimedGroupStep]], Error> in
@@ -252,11 +251,11 @@ extension Bench {
                                                         base: base, devicePool: devicePool, options: options)
                         }.get()
                     }
-                    warmupByGroup = try run(0...warmups - 1).map { $0.map(\.seconds) }
+                    warmupByGroup = try run(0...warmupSteps - 1).map { $0.map(\.seconds) }
                     pipelinesBefore = context?.pipelinesCreated ?? 0
                     buffersBefore = context?.buffersCreated ?? 0
                     // Then each group steps on its own; a step's entry gathers every group's step of that index.
-                    let perGroup = try run(warmups...warmups + steps - 1)
+                    let perGroup = try run(warmupSteps...warmupSteps + steps - 1)
                     for i in 0..<steps {
                         var all = GroupStep()
                         for g in perGroup {
@@ -270,7 +269,7 @@ extension Bench {
                     // Every group advances a token a step: the batch's step is a group's mean step.
                     totalSeconds = perGroup.reduce(0) { $0 + $1.reduce(0) { $0 + $1.seconds } } / Double(perGroup.count)
                 } else {
-                    for step in 0..<warmups + steps {
+                    for step in 0..<warmupSteps + steps {
                         let (k, v, q) = (stepKeys[step], stepValues[step], stepQueries[step])
                         let position = base + step
                         let start = ContinuousClock.now
@@ -295,7 +294,7 @@ extension Bench {
                             }
                         }
                         let stepOutcome = try outcome.get()
-                        if step < warmups {
+                        if step < warmupSteps {
                             warmupByGroup = [(warmupByGroup.first ?? []) + [(ContinuousClock.now - start).seconds]]
                             pipelinesBefore = context?.pipelinesCreated ?? 0
                             buffersBefore = context?.buffersCreated ?? 0
