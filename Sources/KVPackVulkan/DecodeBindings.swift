@@ -80,39 +80,41 @@ final class DecodeBindings {
 
 /// The per-call buffers of a decode (queries, output, split partials, query positions with the
 /// fused merge's counters), kept and grown across calls by a caller that makes many.
+///
+/// Each buffer is made by the first `reserve` at the size it asks (a device memory allocation
+/// each: on an H100 a session pool lane's first call over a bank spent milliseconds making them
+/// at 16 bytes and again at their size), so the buffers are read only after a `reserve`.
 final class DecodeCallBuffers {
     let context: VulkanContext
     let bindings: DecodeBindings
-    private(set) var queries: DeviceBuffer
-    private(set) var output: DeviceBuffer
-    private(set) var partials: DeviceBuffer
-    private(set) var queryPositions: DeviceBuffer
-    /// The kernel passes' directories of a call with several passes.
-    private(set) var passDirectory: DeviceBuffer
+    private var made: (queries: DeviceBuffer, output: DeviceBuffer, partials: DeviceBuffer, queryPositions: DeviceBuffer)?
+    private var madePassDirectory: DeviceBuffer?
+
+    var queries: DeviceBuffer { made!.queries }
+    var output: DeviceBuffer { made!.output }
+    var partials: DeviceBuffer { made!.partials }
+    var queryPositions: DeviceBuffer { made!.queryPositions }
+    /// The kernel passes' directories of a call with several passes (after `reserve(passDirectory:)`).
+    var passDirectory: DeviceBuffer { madePassDirectory! }
 
     init(_ context: VulkanContext) throws(VulkanError) {
         self.context = context
         bindings = try DecodeBindings(context)
-        queries = try DeviceBuffer(context, size: 16)
-        output = try DeviceBuffer(context, size: 16)
-        partials = try DeviceBuffer(context, size: 16)
-        queryPositions = try DeviceBuffer(context, size: 16)
-        passDirectory = try DeviceBuffer(context, size: 16)
     }
 
-    /// Grows the buffers to hold a call's bytes (the contents are not kept).
+    /// Makes or grows the buffers to hold a call's bytes (the contents are not kept).
     func reserve(queries q: Int, partials p: Int, queryPositions qp: Int) throws(VulkanError) {
-        func grown(_ b: DeviceBuffer, _ bytes: Int) throws(VulkanError) -> DeviceBuffer {
-            b.size >= bytes ? b : try DeviceBuffer(context, size: max(bytes, 2 * b.size))
+        func grown(_ b: DeviceBuffer?, _ bytes: Int) throws(VulkanError) -> DeviceBuffer {
+            guard let b else { return try DeviceBuffer(context, size: bytes) }
+            return b.size >= bytes ? b : try DeviceBuffer(context, size: max(bytes, 2 * b.size))
         }
-        queries = try grown(queries, q)
-        output = try grown(output, q)
-        partials = try grown(partials, p)
-        queryPositions = try grown(queryPositions, qp)
+        made = (try grown(made?.queries, q), try grown(made?.output, q), try grown(made?.partials, p),
+                try grown(made?.queryPositions, qp))
     }
 
-    /// Grows the pass-directory buffer to `bytes` (the contents are not kept).
+    /// Makes or grows the pass-directory buffer to `bytes` (the contents are not kept).
     func reserve(passDirectory bytes: Int) throws(VulkanError) {
-        if passDirectory.size < bytes { passDirectory = try DeviceBuffer(context, size: max(bytes, 2 * passDirectory.size)) }
+        if let b = madePassDirectory, b.size >= bytes { return }
+        madePassDirectory = try DeviceBuffer(context, size: max(bytes, 2 * (madePassDirectory?.size ?? 0)))
     }
 }

@@ -26,6 +26,7 @@ final class DeviceBuffer: @unchecked Sendable {
     /// - Parameter location: where the memory lies (`Location`).
     init(_ context: VulkanContext, size requested: Int, location: Location = .device) throws(VulkanError) {
         let size = max(16, (requested + 15) / 16 * 16)
+        let started = ContinuousClock.now
         if location == .upload, context.refusesUploadMemory {
             throw .call("vkAllocateMemory (\(size) bytes, refused by a test)", code: VK_ERROR_OUT_OF_DEVICE_MEMORY.rawValue)
         }
@@ -88,6 +89,7 @@ final class DeviceBuffer: @unchecked Sendable {
         self.mapped = pointer
         deviceLocal = context.memoryFlags(type) & local != 0
         context.live.change(buffers: 1)
+        context.live.created(bufferIn: (ContinuousClock.now - started).seconds)
     }
 
     deinit {

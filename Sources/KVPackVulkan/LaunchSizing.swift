@@ -36,6 +36,19 @@ extension DecodeCall {
         return max(1, (maxPages + splits - 1) / splits)
     }
 
+    /// The most pages a kept plan is made for when a call's longest head has `most`: `most` up to
+    /// 63, above it rounded up to a multiple of a 32nd to a 64th of it (2 pages from 64, 64 pages
+    /// from 2048). A plan covers any head up to its pages (the splits past a head's pages are
+    /// empty, as for the shorter heads of a call), so a live decode, whose longest head gains a
+    /// page every page-size steps, plans again every 64 pages at 32K tokens of 16-token pages
+    /// instead of at each page; the splits then cover at most 1/32 more pages than the heads
+    /// have.
+    static func plannedPages(forMost most: Int) -> Int {
+        guard most >= 64 else { return max(0, most) }
+        let step = 1 << (Int.bitWidth - most.leadingZeroBitCount - 6)
+        return (most + step - 1) / step * step
+    }
+
     /// Page-table entries a workgroup caches in shared memory when the caller asks for `asked`:
     /// never more than the split's pages.
     static func pageCacheEntries(_ asked: Int, pagesPerSplit: Int) -> Int { max(0, min(asked, pagesPerSplit)) }

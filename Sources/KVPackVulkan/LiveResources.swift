@@ -10,12 +10,28 @@ final class LiveResources: @unchecked Sendable {
     }
 
     private var buffersEverCreated = 0
+    private var creatingSeconds = 0.0
 
     /// Buffers created over the context's life (released ones included).
     var buffersCreated: Int {
         lock.lock()
         defer { lock.unlock() }
         return buffersEverCreated
+    }
+
+    /// Host seconds spent creating buffers (buffer, memory allocation, binding, mapping) over the
+    /// context's life.
+    var bufferCreationSeconds: Double {
+        lock.lock()
+        defer { lock.unlock() }
+        return creatingSeconds
+    }
+
+    /// Adds one created buffer's creation time.
+    func created(bufferIn seconds: Double) {
+        lock.lock()
+        creatingSeconds += seconds
+        lock.unlock()
     }
 
     private let lock = NSLock()

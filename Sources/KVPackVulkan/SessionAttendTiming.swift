@@ -24,6 +24,9 @@ public struct SessionAttendTiming: Sendable, Hashable, Codable {
     /// served again): a plan is made on a lane's first call over a bank, and again when the
     /// batch's size, its longest head's pages, the mask or the encodings change.
     public var plansMade: Int = 0
+    /// The part of `prepareSeconds` spent making those plans (a lane's first plan over a bank
+    /// includes creating its buffers and descriptor set).
+    public var planningSeconds: Double = 0
     /// The submission's timestamps (start, uploads done, decodes done, end) in seconds on the
     /// device's clock: comparable between calls on one device (where their queues' clocks agree,
     /// as NVIDIA's do), not with host time; nil where the queue has no timestamps.

@@ -40,6 +40,9 @@ public final class VulkanContext: @unchecked Sendable {
     /// Buffers this context has created so far (a memory allocation each: calls grow their
     /// reused buffers by replacing them).
     package var buffersCreated: Int { live.buffersCreated }
+    /// Host seconds spent creating those buffers (on a discrete GPU mostly the driver's memory
+    /// allocation).
+    package var bufferCreationSeconds: Double { live.bufferCreationSeconds }
     /// Tests: the result the next submission's wait reports instead of the fence's (e.g.
     /// VK_ERROR_DEVICE_LOST, which no CPU driver can be made to produce on demand). Guarded by `lock`.
     private var injectedWaitResult: VkResult?

@@ -58,6 +58,7 @@ extension VulkanSessionPool {
                 t.prepareSeconds = (prepared - marks.start).seconds
                 t.readSeconds = (read - marks.start).seconds
                 t.plansMade = call.plansMade
+                t.planningSeconds = call.planningSeconds
                 t.recordSeconds = (submitted - prepared).seconds
                 t.finishSeconds = (end - resumed).seconds
             }
@@ -236,8 +237,8 @@ extension VulkanSessionPool {
         }
         var planned: [Planned] = []
         var failedActive = Set<Int>()
-        var madeHere = 0
-        defer { call.plansMade = madeHere }
+        var madeHere = 0, planning = Duration.zero
+        defer { (call.plansMade, call.planningSeconds) = (madeHere, planning.seconds) }
         for key in order {
             let members = groups[key]!
             let model = batch[active[members[0]].index].session.model
@@ -249,8 +250,10 @@ extension VulkanSessionPool {
                 if let reused = lane.bankCalls[key] {
                     bankCall = reused
                 } else {
+                    let started = ContinuousClock.now
                     bankCall = try BankCall(context)
                     lane.bankCalls[key] = bankCall
+                    planning += .now - started
                 }
                 var directory: [UInt32] = [], queries: [[Float]] = [], positions: [Int] = []
                 queries.reserveCapacity(members.count)
@@ -284,6 +287,8 @@ extension VulkanSessionPool {
                     facts.groupings.formUnion(c.groupings)
                 }
                 facts.maxPageTokens = pool.pageSize
+                // Planned for a rounded count, so that the plan serves again as the heads grow.
+                facts.maxPages = DecodeCall.plannedPages(forMost: facts.maxPages)
                 var opts = options
                 // Heads whose pages run class by class in one order (a quantized prompt, then the
                 // f16 pages appended since) get one pass per class; others, one kernel for all.
@@ -304,8 +309,8 @@ extension VulkanSessionPool {
                 try bankCall.reserve(directoryBytes: 4 * directory.count)
                 let window = model.layerKinds[layer].windowSize
                 // A plan made for an earlier call over this bank serves again while what it was made
-                // from is unchanged (a decode step changes the positions and, every pageSize steps,
-                // the most pages).
+                // from is unchanged (a decode step changes the positions and, every few pages, the
+                // planned pages).
                 let planKey = CallPlanKey(sequences: members.count, maxPages: facts.maxPages, masked: masked, window: window,
                                           classes: facts.classes, options: opts, directory: ObjectIdentifier(bankCall.directory))
                 let call: DecodeCall
@@ -314,6 +319,8 @@ extension VulkanSessionPool {
                     call.rebind()
                     plansReused += 1
                 } else {
+                    let started = ContinuousClock.now
+                    defer { planning += .now - started }
                     let oneLayer: ModelFacts
                     do {
                         oneLayer = try ModelFacts(name: model.name, queryHeads: model.queryHeads, kvHeads: model.kvHeads, headDim: model.headDim,

@@ -45,6 +45,8 @@ extension VulkanSessionPool {
         var submitted: Submitted?
         /// Decode plans `plan` made for this call (not reused from an earlier one).
         var plansMade = 0
+        /// Seconds `plan` spent making them.
+        var planningSeconds = 0.0
 
         init(_ batch: [CacheSession.AttendRequest]) {
             self.batch = batch

@@ -10,7 +10,7 @@ struct BenchSessionTests {
             var group: Int, layer: Int
             var appendStart: Double, callEnd: Double
             var deviceStart: Double?, kernelStart: Double?, kernelEnd: Double?, deviceEnd: Double?
-            var prepare: Double?, read: Double?, plansMade: Int?
+            var prepare: Double?, read: Double?, plansMade: Int?, planning: Double?
         }
         var microbatches: Int?
         var freeRunningGroups: Bool?
@@ -26,6 +26,7 @@ struct BenchSessionTests {
         var appendSecondsByGroup: [[Double]]?
         var warmupSecondsByGroup: [[Double]]?
         var buffersCreatedInSteps: Int?
+        var bufferCreationSecondsInSteps: Double?
         var appendSecondsPerStep: Double?
         var trace: [Event]?
         var slowestStep: Int?
@@ -91,6 +92,8 @@ struct BenchSessionTests {
             let warmup = try #require(row.warmupSecondsByGroup)
             #expect(warmup.count == byGroup.count && warmup.allSatisfy { $0.count == 1 && $0[0] > 0 })
             #expect(try #require(row.buffersCreatedInSteps) >= 0)
+            let creating = try #require(row.bufferCreationSecondsInSteps)
+            #expect(creating >= 0 && (row.buffersCreatedInSteps! > 0 || creating == 0))
         }
         // The timeline on the device's clock, from the step's first submission.
         #expect(events.compactMap(\.deviceStart).min() == 0)
@@ -100,7 +103,10 @@ struct BenchSessionTests {
             // The reads are a part of the call's preparation; plans are counted.
             let (prepare, read) = (try #require(e.prepare), try #require(e.read))
             #expect(read > 0 && read <= prepare)
-            #expect(try #require(e.plansMade) >= 0)
+            let (made, planning) = (try #require(e.plansMade), try #require(e.planning))
+            #expect(made >= 0 && planning >= 0 && read + planning <= prepare)
+            // A lane's buffers for a bank are made with its first plan there.
+            #expect(made > 0 || planning == 0)
         }
     }
 

@@ -108,6 +108,14 @@ struct SplitRuleTests {
                                                   limits: .pass) == pass)
     }
 
+    /// A kept plan's pages: exact below 64; above, the next multiple of 2^(bits - 6) where
+    /// `most` has `bits` bits (65 has 7: multiples of 2; 2049 has 12: multiples of 64).
+    @Test("planned pages", arguments: [(0, 0), (1, 1), (63, 63), (64, 64), (65, 66), (150, 152), (153, 156),
+                                       (512, 512), (513, 528), (2047, 2048), (2048, 2048), (2049, 2112)])
+    func plannedPages(most: Int, planned: Int) {
+        #expect(DecodeCall.plannedPages(forMost: most) == planned)
+    }
+
     @Test("bitmap pages alone: at most 16 pages per token group, at least 1")
     func bitmapLimits() {
         // B=8 N=32K: 8 splits of 256 pages (two waves), not 4 of 512; B=1 N=4K: 16 splits of 16.

@@ -243,6 +243,47 @@ struct SessionPoolTests {
         #expect(device.plansReused >= 6, "plans made again instead of kept: \(device.plansReused) reused")
     }
 
+    /// A kept plan serves again as the heads gain pages: planned for a rounded count of pages
+    /// (`DecodeCall.plannedPages`), it is made again only when the longest head passes that count,
+    /// and its splits past a head's pages are empty. Pages of 4 tokens, two sessions of 600 and
+    /// 590 tokens, 24 decode steps (601-624 tokens in the longer: 151-156 pages). Planned pages
+    /// are multiples of 4 there (150-156 have 8 bits), so the 152 of steps 1-8 and the 156 of
+    /// steps 9-24: with two lanes taken in turn, layer 0's calls on one and layer 1's on the other,
+    /// each lane makes two plans, and 44 of the 48 calls run on kept plans (a plan per page would
+    /// leave 36). Every output matches the CPU.
+    @Test func keptPlansServeAsHeadsGainPages() async throws {
+        let context = try #require(SharedContext.context)
+        let model = sessionModel()
+        let devicePool = try PagePool(.init(budgetBytes: 1 << 24, headDim: 64, pageSize: 4, slotsPerChunk: 8, banks: 1, bankBytes: 1 << 22))
+        let hostPool = try PagePool(.init(budgetBytes: 1 << 24, headDim: 64, pageSize: 4, slotsPerChunk: 8))
+        let device = try VulkanSessionPool(context: context, pool: devicePool, callsInFlight: 2)
+        var inputs = [SessionInputs(model, seed: 410), SessionInputs(model, seed: 411)]
+        var pairs: [(session: CacheSession, twin: CacheSession)] = []
+        var next = [600, 590]
+        for s in 0..<2 { pairs.append(try prefilledTwins(model, device: devicePool, host: hostPool, inputs: &inputs[s], tokens: next[s])) }
+        var worst: Float = 0
+        for _ in 0..<24 {
+            for l in 0..<model.layerCount {
+                var batch: [CacheSession.AttendRequest] = [], queries: [HeadTensor<Float>] = []
+                for s in 0..<2 {
+                    let t = inputs[s].token()
+                    try pairs[s].session.append(layer: l, keys: t.keys[l], values: t.values[l], positions: [next[s]])
+                    try pairs[s].twin.append(layer: l, keys: t.keys[l], values: t.values[l], positions: [next[s]])
+                    batch.append(.init(session: pairs[s].session, queries: t.queries[l], positions: [next[s]]))
+                    queries.append(t.queries[l])
+                }
+                let results = await device.attend(batch, layer: l, options: exact)
+                for s in 0..<2 {
+                    let cpu = try pairs[s].twin.attend(layer: l, queries: queries[s], positions: [next[s]])
+                    worst = max(worst, relativeError(try results[s].get().storage, cpu.storage))
+                }
+            }
+            for s in 0..<2 { next[s] += 1 }
+        }
+        #expect(worst < 2e-3, "largest relative difference \(worst)")
+        #expect(device.plansReused == 44, "\(device.plansReused) of 48 calls on kept plans")
+    }
+
     /// The fence waiter's thread keeps no device alive: the device is destroyed when the last
     /// owner lets go, on that owner's thread, not later on the waiter's thread while the process
     /// may be exiting. (The earlier waiter held the device until its thread woke; here the pool's

@@ -21,7 +21,10 @@ if [ -n "$blas" ]; then
   for f in $blas; do dpkg -x $f /opt/kvpack-blas; done
   export LD_LIBRARY_PATH=/opt/kvpack-blas/usr/lib/x86_64-linux-gnu/openblas-pthread:/opt/kvpack-blas/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 fi
-if [ -f .carry/kvpack.xz ]; then xz -dc .carry/kvpack.xz > /tmp/kvpack; else gunzip -c .carry/kvpack.gz > /tmp/kvpack; fi; chmod +x /tmp/kvpack
+# Two binaries for an A/B fit the carry as one archive (`kvpack` and `kvpack-old`, compressed together with a
+# dictionary spanning both: the second costs little).
+if [ -f .carry/kvpacks.tar.xz ]; then xz -dc .carry/kvpacks.tar.xz | tar xf - -C /tmp
+elif [ -f .carry/kvpack.xz ]; then xz -dc .carry/kvpack.xz > /tmp/kvpack; else gunzip -c .carry/kvpack.gz > /tmp/kvpack; fi; chmod +x /tmp/kvpack
 K=/tmp/kvpack
 $K doctor > $R/doctor.txt 2>&1
 grep -qi nvidia $R/doctor.txt || { export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json; $K doctor > $R/doctor.txt 2>&1; }
@@ -35,7 +38,17 @@ throwaway() { run ${1:-warmup-throwaway} "--batch 8 --tokens 32768" "--encodings
 FOUR_SHAPES=("b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 32768" "b1n32k:--batch 1 --tokens 32768" "b8n4k:--batch 8 --tokens 4096")
 # A/B against a previous binary carried as .carry/kvpack-old.xz: `alternate NAME ROUNDS SHAPE ARGS`
 # runs it and this one in turn, ROUNDS times each (NAME-old-i, NAME-new-i).
-old_binary() { xz -dc .carry/kvpack-old.xz > /tmp/kvpack-old; chmod +x /tmp/kvpack-old; }
+old_binary() { [ -f .carry/kvpacks.tar.xz ] || xz -dc .carry/kvpack-old.xz > /tmp/kvpack-old; chmod +x /tmp/kvpack-old; }
+# `clocks_start` / `clocks_stop`: the GPU's SM and memory clocks, power, temperature, use and throttle reasons every
+# 100 ms into clocks.csv (nvidia-smi's timestamps are the machine's local time; progress.txt gets both clocks at the start).
+clocks_start() {
+  local f=clocks_event_reasons.active
+  nvidia-smi --query-gpu=$f --format=csv > /dev/null 2>&1 || f=clocks_throttle_reasons.active
+  echo "clocks-start $(date +%s.%N) $(date '+%Y/%m/%d %H:%M:%S.%N')" >> $R/progress.txt
+  nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,power.draw,temperature.gpu,utilization.gpu,$f --format=csv -lms 100 > $R/clocks.csv 2>&1 &
+  CLOCKS=$!
+}
+clocks_stop() { kill ${CLOCKS:-0} 2> /dev/null; wait ${CLOCKS:-0} 2> /dev/null; pack; }
 alternate() { for i in $(seq $2); do K=/tmp/kvpack-old run $1-old-$i "$3" "$4"; run $1-new-$i "$3" "$4"; done; }
 # `contrast NAME ROUNDS SHAPE LABEL_A ARGS_A LABEL_B ARGS_B`: this binary with two sets of options in turn.
 contrast() { for i in $(seq $2); do run $1-$4-$i "$3" "$5"; run $1-$6-$i "$3" "$7"; done; }
@@ -603,6 +616,22 @@ for phase in "$@"; do
       session steady-dense-$i --steps 40 --warmup-steps ${WARMUP:-1} --policy dense --microbatches 4 --calls-in-flight 6 --sessions-per-bank-group 16 --free-running-groups --queues 4
       session steady-snapkv-$i --steps 40 --warmup-steps ${WARMUP:-1} --policy "snapkv(keep=0.25)" --microbatches 4 --calls-in-flight 6 --sessions-per-bank-group 32 --free-running-groups --queues 4
     done ;;
+  plansab) # issue 18: this binary (a lane's buffers made at their size on first use, plans kept across page counts, planning and buffer-creation times) against .carry/kvpack-old.xz (a previous one), one warm-up step (WARMUP), alternating PBROUNDS times (default 2), dense in bank groups of 16 and SnapKV in bank groups of 32 as `steady` (plansab-POLICY-WHICH-i); the GPU's clocks, power and throttle reasons sampled every 100 ms throughout (clocks.csv); cuDNN at B = 32, N = 8K and 32K first
+    old_binary
+    clocks_start
+    sdpa plansab --batch 32 --tokens 8192 32768
+    throwaway plansab-warmup-throwaway
+    for i in $(seq ${PBROUNDS:-2}); do
+      for which in old new; do
+        bin=$K; [ $which = old ] && bin=/tmp/kvpack-old
+        K=$bin session plansab-dense-$which-$i --steps 40 --warmup-steps ${WARMUP:-1} --policy dense --microbatches 4 --calls-in-flight 6 --sessions-per-bank-group 16 --free-running-groups --queues 4
+      done
+      for which in old new; do
+        bin=$K; [ $which = old ] && bin=/tmp/kvpack-old
+        K=$bin session plansab-snapkv-$which-$i --steps 40 --warmup-steps ${WARMUP:-1} --policy "snapkv(keep=0.25)" --microbatches 4 --calls-in-flight 6 --sessions-per-bank-group 32 --free-running-groups --queues 4
+      done
+    done
+    clocks_stop ;;
   slowsteps) # issue 18: which steps are slow (the p99s): every timed step's time per group and the pipelines created during the timed steps (a binary of 6896b6e or later), dense in bank groups of 16 and SnapKV in bank groups of 32 at 4 groups with 6 calls in flight on 4 queues, B = 32, N = 32K, 2 layers, 40 steps (a page rollover at steps 16 and 32), free-running groups, serial appends within a group, --trace; then, unless NORESERVE=1, both with the decode's pages reserved after the prefill (--reserve) (slowsteps-POLICY[-reserve]); cuDNN at B = 32 N = 8K and 32K first
     sdpa slowsteps --batch 32 --tokens 8192 32768
     throwaway slowsteps-warmup-throwaway

@@ -240,6 +240,7 @@ extension Bench {
                 let freeRunning = freeRunningGroups && microbatches > 1
                 var stepsByGroup: [[Double]] = [], appendsByGroup: [[Double]] = [], warmupByGroup: [[Double]] = []
                 var pipelinesBefore = context?.pipelinesCreated ?? 0, buffersBefore = context?.buffersCreated ?? 0
+                var bufferSecondsBefore = context?.bufferCreationSeconds ?? 0
                 if freeRunning {
                     // Every group's warm-up steps first, all finished before any group times a step
                     // (a group's first attend after the prefill, seconds long with pipelines created
@@ -254,6 +255,7 @@ extension Bench {
                     warmupByGroup = try run(0...warmupSteps - 1).map { $0.map(\.seconds) }
                     pipelinesBefore = context?.pipelinesCreated ?? 0
                     buffersBefore = context?.buffersCreated ?? 0
+                    bufferSecondsBefore = context?.bufferCreationSeconds ?? 0
                     // Then each group steps on its own; a step's entry gathers every group's step of that index.
                     let perGroup = try run(warmupSteps...warmupSteps + steps - 1)
                     for i in 0..<steps {
@@ -298,6 +300,7 @@ extension Bench {
                             warmupByGroup = [(warmupByGroup.first ?? []) + [(ContinuousClock.now - start).seconds]]
                             pipelinesBefore = context?.pipelinesCreated ?? 0
                             buffersBefore = context?.buffersCreated ?? 0
+                            bufferSecondsBefore = context?.bufferCreationSeconds ?? 0
                         } else {
                             perStep.append(stepOutcome)
                             stepSeconds.append((ContinuousClock.now - start).seconds)
@@ -309,6 +312,7 @@ extension Bench {
                 }
                 let pipelinesInSteps = context.map { $0.pipelinesCreated - pipelinesBefore }
                 let buffersInSteps = context.map { $0.buffersCreated - buffersBefore }
+                let bufferSecondsInSteps = context.map { $0.bufferCreationSeconds - bufferSecondsBefore }
                 // A step's timeline: microseconds from its start (free-running groups' steps start
                 // apart: from the first append among them); device instants (seconds on its clock)
                 // as microseconds from the step's first submission.
@@ -363,6 +367,7 @@ extension Bench {
                            kernelBusySecondsPerStep: kernelSpans.isEmpty || device == nil ? nil : Bench.Session.unionSeconds(kernelSpans) / n,
                            pipelinesCreatedInSteps: devicePool == nil ? nil : pipelinesInSteps,
                            buffersCreatedInSteps: devicePool == nil ? nil : buffersInSteps,
+                           bufferCreationSecondsInSteps: devicePool == nil ? nil : bufferSecondsInSteps,
                            stepSecondsByGroup: trace ? stepsByGroup : nil, appendSecondsByGroup: trace ? appendsByGroup : nil,
                            warmupSecondsByGroup: trace ? warmupByGroup : nil,
                            attendHostSecondsPerStep: mean(attendHost), attendPrepareSecondsPerStep: mean(prepare),

@@ -27,6 +27,8 @@ extension Bench.Session {
         /// Vulkan: device buffers created during the timed steps (a memory allocation each: a
         /// call's reused buffers grow by replacement), counted as the pipelines are.
         var buffersCreatedInSteps: Int?
+        /// Vulkan: host seconds spent creating those buffers (all groups' calls together).
+        var bufferCreationSecondsInSteps: Double?
         /// With `--trace`: every timed step's seconds, per group (one list without free-running
         /// groups), and the seconds of its appends (every layer's; without free-running groups,
         /// every group's added).
@@ -113,6 +115,8 @@ extension Bench.Session {
         /// The part of `prepare` spent on the sessions' reads and page tables (the read lock's wait
         /// included), and the decode plans the call made (`SessionAttendTiming`).
         var read: Double? = nil, plansMade: Int? = nil
+        /// The part of `prepare` spent making those plans (`SessionAttendTiming.planningSeconds`).
+        var planning: Double? = nil
         /// On the device's clock, microseconds from the step's first submission's start: the
         /// submission's start, its decodes' start and end, its end.
         var deviceStart: Double? = nil, kernelStart: Double? = nil, kernelEnd: Double? = nil, deviceEnd: Double? = nil

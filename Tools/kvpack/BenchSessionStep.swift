@@ -99,6 +99,7 @@ extension Bench.Session {
                     event.prepare = t.prepareSeconds * 1e6
                     event.read = t.readSeconds * 1e6
                     event.plansMade = t.plansMade
+                    event.planning = t.planningSeconds * 1e6
                     event.record = t.recordSeconds * 1e6
                     event.wait = t.waitSeconds * 1e6
                     event.finish = t.finishSeconds * 1e6
