@@ -40,12 +40,12 @@ FOUR_SHAPES=("b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 3276
 # runs it and this one in turn, ROUNDS times each (NAME-old-i, NAME-new-i).
 old_binary() { [ -f .carry/kvpacks.tar.xz ] || xz -dc .carry/kvpack-old.xz > /tmp/kvpack-old; chmod +x /tmp/kvpack-old; }
 # `clocks_start` / `clocks_stop`: the GPU's SM and memory clocks, power, temperature, use and throttle reasons every
-# 100 ms into clocks.csv (nvidia-smi's timestamps are the machine's local time; progress.txt gets both clocks at the start).
+# CLOCKMS ms (default 100) into clocks.csv (nvidia-smi's timestamps are the machine's local time; progress.txt gets both clocks at the start).
 clocks_start() {
   local f=clocks_event_reasons.active
   nvidia-smi --query-gpu=$f --format=csv > /dev/null 2>&1 || f=clocks_throttle_reasons.active
   echo "clocks-start $(date +%s.%N) $(date '+%Y/%m/%d %H:%M:%S.%N')" >> $R/progress.txt
-  nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,power.draw,temperature.gpu,utilization.gpu,$f --format=csv -lms 100 > $R/clocks.csv 2>&1 &
+  nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,power.draw,temperature.gpu,utilization.gpu,$f --format=csv -lms ${CLOCKMS:-100} > $R/clocks.csv 2>&1 &
   CLOCKS=$!
 }
 clocks_stop() { kill ${CLOCKS:-0} 2> /dev/null; wait ${CLOCKS:-0} 2> /dev/null; pack; }
@@ -630,6 +630,15 @@ for phase in "$@"; do
         bin=$K; [ $which = old ] && bin=/tmp/kvpack-old
         K=$bin session plansab-snapkv-$which-$i --steps 40 --warmup-steps ${WARMUP:-1} --policy "snapkv(keep=0.25)" --microbatches 4 --calls-in-flight 6 --sessions-per-bank-group 32 --free-running-groups --queues 4
       done
+    done
+    clocks_stop ;;
+  steadyclock) # issue 18's ratio with the GPU's clocks up as under a server's steady load: WSTEPS warm-up steps (default 200; the first calls after a prefill find the SM clock lowered by idleness), then TSTEPS timed steps (default 200), CROUNDS rounds (default 2) of dense in bank groups of 16 and SnapKV in bank groups of 32 as `steady` (steadyclock-POLICY-i); clocks sampled every 50 ms (clocks.csv); cuDNN at B = 32, N = 8K and 32K first
+    CLOCKMS=50 clocks_start
+    sdpa steadyclock --batch 32 --tokens 8192 32768
+    throwaway steadyclock-warmup-throwaway
+    for i in $(seq ${CROUNDS:-2}); do
+      session steadyclock-dense-$i --steps ${TSTEPS:-200} --warmup-steps ${WSTEPS:-200} --policy dense --microbatches 4 --calls-in-flight 6 --sessions-per-bank-group 16 --free-running-groups --queues 4
+      session steadyclock-snapkv-$i --steps ${TSTEPS:-200} --warmup-steps ${WSTEPS:-200} --policy "snapkv(keep=0.25)" --microbatches 4 --calls-in-flight 6 --sessions-per-bank-group 32 --free-running-groups --queues 4
     done
     clocks_stop ;;
   slowsteps) # issue 18: which steps are slow (the p99s): every timed step's time per group and the pipelines created during the timed steps (a binary of 6896b6e or later), dense in bank groups of 16 and SnapKV in bank groups of 32 at 4 groups with 6 calls in flight on 4 queues, B = 32, N = 32K, 2 layers, 40 steps (a page rollover at steps 16 and 32), free-running groups, serial appends within a group, --trace; then, unless NORESERVE=1, both with the decode's pages reserved after the prefill (--reserve) (slowsteps-POLICY[-reserve]); cuDNN at B = 32 N = 8K and 32K first
