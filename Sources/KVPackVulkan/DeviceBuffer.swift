@@ -7,6 +7,9 @@ final class DeviceBuffer: @unchecked Sendable {
     let context: VulkanContext
     let handle: VkBuffer
     let memory: VkDeviceMemory
+    /// Where a small device buffer lies in the context's shared blocks (`SmallBufferMemory`); nil
+    /// where the buffer has memory of its own.
+    private let placement: (block: SmallBufferMemory.Block, range: Range<Int>)?
     /// Bytes (at least the requested size; never 0).
     let size: Int
     /// Mapped pointer when the memory is host-visible.
@@ -63,6 +66,33 @@ final class DeviceBuffer: @unchecked Sendable {
             vk.destroyBuffer(device, buffer, nil)
             throw .noMemoryType(location == .device ? "device buffers" : "staging buffers")
         }
+        let hostVisible = context.memoryFlags(type) & UInt32(VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue) != 0
+        if location == .device, Int(requirements.size) <= SmallBufferMemory.largestPlaced {
+            // Placed in a shared block: no allocation of its own.
+            let placed: (block: SmallBufferMemory.Block, range: Range<Int>)
+            do throws(VulkanError) {
+                placed = try context.smallBuffers.place(requirements, type: type, hostVisible: hostVisible, context)
+            } catch {
+                vk.destroyBuffer(device, buffer, nil)
+                throw error
+            }
+            let bound = vk.bindBufferMemory(device, buffer, placed.block.memory, VkDeviceSize(placed.range.lowerBound))
+            guard bound == VK_SUCCESS else {
+                context.smallBuffers.release(placed.range, in: placed.block)
+                vk.destroyBuffer(device, buffer, nil)
+                throw .call("vkBindBufferMemory", code: bound.rawValue)
+            }
+            self.context = context
+            handle = buffer
+            memory = placed.block.memory
+            placement = placed
+            self.size = size
+            mapped = placed.block.base.map { $0 + placed.range.lowerBound }
+            deviceLocal = context.memoryFlags(type) & local != 0
+            context.live.change(buffers: 1)
+            context.live.created(bufferIn: (ContinuousClock.now - started).seconds)
+            return
+        }
         var allocate = VkMemoryAllocateInfo()
         allocate.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO
         allocate.allocationSize = requirements.size
@@ -75,7 +105,6 @@ final class DeviceBuffer: @unchecked Sendable {
         }
         let bound = vk.bindBufferMemory(device, buffer, memory, 0)
         var pointer: UnsafeMutableRawPointer? = nil
-        let hostVisible = context.memoryFlags(type) & UInt32(VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue) != 0
         let mappedResult = bound == VK_SUCCESS && hostVisible ? vk.mapMemory(device, memory, 0, VkDeviceSize(VK_WHOLE_SIZE), 0, &pointer) : bound
         guard mappedResult == VK_SUCCESS else {
             vk.freeMemory(device, memory, nil)
@@ -85,6 +114,7 @@ final class DeviceBuffer: @unchecked Sendable {
         self.context = context
         self.handle = buffer
         self.memory = memory
+        placement = nil
         self.size = size
         self.mapped = pointer
         deviceLocal = context.memoryFlags(type) & local != 0
@@ -94,8 +124,12 @@ final class DeviceBuffer: @unchecked Sendable {
 
     deinit {
         context.live.change(buffers: -1)
-        if mapped != nil { context.vk.unmapMemory(context.handle, memory) }
         context.vk.destroyBuffer(context.handle, handle, nil)
+        if let placement {
+            context.smallBuffers.release(placement.range, in: placement.block)
+            return
+        }
+        if mapped != nil { context.vk.unmapMemory(context.handle, memory) }
         context.vk.freeMemory(context.handle, memory, nil)
     }
 

@@ -37,6 +37,8 @@ public final class VulkanContext: @unchecked Sendable {
     package var pipelinesCreated: Int { kernels.pipelinesCreated }
     /// Buffers and descriptor pools alive (tests check failed calls release theirs).
     let live = LiveResources()
+    /// The memory blocks small device buffers are placed in (`DeviceBuffer`).
+    let smallBuffers = SmallBufferMemory()
     /// Buffers this context has created so far (a memory allocation each: calls grow their
     /// reused buffers by replacing them).
     package var buffersCreated: Int { live.buffersCreated }
@@ -233,6 +235,7 @@ public final class VulkanContext: @unchecked Sendable {
 
     deinit {
         _ = vk.deviceWaitIdle(handle)
+        smallBuffers.freeAll(vk, device: handle)
         kernels.destroy(self)
         vk.destroyCommandPool(handle, commandPool, nil)
         destroyDevice(handle, nil)

@@ -39,13 +39,13 @@ FOUR_SHAPES=("b1n128k:--batch 1 --tokens 131072" "b8n32k:--batch 8 --tokens 3276
 # A/B against a previous binary carried as .carry/kvpack-old.xz: `alternate NAME ROUNDS SHAPE ARGS`
 # runs it and this one in turn, ROUNDS times each (NAME-old-i, NAME-new-i).
 old_binary() { [ -f .carry/kvpacks.tar.xz ] || xz -dc .carry/kvpack-old.xz > /tmp/kvpack-old; chmod +x /tmp/kvpack-old; }
-# `clocks_start` / `clocks_stop`: the GPU's SM and memory clocks, power, temperature, use and throttle reasons every
-# CLOCKMS ms (default 100) into clocks.csv (nvidia-smi's timestamps are the machine's local time; progress.txt gets both clocks at the start).
+# `clocks_start NAME` / `clocks_stop`: the GPU's SM and memory clocks, power, temperature, use and throttle reasons every
+# CLOCKMS ms (default 100) into clocks-NAME.csv (nvidia-smi's timestamps are the machine's local time; progress.txt gets both clocks at the start).
 clocks_start() {
   local f=clocks_event_reasons.active
   nvidia-smi --query-gpu=$f --format=csv > /dev/null 2>&1 || f=clocks_throttle_reasons.active
-  echo "clocks-start $(date +%s.%N) $(date '+%Y/%m/%d %H:%M:%S.%N')" >> $R/progress.txt
-  nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,power.draw,temperature.gpu,utilization.gpu,$f --format=csv -lms ${CLOCKMS:-100} > $R/clocks.csv 2>&1 &
+  echo "clocks-start-$1 $(date +%s.%N) $(date '+%Y/%m/%d %H:%M:%S.%N')" >> $R/progress.txt
+  nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,power.draw,temperature.gpu,utilization.gpu,$f --format=csv -lms ${CLOCKMS:-100} > $R/clocks-$1.csv 2>&1 &
   CLOCKS=$!
 }
 clocks_stop() { kill ${CLOCKS:-0} 2> /dev/null; wait ${CLOCKS:-0} 2> /dev/null; pack; }
@@ -616,9 +616,9 @@ for phase in "$@"; do
       session steady-dense-$i --steps 40 --warmup-steps ${WARMUP:-1} --policy dense --microbatches 4 --calls-in-flight 6 --sessions-per-bank-group 16 --free-running-groups --queues 4
       session steady-snapkv-$i --steps 40 --warmup-steps ${WARMUP:-1} --policy "snapkv(keep=0.25)" --microbatches 4 --calls-in-flight 6 --sessions-per-bank-group 32 --free-running-groups --queues 4
     done ;;
-  plansab) # issue 18: this binary (a lane's buffers made at their size on first use, plans kept across page counts, planning and buffer-creation times) against .carry/kvpack-old.xz (a previous one), one warm-up step (WARMUP), alternating PBROUNDS times (default 2), dense in bank groups of 16 and SnapKV in bank groups of 32 as `steady` (plansab-POLICY-WHICH-i); the GPU's clocks, power and throttle reasons sampled every 100 ms throughout (clocks.csv); cuDNN at B = 32, N = 8K and 32K first
+  plansab) # issue 18: this binary (a lane's buffers made at their size on first use, plans kept across page counts, planning and buffer-creation times) against .carry/kvpack-old.xz (a previous one), one warm-up step (WARMUP), alternating PBROUNDS times (default 2), dense in bank groups of 16 and SnapKV in bank groups of 32 as `steady` (plansab-POLICY-WHICH-i); the GPU's clocks, power and throttle reasons sampled every 100 ms throughout (clocks-plansab.csv); cuDNN at B = 32, N = 8K and 32K first
     old_binary
-    clocks_start
+    clocks_start plansab
     sdpa plansab --batch 32 --tokens 8192 32768
     throwaway plansab-warmup-throwaway
     for i in $(seq ${PBROUNDS:-2}); do
@@ -632,8 +632,8 @@ for phase in "$@"; do
       done
     done
     clocks_stop ;;
-  steadyclock) # issue 18's ratio with the GPU's clocks up as under a server's steady load: WSTEPS warm-up steps (default 200; the first calls after a prefill find the SM clock lowered by idleness), then TSTEPS timed steps (default 200), CROUNDS rounds (default 2) of dense in bank groups of 16 and SnapKV in bank groups of 32 as `steady` (steadyclock-POLICY-i); clocks sampled every 50 ms (clocks.csv); cuDNN at B = 32, N = 8K and 32K first
-    CLOCKMS=50 clocks_start
+  steadyclock) # issue 18's ratio with the GPU's clocks up as under a server's steady load: WSTEPS warm-up steps (default 200; the first calls after a prefill find the SM clock lowered by idleness), then TSTEPS timed steps (default 200), CROUNDS rounds (default 2) of dense in bank groups of 16 and SnapKV in bank groups of 32 as `steady` (steadyclock-POLICY-i); clocks sampled every 50 ms (clocks-steadyclock.csv); cuDNN at B = 32, N = 8K and 32K first
+    CLOCKMS=50 clocks_start steadyclock
     sdpa steadyclock --batch 32 --tokens 8192 32768
     throwaway steadyclock-warmup-throwaway
     for i in $(seq ${CROUNDS:-2}); do
