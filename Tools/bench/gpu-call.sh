@@ -641,6 +641,15 @@ for phase in "$@"; do
       session steadyclock-snapkv-$i --steps ${TSTEPS:-200} --warmup-steps ${WSTEPS:-200} --policy "snapkv(keep=0.25)" --microbatches 4 --calls-in-flight 6 --sessions-per-bank-group 32 --free-running-groups --queues 4
     done
     clocks_stop ;;
+  groupsweep) # issue 18: SnapKV's session groups and calls in flight at steady clocks (200 warm-up steps, 200 timed): "GROUPS:CALLS" in SWEEP (default "4:6 3:6 4:8 6:8 8:8"), then dense at 4 groups and 6 calls once, B = 32, N = 32K, 2 layers, free-running groups on 4 queues, serial appends (groupsweep-POLICY-gG-cC); clocks every 50 ms (clocks-groupsweep.csv); cuDNN at B = 32, N = 8K and 32K first
+    CLOCKMS=50 clocks_start groupsweep
+    sdpa groupsweep --batch 32 --tokens 8192 32768
+    throwaway groupsweep-warmup-throwaway
+    for gc in ${SWEEP:-4:6 3:6 4:8 6:8 8:8}; do
+      session groupsweep-snapkv-g${gc%%:*}-c${gc#*:} --steps 200 --warmup-steps 200 --policy "snapkv(keep=0.25)" --microbatches ${gc%%:*} --calls-in-flight ${gc#*:} --sessions-per-bank-group 32 --free-running-groups --queues 4
+    done
+    session groupsweep-dense-g4-c6 --steps 200 --warmup-steps 200 --policy dense --microbatches 4 --calls-in-flight 6 --sessions-per-bank-group 16 --free-running-groups --queues 4
+    clocks_stop ;;
   slowsteps) # issue 18: which steps are slow (the p99s): every timed step's time per group and the pipelines created during the timed steps (a binary of 6896b6e or later), dense in bank groups of 16 and SnapKV in bank groups of 32 at 4 groups with 6 calls in flight on 4 queues, B = 32, N = 32K, 2 layers, 40 steps (a page rollover at steps 16 and 32), free-running groups, serial appends within a group, --trace; then, unless NORESERVE=1, both with the decode's pages reserved after the prefill (--reserve) (slowsteps-POLICY[-reserve]); cuDNN at B = 32 N = 8K and 32K first
     sdpa slowsteps --batch 32 --tokens 8192 32768
     throwaway slowsteps-warmup-throwaway
