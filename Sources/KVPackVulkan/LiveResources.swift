@@ -2,7 +2,7 @@ import Foundation
 
 /// Counts of a context's live Vulkan objects that calls create and must release (buffers with
 /// their memory, descriptor pools), so tests can check that a failed call leaks nothing; and the
-/// buffers created so far (a memory allocation each), so a benchmark can see where calls grow theirs.
+/// buffers created so far and the time creating them took, so a benchmark can see where calls grow theirs.
 final class LiveResources: @unchecked Sendable {
     struct Counts: Equatable, Sendable {
         var buffers = 0

@@ -39,11 +39,11 @@ public final class VulkanContext: @unchecked Sendable {
     let live = LiveResources()
     /// The memory blocks small device buffers are placed in (`DeviceBuffer`).
     let smallBuffers = SmallBufferMemory()
-    /// Buffers this context has created so far (a memory allocation each: calls grow their
-    /// reused buffers by replacing them).
+    /// Buffers this context has created so far (calls grow their reused buffers by replacing
+    /// them; a buffer above `SmallBufferMemory.largestPlaced` is a memory allocation too).
     package var buffersCreated: Int { live.buffersCreated }
     /// Host seconds spent creating those buffers (on a discrete GPU mostly the driver's memory
-    /// allocation).
+    /// allocations: the large buffers' own and the small buffers' blocks).
     package var bufferCreationSeconds: Double { live.bufferCreationSeconds }
     /// Tests: the result the next submission's wait reports instead of the fence's (e.g.
     /// VK_ERROR_DEVICE_LOST, which no CPU driver can be made to produce on demand). Guarded by `lock`.

@@ -24,8 +24,8 @@ extension Bench.Session {
         /// Vulkan: compute pipelines created during the timed steps (a driver compile each; with
         /// free-running groups, every group's warm-up step ends before the timed steps start).
         var pipelinesCreatedInSteps: Int?
-        /// Vulkan: device buffers created during the timed steps (a memory allocation each: a
-        /// call's reused buffers grow by replacement), counted as the pipelines are.
+        /// Vulkan: device buffers created during the timed steps (a call's reused buffers grow by
+        /// replacement), counted as the pipelines are.
         var buffersCreatedInSteps: Int?
         /// Vulkan: host seconds spent creating those buffers (all groups' calls together).
         var bufferCreationSecondsInSteps: Double?
