@@ -67,69 +67,75 @@ final class DeviceBuffer: @unchecked Sendable {
             throw .noMemoryType(location == .device ? "device buffers" : "staging buffers")
         }
         let hostVisible = context.memoryFlags(type) & UInt32(VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue) != 0
-        if location == .device, Int(requirements.size) <= SmallBufferMemory.largestPlaced {
-            // Placed in a shared block: no allocation of its own.
-            let placed: (block: SmallBufferMemory.Block, range: Range<Int>)
-            do throws(VulkanError) {
-                placed = try context.smallBuffers.place(requirements, type: type, hostVisible: hostVisible, context)
-            } catch {
-                vk.destroyBuffer(device, buffer, nil)
-                throw error
+        // Small device buffers lie in a shared block (no allocation of their own); others get theirs.
+        let memory: VkDeviceMemory, placement: (block: SmallBufferMemory.Block, range: Range<Int>)?, pointer: UnsafeMutableRawPointer?
+        do throws(VulkanError) {
+            if location == .device, Int(requirements.size) <= SmallBufferMemory.largestPlaced {
+                let placed = try context.smallBuffers.place(requirements, type: type, hostVisible: hostVisible, context)
+                (memory, placement) = (placed.block.memory, placed)
+                pointer = placed.block.base.map { $0 + placed.range.lowerBound }
+            } else {
+                (memory, pointer) = try Self.allocateMemory(context, bytes: Int(requirements.size), type: type, map: hostVisible,
+                                                             what: "\(size) bytes")
+                placement = nil
             }
-            let bound = vk.bindBufferMemory(device, buffer, placed.block.memory, VkDeviceSize(placed.range.lowerBound))
-            guard bound == VK_SUCCESS else {
-                context.smallBuffers.release(placed.range, in: placed.block)
-                vk.destroyBuffer(device, buffer, nil)
-                throw .call("vkBindBufferMemory", code: bound.rawValue)
-            }
-            self.context = context
-            handle = buffer
-            memory = placed.block.memory
-            placement = placed
-            self.size = size
-            mapped = placed.block.base.map { $0 + placed.range.lowerBound }
-            deviceLocal = context.memoryFlags(type) & local != 0
-            context.live.change(buffers: 1)
-            context.live.created(bufferIn: (ContinuousClock.now - started).seconds)
-            return
-        }
-        var allocate = VkMemoryAllocateInfo()
-        allocate.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO
-        allocate.allocationSize = requirements.size
-        allocate.memoryTypeIndex = type
-        var memory: VkDeviceMemory? = nil
-        let allocated = vk.allocateMemory(device, &allocate, nil, &memory)
-        guard allocated == VK_SUCCESS, let memory else {
+        } catch {
             vk.destroyBuffer(device, buffer, nil)
-            throw .call("vkAllocateMemory (\(size) bytes)", code: allocated.rawValue)
+            throw error
         }
-        let bound = vk.bindBufferMemory(device, buffer, memory, 0)
-        var pointer: UnsafeMutableRawPointer? = nil
-        let mappedResult = bound == VK_SUCCESS && hostVisible ? vk.mapMemory(device, memory, 0, VkDeviceSize(VK_WHOLE_SIZE), 0, &pointer) : bound
-        guard mappedResult == VK_SUCCESS else {
-            vk.freeMemory(device, memory, nil)
+        let bound = vk.bindBufferMemory(device, buffer, memory, VkDeviceSize(placement?.range.lowerBound ?? 0))
+        guard bound == VK_SUCCESS else {
             vk.destroyBuffer(device, buffer, nil)
-            throw .call(bound == VK_SUCCESS ? "vkMapMemory" : "vkBindBufferMemory", code: mappedResult.rawValue)
+            Self.giveBack(memory, placement: placement, mapped: pointer != nil, context)
+            throw .call("vkBindBufferMemory", code: bound.rawValue)
         }
         self.context = context
         self.handle = buffer
         self.memory = memory
-        placement = nil
+        self.placement = placement
         self.size = size
         self.mapped = pointer
         deviceLocal = context.memoryFlags(type) & local != 0
-        context.live.change(buffers: 1)
-        context.live.created(bufferIn: (ContinuousClock.now - started).seconds)
+        context.live.change(buffers: 1, creationSeconds: (ContinuousClock.now - started).seconds)
     }
 
     deinit {
         context.live.change(buffers: -1)
         context.vk.destroyBuffer(context.handle, handle, nil)
+        Self.giveBack(memory, placement: placement, mapped: mapped != nil, context)
+    }
+
+    /// Allocates `bytes` of memory type `type`, mapped where `map` (the whole allocation); `what`
+    /// names it in errors. A buffer's own memory, or a block of `SmallBufferMemory`.
+    static func allocateMemory(_ context: VulkanContext, bytes: Int, type: UInt32, map: Bool,
+                               what: String) throws(VulkanError) -> (VkDeviceMemory, UnsafeMutableRawPointer?) {
+        let vk = context.vk, device = context.handle
+        var allocate = VkMemoryAllocateInfo()
+        allocate.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO
+        allocate.allocationSize = VkDeviceSize(bytes)
+        allocate.memoryTypeIndex = type
+        var memory: VkDeviceMemory? = nil
+        let allocated = vk.allocateMemory(device, &allocate, nil, &memory)
+        guard allocated == VK_SUCCESS, let memory else { throw .call("vkAllocateMemory (\(what))", code: allocated.rawValue) }
+        var pointer: UnsafeMutableRawPointer? = nil
+        if map {
+            let mapped = vk.mapMemory(device, memory, 0, VkDeviceSize(VK_WHOLE_SIZE), 0, &pointer)
+            guard mapped == VK_SUCCESS else {
+                vk.freeMemory(device, memory, nil)
+                throw .call("vkMapMemory (\(what))", code: mapped.rawValue)
+            }
+        }
+        return (memory, pointer)
+    }
+
+    /// Returns a buffer's memory: its range to its block, or its own memory to the device.
+    private static func giveBack(_ memory: VkDeviceMemory, placement: (block: SmallBufferMemory.Block, range: Range<Int>)?,
+                                 mapped: Bool, _ context: VulkanContext) {
         if let placement {
             context.smallBuffers.release(placement.range, in: placement.block)
             return
         }
-        if mapped != nil { context.vk.unmapMemory(context.handle, memory) }
+        if mapped { context.vk.unmapMemory(context.handle, memory) }
         context.vk.freeMemory(context.handle, memory, nil)
     }
 

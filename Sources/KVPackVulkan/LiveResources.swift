@@ -27,13 +27,6 @@ final class LiveResources: @unchecked Sendable {
         return creatingSeconds
     }
 
-    /// Adds one created buffer's creation time.
-    func created(bufferIn seconds: Double) {
-        lock.lock()
-        creatingSeconds += seconds
-        lock.unlock()
-    }
-
     private let lock = NSLock()
     private var counts = Counts()
 
@@ -43,10 +36,13 @@ final class LiveResources: @unchecked Sendable {
         return counts
     }
 
-    func change(buffers: Int = 0, descriptorPools: Int = 0) {
+    /// Counts buffers and descriptor pools made (positive) or released (negative), and the time
+    /// the made buffers took to create.
+    func change(buffers: Int = 0, descriptorPools: Int = 0, creationSeconds: Double = 0) {
         lock.lock()
         counts.buffers += buffers
         buffersEverCreated += max(0, buffers)
+        creatingSeconds += creationSeconds
         counts.descriptorPools += descriptorPools
         lock.unlock()
     }

@@ -45,24 +45,8 @@ final class SmallBufferMemory: @unchecked Sendable {
         for block in blocks where block.type == type {
             if let range = block.ranges.place(size, alignment: alignment) { return (block, range) }
         }
-        let vk = context.vk, device = context.handle
-        var allocate = VkMemoryAllocateInfo()
-        allocate.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO
-        allocate.allocationSize = VkDeviceSize(Self.blockBytes)
-        allocate.memoryTypeIndex = type
-        var memory: VkDeviceMemory? = nil
-        let allocated = vk.allocateMemory(device, &allocate, nil, &memory)
-        guard allocated == VK_SUCCESS, let memory else {
-            throw .call("vkAllocateMemory (a block of \(Self.blockBytes) bytes for small buffers)", code: allocated.rawValue)
-        }
-        var base: UnsafeMutableRawPointer? = nil
-        if hostVisible {
-            let mapped = vk.mapMemory(device, memory, 0, VkDeviceSize(VK_WHOLE_SIZE), 0, &base)
-            guard mapped == VK_SUCCESS else {
-                vk.freeMemory(device, memory, nil)
-                throw .call("vkMapMemory (a block for small buffers)", code: mapped.rawValue)
-            }
-        }
+        let (memory, base) = try DeviceBuffer.allocateMemory(context, bytes: Self.blockBytes, type: type, map: hostVisible,
+                                                             what: "a block of \(Self.blockBytes) bytes for small buffers")
         let block = Block(memory: memory, type: type, base: base, bytes: Self.blockBytes)
         blocks.append(block)
         // A block holds any placeable buffer: the first fit of an empty one cannot fail.

@@ -239,8 +239,7 @@ extension Bench {
                 // One group has no others to run apart from: its steps are the plain ones.
                 let freeRunning = freeRunningGroups && microbatches > 1
                 var stepsByGroup: [[Double]] = [], appendsByGroup: [[Double]] = [], warmupByGroup: [[Double]] = []
-                var pipelinesBefore = context?.pipelinesCreated ?? 0, buffersBefore = context?.buffersCreated ?? 0
-                var bufferSecondsBefore = context?.bufferCreationSeconds ?? 0
+                var before = Creations(context)
                 if freeRunning {
                     // Every group's warm-up steps first, all finished before any group times a step
                     // (a group's first attend after the prefill, seconds long with pipelines created
@@ -253,9 +252,7 @@ extension Bench {
                         }.get()
                     }
                     warmupByGroup = try run(0...warmupSteps - 1).map { $0.map(\.seconds) }
-                    pipelinesBefore = context?.pipelinesCreated ?? 0
-                    buffersBefore = context?.buffersCreated ?? 0
-                    bufferSecondsBefore = context?.bufferCreationSeconds ?? 0
+                    before = Creations(context)
                     // Then each group steps on its own; a step's entry gathers every group's step of that index.
                     let perGroup = try run(warmupSteps...warmupSteps + steps - 1)
                     for i in 0..<steps {
@@ -298,9 +295,7 @@ extension Bench {
                         let stepOutcome = try outcome.get()
                         if step < warmupSteps {
                             warmupByGroup = [(warmupByGroup.first ?? []) + [(ContinuousClock.now - start).seconds]]
-                            pipelinesBefore = context?.pipelinesCreated ?? 0
-                            buffersBefore = context?.buffersCreated ?? 0
-                            bufferSecondsBefore = context?.bufferCreationSeconds ?? 0
+                            before = Creations(context)
                         } else {
                             perStep.append(stepOutcome)
                             stepSeconds.append((ContinuousClock.now - start).seconds)
@@ -310,9 +305,7 @@ extension Bench {
                     stepsByGroup = [stepSeconds]
                     appendsByGroup = [perStep.map(\.appendSeconds)]
                 }
-                let pipelinesInSteps = context.map { $0.pipelinesCreated - pipelinesBefore }
-                let buffersInSteps = context.map { $0.buffersCreated - buffersBefore }
-                let bufferSecondsInSteps = context.map { $0.bufferCreationSeconds - bufferSecondsBefore }
+                let inSteps = context == nil || devicePool == nil ? nil : Creations(context).since(before)
                 // A step's timeline: microseconds from its start (free-running groups' steps start
                 // apart: from the first append among them); device instants (seconds on its clock)
                 // as microseconds from the step's first submission.
@@ -365,9 +358,9 @@ extension Bench {
                            deviceSecondsPerStep: device,
                            deviceBusySecondsPerStep: deviceSpans.isEmpty || device == nil ? nil : Bench.Session.unionSeconds(deviceSpans) / n,
                            kernelBusySecondsPerStep: kernelSpans.isEmpty || device == nil ? nil : Bench.Session.unionSeconds(kernelSpans) / n,
-                           pipelinesCreatedInSteps: devicePool == nil ? nil : pipelinesInSteps,
-                           buffersCreatedInSteps: devicePool == nil ? nil : buffersInSteps,
-                           bufferCreationSecondsInSteps: devicePool == nil ? nil : bufferSecondsInSteps,
+                           pipelinesCreatedInSteps: inSteps?.pipelines,
+                           buffersCreatedInSteps: inSteps?.buffers,
+                           bufferCreationSecondsInSteps: inSteps?.bufferSeconds,
                            stepSecondsByGroup: trace ? stepsByGroup : nil, appendSecondsByGroup: trace ? appendsByGroup : nil,
                            warmupSecondsByGroup: trace ? warmupByGroup : nil,
                            attendHostSecondsPerStep: mean(attendHost), attendPrepareSecondsPerStep: mean(prepare),

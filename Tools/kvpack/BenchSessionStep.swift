@@ -4,6 +4,24 @@ import KVPackVulkan
 import Synchronization
 
 extension Bench.Session {
+    /// What a device context has created so far (pipelines, buffers, the buffers' creation time;
+    /// zeros without one), so that the timed steps' share can be counted.
+    struct Creations {
+        var pipelines = 0, buffers = 0, bufferSeconds = 0.0
+
+        init(_ context: VulkanContext?) {
+            guard let context else { return }
+            (pipelines, buffers, bufferSeconds) = (context.pipelinesCreated, context.buffersCreated, context.bufferCreationSeconds)
+        }
+
+        /// What was created since `earlier`.
+        func since(_ earlier: Creations) -> Creations {
+            var d = self
+            (d.pipelines, d.buffers, d.bufferSeconds) = (pipelines - earlier.pipelines, buffers - earlier.buffers, bufferSeconds - earlier.bufferSeconds)
+            return d
+        }
+    }
+
     /// What a group's share of a step gives back: each device call's timing, the appends' time,
     /// and the timeline's events.
     struct GroupStep: Sendable {
