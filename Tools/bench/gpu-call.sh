@@ -646,7 +646,8 @@ for phase in "$@"; do
     sdpa groupsweep --batch 32 --tokens 8192 32768
     throwaway groupsweep-warmup-throwaway
     for gc in ${SWEEP:-4:6 3:6 4:8 6:8 8:8}; do
-      session groupsweep-snapkv-g${gc%%:*}-c${gc#*:} --steps 200 --warmup-steps 200 --policy "snapkv(keep=0.25)" --microbatches ${gc%%:*} --calls-in-flight ${gc#*:} --sessions-per-bank-group 32 --free-running-groups --queues 4
+      g=${gc%%:*}; c=${gc#*:}
+      session groupsweep-snapkv-g$g-c$c --steps 200 --warmup-steps 200 --policy "snapkv(keep=0.25)" --microbatches $g --calls-in-flight $c --sessions-per-bank-group 32 --free-running-groups --queues 4
     done
     session groupsweep-dense-g4-c6 --steps 200 --warmup-steps 200 --policy dense --microbatches 4 --calls-in-flight 6 --sessions-per-bank-group 16 --free-running-groups --queues 4
     clocks_stop ;;
@@ -755,6 +756,46 @@ for phase in "$@"; do
       [ -n "${QUICK:-}" ] || run $n-coopmat-wg64 "$a" "--encodings f16 int8/g32 int4/g32 --kernel coopmat --workgroup-size 64"
       pack
     done ;;
+  coopg8) # issue 21: what bounds the GQA 8 coopmat kernels (f16 at 0.81-0.88x cuDNN): f16 / int8/g32 / int4/g32 pages on --kernel coopmat at B=8 N=32K and B=1 N=128K, 64 query heads over 8, with the defaults and with one option changed each: no pipelining (the next step's words not held in registers: fewer registers), workgroups of 32 / 64 invocations, pages of 32 / 64 tokens, split-K aiming at 512 workgroups (coopg8-SHAPE-VARIANT); the f16 kernel beside them; cuDNN at GQA 8 first
+    sdpa coopg8 --batch 1 8 --tokens 32768 131072 --query-heads 64
+    throwaway coopg8-warmup-throwaway
+    for shape in "b8n32k:--batch 8 --tokens 32768 --query-heads 64" "b1n128k:--batch 1 --tokens 131072 --query-heads 64"; do
+      n=${shape%%:*}; a=${shape#*:}
+      run coopg8-$n-f16kernel "$a" "--encodings f16 --kernel f16"
+      for v in "default:" "nopipe:--pipeline false" "wg32:--workgroup-size 32" "wg64:--workgroup-size 64" "page32:--page-size 32" "page64:--page-size 64" "t512:--target-workgroups 512"; do
+        run coopg8-$n-${v%%:*} "$a" "--encodings f16 int8/g32 int4/g32 --kernel coopmat ${v#*:}"
+      done
+      pack
+    done ;;
+  coopchunk) # issue 21: the coopmat kernels' registers and waves: the fused merge's chunk (SPLIT_CHUNK 32 took 246-252 registers a thread, 16 took 159-186 in coopg8) and the split count (the one-kernel cap of 32 pages a token group gave 86 splits, 2.6 waves, at B=1 N=128K), f16 / int8/g32 / int4/g32 pages on --kernel coopmat at GQA 8 and 4 (coopchunk-gG-SHAPE-VARIANT: cC the chunk, pP pages per split); the f16 kernel and the int pages' default kernels beside them; cuDNN at GQA 4 and 8 first
+    sdpa coopchunk-g8 --batch 1 8 --tokens 32768 131072 --query-heads 64
+    sdpa coopchunk-g4 --batch 1 8 --tokens 32768 131072
+    throwaway coopchunk-warmup-throwaway
+    G8=("b8n32k:--batch 8 --tokens 32768:default c16 c8 c16-p128 c16-p186" "b1n128k:--batch 1 --tokens 131072:default c16 c16-p256 c16-p171 c32-p256" "b1n32k:--batch 1 --tokens 32768:default c16 c16-p64")
+    G4=("b8n32k:--batch 8 --tokens 32768:c16 c16-p186" "b1n128k:--batch 1 --tokens 131072:c16-p256 c16-p171" "b1n32k:--batch 1 --tokens 32768:c16")
+    for g in 8 4; do
+      [ $g = 8 ] && shapes=("${G8[@]}") || shapes=("${G4[@]}")
+      for shape in "${shapes[@]}"; do
+        n=${shape%%:*}; rest=${shape#*:}; a="${rest%%:*} --query-heads $((8 * g))"
+        run coopchunk-g$g-$n-f16kernel "$a" "--encodings f16 --kernel f16"
+        run coopchunk-g$g-$n-intdefault "$a" "--encodings int8/g32 int4/g32"
+        for v in ${rest#*:}; do
+          [ $v = default ] && { run coopchunk-g$g-$n-default "$a" "--encodings f16 int8/g32 int4/g32 --kernel coopmat"; continue; }
+          c=${v%%-*}; p=$([[ $v == *-p* ]] && echo "--pages-per-split ${v#*-p}")
+          run coopchunk-g$g-$n-$v "$a" "--encodings f16 int8/g32 int4/g32 --kernel coopmat --merge-split-chunk ${c#c} $p"
+        done
+        pack
+      done
+    done ;;
+  ratio3) # issue 18's ratio at steady clocks, RROUNDS rounds (default 3) of dense in bank groups of 16 and SnapKV in bank groups of 32 in turn, each at 4 groups with 6 calls in flight on 4 queues (groupsweep's best), 200 warm-up steps and 200 timed, B = 32, N = 32K, 2 layers, free-running groups, serial appends (ratio3-POLICY-i); clocks every 50 ms (clocks-ratio3.csv); cuDNN at B = 32, N = 8K and 32K first
+    CLOCKMS=50 clocks_start ratio3
+    sdpa ratio3 --batch 32 --tokens 8192 32768
+    throwaway ratio3-warmup-throwaway
+    for i in $(seq ${RROUNDS:-3}); do
+      session ratio3-dense-$i --steps 200 --warmup-steps 200 --policy dense --microbatches 4 --calls-in-flight 6 --sessions-per-bank-group 16 --free-running-groups --queues 4
+      session ratio3-snapkv-$i --steps 200 --warmup-steps 200 --policy "snapkv(keep=0.25)" --microbatches 4 --calls-in-flight 6 --sessions-per-bank-group 32 --free-running-groups --queues 4
+    done
+    clocks_stop ;;
   again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)
     run b8n32k-f16-again "--batch 8 --tokens 32768" "--encodings f16"
     pack ;;
