@@ -762,7 +762,7 @@ for phase in "$@"; do
     for shape in "b8n32k:--batch 8 --tokens 32768 --query-heads 64" "b1n128k:--batch 1 --tokens 131072 --query-heads 64"; do
       n=${shape%%:*}; a=${shape#*:}
       run coopg8-$n-f16kernel "$a" "--encodings f16 --kernel f16"
-      for v in "default:" "nopipe:--pipeline false" "wg32:--workgroup-size 32" "wg64:--workgroup-size 64" "page32:--page-size 32" "page64:--page-size 64" "t512:--target-workgroups 512"; do
+      for v in "default:" "nopipe:--pipelined false" "wg32:--workgroup-size 32" "wg64:--workgroup-size 64" "page32:--page-size 32" "page64:--page-size 64" "t512:--target-workgroups 512"; do
         run coopg8-$n-${v%%:*} "$a" "--encodings f16 int8/g32 int4/g32 --kernel coopmat ${v#*:}"
       done
       pack
@@ -771,8 +771,14 @@ for phase in "$@"; do
     sdpa coopchunk-g8 --batch 1 8 --tokens 32768 131072 --query-heads 64
     sdpa coopchunk-g4 --batch 1 8 --tokens 32768 131072
     throwaway coopchunk-warmup-throwaway
-    G8=("b8n32k:--batch 8 --tokens 32768:default c16 c8 c16-p128 c16-p186" "b1n128k:--batch 1 --tokens 131072:default c16 c16-p256 c16-p171 c32-p256" "b1n32k:--batch 1 --tokens 32768:default c16 c16-p64")
-    G4=("b8n32k:--batch 8 --tokens 32768:c16 c16-p186" "b1n128k:--batch 1 --tokens 131072:c16-p256 c16-p171" "b1n32k:--batch 1 --tokens 32768:c16")
+    # QUICK=1: the chunk of 16 at the default splits and at one wave of splits, only (a short call).
+    if [ -n "${QUICK:-}" ]; then
+      G8=("b8n32k:--batch 8 --tokens 32768:default c16" "b1n128k:--batch 1 --tokens 131072:default c16 c16-p256")
+      G4=("b8n32k:--batch 8 --tokens 32768:c16" "b1n128k:--batch 1 --tokens 131072:c16-p256")
+    else
+      G8=("b8n32k:--batch 8 --tokens 32768:default c16 c8 c16-p128 c16-p186" "b1n128k:--batch 1 --tokens 131072:default c16 c16-p256 c16-p171 c32-p256" "b1n32k:--batch 1 --tokens 32768:default c16 c16-p64")
+      G4=("b8n32k:--batch 8 --tokens 32768:c16 c16-p186" "b1n128k:--batch 1 --tokens 131072:c16-p256 c16-p171" "b1n32k:--batch 1 --tokens 32768:c16")
+    fi
     for g in 8 4; do
       [ $g = 8 ] && shapes=("${G8[@]}") || shapes=("${G4[@]}")
       for shape in "${shapes[@]}"; do
