@@ -9,7 +9,7 @@ final class DeviceBuffer: @unchecked Sendable {
     let memory: VkDeviceMemory
     /// Where a small device buffer lies in the context's shared blocks (`SmallBufferMemory`); nil
     /// where the buffer has memory of its own.
-    private let placement: (block: SmallBufferMemory.Block, range: Range<Int>)?
+    private let placement: SmallBufferMemory.Placement?
     /// Bytes (at least the requested size; never 0).
     let size: Int
     /// Mapped pointer when the memory is host-visible.
@@ -68,7 +68,7 @@ final class DeviceBuffer: @unchecked Sendable {
         }
         let hostVisible = context.memoryFlags(type) & UInt32(VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue) != 0
         // Small device buffers lie in a shared block (no allocation of their own); others get theirs.
-        let memory: VkDeviceMemory, placement: (block: SmallBufferMemory.Block, range: Range<Int>)?, pointer: UnsafeMutableRawPointer?
+        let memory: VkDeviceMemory, placement: SmallBufferMemory.Placement?, pointer: UnsafeMutableRawPointer?
         do throws(VulkanError) {
             if location == .device, Int(requirements.size) <= SmallBufferMemory.largestPlaced {
                 let placed = try context.smallBuffers.place(requirements, type: type, hostVisible: hostVisible, context)
@@ -129,7 +129,7 @@ final class DeviceBuffer: @unchecked Sendable {
     }
 
     /// Returns a buffer's memory: its range to its block, or its own memory to the device.
-    private static func giveBack(_ memory: VkDeviceMemory, placement: (block: SmallBufferMemory.Block, range: Range<Int>)?,
+    private static func giveBack(_ memory: VkDeviceMemory, placement: SmallBufferMemory.Placement?,
                                  mapped: Bool, _ context: VulkanContext) {
         if let placement {
             context.smallBuffers.release(placement.range, in: placement.block)

@@ -29,6 +29,9 @@ final class SmallBufferMemory: @unchecked Sendable {
         }
     }
 
+    /// Where a buffer lies: its block and its byte range there.
+    typealias Placement = (block: Block, range: Range<Int>)
+
     private let lock = NSLock()
     private var blocks: [Block] = []
 
@@ -38,7 +41,7 @@ final class SmallBufferMemory: @unchecked Sendable {
     /// A range of `requirements.size` bytes at its alignment in a block of memory type `type`,
     /// allocating a block where none has room.
     func place(_ requirements: VkMemoryRequirements, type: UInt32, hostVisible: Bool,
-               _ context: VulkanContext) throws(VulkanError) -> (block: Block, range: Range<Int>) {
+               _ context: VulkanContext) throws(VulkanError) -> Placement {
         let size = Int(requirements.size), alignment = max(1, Int(requirements.alignment))
         lock.lock()
         defer { lock.unlock() }

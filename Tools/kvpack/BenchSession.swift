@@ -305,7 +305,7 @@ extension Bench {
                     stepsByGroup = [stepSeconds]
                     appendsByGroup = [perStep.map(\.appendSeconds)]
                 }
-                let inSteps = context == nil || devicePool == nil ? nil : Creations(context).since(before)
+                let inSteps = devicePool == nil ? nil : Creations(context).since(before)
                 // A step's timeline: microseconds from its start (free-running groups' steps start
                 // apart: from the first append among them); device instants (seconds on its clock)
                 // as microseconds from the step's first submission.
