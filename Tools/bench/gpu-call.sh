@@ -793,15 +793,6 @@ for phase in "$@"; do
         pack
       done
     done ;;
-  ratio3) # issue 18's ratio at steady clocks, RROUNDS rounds (default 3) of dense in bank groups of 16 and SnapKV in bank groups of 32 in turn, each at 4 groups with 6 calls in flight on 4 queues (groupsweep's best), 200 warm-up steps and 200 timed, B = 32, N = 32K, 2 layers, free-running groups, serial appends (ratio3-POLICY-i); clocks every 50 ms (clocks-ratio3.csv); cuDNN at B = 32, N = 8K and 32K first
-    CLOCKMS=50 clocks_start ratio3
-    sdpa ratio3 --batch 32 --tokens 8192 32768
-    throwaway ratio3-warmup-throwaway
-    for i in $(seq ${RROUNDS:-3}); do
-      session ratio3-dense-$i --steps 200 --warmup-steps 200 --policy dense --microbatches 4 --calls-in-flight 6 --sessions-per-bank-group 16 --free-running-groups --queues 4
-      session ratio3-snapkv-$i --steps 200 --warmup-steps 200 --policy "snapkv(keep=0.25)" --microbatches 4 --calls-in-flight 6 --sessions-per-bank-group 32 --free-running-groups --queues 4
-    done
-    clocks_stop ;;
   again) # the grid's f16 B=8 N=32K on its own (the grid has shown one-off slow medians there)
     run b8n32k-f16-again "--batch 8 --tokens 32768" "--encodings f16"
     pack ;;
