@@ -28,8 +28,9 @@ public struct SessionAttendTiming: Sendable, Hashable, Codable {
     /// includes creating its buffers and descriptor set).
     public var planningSeconds: Double = 0
     /// The submission's timestamps (start, uploads done, decodes done, end) in seconds on the
-    /// device's clock: comparable between calls on one device (where their queues' clocks agree,
-    /// as NVIDIA's do), not with host time; nil where the queue has no timestamps.
+    /// device's clock, counted from the context's first timestamp read: comparable between calls
+    /// on one context (where their queues' clocks agree, as NVIDIA's do), not with host time; nil
+    /// where the queue has no timestamps.
     public var deviceClock: [Double]? = nil
     /// Bytes copied in.
     public var uploadBytes: Int

@@ -117,8 +117,9 @@ final class SubmissionFrame {
 
     /// The submission's timestamps, read once after it finished: `seconds` between them
     /// ([uploads, decodes, whole], from the ticks' differences) and `clock`, the four instants
-    /// (start, uploads done, decodes done, end) in seconds on the device's clock, comparable with
-    /// other submissions' on the same device, not with host time.
+    /// (start, uploads done, decodes done, end) in seconds on the device's clock since the
+    /// context's first timestamp read (`DeviceClockOrigin`), comparable with other submissions'
+    /// on the same device, not with host time.
     struct Stamps {
         var seconds: [Double]
         var clock: [Double]
@@ -132,7 +133,7 @@ final class SubmissionFrame {
         }
         guard r == VK_SUCCESS else { return nil }
         let s = { (a: Int, b: Int) in Double(ticks[b] &- ticks[a]) * period * 1e-9 }
-        return Stamps(seconds: [s(0, 1), s(1, 2), s(0, 3)], clock: ticks.map { Double($0) * period * 1e-9 })
+        return Stamps(seconds: [s(0, 1), s(1, 2), s(0, 3)], clock: context.deviceClock.seconds(ticks, period: period))
     }
 
     deinit {

@@ -39,6 +39,8 @@ public final class VulkanContext: @unchecked Sendable {
     let live = LiveResources()
     /// The memory blocks small device buffers are placed in (`DeviceBuffer`).
     let smallBuffers = SmallBufferMemory()
+    /// The tick this context's timestamps are counted from (`SubmissionFrame.stamped`).
+    let deviceClock = DeviceClockOrigin()
     /// Buffers this context has created so far (calls grow their reused buffers by replacing
     /// them; a buffer above `SmallBufferMemory.largestPlaced` is a memory allocation too).
     package var buffersCreated: Int { live.buffersCreated }
