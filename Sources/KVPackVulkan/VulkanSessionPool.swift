@@ -220,10 +220,12 @@ final class PendingUploads: @unchecked Sendable {
     private let lock = NSLock()
     private var bytes: [UInt8] = []
     private var copies: [Copy] = []
-    /// The arrays of an earlier `take`, emptied and given back (`recycle`): the next queue grows
-    /// into their capacity instead of allocating (and the allocator unmapping) them call after call.
-    private var spareBytes: [UInt8] = []
-    private var spareCopies: [Copy] = []
+    /// Arrays of earlier `take`s, emptied and given back (`recycle`): the next queue grows into
+    /// their capacity instead of allocating (and the allocator unmapping, then faulting in) them
+    /// call after call. Several, as several calls are in flight, each holding what it took.
+    private var spares: [(bytes: [UInt8], copies: [Copy])] = []
+    /// The most arrays kept for reuse.
+    static let maxSpares = 8
 
     /// Queues each part's bytes for `offset` of `bank`, in order, under one lock.
     func add(_ parts: [(bank: Int, offset: Int, bytes: UnsafeRawBufferPointer)]) {
@@ -248,10 +250,7 @@ final class PendingUploads: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let taken = (bytes, copies)
-        bytes = spareBytes
-        copies = spareCopies
-        spareBytes = []
-        spareCopies = []
+        (bytes, copies) = spares.popLast() ?? ([], [])
         return taken
     }
 
@@ -267,8 +266,7 @@ final class PendingUploads: @unchecked Sendable {
         c.removeAll(keepingCapacity: true)
         lock.lock()
         defer { lock.unlock() }
-        if b.capacity > spareBytes.capacity { spareBytes = b }
-        if c.capacity > spareCopies.capacity { spareCopies = c }
+        if spares.count < Self.maxSpares { spares.append((b, c)) }
     }
 
     /// Puts back what `take` returned (a submission that never ran), before anything queued since.

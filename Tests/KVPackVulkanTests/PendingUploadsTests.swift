@@ -33,4 +33,28 @@ struct PendingUploadsTests {
         #expect(third.copies.map(\.destination) == [16])
         #expect(third.bytes.withUnsafeBufferPointer { $0.baseAddress } == storage)
     }
+
+    @Test("two taken queues out at once, both recycled: the two queues after the one open are their storage")
+    func severalRecycledQueuesAreKept() {
+        let uploads = PendingUploads()
+        queue(uploads, Array(repeating: 1, count: 4096), bank: 0, offset: 0)
+        var a = uploads.take()
+        queue(uploads, Array(repeating: 2, count: 4096), bank: 0, offset: 8192)
+        var b = uploads.take()
+        let storages = Set([a, b].map { t in t.bytes.withUnsafeBufferPointer { Int(bitPattern: $0.baseAddress) } })
+        #expect(storages.count == 2)
+        uploads.recycle(&a)
+        uploads.recycle(&b)
+        // The queue open at the recycling (its own storage) is taken first; the two after it grow
+        // into the recycled arrays.
+        queue(uploads, [3, 3, 3, 3], bank: 0, offset: 0)
+        let c = uploads.take()
+        queue(uploads, [4, 4, 4, 4], bank: 0, offset: 0)
+        let d = uploads.take()
+        queue(uploads, [5, 5, 5, 5], bank: 0, offset: 0)
+        #expect(c.bytes == [3, 3, 3, 3] && d.bytes == [4, 4, 4, 4])
+        let reused = Set([d, uploads.take()].map { t in t.bytes.withUnsafeBufferPointer { Int(bitPattern: $0.baseAddress) } })
+        #expect(reused == storages)
+        #expect(!storages.contains(c.bytes.withUnsafeBufferPointer { Int(bitPattern: $0.baseAddress) }))
+    }
 }

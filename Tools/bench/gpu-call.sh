@@ -641,6 +641,18 @@ for phase in "$@"; do
       session steadyclock-snapkv-$i --steps ${TSTEPS:-200} --warmup-steps ${WSTEPS:-200} --policy "snapkv(keep=0.25)" --microbatches 4 --calls-in-flight 6 --sessions-per-bank-group 32 --free-running-groups --queues 4
     done
     clocks_stop ;;
+  steadyab) # issue 18: .carry's kvpack-old against this binary at steadyclock's configuration (4 groups, 6 calls in flight, 4 queues, free-running, 200 warm-up and 200 timed steps), SnapKV in bank groups of 32 alternating SROUNDS times (default 2) (steadyab-snapkv-old-i / -new-i), dense in bank groups of 16 once with this binary (steadyab-dense); clocks every 50 ms; cuDNN at B = 32, N = 8K and 32K first
+    old_binary
+    CLOCKMS=50 clocks_start steadyab
+    sdpa steadyab --batch 32 --tokens 8192 32768
+    throwaway steadyab-warmup-throwaway
+    g="--steps 200 --warmup-steps 200 --microbatches 4 --calls-in-flight 6 --free-running-groups --queues 4"
+    session steadyab-dense $g --policy dense --sessions-per-bank-group 16
+    for i in $(seq ${SROUNDS:-2}); do
+      K=/tmp/kvpack-old session steadyab-snapkv-old-$i $g --policy "snapkv(keep=0.25)" --sessions-per-bank-group 32
+      session steadyab-snapkv-new-$i $g --policy "snapkv(keep=0.25)" --sessions-per-bank-group 32
+    done
+    clocks_stop ;;
   groupsweep) # issue 18: SnapKV's session groups and calls in flight at steady clocks (200 warm-up steps, 200 timed): "GROUPS:CALLS" in SWEEP (default "4:6 3:6 4:8 6:8 8:8"), then dense at 4 groups and 6 calls once, B = 32, N = 32K, 2 layers, free-running groups on 4 queues, serial appends (groupsweep-POLICY-gG-cC); clocks every 50 ms (clocks-groupsweep.csv); cuDNN at B = 32, N = 8K and 32K first
     CLOCKMS=50 clocks_start groupsweep
     sdpa groupsweep --batch 32 --tokens 8192 32768
@@ -767,16 +779,16 @@ for phase in "$@"; do
       done
       pack
     done ;;
-  coopchunk) # issue 21: the coopmat kernels' registers and waves: the fused merge's chunk (SPLIT_CHUNK 32 took 246-252 registers a thread, 16 took 159-186 in coopg8) and the split count (the one-kernel cap of 32 pages a token group gave 86 splits, 2.6 waves, at B=1 N=128K), f16 / int8/g32 / int4/g32 pages on --kernel coopmat at GQA 8 and 4 (coopchunk-gG-SHAPE-VARIANT: cC the chunk, pP pages per split); the f16 kernel and the int pages' default kernels beside them; cuDNN at GQA 4 and 8 first
+  coopchunk) # issue 21: the coopmat kernels' registers and waves: the fused merge's chunk (SPLIT_CHUNK 32 took 246-252 registers a thread, 16 took 159-186 in coopg8) and the split count (the one-kernel cap of 32 pages a token group gave 86 splits, 2.6 waves, at B=1 N=128K), f16 / int8/g32 / int4/g32 pages on --kernel coopmat at GQA 8 and 4 (coopchunk-gG-SHAPE-VARIANT: cC the chunk, pP pages per split, np without pipelining: the next step's rows not held in registers); the f16 kernel and the int pages' default kernels beside them; cuDNN at GQA 4 and 8 first
     sdpa coopchunk-g8 --batch 1 8 --tokens 32768 131072 --query-heads 64
     sdpa coopchunk-g4 --batch 1 8 --tokens 32768 131072
     throwaway coopchunk-warmup-throwaway
     # QUICK=1: the chunk of 16 at the default splits and at one wave of splits, only (a short call).
     if [ -n "${QUICK:-}" ]; then
-      G8=("b8n32k:--batch 8 --tokens 32768:default c16" "b1n128k:--batch 1 --tokens 131072:default c16 c16-p256")
+      G8=("b8n32k:--batch 8 --tokens 32768:default c16 c16-np" "b1n128k:--batch 1 --tokens 131072:default c16 c16-p256 c16-p256-np")
       G4=("b8n32k:--batch 8 --tokens 32768:c16" "b1n128k:--batch 1 --tokens 131072:c16-p256")
     else
-      G8=("b8n32k:--batch 8 --tokens 32768:default c16 c8 c16-p128 c16-p186" "b1n128k:--batch 1 --tokens 131072:default c16 c16-p256 c16-p171 c32-p256" "b1n32k:--batch 1 --tokens 32768:default c16 c16-p64")
+      G8=("b8n32k:--batch 8 --tokens 32768:default c16 c8 c16-p128 c16-p186 c16-np" "b1n128k:--batch 1 --tokens 131072:default c16 c16-p256 c16-p171 c32-p256 c16-p256-np" "b1n32k:--batch 1 --tokens 32768:default c16 c16-p64")
       G4=("b8n32k:--batch 8 --tokens 32768:c16 c16-p186" "b1n128k:--batch 1 --tokens 131072:c16-p256 c16-p171" "b1n32k:--batch 1 --tokens 32768:c16")
     fi
     for g in 8 4; do
@@ -787,8 +799,9 @@ for phase in "$@"; do
         run coopchunk-g$g-$n-intdefault "$a" "--encodings int8/g32 int4/g32"
         for v in ${rest#*:}; do
           [ $v = default ] && { run coopchunk-g$g-$n-default "$a" "--encodings f16 int8/g32 int4/g32 --kernel coopmat"; continue; }
-          c=${v%%-*}; p=$([[ $v == *-p* ]] && echo "--pages-per-split ${v#*-p}")
-          run coopchunk-g$g-$n-$v "$a" "--encodings f16 int8/g32 int4/g32 --kernel coopmat --merge-split-chunk ${c#c} $p"
+          c=${v%%-*}; w=${v%-np}; p=$([[ $w == *-p* ]] && echo "--pages-per-split ${w#*-p}")
+          np=$([[ $v == *-np ]] && echo "--pipelined false")
+          run coopchunk-g$g-$n-$v "$a" "--encodings f16 int8/g32 int4/g32 --kernel coopmat --merge-split-chunk ${c#c} $p $np"
         done
         pack
       done
