@@ -41,7 +41,7 @@ extension DecodeCall {
         let base = max(1, cache.sequenceCount * m.kvHeads)
         let pagesPerSplit = options.pagesPerSplit.map { max(1, $0) }
             ?? automaticPagesPerSplit(maxPages: maxPages, tokenGroups: groups, heads: base, targetWorkgroups: options.targetWorkgroups,
-                                      limits: lenient ? .pass : kernel == .bitmap ? .bitmap : .oneKernel)
+                                      limits: lenient ? .pass : kernel == .bitmap ? .bitmap : coopmat ? .coopmat : .oneKernel)
         let splits = max(1, (maxPages + pagesPerSplit - 1) / pagesPerSplit)
         // Spec constant 4 (U): the coopmat kernel's step is one tile of 16 tokens (its TILE).
         var step = coopmat ? 16 : max(1, min(16, options.tokensPerStep ?? defaultStep(kernel, subgroup: subgroup, device: kind)))

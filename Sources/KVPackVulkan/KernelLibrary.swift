@@ -16,7 +16,9 @@ struct KernelKey: Hashable, Sendable {
 
 /// The compute pipelines of one context: one descriptor-set layout (eleven storage-buffer bindings,
 /// the pools arrays of windows: `Kernels/include/decode_bindings.glsl`), one pipeline layout, and each pipeline
-/// created on first use and cached until the context is destroyed.
+/// created on first use and cached until the context is destroyed. Pipelines of different keys
+/// compile at once on different threads (a driver compile can take seconds on a CPU device);
+/// callers asking for a key being compiled wait for that compile.
 final class KernelLibrary: @unchecked Sendable {
     static let bindings = 11
     /// Bindings 2 ..< 6 are the pools, each an array of `PoolWindows.maximum` windows.
@@ -28,13 +30,20 @@ final class KernelLibrary: @unchecked Sendable {
     static var descriptors: Int { (0..<bindings).reduce(0) { $0 + descriptorCount(binding: $1) } }
     static let pushConstantBytes = 40
 
-    private let lock = NSLock()
+    /// Guards the layouts, `pipelines`, `compiling` and `created`; signalled when a compile ends.
+    private let lock = NSCondition()
     private var setLayout: VkDescriptorSetLayout?
     private var layout: VkPipelineLayout?
     private var pipelines: [KernelKey: VkPipeline] = [:]
+    /// Keys whose pipeline a thread is compiling (outside the lock).
+    private var compiling: Set<KernelKey> = []
     private var created = 0
     /// Pipelines created so far (each a driver compile of its specialization).
-    var pipelinesCreated: Int { lock.withLock { created } }
+    var pipelinesCreated: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return created
+    }
 
     /// SPIR-V words of an embedded kernel.
     static func spirv(_ name: String) -> [UInt32]? {
@@ -113,12 +122,35 @@ final class KernelLibrary: @unchecked Sendable {
         return (created!, pipelineLayout!)
     }
 
-    /// The pipeline for `key`, created on first use.
+    /// The pipeline for `key`, created on first use: compiled outside the lock, so that other
+    /// keys' pipelines compile meanwhile; a caller of a key being compiled waits for it.
     func pipeline(_ key: KernelKey, _ context: VulkanContext) throws(VulkanError) -> VkPipeline {
         lock.lock()
+        while pipelines[key] == nil && compiling.contains(key) { lock.wait() }
+        if let p = pipelines[key] {
+            lock.unlock()
+            return p
+        }
+        let layout: VkPipelineLayout
+        do throws(VulkanError) { layout = try layoutsLocked(context).1 } catch {
+            lock.unlock()
+            throw error
+        }
+        compiling.insert(key)
+        lock.unlock()
+        let compiled = Result { () throws(VulkanError) in try compile(key, layout: layout, context) }
+        lock.lock()
         defer { lock.unlock() }
-        if let p = pipelines[key] { return p }
-        let (_, layout) = try layoutsLocked(context)
+        compiling.remove(key)
+        lock.broadcast()
+        let p = try compiled.get()
+        pipelines[key] = p
+        created += 1
+        return p
+    }
+
+    /// Compiles `key`'s pipeline (the driver's compile of its specialization).
+    private func compile(_ key: KernelKey, layout: VkPipelineLayout, _ context: VulkanContext) throws(VulkanError) -> VkPipeline {
         guard let words = Self.spirv(key.name) else { throw .unsupported("no embedded kernel named \(key.name)") }
         let vk = context.vk, device = context.handle
         var module: VkShaderModule? = nil
@@ -161,8 +193,6 @@ final class KernelLibrary: @unchecked Sendable {
             }
         }
         try r2.check("vkCreateComputePipelines(\(key.name))")
-        pipelines[key] = pipeline!
-        created += 1
         return pipeline!
     }
 

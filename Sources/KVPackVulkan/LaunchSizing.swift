@@ -21,6 +21,13 @@ extension DecodeCall {
         /// not by loads in flight, and two waves of shorter workgroups balanced better (measured:
         /// `Kernels/README.md`, "Defaults").
         static let bitmap = SplitLimits(maxPagesPerGroup: 16, minPagesPerGroup: 1)
+        /// A call of a cooperative-matrix kernel: 1 to 256 pages, so that the splits follow the
+        /// target of workgroups. Its token groups are whole subgroups (3 a workgroup of 96), so
+        /// the one-kernel cap of 32 pages split B=1 N=128K at GQA 8 into 86 splits (2.6 waves)
+        /// and B=8 N=32K into 22; on an H100, 32 and 4 splits (85 and 171 pages per token group)
+        /// took 14-20% and 10-12% less time over f16 / int8 / int4 pages (measured:
+        /// `Kernels/README.md`, "What sets their registers and waves").
+        static let coopmat = SplitLimits(maxPagesPerGroup: 256, minPagesPerGroup: 1)
     }
 
     /// Pages per split when the caller gives none: enough splits that `heads` (sequences x KV

@@ -122,4 +122,16 @@ struct SplitRuleTests {
         #expect(DecodeCall.automaticPagesPerSplit(maxPages: 2048, tokenGroups: 16, heads: 64, targetWorkgroups: 256, limits: .bitmap) == 256)
         #expect(DecodeCall.automaticPagesPerSplit(maxPages: 256, tokenGroups: 16, heads: 8, targetWorkgroups: 256, limits: .bitmap) == 16)
     }
+
+    /// The cooperative-matrix kernel's calls at GQA 8 (8 KV heads a sequence, workgroups of 96:
+    /// 3 token groups of one subgroup each), splits by the target of 256 workgroups up to 256
+    /// pages a token group: B=1 N=128K 32 splits (the one-kernel cap of 32 pages gave 86 of 96),
+    /// B=8 N=32K 4 (22 of 94), B=1 N=32K 32 (as before), B=32 N=32K 3 of 683 pages, 228 a group
+    /// (22 of 94).
+    @Test("cooperative-matrix calls: splits by the target of workgroups, at most 256 pages a token group",
+          arguments: [(8192, 8, 256, 96), (2048, 64, 512, 94), (2048, 8, 64, 64), (2048, 256, 683, 94)])
+    func coopmatLimits(maxPages: Int, heads: Int, coopmat: Int, oneKernel: Int) {
+        #expect(DecodeCall.automaticPagesPerSplit(maxPages: maxPages, tokenGroups: 3, heads: heads, targetWorkgroups: 256, limits: .coopmat) == coopmat)
+        #expect(DecodeCall.automaticPagesPerSplit(maxPages: maxPages, tokenGroups: 3, heads: heads, targetWorkgroups: 256) == oneKernel)
+    }
 }

@@ -779,6 +779,16 @@ for phase in "$@"; do
       done
       pack
     done ;;
+  coopsplits) # issue 21: the coopmat kernels' split count at GQA 8 (coopchunk: 32 splits at B=1 N=128K beat the rule's 86 by 13-19%, a smaller merge chunk alone did nothing): f16 / int8/g32 / int4/g32 on --kernel coopmat at pages per split PS (coopsplits-SHAPE-pPS; the rule's default as -default), the f16 kernel beside (coopsplits-SHAPE-f16kernel), at B=8 N=32K, B=1 N=128K, B=1 N=32K; cuDNN first
+    sdpa coopsplits --batch 1 8 --tokens 32768 131072 --query-heads 64
+    throwaway coopsplits-warmup-throwaway
+    for shape in "b8n32k:--batch 8 --tokens 32768:64 128 186 256 512" "b1n128k:--batch 1 --tokens 131072:128 256 512 1024" "b1n32k:--batch 1 --tokens 32768:64 128 256"; do
+      n=${shape%%:*}; rest=${shape#*:}; a="${rest%%:*} --query-heads 64"
+      run coopsplits-$n-f16kernel "$a" "--encodings f16 --kernel f16"
+      run coopsplits-$n-default "$a" "--encodings f16 int8/g32 int4/g32 --kernel coopmat"
+      for ps in ${rest#*:}; do run coopsplits-$n-p$ps "$a" "--encodings f16 int8/g32 int4/g32 --kernel coopmat --pages-per-split $ps"; done
+      pack
+    done ;;
   coopchunk) # issue 21: the coopmat kernels' registers and waves: the fused merge's chunk (SPLIT_CHUNK 32 took 246-252 registers a thread, 16 took 159-186 in coopg8) and the split count (the one-kernel cap of 32 pages a token group gave 86 splits, 2.6 waves, at B=1 N=128K), f16 / int8/g32 / int4/g32 pages on --kernel coopmat at GQA 8 and 4 (coopchunk-gG-SHAPE-VARIANT: cC the chunk, pP pages per split, np without pipelining: the next step's rows not held in registers); the f16 kernel and the int pages' default kernels beside them; cuDNN at GQA 4 and 8 first
     sdpa coopchunk-g8 --batch 1 8 --tokens 32768 131072 --query-heads 64
     sdpa coopchunk-g4 --batch 1 8 --tokens 32768 131072
