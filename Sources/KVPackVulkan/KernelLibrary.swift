@@ -17,8 +17,10 @@ struct KernelKey: Hashable, Sendable {
 /// The compute pipelines of one context: one descriptor-set layout (eleven storage-buffer bindings,
 /// the pools arrays of windows: `Kernels/include/decode_bindings.glsl`), one pipeline layout, and each pipeline
 /// created on first use and cached until the context is destroyed. Pipelines of different keys
-/// compile at once on different threads (a driver compile can take seconds on a CPU device);
-/// callers asking for a key being compiled wait for that compile.
+/// are created at once on different threads, and a lookup of a created one never waits for
+/// another's creation (where the driver compiles at creation, as NVIDIA's does);
+/// callers asking for a key being created wait for that creation. (Lavapipe compiles at a
+/// pipeline's first dispatch, on its queue's thread, so there its compiles stay one at a time.)
 final class KernelLibrary: @unchecked Sendable {
     static let bindings = 11
     /// Bindings 2 ..< 6 are the pools, each an array of `PoolWindows.maximum` windows.

@@ -255,13 +255,14 @@ final class PendingUploads: @unchecked Sendable {
     }
 
     /// Gives back the arrays `take` returned once their contents were copied out, for reuse
-    /// (those of a decode step's size: a prefill's backlog, over 16 MiB, is let go). Moves them
-    /// out of `taken` (left empty), so that they are emptied in place rather than copied.
+    /// (those of a decode step's size: a prefill's backlog, over 4 MiB, is let go, so that the
+    /// spares hold at most 32 MiB). Moves them out of `taken` (left empty), so that they are
+    /// emptied in place rather than copied.
     func recycle(_ taken: inout (bytes: [UInt8], copies: [Copy])) {
         var b: [UInt8] = [], c: [Copy] = []
         swap(&b, &taken.bytes)
         swap(&c, &taken.copies)
-        guard b.capacity <= 16 << 20 else { return }
+        guard b.capacity <= 4 << 20 else { return }
         b.removeAll(keepingCapacity: true)
         c.removeAll(keepingCapacity: true)
         lock.lock()
