@@ -790,10 +790,10 @@ for phase in "$@"; do
       pack
     done ;;
   coopsplitcheck) # issue 21: the coopmat kernels' outputs against the CPU at the split counts of SplitLimits.coopmat (as --pages-per-split, for binaries before 39569ad): GQA 8, f16 / int8/g32 / int4/g32, B=8 N=4K (4 splits), B=1 N=32K (32), B=8 N=32K (4) (coopsplitcheck-SHAPE)
+    # `run`'s options come first, so the later --iterations and --cpu-max-tokens (the CPU check on) take effect.
     for shape in "b8n4k:--batch 8 --tokens 4096:64" "b1n32k:--batch 1 --tokens 32768:64" "b8n32k:--batch 8 --tokens 32768:512"; do
       n=${shape%%:*}; rest=${shape#*:}
-      timeout 60 $K bench vulkan ${rest%%:*} --query-heads 64 --encodings f16 int8/g32 int4/g32 --kernel coopmat --pages-per-split ${rest#*:} --iterations 5 --cpu-max-tokens 262144 --no-mixed --json $R/coopsplitcheck-$n.json > $R/coopsplitcheck-$n.txt 2>&1
-      echo "coopsplitcheck-$n rc=$? $(date +%s)" >> $R/progress.txt
+      T=60 run coopsplitcheck-$n "${rest%%:*} --query-heads 64" "--encodings f16 int8/g32 int4/g32 --kernel coopmat --pages-per-split ${rest#*:} --iterations 5 --cpu-max-tokens 262144"
     done
     pack ;;
   coopchunk) # issue 21: the coopmat kernels' registers and waves: the fused merge's chunk (SPLIT_CHUNK 32 took 246-252 registers a thread, 16 took 159-186 in coopg8) and the split count (the one-kernel cap of 32 pages a token group gave 86 splits, 2.6 waves, at B=1 N=128K), f16 / int8/g32 / int4/g32 pages on --kernel coopmat at GQA 8 and 4 (coopchunk-gG-SHAPE-VARIANT: cC the chunk, pP pages per split, np without pipelining: the next step's rows not held in registers); the f16 kernel and the int pages' default kernels beside them; cuDNN at GQA 4 and 8 first
